@@ -1,0 +1,90 @@
+// Package accounts is the domain of user accounts: sign-up, verification, sign-in sessions,
+// password reset, profile changes and deletion. It knows nothing of HTTP or SQL.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/channels"
+)
+
+// User is an account.
+type User struct {
+	ID              string
+	Username        string
+	Email           string
+	PendingEmail    string // a new address waiting for its confirmation link
+	PasswordHash    string
+	EmailVerifiedAt *time.Time
+	Color           string
+	Avatar          string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Verified reports whether the account's email has been confirmed.
+func (u *User) Verified() bool { return u.EmailVerifiedAt != nil }
+
+// Session is a signed-in browser or script. Only the hash of its token is stored.
+type Session struct {
+	TokenHash string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Code purposes: what a single-use emailed code proves.
+const (
+	PurposeSignup        = "signup"
+	PurposeEmailChange   = "email-change"
+	PurposePasswordReset = "password-reset"
+)
+
+// Code is a single-use secret sent by mail. Data carries the new address of an email change.
+type Code struct {
+	Hash      string
+	UserID    string
+	Purpose   string
+	Data      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Errors a Store returns; the service turns them into problems for the user.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrUsernameTaken = errors.New("username taken")
+	ErrEmailTaken    = errors.New("email taken")
+)
+
+// Store is what accounts need from persistence. Implementations translate their driver's
+// errors to the errors above.
+type Store interface {
+	// CreateAccount saves a user with their channel, chat room and stream key atomically.
+	CreateAccount(ctx context.Context, u *User, ch *channels.Channel) error
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByLogin finds a user by username or email, ignoring case.
+	UserByLogin(ctx context.Context, login string) (*User, error)
+	// EmailInUse reports whether any account other than exceptUserID uses the address.
+	EmailInUse(ctx context.Context, email, exceptUserID string) (bool, error)
+	UpdateUser(ctx context.Context, u *User) error
+	// DeleteUser removes the user and everything they own.
+	DeleteUser(ctx context.Context, id string) error
+	ListUsers(ctx context.Context) ([]*User, error)
+	// DeleteUnverified removes accounts never verified and created before the cutoff.
+	DeleteUnverified(ctx context.Context, createdBefore time.Time) (int, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	SessionByHash(ctx context.Context, hash string) (*Session, error)
+	DeleteSession(ctx context.Context, hash string) error
+	// DeleteSessions ends every session of the user but keepHash ("" ends them all).
+	DeleteSessions(ctx context.Context, userID, keepHash string) error
+	DeleteExpired(ctx context.Context, now time.Time) error
+
+	CreateCode(ctx context.Context, c *Code) error
+	// TakeCode removes and returns the code if it exists and has not expired.
+	TakeCode(ctx context.Context, hash, purpose string, now time.Time) (*Code, error)
+	DeleteCodes(ctx context.Context, userID, purpose string) error
+}

@@ -1,0 +1,568 @@
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/problem"
+)
+
+// Lifetimes of the secrets accounts hand out.
+const (
+	SessionTTL      = 30 * 24 * time.Hour
+	VerifyCodeTTL   = 24 * time.Hour
+	ResetCodeTTL    = time.Hour
+	UnverifiedGrace = 24 * time.Hour
+)
+
+// Config is the part of the configuration accounts use.
+type Config struct {
+	PublicURL      string // base of links in mail
+	AutoVerify     bool
+	ChannelType    string
+	AllowedDomains []string
+	HashParams     HashParams
+}
+
+// Mail is one message to a user; Link is its one action link.
+type Mail struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+	Link    string
+}
+
+// Mailer sends one message.
+type Mailer interface {
+	Send(ctx context.Context, m Mail) error
+}
+
+// Service holds the account rules.
+type Service struct {
+	cfg    Config
+	store  Store
+	box    *channels.KeyBox
+	mailer Mailer
+	log    *slog.Logger
+	now    func() time.Time
+
+	dummyHash  string    // compared against when a login names nobody, to even out timing
+	perAccount *throttle // failed sign-ins per login name
+	perAddr    *throttle // failed sign-ins per client address
+}
+
+// NewService wires the account rules to their store, key box and mailer. now may be nil.
+func NewService(cfg Config, store Store, box *channels.KeyBox, mailer Mailer, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if cfg.HashParams == (HashParams{}) {
+		cfg.HashParams = DefaultHashParams
+	}
+	if cfg.ChannelType == "" {
+		cfg.ChannelType = channels.TypeBasic
+	}
+	return &Service{
+		cfg: cfg, store: store, box: box, mailer: mailer, log: log, now: now,
+		dummyHash:  hashPassword("not a password of anybody's", cfg.HashParams),
+		perAccount: newThrottle(5, 15*time.Minute),
+		perAddr:    newThrottle(30, 15*time.Minute),
+	}
+}
+
+func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// RegisterInput is a sign-up request.
+type RegisterInput struct {
+	Username string
+	Email    string
+	Password string
+}
+
+// Register creates an account with its channel, chat room and stream key. It returns whether
+// the account must still be verified from the emailed link.
+func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, bool, error) {
+	if err := ValidateUsername(in.Username); err != nil {
+		return nil, false, err
+	}
+	email, err := normalizeEmail(in.Email)
+	if err != nil {
+		return nil, false, err
+	}
+	if !emailDomainAllowed(email, s.cfg.AllowedDomains) {
+		return nil, false, problem.Invalid("EmailDomainNotAllowed", "email", "Sign-up is not open to this email domain.")
+	}
+	if err := ValidatePassword("password", in.Password); err != nil {
+		return nil, false, err
+	}
+	now := s.nowUTC()
+	u := &User{
+		ID:           "u_" + channels.RandomID(20),
+		Username:     in.Username,
+		Email:        email,
+		PasswordHash: hashPassword(in.Password, s.cfg.HashParams),
+		Color:        pick(Colors),
+		Avatar:       pick(Avatars),
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	if s.cfg.AutoVerify {
+		u.EmailVerifiedAt = &now
+	}
+	ch := channels.New(s.box, u.ID, s.cfg.ChannelType, now)
+	if err := s.store.CreateAccount(ctx, u, ch); err != nil {
+		return nil, false, takenProblem(err)
+	}
+	s.log.Info("account registered", "user", u.ID, "username", u.Username, "verified", u.Verified())
+	if !u.Verified() {
+		s.sendSignupLink(ctx, u)
+	}
+	return u, !u.Verified(), nil
+}
+
+func takenProblem(err error) error {
+	switch {
+	case errors.Is(err, ErrUsernameTaken):
+		return problem.Conflict("UsernameExists", "username", msgUsernameTaken)
+	case errors.Is(err, ErrEmailTaken):
+		return problem.Conflict("EmailExists", "email", msgEmailTaken)
+	}
+	return err
+}
+
+// sendSignupLink mails a fresh verification link. A mail failure is logged, not returned: the
+// user can ask for the link again.
+func (s *Service) sendSignupLink(ctx context.Context, u *User) {
+	code, err := s.newCode(ctx, u.ID, PurposeSignup, "", VerifyCodeTTL)
+	if err != nil {
+		s.log.Error("creating verification code", "user", u.ID, "err", err)
+		return
+	}
+	link := s.link("/login", code, u.Username)
+	s.send(ctx, Mail{
+		To:      u.Email,
+		Subject: "Confirm your email for Livehouse",
+		Text:    "Hello " + u.Username + ",\n\nUse the link below to confirm your email for your Livehouse account.\n\n" + link + "\n\nIf you did not sign up, you can safely disregard this email.\n",
+		HTML:    htmlMail("Use the link below to confirm your email for your Livehouse account.", link, "Confirm Email"),
+		Link:    link,
+	})
+}
+
+// ResendVerification mails a new link to an unverified account named by username or email.
+// It says nothing about whether the account exists.
+func (s *Service) ResendVerification(ctx context.Context, login string) error {
+	u, err := s.store.UserByLogin(ctx, strings.TrimSpace(login))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if u.Verified() {
+		return nil
+	}
+	if err := s.store.DeleteCodes(ctx, u.ID, PurposeSignup); err != nil {
+		return err
+	}
+	s.sendSignupLink(ctx, u)
+	return nil
+}
+
+// Verify consumes an emailed code: it confirms a sign-up or an email change.
+func (s *Service) Verify(ctx context.Context, code string) (*User, string, error) {
+	now := s.nowUTC()
+	for _, purpose := range []string{PurposeSignup, PurposeEmailChange} {
+		c, err := s.store.TakeCode(ctx, hashSecret(code), purpose, now)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		u, err := s.store.UserByID(ctx, c.UserID)
+		if err != nil {
+			return nil, "", err
+		}
+		if purpose == PurposeEmailChange {
+			if u.PendingEmail != c.Data {
+				return nil, "", invalidCode()
+			}
+			u.Email, u.PendingEmail = c.Data, ""
+		}
+		if !u.Verified() {
+			u.EmailVerifiedAt = &now
+		}
+		u.UpdatedAt = now
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			return nil, "", takenProblem(err)
+		}
+		s.log.Info("email verified", "user", u.ID, "purpose", purpose)
+		return u, purpose, nil
+	}
+	return nil, "", invalidCode()
+}
+
+func invalidCode() error {
+	return problem.Invalid("InvalidCode", "code", "This link is invalid or has expired.")
+}
+
+// Login checks a username-or-email and password and opens a session. clientAddr keys the
+// per-address throttle.
+func (s *Service) Login(ctx context.Context, login, password, clientAddr string) (string, *User, error) {
+	now := s.now()
+	login = strings.TrimSpace(login)
+	accountKey, addrKey := strings.ToLower(login), clientAddr
+	if wait := max(s.perAccount.wait(accountKey, now), s.perAddr.wait(addrKey, now)); wait > 0 {
+		return "", nil, problem.Throttled("TooManyAttempts", "Attempt limit exceeded, please try again later", wait)
+	}
+	u, err := s.store.UserByLogin(ctx, login)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", nil, err
+	}
+	hash := s.dummyHash
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok, err := checkPassword(password, hash)
+	if err != nil {
+		return "", nil, err
+	}
+	if u == nil || !ok {
+		s.perAccount.fail(accountKey, now)
+		s.perAddr.fail(addrKey, now)
+		return "", nil, problem.Unauthenticated("InvalidCredentials", "Incorrect username or password")
+	}
+	s.perAccount.reset(accountKey)
+	if !u.Verified() {
+		return "", nil, problem.Forbidden("EmailNotVerified", "Verify your email with the link we sent before signing in.")
+	}
+	token, err := s.openSession(ctx, u.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	return token, u, nil
+}
+
+func (s *Service) openSession(ctx context.Context, userID string) (string, error) {
+	token := newSecret()
+	now := s.nowUTC()
+	err := s.store.CreateSession(ctx, &Session{TokenHash: hashSecret(token), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)})
+	if err != nil {
+		return "", fmt.Errorf("opening session: %w", err)
+	}
+	return token, nil
+}
+
+// Authenticate resolves a session token to its user.
+func (s *Service) Authenticate(ctx context.Context, token string) (*User, *Session, error) {
+	unauth := problem.Unauthenticated("Unauthorized", "Sign in to continue.")
+	if token == "" {
+		return nil, nil, unauth
+	}
+	sess, err := s.store.SessionByHash(ctx, hashSecret(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, unauth
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !s.now().Before(sess.ExpiresAt) {
+		_ = s.store.DeleteSession(ctx, sess.TokenHash)
+		return nil, nil, unauth
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, unauth
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, sess, nil
+}
+
+// Logout ends the session of token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	return s.store.DeleteSession(ctx, hashSecret(token))
+}
+
+// RequestPasswordReset mails a reset link if an account has this address. It never reveals
+// whether one does.
+func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.UserByLogin(ctx, email)
+	if errors.Is(err, ErrNotFound) || (err == nil && !strings.EqualFold(u.Email, email)) {
+		s.log.Info("password reset asked for an unknown email")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteCodes(ctx, u.ID, PurposePasswordReset); err != nil {
+		return err
+	}
+	code, err := s.newCode(ctx, u.ID, PurposePasswordReset, "", ResetCodeTTL)
+	if err != nil {
+		return err
+	}
+	link := s.link("/reset", code, u.Username)
+	s.send(ctx, Mail{
+		To:      u.Email,
+		Subject: "Reset your Livehouse password",
+		Text:    "Hello " + u.Username + ",\n\nUse the link below to set up a new password for your Livehouse account. This password reset link is only valid for the next 1 hour.\n\n" + link + "\n\nIf you did not make this request, you can safely disregard this email.\n",
+		HTML:    htmlMail("Use the link below to set up a new password for your Livehouse account. This password reset link is only valid for the next 1 hour. If you did not make this request, you can safely disregard this email.", link, "Reset Password"),
+		Link:    link,
+	})
+	return nil
+}
+
+// ResetPassword sets a new password with an emailed code and ends every session of the
+// account. A reset also proves the address, so it verifies an unverified account.
+func (s *Service) ResetPassword(ctx context.Context, code, password string) (*User, error) {
+	if err := ValidatePassword("password", password); err != nil {
+		return nil, err
+	}
+	now := s.nowUTC()
+	c, err := s.store.TakeCode(ctx, hashSecret(code), PurposePasswordReset, now)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalidCode()
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByID(ctx, c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	u.PasswordHash = hashPassword(password, s.cfg.HashParams)
+	if !u.Verified() {
+		u.EmailVerifiedAt = &now
+	}
+	u.UpdatedAt = now
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteSessions(ctx, u.ID, ""); err != nil {
+		return nil, err
+	}
+	s.perAccount.reset(strings.ToLower(u.Username))
+	s.perAccount.reset(strings.ToLower(u.Email))
+	s.log.Info("password reset", "user", u.ID)
+	return u, nil
+}
+
+// ChangePassword replaces the password after checking the current one, and ends every other
+// session of the account (keepSession stays signed in).
+func (s *Service) ChangePassword(ctx context.Context, userID, keepSession, current, next string) error {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkCurrent(u, current); err != nil {
+		return err
+	}
+	if err := ValidatePassword("newPassword", next); err != nil {
+		return err
+	}
+	if current == next {
+		return problem.Invalid("SamePassword", "newPassword", "Your new password cannot be the same as your old password.")
+	}
+	u.PasswordHash = hashPassword(next, s.cfg.HashParams)
+	u.UpdatedAt = s.nowUTC()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	s.log.Info("password changed", "user", u.ID)
+	return s.store.DeleteSessions(ctx, u.ID, keepSession)
+}
+
+func (s *Service) checkCurrent(u *User, password string) error {
+	ok, err := checkPassword(password, u.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return problem.Unauthenticated("IncorrectPassword", "Incorrect password.")
+	}
+	return nil
+}
+
+// UpdateInput changes the username, the email, or both; nil leaves a field as it is. A new
+// email needs the current password and takes effect when its emailed link is opened.
+type UpdateInput struct {
+	Username        *string
+	Email           *string
+	CurrentPassword string
+}
+
+// Update applies profile changes.
+func (s *Service) Update(ctx context.Context, userID string, in UpdateInput) (*User, error) {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var newEmail string
+	if in.Email != nil {
+		if newEmail, err = normalizeEmail(*in.Email); err != nil {
+			return nil, err
+		}
+		if newEmail == u.Email {
+			newEmail = "" // unchanged
+		} else {
+			if err := s.checkCurrent(u, in.CurrentPassword); err != nil {
+				return nil, err
+			}
+			if !emailDomainAllowed(newEmail, s.cfg.AllowedDomains) {
+				return nil, problem.Invalid("EmailDomainNotAllowed", "email", "Sign-up is not open to this email domain.")
+			}
+			inUse, err := s.store.EmailInUse(ctx, newEmail, u.ID)
+			if err != nil {
+				return nil, err
+			}
+			if inUse {
+				return nil, problem.Conflict("EmailExists", "email", msgEmailTaken)
+			}
+		}
+	}
+	if in.Username != nil && *in.Username != u.Username {
+		if err := ValidateUsername(*in.Username); err != nil {
+			return nil, err
+		}
+		u.Username = *in.Username
+	}
+	if newEmail != "" {
+		if strings.EqualFold(newEmail, u.Email) {
+			u.Email = newEmail // a change of case only needs no proof
+		} else {
+			u.PendingEmail = newEmail
+		}
+	}
+	u.UpdatedAt = s.nowUTC()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return nil, takenProblem(err)
+	}
+	if u.PendingEmail != "" && newEmail == u.PendingEmail {
+		s.sendEmailChangeLink(ctx, u)
+	}
+	return u, nil
+}
+
+func (s *Service) sendEmailChangeLink(ctx context.Context, u *User) {
+	if err := s.store.DeleteCodes(ctx, u.ID, PurposeEmailChange); err != nil {
+		s.log.Error("clearing email change codes", "user", u.ID, "err", err)
+	}
+	code, err := s.newCode(ctx, u.ID, PurposeEmailChange, u.PendingEmail, VerifyCodeTTL)
+	if err != nil {
+		s.log.Error("creating email change code", "user", u.ID, "err", err)
+		return
+	}
+	link := s.link("/login", code, u.Username)
+	s.send(ctx, Mail{
+		To:      u.PendingEmail,
+		Subject: "Confirm your new email for Livehouse",
+		Text:    "Hello " + u.Username + ",\n\nUse the link below to confirm this address as the new email of your Livehouse account.\n\n" + link + "\n\nIf you did not ask for this, you can safely disregard this email.\n",
+		HTML:    htmlMail("Use the link below to confirm this address as the new email of your Livehouse account.", link, "Confirm Email"),
+		Link:    link,
+	})
+}
+
+// Delete removes the account and everything it owns, after checking its password.
+func (s *Service) Delete(ctx context.Context, userID, password string) error {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkCurrent(u, password); err != nil {
+		return err
+	}
+	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
+		return err
+	}
+	s.log.Info("account deleted", "user", u.ID, "username", u.Username)
+	return nil
+}
+
+// PurgeUnverified deletes accounts left unverified for longer than UnverifiedGrace, and
+// expired sessions and codes.
+func (s *Service) PurgeUnverified(ctx context.Context) (int, error) {
+	now := s.nowUTC()
+	n, err := s.store.DeleteUnverified(ctx, now.Add(-UnverifiedGrace))
+	if err != nil {
+		return 0, err
+	}
+	if err := s.store.DeleteExpired(ctx, now); err != nil {
+		return n, err
+	}
+	if n > 0 {
+		s.log.Info("purged unverified accounts", "count", n)
+	}
+	return n, nil
+}
+
+// Get returns a user by id.
+func (s *Service) Get(ctx context.Context, userID string) (*User, error) {
+	return s.store.UserByID(ctx, userID)
+}
+
+func (s *Service) newCode(ctx context.Context, userID, purpose, data string, ttl time.Duration) (string, error) {
+	code := newSecret()
+	now := s.nowUTC()
+	err := s.store.CreateCode(ctx, &Code{Hash: hashSecret(code), UserID: userID, Purpose: purpose, Data: data, CreatedAt: now, ExpiresAt: now.Add(ttl)})
+	return code, err
+}
+
+func (s *Service) link(path, code, username string) string {
+	q := url.Values{"code": {code}, "username": {username}}
+	return strings.TrimSuffix(s.cfg.PublicURL, "/") + path + "?" + q.Encode()
+}
+
+func (s *Service) send(ctx context.Context, m Mail) {
+	if err := s.mailer.Send(ctx, m); err != nil {
+		s.log.Error("sending mail", "to", m.To, "subject", m.Subject, "err", err)
+	}
+}
+
+func htmlMail(text, link, label string) string {
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+	return "<p>" + esc.Replace(text) + "</p>\n<p><a href=\"" + esc.Replace(link) + "\">" + esc.Replace(label) + "</a></p>\n"
+}
+
+// newSecret returns 256 random bits, URL-safe.
+func newSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashSecret is how sessions and codes are stored: a copy of the database gives no usable
+// secret, and 256-bit secrets need no slow hash.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// SessionHash exposes the stored form of a session token to adapters that must name the
+// current session (to keep it signed in on a password change).
+func SessionHash(token string) string { return hashSecret(token) }
+
+func pick(list []string) string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(list))))
+	return list[n.Int64()]
+}

@@ -1,0 +1,175 @@
+// Package config is the one place Livehouse's settings are defined, defaulted, loaded and
+// validated. Settings come from, in rising precedence: the stage's defaults, an optional YAML
+// file, LIVEHOUSE_* environment variables and command-line flags.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Config is the whole effective configuration. Each component receives only its own part.
+// The yaml tag names the key; the environment variable is LIVEHOUSE_ + the key upper-cased
+// (nested keys joined by "_"), the flag is the key with "-" for "_".
+type Config struct {
+	Stage string `yaml:"stage" help:"dev or prod; picks the defaults of every other setting"`
+
+	HTTPAddr   string `yaml:"http_addr" help:"HTTP listen address (web app, API, HLS)"`
+	RTMPAddr   string `yaml:"rtmp_addr" help:"RTMP ingest listen address"`
+	WebRTCAddr string `yaml:"webrtc_addr" help:"UDP address for WebRTC (WHIP/WHEP) media"`
+	DataDir    string `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
+
+	DatabaseURL string `yaml:"database_url" secret:"true" help:"empty for SQLite in the data dir, or postgres://… for PostgreSQL"`
+	NATSURL     string `yaml:"nats_url" secret:"true" help:"empty for NATS embedded in-process, or nats://… for an external cluster"`
+	SecretKey   string `yaml:"secret_key" secret:"true" help:"hex key (32 bytes) that seals stream keys at rest; empty = generated into the data dir. Every node of a cluster needs the same one"`
+
+	PublicURL      string   `yaml:"public_url" help:"base URL users reach the web app at; links in mail point here"`
+	AllowedOrigins []string `yaml:"allowed_origins" help:"CORS allowlist for the API; * allows any origin"`
+	TrustProxy     bool     `yaml:"trust_proxy" help:"take the client address from X-Forwarded-For (only behind a proxy you run)"`
+
+	AutoVerify           bool     `yaml:"auto_verify" help:"accounts are verified at sign-up without an email link"`
+	ChannelType          string   `yaml:"channel_type" help:"type of new channels: BASIC (passthrough) or STANDARD (transcoded ladder)"`
+	SignUpAllowedDomains []string `yaml:"sign_up_allowed_domains" help:"email domains allowed to sign up; empty allows all"`
+
+	LogLevel            string `yaml:"log_level" help:"debug, info, warn or error"`
+	LogFormat           string `yaml:"log_format" help:"text or json"`
+	LogRetentionDays    int    `yaml:"log_retention_days" help:"days to keep operator-facing files (the mail outbox); 0 keeps them"`
+	SessionRetentionDays int   `yaml:"session_retention_days" help:"days to keep stream sessions, their events and metrics; 0 keeps them"`
+
+	SMTP          SMTP          `yaml:"smtp"`
+	AmazonProduct AmazonProduct `yaml:"amazon_product"`
+}
+
+// SMTP configures outgoing mail. With no host, mail is written to the data dir's outbox.
+type SMTP struct {
+	Host     string `yaml:"host" help:"SMTP server host; empty writes mail to <data_dir>/outbox"`
+	Port     int    `yaml:"port" help:"SMTP server port"`
+	Username string `yaml:"username" help:"SMTP AUTH user"`
+	Password string `yaml:"password" secret:"true" help:"SMTP AUTH password"`
+	From     string `yaml:"from" help:"From address of outgoing mail"`
+	TLS      string `yaml:"tls" help:"starttls, tls (implicit) or none"`
+}
+
+// AmazonProduct configures the Amazon product stream action (Product Advertising API 5.0).
+type AmazonProduct struct {
+	Enabled        bool   `yaml:"enabled" help:"enable the Amazon product stream action and product search"`
+	Locale         string `yaml:"locale" help:"PA-API marketplace, e.g. United States"`
+	LinkRegionCode string `yaml:"link_region_code" help:"suffix of the affiliate tracking id, e.g. 20"`
+	AccessKey      string `yaml:"access_key" secret:"true" help:"PA-API access key"`
+	SecretKey      string `yaml:"secret_key" secret:"true" help:"PA-API secret key"`
+	PartnerTag     string `yaml:"partner_tag" help:"PA-API partner (associate) tag"`
+}
+
+// Defaults returns the defaults of a stage, mirroring the reference's dev and prod options.
+func Defaults(stage string) Config {
+	c := Config{
+		Stage:                "dev",
+		HTTPAddr:             ":8080",
+		RTMPAddr:             ":1935",
+		WebRTCAddr:           ":8189",
+		DataDir:              "./data",
+		PublicURL:            "http://localhost:8080",
+		AllowedOrigins:       []string{"*"},
+		AutoVerify:           true,
+		ChannelType:          "BASIC",
+		LogLevel:             "info",
+		LogFormat:            "text",
+		LogRetentionDays:     7,
+		SessionRetentionDays: 60,
+		SMTP:                 SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
+	}
+	if stage == "prod" {
+		c.Stage = "prod"
+		c.AllowedOrigins = nil
+		c.AutoVerify = false
+		c.ChannelType = "STANDARD"
+		c.LogFormat = "json"
+		c.LogRetentionDays = 0
+	}
+	return c
+}
+
+// ErrInvalid marks a configuration that cannot run; the command exits with status 2.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Validate reports every bad value at once, each naming its key.
+func (c *Config) Validate() error {
+	var problems []string
+	bad := func(key, format string, args ...any) {
+		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+	}
+	if c.Stage != "dev" && c.Stage != "prod" {
+		bad("stage", "%q is not dev or prod", c.Stage)
+	}
+	for key, addr := range map[string]string{"http_addr": c.HTTPAddr, "rtmp_addr": c.RTMPAddr, "webrtc_addr": c.WebRTCAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad(key, "%q is not host:port", addr)
+		}
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("database_url", "must be empty (SQLite) or a postgres:// URL")
+	}
+	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
+		bad("nats_url", "must be empty (embedded) or a nats:// URL")
+	}
+	if c.SecretKey != "" && len(c.SecretKey) != 64 {
+		bad("secret_key", "must be 64 hex digits (32 bytes)")
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("public_url", "%q is not an http(s) URL", c.PublicURL)
+	}
+	for _, o := range c.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("allowed_origins", "%q is not an origin like https://example.com", o)
+		}
+	}
+	if c.ChannelType != "BASIC" && c.ChannelType != "STANDARD" {
+		bad("channel_type", "%q is not BASIC or STANDARD", c.ChannelType)
+	}
+	for _, d := range c.SignUpAllowedDomains {
+		if d == "" || strings.ContainsAny(d, "@ /") {
+			bad("sign_up_allowed_domains", "%q is not a domain", d)
+		}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		bad("log_level", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log_format", "%q is not text or json", c.LogFormat)
+	}
+	if c.LogRetentionDays < 0 {
+		bad("log_retention_days", "must not be negative")
+	}
+	if c.SessionRetentionDays < 0 {
+		bad("session_retention_days", "must not be negative")
+	}
+	if c.SMTP.Host != "" {
+		if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {
+			bad("smtp.port", "%d is not a port", c.SMTP.Port)
+		}
+		if !slices.Contains([]string{"starttls", "tls", "none"}, c.SMTP.TLS) {
+			bad("smtp.tls", "%q is not starttls, tls or none", c.SMTP.TLS)
+		}
+		if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
+			bad("smtp.from", "%q is not a mail address", c.SMTP.From)
+		}
+	}
+	if c.AmazonProduct.Enabled && (c.AmazonProduct.AccessKey == "" || c.AmazonProduct.SecretKey == "" || c.AmazonProduct.PartnerTag == "") {
+		bad("amazon_product", "enabled needs access_key, secret_key and partner_tag")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(problems, "\n  "))
+	}
+	return nil
+}

@@ -1,0 +1,331 @@
+// Package storetest is the acceptance suite every SQL dialect's store must pass.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/channels"
+)
+
+// Store is everything the suite exercises.
+type Store interface {
+	accounts.Store
+	channels.Store
+}
+
+// Run runs the suite; open returns a fresh, empty, migrated store for each test.
+func Run(t *testing.T, open func(t *testing.T) Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s Store)
+	}{
+		{"CreateAndRead", testCreateAndRead},
+		{"UniqueIgnoringCase", testUnique},
+		{"UpdateUser", testUpdate},
+		{"DeleteCascades", testDeleteCascades},
+		{"Sessions", testSessions},
+		{"CodesAreSingleUse", testCodes},
+		{"DeleteUnverified", testDeleteUnverified},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
+	}
+}
+
+var box = func() *channels.KeyBox {
+	b, err := channels.NewKeyBox(make([]byte, 32))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+func newAccount(name, email string, verified bool) (*accounts.User, *channels.Channel) {
+	u := &accounts.User{
+		ID: "u_" + name, Username: name, Email: email, PasswordHash: "$argon2id$x",
+		Color: "salmon", Avatar: "bird", CreatedAt: t0, UpdatedAt: t0,
+	}
+	if verified {
+		v := t0.Add(time.Minute)
+		u.EmailVerifiedAt = &v
+	}
+	return u, channels.New(box, u.ID, channels.TypeBasic, t0)
+}
+
+func mustCreate(t *testing.T, s Store, name, email string, verified bool) (*accounts.User, *channels.Channel) {
+	t.Helper()
+	u, ch := newAccount(name, email, verified)
+	if err := s.CreateAccount(context.Background(), u, ch); err != nil {
+		t.Fatalf("CreateAccount(%s): %v", name, err)
+	}
+	return u, ch
+}
+
+func testCreateAndRead(t *testing.T, s Store) {
+	ctx := context.Background()
+	u, ch := mustCreate(t, s, "Alice.B", "Alice@Example.com", true)
+
+	for _, login := range []string{"Alice.B", "alice.b", "ALICE.B", "alice@example.com", "ALICE@EXAMPLE.COM"} {
+		got, err := s.UserByLogin(ctx, login)
+		if err != nil {
+			t.Fatalf("UserByLogin(%q): %v", login, err)
+		}
+		if diff := cmp.Diff(u, got); diff != "" {
+			t.Errorf("UserByLogin(%q) mismatch (-want +got):\n%s", login, diff)
+		}
+	}
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(u, got); diff != "" {
+		t.Errorf("UserByID mismatch (-want +got):\n%s", diff)
+	}
+	if _, err := s.UserByLogin(ctx, "nobody"); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("UserByLogin(nobody) = %v, want ErrNotFound", err)
+	}
+
+	gotCh, err := s.ChannelByUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *ch
+	want.StreamKey = "" // only the sealed form and the hash are stored
+	if diff := cmp.Diff(&want, gotCh); diff != "" {
+		t.Errorf("ChannelByUser mismatch (-want +got):\n%s", diff)
+	}
+	if key, err := box.Open(gotCh.StreamKeySealed); err != nil || key != ch.StreamKey {
+		t.Errorf("stored key opens to %q, %v; want %q", key, err, ch.StreamKey)
+	}
+	users, err := s.ListUsers(ctx)
+	if err != nil || len(users) != 1 {
+		t.Errorf("ListUsers = %d users, %v; want 1", len(users), err)
+	}
+}
+
+func testUnique(t *testing.T, s Store) {
+	ctx := context.Background()
+	mustCreate(t, s, "alice", "alice@example.com", true)
+	tests := []struct {
+		name, username, email string
+		want                  error
+	}{
+		{"same username other case", "ALICE", "other@example.com", accounts.ErrUsernameTaken},
+		{"same email other case", "alice2", "Alice@Example.COM", accounts.ErrEmailTaken},
+	}
+	for _, tt := range tests {
+		u, ch := newAccount(tt.username, tt.email, true)
+		u.ID += "-dup"
+		ch.UserID = u.ID
+		if err := s.CreateAccount(ctx, u, ch); !errors.Is(err, tt.want) {
+			t.Errorf("%s: CreateAccount = %v, want %v", tt.name, err, tt.want)
+		}
+		// The failed transaction left nothing behind.
+		if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, accounts.ErrNotFound) {
+			t.Errorf("%s: user exists after failed create: %v", tt.name, err)
+		}
+		if _, err := s.ChannelByUser(ctx, u.ID); !errors.Is(err, channels.ErrNotFound) {
+			t.Errorf("%s: channel exists after failed create: %v", tt.name, err)
+		}
+	}
+}
+
+func testUpdate(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice, _ := mustCreate(t, s, "alice", "alice@example.com", false)
+	mustCreate(t, s, "bobby", "bob@example.com", true)
+
+	v := t0.Add(time.Hour)
+	alice.Username, alice.PendingEmail, alice.EmailVerifiedAt, alice.UpdatedAt = "Alice_2", "new@example.com", &v, v
+	if err := s.UpdateUser(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UserByLogin(ctx, "alice_2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(alice, got); diff != "" {
+		t.Errorf("after update (-want +got):\n%s", diff)
+	}
+	if _, err := s.UserByLogin(ctx, "alice"); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("old username still resolves: %v", err)
+	}
+
+	clash := *alice
+	clash.Username = "BOBBY"
+	if err := s.UpdateUser(ctx, &clash); !errors.Is(err, accounts.ErrUsernameTaken) {
+		t.Errorf("rename to taken username = %v, want ErrUsernameTaken", err)
+	}
+	clash = *alice
+	clash.Email = "BOB@example.com"
+	if err := s.UpdateUser(ctx, &clash); !errors.Is(err, accounts.ErrEmailTaken) {
+		t.Errorf("change to taken email = %v, want ErrEmailTaken", err)
+	}
+	if inUse, err := s.EmailInUse(ctx, "Bob@Example.com", alice.ID); err != nil || !inUse {
+		t.Errorf("EmailInUse(bob) = %v, %v; want true", inUse, err)
+	}
+	if inUse, err := s.EmailInUse(ctx, "alice@example.com", alice.ID); err != nil || inUse {
+		t.Errorf("EmailInUse(own) = %v, %v; want false", inUse, err)
+	}
+	ghost := *alice
+	ghost.ID = "u_ghost"
+	ghost.Username, ghost.Email = "ghost", "ghost@example.com"
+	if err := s.UpdateUser(ctx, &ghost); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("UpdateUser(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func testDeleteCascades(t *testing.T, s Store) {
+	ctx := context.Background()
+	u, _ := mustCreate(t, s, "alice", "alice@example.com", true)
+	other, _ := mustCreate(t, s, "bobby", "bob@example.com", true)
+	for _, id := range []string{u.ID, other.ID} {
+		if err := s.CreateSession(ctx, &accounts.Session{TokenHash: "s-" + id, UserID: id, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateCode(ctx, &accounts.Code{Hash: "c-" + id, UserID: id, Purpose: accounts.PurposeSignup, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("user after delete: %v", err)
+	}
+	if _, err := s.ChannelByUser(ctx, u.ID); !errors.Is(err, channels.ErrNotFound) {
+		t.Errorf("channel after delete: %v", err)
+	}
+	if _, err := s.SessionByHash(ctx, "s-"+u.ID); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("session after delete: %v", err)
+	}
+	if _, err := s.TakeCode(ctx, "c-"+u.ID, accounts.PurposeSignup, t0); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("code after delete: %v", err)
+	}
+	// The other account is untouched.
+	if _, err := s.SessionByHash(ctx, "s-"+other.ID); err != nil {
+		t.Errorf("other user's session: %v", err)
+	}
+	if _, err := s.ChannelByUser(ctx, other.ID); err != nil {
+		t.Errorf("other user's channel: %v", err)
+	}
+	// The name and address are free again.
+	mustCreate(t, s, "alice", "alice@example.com", true)
+	if err := s.DeleteUser(ctx, "u_nobody"); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("DeleteUser(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func testSessions(t *testing.T, s Store) {
+	ctx := context.Background()
+	u, _ := mustCreate(t, s, "alice", "alice@example.com", true)
+	for i := range 3 {
+		sess := &accounts.Session{TokenHash: fmt.Sprint("h", i), UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Duration(i+1) * time.Hour)}
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.SessionByHash(ctx, "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &accounts.Session{TokenHash: "h1", UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(2 * time.Hour)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SessionByHash (-want +got):\n%s", diff)
+	}
+	if err := s.DeleteExpired(ctx, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionByHash(ctx, "h0"); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("expired session h0 kept: %v", err)
+	}
+	if err := s.DeleteSessions(ctx, u.ID, "h2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionByHash(ctx, "h1"); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("h1 kept after DeleteSessions: %v", err)
+	}
+	if _, err := s.SessionByHash(ctx, "h2"); err != nil {
+		t.Errorf("kept session h2 gone: %v", err)
+	}
+	if err := s.DeleteSession(ctx, "h2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionByHash(ctx, "h2"); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("h2 kept after DeleteSession: %v", err)
+	}
+}
+
+func testCodes(t *testing.T, s Store) {
+	ctx := context.Background()
+	u, _ := mustCreate(t, s, "alice", "alice@example.com", false)
+	code := &accounts.Code{Hash: "c1", UserID: u.ID, Purpose: accounts.PurposeEmailChange, Data: "new@example.com", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateCode(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeCode(ctx, "c1", accounts.PurposePasswordReset, t0); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("TakeCode with the wrong purpose = %v, want ErrNotFound", err)
+	}
+	got, err := s.TakeCode(ctx, "c1", accounts.PurposeEmailChange, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(code, got); diff != "" {
+		t.Errorf("TakeCode (-want +got):\n%s", diff)
+	}
+	if _, err := s.TakeCode(ctx, "c1", accounts.PurposeEmailChange, t0); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("second TakeCode = %v, want ErrNotFound", err)
+	}
+
+	expired := &accounts.Code{Hash: "c2", UserID: u.ID, Purpose: accounts.PurposeSignup, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateCode(ctx, expired); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeCode(ctx, "c2", accounts.PurposeSignup, t0.Add(time.Hour)); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("TakeCode(expired) = %v, want ErrNotFound", err)
+	}
+
+	for _, h := range []string{"c3", "c4"} {
+		if err := s.CreateCode(ctx, &accounts.Code{Hash: h, UserID: u.ID, Purpose: accounts.PurposePasswordReset, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteCodes(ctx, u.ID, accounts.PurposePasswordReset); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeCode(ctx, "c3", accounts.PurposePasswordReset, t0); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("code c3 kept after DeleteCodes: %v", err)
+	}
+}
+
+func testDeleteUnverified(t *testing.T, s Store) {
+	ctx := context.Background()
+	old, _ := mustCreate(t, s, "oldie", "old@example.com", false) // created at t0
+	verified, _ := mustCreate(t, s, "veri", "veri@example.com", true)
+	young, ch := newAccount("young", "young@example.com", false)
+	young.CreatedAt = t0.Add(23 * time.Hour)
+	if err := s.CreateAccount(ctx, young, ch); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeleteUnverified(ctx, t0.Add(time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteUnverified = %d, %v; want 1", n, err)
+	}
+	if _, err := s.UserByID(ctx, old.ID); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("old unverified account kept: %v", err)
+	}
+	for _, u := range []*accounts.User{verified, young} {
+		if _, err := s.UserByID(ctx, u.ID); err != nil {
+			t.Errorf("%s removed: %v", u.Username, err)
+		}
+	}
+}
