@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/bus"
+	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/config"
+	"github.com/livehouse/livehouse/internal/mail"
+	"github.com/livehouse/livehouse/internal/store/postgres"
+	"github.com/livehouse/livehouse/internal/store/sqlite"
+	"github.com/livehouse/livehouse/internal/store/sqlstore"
+)
+
+// app is the wired domain: what both the server and the operator commands need.
+type app struct {
+	store    *sqlstore.DB
+	box      *channels.KeyBox
+	accounts *accounts.Service
+	closers  []func() error
+}
+
+func (a *app) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data dir: %w", err)
+	}
+	secret, err := serverSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	box, err := channels.NewKeyBox(secret)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{box: box}
+	if cfg.DatabaseURL != "" {
+		a.store, err = postgres.Open(ctx, cfg.DatabaseURL)
+	} else {
+		a.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "livehouse.db"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.store.Close)
+
+	var sender mail.Sender
+	if cfg.SMTP.Host != "" {
+		sender = mail.NewSMTP(mail.SMTPConfig{
+			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
+			From: cfg.SMTP.From, TLS: cfg.SMTP.TLS,
+		})
+	} else {
+		sender = mail.NewOutbox(filepath.Join(cfg.DataDir, "outbox"), cfg.SMTP.From, log)
+	}
+	a.accounts = accounts.NewService(accounts.Config{
+		PublicURL: cfg.PublicURL, AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains,
+	}, a.store, box, mailer{sender}, log, nil)
+	return a, nil
+}
+
+// mailer adapts the mail package to what accounts need.
+type mailer struct{ s mail.Sender }
+
+func (m mailer) Send(ctx context.Context, msg accounts.Mail) error {
+	return m.s.Send(ctx, mail.Message(msg))
+}
+
+// serverSecret is the 32-byte key that seals stream keys: from the configuration, else from
+// <data_dir>/secret.key, created on first start.
+func serverSecret(cfg config.Config) ([]byte, error) {
+	if cfg.SecretKey != "" {
+		b, err := hex.DecodeString(cfg.SecretKey)
+		if err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("%w: secret_key must be 64 hex digits", config.ErrInvalid)
+		}
+		return b, nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret.key")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		b := make([]byte, 32)
+		rand.Read(b)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("creating %s: %w", path, err)
+		}
+		_, err = f.WriteString(hex.EncodeToString(b) + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("writing %s: %w", path, err)
+		}
+		return b, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("%s must hold 64 hex digits", path)
+	}
+	return b, nil
+}
+
+func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (*bus.Bus, error) {
+	host, _ := os.Hostname()
+	return bus.Open(ctx, bus.Config{URL: cfg.NATSURL, Name: "livehouse@" + host}, log)
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `Livehouse: self-hosted live video.
+
+Usage:
+  livehouse [serve] [flags]          run the server (the default)
+  livehouse migrate [flags]          apply database migrations and exit
+  livehouse config [flags]           print the effective configuration (secrets masked)
+  livehouse user [flags] list        list accounts
+  livehouse user [flags] create USERNAME EMAIL   create a verified account; password from stdin
+  livehouse user [flags] verify USERNAME|EMAIL   mark an account verified
+  livehouse user [flags] delete USERNAME|EMAIL   delete an account and all it owns
+  livehouse version                  print the version
+
+Every command takes --config FILE and one flag per setting (see livehouse config --help);
+settings are also read from LIVEHOUSE_* environment variables.
+`
+
+// errUsage marks a command line that cannot run; main exits with status 2.
+var errUsage = errors.New("usage")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) || errors.Is(err, config.ErrInvalid) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+// run is the whole program, testable: the arguments, environment and standard streams are
+// parameters, and cancelling ctx shuts it down.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd, rest := "serve", args[1:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "version":
+		fmt.Fprintln(stdout, "livehouse", version)
+		return nil
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve", "migrate", "config", "user":
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+
+	cfg, rest, err := config.Load("livehouse "+cmd, rest, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	switch cmd {
+	case "config":
+		cfg.Print(stdout)
+		return nil
+	case "serve":
+		if len(rest) > 0 {
+			return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, rest)
+		}
+		return serve(ctx, cfg, log, stdout)
+	case "migrate":
+		a, err := openApp(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		fmt.Fprintf(stdout, "%s database is up to date\n", a.store.Dialect())
+		return nil
+	default: // user
+		return userCommand(ctx, cfg, log, rest, stdin, stdout)
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func userCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: user needs an action: list, create, verify or delete", errUsage)
+	}
+	want := map[string]int{"list": 0, "create": 2, "verify": 1, "delete": 1}
+	n, ok := want[args[0]]
+	if !ok || len(args)-1 != n {
+		return fmt.Errorf("%w: user %s takes %d argument(s); see livehouse help", errUsage, args[0], n)
+	}
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	switch args[0] {
+	case "list":
+		users, err := a.accounts.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSERNAME\tEMAIL\tVERIFIED\tCREATED")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\n", u.ID, u.Username, u.Email, u.Verified(), u.CreatedAt.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	case "create":
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading the password from stdin: %w", err)
+		}
+		u, err := a.accounts.CreateVerified(ctx, accounts.RegisterInput{Username: args[1], Email: args[2], Password: strings.TrimRight(line, "\r\n")})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s (%s)\n", u.Username, u.ID)
+	case "verify":
+		u, err := a.accounts.MarkVerified(ctx, args[1])
+		if err != nil {
+			return fmt.Errorf("verifying %s: %w", args[1], err)
+		}
+		fmt.Fprintf(stdout, "verified %s\n", u.Username)
+	case "delete":
+		u, err := a.accounts.DeleteByLogin(ctx, args[1])
+		if err != nil {
+			return fmt.Errorf("deleting %s: %w", args[1], err)
+		}
+		fmt.Fprintf(stdout, "deleted %s\n", u.Username)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/httpapi"
+	"github.com/livehouse/livehouse/internal/store/sqlite"
+)
+
+// fastHash keeps tests quick; the real parameters are measured by the benchmarks.
+var fastHash = accounts.HashParams{MemoryKiB: 64, Time: 1, Threads: 1}
+
+// outbox records mail instead of sending it.
+type outbox struct {
+	mu   sync.Mutex
+	mail []accounts.Mail
+}
+
+func (o *outbox) Send(_ context.Context, m accounts.Mail) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.mail = append(o.mail, m)
+	return nil
+}
+
+var codeRE = regexp.MustCompile(`[?&]code=([^&\s]+)`)
+
+// lastCode returns the code in the newest mail to the address.
+func (o *outbox) lastCode(t *testing.T, to string) string {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := len(o.mail) - 1; i >= 0; i-- {
+		if o.mail[i].To == to {
+			m := codeRE.FindStringSubmatch(o.mail[i].Link)
+			if m == nil {
+				t.Fatalf("mail to %s has no code in its link %q", to, o.mail[i].Link)
+			}
+			code, _ := url.QueryUnescape(m[1])
+			return code
+		}
+	}
+	t.Fatalf("no mail to %s", to)
+	return ""
+}
+
+func (o *outbox) count() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.mail)
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	mail  *outbox
+	clock *clock
+	acc   *accounts.Service
+	store interface {
+		ChannelByUser(context.Context, string) (*channels.Channel, error)
+	}
+	box *channels.KeyBox
+}
+
+type envOption func(*accounts.Config, *httpapi.Config)
+
+func autoVerify(on bool) envOption {
+	return func(a *accounts.Config, h *httpapi.Config) { a.AutoVerify, h.AutoVerify = on, on }
+}
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	box, err := channels.NewKeyBox(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acfg := accounts.Config{PublicURL: "http://livehouse.test", AutoVerify: false, ChannelType: "BASIC", HashParams: fastHash}
+	hcfg := httpapi.Config{Stage: "dev", PublicURL: "http://livehouse.test", AllowedOrigins: []string{"https://app.example"}, ChannelType: "BASIC"}
+	for _, o := range opts {
+		o(&acfg, &hcfg)
+	}
+	mail := &outbox{}
+	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	acc := accounts.NewService(acfg, store, box, mail, log, clk.Now)
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
+		Config: hcfg, Log: log, Accounts: acc, Channels: store, KeyBox: box,
+		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
+	}))
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box}
+}
+
+// response is a finished request.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// errorCode returns error.code of an error body.
+func (r response) errorCode(t *testing.T) string {
+	t.Helper()
+	var b struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if err := json.Unmarshal(r.body, &b); err != nil || b.Error.Code == "" || b.Error.Message == "" {
+		t.Fatalf("not an error body (%v): %s", err, r.body)
+	}
+	return b.Error.Code
+}
+
+// formBody is sent as a form instead of JSON.
+type formBody string
+
+// call sends a request with an optional Bearer token and a body (a string is sent as is,
+// anything else as JSON).
+func (e *env) call(method, path, token string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case formBody:
+		rd, ctype = strings.NewReader(string(b)), "application/x-www-form-urlencoded"
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+func (e *env) want(r response, status int) response {
+	e.t.Helper()
+	if r.status != status {
+		e.t.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
+	}
+	return r
+}
+
+const password = "Passw0rd!"
+
+// user is a registered, verified, signed-in account.
+type user struct {
+	name, email, token, id, streamKey string
+}
+
+func (e *env) signUp(name string) user {
+	e.t.Helper()
+	email := strings.ToLower(name) + "@example.com"
+	e.want(e.call("POST", "/api/auth/register", "", map[string]string{"username": name, "email": email, "password": password}), 201)
+	if _, err := e.acc.MarkVerified(context.Background(), name); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.login(name, email, password)
+}
+
+func (e *env) login(name, email, pw string) user {
+	e.t.Helper()
+	res := e.want(e.call("POST", "/api/auth/login", "", map[string]string{"username": name, "password": pw}), 200)
+	var b struct {
+		Token string
+		User  struct {
+			ID      string
+			Channel struct{ StreamKey string }
+		}
+	}
+	if err := json.Unmarshal(res.body, &b); err != nil || b.Token == "" {
+		e.t.Fatalf("login response %s: %v", res.body, err)
+	}
+	return user{name: name, email: email, token: b.Token, id: b.User.ID, streamKey: b.User.Channel.StreamKey}
+}

@@ -1,0 +1,66 @@
+// Package httpapi is Livehouse's HTTP adapter: the REST API under /api/, health and metrics
+// endpoints, and the embedded web app. Handlers translate HTTP to calls on the domain
+// services; routes.go lists every route in one place.
+package httpapi
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/channels"
+)
+
+// Config is the part of the configuration the HTTP layer uses.
+type Config struct {
+	Stage          string
+	PublicURL      string
+	AllowedOrigins []string
+	TrustProxy     bool
+	AutoVerify     bool
+	ChannelType    string
+	AllowedDomains []string
+	Version        string
+}
+
+// Check is one dependency /healthz reports on.
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// Deps are everything the HTTP layer calls.
+type Deps struct {
+	Config   Config
+	Log      *slog.Logger
+	Accounts *accounts.Service
+	Channels channels.Store
+	KeyBox   *channels.KeyBox
+	Checks   []Check
+	Registry *prometheus.Registry // nil: a private registry (tests)
+	Web      fs.FS                // the built web app; nil serves a placeholder
+}
+
+// NewServer returns the whole HTTP surface.
+func NewServer(d Deps) http.Handler {
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	mux := http.NewServeMux()
+	addRoutes(mux, d)
+	m := newHTTPMetrics(d.Registry)
+	var h http.Handler = mux
+	h = crossOrigin(d.Config.AllowedOrigins, d.Log, h)
+	h = securityHeaders(h)
+	h = m.instrument(h)
+	h = recoverPanics(d.Log, h)
+	h = logRequests(d.Log, h)
+	return h
+}
+
+func secureCookies(publicURL string) bool { return strings.HasPrefix(publicURL, "https://") }

@@ -1,0 +1,175 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestBadInput: every malformed request gets a 4xx with a clear error and changes nothing.
+func TestBadInput(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	alice := e.signUp("alice")
+	long := strings.Repeat("x", 70<<10)
+	tests := []struct {
+		name, method, path string
+		auth               bool
+		body               any
+		status             int
+		code               string
+	}{
+		{"malformed JSON", "POST", "/api/auth/register", false, `{"username":`, 400, "InvalidJSON"},
+		{"not an object", "POST", "/api/auth/register", false, `[1,2]`, 400, "InvalidJSON"},
+		{"empty body", "POST", "/api/auth/login", false, ``, 400, "InvalidJSON"},
+		{"trailing data", "POST", "/api/auth/login", false, `{"username":"a","password":"b"} {}`, 400, "InvalidJSON"},
+		{"wrong type", "POST", "/api/auth/register", false, `{"username":42,"email":"x@example.com","password":"Passw0rd!"}`, 400, "InvalidJSON"},
+		{"unknown field", "POST", "/api/auth/register", false, `{"username":"bobby","email":"b@example.com","password":"Passw0rd!","admin":true}`, 400, "InvalidJSON"},
+		{"oversize body", "POST", "/api/auth/register", false, `{"username":"` + long + `"}`, 413, "PayloadTooLarge"},
+		{"missing field", "POST", "/api/auth/register", false, map[string]string{"username": "bobby", "email": "b@example.com"}, 400, "MissingField"},
+		{"username too short", "POST", "/api/auth/register", false, map[string]string{"username": "bob", "email": "b@example.com", "password": password}, 400, "InvalidUsername"},
+		{"username too long", "POST", "/api/auth/register", false, map[string]string{"username": strings.Repeat("b", 21), "email": "b@example.com", "password": password}, 400, "InvalidUsername"},
+		{"username bad chars", "POST", "/api/auth/register", false, map[string]string{"username": "bob by", "email": "b@example.com", "password": password}, 400, "InvalidUsername"},
+		{"username reserved", "POST", "/api/auth/register", false, map[string]string{"username": "Settings", "email": "b@example.com", "password": password}, 400, "ReservedUsername"},
+		{"username taken other case", "POST", "/api/auth/register", false, map[string]string{"username": "ALICE", "email": "b@example.com", "password": password}, 409, "UsernameExists"},
+		{"email invalid", "POST", "/api/auth/register", false, map[string]string{"username": "bobby", "email": "bob@", "password": password}, 400, "InvalidEmail"},
+		{"email with name", "POST", "/api/auth/register", false, map[string]string{"username": "bobby", "email": "Bob <b@example.com>", "password": password}, 400, "InvalidEmail"},
+		{"email taken other case", "POST", "/api/auth/register", false, map[string]string{"username": "bobby", "email": "ALICE@example.com", "password": password}, 409, "EmailExists"},
+		{"password short", "POST", "/api/auth/register", false, map[string]string{"username": "bobby", "email": "b@example.com", "password": "Pa0!"}, 400, "InvalidPassword"},
+		{"password no symbol", "POST", "/api/auth/register", false, map[string]string{"username": "bobby", "email": "b@example.com", "password": "Passw0rdd"}, 400, "InvalidPassword"},
+		{"password no upper", "POST", "/api/auth/register", false, map[string]string{"username": "bobby", "email": "b@example.com", "password": "passw0rd!"}, 400, "InvalidPassword"},
+		{"password no digit", "POST", "/api/auth/register", false, map[string]string{"username": "bobby", "email": "b@example.com", "password": "Password!"}, 400, "InvalidPassword"},
+		{"not JSON content type", "POST", "/api/auth/login", false, formBody("username=a"), 415, "UnsupportedMediaType"},
+		{"bad login", "POST", "/api/auth/login", false, map[string]string{"username": "alice", "password": "Wrong-pass1"}, 401, "InvalidCredentials"},
+		{"unknown verify code", "POST", "/api/auth/verify", false, map[string]string{"code": "nope"}, 400, "InvalidCode"},
+		{"unknown reset code", "POST", "/api/auth/password-reset/confirm", false, map[string]string{"code": "nope", "password": "N3w-Passw0rd"}, 400, "InvalidCode"},
+		{"reset bad email", "POST", "/api/auth/password-reset", false, map[string]string{"email": "not-an-email"}, 400, "InvalidEmail"},
+		{"rename invalid", "PATCH", "/api/me", true, map[string]string{"username": "a b"}, 400, "InvalidUsername"},
+		{"rename reserved", "PATCH", "/api/me", true, map[string]string{"username": "manager"}, 400, "ReservedUsername"},
+		{"email change no password", "PATCH", "/api/me", true, map[string]string{"email": "new@example.com"}, 401, "IncorrectPassword"},
+		{"same new password", "PUT", "/api/me/password", true, map[string]string{"currentPassword": password, "newPassword": password}, 400, "SamePassword"},
+		{"weak new password", "PUT", "/api/me/password", true, map[string]string{"currentPassword": password, "newPassword": "weakweak"}, 400, "InvalidPassword"},
+		{"wrong current password", "PUT", "/api/me/password", true, map[string]string{"currentPassword": "Wrong-pass1", "newPassword": "N3w-Passw0rd"}, 401, "IncorrectPassword"},
+		{"delete wrong password", "DELETE", "/api/me", true, map[string]string{"password": "Wrong-pass1"}, 401, "IncorrectPassword"},
+		{"delete no body", "DELETE", "/api/me", true, nil, 400, "InvalidJSON"},
+		{"unknown API route", "GET", "/api/nope", false, nil, 404, "NotFound"},
+		{"wrong method", "GET", "/api/auth/login", false, nil, 405, "MethodNotAllowed"},
+	}
+	before := e.want(e.call("GET", "/api/me", alice.token, nil), 200).body
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := ""
+			if tt.auth {
+				token = alice.token
+			}
+			res := e.call(tt.method, tt.path, token, tt.body)
+			if res.status != tt.status {
+				t.Fatalf("status = %d, want %d: %s", res.status, tt.status, res.body)
+			}
+			if got := res.errorCode(t); got != tt.code {
+				t.Errorf("code = %s, want %s", got, tt.code)
+			}
+		})
+	}
+	// Nothing changed: alice is as she was, and no account "bobby" exists.
+	after := e.want(e.call("GET", "/api/me", alice.token, nil), 200).body
+	if diff := cmp.Diff(string(before), string(after)); diff != "" {
+		t.Errorf("account changed by bad input (-before +after):\n%s", diff)
+	}
+	e.want(e.call("POST", "/api/auth/login", "", map[string]string{"username": "alice", "password": password}), 200)
+	e.want(e.call("POST", "/api/auth/register", "", map[string]string{"username": "bobby", "email": "b@example.com", "password": password}), 201)
+}
+
+// TestAuthorization calls every route anonymously, as another user and as the owner. Every
+// account route acts on the caller's own account; the table checks statuses, and that no
+// response to one user carries another's email or stream key.
+func TestAuthorization(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	owner := e.signUp("owner")
+	other := e.signUp("other")
+	secrets := []string{owner.streamKey, owner.email, owner.token}
+
+	type call struct {
+		method, path string
+		body         any
+	}
+	type want struct{ anon, other, owner int }
+	tests := []struct {
+		call call
+		want want
+	}{
+		{call{"GET", "/api/openapi.json", nil}, want{200, 200, 200}},
+		{call{"GET", "/api/config", nil}, want{200, 200, 200}},
+		{call{"GET", "/api/me", nil}, want{401, 200, 200}},
+		{call{"PATCH", "/api/me", map[string]string{"username": "Owner"}}, want{401, 409, 200}},
+		{call{"PUT", "/api/me/password", map[string]string{"currentPassword": "Wr0ng-passw0rd", "newPassword": "N3w-passw0rd"}}, want{401, 401, 401}},
+		{call{"DELETE", "/api/me", map[string]string{"password": "Wr0ng-passw0rd"}}, want{401, 401, 401}},
+		{call{"POST", "/api/auth/verify/resend", map[string]string{"username": "owner"}}, want{202, 202, 202}},
+		{call{"POST", "/api/auth/password-reset", map[string]string{"email": "owner@example.com"}}, want{202, 202, 202}},
+		{call{"POST", "/api/auth/verify", map[string]string{"code": "guess"}}, want{400, 400, 400}},
+		{call{"POST", "/api/auth/password-reset/confirm", map[string]string{"code": "guess", "password": "N3w-Passw0rd"}}, want{400, 400, 400}},
+		{call{"POST", "/api/auth/register", map[string]string{"username": "owner", "email": "x@example.com", "password": password}}, want{409, 409, 409}},
+		{call{"POST", "/api/auth/login", map[string]string{"username": "owner", "password": "Wr0ng-passw0rd"}}, want{401, 401, 401}},
+	}
+	routes := map[string]bool{}
+	for _, tt := range tests {
+		routes[tt.call.method+" "+tt.call.path] = true
+		for _, who := range []struct {
+			name, token string
+			status      int
+		}{{"anonymous", "", tt.want.anon}, {"other", other.token, tt.want.other}, {"owner", owner.token, tt.want.owner}} {
+			res := e.call(tt.call.method, tt.call.path, who.token, tt.call.body)
+			if res.status != who.status {
+				t.Errorf("%s %s as %s = %d, want %d: %s", tt.call.method, tt.call.path, who.name, res.status, who.status, res.body)
+			}
+			if who.name != "owner" {
+				for _, s := range secrets {
+					if strings.Contains(string(res.body), s) {
+						t.Errorf("%s %s as %s leaks an owner secret: %s", tt.call.method, tt.call.path, who.name, res.body)
+					}
+				}
+			}
+		}
+		// Undo the owner's rename so the next rows see the same accounts.
+		if tt.call.path == "/api/me" && tt.call.method == "PATCH" {
+			e.want(e.call("PATCH", "/api/me", owner.token, map[string]string{"username": "owner"}), 200)
+		}
+	}
+	// The other user's calls left the owner's account as it was.
+	me := e.want(e.call("GET", "/api/me", owner.token, nil), 200).json(t)
+	if me["username"] != "owner" || me["channel"].(map[string]any)["streamKey"] != owner.streamKey {
+		t.Errorf("owner's account changed: %v", me)
+	}
+	// Every API route is in the table (login/logout/me routes that need a session included).
+	for _, p := range apiPatterns(t) {
+		if !routes[p] && p != "POST /api/auth/logout" {
+			t.Errorf("route %s missing from the authorisation table", p)
+		}
+	}
+}
+
+// apiPatterns lists "METHOD /path" for every operation in openapi.json.
+func apiPatterns(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			out = append(out, strings.ToUpper(method)+" "+path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
