@@ -36,10 +36,10 @@ type Config struct {
 	ChannelType          string   `yaml:"channel_type" help:"type of new channels: BASIC (passthrough) or STANDARD (transcoded ladder)"`
 	SignUpAllowedDomains []string `yaml:"sign_up_allowed_domains" help:"email domains allowed to sign up; empty allows all"`
 
-	LogLevel            string `yaml:"log_level" help:"debug, info, warn or error"`
-	LogFormat           string `yaml:"log_format" help:"text or json"`
-	LogRetentionDays    int    `yaml:"log_retention_days" help:"days to keep operator-facing files (the mail outbox); 0 keeps them"`
-	SessionRetentionDays int   `yaml:"session_retention_days" help:"days to keep stream sessions, their events and metrics; 0 keeps them"`
+	LogLevel             string `yaml:"log_level" help:"debug, info, warn or error"`
+	LogFormat            string `yaml:"log_format" help:"text or json"`
+	LogRetentionDays     int    `yaml:"log_retention_days" help:"days to keep operator-facing files (the mail outbox); 0 keeps them"`
+	SessionRetentionDays int    `yaml:"session_retention_days" help:"days to keep stream sessions, their events and metrics; 0 keeps them"`
 
 	SMTP          SMTP          `yaml:"smtp"`
 	AmazonProduct AmazonProduct `yaml:"amazon_product"`

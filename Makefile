@@ -1,0 +1,70 @@
+# Livehouse. `make run` builds everything and serves on :8080; `make test` runs every test.
+# Both install what they need on a fresh Debian machine (Go and Node are expected).
+
+GO        ?= go
+NPM       ?= npm
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+BIN       := bin/livehouse
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHSTAT   := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: all run build web web-deps go-build test test-go test-web e2e check bench system-deps clean
+
+all: build
+
+## run: build the web app and the binary, then serve with the embedded defaults
+run: build
+	./$(BIN) serve
+
+## build: the web app (web/dist) embedded into bin/livehouse
+build: web go-build
+
+go-build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/livehouse
+
+web-deps: web/node_modules/.installed
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+web: web-deps
+	cd web && $(NPM) run build
+
+## system-deps: Debian packages the tests need (Chromium for the browser tests)
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian packages: chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## test: Go tests with -race, the web app's unit tests, and the browser end-to-end tests
+test: test-go test-web e2e
+
+test-go: web
+	$(GO) test -race -count=1 ./...
+
+test-web: web-deps
+	cd web && $(NPM) test
+
+e2e: system-deps build
+	cd web && $(NPM) run e2e
+
+## check: formatting, vet, staticcheck, tidy modules, types, lint, then every test
+check: web-deps
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) mod tidy -diff
+	cd web && $(NPM) run typecheck && $(NPM) run lint
+	$(MAKE) test
+
+## bench: benchmarks, 6 runs each, summarised by benchstat (medians with spread)
+bench:
+	mkdir -p bin
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bin/bench.txt
+	$(GO) run $(BENCHSTAT) bin/bench.txt
+
+clean:
+	rm -rf bin web/dist/assets web/dist/index.html

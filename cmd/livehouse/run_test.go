@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// freePort returns a loopback address nobody listens on right now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func envFunc(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// startServer runs `livehouse serve` in the background and waits for /healthz.
+func startServer(t *testing.T, vars map[string]string) (base string, stop func() error) {
+	t.Helper()
+	addr := freePort(t)
+	vars["LIVEHOUSE_HTTP_ADDR"] = addr
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, logs syncBuffer
+	go func() { done <- run(ctx, []string{"livehouse", "serve"}, envFunc(vars), strings.NewReader(""), &out, &logs) }()
+	base = "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("server exited early: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server not healthy in time:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
+	}
+	return base, func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(20 * time.Second):
+			return errors.New("server did not stop within 20s")
+		}
+	}
+}
+
+func post(t *testing.T, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&m)
+	return res.StatusCode, m
+}
+
+// TestServeKeepsDataAcrossRestarts starts the real program, signs up through the API, stops
+// it gracefully, starts it again on the same data dir and finds the account and its stream
+// key as they were.
+func TestServeKeepsDataAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn"}
+	base, stop := startServer(t, vars)
+	if status, _ := post(t, base+"/api/auth/register", "", map[string]string{"username": "alice", "email": "alice@example.com", "password": "Passw0rd!"}); status != 201 {
+		t.Fatalf("register = %d", status)
+	}
+	status, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "alice", "password": "Passw0rd!"})
+	if status != 200 {
+		t.Fatalf("login = %d", status)
+	}
+	key := login["user"].(map[string]any)["channel"].(map[string]any)["streamKey"]
+	if err := stop(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	for _, f := range []string{"livehouse.db", "secret.key"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("data dir lacks %s: %v", f, err)
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "livehouse.db"))
+	if bytes.Contains(raw, []byte(key.(string))) {
+		t.Errorf("the database file holds the stream key in the clear")
+	}
+
+	base, stop = startServer(t, vars)
+	defer stop()
+	status, login = post(t, base+"/api/auth/login", "", map[string]string{"username": "ALICE", "password": "Passw0rd!"})
+	if status != 200 {
+		t.Fatalf("login after restart = %d", status)
+	}
+	if got := login["user"].(map[string]any)["channel"].(map[string]any)["streamKey"]; got != key {
+		t.Errorf("stream key after restart = %v, want %v", got, key)
+	}
+}
+
+func TestServeWithOutboxMail(t *testing.T) {
+	dir := t.TempDir()
+	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "false", "LIVEHOUSE_PUBLIC_URL": "http://example.test:8080", "LIVEHOUSE_LOG_LEVEL": "warn"})
+	defer stop()
+	if status, _ := post(t, base+"/api/auth/register", "", map[string]string{"username": "bobby", "email": "bob@example.com", "password": "Passw0rd!"}); status != 201 {
+		t.Fatalf("register = %d", status)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("outbox has %d files, want 1", len(files))
+	}
+	raw, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(raw), "http://example.test:8080/login?code=") {
+		t.Errorf("outbox mail lacks the verification link:\n%s", raw)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	base := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_LOG_LEVEL": "error"}
+	tests := []struct {
+		name     string
+		args     []string
+		vars     map[string]string
+		stdin    string
+		wantOut  []string
+		wantCode int // exit code; 0 = success
+	}{
+		{"version", []string{"version"}, nil, "", []string{"livehouse "}, 0},
+		{"unknown command", []string{"frobnicate"}, nil, "", nil, 2},
+		{"config masks secrets", []string{"config"}, map[string]string{"LIVEHOUSE_SMTP_PASSWORD": "hunter2", "LIVEHOUSE_DATABASE_URL": "postgres://u:pw@db/x"},
+			"", []string{"smtp.password", "********", "database_url", "stage                      = dev"}, 0},
+		{"config prod defaults", []string{"config", "--stage", "prod"}, nil, "", []string{"auto_verify                = false", "channel_type               = STANDARD"}, 0},
+		{"flag beats env", []string{"config", "--channel-type", "STANDARD"}, map[string]string{"LIVEHOUSE_CHANNEL_TYPE": "BASIC"}, "", []string{"channel_type               = STANDARD"}, 0},
+		{"bad value exits 2", []string{"config"}, map[string]string{"LIVEHOUSE_CHANNEL_TYPE": "PREMIUM"}, "", nil, 2},
+		{"bad flag exits 2", []string{"serve", "--no-such-flag"}, nil, "", nil, 2},
+		{"migrate", []string{"migrate"}, nil, "", []string{"sqlite database is up to date"}, 0},
+		{"user create", []string{"user", "create", "carol", "carol@example.com"}, nil, "Passw0rd!\n", []string{"created carol"}, 0},
+		{"user create weak password", []string{"user", "create", "dave", "dave@example.com"}, nil, "weak\n", nil, 1},
+		{"user list", []string{"user", "list"}, nil, "", []string{"carol", "carol@example.com", "true"}, 0},
+		{"user verify", []string{"user", "verify", "CAROL"}, nil, "", []string{"verified carol"}, 0},
+		{"user delete", []string{"user", "delete", "carol@example.com"}, nil, "", []string{"deleted carol"}, 0},
+		{"user delete unknown", []string{"user", "delete", "carol"}, nil, "", nil, 1},
+		{"user bad arity", []string{"user", "create", "x"}, nil, "", nil, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{}
+			for k, v := range base {
+				vars[k] = v
+			}
+			for k, v := range tt.vars {
+				vars[k] = v
+			}
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), append([]string{"livehouse"}, tt.args...), envFunc(vars), strings.NewReader(tt.stdin), &out, &errOut)
+			code := 0
+			if err != nil {
+				code = exitCode(err)
+			}
+			if code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d (err %v)\n%s", code, tt.wantCode, err, errOut.String())
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, secret := range []string{"hunter2", "u:pw"} {
+				if strings.Contains(out.String(), secret) {
+					t.Errorf("output shows a secret %q", secret)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "livehouse.yaml")
+	os.WriteFile(file, []byte("stage: prod\nhttp_addr: 127.0.0.1:9999\nsmtp:\n  host: mail.example.com\n  from: a@example.com\n"), 0o600)
+	var out bytes.Buffer
+	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_HTTP_ADDR": "127.0.0.1:7777"}
+	if err := run(context.Background(), []string{"livehouse", "config", "--config", file}, envFunc(vars), nil, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"stage                      = prod", "http_addr                  = 127.0.0.1:7777", "smtp.host                  = mail.example.com", "auto_verify                = false"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("config output lacks %q:\n%s", w, out.String())
+		}
+	}
+	os.WriteFile(file, []byte("no_such_key: 1\n"), 0o600)
+	err := run(context.Background(), []string{"livehouse", "config", "--config", file}, envFunc(vars), nil, &out, &out)
+	if exitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), "no_such_key") {
+		t.Errorf("unknown key in file: err %v (exit %d), want exit 2 naming the key", err, exitCode(err))
+	}
+}

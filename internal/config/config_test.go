@@ -1,0 +1,128 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func env(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+
+func TestPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("http_addr: 127.0.0.1:1111\nrtmp_addr: 127.0.0.1:2222\nsign_up_allowed_domains: [example.com]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, rest, err := Load("t", []string{"--config", file, "--rtmp-addr", "127.0.0.1:3333", "extra"}, env(map[string]string{
+		"LIVEHOUSE_HTTP_ADDR":       "127.0.0.1:4444",
+		"LIVEHOUSE_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults("dev")
+	want.HTTPAddr = "127.0.0.1:4444" // env beats file
+	want.RTMPAddr = "127.0.0.1:3333" // flag beats file
+	want.SignUpAllowedDomains = []string{"example.com"}
+	want.AllowedOrigins = []string{"https://a.example", "https://b.example"}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"extra"}, rest); diff != "" {
+		t.Errorf("rest args (-want +got):\n%s", diff)
+	}
+}
+
+func TestStagePicksDefaults(t *testing.T) {
+	for _, tt := range []struct {
+		vars       map[string]string
+		args       []string
+		autoVerify bool
+		chType     string
+	}{
+		{nil, nil, true, "BASIC"},
+		{map[string]string{"LIVEHOUSE_STAGE": "prod"}, nil, false, "STANDARD"},
+		{map[string]string{"LIVEHOUSE_STAGE": "prod", "LIVEHOUSE_AUTO_VERIFY": "true"}, nil, true, "STANDARD"},
+		{map[string]string{"LIVEHOUSE_STAGE": "dev"}, []string{"--stage", "prod"}, false, "STANDARD"},
+	} {
+		cfg, _, err := Load("t", tt.args, env(tt.vars), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.AutoVerify != tt.autoVerify || cfg.ChannelType != tt.chType {
+			t.Errorf("%v %v: auto_verify %v channel_type %s; want %v %s", tt.vars, tt.args, cfg.AutoVerify, cfg.ChannelType, tt.autoVerify, tt.chType)
+		}
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"LIVEHOUSE_STAGE": "staging"}, "stage"},
+		{map[string]string{"LIVEHOUSE_HTTP_ADDR": "8080"}, "http_addr"},
+		{map[string]string{"LIVEHOUSE_DATABASE_URL": "mysql://x"}, "database_url"},
+		{map[string]string{"LIVEHOUSE_NATS_URL": "http://x"}, "nats_url"},
+		{map[string]string{"LIVEHOUSE_PUBLIC_URL": "localhost"}, "public_url"},
+		{map[string]string{"LIVEHOUSE_ALLOWED_ORIGINS": "example.com"}, "allowed_origins"},
+		{map[string]string{"LIVEHOUSE_CHANNEL_TYPE": "basic"}, "channel_type"},
+		{map[string]string{"LIVEHOUSE_AUTO_VERIFY": "maybe"}, "LIVEHOUSE_AUTO_VERIFY"},
+		{map[string]string{"LIVEHOUSE_LOG_RETENTION_DAYS": "-1"}, "log_retention_days"},
+		{map[string]string{"LIVEHOUSE_SMTP_HOST": "mail", "LIVEHOUSE_SMTP_TLS": "ssl"}, "smtp.tls"},
+		{map[string]string{"LIVEHOUSE_AMAZON_PRODUCT_ENABLED": "true"}, "amazon_product"},
+		{map[string]string{"LIVEHOUSE_SECRET_KEY": "abc"}, "secret_key"},
+	}
+	for _, tt := range tests {
+		_, _, err := Load("t", nil, env(tt.vars), io.Discard)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: err = %v, want ErrInvalid naming %s", tt.vars, err, tt.want)
+		}
+	}
+}
+
+func TestPrintMasksSecrets(t *testing.T) {
+	cfg := Defaults("dev")
+	cfg.SMTP.Password = "hunter2"
+	cfg.AmazonProduct.SecretKey = "aws-secret"
+	var b strings.Builder
+	cfg.Print(&b)
+	if strings.Contains(b.String(), "hunter2") || strings.Contains(b.String(), "aws-secret") {
+		t.Errorf("Print shows secrets:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), "smtp.password") {
+		t.Errorf("Print lacks smtp.password:\n%s", b.String())
+	}
+}
+
+// FuzzLoadFile feeds arbitrary YAML through the loader: it must answer with a config or an
+// ErrInvalid, never panic, and whatever it accepts must validate.
+func FuzzLoadFile(f *testing.F) {
+	for _, seed := range []string{
+		"", "stage: prod\n", "http_addr: 127.0.0.1:1\nsmtp:\n  host: h\n  from: a@b.c\n", "allowed_origins: ['*']\n",
+		"sign_up_allowed_domains: [a.com, b.org]\n", "log_retention_days: 3\n", "{", "stage: [1, 2]\n", "no_such: 1\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, yaml string) {
+		file := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, _, err := Load("t", []string{"--config", file}, env(nil), io.Discard)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error is not ErrInvalid: %v", err)
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("accepted config does not validate: %v", err)
+		}
+	})
+}
