@@ -75,7 +75,7 @@ func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	mail  *outbox
 	clock *clock
@@ -88,11 +88,15 @@ type env struct {
 
 type envOption func(*accounts.Config, *httpapi.Config)
 
+func hashParams(p accounts.HashParams) envOption {
+	return func(a *accounts.Config, _ *httpapi.Config) { a.HashParams = p }
+}
+
 func autoVerify(on bool) envOption {
 	return func(a *accounts.Config, h *httpapi.Config) { a.AutoVerify, h.AutoVerify = on, on }
 }
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
