@@ -10,12 +10,6 @@ import (
 	"github.com/livehouse/livehouse/internal/problem"
 )
 
-// Profile colors and built-in avatars, as in the reference.
-var (
-	Colors  = []string{"blue", "green", "lavender", "purple", "salmon", "turquoise", "yellow"}
-	Avatars = []string{"bear", "bird", "bird2", "dog", "dog2", "dog3", "giraffe", "hedgehog", "hippo", "horse", "ibex", "jellyfish", "sheep", "tiger"}
-)
-
 // reserved are names that would clash with the web app's or the server's routes if used as a
 // channel URL. Compared case-insensitively.
 var reserved = []string{

@@ -35,7 +35,58 @@ type Channel struct {
 // Store is what the channel domain needs from persistence.
 type Store interface {
 	ChannelByUser(ctx context.Context, userID string) (*Channel, error)
+	// ProfileByUsername finds a channel by its owner's username, ignoring case.
+	ProfileByUsername(ctx context.Context, username string) (*Profile, error)
+	ReplaceStreamKey(ctx context.Context, channelID, hash, sealed string, at time.Time) error
+	SetAppearance(ctx context.Context, userID, color, avatar string) error
+
+	Follow(ctx context.Context, followerID, channelID string, at time.Time) error
+	Unfollow(ctx context.Context, followerID, channelID string) error
+	IsFollowing(ctx context.Context, followerID, channelID string) (bool, error)
+	// Following lists the channels a user follows: live ones first, newest start first, then
+	// the others, most recently followed first.
+	Following(ctx context.Context, followerID string, limit int) ([]*Profile, error)
+	// Live lists live channels, most recent start first.
+	Live(ctx context.Context, limit int) ([]*Profile, error)
+
+	Ban(ctx context.Context, channelID, userID string, at time.Time) error
+	Unban(ctx context.Context, channelID, userID string) error
+	IsBanned(ctx context.Context, channelID, userID string) (bool, error)
+	Bans(ctx context.Context, channelID string) ([]*Profile, error)
+
+	PutAsset(ctx context.Context, a *Asset) error
+	Asset(ctx context.Context, channelID, kind string) (*Asset, error)
+	DeleteAsset(ctx context.Context, channelID, kind string) error
 }
+
+// Profile is a channel's public face: what anyone may see.
+type Profile struct {
+	ChannelID     string
+	UserID        string
+	Username      string
+	Color         string
+	Avatar        string // a built-in name, or "custom" for the uploaded picture
+	AvatarVersion string // version of the uploaded avatar, "" if none
+	BannerVersion string // version of the uploaded banner, "" if none
+	LiveSince     *time.Time
+	FollowedAt    *time.Time // in following lists
+}
+
+// Asset is an uploaded, re-encoded picture.
+type Asset struct {
+	ChannelID   string
+	Kind        string // AssetAvatar or AssetBanner
+	Version     string
+	ContentType string
+	Data        []byte
+	CreatedAt   time.Time
+}
+
+// Kinds of asset.
+const (
+	AssetAvatar = "avatar"
+	AssetBanner = "banner"
+)
 
 // New prepares a channel for a new account: ids and a fresh, sealed stream key. It is saved
 // in the same transaction as the account.

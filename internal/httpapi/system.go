@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/channels"
 )
 
 //go:embed openapi.json
@@ -33,7 +33,7 @@ func handleClientConfig(c Config) http.Handler {
 	}
 	body := response{
 		Stage: c.Stage, AutoVerify: c.AutoVerify, ChannelType: c.ChannelType, SignUpAllowedDomains: c.AllowedDomains,
-		Colors: accounts.Colors, Avatars: accounts.Avatars, Version: c.Version,
+		Colors: channels.Colors, Avatars: channels.Avatars, Version: c.Version,
 	}
 	if body.SignUpAllowedDomains == nil {
 		body.SignUpAllowedDomains = []string{}

@@ -18,6 +18,9 @@ import (
 type Store interface {
 	accounts.Store
 	channels.Store
+	OpenStreamSession(ctx context.Context, id, channelID string, at time.Time) error
+	StartStreamSession(ctx context.Context, id string, at time.Time) error
+	EndStreamSession(ctx context.Context, id string, at time.Time) error
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -33,6 +36,12 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Sessions", testSessions},
 		{"CodesAreSingleUse", testCodes},
 		{"DeleteUnverified", testDeleteUnverified},
+		{"ProfilesAndAppearance", testProfiles},
+		{"StreamKeyReplace", testStreamKeyReplace},
+		{"FollowingOrder", testFollowingOrder},
+		{"Directory", testDirectory},
+		{"Bans", testBans},
+		{"Assets", testAssets},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

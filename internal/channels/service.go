@@ -1,0 +1,279 @@
+package channels
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/images"
+	"github.com/livehouse/livehouse/internal/problem"
+)
+
+// Profile colors and built-in avatars, as in the reference.
+var (
+	Colors  = []string{"blue", "green", "lavender", "purple", "salmon", "turquoise", "yellow"}
+	Avatars = []string{"bear", "bird", "bird2", "dog", "dog2", "dog3", "giraffe", "hedgehog", "hippo", "horse", "ibex", "jellyfish", "sheep", "tiger"}
+)
+
+// CustomAvatar is the avatar name that selects the uploaded picture.
+const CustomAvatar = "custom"
+
+// Upload limits and shapes.
+var assetSpecs = map[string]struct {
+	maxBytes int
+	spec     images.Spec
+}{
+	AssetAvatar: {1 << 20, images.Spec{MaxWidth: 512, MaxHeight: 512, Square: true}},
+	AssetBanner: {5 << 20, images.Spec{MaxWidth: 2400, MaxHeight: 800}},
+}
+
+// MaxUploadBytes is the size limit of an asset kind (0 for an unknown kind).
+func MaxUploadBytes(kind string) int { return assetSpecs[kind].maxBytes }
+
+// Service holds the channel rules.
+type Service struct {
+	store Store
+	box   *KeyBox
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// NewService wires the channel rules. now may be nil.
+func NewService(store Store, box *KeyBox, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, box: box, log: log, now: now}
+}
+
+func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+func unknownChannel() error {
+	return problem.NotFound("ChannelNotFound", "There is no channel with this name.")
+}
+
+// ByUsername returns a channel's public profile.
+func (s *Service) ByUsername(ctx context.Context, username string) (*Profile, error) {
+	p, err := s.store.ProfileByUsername(ctx, username)
+	if errors.Is(err, ErrNotFound) {
+		return nil, unknownChannel()
+	}
+	return p, err
+}
+
+// ForOwner returns the user's channel with its stream key.
+func (s *Service) ForOwner(ctx context.Context, userID string) (*Channel, error) {
+	return ForOwner(ctx, s.store, s.box, userID)
+}
+
+// ViewerState is what a signed-in viewer's relation to a channel is.
+type ViewerState struct {
+	Following bool
+	Banned    bool
+}
+
+// Viewer returns whether viewerID follows, and is banned from, the channel.
+func (s *Service) Viewer(ctx context.Context, channelID, viewerID string) (ViewerState, error) {
+	var v ViewerState
+	var err error
+	if v.Following, err = s.store.IsFollowing(ctx, viewerID, channelID); err != nil {
+		return v, err
+	}
+	v.Banned, err = s.store.IsBanned(ctx, channelID, viewerID)
+	return v, err
+}
+
+// ResetStreamKey replaces the user's stream key at once and returns the new one.
+func (s *Service) ResetStreamKey(ctx context.Context, userID string) (string, error) {
+	ch, err := s.store.ChannelByUser(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	key := NewStreamKey()
+	if err := s.store.ReplaceStreamKey(ctx, ch.ID, s.box.Hash(key), s.box.Seal(key), s.nowUTC()); err != nil {
+		return "", err
+	}
+	s.log.Info("stream key reset", "channel", ch.ID)
+	return key, nil
+}
+
+// SetAppearance changes the profile color and/or avatar (nil leaves one as it is). The
+// custom avatar can be chosen only once one has been uploaded.
+func (s *Service) SetAppearance(ctx context.Context, userID, username string, color, avatar *string) (*Profile, error) {
+	p, err := s.store.ProfileByUsername(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	if color != nil {
+		if !slices.Contains(Colors, *color) {
+			return nil, problem.Invalid("InvalidColor", "color", "Choose one of the profile colors.")
+		}
+		p.Color = *color
+	}
+	if avatar != nil {
+		switch {
+		case *avatar == CustomAvatar && p.AvatarVersion == "":
+			return nil, problem.Invalid("NoCustomAvatar", "avatar", "Upload an avatar image first.")
+		case *avatar != CustomAvatar && !slices.Contains(Avatars, *avatar):
+			return nil, problem.Invalid("InvalidAvatar", "avatar", "Choose one of the avatars.")
+		}
+		p.Avatar = *avatar
+	}
+	if err := s.store.SetAppearance(ctx, userID, p.Color, p.Avatar); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Upload checks, re-encodes and stores an avatar or banner; an avatar upload also selects it.
+func (s *Service) Upload(ctx context.Context, userID, kind string, data []byte) (*Asset, error) {
+	spec, ok := assetSpecs[kind]
+	if !ok {
+		return nil, problem.Invalid("InvalidAssetType", "kind", "Upload an avatar or a banner.")
+	}
+	if len(data) > spec.maxBytes {
+		return nil, &problem.Problem{Kind: problem.ErrTooLarge, Code: "ImageTooLarge", Field: "file", Message: "Image exceeded max file size"}
+	}
+	img, err := images.Process(data, spec.spec)
+	switch {
+	case errors.Is(err, images.ErrNotImage):
+		return nil, problem.Invalid("NotAnImage", "file", "This file is not a JPEG, PNG or WebP image.")
+	case errors.Is(err, images.ErrTooLarge):
+		return nil, problem.Invalid("ImageDimensionsTooLarge", "file", "This image's dimensions are too large.")
+	case err != nil:
+		return nil, err
+	}
+	ch, err := s.store.ChannelByUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	a := &Asset{ChannelID: ch.ID, Kind: kind, Version: RandomID(10), ContentType: img.ContentType, Data: img.Data, CreatedAt: s.nowUTC()}
+	if err := s.store.PutAsset(ctx, a); err != nil {
+		return nil, err
+	}
+	s.log.Info("channel asset uploaded", "channel", ch.ID, "kind", kind, "bytes", len(img.Data))
+	return a, nil
+}
+
+// DeleteAsset removes an uploaded picture; a deleted custom avatar reverts to a built-in one.
+func (s *Service) DeleteAsset(ctx context.Context, userID, username, kind string) error {
+	if _, ok := assetSpecs[kind]; !ok {
+		return problem.Invalid("InvalidAssetType", "kind", "Delete an avatar or a banner.")
+	}
+	ch, err := s.store.ChannelByUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteAsset(ctx, ch.ID, kind); err != nil {
+		return err
+	}
+	if kind == AssetAvatar {
+		p, err := s.store.ProfileByUsername(ctx, username)
+		if err != nil {
+			return err
+		}
+		if p.Avatar == CustomAvatar {
+			return s.store.SetAppearance(ctx, userID, p.Color, DefaultAvatar(userID))
+		}
+	}
+	return nil
+}
+
+// DefaultAvatar is the built-in avatar a user falls back to: stable per user.
+func DefaultAvatar(userID string) string {
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	return Avatars[h.Sum32()%uint32(len(Avatars))]
+}
+
+// AssetFor returns an uploaded picture by channel, kind and version (the URL's parts).
+func (s *Service) AssetFor(ctx context.Context, channelID, kind, version string) (*Asset, error) {
+	a, err := s.store.Asset(ctx, channelID, kind)
+	if errors.Is(err, ErrNotFound) || (err == nil && a.Version != version) {
+		return nil, problem.NotFound("AssetNotFound", "No such image.")
+	}
+	return a, err
+}
+
+// Follow makes followerID follow the channel of username. Following twice is not an error;
+// following oneself is.
+func (s *Service) Follow(ctx context.Context, followerID, username string) error {
+	p, err := s.ByUsername(ctx, username)
+	if err != nil {
+		return err
+	}
+	if p.UserID == followerID {
+		return problem.Invalid("CannotFollowSelf", "username", "You cannot follow your own channel.")
+	}
+	return s.store.Follow(ctx, followerID, p.ChannelID, s.nowUTC())
+}
+
+// Unfollow stops following; unfollowing a channel not followed is not an error.
+func (s *Service) Unfollow(ctx context.Context, followerID, username string) error {
+	p, err := s.ByUsername(ctx, username)
+	if err != nil {
+		return err
+	}
+	return s.store.Unfollow(ctx, followerID, p.ChannelID)
+}
+
+// MaxFollowing bounds one page of a following list.
+const MaxFollowing = 500
+
+// Following lists the channels a user follows (live first).
+func (s *Service) Following(ctx context.Context, userID string, limit int) ([]*Profile, error) {
+	if limit <= 0 || limit > MaxFollowing {
+		limit = MaxFollowing
+	}
+	return s.store.Following(ctx, userID, limit)
+}
+
+// DirectorySize is how many live channels the directory lists.
+const DirectorySize = 50
+
+// Directory lists up to DirectorySize live channels, most recent start first.
+func (s *Service) Directory(ctx context.Context) ([]*Profile, error) {
+	return s.store.Live(ctx, DirectorySize)
+}
+
+// Ban bars a user from the owner's channel (chat and playback). Banning oneself, or twice,
+// is refused or ignored respectively.
+func (s *Service) Ban(ctx context.Context, ownerID, ownerUsername, username string) error {
+	owner, target, err := s.banParties(ctx, ownerUsername, username)
+	if err != nil {
+		return err
+	}
+	if target.UserID == ownerID {
+		return problem.Invalid("CannotBanSelf", "username", "You cannot ban yourself.")
+	}
+	return s.store.Ban(ctx, owner.ChannelID, target.UserID, s.nowUTC())
+}
+
+// Unban lifts a ban; lifting a ban that does not exist is not an error.
+func (s *Service) Unban(ctx context.Context, ownerUsername, username string) error {
+	owner, target, err := s.banParties(ctx, ownerUsername, username)
+	if err != nil {
+		return err
+	}
+	return s.store.Unban(ctx, owner.ChannelID, target.UserID)
+}
+
+func (s *Service) banParties(ctx context.Context, ownerUsername, username string) (*Profile, *Profile, error) {
+	owner, err := s.ByUsername(ctx, ownerUsername)
+	if err != nil {
+		return nil, nil, err
+	}
+	target, err := s.store.ProfileByUsername(ctx, username)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, problem.NotFound("UserNotFound", "There is no user with this name.")
+	}
+	return owner, target, err
+}
+
+// Bans lists the users banned from a channel.
+func (s *Service) Bans(ctx context.Context, channelID string) ([]*Profile, error) {
+	return s.store.Bans(ctx, channelID)
+}

@@ -1,0 +1,214 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/channels"
+)
+
+// profileSelect reads a channel's public face; callers add joins, WHERE and ORDER BY. The
+// live session is the open, started one (at most one per channel).
+const profileSelect = `SELECT c.id, u.id, u.username, u.color, u.avatar,
+	COALESCE(av.version, ''), COALESCE(bn.version, ''), live.started_at`
+
+const profileJoins = `
+	LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
+	LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
+	LEFT JOIN stream_sessions live ON live.channel_id = c.id AND live.ended_at IS NULL AND live.started_at IS NOT NULL`
+
+func scanProfile(row interface{ Scan(...any) error }, extra ...any) (*channels.Profile, error) {
+	var p channels.Profile
+	var live sql.NullInt64
+	dest := append([]any{&p.ChannelID, &p.UserID, &p.Username, &p.Color, &p.Avatar, &p.AvatarVersion, &p.BannerVersion, &live}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	p.LiveSince = fromNullMS(live)
+	return &p, nil
+}
+
+func (s *DB) profiles(ctx context.Context, query string, args ...any) ([]*channels.Profile, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*channels.Profile{}
+	for rows.Next() {
+		p, err := scanProfile(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ProfileByUsername finds a channel by its owner's username, ignoring case.
+func (s *DB) ProfileByUsername(ctx context.Context, username string) (*channels.Profile, error) {
+	p, err := scanProfile(s.db.QueryRowContext(ctx, s.q(profileSelect+` FROM users u JOIN channels c ON c.user_id = u.id`+profileJoins+`
+		WHERE u.username_key = ?`), strings.ToLower(username)))
+	if isNoRows(err) {
+		return nil, channels.ErrNotFound
+	}
+	return p, err
+}
+
+// ReplaceStreamKey swaps a channel's stream key.
+func (s *DB) ReplaceStreamKey(ctx context.Context, channelID, hash, sealed string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_keys SET key_hash = ?, key_sealed = ?, created_at = ? WHERE channel_id = ?`), hash, sealed, ms(at), channelID)
+	if err != nil {
+		return err
+	}
+	return oneRow(res, channels.ErrNotFound)
+}
+
+// SetAppearance sets a user's profile color and avatar.
+func (s *DB) SetAppearance(ctx context.Context, userID, color, avatar string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET color = ?, avatar = ? WHERE id = ?`), color, avatar, userID)
+	if err != nil {
+		return err
+	}
+	return oneRow(res, channels.ErrNotFound)
+}
+
+// Follow records that followerID follows channelID; following again keeps the first time.
+func (s *DB) Follow(ctx context.Context, followerID, channelID string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO follows (follower_id, channel_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (follower_id, channel_id) DO NOTHING`), followerID, channelID, ms(at))
+	return err
+}
+
+// Unfollow removes a follow if there is one.
+func (s *DB) Unfollow(ctx context.Context, followerID, channelID string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM follows WHERE follower_id = ? AND channel_id = ?`), followerID, channelID)
+	return err
+}
+
+// IsFollowing reports whether followerID follows channelID.
+func (s *DB) IsFollowing(ctx context.Context, followerID, channelID string) (bool, error) {
+	return s.exists(ctx, `SELECT 1 FROM follows WHERE follower_id = ? AND channel_id = ?`, followerID, channelID)
+}
+
+func (s *DB) exists(ctx context.Context, query string, args ...any) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, s.q(query), args...).Scan(&one)
+	if isNoRows(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Following lists followed channels, live first (newest start first), then by most recent
+// follow. It reads the follower's rows through follows_by_follower.
+func (s *DB) Following(ctx context.Context, followerID string, limit int) ([]*channels.Profile, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(profileSelect+`, f.created_at
+		FROM follows f JOIN channels c ON c.id = f.channel_id JOIN users u ON u.id = c.user_id`+profileJoins+`
+		WHERE f.follower_id = ?
+		ORDER BY CASE WHEN live.started_at IS NULL THEN 1 ELSE 0 END, live.started_at DESC, f.created_at DESC
+		LIMIT ?`), followerID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*channels.Profile{}
+	for rows.Next() {
+		var followed int64
+		p, err := scanProfile(rows, &followed)
+		if err != nil {
+			return nil, err
+		}
+		t := fromMS(followed)
+		p.FollowedAt = &t
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Live lists live channels, newest start first, through the stream_sessions_live index.
+func (s *DB) Live(ctx context.Context, limit int) ([]*channels.Profile, error) {
+	return s.profiles(ctx, profileSelect+` FROM stream_sessions live
+		JOIN channels c ON c.id = live.channel_id JOIN users u ON u.id = c.user_id
+		LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
+		LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
+		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL
+		ORDER BY live.started_at DESC LIMIT ?`, limit)
+}
+
+// Ban bars userID from channelID; banning twice keeps the first time.
+func (s *DB) Ban(ctx context.Context, channelID, userID string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO bans (channel_id, user_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (channel_id, user_id) DO NOTHING`), channelID, userID, ms(at))
+	return err
+}
+
+// Unban lifts a ban if there is one.
+func (s *DB) Unban(ctx context.Context, channelID, userID string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM bans WHERE channel_id = ? AND user_id = ?`), channelID, userID)
+	return err
+}
+
+// IsBanned reports whether userID is banned from channelID.
+func (s *DB) IsBanned(ctx context.Context, channelID, userID string) (bool, error) {
+	return s.exists(ctx, `SELECT 1 FROM bans WHERE channel_id = ? AND user_id = ?`, channelID, userID)
+}
+
+// Bans lists the profiles of users banned from a channel, most recent ban first.
+func (s *DB) Bans(ctx context.Context, channelID string) ([]*channels.Profile, error) {
+	return s.profiles(ctx, profileSelect+` FROM bans b JOIN users u ON u.id = b.user_id JOIN channels c ON c.user_id = u.id`+profileJoins+`
+		WHERE b.channel_id = ? ORDER BY b.created_at DESC`, channelID)
+}
+
+// PutAsset stores (or replaces) a channel's picture of one kind.
+func (s *DB) PutAsset(ctx context.Context, a *channels.Asset) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO channel_assets (channel_id, kind, version, content_type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (channel_id, kind) DO UPDATE SET version = excluded.version, content_type = excluded.content_type, data = excluded.data, created_at = excluded.created_at`),
+		a.ChannelID, a.Kind, a.Version, a.ContentType, a.Data, ms(a.CreatedAt))
+	return err
+}
+
+// Asset returns a channel's picture of one kind.
+func (s *DB) Asset(ctx context.Context, channelID, kind string) (*channels.Asset, error) {
+	a := channels.Asset{ChannelID: channelID, Kind: kind}
+	var created int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT version, content_type, data, created_at FROM channel_assets WHERE channel_id = ? AND kind = ?`), channelID, kind).
+		Scan(&a.Version, &a.ContentType, &a.Data, &created)
+	if isNoRows(err) {
+		return nil, channels.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.CreatedAt = fromMS(created)
+	return &a, nil
+}
+
+// DeleteAsset removes a channel's picture of one kind, if any.
+func (s *DB) DeleteAsset(ctx context.Context, channelID, kind string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM channel_assets WHERE channel_id = ? AND kind = ?`), channelID, kind)
+	return err
+}
+
+// OpenSession and the session methods below are the part of the stream-session store the
+// directory needs; live video writes through them.
+
+// OpenStreamSession records a new session of a channel.
+func (s *DB) OpenStreamSession(ctx context.Context, id, channelID string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO stream_sessions (id, channel_id, created_at) VALUES (?, ?, ?)`), id, channelID, ms(at))
+	return err
+}
+
+// StartStreamSession marks a session live (its first part is playable).
+func (s *DB) StartStreamSession(ctx context.Context, id string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_sessions SET started_at = ? WHERE id = ? AND started_at IS NULL`), ms(at), id)
+	return err
+}
+
+// EndStreamSession closes a session.
+func (s *DB) EndStreamSession(ctx context.Context, id string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`), ms(at), id)
+	return err
+}
