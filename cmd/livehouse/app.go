@@ -26,6 +26,7 @@ type app struct {
 	store    *sqlstore.DB
 	box      *channels.KeyBox
 	accounts *accounts.Service
+	channels *channels.Service
 	closers  []func() error
 }
 
@@ -72,6 +73,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a.accounts = accounts.NewService(accounts.Config{
 		PublicURL: cfg.PublicURL, AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains,
 	}, a.store, box, mailer{sender}, log, nil)
+	a.channels = channels.NewService(a.store, box, log, nil)
 	return a, nil
 }
 

@@ -38,8 +38,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // startServer runs `livehouse serve` in the background and waits for /healthz.
 func startServer(t *testing.T, vars map[string]string) (base string, stop func() error) {
@@ -49,7 +53,9 @@ func startServer(t *testing.T, vars map[string]string) (base string, stop func()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out, logs syncBuffer
-	go func() { done <- run(ctx, []string{"livehouse", "serve"}, envFunc(vars), strings.NewReader(""), &out, &logs) }()
+	go func() {
+		done <- run(ctx, []string{"livehouse", "serve"}, envFunc(vars), strings.NewReader(""), &out, &logs)
+	}()
 	base = "http://" + addr
 	deadline := time.Now().Add(20 * time.Second)
 	for {

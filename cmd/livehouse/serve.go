@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -37,10 +38,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := httpapi.NewServer(httpapi.Deps{
 		Config: httpapi.Config{
-			Stage: cfg.Stage, PublicURL: cfg.PublicURL, AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
+			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
 			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
 		},
-		Log: log, Accounts: a.accounts, Channels: a.store, KeyBox: a.box,
+		Log: log, Accounts: a.accounts, Channels: a.channels,
 		Checks:   []httpapi.Check{{Name: "database", Ping: a.store.Ping}, {Name: "bus", Ping: b.Ping}},
 		Registry: reg,
 		Web:      web.Dist(),
@@ -87,6 +88,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// rtmpURL is the ingest URL streamers paste into OBS: the public host with the RTMP port.
+func rtmpURL(cfg config.Config) string {
+	host := "localhost"
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	_, port, _ := net.SplitHostPort(cfg.RTMPAddr)
+	return "rtmp://" + net.JoinHostPort(host, port) + "/live/"
 }
 
 // janitor runs the periodic housekeeping: purging accounts left unverified, expired sessions

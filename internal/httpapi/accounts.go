@@ -18,31 +18,45 @@ type meResponse struct {
 	PendingEmail  string      `json:"pendingEmail,omitempty"`
 	Color         string      `json:"color"`
 	Avatar        string      `json:"avatar"`
+	AvatarURL     string      `json:"avatarUrl,omitempty"`
+	BannerURL     string      `json:"bannerUrl,omitempty"`
 	CreatedAt     time.Time   `json:"createdAt"`
 	Channel       channelSelf `json:"channel"`
 }
 
 type channelSelf struct {
-	ID         string `json:"id"`
-	Type       string `json:"type"`
-	StreamKey  string `json:"streamKey"`
-	ChatRoomID string `json:"chatRoomId"`
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	StreamKey   string `json:"streamKey"`
+	ChatRoomID  string `json:"chatRoomId"`
+	RTMPURL     string `json:"rtmpUrl"`
+	WHIPURL     string `json:"whipUrl"`
+	PlaybackURL string `json:"playbackUrl"`
 }
 
 // me reads the account's channel (unsealing its stream key) and shapes the owner's view.
-func me(r *http.Request, store channels.Store, box *channels.KeyBox, u *accounts.User) (*meResponse, error) {
-	ch, err := channels.ForOwner(r.Context(), store, box, u.ID)
+func me(r *http.Request, chs *channels.Service, u urls, user *accounts.User) (*meResponse, error) {
+	ch, err := chs.ForOwner(r.Context(), user.ID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := chs.ByUsername(r.Context(), user.Username)
 	if err != nil {
 		return nil, err
 	}
 	return &meResponse{
-		ID: u.ID, Username: u.Username, Email: u.Email, EmailVerified: u.Verified(), PendingEmail: u.PendingEmail,
-		Color: u.Color, Avatar: u.Avatar, CreatedAt: u.CreatedAt,
-		Channel: channelSelf{ID: ch.ID, Type: ch.Type, StreamKey: ch.StreamKey, ChatRoomID: ch.ChatRoomID},
+		ID: user.ID, Username: user.Username, Email: user.Email, EmailVerified: user.Verified(), PendingEmail: user.PendingEmail,
+		Color: p.Color, Avatar: p.Avatar, CreatedAt: user.CreatedAt,
+		AvatarURL: assetURL(ch.ID, channels.AssetAvatar, p.AvatarVersion),
+		BannerURL: assetURL(ch.ID, channels.AssetBanner, p.BannerVersion),
+		Channel: channelSelf{
+			ID: ch.ID, Type: ch.Type, StreamKey: ch.StreamKey, ChatRoomID: ch.ChatRoomID,
+			RTMPURL: u.rtmp, WHIPURL: u.whip(), PlaybackURL: u.playback(ch.ID),
+		},
 	}, nil
 }
 
-func handleRegister(acc *accounts.Service, store channels.Store, box *channels.KeyBox, log *slog.Logger) http.Handler {
+func handleRegister(acc *accounts.Service, chs *channels.Service, links urls, log *slog.Logger) http.Handler {
 	type request struct {
 		Username string `json:"username"`
 		Email    string `json:"email"`
@@ -66,7 +80,7 @@ func handleRegister(acc *accounts.Service, store channels.Store, box *channels.K
 			writeError(w, r, log, err)
 			return
 		}
-		view, err := me(r, store, box, u)
+		view, err := me(r, chs, links, u)
 		if err != nil {
 			writeError(w, r, log, err)
 			return
@@ -122,7 +136,7 @@ func handleResendVerification(acc *accounts.Service, log *slog.Logger) http.Hand
 	})
 }
 
-func handleLogin(acc *accounts.Service, store channels.Store, box *channels.KeyBox, jar cookies, trustProxy bool, log *slog.Logger) http.Handler {
+func handleLogin(acc *accounts.Service, chs *channels.Service, links urls, jar cookies, trustProxy bool, log *slog.Logger) http.Handler {
 	type request struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
@@ -145,7 +159,7 @@ func handleLogin(acc *accounts.Service, store channels.Store, box *channels.KeyB
 			writeError(w, r, log, err)
 			return
 		}
-		view, err := me(r, store, box, u)
+		view, err := me(r, chs, links, u)
 		if err != nil {
 			writeError(w, r, log, err)
 			return
@@ -212,9 +226,9 @@ func handlePasswordResetConfirm(acc *accounts.Service, log *slog.Logger) http.Ha
 	})
 }
 
-func handleGetMe(store channels.Store, box *channels.KeyBox, log *slog.Logger) http.Handler {
+func handleGetMe(chs *channels.Service, links urls, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		view, err := me(r, store, box, currentUser(r))
+		view, err := me(r, chs, links, currentUser(r))
 		if err != nil {
 			writeError(w, r, log, err)
 			return
@@ -223,11 +237,13 @@ func handleGetMe(store channels.Store, box *channels.KeyBox, log *slog.Logger) h
 	})
 }
 
-func handlePatchMe(acc *accounts.Service, store channels.Store, box *channels.KeyBox, log *slog.Logger) http.Handler {
+func handlePatchMe(acc *accounts.Service, chs *channels.Service, links urls, log *slog.Logger) http.Handler {
 	type request struct {
 		Username        *string `json:"username"`
 		Email           *string `json:"email"`
 		CurrentPassword string  `json:"currentPassword"`
+		Color           *string `json:"color"`
+		Avatar          *string `json:"avatar"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, err := decode[request](w, r)
@@ -235,12 +251,20 @@ func handlePatchMe(acc *accounts.Service, store channels.Store, box *channels.Ke
 			writeError(w, r, log, err)
 			return
 		}
-		u, err := acc.Update(r.Context(), currentUser(r).ID, accounts.UpdateInput{Username: in.Username, Email: in.Email, CurrentPassword: in.CurrentPassword})
-		if err != nil {
-			writeError(w, r, log, err)
-			return
+		user := currentUser(r)
+		if in.Username != nil || in.Email != nil {
+			if user, err = acc.Update(r.Context(), user.ID, accounts.UpdateInput{Username: in.Username, Email: in.Email, CurrentPassword: in.CurrentPassword}); err != nil {
+				writeError(w, r, log, err)
+				return
+			}
 		}
-		view, err := me(r, store, box, u)
+		if in.Color != nil || in.Avatar != nil {
+			if _, err := chs.SetAppearance(r.Context(), user.ID, user.Username, in.Color, in.Avatar); err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+		}
+		view, err := me(r, chs, links, user)
 		if err != nil {
 			writeError(w, r, log, err)
 			return

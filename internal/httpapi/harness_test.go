@@ -20,6 +20,7 @@ import (
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
+	"github.com/livehouse/livehouse/internal/store/sqlstore"
 )
 
 // fastHash keeps tests quick; the real parameters are measured by the benchmarks.
@@ -80,10 +81,8 @@ type env struct {
 	mail  *outbox
 	clock *clock
 	acc   *accounts.Service
-	store interface {
-		ChannelByUser(context.Context, string) (*channels.Channel, error)
-	}
-	box *channels.KeyBox
+	store *sqlstore.DB
+	box   *channels.KeyBox
 }
 
 type envOption func(*accounts.Config, *httpapi.Config)
@@ -109,7 +108,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	acfg := accounts.Config{PublicURL: "http://livehouse.test", AutoVerify: false, ChannelType: "BASIC", HashParams: fastHash}
-	hcfg := httpapi.Config{Stage: "dev", PublicURL: "http://livehouse.test", AllowedOrigins: []string{"https://app.example"}, ChannelType: "BASIC"}
+	hcfg := httpapi.Config{Stage: "dev", PublicURL: "http://livehouse.test", RTMPURL: "rtmp://livehouse.test:1935/live/", AllowedOrigins: []string{"https://app.example"}, ChannelType: "BASIC"}
 	for _, o := range opts {
 		o(&acfg, &hcfg)
 	}
@@ -118,7 +117,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	acc := accounts.NewService(acfg, store, box, mail, log, clk.Now)
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
-		Config: hcfg, Log: log, Accounts: acc, Channels: store, KeyBox: box,
+		Config: hcfg, Log: log, Accounts: acc, Channels: channels.NewService(store, box, log, clk.Now),
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
 	}))
 	t.Cleanup(srv.Close)
@@ -153,6 +152,9 @@ func (r response) errorCode(t *testing.T) string {
 	return b.Error.Code
 }
 
+// imageBody is sent with its sniffed image type.
+type imageBody []byte
+
 // formBody is sent as a form instead of JSON.
 type formBody string
 
@@ -164,6 +166,8 @@ func (e *env) call(method, path, token string, body any, headers ...string) resp
 	ctype := "application/json"
 	switch b := body.(type) {
 	case nil:
+	case imageBody:
+		rd, ctype = bytes.NewReader(b), http.DetectContentType(b)
 	case formBody:
 		rd, ctype = strings.NewReader(string(b)), "application/x-www-form-urlencoded"
 	case string:

@@ -15,25 +15,39 @@ type route struct {
 
 // apiRoutes lists the REST API.
 func apiRoutes(d Deps) []route {
-	log, acc, store, box := d.Log, d.Accounts, d.Channels, d.KeyBox
+	log, acc, chs := d.Log, d.Accounts, d.Channels
+	links := newURLs(d.Config)
 	jar := cookies{secure: secureCookies(d.Config.PublicURL)}
 	auth := func(h http.Handler) http.Handler { return requireUser(acc, log, h) }
 	return []route{
 		{"GET /api/openapi.json", handleOpenAPI()},
 		{"GET /api/config", handleClientConfig(d.Config)},
 
-		{"POST /api/auth/register", handleRegister(acc, store, box, log)},
+		{"POST /api/auth/register", handleRegister(acc, chs, links, log)},
 		{"POST /api/auth/verify", handleVerify(acc, log)},
 		{"POST /api/auth/verify/resend", handleResendVerification(acc, log)},
-		{"POST /api/auth/login", handleLogin(acc, store, box, jar, d.Config.TrustProxy, log)},
+		{"POST /api/auth/login", handleLogin(acc, chs, links, jar, d.Config.TrustProxy, log)},
 		{"POST /api/auth/logout", handleLogout(acc, jar, log)},
 		{"POST /api/auth/password-reset", handlePasswordReset(acc, log)},
 		{"POST /api/auth/password-reset/confirm", handlePasswordResetConfirm(acc, log)},
 
-		{"GET /api/me", auth(handleGetMe(store, box, log))},
-		{"PATCH /api/me", auth(handlePatchMe(acc, store, box, log))},
+		{"GET /api/me", auth(handleGetMe(chs, links, log))},
+		{"PATCH /api/me", auth(handlePatchMe(acc, chs, links, log))},
 		{"DELETE /api/me", auth(handleDeleteMe(acc, jar, log))},
 		{"PUT /api/me/password", auth(handleChangePassword(acc, log))},
+		{"POST /api/me/stream-key/reset", auth(handleResetStreamKey(chs, log))},
+		{"PUT /api/me/assets/{kind}", auth(handleUploadAsset(chs, log))},
+		{"DELETE /api/me/assets/{kind}", auth(handleDeleteAsset(chs, log))},
+		{"GET /api/me/following", auth(handleFollowing(chs, log))},
+		{"PUT /api/me/following/{username}", auth(handleFollow(chs, true, log))},
+		{"DELETE /api/me/following/{username}", auth(handleFollow(chs, false, log))},
+
+		{"GET /api/channels", handleDirectory(chs, log)},
+		{"GET /api/channels/{username}", handleChannel(acc, chs, links, log)},
+		{"GET /api/channels/{username}/bans", auth(ownerOf(log, handleBans(chs, log)))},
+		{"PUT /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, true, log)))},
+		{"DELETE /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, false, log)))},
+		{"GET /api/assets/{channelId}/{kind}/{version}", handleAsset(chs, log)},
 	}
 }
 

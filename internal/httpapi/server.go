@@ -20,6 +20,7 @@ import (
 type Config struct {
 	Stage          string
 	PublicURL      string
+	RTMPURL        string // ingest URL shown to streamers, e.g. rtmp://host:1935/live/
 	AllowedOrigins []string
 	TrustProxy     bool
 	AutoVerify     bool
@@ -39,8 +40,7 @@ type Deps struct {
 	Config   Config
 	Log      *slog.Logger
 	Accounts *accounts.Service
-	Channels channels.Store
-	KeyBox   *channels.KeyBox
+	Channels *channels.Service
 	Checks   []Check
 	Registry *prometheus.Registry // nil: a private registry (tests)
 	Web      fs.FS                // the built web app; nil serves a placeholder

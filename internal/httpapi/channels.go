@@ -1,0 +1,298 @@
+package httpapi
+
+import (
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/problem"
+)
+
+// urls builds the public URLs the API hands out.
+type urls struct {
+	public string // base URL of the web app, no trailing slash
+	rtmp   string // rtmp://host:port/live/
+}
+
+func newURLs(c Config) urls {
+	return urls{public: strings.TrimSuffix(c.PublicURL, "/"), rtmp: c.RTMPURL}
+}
+
+func (u urls) playback(channelID string) string {
+	return u.public + "/hls/" + channelID + "/index.m3u8"
+}
+func (u urls) whip() string { return u.public + "/api/whip" }
+
+// asset is the immutable URL of an uploaded picture.
+func assetURL(channelID, kind, version string) string {
+	if version == "" {
+		return ""
+	}
+	return "/api/assets/" + channelID + "/" + kind + "/" + version
+}
+
+// channelCard is a channel in lists: the directory, following lists, ban lists.
+type channelCard struct {
+	ChannelID  string     `json:"channelId"`
+	Username   string     `json:"username"`
+	Color      string     `json:"color"`
+	Avatar     string     `json:"avatar"`
+	AvatarURL  string     `json:"avatarUrl,omitempty"`
+	BannerURL  string     `json:"bannerUrl,omitempty"`
+	IsLive     bool       `json:"isLive"`
+	LiveSince  *time.Time `json:"liveSince,omitempty"`
+	FollowedAt *time.Time `json:"followedAt,omitempty"`
+}
+
+func card(p *channels.Profile) channelCard {
+	return channelCard{
+		ChannelID: p.ChannelID, Username: p.Username, Color: p.Color, Avatar: p.Avatar,
+		AvatarURL: assetURL(p.ChannelID, channels.AssetAvatar, p.AvatarVersion),
+		BannerURL: assetURL(p.ChannelID, channels.AssetBanner, p.BannerVersion),
+		IsLive:    p.LiveSince != nil, LiveSince: p.LiveSince, FollowedAt: p.FollowedAt,
+	}
+}
+
+func cards(ps []*channels.Profile) []channelCard {
+	out := make([]channelCard, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, card(p))
+	}
+	return out
+}
+
+// channelPage is GET /api/channels/{username}: public fields, plus the viewer's relation.
+type channelPage struct {
+	channelCard
+	PlaybackURL string `json:"playbackUrl,omitempty"`
+	ViewerCount int    `json:"viewerCount"`
+	IsFollowed  bool   `json:"isFollowed"`
+	IsBanned    bool   `json:"isBanned"`
+	IsOwner     bool   `json:"isOwner"`
+}
+
+// optionalUser is the caller if they sent a session, nil if they sent none; a session that
+// is sent but invalid is an error rather than silently anonymous.
+func optionalUser(acc *accounts.Service, r *http.Request) (*accounts.User, error) {
+	token := sessionToken(r)
+	if token == "" {
+		return nil, nil
+	}
+	u, _, err := acc.Authenticate(r.Context(), token)
+	return u, err
+}
+
+func handleChannel(acc *accounts.Service, ch *channels.Service, u urls, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		viewer, err := optionalUser(acc, r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		p, err := ch.ByUsername(r.Context(), r.PathValue("username"))
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		page := channelPage{channelCard: card(p)}
+		if viewer != nil {
+			page.IsOwner = viewer.ID == p.UserID
+			state, err := ch.Viewer(r.Context(), p.ChannelID, viewer.ID)
+			if err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+			page.IsFollowed, page.IsBanned = state.Following, state.Banned
+		}
+		if !page.IsBanned {
+			page.PlaybackURL = u.playback(p.ChannelID)
+		}
+		encode(w, http.StatusOK, page)
+	})
+}
+
+func handleDirectory(ch *channels.Service, log *slog.Logger) http.Handler {
+	type response struct {
+		Channels   []channelCard `json:"channels"`
+		MaxResults int           `json:"maxResults"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("live") != "true" {
+			writeError(w, r, log, problem.Invalid("MissingFilter", "live", "Add the filter live=true."))
+			return
+		}
+		list, err := ch.Directory(r.Context())
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		encode(w, http.StatusOK, response{Channels: cards(list), MaxResults: channels.DirectorySize})
+	})
+}
+
+func handleFollowing(ch *channels.Service, log *slog.Logger) http.Handler {
+	type response struct {
+		Channels []channelCard `json:"channels"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := channels.MaxFollowing
+		if s := r.URL.Query().Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > channels.MaxFollowing {
+				writeError(w, r, log, problem.Invalid("InvalidLimit", "limit", "limit must be a whole number from 1 to "+strconv.Itoa(channels.MaxFollowing)+"."))
+				return
+			}
+			limit = n
+		}
+		list, err := ch.Following(r.Context(), currentUser(r).ID, limit)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		encode(w, http.StatusOK, response{Channels: cards(list)})
+	})
+}
+
+func handleFollow(ch *channels.Service, follow bool, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		if follow {
+			err = ch.Follow(r.Context(), currentUser(r).ID, r.PathValue("username"))
+		} else {
+			err = ch.Unfollow(r.Context(), currentUser(r).ID, r.PathValue("username"))
+		}
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleResetStreamKey(ch *channels.Service, log *slog.Logger) http.Handler {
+	type response struct {
+		StreamKey string `json:"streamKey"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, err := ch.ResetStreamKey(r.Context(), currentUser(r).ID)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		encode(w, http.StatusOK, response{StreamKey: key})
+	})
+}
+
+// handleUploadAsset takes the picture as the raw request body (image/jpeg, image/png or
+// image/webp), so that no multipart parsing stands between the limit and the decoder.
+func handleUploadAsset(ch *channels.Service, log *slog.Logger) http.Handler {
+	type response struct {
+		URL string `json:"url"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kind := r.PathValue("kind")
+		limit := channels.MaxUploadBytes(kind)
+		if limit == 0 {
+			writeError(w, r, log, problem.NotFound("InvalidAssetType", "Upload an avatar or a banner."))
+			return
+		}
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if mt != "image/jpeg" && mt != "image/png" && mt != "image/webp" {
+			writeError(w, r, log, &problem.Problem{Kind: errUnsupportedMedia, Code: "UnsupportedMediaType", Message: "Upload a JPEG, PNG or WebP image."})
+			return
+		}
+		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(limit)))
+		if err != nil {
+			writeError(w, r, log, &problem.Problem{Kind: problem.ErrTooLarge, Code: "ImageTooLarge", Field: "file",
+				Message: "Image exceeded max file size (" + strconv.Itoa(limit>>20) + " MB)"})
+			return
+		}
+		a, err := ch.Upload(r.Context(), currentUser(r).ID, kind, data)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		encode(w, http.StatusOK, response{URL: assetURL(a.ChannelID, a.Kind, a.Version)})
+	})
+}
+
+func handleDeleteAsset(ch *channels.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := currentUser(r)
+		if err := ch.DeleteAsset(r.Context(), u.ID, u.Username, r.PathValue("kind")); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleAsset serves an uploaded picture. Its URL carries its version, so it never changes
+// and may be cached for good.
+func handleAsset(ch *channels.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := ch.AssetFor(r.Context(), r.PathValue("channelId"), r.PathValue("kind"), r.PathValue("version"))
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.Header().Set("Content-Type", a.ContentType)
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		w.Header().Set("Content-Length", strconv.Itoa(len(a.Data)))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(a.Data)
+	})
+}
+
+// ownerOf lets a request through only when the caller owns the channel in the path.
+func ownerOf(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(currentUser(r).Username, r.PathValue("username")) {
+			writeError(w, r, log, problem.Forbidden("NotChannelOwner", "Only the channel's owner may do this."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func handleBan(ch *channels.Service, ban bool, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := currentUser(r)
+		var err error
+		if ban {
+			err = ch.Ban(r.Context(), u.ID, u.Username, r.PathValue("user"))
+		} else {
+			err = ch.Unban(r.Context(), u.Username, r.PathValue("user"))
+		}
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleBans(ch *channels.Service, log *slog.Logger) http.Handler {
+	type response struct {
+		Users []channelCard `json:"users"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		own, err := ch.ForOwner(r.Context(), currentUser(r).ID)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		list, err := ch.Bans(r.Context(), own.ID)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		encode(w, http.StatusOK, response{Users: cards(list)})
+	})
+}
