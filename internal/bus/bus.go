@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,8 +22,9 @@ import (
 
 // Config is the bus's part of the configuration.
 type Config struct {
-	// URL of an external NATS server, e.g. nats://nats.internal:4222. Empty starts an embedded
-	// server inside this process, reachable only by this process.
+	// URL of an external NATS server, e.g. nats://nats.internal:4222, or a comma-separated
+	// list of a cluster's servers. Empty starts an embedded server inside this process,
+	// reachable only by this process.
 	URL string
 	// Name identifies this node's connection in the NATS server's monitoring.
 	Name string
@@ -91,39 +94,37 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	}
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
+		nats.Timeout(connectTimeout(ctx)),
+		// Once connected, never give up: a node without its bus is broken, and the server
+		// (or the network to it) will be back.
+		nats.MaxReconnects(-1),
+		nats.CustomReconnectDelay(reconnectDelay),
 		nats.DrainTimeout(drainTimeout),
 		nats.ErrorHandler(b.onError),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("bus disconnected", "url", redact(cfg.URL), "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("bus reconnected", "url", nc.ConnectedUrlRedacted())
+		}),
 		nats.ClosedHandler(func(*nats.Conn) { close(b.closed) }),
 	}
-	url := cfg.URL
-	if url == "" {
-		srv, err := startEmbedded(cfg.Name, log)
+	serverURL := cfg.URL
+	if serverURL == "" {
+		srv, err := startEmbedded(log)
 		if err != nil {
 			return nil, err
 		}
 		b.srv = srv
-		// The URL is only a placeholder: with InProcessServer the client never dials it.
-		url = nats.DefaultURL
-		// In-process there is no network to lose, so a disconnect means the server is gone;
-		// reconnecting to a stopped in-process server would only spin.
-		opts = append(opts, nats.InProcessServer(srv), nats.NoReconnect())
-	} else {
-		opts = append(opts,
-			nats.MaxReconnects(-1),
-			nats.CustomReconnectDelay(reconnectDelay),
-			nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
-				if err != nil {
-					log.Warn("bus disconnected", "url", cfg.URL, "err", err)
-				}
-			}),
-			nats.ReconnectHandler(func(nc *nats.Conn) {
-				log.Info("bus reconnected", "url", nc.ConnectedUrlRedacted())
-			}),
-		)
+		// The URL is only a placeholder: with InProcessServer the client never dials it,
+		// and it reconnects in-process too.
+		serverURL = nats.DefaultURL
+		opts = append(opts, nats.InProcessServer(srv))
 	}
-	opts = append(opts, nats.Timeout(connectTimeout(ctx)))
 
-	nc, err := connect(ctx, url, opts)
+	nc, err := connect(ctx, serverURL, opts)
 	if err != nil {
 		if b.srv != nil {
 			b.srv.Shutdown()
@@ -132,22 +133,33 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 		if cfg.URL == "" {
 			return nil, fmt.Errorf("connect to embedded nats: %w", err)
 		}
-		return nil, fmt.Errorf("connect to nats at %s: %w", cfg.URL, err)
+		return nil, fmt.Errorf("connect to nats at %s: %w", redact(cfg.URL), err)
 	}
 	b.nc = nc
 	return b, nil
 }
 
+// redact hides any password in a server URL (list), which ends up in logs and errors.
+func redact(urls string) string {
+	list := strings.Split(urls, ",")
+	for i, s := range list {
+		if u, err := url.Parse(strings.TrimSpace(s)); err == nil {
+			list[i] = u.Redacted()
+		}
+	}
+	return strings.Join(list, ",")
+}
+
 // connect runs nats.Connect, which takes no context, so that a cancelled ctx returns at once;
 // a connection that completes after that is closed rather than leaked.
-func connect(ctx context.Context, url string, opts []nats.Option) (*nats.Conn, error) {
+func connect(ctx context.Context, serverURL string, opts []nats.Option) (*nats.Conn, error) {
 	type result struct {
 		nc  *nats.Conn
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		nc, err := nats.Connect(url, opts...)
+		nc, err := nats.Connect(serverURL, opts...)
 		done <- result{nc, err}
 	}()
 	select {
@@ -200,9 +212,8 @@ func backoff(attempts int) time.Duration {
 
 // startEmbedded starts a NATS server that accepts only in-process connections: it opens no
 // port, so a single node exposes nothing it does not need to.
-func startEmbedded(name string, log *slog.Logger) (*server.Server, error) {
+func startEmbedded(log *slog.Logger) (*server.Server, error) {
 	opts := &server.Options{
-		ServerName: name,
 		DontListen: true,
 		// The host process owns the signals; nats-server would otherwise install its own
 		// SIGINT/SIGTERM handlers and exit the process.
@@ -265,6 +276,9 @@ func (s subscription) Unsubscribe() error {
 // Ping makes a round trip to the server, proving the connection is alive and not just
 // buffering; it backs the health check. Without a deadline in ctx it gives up after 5s.
 func (b *Bus) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ping nats: %w", err)
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, defaultPingTimeout)
