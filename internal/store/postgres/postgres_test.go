@@ -3,13 +3,17 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/livehouse/livehouse/internal/store/postgres"
+	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/store/storetest"
 )
 
@@ -21,24 +25,12 @@ func freshSchema(t *testing.T) string {
 	if base == "" {
 		t.Skip("LIVEHOUSE_TEST_POSTGRES_URL is not set; PostgreSQL store tests skipped")
 	}
-	admin, err := sql.Open("pgx", base)
+	u, drop, err := newSchema(base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { admin.Close() })
-	schema := fmt.Sprintf("lh_test_%d_%d", os.Getpid(), rand.Uint64())
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Cleanup(drop)
+	return u
 }
 
 func TestStore(t *testing.T) {
@@ -64,4 +56,79 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err != nil || len(applied) != 0 {
 		t.Errorf("second Migrate applied %v, %v; want nothing", applied, err)
 	}
+}
+
+var seeded struct {
+	once sync.Once
+	s    *sqlstore.DB
+	err  error
+}
+
+// BenchmarkSeeded measures the directory, a channel page and a following list on a database
+// of storetest.BenchSpec's size, seeded once per run into a schema dropped at the end.
+func BenchmarkSeeded(b *testing.B) {
+	seeded.once.Do(func() {
+		ctx := context.Background()
+		url := os.Getenv("LIVEHOUSE_TEST_POSTGRES_URL")
+		if url == "" {
+			seeded.err = errSkip
+			return
+		}
+		schemaURL, drop, err := newSchema(url)
+		if err != nil {
+			seeded.err = err
+			return
+		}
+		dropSeeded = drop
+		if seeded.s, seeded.err = postgres.Open(ctx, schemaURL); seeded.err != nil {
+			return
+		}
+		start := time.Now()
+		seeded.err = storetest.Seed(ctx, seeded.s, storetest.BenchSpec)
+		b.Logf("seeded PostgreSQL with %+v in %v", storetest.BenchSpec, time.Since(start).Round(time.Second))
+	})
+	if seeded.err == errSkip {
+		b.Skip("LIVEHOUSE_TEST_POSTGRES_URL is not set")
+	}
+	if seeded.err != nil {
+		b.Fatal(seeded.err)
+	}
+	storetest.Bench(b, seeded.s, seeded.s, storetest.BenchSpec)
+}
+
+var (
+	errSkip    = errors.New("skip")
+	dropSeeded = func() {}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if seeded.s != nil {
+		seeded.s.Close()
+	}
+	dropSeeded()
+	os.Exit(code)
+}
+
+// newSchema creates a fresh schema and returns a URL using it and a function dropping it.
+func newSchema(base string) (string, func(), error) {
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	schema := fmt.Sprintf("lh_test_%d_%d", os.Getpid(), rand.Uint64())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	drop := func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() }
+	u, err := url.Parse(base)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
 }

@@ -2,10 +2,15 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/livehouse/livehouse/internal/store/sqlite"
+	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/store/storetest"
 )
 
@@ -37,4 +42,65 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err != nil || len(applied) != 0 {
 		t.Errorf("third Migrate applied %v, %v; want nothing", applied, err)
 	}
+}
+
+// TestQueryPlansUseIndexes: the channel-page queries search indexes, never scan a table, so
+// their cost grows with the page, not with the number of users.
+func TestQueryPlansUseIndexes(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "livehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	plans, err := s.QueryPlans(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, plan := range plans {
+		for _, line := range strings.Split(plan, "\n") {
+			if strings.HasPrefix(line, "SCAN") && !strings.Contains(line, "USING INDEX") && !strings.Contains(line, "USING COVERING INDEX") {
+				t.Errorf("%s scans a table: %q\nplan:\n%s", name, line, plan)
+			}
+		}
+	}
+	if !strings.Contains(plans["following"], "follows_by_follower") || !strings.Contains(plans["directory"], "stream_sessions_live") {
+		t.Errorf("plans do not use the intended indexes:\n%v", plans)
+	}
+}
+
+var seeded struct {
+	once sync.Once
+	dir  string
+	s    *sqlstore.DB
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if seeded.s != nil {
+		seeded.s.Close()
+		os.RemoveAll(seeded.dir)
+	}
+	os.Exit(code)
+}
+
+// BenchmarkSeeded measures the directory, a channel page and a following list on a database
+// of storetest.BenchSpec's size (seeded once per run).
+func BenchmarkSeeded(b *testing.B) {
+	seeded.once.Do(func() {
+		ctx := context.Background()
+		if seeded.dir, seeded.err = os.MkdirTemp("", "livehouse-bench"); seeded.err != nil {
+			return
+		}
+		if seeded.s, seeded.err = sqlite.Open(ctx, filepath.Join(seeded.dir, "livehouse.db")); seeded.err != nil {
+			return
+		}
+		start := time.Now()
+		seeded.err = storetest.Seed(ctx, seeded.s, storetest.BenchSpec)
+		b.Logf("seeded SQLite with %+v in %v", storetest.BenchSpec, time.Since(start).Round(time.Second))
+	})
+	if seeded.err != nil {
+		b.Fatal(seeded.err)
+	}
+	storetest.Bench(b, seeded.s, seeded.s, storetest.BenchSpec)
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -18,6 +19,64 @@ const profileJoins = `
 	LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
 	LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
 	LEFT JOIN stream_sessions live ON live.channel_id = c.id AND live.ended_at IS NULL AND live.started_at IS NOT NULL`
+
+// The queries behind the channel pages, named so that QueryPlans can show how the database
+// runs them.
+const (
+	profileByUsernameQuery = profileSelect + ` FROM users u JOIN channels c ON c.user_id = u.id` + profileJoins + `
+		WHERE u.username_key = ?`
+	followingQuery = profileSelect + `, f.created_at
+		FROM follows f JOIN channels c ON c.id = f.channel_id JOIN users u ON u.id = c.user_id` + profileJoins + `
+		WHERE f.follower_id = ?
+		ORDER BY CASE WHEN live.started_at IS NULL THEN 1 ELSE 0 END, live.started_at DESC, f.created_at DESC
+		LIMIT ?`
+	liveQuery = profileSelect + ` FROM stream_sessions live
+		JOIN channels c ON c.id = live.channel_id JOIN users u ON u.id = c.user_id
+		LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
+		LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
+		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL
+		ORDER BY live.started_at DESC LIMIT ?`
+)
+
+// QueryPlans returns the database's plan for each channel-page query, for tests and
+// benchmarks that check they use indexes.
+func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
+	explain := "EXPLAIN QUERY PLAN "
+	if s.d.Numbered {
+		explain = "EXPLAIN "
+	}
+	plans := map[string]string{}
+	for name, q := range map[string]struct {
+		query string
+		args  []any
+	}{
+		"channel":   {profileByUsernameQuery, []any{"someone"}},
+		"following": {followingQuery, []any{"u_someone", 500}},
+		"directory": {liveQuery, []any{50}},
+	} {
+		rows, err := s.db.QueryContext(ctx, explain+s.q(q.query), q.args...)
+		if err != nil {
+			return nil, fmt.Errorf("explaining %s: %w", name, err)
+		}
+		cols, _ := rows.Columns()
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			lines = append(lines, fmt.Sprint(vals[len(vals)-1])) // the detail column
+		}
+		rows.Close()
+		plans[name] = strings.Join(lines, "\n")
+	}
+	return plans, nil
+}
 
 func scanProfile(row interface{ Scan(...any) error }, extra ...any) (*channels.Profile, error) {
 	var p channels.Profile
@@ -49,8 +108,7 @@ func (s *DB) profiles(ctx context.Context, query string, args ...any) ([]*channe
 
 // ProfileByUsername finds a channel by its owner's username, ignoring case.
 func (s *DB) ProfileByUsername(ctx context.Context, username string) (*channels.Profile, error) {
-	p, err := scanProfile(s.db.QueryRowContext(ctx, s.q(profileSelect+` FROM users u JOIN channels c ON c.user_id = u.id`+profileJoins+`
-		WHERE u.username_key = ?`), strings.ToLower(username)))
+	p, err := scanProfile(s.db.QueryRowContext(ctx, s.q(profileByUsernameQuery), strings.ToLower(username)))
 	if isNoRows(err) {
 		return nil, channels.ErrNotFound
 	}
@@ -105,11 +163,7 @@ func (s *DB) exists(ctx context.Context, query string, args ...any) (bool, error
 // Following lists followed channels, live first (newest start first), then by most recent
 // follow. It reads the follower's rows through follows_by_follower.
 func (s *DB) Following(ctx context.Context, followerID string, limit int) ([]*channels.Profile, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(profileSelect+`, f.created_at
-		FROM follows f JOIN channels c ON c.id = f.channel_id JOIN users u ON u.id = c.user_id`+profileJoins+`
-		WHERE f.follower_id = ?
-		ORDER BY CASE WHEN live.started_at IS NULL THEN 1 ELSE 0 END, live.started_at DESC, f.created_at DESC
-		LIMIT ?`), followerID, limit)
+	rows, err := s.db.QueryContext(ctx, s.q(followingQuery), followerID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -130,12 +184,7 @@ func (s *DB) Following(ctx context.Context, followerID string, limit int) ([]*ch
 
 // Live lists live channels, newest start first, through the stream_sessions_live index.
 func (s *DB) Live(ctx context.Context, limit int) ([]*channels.Profile, error) {
-	return s.profiles(ctx, profileSelect+` FROM stream_sessions live
-		JOIN channels c ON c.id = live.channel_id JOIN users u ON u.id = c.user_id
-		LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
-		LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
-		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL
-		ORDER BY live.started_at DESC LIMIT ?`, limit)
+	return s.profiles(ctx, liveQuery, limit)
 }
 
 // Ban bars userID from channelID; banning twice keeps the first time.
