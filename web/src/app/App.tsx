@@ -1,0 +1,62 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { useState, type ReactNode } from 'react';
+import { BrowserRouter, Navigate, Route, Routes, useParams } from 'react-router';
+import { ToastProvider } from '../lib/toast';
+import { LoginPage } from '../features/auth/components/LoginPage';
+import { RegisterPage } from '../features/auth/components/RegisterPage';
+import { ResetPage } from '../features/auth/components/ResetPage';
+import { ChannelPage } from '../features/channels/components/ChannelPage';
+import { DirectoryPage } from '../features/channels/components/DirectoryPage';
+import { FollowingPage } from '../features/channels/components/FollowingPage';
+import { HealthPage } from '../features/health/components/HealthPage';
+import { ManagerPage } from '../features/manager/components/ManagerPage';
+import { AppShell } from './AppShell';
+import { GuestOnly, RequireAuth } from './guards';
+import { SettingsPage } from './SettingsPage';
+
+export function Providers({ children }: { children: ReactNode }) {
+  const [client] = useState(() => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: true } } }));
+  return (
+    <QueryClientProvider client={client}>
+      <ToastProvider>{children}</ToastProvider>
+    </QueryClientProvider>
+  );
+}
+
+// ToChannel sends unknown channel subpaths to the channel page, as the reference does.
+function ToChannel() {
+  const { username = '' } = useParams();
+  return <Navigate to={`/${username}`} replace />;
+}
+
+export function AppRoutes() {
+  return (
+    <Routes>
+      <Route element={<AppShell />}>
+        <Route index element={<DirectoryPage />} />
+        <Route path="following" element={<RequireAuth><FollowingPage /></RequireAuth>} />
+        <Route path="settings" element={<RequireAuth><SettingsPage /></RequireAuth>} />
+        <Route path="manager/*" element={<RequireAuth><ManagerPage /></RequireAuth>} />
+        <Route path="health" element={<RequireAuth><HealthPage /></RequireAuth>} />
+        <Route path="health/:sessionId" element={<RequireAuth><HealthPage /></RequireAuth>} />
+        <Route path="health/*" element={<Navigate to="/health" replace />} />
+        <Route path="login" element={<GuestOnly><LoginPage /></GuestOnly>} />
+        <Route path="register" element={<GuestOnly><RegisterPage /></GuestOnly>} />
+        <Route path="reset" element={<GuestOnly><ResetPage /></GuestOnly>} />
+        <Route path=":username" element={<ChannelPage />} />
+        <Route path=":username/profile" element={<ChannelPage profile />} />
+        <Route path=":username/*" element={<ToChannel />} />
+      </Route>
+    </Routes>
+  );
+}
+
+export function App() {
+  return (
+    <Providers>
+      <BrowserRouter>
+        <AppRoutes />
+      </BrowserRouter>
+    </Providers>
+  );
+}

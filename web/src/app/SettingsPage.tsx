@@ -1,0 +1,19 @@
+import { useMe } from '../lib/session';
+import { Spinner } from '../components/Spinner';
+import { AccountSettings } from '../features/account/components/AccountSettings';
+import { ChannelSettings } from '../features/channels/components/ChannelSettings';
+import { StreamSettings } from '../features/channels/components/StreamSettings';
+
+// SettingsPage composes the features' settings sections.
+export function SettingsPage() {
+  const me = useMe();
+  if (!me.data) return <Spinner />;
+  return (
+    <main className="page settings">
+      <h1>Settings</h1>
+      <StreamSettings me={me.data} />
+      <ChannelSettings me={me.data} />
+      <AccountSettings me={me.data} key={me.data.username} />
+    </main>
+  );
+}

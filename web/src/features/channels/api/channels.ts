@@ -1,0 +1,94 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api } from '../../../lib/api-client';
+import { meKey, type Me } from '../../../lib/session';
+
+export type ChannelCard = {
+  channelId: string;
+  username: string;
+  color: string;
+  avatar: string;
+  avatarUrl?: string;
+  bannerUrl?: string;
+  isLive: boolean;
+  liveSince?: string;
+  followedAt?: string;
+};
+
+export type ChannelPage = ChannelCard & {
+  playbackUrl?: string;
+  viewerCount: number;
+  isFollowed: boolean;
+  isBanned: boolean;
+  isOwner: boolean;
+};
+
+export const channelKey = (username: string) => ['channel', username.toLowerCase()] as const;
+
+export function useChannel(username: string) {
+  return useQuery({
+    queryKey: channelKey(username),
+    queryFn: () => api<ChannelPage>('GET', `/api/channels/${encodeURIComponent(username)}`),
+    refetchInterval: 5000,
+    retry: false,
+  });
+}
+
+export function useDirectory() {
+  return useQuery({
+    queryKey: ['directory'],
+    queryFn: () => api<{ channels: ChannelCard[]; maxResults: number }>('GET', '/api/channels?live=true'),
+    refetchInterval: 10_000,
+  });
+}
+
+export function useFollowing(enabled: boolean) {
+  return useQuery({
+    queryKey: ['following'],
+    queryFn: () => api<{ channels: ChannelCard[] }>('GET', '/api/me/following'),
+    enabled,
+    refetchInterval: 10_000,
+  });
+}
+
+export function useFollow(username: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (follow: boolean) => api(follow ? 'PUT' : 'DELETE', `/api/me/following/${encodeURIComponent(username)}`),
+    onSuccess: () => {
+      qc.invalidateQueries({ queryKey: channelKey(username) });
+      qc.invalidateQueries({ queryKey: ['following'] });
+    },
+  });
+}
+
+export function useResetStreamKey() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => api<{ streamKey: string }>('POST', '/api/me/stream-key/reset'),
+    onSuccess: () => qc.invalidateQueries({ queryKey: meKey }),
+  });
+}
+
+export function useAppearance() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (b: { color?: string; avatar?: string }) => api<Me>('PATCH', '/api/me', b),
+    onSuccess: (me) => qc.setQueryData(meKey, me),
+  });
+}
+
+export function useUpload() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ kind, file }: { kind: 'avatar' | 'banner'; file: File }) => api<{ url: string }>('PUT', `/api/me/assets/${kind}`, file),
+    onSuccess: () => qc.invalidateQueries({ queryKey: meKey }),
+  });
+}
+
+export function useDeleteAsset() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (kind: 'avatar' | 'banner') => api('DELETE', `/api/me/assets/${kind}`),
+    onSuccess: () => qc.invalidateQueries({ queryKey: meKey }),
+  });
+}

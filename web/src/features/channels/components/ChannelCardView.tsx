@@ -1,0 +1,19 @@
+import { Link } from 'react-router';
+import { Avatar } from '../../../components/Avatar';
+import { colorValue } from '../../../lib/profile';
+import type { ChannelCard } from '../api/channels';
+
+// ChannelCardView is a channel in a grid: banner, avatar, name and live state.
+export function ChannelCardView({ channel }: { channel: ChannelCard }) {
+  return (
+    <Link to={`/${channel.username}`} className="channel-card" data-testid="channel-card">
+      <div className="channel-card-banner" style={{ background: channel.bannerUrl ? `center / cover url(${channel.bannerUrl})` : colorValue[channel.color] }}>
+        {channel.isLive && <span className="live-pill">LIVE</span>}
+      </div>
+      <div className="channel-card-meta">
+        <Avatar username={channel.username} avatar={channel.avatar} avatarUrl={channel.avatarUrl} color={channel.color} size={36} live={channel.isLive} />
+        <span className="channel-card-name">{channel.username}</span>
+      </div>
+    </Link>
+  );
+}

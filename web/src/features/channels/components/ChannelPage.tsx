@@ -1,0 +1,108 @@
+import { useEffect, useRef } from 'react';
+import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
+import { isApiError } from '../../../lib/api-client';
+import { colorValue } from '../../../lib/profile';
+import { useMe } from '../../../lib/session';
+import { useToast } from '../../../lib/toast';
+import { Avatar } from '../../../components/Avatar';
+import { Spinner } from '../../../components/Spinner';
+import { useChannel, useFollow } from '../api/channels';
+
+export function ChannelPage({ profile = false }: { profile?: boolean }) {
+  const { username = '' } = useParams();
+  const channel = useChannel(username);
+  const me = useMe();
+  const follow = useFollow(username);
+  const navigate = useNavigate();
+  const location = useLocation();
+  const [params, setParams] = useSearchParams();
+  const toast = useToast();
+  const autoFollowed = useRef(false);
+
+  // Back from signing in after a signed-out Follow click: follow now.
+  useEffect(() => {
+    if (params.get('follow') !== '1' || !me.data || !channel.data || autoFollowed.current) return;
+    autoFollowed.current = true;
+    setParams({}, { replace: true });
+    if (!channel.data.isFollowed && !channel.data.isOwner) follow.mutate(true, { onError: () => toast.error('Failed to follow user') });
+  }, [params, me.data, channel.data, follow, setParams, toast]);
+
+  if (channel.isPending) return <main className="page"><Spinner /></main>;
+  if (channel.isError) {
+    if (isApiError(channel.error) && channel.error.status === 404) {
+      return (
+        <main className="page not-found">
+          <h1>Channel not found</h1>
+          <p className="muted">There is no channel called “{username}”. It may have been renamed or deleted.</p>
+          <Link to="/" className="btn btn-primary">
+            Back to live streams
+          </Link>
+        </main>
+      );
+    }
+    return <main className="page"><p className="error-text">Could not load this channel.</p></main>;
+  }
+  const ch = channel.data;
+  const onFollow = () => {
+    if (!me.data) {
+      navigate('/login', { state: { from: `/${ch.username}?follow=1` } });
+      return;
+    }
+    const next = !ch.isFollowed;
+    follow.mutate(next, { onError: () => toast.error(next ? 'Failed to follow user' : 'Failed to unfollow user') });
+  };
+  const copyLink = async () => {
+    const url = `${window.location.origin}/${ch.username}`;
+    try {
+      await navigator.clipboard.writeText(url);
+      toast.success('Channel link copied');
+    } catch {
+      toast.error(`Copy failed: ${url}`);
+    }
+  };
+
+  return (
+    <main className="page channel-page">
+      {profile && (
+        <div className="channel-banner" data-testid="channel-banner" style={{ background: ch.bannerUrl ? `center / cover url(${ch.bannerUrl})` : colorValue[ch.color] }}>
+          {ch.bannerUrl && <img src={ch.bannerUrl} alt={`${ch.username}'s banner`} />}
+        </div>
+      )}
+      <header className="channel-header">
+        <Link to={profile ? `/${ch.username}` : `/${ch.username}/profile`} aria-label={profile ? 'Back to the stream' : `Open ${ch.username}'s profile`}>
+          <Avatar username={ch.username} avatar={ch.avatar} avatarUrl={ch.avatarUrl} color={ch.color} size={56} live={ch.isLive} />
+        </Link>
+        <div className="channel-title">
+          <h1>{ch.username}</h1>
+          {ch.isLive ? <span className="live-pill">LIVE</span> : <span className="offline-pill">Offline</span>}
+        </div>
+        <div className="channel-actions">
+          {profile && (
+            <button type="button" className="btn btn-secondary" onClick={copyLink}>
+              Copy channel link
+            </button>
+          )}
+          {!ch.isOwner && (
+            <button type="button" className={`btn ${ch.isFollowed ? 'btn-secondary' : 'btn-primary'}`} onClick={onFollow} disabled={follow.isPending} title={ch.isFollowed ? 'Unfollow' : 'Follow'}>
+              {ch.isFollowed ? 'Following' : 'Follow'}
+            </button>
+          )}
+        </div>
+      </header>
+      <section className="player" aria-label="Video player" data-testid="player">
+        {ch.isBanned ? (
+          <p className="player-message">You are banned from this channel</p>
+        ) : ch.isLive ? (
+          <p className="player-message">{ch.username} is live — playback arrives with live video.</p>
+        ) : (
+          <p className="player-message">{ch.username} is offline</p>
+        )}
+      </section>
+      {location.pathname.endsWith('/profile') || profile ? null : (
+        <p className="muted">
+          <Link to={`/${ch.username}/profile`}>View profile</Link>
+        </p>
+      )}
+    </main>
+  );
+}
