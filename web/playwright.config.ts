@@ -1,0 +1,57 @@
+import { defineConfig } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// The browser tests run Debian's Chromium against the real binary (../bin/livehouse), started
+// here on a fresh data dir with email verification on, so mail goes to <dataDir>/outbox.
+const port = Number(process.env.E2E_PORT ?? 18080);
+export const baseURL = `http://127.0.0.1:${port}`;
+const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'livehouse-e2e-'));
+process.env.E2E_DATA_DIR = dataDir; // the tests read the outbox from here
+
+export default defineConfig({
+  testDir: './e2e',
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  outputDir: join(tmpdir(), 'livehouse-e2e-results'),
+  use: {
+    baseURL,
+    headless: true,
+    trace: 'off',
+    screenshot: 'off',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  webServer: {
+    command: '../bin/livehouse serve',
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      LIVEHOUSE_HTTP_ADDR: `127.0.0.1:${port}`,
+      LIVEHOUSE_PUBLIC_URL: baseURL,
+      LIVEHOUSE_DATA_DIR: dataDir,
+      LIVEHOUSE_AUTO_VERIFY: 'false',
+      LIVEHOUSE_RTMP_ADDR: '127.0.0.1:0',
+      LIVEHOUSE_WEBRTC_ADDR: '127.0.0.1:0',
+      LIVEHOUSE_LOG_LEVEL: 'warn',
+    },
+  },
+});
