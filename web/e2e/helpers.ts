@@ -19,7 +19,7 @@ export async function mailLink(to: string, kind: 'login' | 'reset', skip: string
   await expect
     .poll(
       () => {
-        let files: string[] = [];
+        let files: string[];
         try {
           files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().reverse();
         } catch {
