@@ -29,6 +29,7 @@ Usage:
   livehouse user [flags] create USERNAME EMAIL   create a verified account; password from stdin
   livehouse user [flags] verify USERNAME|EMAIL   mark an account verified
   livehouse user [flags] delete USERNAME|EMAIL   delete an account and all it owns
+  livehouse seed [flags] PREFIX COUNT LIVE   create COUNT demo channels PREFIX_1…, the last LIVE of them live
   livehouse version                  print the version
 
 Every command takes --config FILE and one flag per setting (see livehouse config --help);
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "config", "user":
+	case "serve", "migrate", "config", "user", "seed":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
@@ -88,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		defer a.Close()
 		fmt.Fprintf(stdout, "%s database is up to date\n", a.store.Dialect())
 		return nil
+	case "seed":
+		return seedCommand(ctx, cfg, log, rest, stdout)
 	default: // user
 		return userCommand(ctx, cfg, log, rest, stdin, stdout)
 	}

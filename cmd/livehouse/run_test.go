@@ -190,6 +190,9 @@ func TestCommands(t *testing.T) {
 		{"user delete", []string{"user", "delete", "carol@example.com"}, nil, "", []string{"deleted carol"}, 0},
 		{"user delete unknown", []string{"user", "delete", "carol"}, nil, "", nil, 1},
 		{"user bad arity", []string{"user", "create", "x"}, nil, "", nil, 2},
+		{"seed", []string{"seed", "demo", "3", "2"}, nil, "", []string{"created demo_1 … demo_3 (2 live)"}, 0},
+		{"seed again refuses taken names", []string{"seed", "demo", "1", "0"}, nil, "", nil, 1},
+		{"seed bad counts", []string{"seed", "demo", "2", "3"}, nil, "", nil, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
