@@ -1,0 +1,91 @@
+import { render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mockFetch } from '../test/render';
+import { Providers } from './App';
+import { AppShell } from './AppShell';
+import { GuestOnly, RequireAuth } from './guards';
+
+afterEach(() => vi.unstubAllGlobals());
+
+const me = {
+  id: 'u_1',
+  username: 'alice',
+  email: 'alice@example.com',
+  emailVerified: true,
+  color: 'blue',
+  avatar: 'bear',
+  createdAt: '2026-11-25T10:00:00Z',
+  channel: { id: 'ch_1', type: 'BASIC', streamKey: 'sk_1', chatRoomId: 'room_1' },
+};
+const signedIn = { 'GET /api/me': { status: 200, body: me } };
+const signedOut = { 'GET /api/me': { status: 401, body: { error: { code: 'Unauthorized', message: 'Sign in first.' } } } };
+
+function Where() {
+  const location = useLocation();
+  return <p data-testid="where">{location.pathname + JSON.stringify(location.state)}</p>;
+}
+
+function renderApp(route: string) {
+  return render(
+    <Providers>
+      <MemoryRouter initialEntries={[route]}>
+        <Routes>
+          <Route element={<AppShell />}>
+            <Route index element={<Where />} />
+            <Route path="settings" element={<RequireAuth><p>settings page</p></RequireAuth>} />
+            <Route path="login" element={<GuestOnly><Where /></GuestOnly>} />
+          </Route>
+        </Routes>
+      </MemoryRouter>
+    </Providers>,
+  );
+}
+
+describe('AppShell', () => {
+  it('shows the navigation, and Log in / Sign up when signed out', async () => {
+    mockFetch(signedOut);
+    renderApp('/');
+    for (const label of ['Home', 'Following', 'Stream health', 'Stream manager', 'Settings']) {
+      expect(screen.getByRole('link', { name: label })).toBeInTheDocument();
+    }
+    expect(await screen.findByRole('link', { name: 'Log in' })).toHaveAttribute('href', '/login');
+    expect(screen.getByRole('link', { name: 'Sign up' })).toHaveAttribute('href', '/register');
+    expect(screen.queryByTestId('sidebar-avatar')).not.toBeInTheDocument();
+    expect(screen.getByTestId('floating-menu-toggle')).toBeInTheDocument();
+  });
+
+  it('logs out from the profile menu and goes home signed out', async () => {
+    const calls = mockFetch({ ...signedIn, 'POST /api/auth/logout': { status: 204 } });
+    renderApp('/settings');
+    expect(await screen.findByText('settings page')).toBeInTheDocument();
+    await userEvent.click(await screen.findByTestId('sidebar-avatar'));
+    await userEvent.click(screen.getByRole('menuitem', { name: 'Log out' }));
+    expect(await screen.findByRole('link', { name: 'Log in' })).toBeInTheDocument();
+    expect(screen.getByTestId('where')).toHaveTextContent(/^\/null$/);
+    expect(calls.map((c) => c.key)).toContain('POST /api/auth/logout');
+  });
+});
+
+describe('route guards', () => {
+  it('send a signed-out visitor of a private page to /login, remembering the page', async () => {
+    mockFetch(signedOut);
+    renderApp('/settings?tab=account');
+    await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent('/login{"from":"/settings?tab=account"}'));
+    expect(screen.queryByText('settings page')).not.toBeInTheDocument();
+  });
+
+  it('send a signed-in user away from /login', async () => {
+    mockFetch(signedIn);
+    renderApp('/login');
+    await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent(/^\/null$/));
+  });
+
+  it('let a signed-in user open an emailed /login?code= link', async () => {
+    mockFetch(signedIn);
+    renderApp('/login?code=abc&username=alice');
+    expect(await screen.findByTestId('sidebar-avatar')).toBeInTheDocument();
+    expect(screen.getByTestId('where')).toHaveTextContent(/^\/login/);
+  });
+});
