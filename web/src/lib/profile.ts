@@ -1,22 +1,8 @@
 // Profile colors and built-in avatars, as the server defines them.
 export const colors = ['blue', 'green', 'lavender', 'purple', 'salmon', 'turquoise', 'yellow'] as const;
 
-export const avatars: Record<string, string> = {
-  bear: '🐻',
-  bird: '🐦',
-  bird2: '🦜',
-  dog: '🐶',
-  dog2: '🐕',
-  dog3: '🐩',
-  giraffe: '🦒',
-  hedgehog: '🦔',
-  hippo: '🦛',
-  horse: '🐴',
-  ibex: '🐐',
-  jellyfish: '🪼',
-  sheep: '🐑',
-  tiger: '🐯',
-};
+// The built-in avatars; components/AnimalFace draws them.
+export const avatars = ['bear', 'bird', 'bird2', 'dog', 'dog2', 'dog3', 'giraffe', 'hedgehog', 'hippo', 'horse', 'ibex', 'jellyfish', 'sheep', 'tiger'] as const;
 
 export const colorValue: Record<string, string> = {
   blue: '#3d7bff',

@@ -79,7 +79,7 @@ export function ChannelSettings({ me }: { me: Me }) {
 
       <h3>Avatar</h3>
       <div className="avatar-picker" role="radiogroup" aria-label="Avatar">
-        {Object.keys(avatars).map((a) => (
+        {avatars.map((a) => (
           <button key={a} type="button" role="radio" aria-checked={me.avatar === a} aria-label={a} className="avatar-choice" onClick={() => save({ avatar: a }, 'Avatar saved')}>
             <Avatar username={me.username} avatar={a} color={me.color} size={44} />
           </button>
