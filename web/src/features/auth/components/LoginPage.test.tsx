@@ -1,4 +1,7 @@
-import { screen, waitFor } from '@testing-library/react';
+import { render, screen, waitFor } from '@testing-library/react';
+import { StrictMode } from 'react';
+import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
+import { Providers } from '../../../app/App';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mockFetch, renderAt } from '../../../test/render';
@@ -42,5 +45,30 @@ describe('LoginPage', () => {
     mockFetch({ 'POST /api/auth/verify': { status: 400, body: { error: { code: 'InvalidCode', message: 'This link is invalid or has expired.' } } } });
     renderAt(<LoginPage />, { path: '/login', route: '/login?code=old' });
     expect(await screen.findByText(/Your registration has not been confirmed/)).toBeInTheDocument();
+  });
+});
+
+describe('LoginPage after an account deletion', () => {
+  it('says the account was deleted, once, and forgets it', async () => {
+    mockFetch({});
+    let entry: { state: unknown } | undefined;
+    function Probe() {
+      entry = useLocation();
+      return null;
+    }
+    render(
+      <StrictMode>
+        <Providers>
+          <MemoryRouter initialEntries={[{ pathname: '/login', state: { deleted: true } }]}>
+            <Routes>
+              <Route path="/login" element={<><LoginPage /><Probe /></>} />
+            </Routes>
+          </MemoryRouter>
+        </Providers>
+      </StrictMode>,
+    );
+    expect(await screen.findByText('Your account has been successfully deleted.')).toBeInTheDocument();
+    await waitFor(() => expect(entry?.state).toBeNull());
+    expect(screen.getAllByText('Your account has been successfully deleted.')).toHaveLength(1);
   });
 });

@@ -23,9 +23,15 @@ export function LoginPage() {
   const code = params.get('code');
   const verifiedOnce = useRef(false);
 
+  // The deletion notice is shown once: the flag is dropped from the history entry, so a reload
+  // or a return to this page does not repeat it (and StrictMode's second run is skipped).
+  const noticed = useRef<LocationState>(null);
   useEffect(() => {
-    if (state?.deleted) toast.success('Your account has been successfully deleted.');
-  }, [state, toast]);
+    if (!state?.deleted || noticed.current === state) return;
+    noticed.current = state;
+    toast.success('Your account has been successfully deleted.');
+    navigate(location.pathname + location.search, { replace: true, state: state.from ? { from: state.from } : null });
+  }, [state, toast, navigate, location.pathname, location.search]);
 
   useEffect(() => {
     if (!code || verifiedOnce.current) return;
