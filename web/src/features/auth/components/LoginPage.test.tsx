@@ -19,6 +19,21 @@ describe('LoginPage', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('Incorrect username or password');
   });
 
+  it('shows the reference message when login is throttled', async () => {
+    mockFetch({ 'POST /api/auth/login': { status: 429, body: { error: { code: 'TooManyAttempts', message: 'x' } } } });
+    renderAt(<LoginPage />, { path: '/login', route: '/login' });
+    await userEvent.type(screen.getByLabelText('Username or email'), 'alice');
+    await userEvent.type(screen.getByLabelText('Password'), 'Passw0rd!');
+    await userEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('Attempt limit exceeded, please try again later');
+  });
+
+  it('confirms an email change link', async () => {
+    mockFetch({ 'POST /api/auth/verify': { status: 200, body: { username: 'alice', email: 'new@example.com', purpose: 'email-change' } } });
+    renderAt(<LoginPage />, { path: '/login', route: '/login?code=abc&username=alice' });
+    expect(await screen.findByText('Your email has been confirmed')).toBeInTheDocument();
+  });
+
   it('offers to resend the link to an unverified account', async () => {
     const calls = mockFetch({
       'POST /api/auth/login': { status: 403, body: { error: { code: 'EmailNotVerified', message: 'Verify your email first.' } } },
