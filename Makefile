@@ -38,6 +38,9 @@ system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian packages: chromium"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v ffmpeg >/dev/null 2>&1 || { \
+		echo "installing Debian packages: ffmpeg"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; }
 
 ## test: Go tests with -race, the web app's unit tests, and the browser end-to-end tests
 test: test-go test-web e2e

@@ -16,9 +16,11 @@ import (
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/mail"
+	"github.com/livehouse/livehouse/internal/media/hls"
 	"github.com/livehouse/livehouse/internal/store/postgres"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
+	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // app is the wired domain: what both the server and the operator commands need.
@@ -27,6 +29,8 @@ type app struct {
 	box      *channels.KeyBox
 	accounts *accounts.Service
 	channels *channels.Service
+	streams  *streams.Service
+	hls      *hls.Server
 	closers  []func() error
 }
 
@@ -73,7 +77,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a.accounts = accounts.NewService(accounts.Config{
 		PublicURL: cfg.PublicURL, AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains,
 	}, a.store, box, mailer{sender}, log, nil)
-	a.channels = channels.NewService(a.store, box, log, nil)
+	a.hls = hls.NewServer(hls.DefaultConfig, log)
+	a.streams = streams.NewService(a.store, box, log, nil, a.hls)
+	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
 	return a, nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/httpapi"
+	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/web"
 )
 
@@ -45,7 +46,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Checks:   []httpapi.Check{{Name: "database", Ping: a.store.Ping}, {Name: "bus", Ping: b.Ping}},
 		Registry: reg,
 		Web:      web.Dist(),
+		HLS:      a.hls,
 	})
+
+	ingest, err := rtmp.Listen(cfg.RTMPAddr, a.streams, log)
+	if err != nil {
+		return err
+	}
+	rtmpCtx, stopRTMP := context.WithCancel(context.Background())
+	rtmpDone := make(chan error, 1)
+	go func() { rtmpDone <- ingest.Run(rtmpCtx) }()
+	defer func() {
+		stopRTMP()
+		<-rtmpDone
+	}()
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -57,7 +71,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(),
+	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(),
 		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir)
 	fmt.Fprintf(stdout, "Livehouse is serving http://%s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
 
@@ -78,6 +92,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	a.streams.Shutdown() // live sessions end cleanly, with their events, before the listeners close
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)

@@ -35,18 +35,24 @@ func MaxUploadBytes(kind string) int { return assetSpecs[kind].maxBytes }
 
 // Service holds the channel rules.
 type Service struct {
-	store Store
-	box   *KeyBox
-	log   *slog.Logger
-	now   func() time.Time
+	store   Store
+	box     *KeyBox
+	log     *slog.Logger
+	now     func() time.Time
+	stopper StreamStopper
 }
 
-// NewService wires the channel rules. now may be nil.
-func NewService(store Store, box *KeyBox, log *slog.Logger, now func() time.Time) *Service {
+// StreamStopper ends a channel's live stream (when its key is reset).
+type StreamStopper interface {
+	Stop(channelID, reason string)
+}
+
+// NewService wires the channel rules. now and stopper may be nil.
+func NewService(store Store, box *KeyBox, log *slog.Logger, now func() time.Time, stopper StreamStopper) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, box: box, log: log, now: now}
+	return &Service{store: store, box: box, log: log, now: now, stopper: stopper}
 }
 
 func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
@@ -97,6 +103,9 @@ func (s *Service) ResetStreamKey(ctx context.Context, userID string) (string, er
 		return "", err
 	}
 	s.log.Info("stream key reset", "channel", ch.ID)
+	if s.stopper != nil {
+		s.stopper.Stop(ch.ID, "stream key reset")
+	}
 	return key, nil
 }
 

@@ -117,7 +117,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	acc := accounts.NewService(acfg, store, box, mail, log, clk.Now)
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
-		Config: hcfg, Log: log, Accounts: acc, Channels: channels.NewService(store, box, log, clk.Now),
+		Config: hcfg, Log: log, Accounts: acc, Channels: channels.NewService(store, box, log, clk.Now, nil),
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
 	}))
 	t.Cleanup(srv.Close)

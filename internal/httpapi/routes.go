@@ -57,6 +57,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle(r.pattern, r.handler)
 	}
 	mux.Handle("/api/", apiFallback(mux, d.Log))
+	if d.HLS != nil {
+		mux.Handle("/hls/", d.HLS)
+	}
 	mux.Handle("GET /healthz", handleHealthz(d.Checks))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", handleWebApp(d.Web))

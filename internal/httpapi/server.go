@@ -44,6 +44,7 @@ type Deps struct {
 	Checks   []Check
 	Registry *prometheus.Registry // nil: a private registry (tests)
 	Web      fs.FS                // the built web app; nil serves a placeholder
+	HLS      http.Handler         // serves /hls/{channelId}/…; nil serves nothing
 }
 
 // NewServer returns the whole HTTP surface.

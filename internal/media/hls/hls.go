@@ -1,0 +1,146 @@
+// Package hls is the Low-Latency HLS output: for each live stream, a gohlslib muxer packages
+// the units into fMP4/CMAF segments and parts, and serves them under /hls/{channelId}/.
+package hls
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/gohlslib/v2"
+	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
+
+	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/streams"
+)
+
+// Config shapes the output.
+type Config struct {
+	SegmentCount       int           // segments kept in the window (≥ 7 for LL-HLS)
+	SegmentMinDuration time.Duration // segments are cut at the first keyframe after this
+	PartMinDuration    time.Duration // LL-HLS part target
+}
+
+// DefaultConfig: about 2 s segments, 200 ms parts, 7 segments.
+var DefaultConfig = Config{SegmentCount: 7, SegmentMinDuration: 2 * time.Second, PartMinDuration: 200 * time.Millisecond}
+
+// queueSize bounds each muxer's backlog of units (about 4 s of 30 fps video with audio).
+const queueSize = 256
+
+// Server holds a muxer per live channel and serves their playlists and media.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.RWMutex
+	muxers map[string]*gohlslib.Muxer // by channel id
+}
+
+// NewServer returns an HLS output with no streams.
+func NewServer(cfg Config, log *slog.Logger) *Server {
+	return &Server{cfg: cfg, log: log, muxers: map[string]*gohlslib.Muxer{}}
+}
+
+// Start packages a live stream until the returned function is called.
+func (s *Server) Start(l *streams.Live) func() {
+	var video, audio *gohlslib.Track
+	var tracks []*gohlslib.Track
+	if h := l.Stream.Tracks.H264; h != nil {
+		video = &gohlslib.Track{Codec: &codecs.H264{SPS: h.SPS, PPS: h.PPS}, ClockRate: 90000}
+		tracks = append(tracks, video)
+	}
+	if a := l.Stream.Tracks.AAC; a != nil {
+		audio = &gohlslib.Track{Codec: &codecs.MPEG4Audio{Config: *a}, ClockRate: a.SampleRate, Name: "main", IsDefault: true}
+		tracks = append(tracks, audio)
+	}
+	log := s.log.With("session", l.SessionID)
+	m := &gohlslib.Muxer{
+		Variant:            gohlslib.MuxerVariantLowLatency,
+		SegmentCount:       s.cfg.SegmentCount,
+		SegmentMinDuration: s.cfg.SegmentMinDuration,
+		PartMinDuration:    s.cfg.PartMinDuration,
+		Tracks:             tracks,
+		OnEncodeError:      func(err error) { log.Warn("hls encode", "err", err) },
+	}
+	if err := m.Start(); err != nil {
+		log.Error("starting hls muxer", "err", err)
+		return func() {}
+	}
+	s.mu.Lock()
+	s.muxers[l.Channel.ID] = m
+	s.mu.Unlock()
+
+	r := l.Stream.NewReader("hls", queueSize)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		started := false
+		for u := range r.C {
+			var err error
+			switch {
+			case u.Kind == stream.Video && video != nil:
+				err = m.WriteH264(video, u.NTP, ticks(u.PTS, 90000), u.Payload)
+				if err == nil && u.Key && !started {
+					started = true
+					l.MarkStarted()
+				}
+			case u.Kind == stream.Audio && audio != nil:
+				err = m.WriteMPEG4Audio(audio, u.NTP, ticks(u.PTS, audio.ClockRate), u.Payload)
+			}
+			if err != nil {
+				log.Warn("hls write", "err", err)
+			}
+		}
+	}()
+	return func() {
+		l.Stream.RemoveReader(r)
+		<-done
+		s.mu.Lock()
+		if s.muxers[l.Channel.ID] == m {
+			delete(s.muxers, l.Channel.ID)
+		}
+		s.mu.Unlock()
+		m.Close()
+		if n := r.Dropped(); n > 0 {
+			log.Warn("hls muxer fell behind", "dropped_units", n)
+		}
+	}
+}
+
+// ticks converts a duration to a clock rate's ticks.
+func ticks(d time.Duration, rate int) int64 {
+	return d.Nanoseconds() / 1000 * int64(rate) / 1_000_000
+}
+
+// ServeHTTP serves /hls/{channelId}/{file}: the multivariant playlist index.m3u8, media
+// playlists (with blocking reloads), the init section, segments and parts.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Access-Control-Expose-Headers", "Content-Length, Content-Range")
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "Range")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	channelID, file, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/hls/"), "/")
+	if !ok || file == "" || strings.Contains(file, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	s.mu.RLock()
+	m := s.muxers[channelID]
+	s.mu.RUnlock()
+	if m == nil {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.Error(w, "this channel is not live", http.StatusNotFound)
+		return
+	}
+	m.Handle(w, r)
+}

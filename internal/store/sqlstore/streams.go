@@ -1,0 +1,46 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/livehouse/livehouse/internal/streams"
+)
+
+// ChannelByStreamKeyHash finds the channel whose stream key has this hash.
+func (s *DB) ChannelByStreamKeyHash(ctx context.Context, hash string) (*streams.Channel, error) {
+	var ch streams.Channel
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT c.id, c.user_id, c.type FROM stream_keys k JOIN channels c ON c.id = k.channel_id WHERE k.key_hash = ?`), hash).
+		Scan(&ch.ID, &ch.UserID, &ch.Type)
+	if isNoRows(err) {
+		return nil, streams.ErrUnknownKey
+	}
+	return &ch, err
+}
+
+// AddStreamEvent appends an event to a session.
+func (s *DB) AddStreamEvent(ctx context.Context, e *streams.Event) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO stream_events (session_id, seq, at, name, type, detail)
+		VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM stream_events WHERE session_id = ?), ?, ?, ?, ?)`),
+		e.SessionID, e.SessionID, ms(e.At), e.Name, e.Type, e.Detail)
+	return err
+}
+
+// StreamEvents lists a session's events in order.
+func (s *DB) StreamEvents(ctx context.Context, sessionID string) ([]streams.Event, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT session_id, at, name, type, detail FROM stream_events WHERE session_id = ? ORDER BY seq`), sessionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []streams.Event
+	for rows.Next() {
+		var e streams.Event
+		var at int64
+		if err := rows.Scan(&e.SessionID, &at, &e.Name, &e.Type, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

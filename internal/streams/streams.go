@@ -1,0 +1,230 @@
+// Package streams is the domain of live streams: a session per go-live, its events, the one
+// publisher a channel may have, and the outputs (HLS, later recording and WebRTC) that read
+// each live stream.
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/media/stream"
+)
+
+// Errors an ingest adapter reports to the encoder.
+var (
+	ErrUnknownKey   = errors.New("unknown stream key")
+	ErrAlreadyLive  = errors.New("channel is already live")
+	ErrUnsupported  = errors.New("unsupported codec")
+	ErrShuttingDown = errors.New("server is shutting down")
+)
+
+// Event names, as the managed service writes them.
+const (
+	EventSessionCreated = "Session Created"
+	EventStreamStart    = "Stream Start"
+	EventStreamEnd      = "Stream End"
+	EventSessionEnded   = "Session Ended"
+)
+
+// Channel is what ingest needs to know of a channel.
+type Channel struct {
+	ID     string
+	UserID string
+	Type   string
+}
+
+// Event is one thing that happened to a session.
+type Event struct {
+	SessionID string
+	At        time.Time
+	Name      string
+	Type      string // "IVS Stream State Change", "IVS Stream Health Change", "IVS Limit Breach"
+	Detail    string // JSON with details, e.g. the end reason
+}
+
+// Store is what streams need from persistence.
+type Store interface {
+	ChannelByStreamKeyHash(ctx context.Context, hash string) (*Channel, error)
+	OpenStreamSession(ctx context.Context, id, channelID string, at time.Time) error
+	StartStreamSession(ctx context.Context, id string, at time.Time) error
+	EndStreamSession(ctx context.Context, id string, at time.Time) error
+	AddStreamEvent(ctx context.Context, e *Event) error
+	StreamEvents(ctx context.Context, sessionID string) ([]Event, error)
+}
+
+// Output is something that reads every live stream, such as the HLS packager. Start is
+// called when a stream goes live; the returned function stops it when the stream ends.
+type Output interface {
+	Start(l *Live) (stop func())
+}
+
+// Live is a stream being published now.
+type Live struct {
+	SessionID string
+	Channel   Channel
+	Stream    *stream.Stream
+	Started   time.Time
+
+	svc       *Service
+	startOnce sync.Once
+	endOnce   sync.Once
+	kick      func() // closes the publisher's connection
+	stops     []func()
+}
+
+// Service runs live sessions.
+type Service struct {
+	store   Store
+	box     *channels.KeyBox
+	log     *slog.Logger
+	now     func() time.Time
+	outputs []Output
+
+	mu       sync.Mutex
+	live     map[string]*Live // by channel id
+	draining bool
+}
+
+// NewService wires the live-stream rules. now may be nil.
+func NewService(store Store, box *channels.KeyBox, log *slog.Logger, now func() time.Time, outputs ...Output) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, box: box, log: log, now: now, outputs: outputs, live: map[string]*Live{}}
+}
+
+// Authorize checks a stream key and that its channel is free, before media is read.
+func (s *Service) Authorize(ctx context.Context, key string) (*Channel, error) {
+	ch, err := s.store.ChannelByStreamKeyHash(ctx, s.box.Hash(key))
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return nil, ErrShuttingDown
+	}
+	if _, busy := s.live[ch.ID]; busy {
+		return nil, ErrAlreadyLive
+	}
+	return ch, nil
+}
+
+// Begin opens a session for an authorised channel with the given stream; kick closes the
+// publisher's connection when the session must end from our side.
+func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kick func()) (*Live, error) {
+	now := s.now().UTC()
+	l := &Live{SessionID: "st-" + channels.RandomID(23), Channel: *ch, Stream: st, Started: now, svc: s, kick: kick}
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		return nil, ErrShuttingDown
+	}
+	if _, busy := s.live[ch.ID]; busy {
+		s.mu.Unlock()
+		return nil, ErrAlreadyLive
+	}
+	s.live[ch.ID] = l
+	s.mu.Unlock()
+
+	if err := s.store.OpenStreamSession(ctx, l.SessionID, ch.ID, now); err != nil {
+		s.forget(l)
+		return nil, fmt.Errorf("opening session: %w", err)
+	}
+	s.event(l, EventSessionCreated, "IVS Stream State Change", "")
+	s.log.Info("stream session created", "session", l.SessionID, "channel", ch.ID)
+	if st.Tracks.H264 == nil {
+		// Refused, but on the record: the streamer sees why in the session's events.
+		l.End("unsupported codec: Livehouse takes H.264 video with AAC audio")
+		return nil, fmt.Errorf("%w: a stream needs H.264 video", ErrUnsupported)
+	}
+	for _, o := range s.outputs {
+		l.stops = append(l.stops, o.Start(l))
+	}
+	return l, nil
+}
+
+// MarkStarted records that the stream's first part is playable; only the first call counts.
+func (l *Live) MarkStarted() {
+	l.startOnce.Do(func() {
+		s := l.svc
+		now := s.now().UTC()
+		if err := s.store.StartStreamSession(context.Background(), l.SessionID, now); err != nil {
+			s.log.Error("marking session started", "session", l.SessionID, "err", err)
+		}
+		s.event(l, EventStreamStart, "IVS Stream State Change", "")
+	})
+}
+
+// End closes the session: outputs stop (HLS ends its playlist), events are written and the
+// channel is free again. reason is recorded with the events.
+func (l *Live) End(reason string) {
+	l.endOnce.Do(func() {
+		s := l.svc
+		l.Stream.Close()
+		for _, stop := range l.stops {
+			stop()
+		}
+		now := s.now().UTC()
+		ctx := context.Background()
+		detail := fmt.Sprintf(`{"reason":%q}`, reason)
+		s.event(l, EventStreamEnd, "IVS Stream State Change", detail)
+		if err := s.store.EndStreamSession(ctx, l.SessionID, now); err != nil {
+			s.log.Error("ending session", "session", l.SessionID, "err", err)
+		}
+		s.event(l, EventSessionEnded, "IVS Stream State Change", detail)
+		s.forget(l)
+		s.log.Info("stream session ended", "session", l.SessionID, "channel", l.Channel.ID, "reason", reason)
+	})
+}
+
+func (s *Service) forget(l *Live) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.live[l.Channel.ID] == l {
+		delete(s.live, l.Channel.ID)
+	}
+}
+
+func (s *Service) event(l *Live, name, typ, detail string) {
+	e := &Event{SessionID: l.SessionID, At: s.now().UTC(), Name: name, Type: typ, Detail: detail}
+	if err := s.store.AddStreamEvent(context.Background(), e); err != nil {
+		s.log.Error("writing stream event", "session", l.SessionID, "event", name, "err", err)
+	}
+}
+
+// Live returns the channel's live stream, or nil.
+func (s *Service) Live(channelID string) *Live {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live[channelID]
+}
+
+// Stop ends a channel's live session from our side (stream key reset, ban, account
+// deletion): the publisher is disconnected.
+func (s *Service) Stop(channelID, reason string) {
+	if l := s.Live(channelID); l != nil {
+		l.kick()
+		l.End(reason)
+	}
+}
+
+// Shutdown refuses new publishers and ends every live session cleanly.
+func (s *Service) Shutdown() {
+	s.mu.Lock()
+	s.draining = true
+	var all []*Live
+	for _, l := range s.live {
+		all = append(all, l)
+	}
+	s.mu.Unlock()
+	for _, l := range all {
+		l.kick()
+		l.End("server shutdown")
+	}
+}
