@@ -45,7 +45,7 @@ system-deps:
 ## test: Go tests with -race, the web app's unit tests, and the browser end-to-end tests
 test: test-go test-web e2e
 
-test-go: web
+test-go: system-deps web
 	$(GO) test -race -count=1 ./...
 
 test-web: web-deps

@@ -35,20 +35,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer b.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := httpapi.NewServer(httpapi.Deps{
-		Config: httpapi.Config{
-			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
-			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
-		},
-		Log: log, Accounts: a.accounts, Channels: a.channels,
-		Checks:   []httpapi.Check{{Name: "database", Ping: a.store.Ping}, {Name: "bus", Ping: b.Ping}},
-		Registry: reg,
-		Web:      web.Dist(),
-		HLS:      a.hls,
-	})
-
 	ingest, err := rtmp.Listen(cfg.RTMPAddr, a.streams, log)
 	if err != nil {
 		return err
@@ -60,6 +46,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		stopRTMP()
 		<-rtmpDone
 	}()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := httpapi.NewServer(httpapi.Deps{
+		Config: httpapi.Config{
+			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg.PublicURL, ingest.Addr()), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
+			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
+		},
+		Log: log, Accounts: a.accounts, Channels: a.channels,
+		Checks:   []httpapi.Check{{Name: "database", Ping: a.store.Ping}, {Name: "bus", Ping: b.Ping}},
+		Registry: reg,
+		Web:      web.Dist(),
+		HLS:      a.hls,
+	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -105,13 +105,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	return nil
 }
 
-// rtmpURL is the ingest URL streamers paste into OBS: the public host with the RTMP port.
-func rtmpURL(cfg config.Config) string {
+// rtmpURL is the ingest URL streamers paste into OBS: the public host with the port the
+// RTMP server actually listens on.
+func rtmpURL(publicURL string, addr net.Addr) string {
 	host := "localhost"
-	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
-	_, port, _ := net.SplitHostPort(cfg.RTMPAddr)
+	_, port, _ := net.SplitHostPort(addr.String())
 	return "rtmp://" + net.JoinHostPort(host, port) + "/live/"
 }
 

@@ -123,6 +123,11 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 	}
 	r := &gortmplib.Reader{Conn: sc}
 	if err := r.Initialize(); err != nil {
+		if strings.Contains(err.Error(), "unsupported") {
+			// Record the refusal as a session, so the streamer can see why in its events.
+			_, _ = s.ingest.Begin(ctx, ch, stream.New(stream.Tracks{}), func() { conn.Close() })
+			return fmt.Errorf("%w: %v", streams.ErrUnsupported, err)
+		}
 		return fmt.Errorf("reading tracks: %w", err)
 	}
 

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/livehouse/livehouse/internal/store/sqlite"
+)
+
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s is not installed (make test installs it)", name)
+	}
+	return p
+}
+
+// publish starts ffmpeg sending a test pattern and tone to url; extra replaces the codec flags.
+func publish(ctx context.Context, url string, extra ...string) *exec.Cmd {
+	args := []string{"-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"}
+	if len(extra) == 0 {
+		extra = []string{"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0",
+			"-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k"}
+	}
+	args = append(append(args, extra...), "-f", "flv", url)
+	return exec.CommandContext(ctx, "ffmpeg", args...)
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if v != nil {
+		_ = json.NewDecoder(res.Body).Decode(v)
+	}
+	return res.StatusCode
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// waitFor polls cond every 50 ms for up to limit.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+// TestLiveRTMPToHLS publishes with ffmpeg over RTMP and checks the whole path: refusals,
+// LL-HLS output read by ffprobe, a blocking reload, the directory, and the session's events.
+func TestLiveRTMPToHLS(t *testing.T) {
+	needTool(t, "ffmpeg")
+	needTool(t, "ffprobe")
+	dir := t.TempDir()
+	rtmpAddr := freePort(t)
+	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": rtmpAddr})
+	defer stop()
+	post(t, base+"/api/auth/register", "", map[string]string{"username": "streamer", "email": "s@example.com", "password": "Passw0rd!"})
+	_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "streamer", "password": "Passw0rd!"})
+	ch := login["user"].(map[string]any)["channel"].(map[string]any)
+	key, channelID := ch["streamKey"].(string), ch["id"].(string)
+	if want := "rtmp://localhost:" + rtmpAddr[strings.LastIndexByte(rtmpAddr, ':')+1:] + "/live/"; ch["rtmpUrl"] != want {
+		t.Errorf("rtmpUrl = %v, want %v", ch["rtmpUrl"], want)
+	}
+	ingest := "rtmp://" + rtmpAddr + "/live/"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	// A wrong key is refused.
+	wrong := publish(ctx, ingest+"sk_wrong", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac")
+	if out, err := wrong.CombinedOutput(); err == nil {
+		t.Errorf("ffmpeg with a wrong key succeeded: %s", out)
+	}
+
+	pub := publish(ctx, ingest+key)
+	if err := pub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var page map[string]any
+	waitFor(t, 20*time.Second, "the channel to be live", func() bool {
+		getJSON(t, base+"/api/channels/streamer", &page)
+		return page["isLive"] == true
+	})
+	var dir1 struct{ Channels []struct{ Username string } }
+	getJSON(t, base+"/api/channels?live=true", &dir1)
+	if len(dir1.Channels) != 1 || dir1.Channels[0].Username != "streamer" {
+		t.Errorf("directory = %+v", dir1)
+	}
+
+	// A second publisher on the same key is refused while the first is live.
+	second := publish(ctx, ingest+key, "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac")
+	if out, err := second.CombinedOutput(); err == nil {
+		t.Errorf("a second publisher succeeded: %s", out)
+	}
+
+	playlist := base + "/hls/" + channelID + "/index.m3u8"
+	waitFor(t, 20*time.Second, "a playable playlist", func() bool {
+		status, body := get(t, base+"/hls/"+channelID+"/video1_stream.m3u8")
+		return status == 200 && strings.Count(body, "#EXTINF") >= 1
+	})
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "compact", playlist).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe: %v\n%s", err, out)
+	}
+	for _, want := range []string{"codec_name=h264|width=640|height=360", "codec_name=aac"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("ffprobe output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// Blocking reload: ask for the part after the newest one; the answer lists it.
+	_, media := get(t, base+"/hls/"+channelID+"/video1_stream.m3u8")
+	msn, part := nextPart(t, media)
+	for _, h := range []string{"#EXT-X-PROGRAM-DATE-TIME", "#EXT-X-PRELOAD-HINT:TYPE=PART", "CAN-BLOCK-RELOAD=YES", "#EXT-X-PART-INF:PART-TARGET="} {
+		if !strings.Contains(media, h) {
+			t.Errorf("media playlist lacks %s:\n%s", h, media)
+		}
+	}
+	status, blocked := get(t, fmt.Sprintf("%s/hls/%s/video1_stream.m3u8?_HLS_msn=%d&_HLS_part=%d", base, channelID, msn, part))
+	if status != 200 {
+		t.Fatalf("blocking reload status %d", status)
+	}
+	if gotMSN, gotPart := nextPart(t, blocked); gotMSN*100+gotPart <= msn*100+part {
+		t.Errorf("blocking reload for %d.%d returned a playlist whose next part is %d.%d:\n%s", msn, part, gotMSN, gotPart, blocked)
+	}
+	if status, _ := get(t, fmt.Sprintf("%s/hls/%s/video1_stream.m3u8?_HLS_msn=%d", base, channelID, msn+50)); status != 400 {
+		t.Errorf("reload far in the future: status %d, want 400", status)
+	}
+
+	// Stopping the encoder ends the session with its events in order.
+	pub.Process.Kill()
+	pub.Wait()
+	waitFor(t, 20*time.Second, "the channel to be offline", func() bool {
+		getJSON(t, base+"/api/channels/streamer", &page)
+		return page["isLive"] == false
+	})
+	if status, _ := get(t, playlist); status != 404 {
+		t.Errorf("playlist after the end: status %d, want 404", status)
+	}
+
+	// An unsupported codec is refused, on the record.
+	flv1 := publish(ctx, ingest+key, "-t", "2", "-c:v", "flv1", "-an")
+	if out, err := flv1.CombinedOutput(); err == nil {
+		t.Errorf("an FLV1 stream was accepted: %s", out)
+	}
+
+	events := sessionEvents(t, filepath.Join(dir, "livehouse.db"), channelID)
+	want := [][]string{
+		{"Session Created", "Stream Start", "Stream End", "Session Ended"},
+		{"Session Created", "Stream End", "Session Ended"},
+	}
+	if diff := cmp.Diff(want, events); diff != "" {
+		t.Errorf("session events (-want +got):\n%s", diff)
+	}
+}
+
+var (
+	mediaSeqRE = regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d+)`)
+)
+
+// nextPart returns the media sequence number and part index of the part a client would ask
+// for next: the one after the newest part listed.
+func nextPart(t *testing.T, playlist string) (int, int) {
+	t.Helper()
+	m := mediaSeqRE.FindStringSubmatch(playlist)
+	if m == nil {
+		t.Fatalf("no media sequence in:\n%s", playlist)
+	}
+	seq, _ := strconv.Atoi(m[1])
+	segments, parts := 0, 0
+	for _, line := range strings.Split(playlist, "\n") {
+		switch {
+		case strings.HasPrefix(line, "#EXTINF"), strings.HasPrefix(line, "#EXT-X-GAP"):
+			if strings.HasPrefix(line, "#EXTINF") {
+				segments++
+				parts = 0
+			}
+		case strings.HasPrefix(line, "#EXT-X-PART:"):
+			parts++
+		}
+	}
+	return seq + segments, parts
+}
+
+// sessionEvents reads every session of the channel and its event names, oldest first.
+func sessionEvents(t *testing.T, path, channelID string) [][]string {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.SQL().Query(`SELECT id FROM stream_sessions WHERE channel_id = ? ORDER BY created_at`, channelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var out [][]string
+	for _, id := range ids {
+		if !regexp.MustCompile(`^st-[0-9A-Za-z]{23}$`).MatchString(id) {
+			t.Errorf("session id %q is not st- and 23 characters", id)
+		}
+		evs, err := s.StreamEvents(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range evs {
+			names = append(names, e.Name)
+		}
+		out = append(out, names)
+	}
+	return out
+}
+
