@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { lazy, Suspense, useEffect, useRef } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { isApiError } from '../../../lib/api-client';
 import { colorValue } from '../../../lib/profile';
@@ -7,6 +7,9 @@ import { useToast } from '../../../lib/toast';
 import { Avatar } from '../../../components/Avatar';
 import { Spinner } from '../../../components/Spinner';
 import { useChannel, useFollow } from '../api/channels';
+
+// hls.js is large: load the player only when a stream is live.
+const Player = lazy(() => import('./Player').then((m) => ({ default: m.Player })));
 
 export function ChannelPage({ profile = false }: { profile?: boolean }) {
   const { username = '' } = useParams();
@@ -92,10 +95,20 @@ export function ChannelPage({ profile = false }: { profile?: boolean }) {
       <section className="player" aria-label="Video player" data-testid="player">
         {ch.isBanned ? (
           <p className="player-message">You are banned from this channel</p>
-        ) : ch.isLive ? (
-          <p className="player-message">{ch.username} is live — playback arrives with live video.</p>
+        ) : ch.isLive && ch.playbackUrl ? (
+          <Suspense fallback={<Spinner label="Loading the player" />}>
+            <Player src={ch.playbackUrl} title={ch.username} />
+          </Suspense>
         ) : (
           <p className="player-message">{ch.username} is offline</p>
+        )}
+        {ch.isLive && (
+          <span className="player-badges">
+            <span className="live-pill">LIVE</span>
+            <span className="viewer-count" data-testid="viewer-count">
+              {ch.viewerCount} {ch.viewerCount === 1 ? 'viewer' : 'viewers'}
+            </span>
+          </span>
         )}
       </section>
       {location.pathname.endsWith('/profile') || profile ? null : (

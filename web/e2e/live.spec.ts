@@ -1,0 +1,49 @@
+import { expect, test } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { signUpVerified, uniqueName } from './helpers';
+
+// ffmpeg publishes a test pattern and tone over RTMP, as OBS would.
+function publish(url: string): ChildProcess {
+  return spawn('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-re',
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-x264-params', 'sliced-threads=0',
+    '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k',
+    '-t', '90', '-f', 'flv', url,
+  ], { stdio: 'ignore' });
+}
+
+test('a stream published over RTMP plays on the channel page and lists in the directory', async ({ page, browser }) => {
+  const streamer = uniqueName('live');
+  await signUpVerified(page, streamer);
+  await page.goto('/settings');
+  const ingest = await page.locator('#ingestServerUrl').inputValue();
+  const key = await page.locator('#streamKeyValue').inputValue();
+  expect(ingest).toMatch(/^rtmp:\/\/.+:\d+\/live\/$/);
+  const ffmpeg = publish(ingest.replace('localhost', '127.0.0.1') + key);
+  try {
+    // A viewer, signed out, in a browser of their own.
+    const viewer = await (await browser.newContext()).newPage();
+    await viewer.goto(`/${streamer}`);
+    await expect(viewer.getByTestId('player').getByText('LIVE')).toBeVisible({ timeout: 20_000 });
+    const video = viewer.getByTestId('video');
+    await expect(video).toBeVisible();
+    const currentTime = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
+    await expect.poll(currentTime, { timeout: 20_000 }).toBeGreaterThan(1);
+    const t1 = await currentTime();
+    await expect.poll(currentTime, { timeout: 10_000 }).toBeGreaterThan(t1 + 1);
+    await expect(viewer.getByRole('alert')).toHaveCount(0);
+    expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
+
+    await viewer.goto('/');
+    await expect(viewer.getByTestId('live-grid').getByText(streamer)).toBeVisible();
+
+    // The encoder stops: the channel goes offline.
+    ffmpeg.kill('SIGINT');
+    await viewer.goto(`/${streamer}`);
+    await expect(viewer.getByText(`${streamer} is offline`)).toBeVisible({ timeout: 20_000 });
+  } finally {
+    ffmpeg.kill('SIGKILL');
+  }
+});

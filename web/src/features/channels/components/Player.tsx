@@ -1,0 +1,133 @@
+import Hls, { type Level } from 'hls.js';
+import { useEffect, useRef, useState } from 'react';
+
+type Props = { src: string; title: string };
+
+// Player plays a live LL-HLS stream with hls.js (or the browser's own HLS where hls.js cannot
+// run, as on iOS): muted autoplay when sound is blocked, play/pause, volume, quality and
+// fullscreen.
+export function Player({ src, title }: Props) {
+  const video = useRef<HTMLVideoElement>(null);
+  const box = useRef<HTMLDivElement>(null);
+  const hls = useRef<Hls | null>(null);
+  const [levels, setLevels] = useState<Level[]>([]);
+  const [level, setLevel] = useState(-1);
+  const [playing, setPlaying] = useState(false);
+  const [muted, setMuted] = useState(false);
+  const [volume, setVolume] = useState(1);
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    const v = video.current;
+    if (!v) return;
+    const start = () => {
+      v.muted = false;
+      v.play().catch(() => {
+        // Autoplay with sound is blocked until the viewer interacts: start muted instead.
+        v.muted = true;
+        setMuted(true);
+        v.play().catch(() => undefined);
+      });
+    };
+    if (Hls.isSupported()) {
+      const h = new Hls({ lowLatencyMode: true, backBufferLength: 30, liveSyncDurationCount: 2 });
+      hls.current = h;
+      h.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
+        setLevels(data.levels);
+        start();
+      });
+      h.on(Hls.Events.ERROR, (_e, data) => {
+        if (!data.fatal) return;
+        if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+          h.recoverMediaError();
+        } else {
+          setError('The stream could not be loaded.');
+        }
+      });
+      h.loadSource(src);
+      h.attachMedia(v);
+      return () => {
+        h.destroy();
+        hls.current = null;
+      };
+    }
+    if (v.canPlayType('application/vnd.apple.mpegurl')) {
+      v.src = src;
+      v.addEventListener('loadedmetadata', start, { once: true });
+      return () => {
+        v.removeAttribute('src');
+        v.load();
+      };
+    }
+    setError('This browser cannot play live video.');
+  }, [src]);
+
+  const toggle = () => {
+    const v = video.current;
+    if (!v) return;
+    if (v.paused) v.play().catch(() => undefined);
+    else v.pause();
+  };
+  const changeVolume = (value: number) => {
+    const v = video.current;
+    if (!v) return;
+    v.volume = value;
+    v.muted = value === 0;
+    setVolume(value);
+    setMuted(v.muted);
+  };
+  const toggleMute = () => {
+    const v = video.current;
+    if (!v) return;
+    v.muted = !v.muted;
+    setMuted(v.muted);
+  };
+  const chooseLevel = (index: number) => {
+    if (hls.current) hls.current.currentLevel = index;
+    setLevel(index);
+  };
+  const fullscreen = () => {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => undefined);
+    else box.current?.requestFullscreen().catch(() => undefined);
+  };
+
+  return (
+    <div className="player-box" ref={box}>
+      <video
+        ref={video}
+        className="player-video"
+        playsInline
+        aria-label={`${title} live video`}
+        data-testid="video"
+        onPlay={() => setPlaying(true)}
+        onPause={() => setPlaying(false)}
+        onClick={toggle}
+      />
+      {error && <p className="player-error" role="alert">{error}</p>}
+      <div className="player-controls">
+        <button type="button" onClick={toggle} aria-label={playing ? 'Pause' : 'Play'}>
+          {playing ? '❚❚' : '▶'}
+        </button>
+        <button type="button" onClick={toggleMute} aria-label={muted ? 'Unmute' : 'Mute'}>
+          {muted ? '🔇' : '🔊'}
+        </button>
+        <input type="range" min={0} max={1} step={0.05} value={muted ? 0 : volume} onChange={(e) => changeVolume(Number(e.target.value))} aria-label="Volume" />
+        <span className="player-spacer" />
+        <label className="player-quality">
+          <span className="sr-only">Quality</span>
+          <select value={level} onChange={(e) => chooseLevel(Number(e.target.value))} aria-label="Quality">
+            <option value={-1}>Auto</option>
+            {levels.map((l, i) => (
+              <option key={i} value={i}>
+                {l.height ? `${l.height}p` : `${Math.round(l.bitrate / 1000)} kbps`}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" onClick={fullscreen} aria-label="Fullscreen">
+          ⛶
+        </button>
+      </div>
+    </div>
+  );
+}
