@@ -77,7 +77,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a.accounts = accounts.NewService(accounts.Config{
 		PublicURL: cfg.PublicURL, AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains,
 	}, a.store, box, mailer{sender}, log, nil)
-	a.hls = hls.NewServer(hls.DefaultConfig, log)
+	a.hls = hls.NewServer(hls.DefaultConfig, log, nil)
 	a.streams = streams.NewService(a.store, box, log, nil, a.hls)
 	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
 	return a, nil

@@ -138,6 +138,31 @@ func TestLiveRTMPToHLS(t *testing.T) {
 		}
 	}
 
+	// Each player gets a playback-session token and counts as one viewer while it reloads.
+	getJSON(t, base+"/api/channels/streamer", &page)
+	before := page["viewerCount"].(float64) // ffprobe above was a viewer too
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i := range 2 {
+		res, err := noRedirect.Get(playlist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		loc := res.Header.Get("Location")
+		if res.StatusCode != http.StatusFound || !strings.Contains(loc, "vt=") {
+			t.Fatalf("index.m3u8 without a token: %d, Location %q", res.StatusCode, loc)
+		}
+		_, multi := get(t, base+loc)
+		if !strings.Contains(multi, "video1_stream.m3u8?vt=") {
+			t.Fatalf("multivariant playlist does not carry the token on:\n%s", multi)
+		}
+		get(t, base+"/hls/"+channelID+"/video1_stream.m3u8?"+loc[strings.Index(loc, "?")+1:])
+		getJSON(t, base+"/api/channels/streamer", &page)
+		if page["viewerCount"] != before+float64(i+1) {
+			t.Errorf("after %d players: viewerCount = %v", i+1, page["viewerCount"])
+		}
+	}
+
 	// Blocking reload: ask for the part after the newest one; the answer lists it.
 	_, media := get(t, base+"/hls/"+channelID+"/video1_stream.m3u8")
 	msn, part := nextPart(t, media)
@@ -248,4 +273,3 @@ func sessionEvents(t *testing.T, path, channelID string) [][]string {
 	}
 	return out
 }
-

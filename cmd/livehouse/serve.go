@@ -59,6 +59,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Registry: reg,
 		Web:      web.Dist(),
 		HLS:      a.hls,
+		Viewers:  a.hls,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -39,15 +39,16 @@ func assetURL(channelID, kind, version string) string {
 
 // channelCard is a channel in lists: the directory, following lists, ban lists.
 type channelCard struct {
-	ChannelID  string     `json:"channelId"`
-	Username   string     `json:"username"`
-	Color      string     `json:"color"`
-	Avatar     string     `json:"avatar"`
-	AvatarURL  string     `json:"avatarUrl,omitempty"`
-	BannerURL  string     `json:"bannerUrl,omitempty"`
-	IsLive     bool       `json:"isLive"`
-	LiveSince  *time.Time `json:"liveSince,omitempty"`
-	FollowedAt *time.Time `json:"followedAt,omitempty"`
+	ChannelID   string     `json:"channelId"`
+	Username    string     `json:"username"`
+	Color       string     `json:"color"`
+	Avatar      string     `json:"avatar"`
+	AvatarURL   string     `json:"avatarUrl,omitempty"`
+	BannerURL   string     `json:"bannerUrl,omitempty"`
+	IsLive      bool       `json:"isLive"`
+	LiveSince   *time.Time `json:"liveSince,omitempty"`
+	ViewerCount int        `json:"viewerCount"`
+	FollowedAt  *time.Time `json:"followedAt,omitempty"`
 }
 
 func card(p *channels.Profile) channelCard {
@@ -67,11 +68,27 @@ func cards(ps []*channels.Profile) []channelCard {
 	return out
 }
 
+// ViewerCounter tells how many players watch a channel now.
+type ViewerCounter interface {
+	Viewers(channelID string) int
+}
+
+// countViewers fills in the viewer counts of live channels.
+func countViewers(vc ViewerCounter, list []channelCard) {
+	if vc == nil {
+		return
+	}
+	for i := range list {
+		if list[i].IsLive {
+			list[i].ViewerCount = vc.Viewers(list[i].ChannelID)
+		}
+	}
+}
+
 // channelPage is GET /api/channels/{username}: public fields, plus the viewer's relation.
 type channelPage struct {
 	channelCard
 	PlaybackURL string `json:"playbackUrl,omitempty"`
-	ViewerCount int    `json:"viewerCount"`
 	IsFollowed  bool   `json:"isFollowed"`
 	IsBanned    bool   `json:"isBanned"`
 	IsOwner     bool   `json:"isOwner"`
@@ -88,7 +105,7 @@ func optionalUser(acc *accounts.Service, r *http.Request) (*accounts.User, error
 	return u, err
 }
 
-func handleChannel(acc *accounts.Service, ch *channels.Service, u urls, log *slog.Logger) http.Handler {
+func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter, u urls, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		viewer, err := optionalUser(acc, r)
 		if err != nil {
@@ -101,6 +118,9 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, u urls, log *slo
 			return
 		}
 		page := channelPage{channelCard: card(p)}
+		if vc != nil && page.IsLive {
+			page.ViewerCount = vc.Viewers(p.ChannelID)
+		}
 		if viewer != nil {
 			page.IsOwner = viewer.ID == p.UserID
 			state, err := ch.Viewer(r.Context(), p.ChannelID, viewer.ID)
@@ -117,7 +137,7 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, u urls, log *slo
 	})
 }
 
-func handleDirectory(ch *channels.Service, log *slog.Logger) http.Handler {
+func handleDirectory(ch *channels.Service, vc ViewerCounter, log *slog.Logger) http.Handler {
 	type response struct {
 		Channels   []channelCard `json:"channels"`
 		MaxResults int           `json:"maxResults"`
@@ -132,7 +152,9 @@ func handleDirectory(ch *channels.Service, log *slog.Logger) http.Handler {
 			writeError(w, r, log, err)
 			return
 		}
-		encode(w, http.StatusOK, response{Channels: cards(list), MaxResults: channels.DirectorySize})
+		out := cards(list)
+		countViewers(vc, out)
+		encode(w, http.StatusOK, response{Channels: out, MaxResults: channels.DirectorySize})
 	})
 }
 

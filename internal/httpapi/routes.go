@@ -42,8 +42,8 @@ func apiRoutes(d Deps) []route {
 		{"PUT /api/me/following/{username}", auth(handleFollow(chs, true, log))},
 		{"DELETE /api/me/following/{username}", auth(handleFollow(chs, false, log))},
 
-		{"GET /api/channels", handleDirectory(chs, log)},
-		{"GET /api/channels/{username}", handleChannel(acc, chs, links, log)},
+		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
+		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, links, log)},
 		{"GET /api/channels/{username}/bans", auth(ownerOf(log, handleBans(chs, log)))},
 		{"PUT /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, true, log)))},
 		{"DELETE /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, false, log)))},

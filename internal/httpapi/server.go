@@ -45,6 +45,7 @@ type Deps struct {
 	Registry *prometheus.Registry // nil: a private registry (tests)
 	Web      fs.FS                // the built web app; nil serves a placeholder
 	HLS      http.Handler         // serves /hls/{channelId}/…; nil serves nothing
+	Viewers  ViewerCounter        // live viewer counts; nil counts none
 }
 
 // NewServer returns the whole HTTP surface.

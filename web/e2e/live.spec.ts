@@ -34,6 +34,7 @@ test('a stream published over RTMP plays on the channel page and lists in the di
     const t1 = await currentTime();
     await expect.poll(currentTime, { timeout: 10_000 }).toBeGreaterThan(t1 + 1);
     await expect(viewer.getByRole('alert')).toHaveCount(0);
+    await expect(viewer.getByTestId('viewer-count')).toHaveText(/^[1-9]\d* viewers?$/, { timeout: 15_000 });
     expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
 
     await viewer.goto('/');

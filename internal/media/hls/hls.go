@@ -3,6 +3,8 @@
 package hls
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -34,14 +36,23 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.RWMutex
-	muxers map[string]*gohlslib.Muxer // by channel id
+	now func() time.Time
+
+	mu      sync.RWMutex
+	muxers  map[string]*gohlslib.Muxer // by channel id
+	viewers *viewers
 }
 
-// NewServer returns an HLS output with no streams.
-func NewServer(cfg Config, log *slog.Logger) *Server {
-	return &Server{cfg: cfg, log: log, muxers: map[string]*gohlslib.Muxer{}}
+// NewServer returns an HLS output with no streams. now may be nil.
+func NewServer(cfg Config, log *slog.Logger, now func() time.Time) *Server {
+	if now == nil {
+		now = time.Now
+	}
+	return &Server{cfg: cfg, log: log, now: now, muxers: map[string]*gohlslib.Muxer{}, viewers: newViewers()}
 }
+
+// Viewers is the number of players watching a channel now.
+func (s *Server) Viewers(channelID string) int { return s.viewers.count(channelID, s.now()) }
 
 // Start packages a live stream until the returned function is called.
 func (s *Server) Start(l *streams.Live) func() {
@@ -103,6 +114,7 @@ func (s *Server) Start(l *streams.Live) func() {
 		}
 		s.mu.Unlock()
 		m.Close()
+		s.viewers.forget(l.Channel.ID)
 		if n := r.Dropped(); n > 0 {
 			log.Warn("hls muxer fell behind", "dropped_units", n)
 		}
@@ -142,5 +154,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this channel is not live", http.StatusNotFound)
 		return
 	}
+	if strings.HasSuffix(file, ".m3u8") {
+		token := r.URL.Query().Get("vt")
+		if !validToken(token) {
+			if file == "index.m3u8" {
+				// Give every player a playback-session token; the muxer carries the query on
+				// to the media playlists, so each reload counts the viewer.
+				q := r.URL.Query()
+				q.Set("vt", newToken())
+				w.Header().Set("Cache-Control", "no-store")
+				http.Redirect(w, r, r.URL.Path+"?"+q.Encode(), http.StatusFound)
+				return
+			}
+		} else {
+			s.viewers.seen(channelID, token, s.now())
+		}
+	}
 	m.Handle(w, r)
+}
+
+func newToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
