@@ -80,6 +80,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a.hls = hls.NewServer(hls.DefaultConfig, log, nil)
 	a.streams = streams.NewService(a.store, box, log, nil, a.hls)
 	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
+	a.accounts.BeforeDelete(func(ctx context.Context, userID string) {
+		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {
+			a.streams.Stop(ch.ID, "account deleted")
+		}
+	})
 	return a, nil
 }
 

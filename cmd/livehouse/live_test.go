@@ -199,10 +199,35 @@ func TestLiveRTMPToHLS(t *testing.T) {
 		t.Errorf("an FLV1 stream was accepted: %s", out)
 	}
 
+	// Resetting the stream key ends a live stream at once.
+	again := publish(ctx, ingest+key)
+	if err := again.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the channel to be live again", func() bool {
+		getJSON(t, base+"/api/channels/streamer", &page)
+		return page["isLive"] == true
+	})
+	if status, _ := post(t, base+"/api/me/stream-key/reset", login["token"].(string), nil); status != 200 {
+		t.Fatalf("key reset: %d", status)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- again.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the encoder was not disconnected by the key reset")
+	}
+	getJSON(t, base+"/api/channels/streamer", &page)
+	if page["isLive"] != false {
+		t.Errorf("still live after the key reset")
+	}
+
 	events := sessionEvents(t, filepath.Join(dir, "livehouse.db"), channelID)
 	want := [][]string{
 		{"Session Created", "Stream Start", "Stream End", "Session Ended"},
 		{"Session Created", "Stream End", "Session Ended"},
+		{"Session Created", "Stream Start", "Stream End", "Session Ended"},
 	}
 	if diff := cmp.Diff(want, events); diff != "" {
 		t.Errorf("session events (-want +got):\n%s", diff)

@@ -34,6 +34,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err
 	}
 	defer b.Close()
+	a.streams.SetBus(b)
 
 	ingest, err := rtmp.Listen(cfg.RTMPAddr, a.streams, log)
 	if err != nil {

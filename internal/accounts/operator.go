@@ -40,5 +40,8 @@ func (s *Service) DeleteByLogin(ctx context.Context, login string) (*User, error
 	if err != nil {
 		return nil, err
 	}
+	if s.beforeDelete != nil {
+		s.beforeDelete(ctx, u.ID)
+	}
 	return u, s.store.DeleteUser(ctx, u.ID)
 }

@@ -58,6 +58,8 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	beforeDelete func(ctx context.Context, userID string) // e.g. end the user's live stream
+
 	dummyHash  string    // compared against when a login names nobody, to even out timing
 	perAccount *throttle // failed sign-ins per login name
 	perAddr    *throttle // failed sign-ins per client address
@@ -83,6 +85,10 @@ func NewService(cfg Config, store Store, box *channels.KeyBox, mailer Mailer, lo
 }
 
 func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// BeforeDelete registers work to do when an account is about to be deleted, such as ending
+// its live stream cleanly.
+func (s *Service) BeforeDelete(fn func(ctx context.Context, userID string)) { s.beforeDelete = fn }
 
 // RegisterInput is a sign-up request.
 type RegisterInput struct {
@@ -491,6 +497,9 @@ func (s *Service) Delete(ctx context.Context, userID, password string) error {
 	}
 	if err := s.checkCurrent(u, password); err != nil {
 		return err
+	}
+	if s.beforeDelete != nil {
+		s.beforeDelete(ctx, u.ID)
 	}
 	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
 		return err

@@ -5,6 +5,7 @@ package streams
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,11 +26,21 @@ var (
 
 // Event names, as the managed service writes them.
 const (
-	EventSessionCreated = "Session Created"
-	EventStreamStart    = "Stream Start"
-	EventStreamEnd      = "Stream End"
-	EventSessionEnded   = "Session Ended"
+	EventSessionCreated  = "Session Created"
+	EventStreamStart     = "Stream Start"
+	EventStreamEnd       = "Stream End"
+	EventSessionEnded    = "Session Ended"
+	EventStarvationStart = "Starvation Start"
+	EventStarvationEnd   = "Starvation End"
 )
+
+// StarvationAfter is how long a live stream may go without media before it is starving.
+const StarvationAfter = 5 * time.Second
+
+// Publisher puts events on the bus for other nodes and services.
+type Publisher interface {
+	Publish(ctx context.Context, subject string, data []byte) error
+}
 
 // Channel is what ingest needs to know of a channel.
 type Channel struct {
@@ -85,17 +96,24 @@ type Service struct {
 	now     func() time.Time
 	outputs []Output
 
+	bus         Publisher     // may be nil
+	starveAfter time.Duration // StarvationAfter; shorter in tests
+
 	mu       sync.Mutex
 	live     map[string]*Live // by channel id
 	draining bool
 }
+
+// SetBus makes the service publish every session event on the bus, on the subject
+// "streams.events.{channelId}".
+func (s *Service) SetBus(p Publisher) { s.bus = p }
 
 // NewService wires the live-stream rules. now may be nil.
 func NewService(store Store, box *channels.KeyBox, log *slog.Logger, now func() time.Time, outputs ...Output) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, box: box, log: log, now: now, outputs: outputs, live: map[string]*Live{}}
+	return &Service{store: store, box: box, log: log, now: now, outputs: outputs, live: map[string]*Live{}, starveAfter: StarvationAfter}
 }
 
 // Authorize checks a stream key and that its channel is free, before media is read.
@@ -146,6 +164,7 @@ func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kic
 	for _, o := range s.outputs {
 		l.stops = append(l.stops, o.Start(l))
 	}
+	l.stops = append(l.stops, s.watch(l))
 	return l, nil
 }
 
@@ -195,6 +214,47 @@ func (s *Service) event(l *Live, name, typ, detail string) {
 	e := &Event{SessionID: l.SessionID, At: s.now().UTC(), Name: name, Type: typ, Detail: detail}
 	if err := s.store.AddStreamEvent(context.Background(), e); err != nil {
 		s.log.Error("writing stream event", "session", l.SessionID, "event", name, "err", err)
+	}
+	if s.bus != nil {
+		msg, _ := json.Marshal(map[string]any{"sessionId": e.SessionID, "channelId": l.Channel.ID, "at": e.At, "name": e.Name, "type": e.Type, "detail": e.Detail})
+		if err := s.bus.Publish(context.Background(), "streams.events."+l.Channel.ID, msg); err != nil {
+			s.log.Warn("publishing stream event", "session", l.SessionID, "event", name, "err", err)
+		}
+	}
+}
+
+// watch reads the stream like any output and writes Starvation Start when no media has come
+// for starveAfter, and Starvation End when it comes again.
+func (s *Service) watch(l *Live) (stop func()) {
+	r := l.Stream.NewReader("health", 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(s.starveAfter / 5)
+		defer tick.Stop()
+		last, starving := time.Now(), false
+		for {
+			select {
+			case _, ok := <-r.C:
+				if !ok {
+					return
+				}
+				last = time.Now()
+				if starving {
+					starving = false
+					s.event(l, EventStarvationEnd, "IVS Stream Health Change", "")
+				}
+			case <-tick.C:
+				if !starving && time.Since(last) >= s.starveAfter {
+					starving = true
+					s.event(l, EventStarvationStart, "IVS Stream Health Change", "")
+				}
+			}
+		}
+	}()
+	return func() {
+		l.Stream.RemoveReader(r)
+		<-done
 	}
 }
 

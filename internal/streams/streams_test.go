@@ -1,0 +1,179 @@
+package streams
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/media/stream"
+)
+
+// memStore is an in-memory Store that signals each event.
+type memStore struct {
+	mu     sync.Mutex
+	events []Event
+	seen   chan string
+	open   map[string]bool
+}
+
+func newMemStore() *memStore { return &memStore{seen: make(chan string, 100), open: map[string]bool{}} }
+
+func (m *memStore) ChannelByStreamKeyHash(_ context.Context, hash string) (*Channel, error) {
+	if hash == "" {
+		return nil, ErrUnknownKey
+	}
+	return &Channel{ID: "ch_1", UserID: "u_1", Type: "BASIC"}, nil
+}
+func (m *memStore) OpenStreamSession(_ context.Context, id, _ string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.open[id] = true
+	return nil
+}
+func (m *memStore) StartStreamSession(context.Context, string, time.Time) error { return nil }
+func (m *memStore) EndStreamSession(_ context.Context, id string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.open[id] = false
+	return nil
+}
+func (m *memStore) AddStreamEvent(_ context.Context, e *Event) error {
+	m.mu.Lock()
+	m.events = append(m.events, *e)
+	m.mu.Unlock()
+	m.seen <- e.Name
+	return nil
+}
+func (m *memStore) StreamEvents(context.Context, string) ([]Event, error) { return nil, nil }
+
+// next waits for the next event, up to a bound.
+func (m *memStore) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case name := <-m.seen:
+		return name
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5 s")
+		return ""
+	}
+}
+
+type busRecorder struct {
+	mu       sync.Mutex
+	subjects []string
+}
+
+func (b *busRecorder) Publish(_ context.Context, subject string, _ []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.subjects = append(b.subjects, subject)
+	return nil
+}
+
+func newService(t *testing.T) (*Service, *memStore, *busRecorder) {
+	box, _ := channels.NewKeyBox(make([]byte, 32))
+	store := newMemStore()
+	s := NewService(store, box, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	s.starveAfter = 100 * time.Millisecond
+	bus := &busRecorder{}
+	s.SetBus(bus)
+	return s, store, bus
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	s, store, bus := newService(t)
+	ctx := context.Background()
+	ch, err := s.Authorize(ctx, "sk_key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kicked := make(chan struct{}, 1)
+	st := stream.New(stream.Tracks{H264: &stream.H264{}})
+	l, err := s.Begin(ctx, ch, st, func() { kicked <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := store.next(t); got != EventSessionCreated {
+		t.Fatalf("first event %s", got)
+	}
+	if _, err := s.Authorize(ctx, "sk_key"); err != ErrAlreadyLive {
+		t.Errorf("second publisher: %v, want ErrAlreadyLive", err)
+	}
+	l.MarkStarted()
+	l.MarkStarted() // only the first counts
+	// No media: starving (which may be written before or after Stream Start).
+	got := map[string]bool{store.next(t): true, store.next(t): true}
+	if !got[EventStreamStart] || !got[EventStarvationStart] {
+		t.Fatalf("events %v, want Stream Start and Starvation Start", got)
+	}
+	st.Write(&stream.Unit{Kind: stream.Video})
+	if got := store.next(t); got != EventStarvationEnd {
+		t.Fatalf("event %s, want Starvation End", got)
+	}
+	// A key reset (or a ban, or deletion) stops it from our side.
+	s.Stop(ch.ID, "stream key reset")
+	select {
+	case <-kicked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("publisher was not disconnected")
+	}
+	for _, want := range []string{EventStreamEnd, EventSessionEnded} {
+		if got := store.next(t); got != want {
+			t.Fatalf("event %s, want %s", got, want)
+		}
+	}
+	if s.Live(ch.ID) != nil {
+		t.Errorf("channel still live after Stop")
+	}
+	if _, err := s.Authorize(ctx, "sk_key"); err != nil {
+		t.Errorf("channel not free again: %v", err)
+	}
+	bus.mu.Lock()
+	defer bus.mu.Unlock()
+	if len(bus.subjects) != 6 || bus.subjects[0] != "streams.events.ch_1" {
+		t.Errorf("bus subjects = %v", bus.subjects)
+	}
+}
+
+func TestUnsupportedIsRefusedOnTheRecord(t *testing.T) {
+	s, store, _ := newService(t)
+	ctx := context.Background()
+	ch, _ := s.Authorize(ctx, "sk_key")
+	_, err := s.Begin(ctx, ch, stream.New(stream.Tracks{}), func() {})
+	if err == nil {
+		t.Fatal("a stream without video was accepted")
+	}
+	var got []string
+	for range 3 {
+		got = append(got, store.next(t))
+	}
+	if diff := cmp.Diff([]string{EventSessionCreated, EventStreamEnd, EventSessionEnded}, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+func TestShutdownEndsEverySession(t *testing.T) {
+	s, store, _ := newService(t)
+	ctx := context.Background()
+	ch, _ := s.Authorize(ctx, "sk_key")
+	l, err := s.Begin(ctx, ch, stream.New(stream.Tracks{H264: &stream.H264{}}), func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown()
+	store.mu.Lock()
+	open := store.open[l.SessionID]
+	store.mu.Unlock()
+	if open {
+		t.Errorf("session still open after shutdown")
+	}
+	if _, err := s.Authorize(ctx, "sk_key"); err != ErrShuttingDown {
+		t.Errorf("Authorize during shutdown: %v", err)
+	}
+}
