@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/bus"
 	"github.com/livehouse/livehouse/internal/channels"
@@ -42,7 +44,7 @@ func (a *app) Close() error {
 	return errors.Join(errs...)
 }
 
-func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (*app, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
@@ -77,7 +79,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a.accounts = accounts.NewService(accounts.Config{
 		PublicURL: cfg.PublicURL, AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains,
 	}, a.store, box, mailer{sender}, log, nil)
-	a.hls = hls.NewServer(hls.DefaultConfig, log, nil)
+	a.hls = hls.NewServer(hls.DefaultConfig, log, nil, reg)
 	a.streams = streams.NewService(a.store, box, log, nil, a.hls)
 	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
 	a.accounts.BeforeDelete(func(ctx context.Context, userID string) {

@@ -181,6 +181,43 @@ func TestLiveRTMPToHLS(t *testing.T) {
 	if status, _ := get(t, fmt.Sprintf("%s/hls/%s/video1_stream.m3u8?_HLS_msn=%d", base, channelID, msn+50)); status != 400 {
 		t.Errorf("reload far in the future: status %d, want 400", status)
 	}
+	if status, _ := get(t, fmt.Sprintf("%s/hls/%s/video1_stream.m3u8?_HLS_part=1", base, channelID)); status != 400 {
+		t.Errorf("_HLS_part without _HLS_msn: status %d, want 400", status)
+	}
+
+	// Many viewers waiting for the same next part share one rendering of the playlist.
+	_, media = get(t, base+"/hls/"+channelID+"/video1_stream.m3u8")
+	msn, part = nextPart(t, media)
+	rendersBefore, requestsBefore := metric(t, base, "livehouse_hls_playlist_renders_total"), metric(t, base, "livehouse_hls_playlist_requests_total")
+	const waiters = 40
+	bodies := make(chan string, waiters)
+	for i := range waiters {
+		go func() {
+			res, err := http.Get(fmt.Sprintf("%s/hls/%s/video1_stream.m3u8?_HLS_msn=%d&_HLS_part=%d&vt=viewer%016d", base, channelID, msn, part+1, i))
+			if err != nil {
+				bodies <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			bodies <- string(b)
+		}()
+	}
+	first := <-bodies
+	for range waiters - 1 {
+		if b := <-bodies; b != first {
+			t.Errorf("waiters got different playlists")
+			break
+		}
+	}
+	renders := metric(t, base, "livehouse_hls_playlist_renders_total") - rendersBefore
+	requests := metric(t, base, "livehouse_hls_playlist_requests_total") - requestsBefore
+	if requests != waiters || renders > waiters/4 {
+		t.Errorf("%v requests took %v renderings; want %d requests sharing a few", requests, renders, waiters)
+	}
+	if strings.Contains(first, "vt=") {
+		t.Errorf("the shared playlist carries a viewer token:\n%s", first)
+	}
 
 	// Stopping the encoder ends the session with its events in order.
 	pub.Process.Kill()
@@ -234,9 +271,19 @@ func TestLiveRTMPToHLS(t *testing.T) {
 	}
 }
 
-var (
-	mediaSeqRE = regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d+)`)
-)
+var mediaSeqRE = regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d+)`)
+
+// metric reads one unlabelled counter from /metrics.
+func metric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	_, body := get(t, base+"/metrics")
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("/metrics lacks %s", name)
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
 
 // nextPart returns the media sequence number and part index of the part a client would ask
 // for next: the one after the newest part listed.

@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return serve(ctx, cfg, log, stdout)
 	case "migrate":
-		a, err := openApp(ctx, cfg, log)
+		a, err := openApp(ctx, cfg, log, nil)
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func userCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	if !ok || len(args)-1 != n {
 		return fmt.Errorf("%w: user %s takes %d argument(s); see livehouse help", errUsage, args[0], n)
 	}
-	a, err := openApp(ctx, cfg, log)
+	a, err := openApp(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	if err1 != nil || err2 != nil || count < 1 || live < 0 || live > count {
 		return fmt.Errorf("%w: COUNT must be ≥ 1 and 0 ≤ LIVE ≤ COUNT", errUsage)
 	}
-	a, err := openApp(ctx, cfg, log)
+	a, err := openApp(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}

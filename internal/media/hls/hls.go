@@ -13,6 +13,8 @@ import (
 
 	"github.com/bluenviron/gohlslib/v2"
 	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -41,14 +43,31 @@ type Server struct {
 	mu      sync.RWMutex
 	muxers  map[string]*gohlslib.Muxer // by channel id
 	viewers *viewers
+
+	flight           singleflight.Group
+	playlistRequests prometheus.Counter
+	playlistRenders  prometheus.Counter
+	playlistTimeouts prometheus.Counter
 }
 
-// NewServer returns an HLS output with no streams. now may be nil.
-func NewServer(cfg Config, log *slog.Logger, now func() time.Time) *Server {
+// NewServer returns an HLS output with no streams. now and reg may be nil.
+func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheus.Registerer) *Server {
 	if now == nil {
 		now = time.Now
 	}
-	return &Server{cfg: cfg, log: log, now: now, muxers: map[string]*gohlslib.Muxer{}, viewers: newViewers()}
+	counter := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+		if reg != nil {
+			reg.MustRegister(c)
+		}
+		return c
+	}
+	return &Server{
+		cfg: cfg, log: log, now: now, muxers: map[string]*gohlslib.Muxer{}, viewers: newViewers(),
+		playlistRequests: counter("livehouse_hls_playlist_requests_total", "Media playlist requests, blocking or not."),
+		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
+		playlistTimeouts: counter("livehouse_hls_playlist_timeouts_total", "Blocking playlist requests answered 503 after three target durations."),
+	}
 }
 
 // Viewers is the number of players watching a channel now.
@@ -155,19 +174,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.HasSuffix(file, ".m3u8") {
-		token := r.URL.Query().Get("vt")
-		if !validToken(token) {
-			if file == "index.m3u8" {
-				// Give every player a playback-session token; the muxer carries the query on
-				// to the media playlists, so each reload counts the viewer.
-				q := r.URL.Query()
-				q.Set("vt", newToken())
-				w.Header().Set("Cache-Control", "no-store")
-				http.Redirect(w, r, r.URL.Path+"?"+q.Encode(), http.StatusFound)
-				return
-			}
-		} else {
+		query := r.URL.Query()
+		token := query.Get("vt")
+		switch {
+		case validToken(token):
 			s.viewers.seen(channelID, token, s.now())
+		case file == "index.m3u8":
+			// Give every player a playback-session token; the multivariant playlist carries it
+			// on to the media playlists, so each reload counts the viewer.
+			query.Set("vt", newToken())
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, r.URL.Path+"?"+query.Encode(), http.StatusFound)
+			return
+		}
+		if isMediaPlaylist(file) {
+			query.Del("vt")
+			s.servePlaylist(w, r, m, channelID, file, query)
+			return
 		}
 	}
 	m.Handle(w, r)

@@ -1,0 +1,53 @@
+package hls
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gohlslib/v2"
+	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
+)
+
+// A blocking reload that the stream never satisfies is answered 503 after three target
+// durations instead of hanging.
+func TestBlockingReloadTimesOut(t *testing.T) {
+	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: 20 * time.Millisecond, PartMinDuration: 10 * time.Millisecond}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
+	m := &gohlslib.Muxer{Variant: gohlslib.MuxerVariantLowLatency, Tracks: []*gohlslib.Track{{
+		Codec:     &codecs.H264{SPS: []byte{0x67, 0x42, 0xc0, 0x1e, 0xd9, 0x00, 0xa0, 0x47, 0xfe, 0xc8}, PPS: []byte{0x68, 0xce, 0x3c, 0x80}},
+		ClockRate: 90000,
+	}}}
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s.muxers["ch_1"] = m // a stream that never sends media
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+
+	res, err := http.Get(srv.URL + "/hls/ch_1/video1_stream.m3u8?_HLS_msn=8&_HLS_part=0&vt=abcdefghijklmnop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", res.StatusCode)
+	}
+	if res.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("no CORS header on HLS responses")
+	}
+	if got := s.Viewers("ch_1"); got != 1 {
+		t.Errorf("viewers = %d, want 1", got)
+	}
+	res, err = http.Get(srv.URL + "/hls/ch_none/index.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown channel: status %d, want 404", res.StatusCode)
+	}
+}
