@@ -1,0 +1,163 @@
+package rtmp
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gortmplib"
+
+	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/streams"
+)
+
+// replayConn plays recorded client bytes to the server and discards what it answers.
+type replayConn struct{ r io.Reader }
+
+func (c *replayConn) Read(b []byte) (int, error)       { return c.r.Read(b) }
+func (c *replayConn) Write(b []byte) (int, error)      { return len(b), nil }
+func (c *replayConn) Close() error                     { return nil }
+func (c *replayConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *replayConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c *replayConn) SetDeadline(time.Time) error      { return nil }
+func (c *replayConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
+
+// anyKeyStore accepts every stream key and remembers nothing but events.
+type anyKeyStore struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (s *anyKeyStore) ChannelByStreamKeyHash(context.Context, string) (*streams.Channel, error) {
+	return &streams.Channel{ID: "ch_test", UserID: "u_test", Type: "BASIC"}, nil
+}
+func (s *anyKeyStore) OpenStreamSession(context.Context, string, string, time.Time) error { return nil }
+func (s *anyKeyStore) StartStreamSession(context.Context, string, time.Time) error        { return nil }
+func (s *anyKeyStore) EndStreamSession(context.Context, string, time.Time) error          { return nil }
+func (s *anyKeyStore) AddStreamEvent(_ context.Context, e *streams.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, e.Name)
+	return nil
+}
+func (s *anyKeyStore) StreamEvents(context.Context, string) ([]streams.Event, error) { return nil, nil }
+
+// counter is an output that counts the units of each live stream.
+type counter struct {
+	mu           sync.Mutex
+	video, audio int
+	tracks       stream.Tracks
+}
+
+func (c *counter) Start(l *streams.Live) func() {
+	r := l.Stream.NewReader("count", 10_000)
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.tracks = l.Stream.Tracks
+	c.mu.Unlock()
+	go func() {
+		defer close(done)
+		for u := range r.C {
+			c.mu.Lock()
+			if u.Kind == stream.Video {
+				c.video++
+			} else {
+				c.audio++
+			}
+			c.mu.Unlock()
+		}
+	}()
+	return func() { l.Stream.RemoveReader(r); <-done }
+}
+
+func newTestServer() (*Server, *anyKeyStore, *counter) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	box, _ := channels.NewKeyBox(make([]byte, 32))
+	store, out := &anyKeyStore{}, &counter{}
+	return &Server{ingest: streams.NewService(store, box, log, nil, out), log: log}, store, out
+}
+
+// TestReplayFFmpegPublish feeds a recorded ffmpeg publish session (H.264 + AAC) through the
+// server and checks that it becomes a session with both tracks and their units.
+func TestReplayFFmpegPublish(t *testing.T) {
+	data, err := os.ReadFile("testdata/ffmpeg-publish.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, store, out := newTestServer()
+	err = s.handle(context.Background(), &replayConn{r: bytes.NewReader(data)})
+	if err == nil {
+		t.Fatal("handle returned nil at the end of the recording")
+	}
+	if testing.Verbose() {
+		t.Logf("handle ended with: %v", err)
+	}
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	if out.tracks.H264 == nil || out.tracks.AAC == nil || len(out.tracks.H264.SPS) == 0 {
+		t.Fatalf("tracks = %+v", out.tracks)
+	}
+	if out.video == 0 || out.audio == 0 {
+		t.Errorf("units: %d video, %d audio", out.video, out.audio)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.events) < 3 || store.events[0] != streams.EventSessionCreated || store.events[len(store.events)-1] != streams.EventSessionEnded {
+		t.Errorf("events = %v", store.events)
+	}
+}
+
+func TestStreamKeyFromURL(t *testing.T) {
+	for path, want := range map[string]string{
+		"/live/sk_abc":   "sk_abc",
+		"/live/":         "",
+		"/app/sk_abc":    "",
+		"/live/sk_abc/x": "",
+		"/live/sk_a?x=1": "sk_a?x=1",
+		"":               "",
+	} {
+		sc := serverConnWithPath(path)
+		got, ok := streamKey(sc)
+		if ok != (want != "") || got != want && ok {
+			t.Errorf("streamKey(%q) = %q, %v; want %q", path, got, ok, want)
+		}
+	}
+}
+
+func serverConnWithPath(path string) *gortmplib.ServerConn {
+	if path == "" {
+		return &gortmplib.ServerConn{}
+	}
+	u, _ := url.Parse("rtmp://host" + path)
+	return &gortmplib.ServerConn{URL: u}
+}
+
+// FuzzHandle feeds arbitrary bytes to the RTMP server as a client connection: handshake,
+// chunk stream, AMF commands and FLV tags all go through the parser, which must never panic
+// or hang.
+func FuzzHandle(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, _, _ := newTestServer()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = s.handle(context.Background(), &replayConn{r: bytes.NewReader(data)})
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("handle did not return on a finished connection")
+		}
+	})
+}
