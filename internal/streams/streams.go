@@ -22,6 +22,7 @@ var (
 	ErrAlreadyLive  = errors.New("channel is already live")
 	ErrUnsupported  = errors.New("unsupported codec")
 	ErrShuttingDown = errors.New("server is shutting down")
+	ErrLimitBreach  = errors.New("input over the channel type's limits")
 )
 
 // Event names, as the managed service writes them.
@@ -36,6 +37,10 @@ const (
 
 // StarvationAfter is how long a live stream may go without media before it is starving.
 const StarvationAfter = 5 * time.Second
+
+// LimitWindow is how long the input bitrate is averaged before it can breach a limit, so that
+// keyframes and encoder bursts do not count.
+const LimitWindow = 10 * time.Second
 
 // Publisher puts events on the bus for other nodes and services.
 type Publisher interface {
@@ -86,6 +91,7 @@ type Live struct {
 	endOnce   sync.Once
 	kick      func() // closes the publisher's connection
 	stops     []func()
+	limits    Limits
 }
 
 // Service runs live sessions.
@@ -98,6 +104,7 @@ type Service struct {
 
 	bus         Publisher     // may be nil
 	starveAfter time.Duration // StarvationAfter; shorter in tests
+	limitWindow time.Duration // bitrate is averaged over this long before it counts as a breach
 
 	mu       sync.Mutex
 	live     map[string]*Live // by channel id
@@ -113,7 +120,7 @@ func NewService(store Store, box *channels.KeyBox, log *slog.Logger, now func() 
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, box: box, log: log, now: now, outputs: outputs, live: map[string]*Live{}, starveAfter: StarvationAfter}
+	return &Service{store: store, box: box, log: log, now: now, outputs: outputs, live: map[string]*Live{}, starveAfter: StarvationAfter, limitWindow: LimitWindow}
 }
 
 // Authorize checks a stream key and that its channel is free, before media is read.
@@ -160,6 +167,13 @@ func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kic
 		// Refused, but on the record: the streamer sees why in the session's events.
 		l.End("unsupported codec: Livehouse takes H.264 video with AAC audio")
 		return nil, fmt.Errorf("%w: a stream needs H.264 video", ErrUnsupported)
+	}
+	w, h := resolution(st.Tracks.H264.SPS)
+	l.limits = LimitsFor(ch.Type, w, h)
+	if b, over := resolutionBreach(l.limits, w, h); over {
+		s.event(l, EventLimitBreach, "IVS Limit Breach", b.detail())
+		l.End(b.reason())
+		return nil, fmt.Errorf("%w: %s", ErrLimitBreach, b.reason())
 	}
 	for _, o := range s.outputs {
 		l.stops = append(l.stops, o.Start(l))
@@ -233,9 +247,10 @@ func (s *Service) watch(l *Live) (stop func()) {
 		tick := time.NewTicker(s.starveAfter / 5)
 		defer tick.Stop()
 		last, starving := time.Now(), false
+		windowStart, windowBytes := time.Now(), 0
 		for {
 			select {
-			case _, ok := <-r.C:
+			case u, ok := <-r.C:
 				if !ok {
 					return
 				}
@@ -243,6 +258,22 @@ func (s *Service) watch(l *Live) (stop func()) {
 				if starving {
 					starving = false
 					s.event(l, EventStarvationEnd, "IVS Stream Health Change", "")
+				}
+				for _, p := range u.Payload {
+					windowBytes += len(p)
+				}
+				if elapsed := last.Sub(windowStart); elapsed >= s.limitWindow {
+					bitrate := int(float64(windowBytes*8) / elapsed.Seconds())
+					if l.limits.MaxBitrate > 0 && bitrate > l.limits.MaxBitrate {
+						b := breach{Name: "Bitrate", Value: l.limits.MaxBitrate, ExceededBy: bitrate - l.limits.MaxBitrate, Unit: "bps"}
+						s.event(l, EventLimitBreach, "IVS Limit Breach", b.detail())
+						go func() { // End waits for this watcher, so it cannot run here
+							l.kick()
+							l.End(b.reason())
+						}()
+						return
+					}
+					windowStart, windowBytes = last, 0
 				}
 			case <-tick.C:
 				if !starving && time.Since(last) >= s.starveAfter {
