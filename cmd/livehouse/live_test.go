@@ -34,7 +34,7 @@ func publish(ctx context.Context, url string, extra ...string) *exec.Cmd {
 		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"}
 	if len(extra) == 0 {
 		extra = []string{"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0",
-			"-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k"}
+			"-g", "30", "-b:v", "800k", "-maxrate", "1000k", "-bufsize", "1000k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k"}
 	}
 	args = append(append(args, extra...), "-f", "flv", url)
 	return exec.CommandContext(ctx, "ffmpeg", args...)
@@ -227,7 +227,11 @@ func TestLiveRTMPToHLS(t *testing.T) {
 		return page["isLive"] == false
 	})
 	if status, _ := get(t, playlist); status != 404 {
-		t.Errorf("playlist after the end: status %d, want 404", status)
+		t.Errorf("multivariant playlist after the end: status %d, want 404", status)
+	}
+	status, final := get(t, base+"/hls/"+channelID+"/video1_stream.m3u8?_HLS_msn=999&_HLS_part=0")
+	if status != 200 || !strings.HasSuffix(final, "#EXT-X-ENDLIST\n") || strings.Contains(final, "PRELOAD-HINT") {
+		t.Errorf("media playlist after the end: %d\n%s", status, final)
 	}
 
 	// An unsupported codec is refused, on the record.

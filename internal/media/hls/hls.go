@@ -44,6 +44,9 @@ type Server struct {
 	muxers  map[string]*gohlslib.Muxer // by channel id
 	viewers *viewers
 
+	last  map[string]map[string][]byte // newest rendering of each media playlist, by channel and file
+	ended map[string]map[string][]byte // final playlists (with EXT-X-ENDLIST) of streams that just ended
+
 	flight           singleflight.Group
 	playlistRequests prometheus.Counter
 	playlistRenders  prometheus.Counter
@@ -64,6 +67,7 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 	}
 	return &Server{
 		cfg: cfg, log: log, now: now, muxers: map[string]*gohlslib.Muxer{}, viewers: newViewers(),
+		last: map[string]map[string][]byte{}, ended: map[string]map[string][]byte{},
 		playlistRequests: counter("livehouse_hls_playlist_requests_total", "Media playlist requests, blocking or not."),
 		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
 		playlistTimeouts: counter("livehouse_hls_playlist_timeouts_total", "Blocking playlist requests answered 503 after three target durations."),
@@ -100,6 +104,7 @@ func (s *Server) Start(l *streams.Live) func() {
 	}
 	s.mu.Lock()
 	s.muxers[l.Channel.ID] = m
+	delete(s.ended, l.Channel.ID)
 	s.mu.Unlock()
 
 	r := l.Stream.NewReader("hls", queueSize)
@@ -130,6 +135,9 @@ func (s *Server) Start(l *streams.Live) func() {
 		s.mu.Lock()
 		if s.muxers[l.Channel.ID] == m {
 			delete(s.muxers, l.Channel.ID)
+			s.ended[l.Channel.ID] = endPlaylists(s.last[l.Channel.ID])
+			delete(s.last, l.Channel.ID)
+			time.AfterFunc(EndedKeep, func() { s.forgetEnded(l.Channel.ID, m) })
 		}
 		s.mu.Unlock()
 		m.Close()
@@ -137,6 +145,33 @@ func (s *Server) Start(l *streams.Live) func() {
 		if n := r.Dropped(); n > 0 {
 			log.Warn("hls muxer fell behind", "dropped_units", n)
 		}
+	}
+}
+
+// EndedKeep is how long the final playlists of an ended stream stay servable.
+const EndedKeep = time.Minute
+
+// endPlaylists turns the newest media playlists into final ones: no preload hint (nothing
+// more will come) and EXT-X-ENDLIST.
+func endPlaylists(last map[string][]byte) map[string][]byte {
+	out := map[string][]byte{}
+	for file, body := range last {
+		var b strings.Builder
+		for _, line := range strings.SplitAfter(string(body), "\n") {
+			if !strings.HasPrefix(line, "#EXT-X-PRELOAD-HINT") && !strings.HasPrefix(line, "#EXT-X-ENDLIST") {
+				b.WriteString(line)
+			}
+		}
+		out[file] = []byte(strings.TrimRight(b.String(), "\n") + "\n#EXT-X-ENDLIST\n")
+	}
+	return out
+}
+
+func (s *Server) forgetEnded(channelID string, m *gohlslib.Muxer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.muxers[channelID] == nil { // not live again meanwhile
+		delete(s.ended, channelID)
 	}
 }
 
@@ -167,9 +202,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RLock()
 	m := s.muxers[channelID]
+	final := s.ended[channelID][file]
 	s.mu.RUnlock()
 	if m == nil {
 		w.Header().Set("Cache-Control", "no-cache")
+		if final != nil {
+			// The stream has ended: players still on it learn so from EXT-X-ENDLIST.
+			w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+			_, _ = w.Write(final)
+			return
+		}
 		http.Error(w, "this channel is not live", http.StatusNotFound)
 		return
 	}

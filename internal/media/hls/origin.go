@@ -67,6 +67,9 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, m *gohlsl
 			if rec.status == 0 {
 				rec.status = http.StatusNotFound
 			}
+			if rec.status == http.StatusOK {
+				s.remember(channelID, file, rec.body.Bytes())
+			}
 			return &rendering{status: rec.status, header: rec.header, body: rec.body.Bytes()}, nil
 		case <-timer.C:
 			// The muxer goroutine finishes when the part arrives or the stream ends; its
@@ -81,6 +84,19 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, m *gohlsl
 	}
 	w.WriteHeader(res.status)
 	_, _ = w.Write(res.body)
+}
+
+// remember keeps the newest rendering of a media playlist, to end it with when the stream ends.
+func (s *Server) remember(channelID, file string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.muxers[channelID] == nil {
+		return
+	}
+	if s.last[channelID] == nil {
+		s.last[channelID] = map[string][]byte{}
+	}
+	s.last[channelID][file] = body
 }
 
 // blockLimit is three target durations: a segment lasts at least SegmentMinDuration and is

@@ -122,7 +122,7 @@ func TestStreamKeyFromURL(t *testing.T) {
 		"/live/":         "",
 		"/app/sk_abc":    "",
 		"/live/sk_abc/x": "",
-		"/live/sk_a?x=1": "sk_a?x=1",
+		"/live/sk_a?x=1": "sk_a",
 		"":               "",
 	} {
 		sc := serverConnWithPath(path)
