@@ -63,11 +63,13 @@ check: web-deps
 	cd web && $(NPM) run typecheck && $(NPM) run lint
 	$(MAKE) test
 
-## bench: benchmarks, 6 runs each, summarised by benchstat (medians with spread)
-bench:
-	mkdir -p bin
+## bench: Go benchmarks (6 runs each, summarised by benchstat: medians with spread), then the
+## live-video measurements against the real binary (bench/media: ingest-to-part and player
+## latency, CPU per stream, LL-HLS egress)
+bench: system-deps build
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt
+	$(GO) run ./bench/media -bin $(BIN)
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html

@@ -30,8 +30,12 @@ export function Player({ src, title }: Props) {
       });
     };
     if (Hls.isSupported()) {
-      const h = new Hls({ lowLatencyMode: true, backBufferLength: 30, liveSyncDurationCount: 2 });
+      // Low-latency mode targets the playlist's PART-HOLD-BACK; playing up to 1.5× lets a
+      // viewer who joined behind, or stalled, catch up with the live edge.
+      const h = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 30 });
       hls.current = h;
+      // Exposed for measurements (make bench reads playingDate to compute player latency).
+      (window as unknown as { livehouseHls?: Hls }).livehouseHls = h;
       h.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
         setLevels(data.levels);
         start();

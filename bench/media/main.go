@@ -1,0 +1,519 @@
+// Command media measures Livehouse's live-video path against the real binary, for
+// `make bench`: ingest-to-part latency, server CPU and memory per published stream, and LL-HLS
+// egress under many simulated viewers. It prints each figure with how it was measured.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+var (
+	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
+	scenario = flag.String("scenario", "all", "ingest, player, cpu, egress or all")
+	warmup   = flag.Duration("warmup", 60*time.Second, "playback before the player latency is sampled")
+	streamsF = flag.String("streams", "1,10,50", "concurrent streams for the cpu scenario")
+	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
+	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
+)
+
+func run() error {
+	flag.Parse()
+	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s is needed (make system-deps installs it)", tool)
+		}
+	}
+	all := *scenario == "all"
+	if all || *scenario == "ingest" {
+		if err := ingestToPart(); err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+	}
+	if all || *scenario == "player" {
+		if err := playerLatency(); err != nil {
+			return fmt.Errorf("player: %w", err)
+		}
+	}
+	if all || *scenario == "cpu" {
+		for _, n := range ints(*streamsF) {
+			if err := cpuPerStream(n); err != nil {
+				return fmt.Errorf("cpu with %d streams: %w", n, err)
+			}
+		}
+	}
+	if all || *scenario == "egress" {
+		for _, n := range ints(*viewersF) {
+			if err := egress(n); err != nil {
+				return fmt.Errorf("egress with %d viewers: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+func ints(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// server is a livehouse process on a fresh data dir.
+type server struct {
+	cmd       *exec.Cmd
+	base      string
+	rtmp      string
+	dir       string
+	cancelled bool
+}
+
+func freeAddr() string {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startServer() (*server, error) {
+	dir, err := os.MkdirTemp("", "livehouse-bench-")
+	if err != nil {
+		return nil, err
+	}
+	s := &server{base: "http://" + freeAddr(), rtmp: freeAddr(), dir: dir}
+	s.cmd = exec.Command(*binary, "serve")
+	s.cmd.Env = append(os.Environ(), "LIVEHOUSE_DATA_DIR="+dir, "LIVEHOUSE_HTTP_ADDR="+strings.TrimPrefix(s.base, "http://"),
+		"LIVEHOUSE_RTMP_ADDR="+s.rtmp, "LIVEHOUSE_PUBLIC_URL="+s.base, "LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_LOG_LEVEL=warn", "LIVEHOUSE_WEBRTC_ADDR=127.0.0.1:0")
+	s.cmd.Stderr = os.Stderr
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	for range 200 {
+		if res, err := http.Get(s.base + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return s, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.stop()
+	return nil, errors.New("server did not become healthy")
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+	os.RemoveAll(s.dir)
+}
+
+// cpuSeconds is the process's user+system CPU time so far, from /proc.
+func (s *server) cpuSeconds() float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
+}
+
+// rssMiB is the process's resident memory.
+func (s *server) rssMiB() float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "VmRSS:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func (s *server) postJSON(path, token string, body any, out any) error {
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", s.base+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("%s: %d %s", path, res.StatusCode, b)
+	}
+	if out != nil {
+		return json.NewDecoder(res.Body).Decode(out)
+	}
+	return nil
+}
+
+// channel signs up a streamer and returns its stream key and channel id.
+func (s *server) channel(name string) (key, id string, err error) {
+	if err := s.postJSON("/api/auth/register", "", map[string]string{"username": name, "email": name + "@bench.example", "password": "Bench-passw0rd"}, nil); err != nil {
+		return "", "", err
+	}
+	var login struct {
+		User struct {
+			Channel struct{ StreamKey, ID string }
+		}
+	}
+	if err := s.postJSON("/api/auth/login", "", map[string]string{"username": name, "password": "Bench-passw0rd"}, &login); err != nil {
+		return "", "", err
+	}
+	return login.User.Channel.StreamKey, login.User.Channel.ID, nil
+}
+
+// sample is a pre-encoded 720p30, 3 Mbps, H.264 + AAC file, made once, so that publishing
+// with -c copy costs the encoder nothing.
+func sample() (string, error) {
+	path := filepath.Join(os.TempDir(), "livehouse-bench-720p30-3mbps.flv")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "3000k", "-maxrate", "3000k", "-bufsize", "3000k",
+		"-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", path).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("encoding the sample: %v: %s", err, out)
+	}
+	return path, nil
+}
+
+func publishCopy(ctx context.Context, file, url string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "flv", url)
+}
+
+func waitLive(s *server, channelID string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(s.base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
+		if err == nil {
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 && strings.Contains(string(body), "#EXT-X-PART:") {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("stream did not become playable")
+}
+
+func percentile(d []float64, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[int(p*float64(len(s)-1))]
+}
+
+var (
+	seqRE  = regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d+)`)
+	pdtRE  = regexp.MustCompile(`#EXT-X-PROGRAM-DATE-TIME:(\S+)`)
+	partRE = regexp.MustCompile(`#EXT-X-PART:DURATION=([0-9.]+),URI="([^"]+)"`)
+)
+
+// nextPart parses a media playlist: the next part to ask for, and the wall-clock time at
+// which the newest listed part's media ends (its segment's program-date-time plus the
+// durations of the parts before it; PDT is taken from frame arrival, so this is when the
+// part's last frame arrived plus one frame).
+func nextPart(pl string) (msn, part int, newestEnd time.Time, newestURI string, ok bool) {
+	m := seqRE.FindStringSubmatch(pl)
+	if m == nil {
+		return
+	}
+	msn, _ = strconv.Atoi(m[1])
+	var pdt time.Time
+	var offset float64
+	for _, line := range strings.Split(pl, "\n") {
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
+			pdt, _ = time.Parse(time.RFC3339Nano, pdtRE.FindStringSubmatch(line)[1])
+			offset, part = 0, 0
+		case strings.HasPrefix(line, "#EXTINF"):
+			msn++
+			part = 0
+		case strings.HasPrefix(line, "#EXT-X-PART:"):
+			pm := partRE.FindStringSubmatch(line)
+			if pm == nil {
+				continue
+			}
+			d, _ := strconv.ParseFloat(pm[1], 64)
+			offset += d
+			part++
+			newestEnd, newestURI = pdt.Add(time.Duration(offset*float64(time.Second))), pm[2]
+		}
+	}
+	return msn, part, newestEnd, newestURI, !newestEnd.IsZero()
+}
+
+// ingestToPart publishes one stream and, for each new part, measures the time from the
+// arrival of the part's newest frame to the moment a blocking playlist reload lists it.
+func ingestToPart() error {
+	s, err := startServer()
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	key, id, err := s.channel("ingestbench")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pub := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0", "-g", "60",
+		"-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", "rtmp://"+s.rtmp+"/live/"+key)
+	if err := pub.Start(); err != nil {
+		return err
+	}
+	defer pub.Wait()
+	defer cancel()
+	if err := waitLive(s, id); err != nil {
+		return err
+	}
+	url := s.base + "/hls/" + id + "/video1_stream.m3u8?vt=benchbenchbench01"
+	res, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	msn, part, _, _, _ := nextPart(string(body))
+	var lat []float64
+	for len(lat) < 150 {
+		res, err := http.Get(fmt.Sprintf("%s&_HLS_msn=%d&_HLS_part=%d", url, msn, part))
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		at := time.Now()
+		var end time.Time
+		var ok bool
+		msn, part, end, _, ok = nextPart(string(body))
+		if !ok {
+			continue
+		}
+		// The part's newest frame arrived one frame (1/30 s) before the part's media ends.
+		newestFrame := end.Add(-time.Second / 30)
+		lat = append(lat, float64(at.Sub(newestFrame).Microseconds())/1000)
+	}
+	fmt.Printf("ingest-to-part latency (720p30 x264 zerolatency over RTMP, 200 ms parts, %d parts; arrival of a part's newest frame, from its PDT, to a blocking reload listing it): p50 %.1f ms, p95 %.1f ms (part target 200 ms: a part's oldest frame waits up to that much more)\n",
+		len(lat), percentile(lat, 0.5), percentile(lat, 0.95))
+	return nil
+}
+
+// playerLatency plays a live channel in Chromium with hls.js and samples wall clock minus
+// the playing frame's program-date-time (stamped at RTMP arrival, so the encoder's own delay
+// is not counted).
+func playerLatency() error {
+	s, err := startServer()
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	key, id, err := s.channel("playerbench")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pub := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0", "-g", "60",
+		"-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", "rtmp://"+s.rtmp+"/live/"+key)
+	if err := pub.Start(); err != nil {
+		cancel()
+		return err
+	}
+	defer func() { cancel(); pub.Wait() }()
+	if err := waitLive(s, id); err != nil {
+		return err
+	}
+	cmd := exec.Command("node", "bench/player-latency.mjs", s.base+"/playerbench", strconv.Itoa(int(warmup.Seconds())), "30")
+	cmd.Dir = "web" // playwright-core comes from the web app's node_modules
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("player script: %w", err)
+	}
+	var ms []float64
+	if err := json.Unmarshal(bytes.TrimSpace(out), &ms); err != nil {
+		return fmt.Errorf("player script output %q: %w", out, err)
+	}
+	fmt.Printf("player latency in Chromium with hls.js (low-latency mode; wall clock minus the playing frame's PDT, %d samples after %v of playback): p50 %.0f ms, p95 %.0f ms\n",
+		len(ms), *warmup, percentile(ms, 0.5), percentile(ms, 0.95))
+	return nil
+}
+
+// cpuPerStream publishes n copies of the sample with -c copy and measures the server's CPU
+// seconds per stream-minute and its resident memory.
+func cpuPerStream(n int) error {
+	file, err := sample()
+	if err != nil {
+		return err
+	}
+	s, err := startServer()
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	var pubs []*exec.Cmd
+	defer func() {
+		cancel()
+		for _, p := range pubs {
+			p.Wait()
+		}
+	}()
+	var ids []string
+	for i := range n {
+		key, id, err := s.channel(fmt.Sprintf("cpubench%03d", i))
+		if err != nil {
+			return err
+		}
+		p := publishCopy(ctx, file, "rtmp://"+s.rtmp+"/live/"+key)
+		if err := p.Start(); err != nil {
+			return err
+		}
+		pubs = append(pubs, p)
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if err := waitLive(s, id); err != nil {
+			return err
+		}
+	}
+	cpu0, t0 := s.cpuSeconds(), time.Now()
+	time.Sleep(*duration)
+	cpu, elapsed := s.cpuSeconds()-cpu0, time.Since(t0)
+	streamMinutes := float64(n) * elapsed.Minutes()
+	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB\n",
+		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), s.rssMiB())
+	return nil
+}
+
+// egress simulates n LL-HLS viewers on one stream, each holding a blocking playlist reload
+// for the next part and then fetching that part, as hls.js does at the live edge.
+func egress(n int) error {
+	file, err := sample()
+	if err != nil {
+		return err
+	}
+	s, err := startServer()
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	key, id, err := s.channel("egressbench")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pub := publishCopy(ctx, file, "rtmp://"+s.rtmp+"/live/"+key)
+	if err := pub.Start(); err != nil {
+		cancel()
+		return err
+	}
+	defer func() { cancel(); pub.Wait() }()
+	if err := waitLive(s, id); err != nil {
+		return err
+	}
+	base := s.base + "/hls/" + id + "/"
+	// Clients spread over source addresses 127.0.0.x so no one address runs out of ports.
+	var requests, failures atomic.Int64
+	var mu sync.Mutex
+	var lat []float64
+	stop := time.Now().Add(*duration)
+	var wg sync.WaitGroup
+	cpu0, t0 := s.cpuSeconds(), time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+i/250), byte(1+i%250))}
+			client := &http.Client{Transport: &http.Transport{
+				DialContext:         (&net.Dialer{LocalAddr: local, Timeout: 10 * time.Second}).DialContext,
+				MaxIdleConnsPerHost: 2,
+			}, Timeout: 30 * time.Second}
+			token := fmt.Sprintf("viewer%012d", i)
+			get := func(url string) ([]byte, bool) {
+				t := time.Now()
+				res, err := client.Get(url)
+				requests.Add(1)
+				if err != nil {
+					failures.Add(1)
+					return nil, false
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					failures.Add(1)
+					return nil, false
+				}
+				mu.Lock()
+				lat = append(lat, float64(time.Since(t).Microseconds())/1000)
+				mu.Unlock()
+				return b, true
+			}
+			pl, ok := get(base + "video1_stream.m3u8?vt=" + token)
+			for ok && time.Now().Before(stop) {
+				msn, part, _, uri, parsed := nextPart(string(pl))
+				if !parsed {
+					break
+				}
+				if _, ok = get(base + uri); !ok {
+					break
+				}
+				pl, ok = get(fmt.Sprintf("%svideo1_stream.m3u8?vt=%s&_HLS_msn=%d&_HLS_part=%d", base, token, msn, part))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	cpu := s.cpuSeconds() - cpu0
+	fmt.Printf("LL-HLS egress with %d simulated viewers on one stream (blocking reload for the next part, then the newest part, in a loop; %v): %.0f requests/s, p50 %.1f ms, p99 %.1f ms (blocking waits included), %d failed, server CPU %.0f%% of one core\n",
+		n, elapsed.Round(time.Second), float64(requests.Load())/elapsed.Seconds(), percentile(lat, 0.5), percentile(lat, 0.99), failures.Load(), 100*cpu/elapsed.Seconds())
+	return nil
+}
