@@ -70,6 +70,7 @@ type Store interface {
 	StartStreamSession(ctx context.Context, id string, at time.Time) error
 	EndStreamSession(ctx context.Context, id string, at time.Time) error
 	AddStreamEvent(ctx context.Context, e *Event) error
+	SetIngestConfig(ctx context.Context, sessionID, config string) error
 	StreamEvents(ctx context.Context, sessionID string) ([]Event, error)
 }
 
@@ -85,6 +86,7 @@ type Live struct {
 	Channel   Channel
 	Stream    *stream.Stream
 	Started   time.Time
+	Ingest    *IngestConfig // what the encoder declared, once known
 
 	svc       *Service
 	startOnce sync.Once

@@ -51,6 +51,7 @@ func (m *memStore) AddStreamEvent(_ context.Context, e *Event) error {
 	return nil
 }
 func (m *memStore) StreamEvents(context.Context, string) ([]Event, error) { return nil, nil }
+func (m *memStore) SetIngestConfig(context.Context, string, string) error { return nil }
 
 // next waits for the next event, up to a bound.
 func (m *memStore) next(t *testing.T) string {

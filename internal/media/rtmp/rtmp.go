@@ -121,7 +121,13 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 		sc.RejectAction()
 		return err
 	}
-	r := &gortmplib.Reader{Conn: sc}
+	// Accept the publish here: the reader would, but it reads through metaConn, which keeps
+	// the onMetaData the reader skips.
+	if err := sc.AcceptAction(); err != nil {
+		return fmt.Errorf("accepting publish: %w", err)
+	}
+	mc := &metaConn{Conn: sc}
+	r := &gortmplib.Reader{Conn: mc}
 	if err := r.Initialize(); err != nil {
 		if strings.Contains(err.Error(), "unsupported") {
 			// Record the refusal as a session, so the streamer can see why in its events.
@@ -150,6 +156,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 	if err != nil {
 		return err
 	}
+	live.SetIngestConfig(mc.meta)
 	s.log.Info("rtmp publishing", "session", live.SessionID, "channel", ch.ID, "remote", conn.RemoteAddr().String(), "audio", audio != nil)
 
 	if video != nil {

@@ -3,11 +3,13 @@ package rtmp
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +37,7 @@ func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
 type anyKeyStore struct {
 	mu     sync.Mutex
 	events []string
+	ingest string
 }
 
 func (s *anyKeyStore) ChannelByStreamKeyHash(context.Context, string) (*streams.Channel, error) {
@@ -50,6 +53,12 @@ func (s *anyKeyStore) AddStreamEvent(_ context.Context, e *streams.Event) error 
 	return nil
 }
 func (s *anyKeyStore) StreamEvents(context.Context, string) ([]streams.Event, error) { return nil, nil }
+func (s *anyKeyStore) SetIngestConfig(_ context.Context, _, config string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ingest = config
+	return nil
+}
 
 // counter is an output that counts the units of each live stream.
 type counter struct {
@@ -113,6 +122,15 @@ func TestReplayFFmpegPublish(t *testing.T) {
 	defer store.mu.Unlock()
 	if len(store.events) < 3 || store.events[0] != streams.EventSessionCreated || store.events[len(store.events)-1] != streams.EventSessionEnded {
 		t.Errorf("events = %v", store.events)
+	}
+	// The encoder's onMetaData and the stream's own parameters were captured.
+	var ic streams.IngestConfig
+	if err := json.Unmarshal([]byte(store.ingest), &ic); err != nil {
+		t.Fatalf("ingest config %q: %v", store.ingest, err)
+	}
+	if !strings.HasPrefix(ic.Encoder, "Lavf") || ic.Width != 160 || ic.Height != 120 || ic.TargetFramerate != 10 ||
+		!strings.HasPrefix(ic.VideoCodec, "avc1.") || ic.AVCProfile == "" || ic.AudioCodec != "mp4a.40.2" || ic.AudioSampleRate != 44100 {
+		t.Errorf("ingest config = %+v", ic)
 	}
 }
 

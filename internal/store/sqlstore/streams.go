@@ -44,3 +44,9 @@ func (s *DB) StreamEvents(ctx context.Context, sessionID string) ([]streams.Even
 	}
 	return out, rows.Err()
 }
+
+// SetIngestConfig stores the encoder's declared configuration of a session.
+func (s *DB) SetIngestConfig(ctx context.Context, sessionID, config string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_sessions SET ingest_config = ? WHERE id = ?`), config, sessionID)
+	return err
+}
