@@ -14,7 +14,6 @@ import (
 	"github.com/bluenviron/gohlslib/v2"
 	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -44,10 +43,9 @@ type Server struct {
 	muxers  map[string]*gohlslib.Muxer // by channel id
 	viewers *viewers
 
-	last  map[string]map[string][]byte // newest rendering of each media playlist, by channel and file
+	edges map[string]map[string]*edge  // live-edge followers of each media playlist, by channel and file
 	ended map[string]map[string][]byte // final playlists (with EXT-X-ENDLIST) of streams that just ended
 
-	flight           singleflight.Group
 	playlistRequests prometheus.Counter
 	playlistRenders  prometheus.Counter
 	playlistTimeouts prometheus.Counter
@@ -67,7 +65,7 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 	}
 	return &Server{
 		cfg: cfg, log: log, now: now, muxers: map[string]*gohlslib.Muxer{}, viewers: newViewers(),
-		last: map[string]map[string][]byte{}, ended: map[string]map[string][]byte{},
+		edges: map[string]map[string]*edge{}, ended: map[string]map[string][]byte{},
 		playlistRequests: counter("livehouse_hls_playlist_requests_total", "Media playlist requests, blocking or not."),
 		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
 		playlistTimeouts: counter("livehouse_hls_playlist_timeouts_total", "Blocking playlist requests answered 503 after three target durations."),
@@ -135,8 +133,16 @@ func (s *Server) Start(l *streams.Live) func() {
 		s.mu.Lock()
 		if s.muxers[l.Channel.ID] == m {
 			delete(s.muxers, l.Channel.ID)
-			s.ended[l.Channel.ID] = endPlaylists(s.last[l.Channel.ID])
-			delete(s.last, l.Channel.ID)
+			last := map[string][]byte{}
+			for file, e := range s.edges[l.Channel.ID] {
+				e.mu.Lock()
+				if e.body != nil {
+					last[file] = e.body
+				}
+				e.mu.Unlock()
+			}
+			s.ended[l.Channel.ID] = endPlaylists(last)
+			delete(s.edges, l.Channel.ID)
 			time.AfterFunc(EndedKeep, func() { s.forgetEnded(l.Channel.ID, m) })
 		}
 		s.mu.Unlock()
@@ -231,7 +237,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if isMediaPlaylist(file) {
 			query.Del("vt")
-			s.servePlaylist(w, r, m, channelID, file, query)
+			s.servePlaylist(w, m, channelID, file, query)
 			return
 		}
 	}

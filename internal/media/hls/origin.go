@@ -4,17 +4,19 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2"
 )
 
-// Blocking playlist reloads, done the way draft-pantos-hls-rfc8216bis asks and gohlslib does
-// not quite: every waiter for the same playlist update gets one rendering, shared; and a
-// request blocked longer than three target durations is answered 503.
+// Blocking playlist reloads, per draft-pantos-hls-rfc8216bis §6.2.5.2: every waiter for the
+// same update shares one rendering (made by the stream's edge), a request that names a part
+// too far ahead is refused with 400, and one blocked longer than three target durations gets
+// 503.
 
-// recorder captures one rendering of a playlist.
+// recorder captures one rendering of a playlist from gohlslib.
 type recorder struct {
 	header http.Header
 	status int
@@ -34,69 +36,72 @@ func (r *recorder) WriteHeader(code int) {
 	}
 }
 
-// rendering is a finished playlist response, shared by every request that asked for it.
-type rendering struct {
-	status int
-	header http.Header
-	body   []byte
-}
+// advanceParts is the Advance Part Limit for 200 ms parts: three seconds' worth.
+const advanceParts = 15
 
-var unavailable = &rendering{status: http.StatusServiceUnavailable, header: http.Header{"Cache-Control": {"no-cache"}}, body: []byte("the requested part did not arrive in time\n")}
-
-// servePlaylist answers a media playlist request through the collapsing layer. query is the
-// request's query without the viewer token, so that every viewer shares one rendering and
-// the part URIs in it carry no per-viewer data (which keeps parts cacheable).
-func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer, channelID, file string, query url.Values) {
-	clean := query.Encode()
-	key := channelID + "/" + file + "?" + clean
+// servePlaylist answers a media playlist request from the stream's edge. Viewer tokens were
+// taken off the query already, so the playlist carries nothing per viewer and its part URIs
+// stay cacheable. _HLS_skip is answered with the full playlist, which the rules allow.
+func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, channelID, file string, query url.Values) {
 	s.playlistRequests.Inc()
-	v, _, _ := s.flight.Do(key, func() (any, error) {
-		s.playlistRenders.Inc()
-		r2 := r.Clone(r.Context())
-		r2.URL.RawQuery = clean
-		rec := &recorder{header: http.Header{}}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			m.Handle(rec, r2)
-		}()
-		timer := time.NewTimer(s.blockLimit())
-		defer timer.Stop()
-		select {
-		case <-done:
-			if rec.status == 0 {
-				rec.status = http.StatusNotFound
-			}
-			if rec.status == http.StatusOK {
-				s.remember(channelID, file, rec.body.Bytes())
-			}
-			return &rendering{status: rec.status, header: rec.header, body: rec.body.Bytes()}, nil
-		case <-timer.C:
-			// The muxer goroutine finishes when the part arrives or the stream ends; its
-			// answer is dropped.
-			s.playlistTimeouts.Inc()
-			return unavailable, nil
+	msnS, partS := query.Get("_HLS_msn"), query.Get("_HLS_part")
+	msn, part := -1, -1
+	var err error
+	if msnS != "" {
+		if msn, err = strconv.Atoi(msnS); err != nil || msn < 0 {
+			http.Error(w, "bad _HLS_msn", http.StatusBadRequest)
+			return
 		}
-	})
-	res := v.(*rendering)
-	for k, vals := range res.header {
-		w.Header()[k] = vals
 	}
-	w.WriteHeader(res.status)
-	_, _ = w.Write(res.body)
-}
-
-// remember keeps the newest rendering of a media playlist, to end it with when the stream ends.
-func (s *Server) remember(channelID, file string, body []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.muxers[channelID] == nil {
+	if partS != "" {
+		if msnS == "" {
+			http.Error(w, "_HLS_part needs _HLS_msn", http.StatusBadRequest)
+			return
+		}
+		if part, err = strconv.Atoi(partS); err != nil || part < 0 {
+			http.Error(w, "bad _HLS_part", http.StatusBadRequest)
+			return
+		}
+	}
+	e := s.edgeFor(channelID, m, file)
+	body, st, ended := e.wait(-1, -1, s.blockLimit())
+	if !ended && body != nil && msn >= 0 {
+		if msn > st.cur+1 || msn == st.cur && part > st.curParts+advanceParts {
+			http.Error(w, "the requested part is too far ahead of the live edge", http.StatusBadRequest)
+			return
+		}
+		body, _, ended = e.wait(msn, part, s.blockLimit())
+	}
+	if body == nil {
+		s.playlistTimeouts.Inc()
+		w.Header().Set("Cache-Control", "no-cache")
+		http.Error(w, "the requested part did not arrive in time", http.StatusServiceUnavailable)
 		return
 	}
-	if s.last[channelID] == nil {
-		s.last[channelID] = map[string][]byte{}
+	if ended {
+		body = endPlaylists(map[string][]byte{file: body})[file]
 	}
-	s.last[channelID][file] = body
+	w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(body)
+}
+
+// edgeFor returns the edge following one media playlist of a stream, starting it if needed.
+func (s *Server) edgeFor(channelID string, m *gohlslib.Muxer, file string) *edge {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files := s.edges[channelID]
+	if files == nil {
+		files = map[string]*edge{}
+		s.edges[channelID] = files
+	}
+	e := files[file]
+	if e == nil || e.m != m {
+		e = newEdge(m, file)
+		files[file] = e
+		go e.follow(s.playlistRenders.Inc)
+	}
+	return e
 }
 
 // blockLimit is three target durations: a segment lasts at least SegmentMinDuration and is
