@@ -218,6 +218,15 @@ func sample() (string, error) {
 	return path, nil
 }
 
+// publishLive encodes a 720p30 test pattern live with x264 zerolatency, as a streamer's OBS
+// would, so latency figures include a real encoder's output pacing.
+func publishLive(ctx context.Context, url string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0", "-g", "60",
+		"-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url)
+}
+
 func publishCopy(ctx context.Context, file, url string) *exec.Cmd {
 	return exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "flv", url)
 }
@@ -301,10 +310,7 @@ func ingestToPart() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pub := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0", "-g", "60",
-		"-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", "rtmp://"+s.rtmp+"/live/"+key)
+	pub := publishLive(ctx, "rtmp://"+s.rtmp+"/live/"+key)
 	if err := pub.Start(); err != nil {
 		return err
 	}
@@ -359,10 +365,7 @@ func playerLatency() error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	pub := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0", "-g", "60",
-		"-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", "rtmp://"+s.rtmp+"/live/"+key)
+	pub := publishLive(ctx, "rtmp://"+s.rtmp+"/live/"+key)
 	if err := pub.Start(); err != nil {
 		cancel()
 		return err
