@@ -32,7 +32,7 @@ export function Player({ src, title }: Props) {
     if (Hls.isSupported()) {
       // Low-latency mode targets the playlist's PART-HOLD-BACK; playing up to 1.5× lets a
       // viewer who joined behind, or stalled, catch up with the live edge.
-      const h = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, backBufferLength: 30 });
+      const h = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, liveSyncOnStallIncrease: 0.2, backBufferLength: 30 });
       hls.current = h;
       // Exposed for measurements (make bench reads playingDate to compute player latency).
       (window as unknown as { livehouseHls?: Hls }).livehouseHls = h;
@@ -50,7 +50,16 @@ export function Player({ src, title }: Props) {
       });
       h.loadSource(src);
       h.attachMedia(v);
+      // hls.js speeds up only near its target latency: a viewer who joined, or fell, far
+      // behind would stay there. Jump back to the live edge instead.
+      const catchUp = window.setInterval(() => {
+        const edge = h.liveSyncPosition;
+        if (edge != null && !v.paused && h.latency > (h.targetLatency ?? 0) + 1.5 && edge > v.currentTime) {
+          v.currentTime = edge;
+        }
+      }, 2000);
       return () => {
+        window.clearInterval(catchUp);
         h.destroy();
         hls.current = null;
       };
