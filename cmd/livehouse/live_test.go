@@ -349,3 +349,46 @@ func sessionEvents(t *testing.T, path, channelID string) [][]string {
 	}
 	return out
 }
+
+// TestRestartEndsOrphanedSessions: a session a node left open (it crashed) is ended, with its
+// events, when that node starts again; the channel is no longer live.
+func TestRestartEndsOrphanedSessions(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error", "LIVEHOUSE_NODE_NAME": "node-a", "LIVEHOUSE_RTMP_ADDR": freePort(t)}
+	base, stop := startServer(t, vars)
+	post(t, base+"/api/auth/register", "", map[string]string{"username": "crashy", "email": "c@example.com", "password": "Passw0rd!"})
+	var page map[string]any
+	getJSON(t, base+"/api/channels/crashy", &page)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	// What a crash leaves behind: an open, started session owned by this node.
+	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "livehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := "st-AAAAAAAAAAAAAAAAAAAAAAA"
+	now := time.Now()
+	for _, err := range []error{
+		s.OpenStreamSession(ctx, id, page["channelId"].(string), now),
+		s.StartStreamSession(ctx, id, now),
+		s.ClaimStreamSession(ctx, id, "node-a"),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+
+	vars["LIVEHOUSE_RTMP_ADDR"] = freePort(t)
+	base, stop = startServer(t, vars)
+	defer stop()
+	getJSON(t, base+"/api/channels/crashy", &page)
+	if page["isLive"] != false {
+		t.Errorf("the channel is still live after the restart")
+	}
+	if diff := cmp.Diff([][]string{{"Stream End", "Session Ended"}}, sessionEvents(t, filepath.Join(dir, "livehouse.db"), page["channelId"].(string))); diff != "" {
+		t.Errorf("events of the orphaned session (-want +got):\n%s", diff)
+	}
+}

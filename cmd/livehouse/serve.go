@@ -38,6 +38,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	defer b.Close()
 	a.streams.SetBus(b)
 
+	node := cfg.NodeName
+	if node == "" {
+		node, _ = os.Hostname()
+	}
+	if _, err := a.streams.Recover(ctx, node); err != nil {
+		return fmt.Errorf("recovering sessions: %w", err)
+	}
 	ingest, err := rtmp.Listen(cfg.RTMPAddr, a.streams, log)
 	if err != nil {
 		return err

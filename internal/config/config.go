@@ -28,6 +28,8 @@ type Config struct {
 	NATSURL     string `yaml:"nats_url" secret:"true" help:"empty for NATS embedded in-process, or nats://… for an external cluster"`
 	SecretKey   string `yaml:"secret_key" secret:"true" help:"hex key (32 bytes) that seals stream keys at rest; empty = generated into the data dir. Every node of a cluster needs the same one"`
 
+	NodeName string `yaml:"node_name" help:"this node's name in a cluster, the same across its restarts; empty = the host name"`
+
 	PublicURL      string   `yaml:"public_url" help:"base URL users reach the web app at; links in mail point here"`
 	AllowedOrigins []string `yaml:"allowed_origins" help:"CORS allowlist for the API; * allows any origin"`
 	TrustProxy     bool     `yaml:"trust_proxy" help:"take the client address from X-Forwarded-For (only behind a proxy you run)"`

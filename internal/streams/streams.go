@@ -71,6 +71,8 @@ type Store interface {
 	EndStreamSession(ctx context.Context, id string, at time.Time) error
 	AddStreamEvent(ctx context.Context, e *Event) error
 	SetIngestConfig(ctx context.Context, sessionID, config string) error
+	ClaimStreamSession(ctx context.Context, id, node string) error
+	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error)
 	StreamEvents(ctx context.Context, sessionID string) ([]Event, error)
 }
 
@@ -105,12 +107,31 @@ type Service struct {
 	outputs []Output
 
 	bus         Publisher     // may be nil
+	node        string        // this process's name in the cluster
 	starveAfter time.Duration // StarvationAfter; shorter in tests
 	limitWindow time.Duration // bitrate is averaged over this long before it counts as a breach
 
 	mu       sync.Mutex
 	live     map[string]*Live // by channel id
 	draining bool
+}
+
+// Recover ends the sessions this node left open when it last stopped without ending them (a
+// crash), so that their channels do not stay live. node names this process; it must be the
+// same across restarts of one node and differ between nodes.
+func (s *Service) Recover(ctx context.Context, node string) (int, error) {
+	s.node = node
+	ids, err := s.store.EndOrphanedStreamSessions(ctx, node, s.now().UTC())
+	for id, channelID := range ids {
+		l := &Live{SessionID: id, Channel: Channel{ID: channelID}, svc: s}
+		detail := `{"reason":"the server stopped without ending the session"}`
+		s.event(l, EventStreamEnd, "IVS Stream State Change", detail)
+		s.event(l, EventSessionEnded, "IVS Stream State Change", detail)
+	}
+	if len(ids) > 0 {
+		s.log.Warn("ended sessions left open by an earlier run", "count", len(ids), "node", node)
+	}
+	return len(ids), err
 }
 
 // SetBus makes the service publish every session event on the bus, on the subject
@@ -162,6 +183,9 @@ func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kic
 	if err := s.store.OpenStreamSession(ctx, l.SessionID, ch.ID, now); err != nil {
 		s.forget(l)
 		return nil, fmt.Errorf("opening session: %w", err)
+	}
+	if err := s.store.ClaimStreamSession(ctx, l.SessionID, s.node); err != nil {
+		s.log.Error("recording the session's node", "session", l.SessionID, "err", err)
 	}
 	s.event(l, EventSessionCreated, "IVS Stream State Change", "")
 	s.log.Info("stream session created", "session", l.SessionID, "channel", ch.ID)

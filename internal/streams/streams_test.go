@@ -50,7 +50,11 @@ func (m *memStore) AddStreamEvent(_ context.Context, e *Event) error {
 	m.seen <- e.Name
 	return nil
 }
-func (m *memStore) StreamEvents(context.Context, string) ([]Event, error) { return nil, nil }
+func (m *memStore) StreamEvents(context.Context, string) ([]Event, error)    { return nil, nil }
+func (m *memStore) ClaimStreamSession(context.Context, string, string) error { return nil }
+func (m *memStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]string, error) {
+	return nil, nil
+}
 func (m *memStore) SetIngestConfig(context.Context, string, string) error { return nil }
 
 // next waits for the next event, up to a bound.

@@ -53,6 +53,10 @@ func (s *anyKeyStore) AddStreamEvent(_ context.Context, e *streams.Event) error 
 	return nil
 }
 func (s *anyKeyStore) StreamEvents(context.Context, string) ([]streams.Event, error) { return nil, nil }
+func (s *anyKeyStore) ClaimStreamSession(context.Context, string, string) error      { return nil }
+func (s *anyKeyStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]string, error) {
+	return nil, nil
+}
 func (s *anyKeyStore) SetIngestConfig(_ context.Context, _, config string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/livehouse/livehouse/internal/streams"
 )
@@ -49,4 +50,38 @@ func (s *DB) StreamEvents(ctx context.Context, sessionID string) ([]streams.Even
 func (s *DB) SetIngestConfig(ctx context.Context, sessionID, config string) error {
 	_, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_sessions SET ingest_config = ? WHERE id = ?`), config, sessionID)
 	return err
+}
+
+// ClaimStreamSession records which node runs a session.
+func (s *DB) ClaimStreamSession(ctx context.Context, id, node string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_sessions SET node = ? WHERE id = ?`), node, id)
+	return err
+}
+
+// EndOrphanedStreamSessions closes the sessions a node left open and returns them, session
+// id to channel id.
+func (s *DB) EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, channel_id FROM stream_sessions WHERE node = ? AND ended_at IS NULL`), node)
+	if err != nil {
+		return nil, err
+	}
+	open := map[string]string{}
+	for rows.Next() {
+		var id, channelID string
+		if err := rows.Scan(&id, &channelID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		open[id] = channelID
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for id := range open {
+		if err := s.EndStreamSession(ctx, id, at); err != nil {
+			return nil, err
+		}
+	}
+	return open, nil
 }

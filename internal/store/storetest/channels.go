@@ -216,3 +216,27 @@ func testAssets(t *testing.T, s Store) {
 		t.Errorf("asset after delete: %v", err)
 	}
 }
+
+func testOrphanedSessions(t *testing.T, s Store) {
+	ctx := context.Background()
+	_, a := mustCreate(t, s, "alice", "alice@example.com", true)
+	_, b := mustCreate(t, s, "bobby", "bob@example.com", true)
+	for id, ch := range map[string]string{"st-a": a.ID, "st-b": b.ID} {
+		if err := s.OpenStreamSession(ctx, id, ch, t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.StartStreamSession(ctx, id, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.ClaimStreamSession(ctx, "st-a", "node-1")
+	s.ClaimStreamSession(ctx, "st-b", "node-2")
+	ids, err := s.EndOrphanedStreamSessions(ctx, "node-1", t0.Add(time.Hour))
+	if diff := cmp.Diff(map[string]string{"st-a": a.ID}, ids); err != nil || diff != "" {
+		t.Fatalf("EndOrphanedStreamSessions: %v (-want +got):\n%s", err, diff)
+	}
+	live, _ := s.Live(ctx, 10)
+	if diff := cmp.Diff([]string{"bobby"}, usernames(live)); diff != "" {
+		t.Errorf("live after recovery (-want +got):\n%s", diff)
+	}
+}

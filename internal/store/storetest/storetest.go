@@ -21,6 +21,8 @@ type Store interface {
 	OpenStreamSession(ctx context.Context, id, channelID string, at time.Time) error
 	StartStreamSession(ctx context.Context, id string, at time.Time) error
 	EndStreamSession(ctx context.Context, id string, at time.Time) error
+	ClaimStreamSession(ctx context.Context, id, node string) error
+	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error)
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -42,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Directory", testDirectory},
 		{"Bans", testBans},
 		{"Assets", testAssets},
+		{"OrphanedSessions", testOrphanedSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
