@@ -66,26 +66,16 @@ func handleRegister(acc *accounts.Service, chs *channels.Service, links urls, lo
 		User                 *meResponse `json:"user"`
 		VerificationRequired bool        `json:"verificationRequired"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := decode[request](w, r)
-		if err == nil {
-			err = required("username", in.Username, "email", in.Email, "password", in.Password)
-		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
+	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in request) (int, any, error) {
+		if err := required("username", in.Username, "email", in.Email, "password", in.Password); err != nil {
+			return 0, nil, err
 		}
 		u, pending, err := acc.Register(r.Context(), accounts.RegisterInput{Username: in.Username, Email: in.Email, Password: in.Password})
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return 0, nil, err
 		}
 		view, err := me(r, chs, links, u)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		encode(w, http.StatusCreated, response{User: view, VerificationRequired: pending})
+		return http.StatusCreated, response{User: view, VerificationRequired: pending}, err
 	})
 }
 
@@ -98,21 +88,15 @@ func handleVerify(acc *accounts.Service, log *slog.Logger) http.Handler {
 		Email    string `json:"email"`
 		Purpose  string `json:"purpose"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := decode[request](w, r)
-		if err == nil {
-			err = required("code", in.Code)
-		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
+	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in request) (int, any, error) {
+		if err := required("code", in.Code); err != nil {
+			return 0, nil, err
 		}
 		u, purpose, err := acc.Verify(r.Context(), in.Code)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return 0, nil, err
 		}
-		encode(w, http.StatusOK, response{Username: u.Username, Email: u.Email, Purpose: purpose})
+		return http.StatusOK, response{Username: u.Username, Email: u.Email, Purpose: purpose}, nil
 	})
 }
 
@@ -120,19 +104,11 @@ func handleResendVerification(acc *accounts.Service, log *slog.Logger) http.Hand
 	type request struct {
 		Username string `json:"username"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := decode[request](w, r)
-		if err == nil {
-			err = required("username", in.Username)
+	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in request) (int, any, error) {
+		if err := required("username", in.Username); err != nil {
+			return 0, nil, err
 		}
-		if err == nil {
-			err = acc.ResendVerification(r.Context(), in.Username)
-		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		encode(w, http.StatusAccepted, struct{}{})
+		return http.StatusAccepted, struct{}{}, acc.ResendVerification(r.Context(), in.Username)
 	})
 }
 
@@ -145,38 +121,30 @@ func handleLogin(acc *accounts.Service, chs *channels.Service, links urls, jar c
 		Token string      `json:"token"`
 		User  *meResponse `json:"user"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := decode[request](w, r)
-		if err == nil {
-			err = required("username", in.Username, "password", in.Password)
-		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
+	return withBody(log, func(w http.ResponseWriter, r *http.Request, in request) (int, any, error) {
+		if err := required("username", in.Username, "password", in.Password); err != nil {
+			return 0, nil, err
 		}
 		token, u, err := acc.Login(r.Context(), in.Username, in.Password, clientAddr(r, trustProxy))
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return 0, nil, err
 		}
 		view, err := me(r, chs, links, u)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return 0, nil, err
 		}
 		jar.set(w, token)
-		encode(w, http.StatusOK, response{Token: token, User: view})
+		return http.StatusOK, response{Token: token, User: view}, nil
 	})
 }
 
 func handleLogout(acc *accounts.Service, jar cookies, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withoutBody(log, func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		if err := acc.Logout(r.Context(), sessionToken(r)); err != nil {
-			writeError(w, r, log, err)
-			return
+			return 0, nil, err
 		}
 		jar.clear(w)
-		w.WriteHeader(http.StatusNoContent)
+		return http.StatusNoContent, nil, nil
 	})
 }
 
@@ -184,19 +152,11 @@ func handlePasswordReset(acc *accounts.Service, log *slog.Logger) http.Handler {
 	type request struct {
 		Email string `json:"email"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := decode[request](w, r)
-		if err == nil {
-			err = required("email", in.Email)
+	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in request) (int, any, error) {
+		if err := required("email", in.Email); err != nil {
+			return 0, nil, err
 		}
-		if err == nil {
-			err = acc.RequestPasswordReset(r.Context(), in.Email)
-		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		encode(w, http.StatusAccepted, struct{}{})
+		return http.StatusAccepted, struct{}{}, acc.RequestPasswordReset(r.Context(), in.Email)
 	})
 }
 
@@ -208,32 +168,22 @@ func handlePasswordResetConfirm(acc *accounts.Service, log *slog.Logger) http.Ha
 	type response struct {
 		Username string `json:"username"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := decode[request](w, r)
-		if err == nil {
-			err = required("code", in.Code, "password", in.Password)
-		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
+	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in request) (int, any, error) {
+		if err := required("code", in.Code, "password", in.Password); err != nil {
+			return 0, nil, err
 		}
 		u, err := acc.ResetPassword(r.Context(), in.Code, in.Password)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return 0, nil, err
 		}
-		encode(w, http.StatusOK, response{Username: u.Username})
+		return http.StatusOK, response{Username: u.Username}, nil
 	})
 }
 
 func handleGetMe(chs *channels.Service, links urls, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		view, err := me(r, chs, links, currentUser(r))
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		encode(w, http.StatusOK, view)
+		return http.StatusOK, view, err
 	})
 }
 
@@ -245,31 +195,21 @@ func handlePatchMe(acc *accounts.Service, chs *channels.Service, links urls, log
 		Color           *string `json:"color"`
 		Avatar          *string `json:"avatar"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := decode[request](w, r)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
+	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in request) (int, any, error) {
 		user := currentUser(r)
+		var err error
 		if in.Username != nil || in.Email != nil {
 			if user, err = acc.Update(r.Context(), user.ID, accounts.UpdateInput{Username: in.Username, Email: in.Email, CurrentPassword: in.CurrentPassword}); err != nil {
-				writeError(w, r, log, err)
-				return
+				return 0, nil, err
 			}
 		}
 		if in.Color != nil || in.Avatar != nil {
 			if _, err := chs.SetAppearance(r.Context(), user.ID, user.Username, in.Color, in.Avatar); err != nil {
-				writeError(w, r, log, err)
-				return
+				return 0, nil, err
 			}
 		}
 		view, err := me(r, chs, links, user)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		encode(w, http.StatusOK, view)
+		return http.StatusOK, view, err
 	})
 }
 
@@ -278,19 +218,12 @@ func handleChangePassword(acc *accounts.Service, log *slog.Logger) http.Handler 
 		CurrentPassword string `json:"currentPassword"`
 		NewPassword     string `json:"newPassword"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := decode[request](w, r)
-		if err == nil {
-			err = required("currentPassword", in.CurrentPassword, "newPassword", in.NewPassword)
+	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in request) (int, any, error) {
+		if err := required("currentPassword", in.CurrentPassword, "newPassword", in.NewPassword); err != nil {
+			return 0, nil, err
 		}
-		if err == nil {
-			err = acc.ChangePassword(r.Context(), currentUser(r).ID, accounts.SessionHash(currentToken(r)), in.CurrentPassword, in.NewPassword)
-		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		err := acc.ChangePassword(r.Context(), currentUser(r).ID, accounts.SessionHash(currentToken(r)), in.CurrentPassword, in.NewPassword)
+		return http.StatusNoContent, nil, err
 	})
 }
 
@@ -298,19 +231,14 @@ func handleDeleteMe(acc *accounts.Service, jar cookies, log *slog.Logger) http.H
 	type request struct {
 		Password string `json:"password"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := decode[request](w, r)
-		if err == nil {
-			err = required("password", in.Password)
+	return withBody(log, func(w http.ResponseWriter, r *http.Request, in request) (int, any, error) {
+		if err := required("password", in.Password); err != nil {
+			return 0, nil, err
 		}
-		if err == nil {
-			err = acc.Delete(r.Context(), currentUser(r).ID, in.Password)
-		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
+		if err := acc.Delete(r.Context(), currentUser(r).ID, in.Password); err != nil {
+			return 0, nil, err
 		}
 		jar.clear(w)
-		w.WriteHeader(http.StatusNoContent)
+		return http.StatusNoContent, nil, nil
 	})
 }

@@ -142,19 +142,14 @@ func handleDirectory(ch *channels.Service, vc ViewerCounter, log *slog.Logger) h
 		Channels   []channelCard `json:"channels"`
 		MaxResults int           `json:"maxResults"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		if r.URL.Query().Get("live") != "true" {
-			writeError(w, r, log, problem.Invalid("MissingFilter", "live", "Add the filter live=true."))
-			return
+			return 0, nil, problem.Invalid("MissingFilter", "live", "Add the filter live=true.")
 		}
 		list, err := ch.Directory(r.Context())
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
 		out := cards(list)
 		countViewers(vc, out)
-		encode(w, http.StatusOK, response{Channels: out, MaxResults: channels.DirectorySize})
+		return http.StatusOK, response{Channels: out, MaxResults: channels.DirectorySize}, err
 	})
 }
 
@@ -182,18 +177,11 @@ func handleFollowing(ch *channels.Service, log *slog.Logger) http.Handler {
 }
 
 func handleFollow(ch *channels.Service, follow bool, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var err error
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		if follow {
-			err = ch.Follow(r.Context(), currentUser(r).ID, r.PathValue("username"))
-		} else {
-			err = ch.Unfollow(r.Context(), currentUser(r).ID, r.PathValue("username"))
+			return http.StatusNoContent, nil, ch.Follow(r.Context(), currentUser(r).ID, r.PathValue("username"))
 		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		return http.StatusNoContent, nil, ch.Unfollow(r.Context(), currentUser(r).ID, r.PathValue("username"))
 	})
 }
 
@@ -201,13 +189,9 @@ func handleResetStreamKey(ch *channels.Service, log *slog.Logger) http.Handler {
 	type response struct {
 		StreamKey string `json:"streamKey"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		key, err := ch.ResetStreamKey(r.Context(), currentUser(r).ID)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		encode(w, http.StatusOK, response{StreamKey: key})
+		return http.StatusOK, response{StreamKey: key}, err
 	})
 }
 
@@ -245,13 +229,9 @@ func handleUploadAsset(ch *channels.Service, log *slog.Logger) http.Handler {
 }
 
 func handleDeleteAsset(ch *channels.Service, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		u := currentUser(r)
-		if err := ch.DeleteAsset(r.Context(), u.ID, u.Username, r.PathValue("kind")); err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		return http.StatusNoContent, nil, ch.DeleteAsset(r.Context(), u.ID, u.Username, r.PathValue("kind"))
 	})
 }
 
@@ -284,19 +264,12 @@ func ownerOf(log *slog.Logger, next http.Handler) http.Handler {
 }
 
 func handleBan(ch *channels.Service, ban bool, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		u := currentUser(r)
-		var err error
 		if ban {
-			err = ch.Ban(r.Context(), u.ID, u.Username, r.PathValue("user"))
-		} else {
-			err = ch.Unban(r.Context(), u.Username, r.PathValue("user"))
+			return http.StatusNoContent, nil, ch.Ban(r.Context(), u.ID, u.Username, r.PathValue("user"))
 		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		return http.StatusNoContent, nil, ch.Unban(r.Context(), u.Username, r.PathValue("user"))
 	})
 }
 
@@ -304,17 +277,12 @@ func handleBans(ch *channels.Service, log *slog.Logger) http.Handler {
 	type response struct {
 		Users []channelCard `json:"users"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		own, err := ch.ForOwner(r.Context(), currentUser(r).ID)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return 0, nil, err
 		}
 		list, err := ch.Bans(r.Context(), own.ID)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		encode(w, http.StatusOK, response{Users: cards(list)})
+		return http.StatusOK, response{Users: cards(list)}, err
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -99,5 +100,41 @@ func encode(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	if v != nil {
 		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+// endpointFunc is a handler's body: it returns the status and value to answer with (nothing
+// is written for 204), or an error for writeError.
+type endpointFunc[In any] func(w http.ResponseWriter, r *http.Request, in In) (int, any, error)
+
+// withBody decodes the JSON request body into In and runs fn with it.
+func withBody[In any](log *slog.Logger, fn endpointFunc[In]) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode[In](w, r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		status, out, err := fn(w, r, in)
+		respond(w, r, log, status, out, err)
+	})
+}
+
+// withoutBody runs fn for a request that carries no body.
+func withoutBody(log *slog.Logger, fn func(w http.ResponseWriter, r *http.Request) (int, any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status, out, err := fn(w, r)
+		respond(w, r, log, status, out, err)
+	})
+}
+
+func respond(w http.ResponseWriter, r *http.Request, log *slog.Logger, status int, out any, err error) {
+	switch {
+	case err != nil:
+		writeError(w, r, log, err)
+	case status == http.StatusNoContent:
+		w.WriteHeader(status)
+	default:
+		encode(w, status, out)
 	}
 }
