@@ -89,11 +89,10 @@ func ints(s string) []int {
 
 // server is a livehouse process on a fresh data dir.
 type server struct {
-	cmd       *exec.Cmd
-	base      string
-	rtmp      string
-	dir       string
-	cancelled bool
+	cmd  *exec.Cmd
+	base string
+	rtmp string
+	dir  string
 }
 
 func freeAddr() string {
