@@ -525,11 +525,6 @@ func (s *Service) PurgeUnverified(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Get returns a user by id.
-func (s *Service) Get(ctx context.Context, userID string) (*User, error) {
-	return s.store.UserByID(ctx, userID)
-}
-
 func (s *Service) newCode(ctx context.Context, userID, purpose, data string, ttl time.Duration) (string, error) {
 	code := newSecret()
 	now := s.nowUTC()

@@ -143,7 +143,7 @@ func (s *Server) Start(l *streams.Live) func() {
 			}
 			s.ended[l.Channel.ID] = endPlaylists(last)
 			delete(s.edges, l.Channel.ID)
-			time.AfterFunc(EndedKeep, func() { s.forgetEnded(l.Channel.ID, m) })
+			time.AfterFunc(EndedKeep, func() { s.forgetEnded(l.Channel.ID) })
 		}
 		s.mu.Unlock()
 		m.Close()
@@ -173,7 +173,7 @@ func endPlaylists(last map[string][]byte) map[string][]byte {
 	return out
 }
 
-func (s *Server) forgetEnded(channelID string, m *gohlslib.Muxer) {
+func (s *Server) forgetEnded(channelID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.muxers[channelID] == nil { // not live again meanwhile
