@@ -129,7 +129,11 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatal("publisher was not disconnected")
 	}
 	for _, want := range []string{EventStreamEnd, EventSessionEnded} {
-		if got := store.next(t); got != want {
+		got := store.next(t)
+		for got == EventStarvationStart || got == EventStarvationEnd { // a slow machine may starve again first
+			got = store.next(t)
+		}
+		if got != want {
 			t.Fatalf("event %s, want %s", got, want)
 		}
 	}
@@ -141,7 +145,7 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	bus.mu.Lock()
 	defer bus.mu.Unlock()
-	if len(bus.subjects) != 6 || bus.subjects[0] != "streams.events.ch_1" {
+	if len(bus.subjects) < 6 || bus.subjects[0] != "streams.events.ch_1" {
 		t.Errorf("bus subjects = %v", bus.subjects)
 	}
 }
