@@ -11,6 +11,7 @@ export type ChannelCard = {
   bannerUrl?: string;
   isLive: boolean;
   liveSince?: string;
+  viewerCount?: number;
   followedAt?: string;
 };
 

@@ -13,6 +13,11 @@ export function ChannelCardView({ channel }: { channel: ChannelCard }) {
       <div className="channel-card-meta">
         <Avatar username={channel.username} avatar={channel.avatar} avatarUrl={channel.avatarUrl} color={channel.color} size={36} live={channel.isLive} />
         <span className="channel-card-name">{channel.username}</span>
+        {channel.isLive && channel.viewerCount !== undefined && (
+          <span className="channel-card-viewers">
+            {channel.viewerCount} {channel.viewerCount === 1 ? 'viewer' : 'viewers'}
+          </span>
+        )}
       </div>
     </Link>
   );

@@ -119,10 +119,10 @@ export function Player({ src, title }: Props) {
       {error && <p className="player-error" role="alert">{error}</p>}
       <div className="player-controls">
         <button type="button" onClick={toggle} aria-label={playing ? 'Pause' : 'Play'}>
-          {playing ? '❚❚' : '▶'}
+          <Icon d={playing ? 'M6 5h4v14H6zM14 5h4v14h-4z' : 'M7 4l13 8-13 8z'} />
         </button>
         <button type="button" onClick={toggleMute} aria-label={muted ? 'Unmute' : 'Mute'}>
-          {muted ? '🔇' : '🔊'}
+          <Icon d={muted ? 'M4 9h4l5-4v14l-5-4H4zM16 9l5 6M21 9l-5 6' : 'M4 9h4l5-4v14l-5-4H4zM16 8a5 5 0 0 1 0 8M18.5 5.5a9 9 0 0 1 0 13'} />
         </button>
         <input type="range" min={0} max={1} step={0.05} value={muted ? 0 : volume} onChange={(e) => changeVolume(Number(e.target.value))} aria-label="Volume" />
         <span className="player-spacer" />
@@ -138,9 +138,17 @@ export function Player({ src, title }: Props) {
           </select>
         </label>
         <button type="button" onClick={fullscreen} aria-label="Fullscreen">
-          ⛶
+          <Icon d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5" />
         </button>
       </div>
     </div>
+  );
+}
+
+function Icon({ d }: { d: string }) {
+  return (
+    <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2" strokeLinejoin="round" strokeLinecap="round">
+      <path d={d} fill={d.startsWith('M6 5') || d.startsWith('M7 4') ? 'currentColor' : 'none'} />
+    </svg>
   );
 }
