@@ -81,6 +81,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	}, a.store, box, mailer{sender}, log, nil)
 	a.hls = hls.NewServer(hls.DefaultConfig, log, nil, reg)
 	a.streams = streams.NewService(a.store, box, log, nil, a.hls)
+	if reg != nil {
+		a.streams.Register(reg)
+	}
 	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
 	a.accounts.BeforeDelete(func(ctx context.Context, userID string) {
 		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {

@@ -117,6 +117,13 @@ func TestLiveRTMPToHLS(t *testing.T) {
 		t.Errorf("directory = %+v", dir1)
 	}
 
+	if live := metric(t, base, "livehouse_live_streams"); live != 1 {
+		t.Errorf("livehouse_live_streams = %v, want 1", live)
+	}
+	if n := metric(t, base, "livehouse_ingest_bytes_total"); n <= 0 {
+		t.Errorf("livehouse_ingest_bytes_total = %v", n)
+	}
+
 	// A second publisher on the same key is refused while the first is live.
 	second := publish(ctx, ingest+key, "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac")
 	if out, err := second.CombinedOutput(); err == nil {
@@ -160,6 +167,9 @@ func TestLiveRTMPToHLS(t *testing.T) {
 		getJSON(t, base+"/api/channels/streamer", &page)
 		if page["viewerCount"] != before+float64(i+1) {
 			t.Errorf("after %d players: viewerCount = %v", i+1, page["viewerCount"])
+		}
+		if v := metric(t, base, "livehouse_hls_viewers"); v != before+float64(i+1) {
+			t.Errorf("after %d players: livehouse_hls_viewers = %v", i+1, v)
 		}
 	}
 

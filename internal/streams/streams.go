@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/media/stream"
 )
@@ -114,6 +116,20 @@ type Service struct {
 	mu       sync.Mutex
 	live     map[string]*Live // by channel id
 	draining bool
+
+	ingestBytes prometheus.Counter
+}
+
+// Register exposes the service's operator metrics: live streams and ingested bytes (no
+// per-channel labels, so the series stay few however many channels there are).
+func (s *Service) Register(reg prometheus.Registerer) {
+	s.ingestBytes = prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_ingest_bytes_total", Help: "Media payload bytes received from publishers."})
+	reg.MustRegister(s.ingestBytes, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_live_streams", Help: "Streams being published on this node."},
+		func() float64 {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return float64(len(s.live))
+		}))
 }
 
 // Recover ends the sessions this node left open when it last stopped without ending them (a
@@ -285,8 +301,13 @@ func (s *Service) watch(l *Live) (stop func()) {
 					starving = false
 					s.event(l, EventStarvationEnd, "IVS Stream Health Change", "")
 				}
+				n := 0
 				for _, p := range u.Payload {
-					windowBytes += len(p)
+					n += len(p)
+				}
+				windowBytes += n
+				if s.ingestBytes != nil {
+					s.ingestBytes.Add(float64(n))
 				}
 				if elapsed := last.Sub(windowStart); elapsed >= s.limitWindow {
 					bitrate := int(float64(windowBytes*8) / elapsed.Seconds())

@@ -63,13 +63,18 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 		}
 		return c
 	}
-	return &Server{
+	s := &Server{
 		cfg: cfg, log: log, now: now, muxers: map[string]*gohlslib.Muxer{}, viewers: newViewers(),
 		edges: map[string]map[string]*edge{}, ended: map[string]map[string][]byte{},
 		playlistRequests: counter("livehouse_hls_playlist_requests_total", "Media playlist requests, blocking or not."),
 		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
 		playlistTimeouts: counter("livehouse_hls_playlist_timeouts_total", "Blocking playlist requests answered 503 after three target durations."),
 	}
+	if reg != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_hls_viewers", Help: "Players watching streams of this node."},
+			func() float64 { return float64(s.viewers.total(s.now())) }))
+	}
+	return s
 }
 
 // Viewers is the number of players watching a channel now.

@@ -79,3 +79,15 @@ func (v *viewers) forget(channel string) {
 	defer v.mu.Unlock()
 	delete(v.channels, channel)
 }
+
+// total counts the playback sessions of every channel.
+func (v *viewers) total(now time.Time) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n := 0
+	for channel := range v.channels {
+		v.pruneLocked(channel, now)
+		n += len(v.channels[channel])
+	}
+	return n
+}
