@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
@@ -37,6 +38,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer b.Close()
 	a.streams.SetBus(b)
+	hub := chat.NewHub(a.store, b.Publish, log, nil)
+	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", hub.Deliver)
+	if err != nil {
+		return fmt.Errorf("chat: %w", err)
+	}
+	defer chatSub.Unsubscribe()
+	a.channels.OnBan(func(ctx context.Context, channelID, userID string) {
+		hub.DisconnectUser(ctx, channelID, userID, "banned")
+	})
 
 	node := cfg.NodeName
 	if node == "" {
@@ -68,6 +78,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Web:      web.Dist(),
 		HLS:      a.hls,
 		Viewers:  a.hls,
+		Chat:     hub,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -40,7 +40,12 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	stopper StreamStopper
+	onBan   func(ctx context.Context, channelID, userID string)
 }
+
+// OnBan registers work to do when a user is banned from a channel, such as closing their
+// chat connections on every node.
+func (s *Service) OnBan(fn func(ctx context.Context, channelID, userID string)) { s.onBan = fn }
 
 // StreamStopper ends a channel's live stream (when its key is reset).
 type StreamStopper interface {
@@ -258,7 +263,13 @@ func (s *Service) Ban(ctx context.Context, ownerID, ownerUsername, username stri
 	if target.UserID == ownerID {
 		return problem.Invalid("CannotBanSelf", "username", "You cannot ban yourself.")
 	}
-	return s.store.Ban(ctx, owner.ChannelID, target.UserID, s.nowUTC())
+	if err := s.store.Ban(ctx, owner.ChannelID, target.UserID, s.nowUTC()); err != nil {
+		return err
+	}
+	if s.onBan != nil {
+		s.onBan(ctx, owner.ChannelID, target.UserID)
+	}
+	return nil
 }
 
 // Unban lifts a ban; lifting a ban that does not exist is not an error.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
@@ -116,8 +117,17 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	acc := accounts.NewService(acfg, store, box, mail, log, clk.Now)
+	chs := channels.NewService(store, box, log, clk.Now, nil)
+	var hub *chat.Hub
+	hub = chat.NewHub(store, func(_ context.Context, subject string, data []byte) error {
+		hub.Deliver(subject, data) // one node: the bus loops straight back
+		return nil
+	}, log, nil)
+	chs.OnBan(func(ctx context.Context, channelID, userID string) {
+		hub.DisconnectUser(ctx, channelID, userID, "banned")
+	})
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
-		Config: hcfg, Log: log, Accounts: acc, Channels: channels.NewService(store, box, log, clk.Now, nil),
+		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
 	}))
 	t.Cleanup(srv.Close)

@@ -48,6 +48,9 @@ func apiRoutes(d Deps) []route {
 		{"PUT /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, true, log)))},
 		{"DELETE /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, false, log)))},
 		{"GET /api/assets/{channelId}/{kind}/{version}", handleAsset(chs, log)},
+
+		{"POST /api/chat/token", handleChatToken(acc, chs, d.Chat, log)},
+		{"GET /api/chat", handleChatSocket(d.Chat, log)},
 	}
 }
 

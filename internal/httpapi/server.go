@@ -14,6 +14,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/chat"
 )
 
 // Config is the part of the configuration the HTTP layer uses.
@@ -46,6 +47,7 @@ type Deps struct {
 	Web      fs.FS                // the built web app; nil serves a placeholder
 	HLS      http.Handler         // serves /hls/{channelId}/…; nil serves nothing
 	Viewers  ViewerCounter        // live viewer counts; nil counts none
+	Chat     *chat.Hub
 }
 
 // NewServer returns the whole HTTP surface.

@@ -128,6 +128,8 @@ func TestAuthorization(t *testing.T) {
 		{call{"DELETE", "/api/me/assets/banner", nil, "DELETE /api/me/assets/{kind}"}, want{401, 204, 204}},
 		{call{"GET", "/api/assets/ch_x/avatar/v1", nil, "GET /api/assets/{channelId}/{kind}/{version}"}, want{404, 404, 404}},
 		{call{"POST", "/api/me/stream-key/reset", nil, ""}, want{401, 200, 200}},
+		{call{"POST", "/api/chat/token", map[string]string{"channel": "owner"}, ""}, want{200, 200, 200}},
+		{call{"GET", "/api/chat", nil, ""}, want{401, 401, 401}},
 	}
 	routes := map[string]bool{}
 	for _, tt := range tests {

@@ -1,0 +1,305 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/time/rate"
+)
+
+// TokenStore keeps single-use tokens where every node can take them.
+type TokenStore interface {
+	CreateChatToken(ctx context.Context, hash, grant string, expires time.Time) error
+	TakeChatToken(ctx context.Context, hash string, now time.Time) (string, error)
+}
+
+// Publish puts a message on the bus; every node's hub receives it through Deliver.
+type Publish func(ctx context.Context, subject string, data []byte) error
+
+// SubjectPrefix is the bus subject of a room is SubjectPrefix + room id; nodes subscribe to
+// SubjectPrefix + ">".
+const SubjectPrefix = "chat.room."
+
+// sendQueue bounds each connection's backlog; a client that falls this far behind is
+// disconnected rather than slowing the room.
+const sendQueue = 256
+
+// Hub holds this node's chat connections, by room.
+type Hub struct {
+	store   TokenStore
+	publish Publish
+	log     *slog.Logger
+	now     func() time.Time
+
+	mu    sync.Mutex
+	rooms map[string]*room
+}
+
+type room struct {
+	conns   map[*Conn]struct{}
+	history []*Frame
+	limiter *rate.Limiter // messages per second across the room, on this node
+}
+
+// Conn is one client connection.
+type Conn struct {
+	Grant *Grant
+	// Out carries encoded frames to the client; Done closes when the hub ends the connection.
+	Out     chan []byte
+	Done    chan struct{}
+	Reason  string
+	once    sync.Once
+	limiter *rate.Limiter
+}
+
+func (c *Conn) end(reason string) {
+	c.once.Do(func() {
+		c.Reason = reason
+		close(c.Done)
+	})
+}
+
+// NewHub returns a hub; now may be nil.
+func NewHub(store TokenStore, publish Publish, log *slog.Logger, now func() time.Time) *Hub {
+	if now == nil {
+		now = time.Now
+	}
+	return &Hub{store: store, publish: publish, log: log, now: now, rooms: map[string]*room{}}
+}
+
+// NewID returns a 12-character id, as the protocol's message and event ids are.
+func NewID() string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 12)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func hashToken(t string) string {
+	sum := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(sum[:])
+}
+
+// IssueToken stores a single-use token for the grant, valid for TokenTTL.
+func (h *Hub) IssueToken(ctx context.Context, g *Grant) (token string, tokenExp, sessionExp time.Time, err error) {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	token = base64.RawURLEncoding.EncodeToString(raw) // HTTP token characters: usable as a subprotocol
+	grant, _ := json.Marshal(g)
+	now := h.now()
+	tokenExp, sessionExp = now.Add(TokenTTL), now.Add(g.SessionDuration)
+	return token, tokenExp, sessionExp, h.store.CreateChatToken(ctx, hashToken(token), string(grant), tokenExp)
+}
+
+// Redeem takes a token and returns its grant.
+func (h *Hub) Redeem(ctx context.Context, token string) (*Grant, error) {
+	raw, err := h.store.TakeChatToken(ctx, hashToken(token), h.now())
+	if err != nil {
+		return nil, err
+	}
+	var g Grant
+	if err := json.Unmarshal([]byte(raw), &g); err != nil {
+		return nil, fmt.Errorf("stored chat grant: %w", err)
+	}
+	return &g, nil
+}
+
+// Join adds a connection to its room and queues the room's recent history for it.
+func (h *Hub) Join(g *Grant) *Conn {
+	c := &Conn{Grant: g, Out: make(chan []byte, sendQueue), Done: make(chan struct{}), limiter: rate.NewLimiter(PerConnRate, PerConnRate)}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.roomLocked(g.RoomID)
+	r.conns[c] = struct{}{}
+	for _, f := range r.history {
+		if b, err := json.Marshal(f); err == nil {
+			c.Out <- b // history fits: HistorySize < sendQueue
+		}
+	}
+	return c
+}
+
+func (h *Hub) roomLocked(id string) *room {
+	r := h.rooms[id]
+	if r == nil {
+		r = &room{conns: map[*Conn]struct{}{}, limiter: rate.NewLimiter(DefaultRoomRate, DefaultRoomRate)}
+		h.rooms[id] = r
+	}
+	return r
+}
+
+// Leave removes a connection.
+func (h *Hub) Leave(c *Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r := h.rooms[c.Grant.RoomID]; r != nil {
+		delete(r.conns, c)
+		if len(r.conns) == 0 && len(r.history) == 0 {
+			delete(h.rooms, c.Grant.RoomID)
+		}
+	}
+}
+
+// envelope is what travels on the bus.
+type envelope struct {
+	Frame      *Frame `json:"frame,omitempty"`
+	Disconnect string `json:"disconnect,omitempty"` // a user id whose connections to end
+	Reason     string `json:"reason,omitempty"`
+}
+
+// errorFrame answers one connection's action with an error.
+func (h *Hub) errorFrame(c *Conn, requestID string, code int, msg string) {
+	b, _ := json.Marshal(&Frame{Type: "ERROR", ID: NewID(), RequestID: requestID, ErrorCode: code, ErrorMessage: msg})
+	select {
+	case c.Out <- b:
+	default:
+		c.end("too slow")
+	}
+}
+
+// Handle carries out one action from a connection.
+func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
+	if !c.limiter.Allow() {
+		h.errorFrame(c, a.RequestID, 429, "Too many requests on this connection.")
+		return
+	}
+	now := h.now().UTC().Format("2006-01-02T15:04:05.000Z")
+	g := c.Grant
+	var env envelope
+	switch a.Action {
+	case "SEND_MESSAGE":
+		if !g.Can(CapSend) {
+			h.errorFrame(c, a.RequestID, 403, "This connection may not send messages.")
+			return
+		}
+		n := utf8.RuneCountInString(a.Content)
+		if n == 0 {
+			h.errorFrame(c, a.RequestID, 400, "Content is required.")
+			return
+		}
+		if n > MaxContent {
+			h.errorFrame(c, a.RequestID, 413, fmt.Sprintf("Messages must be at most %d characters.", MaxContent))
+			return
+		}
+		if !h.roomAllows(g.RoomID) {
+			h.errorFrame(c, a.RequestID, 429, "This room is receiving too many messages; try again shortly.")
+			return
+		}
+		env.Frame = &Frame{Type: "MESSAGE", ID: NewID(), RequestID: a.RequestID, Content: a.Content, Attributes: strings(a.Attributes),
+			Sender: &Sender{UserID: g.UserID, Attributes: strings(g.Attributes)}, SendTime: now}
+	case "DELETE_MESSAGE":
+		if !g.Can(CapDelete) {
+			h.errorFrame(c, a.RequestID, 403, "This connection may not delete messages.")
+			return
+		}
+		if len(a.ID) != 12 {
+			h.errorFrame(c, a.RequestID, 400, "Id must be a 12-character message id.")
+			return
+		}
+		env.Frame = &Frame{Type: "EVENT", ID: NewID(), RequestID: a.RequestID, EventName: "aws:DELETE_MESSAGE", SendTime: now,
+			Attributes: map[string]string{"MessageID": a.ID, "MessageId": a.ID, "Reason": a.Reason}}
+	case "DISCONNECT_USER":
+		if !g.Can(CapDisconnect) {
+			h.errorFrame(c, a.RequestID, 403, "This connection may not disconnect users.")
+			return
+		}
+		if a.UserID == "" {
+			h.errorFrame(c, a.RequestID, 400, "UserId is required.")
+			return
+		}
+		env.Frame = &Frame{Type: "EVENT", ID: NewID(), RequestID: a.RequestID, EventName: "aws:DISCONNECT_USER", SendTime: now,
+			Attributes: map[string]string{"UserId": a.UserID, "Reason": a.Reason}}
+		env.Disconnect, env.Reason = a.UserID, a.Reason
+	default:
+		h.errorFrame(c, a.RequestID, 400, "Unknown action.")
+		return
+	}
+	h.send(ctx, g.RoomID, &env, c, a.RequestID)
+}
+
+func (h *Hub) roomAllows(roomID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.roomLocked(roomID).limiter.Allow()
+}
+
+func (h *Hub) send(ctx context.Context, roomID string, env *envelope, from *Conn, requestID string) {
+	data, _ := json.Marshal(env)
+	if err := h.publish(ctx, SubjectPrefix+roomID, data); err != nil {
+		h.log.Error("publishing chat", "room", roomID, "err", err)
+		if from != nil {
+			h.errorFrame(from, requestID, 500, "The message could not be sent.")
+		}
+	}
+}
+
+// DisconnectUser ends every connection of a user to a room, on every node (a ban).
+func (h *Hub) DisconnectUser(ctx context.Context, roomID, userID, reason string) {
+	now := h.now().UTC().Format("2006-01-02T15:04:05.000Z")
+	h.send(ctx, roomID, &envelope{
+		Frame:      &Frame{Type: "EVENT", ID: NewID(), EventName: "aws:DISCONNECT_USER", SendTime: now, Attributes: map[string]string{"UserId": userID, "Reason": reason}},
+		Disconnect: userID, Reason: reason,
+	}, nil, "")
+}
+
+// Deliver takes one bus message for a room and hands it to this node's connections: the
+// frame is encoded once for all of them.
+func (h *Hub) Deliver(subject string, data []byte) {
+	if len(subject) <= len(SubjectPrefix) {
+		return
+	}
+	roomID := subject[len(SubjectPrefix):]
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil || env.Frame == nil {
+		return
+	}
+	frame, _ := json.Marshal(env.Frame)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.roomLocked(roomID)
+	switch {
+	case env.Frame.Type == "MESSAGE":
+		r.history = append(r.history, env.Frame)
+		if len(r.history) > HistorySize {
+			r.history = r.history[len(r.history)-HistorySize:]
+		}
+	case env.Frame.EventName == "aws:DELETE_MESSAGE":
+		id := env.Frame.Attributes["MessageID"]
+		for i, m := range r.history {
+			if m.ID == id {
+				r.history = append(r.history[:i:i], r.history[i+1:]...)
+				break
+			}
+		}
+	}
+	for c := range r.conns {
+		select {
+		case c.Out <- frame:
+		default:
+			c.end("too slow")
+		}
+		if env.Disconnect != "" && c.Grant.UserID == env.Disconnect {
+			c.end(env.Reason)
+		}
+	}
+}
+
+// strings keeps attributes as the string map the protocol requires (nil becomes empty).
+func strings(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}

@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/problem"
+)
+
+// handleChatToken issues a single-use token for a channel's chat room: view-only for
+// anonymous callers, sending for signed-in users, and moderation for the channel's owner.
+// A user banned from the channel gets 403. The room is keyed by the channel id.
+func handleChatToken(acc *accounts.Service, chs *channels.Service, hub *chat.Hub, log *slog.Logger) http.Handler {
+	type request struct {
+		Channel                  string `json:"channel"`
+		SessionDurationInMinutes int    `json:"sessionDurationInMinutes"`
+	}
+	type response struct {
+		Token                 string    `json:"token"`
+		SessionExpirationTime time.Time `json:"sessionExpirationTime"`
+		TokenExpirationTime   time.Time `json:"tokenExpirationTime"`
+		Capabilities          []string  `json:"capabilities"`
+	}
+	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in request) (int, any, error) {
+		if err := required("channel", in.Channel); err != nil {
+			return 0, nil, err
+		}
+		minutes := in.SessionDurationInMinutes
+		if minutes == 0 {
+			minutes = int(chat.DefaultSession / time.Minute)
+		}
+		if minutes < 1 || minutes > 180 {
+			return 0, nil, problem.Invalid("InvalidSessionDuration", "sessionDurationInMinutes", "sessionDurationInMinutes must be from 1 to 180.")
+		}
+		viewer, err := optionalUser(acc, r)
+		if err != nil {
+			return 0, nil, err
+		}
+		p, err := chs.ByUsername(r.Context(), in.Channel)
+		if err != nil {
+			return 0, nil, err
+		}
+		g := &chat.Grant{RoomID: p.ChannelID, UserID: "anonymous-" + chat.NewID(), SessionDuration: time.Duration(minutes) * time.Minute}
+		if viewer != nil {
+			state, err := chs.Viewer(r.Context(), p.ChannelID, viewer.ID)
+			if err != nil {
+				return 0, nil, err
+			}
+			if state.Banned {
+				return 0, nil, problem.Forbidden("BannedFromChannel", "You are banned from this channel.")
+			}
+			vp, err := chs.ByUsername(r.Context(), viewer.Username)
+			if err != nil {
+				return 0, nil, err
+			}
+			g.UserID = viewer.ID
+			g.Attributes = map[string]string{"username": vp.Username, "displayName": vp.Username, "color": vp.Color, "avatar": vp.Avatar,
+				"avatarUrl": assetURL(vp.ChannelID, channels.AssetAvatar, vp.AvatarVersion)}
+			g.Capabilities = []string{chat.CapSend}
+			if viewer.ID == p.UserID {
+				g.Capabilities = append(g.Capabilities, chat.CapDelete, chat.CapDisconnect)
+			}
+		}
+		token, tokenExp, sessionExp, err := hub.IssueToken(r.Context(), g)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, response{Token: token, SessionExpirationTime: sessionExp, TokenExpirationTime: tokenExp,
+			Capabilities: append(append([]string{}, g.Capabilities...), chat.CapView)}, nil
+	})
+}
+
+// handleChatSocket is the chat WebSocket: the token comes as the subprotocol and is echoed,
+// as the IVS Chat client expects.
+func handleChatSocket(hub *chat.Hub, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := strings.TrimSpace(strings.Split(r.Header.Get("Sec-WebSocket-Protocol"), ",")[0])
+		if token == "" {
+			writeError(w, r, log, problem.Unauthenticated("MissingToken", "Connect with a chat token as the WebSocket subprotocol."))
+			return
+		}
+		g, err := hub.Redeem(r.Context(), token)
+		if errors.Is(err, chat.ErrInvalidToken) {
+			writeError(w, r, log, problem.Unauthenticated("InvalidToken", "This chat token is invalid, used or expired."))
+			return
+		}
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{token}, InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		ws.SetReadLimit(16 << 10)
+		conn := hub.Join(g)
+		defer hub.Leave(conn)
+		ctx, cancel := context.WithTimeout(context.Background(), g.SessionDuration)
+		defer cancel()
+
+		go func() { // reader: actions in
+			defer cancel()
+			for {
+				_, data, err := ws.Read(ctx)
+				if err != nil {
+					return
+				}
+				var a chat.Action
+				if err := json.Unmarshal(data, &a); err != nil {
+					b, _ := json.Marshal(&chat.Frame{Type: "ERROR", ID: chat.NewID(), ErrorCode: 400, ErrorMessage: "The request is not valid JSON."})
+					select {
+					case conn.Out <- b:
+					default:
+					}
+					continue
+				}
+				hub.Handle(ctx, conn, &a)
+			}
+		}()
+		for { // writer: frames out
+			select {
+			case b := <-conn.Out:
+				if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+					return
+				}
+			case <-conn.Done:
+				flush(ctx, ws, conn.Out)
+				ws.Close(websocket.StatusPolicyViolation, conn.Reason)
+				return
+			case <-ctx.Done():
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					ws.Close(websocket.StatusNormalClosure, "session expired")
+				} else {
+					ws.CloseNow()
+				}
+				return
+			}
+		}
+	})
+}
+
+// flush writes what is already queued (such as the event that ends a connection).
+func flush(ctx context.Context, ws *websocket.Conn, out chan []byte) {
+	for {
+		select {
+		case b := <-out:
+			if ws.Write(ctx, websocket.MessageText, b) != nil {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
