@@ -17,7 +17,6 @@ test('the amazon-ivs-chat-messaging client connects, sends, receives, deletes an
   const tokens = { [owner]: await login(owner), [viewer]: await login(viewer) };
   const room = (username: string) =>
     new ChatRoom({
-      logLevel: 'error',
       regionOrUrl: baseURL!.replace(/^http/, 'ws') + '/api/chat',
       tokenProvider: async () => {
         const res = await request.post('/api/chat/token', { data: { channel: owner }, headers: { Authorization: `Bearer ${tokens[username]}` } });
@@ -27,6 +26,7 @@ test('the amazon-ivs-chat-messaging client connects, sends, receives, deletes an
     });
   const host = room(owner);
   const fan = room(viewer);
+  host.logLevel = fan.logLevel = 'error';
   const connected = (r: ChatRoom) => new Promise<void>((resolve) => r.addListener('connect', () => resolve()));
   const hostUp = connected(host);
   const fanUp = connected(fan);
