@@ -6,6 +6,7 @@ import { LoginPage } from '../features/auth/components/LoginPage';
 import { RegisterPage } from '../features/auth/components/RegisterPage';
 import { ResetPage } from '../features/auth/components/ResetPage';
 import { ChannelPage } from '../features/channels/components/ChannelPage';
+import { ChatPanel } from '../features/chat/components/ChatPanel';
 import { DirectoryPage } from '../features/channels/components/DirectoryPage';
 import { FollowingPage } from '../features/channels/components/FollowingPage';
 import { HealthPage } from '../features/health/components/HealthPage';
@@ -22,6 +23,10 @@ export function Providers({ children }: { children: ReactNode }) {
     </QueryClientProvider>
   );
 }
+
+const chatPanel = (c: { username: string; isOwner: boolean; isBanned: boolean }) => (
+  <ChatPanel key={c.username} channel={c.username} isOwner={c.isOwner} isBanned={c.isBanned} />
+);
 
 // ToChannel sends unknown channel subpaths to the channel page, as the reference does.
 function ToChannel() {
@@ -43,8 +48,8 @@ export function AppRoutes() {
         <Route path="login" element={<GuestOnly><LoginPage /></GuestOnly>} />
         <Route path="register" element={<GuestOnly><RegisterPage /></GuestOnly>} />
         <Route path="reset" element={<GuestOnly><ResetPage /></GuestOnly>} />
-        <Route path=":username" element={<ChannelPage />} />
-        <Route path=":username/profile" element={<ChannelPage profile />} />
+        <Route path=":username" element={<ChannelPage chat={chatPanel} />} />
+        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} />} />
         <Route path=":username/*" element={<ToChannel />} />
       </Route>
     </Routes>

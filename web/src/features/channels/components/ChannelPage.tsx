@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useRef } from 'react';
+import { lazy, Suspense, useEffect, useRef, type ReactNode } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { isApiError } from '../../../lib/api-client';
 import { colorValue } from '../../../lib/profile';
@@ -11,7 +11,11 @@ import { useChannel, useFollow } from '../api/channels';
 // hls.js is large: load the player only when a stream is live.
 const Player = lazy(() => import('./Player').then((m) => ({ default: m.Player })));
 
-export function ChannelPage({ profile = false }: { profile?: boolean }) {
+type ChatSlot = (channel: { username: string; isOwner: boolean; isBanned: boolean }) => ReactNode;
+
+// ChannelPage shows a channel; the app passes in the chat panel (features do not import each
+// other).
+export function ChannelPage({ profile = false, chat }: { profile?: boolean; chat?: ChatSlot }) {
   const { username = '' } = useParams();
   const channel = useChannel(username);
   const me = useMe();
@@ -111,6 +115,7 @@ export function ChannelPage({ profile = false }: { profile?: boolean }) {
           </span>
         )}
       </section>
+      {chat?.({ username: ch.username, isOwner: ch.isOwner, isBanned: ch.isBanned })}
       {location.pathname.endsWith('/profile') || profile ? null : (
         <p className="muted">
           <Link to={`/${ch.username}/profile`}>View profile</Link>
