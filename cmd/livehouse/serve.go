@@ -39,6 +39,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	defer b.Close()
 	a.streams.SetBus(b)
 	hub := chat.NewHub(a.store, b.Publish, log, nil)
+	hub.SetRoomRate(cfg.ChatRoomRate)
 	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", hub.Deliver)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)

@@ -40,9 +40,14 @@ type Hub struct {
 	log     *slog.Logger
 	now     func() time.Time
 
+	roomRate int // messages per second per room, on this node
+
 	mu    sync.Mutex
 	rooms map[string]*room
 }
+
+// SetRoomRate sets how many messages per second a room accepts (on this node).
+func (h *Hub) SetRoomRate(perSecond int) { h.roomRate = perSecond }
 
 type room struct {
 	conns   map[*Conn]struct{}
@@ -73,7 +78,7 @@ func NewHub(store TokenStore, publish Publish, log *slog.Logger, now func() time
 	if now == nil {
 		now = time.Now
 	}
-	return &Hub{store: store, publish: publish, log: log, now: now, rooms: map[string]*room{}}
+	return &Hub{store: store, publish: publish, log: log, now: now, rooms: map[string]*room{}, roomRate: DefaultRoomRate}
 }
 
 // NewID returns a 12-character id, as the protocol's message and event ids are.
@@ -134,7 +139,7 @@ func (h *Hub) Join(g *Grant) *Conn {
 func (h *Hub) roomLocked(id string) *room {
 	r := h.rooms[id]
 	if r == nil {
-		r = &room{conns: map[*Conn]struct{}{}, limiter: rate.NewLimiter(DefaultRoomRate, DefaultRoomRate)}
+		r = &room{conns: map[*Conn]struct{}{}, limiter: rate.NewLimiter(rate.Limit(h.roomRate), h.roomRate)}
 		h.rooms[id] = r
 	}
 	return r

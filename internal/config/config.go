@@ -83,6 +83,7 @@ func Defaults(stage string) Config {
 		LogFormat:            "text",
 		LogRetentionDays:     7,
 		SessionRetentionDays: 60,
+		ChatRoomRate:         100,
 		SMTP:                 SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
 	}
 	if stage == "prod" {
@@ -152,6 +153,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LogRetentionDays < 0 {
 		bad("log_retention_days", "must not be negative")
+	}
+	if c.ChatRoomRate < 1 || c.ChatRoomRate > 10_000 {
+		bad("chat_room_rate", "%d is not from 1 to 10000", c.ChatRoomRate)
 	}
 	if c.SessionRetentionDays < 0 {
 		bad("session_retention_days", "must not be negative")

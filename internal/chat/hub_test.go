@@ -1,0 +1,154 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+)
+
+// memTokens is an in-memory TokenStore.
+type memTokens struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *memTokens) CreateChatToken(_ context.Context, hash, grant string, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[hash] = grant
+	return nil
+}
+
+func (s *memTokens) TakeChatToken(_ context.Context, hash string, _ time.Time) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.m[hash]
+	if !ok {
+		return "", ErrInvalidToken
+	}
+	delete(s.m, hash)
+	return g, nil
+}
+
+func newLoopHub() *Hub {
+	var h *Hub
+	h = NewHub(&memTokens{m: map[string]string{}}, func(_ context.Context, subject string, data []byte) error {
+		h.Deliver(subject, data)
+		return nil
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	return h
+}
+
+func frames(c *Conn) []map[string]any {
+	var out []map[string]any
+	for {
+		select {
+		case b := <-c.Out:
+			var f map[string]any
+			json.Unmarshal(b, &f)
+			out = append(out, f)
+		default:
+			return out
+		}
+	}
+}
+
+func TestTokensAreSingleUse(t *testing.T) {
+	h := newLoopHub()
+	tok, tokenExp, sessionExp, err := h.IssueToken(context.Background(), &Grant{RoomID: "r", UserID: "u", SessionDuration: time.Hour})
+	if err != nil || !sessionExp.After(tokenExp) {
+		t.Fatalf("IssueToken: %v, %v %v", err, tokenExp, sessionExp)
+	}
+	if g, err := h.Redeem(context.Background(), tok); err != nil || g.UserID != "u" {
+		t.Fatalf("Redeem = %+v, %v", g, err)
+	}
+	if _, err := h.Redeem(context.Background(), tok); err != ErrInvalidToken {
+		t.Errorf("second Redeem = %v, want ErrInvalidToken", err)
+	}
+}
+
+func TestRateLimits(t *testing.T) {
+	h := newLoopHub()
+	c := h.Join(&Grant{RoomID: "r", UserID: "u", Capabilities: []string{CapSend}})
+	for i := range PerConnRate + 5 {
+		h.Handle(context.Background(), c, &Action{Action: "SEND_MESSAGE", Content: "x", RequestID: string(rune('a' + i))})
+	}
+	limited := 0
+	for _, f := range frames(c) {
+		if f["Type"] == "ERROR" && f["ErrorCode"] == float64(429) {
+			limited++
+		}
+	}
+	if limited != 5 {
+		t.Errorf("%d actions limited, want 5", limited)
+	}
+}
+
+func TestRoomRate(t *testing.T) {
+	h := newLoopHub()
+	h.SetRoomRate(3)
+	limited := 0
+	for range 5 {
+		c := h.Join(&Grant{RoomID: "r", UserID: "u", Capabilities: []string{CapSend}})
+		h.Handle(context.Background(), c, &Action{Action: "SEND_MESSAGE", Content: "x"})
+		for _, f := range frames(c) {
+			if f["ErrorCode"] == float64(429) {
+				limited++
+			}
+		}
+		h.Leave(c)
+	}
+	if limited != 2 {
+		t.Errorf("%d messages limited by the room, want 2", limited)
+	}
+}
+
+func TestSlowConnectionIsDropped(t *testing.T) {
+	h := newLoopHub()
+	h.SetRoomRate(10_000)
+	slow := h.Join(&Grant{RoomID: "r", UserID: "slow"})
+	sender := &Grant{RoomID: "r", UserID: "u", Capabilities: []string{CapSend}}
+	for range sendQueue + 1 {
+		c := h.Join(sender) // a fresh connection each time keeps under the per-connection rate
+		h.Handle(context.Background(), c, &Action{Action: "SEND_MESSAGE", Content: "x"})
+		h.Leave(c)
+	}
+	select {
+	case <-slow.Done:
+	default:
+		t.Fatal("a connection that never reads was not dropped")
+	}
+}
+
+// FuzzAction decodes arbitrary client frames and handles them: nothing may panic, and every
+// frame answered to the sender is valid JSON of a known type.
+func FuzzAction(f *testing.F) {
+	for _, seed := range []string{
+		`{"Action":"SEND_MESSAGE","Content":"hi","RequestId":"1"}`,
+		`{"Action":"DELETE_MESSAGE","Id":"abcdefghijkl","Reason":"x"}`,
+		`{"Action":"DISCONNECT_USER","UserId":"u","Reason":"x"}`,
+		`{"Action":"NOPE"}`, `{}`, `[]`, `{"Content":5}`, `{"Attributes":{"a":"b"},"Action":"SEND_MESSAGE","Content":"é"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h := newLoopHub()
+		c := h.Join(&Grant{RoomID: "r", UserID: "u", Capabilities: []string{CapSend, CapDelete, CapDisconnect}})
+		var a Action
+		if json.Unmarshal(data, &a) != nil {
+			return
+		}
+		h.Handle(context.Background(), c, &a)
+		for _, fr := range frames(c) {
+			switch fr["Type"] {
+			case "MESSAGE", "EVENT", "ERROR":
+			default:
+				t.Fatalf("frame of unknown type: %v", fr)
+			}
+		}
+	})
+}
