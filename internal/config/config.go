@@ -38,6 +38,8 @@ type Config struct {
 	ChannelType          string   `yaml:"channel_type" help:"type of new channels: BASIC (passthrough) or STANDARD (transcoded ladder)"`
 	SignUpAllowedDomains []string `yaml:"sign_up_allowed_domains" help:"email domains allowed to sign up; empty allows all"`
 
+	ChatRoomRate int `yaml:"chat_room_rate" help:"messages per second a chat room accepts, per node"`
+
 	LogLevel             string `yaml:"log_level" help:"debug, info, warn or error"`
 	LogFormat            string `yaml:"log_format" help:"text or json"`
 	LogRetentionDays     int    `yaml:"log_retention_days" help:"days to keep operator-facing files (the mail outbox); 0 keeps them"`
