@@ -91,8 +91,18 @@ func startServer(t *testing.T, vars map[string]string) (base string, stop func()
 
 func post(t *testing.T, url, token string, body any) (int, map[string]any) {
 	t.Helper()
+	return send(t, "POST", url, token, body)
+}
+
+func putReq(t *testing.T, url, token string) (int, map[string]any) {
+	t.Helper()
+	return send(t, "PUT", url, token, nil)
+}
+
+func send(t *testing.T, method, url, token string, body any) (int, map[string]any) {
+	t.Helper()
 	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(raw))
+	req, _ := http.NewRequest(method, url, bytes.NewReader(raw))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
