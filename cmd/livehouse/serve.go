@@ -40,6 +40,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	a.streams.SetBus(b)
 	hub := chat.NewHub(a.store, b.Publish, log, nil)
 	hub.SetRoomRate(cfg.ChatRoomRate)
+	var webhook chat.Reviewer
+	if cfg.ChatReviewURL != "" {
+		webhook = &chat.Webhook{URL: cfg.ChatReviewURL}
+	}
+	if filter := chat.NewWordFilter(cfg.ChatBlockedWords); filter != nil {
+		hub.SetReview(cfg.ChatReviewFallback == "ALLOW", filter, webhook)
+	} else {
+		hub.SetReview(cfg.ChatReviewFallback == "ALLOW", webhook)
+	}
 	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", hub.Deliver)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)

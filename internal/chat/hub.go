@@ -42,6 +42,9 @@ type Hub struct {
 
 	roomRate int // messages per second per room, on this node
 
+	reviewers           []Reviewer
+	reviewFallbackAllow bool
+
 	mu    sync.Mutex
 	rooms map[string]*room
 }
@@ -62,6 +65,7 @@ type Conn struct {
 	Out     chan []byte
 	Done    chan struct{}
 	Reason  string
+	IP      string // the client's address, for review handlers
 	once    sync.Once
 	limiter *rate.Limiter
 }
@@ -202,8 +206,19 @@ func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
 			h.errorFrame(c, a.RequestID, 429, "This room is receiving too many messages; try again shortly.")
 			return
 		}
-		env.Frame = &Frame{Type: "MESSAGE", ID: NewID(), RequestID: a.RequestID, Content: a.Content, Attributes: strings(a.Attributes),
-			Sender: &Sender{UserID: g.UserID, Attributes: strings(g.Attributes)}, SendTime: now}
+		id, content, attrs := NewID(), a.Content, a.Attributes
+		if len(h.reviewers) > 0 {
+			req := &ReviewRequest{Content: content, MessageID: id, RoomArn: g.RoomID, Attributes: stringMap(attrs)}
+			req.Sender.Attributes, req.Sender.UserID, req.Sender.IP = stringMap(g.Attributes), g.UserID, c.IP
+			ok, rewritten, rewrittenAttrs := h.review(ctx, req)
+			if !ok {
+				h.errorFrame(c, a.RequestID, 406, "This message was not accepted by the room's review.")
+				return
+			}
+			content, attrs = rewritten, rewrittenAttrs
+		}
+		env.Frame = &Frame{Type: "MESSAGE", ID: id, RequestID: a.RequestID, Content: content, Attributes: stringMap(attrs),
+			Sender: &Sender{UserID: g.UserID, Attributes: stringMap(g.Attributes)}, SendTime: now}
 	case "DELETE_MESSAGE":
 		if !g.Can(CapDelete) {
 			h.errorFrame(c, a.RequestID, 403, "This connection may not delete messages.")
@@ -301,8 +316,8 @@ func (h *Hub) Deliver(subject string, data []byte) {
 	}
 }
 
-// strings keeps attributes as the string map the protocol requires (nil becomes empty).
-func strings(m map[string]string) map[string]string {
+// stringMap keeps attributes as the string map the protocol requires (nil becomes empty).
+func stringMap(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
 	}

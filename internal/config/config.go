@@ -38,7 +38,10 @@ type Config struct {
 	ChannelType          string   `yaml:"channel_type" help:"type of new channels: BASIC (passthrough) or STANDARD (transcoded ladder)"`
 	SignUpAllowedDomains []string `yaml:"sign_up_allowed_domains" help:"email domains allowed to sign up; empty allows all"`
 
-	ChatRoomRate int `yaml:"chat_room_rate" help:"messages per second a chat room accepts, per node"`
+	ChatBlockedWords   []string `yaml:"chat_blocked_words" help:"words that make a chat message be refused (406), whole words, any case"`
+	ChatReviewURL      string   `yaml:"chat_review_url" help:"HTTP endpoint that reviews each chat message (IVS review-handler JSON), within 200 ms"`
+	ChatReviewFallback string   `yaml:"chat_review_fallback" help:"ALLOW or DENY when the review endpoint fails or is late"`
+	ChatRoomRate       int      `yaml:"chat_room_rate" help:"messages per second a chat room accepts, per node"`
 
 	LogLevel             string `yaml:"log_level" help:"debug, info, warn or error"`
 	LogFormat            string `yaml:"log_format" help:"text or json"`
@@ -86,6 +89,7 @@ func Defaults(stage string) Config {
 		LogRetentionDays:     7,
 		SessionRetentionDays: 60,
 		ChatRoomRate:         100,
+		ChatReviewFallback:   "ALLOW",
 		SMTP:                 SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
 	}
 	if stage == "prod" {
@@ -155,6 +159,14 @@ func (c *Config) Validate() error {
 	}
 	if c.LogRetentionDays < 0 {
 		bad("log_retention_days", "must not be negative")
+	}
+	if c.ChatReviewFallback != "ALLOW" && c.ChatReviewFallback != "DENY" {
+		bad("chat_review_fallback", "%q is not ALLOW or DENY", c.ChatReviewFallback)
+	}
+	if c.ChatReviewURL != "" {
+		if u, err := url.Parse(c.ChatReviewURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("chat_review_url", "%q is not an http(s) URL", c.ChatReviewURL)
+		}
 	}
 	if c.ChatRoomRate < 1 || c.ChatRoomRate > 10_000 {
 		bad("chat_room_rate", "%d is not from 1 to 10000", c.ChatRoomRate)

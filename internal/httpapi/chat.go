@@ -82,7 +82,7 @@ func handleChatToken(acc *accounts.Service, chs *channels.Service, hub *chat.Hub
 
 // handleChatSocket is the chat WebSocket: the token comes as the subprotocol and is echoed,
 // as the IVS Chat client expects.
-func handleChatSocket(hub *chat.Hub, log *slog.Logger) http.Handler {
+func handleChatSocket(hub *chat.Hub, trustProxy bool, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := strings.TrimSpace(strings.Split(r.Header.Get("Sec-WebSocket-Protocol"), ",")[0])
 		if token == "" {
@@ -104,6 +104,7 @@ func handleChatSocket(hub *chat.Hub, log *slog.Logger) http.Handler {
 		}
 		ws.SetReadLimit(16 << 10)
 		conn := hub.Join(g)
+		conn.IP = clientAddr(r, trustProxy)
 		defer hub.Leave(conn)
 		ctx, cancel := context.WithTimeout(context.Background(), g.SessionDuration)
 		defer cancel()
