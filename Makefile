@@ -64,12 +64,13 @@ check: web-deps
 	$(MAKE) test
 
 ## bench: Go benchmarks (6 runs each, summarised by benchstat: medians with spread), then the
-## live-video measurements against the real binary (bench/media: ingest-to-part and player
-## latency, CPU per stream, LL-HLS egress)
+## live-video and chat measurements against the real binary (bench/media: ingest-to-part and
+## player latency, CPU per stream, LL-HLS egress; bench/chat: one room with 10,000 connections)
 bench: system-deps build
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt
 	$(GO) run ./bench/media -bin $(BIN)
+	$(GO) run ./bench/chat -bin $(BIN)
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html
