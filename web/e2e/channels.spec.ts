@@ -92,3 +92,25 @@ test('resetting the stream key shows a new key', async ({ page }) => {
   await expect(key).not.toHaveValue(before);
   await expect(key).toHaveValue(/^sk_\w{40}$/);
 });
+
+test('from a user\'s profile, a streamer bans and unbans them from their own channel', async ({ page, browser }) => {
+  const fan = uniqueName('pfan');
+  const fanPage = await (await browser.newContext()).newPage();
+  await signUpVerified(fanPage, fan);
+  const streamer = uniqueName('pstar');
+  await signUpVerified(page, streamer);
+
+  await page.goto(`/${fan}/profile`);
+  await page.getByRole('button', { name: 'Ban from my channel' }).click();
+  await expect(page.getByText('User banned from your channel')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Unban from my channel' })).toBeVisible();
+
+  // The fan is banned from the streamer's channel: no playback, no chat.
+  await fanPage.goto(`/${streamer}`);
+  await expect(fanPage.getByText('You are banned from this channel').first()).toBeVisible();
+
+  await page.getByRole('button', { name: 'Unban from my channel' }).click();
+  await expect(page.getByRole('button', { name: 'Ban from my channel' })).toBeVisible();
+  await fanPage.reload();
+  await expect(fanPage.getByLabel('Chat message')).toHaveAttribute('placeholder', 'Say something');
+});

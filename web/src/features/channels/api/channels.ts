@@ -93,3 +93,21 @@ export function useDeleteAsset() {
     onSuccess: () => qc.invalidateQueries({ queryKey: meKey }),
   });
 }
+
+// useMyBans lists the users banned from the signed-in user's own channel.
+export function useMyBans(me: string | undefined) {
+  return useQuery({
+    queryKey: ['bans', me],
+    queryFn: () => api<{ users: ChannelCard[] }>('GET', `/api/channels/${encodeURIComponent(me!)}/bans`),
+    enabled: !!me,
+  });
+}
+
+export function useBan(me: string | undefined) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ user, ban }: { user: string; ban: boolean }) =>
+      api(ban ? 'PUT' : 'DELETE', `/api/channels/${encodeURIComponent(me!)}/bans/${encodeURIComponent(user)}`),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['bans', me] }),
+  });
+}

@@ -6,7 +6,7 @@ import { useMe } from '../../../lib/session';
 import { useToast } from '../../../lib/toast';
 import { Avatar } from '../../../components/Avatar';
 import { Spinner } from '../../../components/Spinner';
-import { useChannel, useFollow } from '../api/channels';
+import { useBan, useChannel, useFollow, useMyBans } from '../api/channels';
 
 // hls.js is large: load the player only when a stream is live.
 const Player = lazy(() => import('./Player').then((m) => ({ default: m.Player })));
@@ -25,6 +25,9 @@ export function ChannelPage({ profile = false, chat }: { profile?: boolean; chat
   const [params, setParams] = useSearchParams();
   const toast = useToast();
   const autoFollowed = useRef(false);
+  const myName = me.data?.username;
+  const bans = useMyBans(profile && me.data && me.data.username.toLowerCase() !== username.toLowerCase() ? myName : undefined);
+  const banMutation = useBan(myName);
 
   // Back from signing in after a signed-out Follow click: follow now.
   useEffect(() => {
@@ -89,6 +92,20 @@ export function ChannelPage({ profile = false, chat }: { profile?: boolean; chat
               Copy channel link
             </button>
           )}
+          {profile && bans.data && (
+            <BanButton
+              banned={bans.data.users.some((u) => u.username.toLowerCase() === ch.username.toLowerCase())}
+              onChange={(ban) =>
+                banMutation.mutate(
+                  { user: ch.username, ban },
+                  {
+                    onSuccess: () => toast.success(ban ? 'User banned from your channel' : 'User unbanned from your channel'),
+                    onError: () => toast.error(ban ? 'Failed to ban user' : 'Failed to unban user'),
+                  },
+                )
+              }
+            />
+          )}
           {!ch.isOwner && (
             <button type="button" className={`btn ${ch.isFollowed ? 'btn-secondary' : 'btn-primary'}`} onClick={onFollow} disabled={follow.isPending} title={ch.isFollowed ? 'Unfollow' : 'Follow'}>
               {ch.isFollowed ? 'Following' : 'Follow'}
@@ -122,5 +139,14 @@ export function ChannelPage({ profile = false, chat }: { profile?: boolean; chat
         </p>
       )}
     </main>
+  );
+}
+
+// BanButton bans or unbans the user whose profile this is from the viewer's own channel.
+function BanButton({ banned, onChange }: { banned: boolean; onChange: (ban: boolean) => void }) {
+  return (
+    <button type="button" className={`btn ${banned ? 'btn-secondary' : 'btn-danger'}`} onClick={() => onChange(!banned)}>
+      {banned ? 'Unban from my channel' : 'Ban from my channel'}
+    </button>
   );
 }
