@@ -4,16 +4,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +19,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/livehouse/livehouse/bench/internal/harness"
 )
 
 var (
@@ -39,88 +38,22 @@ func main() {
 	}
 }
 
-func freeAddr() string {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func proc(pid int, field string) float64 {
-	raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, field+":") {
-			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
-			return v
-		}
-	}
-	return 0
-}
-
-func cpu(pid int) float64 {
-	raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
-	u, _ := strconv.ParseFloat(f[11], 64)
-	s, _ := strconv.ParseFloat(f[12], 64)
-	return (u + s) / 100
-}
-
-func postJSON(url, token string, body, out any) error {
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(raw))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
+func run() error {
+	srv, err := harness.Start(*binary)
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
-	if res.StatusCode >= 300 {
-		return fmt.Errorf("%s: %d", url, res.StatusCode)
-	}
-	if out != nil {
-		return json.NewDecoder(res.Body).Decode(out)
-	}
-	return nil
-}
-
-func run() error {
-	dir, _ := os.MkdirTemp("", "livehouse-chatbench-")
-	defer os.RemoveAll(dir)
-	httpAddr := freeAddr()
-	base := "http://" + httpAddr
-	cmd := exec.Command(*binary, "serve")
-	cmd.Env = append(os.Environ(), "LIVEHOUSE_DATA_DIR="+dir, "LIVEHOUSE_HTTP_ADDR="+httpAddr, "LIVEHOUSE_RTMP_ADDR="+freeAddr(),
-		"LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_LOG_LEVEL=error")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	for i := 0; ; i++ {
-		if res, err := http.Get(base + "/healthz"); err == nil && res.StatusCode == 200 {
-			res.Body.Close()
-			break
-		}
-		if i > 200 {
-			return errors.New("server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err := postJSON(base+"/api/auth/register", "", map[string]string{"username": "chatbench", "email": "c@bench.example", "password": "Bench-passw0rd"}, nil); err != nil {
-		return err
-	}
-	var login struct{ Token string }
-	if err := postJSON(base+"/api/auth/login", "", map[string]string{"username": "chatbench", "password": "Bench-passw0rd"}, &login); err != nil {
+	defer srv.Stop()
+	session, _, _, err := srv.Channel("chatbench")
+	if err != nil {
 		return err
 	}
 	token := func(session string) (string, error) {
 		var t struct{ Token string }
-		err := postJSON(base+"/api/chat/token", session, map[string]string{"channel": "chatbench"}, &t)
+		err := srv.PostJSON("/api/chat/token", session, map[string]string{"channel": "chatbench"}, &t)
 		return t.Token, err
 	}
-	wsURL := "ws://" + httpAddr + "/api/chat"
+	wsURL := "ws" + strings.TrimPrefix(srv.Base, "http") + "/api/chat"
 	dial := func(i int, tok string) (*websocket.Conn, error) {
 		local := &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+i/250), byte(1+i%250))}
 		client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: local}).DialContext}}
@@ -130,7 +63,7 @@ func run() error {
 		return ws, err
 	}
 
-	rss0 := proc(cmd.Process.Pid, "VmRSS")
+	rss0 := srv.RSSKiB()
 	var mu sync.Mutex
 	var lat []float64
 	var delivered atomic.Int64
@@ -173,9 +106,9 @@ func run() error {
 		}()
 	}
 	time.Sleep(2 * time.Second) // let the idle connections settle before reading memory
-	rssIdle := proc(cmd.Process.Pid, "VmRSS")
+	rssIdle := srv.RSSKiB()
 
-	stok, err := token(login.Token)
+	stok, err := token(session)
 	if err != nil {
 		return err
 	}
@@ -190,7 +123,7 @@ func run() error {
 			}
 		}
 	}()
-	cpu0, t0 := cpu(cmd.Process.Pid), time.Now()
+	cpu0, t0 := srv.CPUSeconds(), time.Now()
 	tick := time.NewTicker(time.Second / time.Duration(*rate))
 	for time.Since(t0) < *duration {
 		<-tick.C
@@ -201,7 +134,7 @@ func run() error {
 	}
 	time.Sleep(2 * time.Second) // the last messages in flight
 	elapsed := time.Since(t0)
-	used := cpu(cmd.Process.Pid) - cpu0
+	used := srv.CPUSeconds() - cpu0
 	stop()
 	wg.Wait()
 

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -24,6 +23,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/livehouse/livehouse/bench/internal/harness"
 )
 
 func main() {
@@ -87,117 +88,10 @@ func ints(s string) []int {
 	return out
 }
 
-// server is a livehouse process on a fresh data dir.
-type server struct {
-	cmd  *exec.Cmd
-	base string
-	rtmp string
-	dir  string
-}
-
-func freeAddr() string {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func startServer() (*server, error) {
-	dir, err := os.MkdirTemp("", "livehouse-bench-")
-	if err != nil {
-		return nil, err
-	}
-	s := &server{base: "http://" + freeAddr(), rtmp: freeAddr(), dir: dir}
-	s.cmd = exec.Command(*binary, "serve")
-	s.cmd.Env = append(os.Environ(), "LIVEHOUSE_DATA_DIR="+dir, "LIVEHOUSE_HTTP_ADDR="+strings.TrimPrefix(s.base, "http://"),
-		"LIVEHOUSE_RTMP_ADDR="+s.rtmp, "LIVEHOUSE_PUBLIC_URL="+s.base, "LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_LOG_LEVEL=warn", "LIVEHOUSE_WEBRTC_ADDR=127.0.0.1:0")
-	s.cmd.Stderr = os.Stderr
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	for range 200 {
-		if res, err := http.Get(s.base + "/healthz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return s, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.stop()
-	return nil, errors.New("server did not become healthy")
-}
-
-func (s *server) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	s.cmd.Wait()
-	os.RemoveAll(s.dir)
-}
-
-// cpuSeconds is the process's user+system CPU time so far, from /proc.
-func (s *server) cpuSeconds() float64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
-}
-
-// rssMiB is the process's resident memory.
-func (s *server) rssMiB() float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "VmRSS:") {
-			kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-func (s *server) postJSON(path, token string, body any, out any) error {
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", s.base+path, bytes.NewReader(raw))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode >= 300 {
-		b, _ := io.ReadAll(res.Body)
-		return fmt.Errorf("%s: %d %s", path, res.StatusCode, b)
-	}
-	if out != nil {
-		return json.NewDecoder(res.Body).Decode(out)
-	}
-	return nil
-}
-
 // channel signs up a streamer and returns its stream key and channel id.
-func (s *server) channel(name string) (key, id string, err error) {
-	if err := s.postJSON("/api/auth/register", "", map[string]string{"username": name, "email": name + "@bench.example", "password": "Bench-passw0rd"}, nil); err != nil {
-		return "", "", err
-	}
-	var login struct {
-		User struct {
-			Channel struct{ StreamKey, ID string }
-		}
-	}
-	if err := s.postJSON("/api/auth/login", "", map[string]string{"username": name, "password": "Bench-passw0rd"}, &login); err != nil {
-		return "", "", err
-	}
-	return login.User.Channel.StreamKey, login.User.Channel.ID, nil
+func channel(s *harness.Server, name string) (key, id string, err error) {
+	_, key, id, err = s.Channel(name)
+	return key, id, err
 }
 
 // sample is a pre-encoded 720p30, 3 Mbps, H.264 + AAC file, made once, so that publishing
@@ -230,10 +124,10 @@ func publishCopy(ctx context.Context, file, url string) *exec.Cmd {
 	return exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "flv", url)
 }
 
-func waitLive(s *server, channelID string) error {
+func waitLive(s *harness.Server, channelID string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		res, err := http.Get(s.base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
+		res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
 		if err == nil {
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
@@ -298,18 +192,18 @@ func nextPart(pl string) (msn, part int, newestEnd time.Time, newestURI string, 
 // ingestToPart publishes one stream and, for each new part, measures the time from the
 // arrival of the part's newest frame to the moment a blocking playlist reload lists it.
 func ingestToPart() error {
-	s, err := startServer()
+	s, err := harness.Start(*binary)
 	if err != nil {
 		return err
 	}
-	defer s.stop()
-	key, id, err := s.channel("ingestbench")
+	defer s.Stop()
+	key, id, err := channel(s, "ingestbench")
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pub := publishLive(ctx, "rtmp://"+s.rtmp+"/live/"+key)
+	pub := publishLive(ctx, "rtmp://"+s.RTMP+"/live/"+key)
 	if err := pub.Start(); err != nil {
 		return err
 	}
@@ -318,7 +212,7 @@ func ingestToPart() error {
 	if err := waitLive(s, id); err != nil {
 		return err
 	}
-	url := s.base + "/hls/" + id + "/video1_stream.m3u8?vt=benchbenchbench01"
+	url := s.Base + "/hls/" + id + "/video1_stream.m3u8?vt=benchbenchbench01"
 	res, err := http.Get(url)
 	if err != nil {
 		return err
@@ -354,17 +248,17 @@ func ingestToPart() error {
 // the playing frame's program-date-time (stamped at RTMP arrival, so the encoder's own delay
 // is not counted).
 func playerLatency() error {
-	s, err := startServer()
+	s, err := harness.Start(*binary)
 	if err != nil {
 		return err
 	}
-	defer s.stop()
-	key, id, err := s.channel("playerbench")
+	defer s.Stop()
+	key, id, err := channel(s, "playerbench")
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	pub := publishLive(ctx, "rtmp://"+s.rtmp+"/live/"+key)
+	pub := publishLive(ctx, "rtmp://"+s.RTMP+"/live/"+key)
 	if err := pub.Start(); err != nil {
 		cancel()
 		return err
@@ -373,7 +267,7 @@ func playerLatency() error {
 	if err := waitLive(s, id); err != nil {
 		return err
 	}
-	cmd := exec.Command("node", "bench/player-latency.mjs", s.base+"/playerbench", strconv.Itoa(int(warmup.Seconds())), "30")
+	cmd := exec.Command("node", "bench/player-latency.mjs", s.Base+"/playerbench", strconv.Itoa(int(warmup.Seconds())), "30")
 	cmd.Dir = "web" // playwright-core comes from the web app's node_modules
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -396,11 +290,11 @@ func cpuPerStream(n int) error {
 	if err != nil {
 		return err
 	}
-	s, err := startServer()
+	s, err := harness.Start(*binary)
 	if err != nil {
 		return err
 	}
-	defer s.stop()
+	defer s.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	var pubs []*exec.Cmd
 	defer func() {
@@ -411,11 +305,11 @@ func cpuPerStream(n int) error {
 	}()
 	var ids []string
 	for i := range n {
-		key, id, err := s.channel(fmt.Sprintf("cpubench%03d", i))
+		key, id, err := channel(s, fmt.Sprintf("cpubench%03d", i))
 		if err != nil {
 			return err
 		}
-		p := publishCopy(ctx, file, "rtmp://"+s.rtmp+"/live/"+key)
+		p := publishCopy(ctx, file, "rtmp://"+s.RTMP+"/live/"+key)
 		if err := p.Start(); err != nil {
 			return err
 		}
@@ -427,12 +321,12 @@ func cpuPerStream(n int) error {
 			return err
 		}
 	}
-	cpu0, t0 := s.cpuSeconds(), time.Now()
+	cpu0, t0 := s.CPUSeconds(), time.Now()
 	time.Sleep(*duration)
-	cpu, elapsed := s.cpuSeconds()-cpu0, time.Since(t0)
+	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
 	streamMinutes := float64(n) * elapsed.Minutes()
 	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB\n",
-		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), s.rssMiB())
+		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), s.RSSKiB()/1024)
 	return nil
 }
 
@@ -443,17 +337,17 @@ func egress(n int) error {
 	if err != nil {
 		return err
 	}
-	s, err := startServer()
+	s, err := harness.Start(*binary)
 	if err != nil {
 		return err
 	}
-	defer s.stop()
-	key, id, err := s.channel("egressbench")
+	defer s.Stop()
+	key, id, err := channel(s, "egressbench")
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	pub := publishCopy(ctx, file, "rtmp://"+s.rtmp+"/live/"+key)
+	pub := publishCopy(ctx, file, "rtmp://"+s.RTMP+"/live/"+key)
 	if err := pub.Start(); err != nil {
 		cancel()
 		return err
@@ -462,14 +356,14 @@ func egress(n int) error {
 	if err := waitLive(s, id); err != nil {
 		return err
 	}
-	base := s.base + "/hls/" + id + "/"
+	base := s.Base + "/hls/" + id + "/"
 	// Clients spread over source addresses 127.0.0.x so no one address runs out of ports.
 	var requests, failures atomic.Int64
 	var mu sync.Mutex
 	var lat []float64
 	stop := time.Now().Add(*duration)
 	var wg sync.WaitGroup
-	cpu0, t0 := s.cpuSeconds(), time.Now()
+	cpu0, t0 := s.CPUSeconds(), time.Now()
 	for i := range n {
 		wg.Add(1)
 		go func() {
@@ -514,7 +408,7 @@ func egress(n int) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
-	cpu := s.cpuSeconds() - cpu0
+	cpu := s.CPUSeconds() - cpu0
 	fmt.Printf("LL-HLS egress with %d simulated viewers on one stream (blocking reload for the next part, then the newest part, in a loop; %v): %.0f requests/s, p50 %.1f ms, p99 %.1f ms (blocking waits included), %d failed, server CPU %.0f%% of one core\n",
 		n, elapsed.Round(time.Second), float64(requests.Load())/elapsed.Seconds(), percentile(lat, 0.5), percentile(lat, 0.99), failures.Load(), 100*cpu/elapsed.Seconds())
 	return nil

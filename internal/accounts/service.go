@@ -133,7 +133,9 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, bool, 
 	}
 	s.log.Info("account registered", "user", u.ID, "username", u.Username, "verified", u.Verified())
 	if !u.Verified() {
-		s.sendSignupLink(ctx, u)
+		if err := s.sendCode(ctx, u, signupMail, u.Email, ""); err != nil {
+			s.log.Error("mailing the verification link", "user", u.ID, "err", err)
+		}
 	}
 	return u, !u.Verified(), nil
 }
@@ -148,22 +150,46 @@ func takenProblem(err error) error {
 	return err
 }
 
-// sendSignupLink mails a fresh verification link. A mail failure is logged, not returned: the
-// user can ask for the link again.
-func (s *Service) sendSignupLink(ctx context.Context, u *User) {
-	code, err := s.newCode(ctx, u.ID, PurposeSignup, "", VerifyCodeTTL)
-	if err != nil {
-		s.log.Error("creating verification code", "user", u.ID, "err", err)
-		return
+// codeMail is one kind of mail carrying a single-use link.
+type codeMail struct {
+	purpose string
+	ttl     time.Duration
+	path    string // the web app page the link opens
+	subject string
+	body    string // the sentence before the link
+	footer  string // the sentence after it
+	label   string // the HTML link's text
+}
+
+var (
+	signupMail = codeMail{PurposeSignup, VerifyCodeTTL, "/login", "Confirm your email for Livehouse",
+		"Use the link below to confirm your email for your Livehouse account.", "If you did not sign up, you can safely disregard this email.", "Confirm Email"}
+	emailChangeMail = codeMail{PurposeEmailChange, VerifyCodeTTL, "/login", "Confirm your new email for Livehouse",
+		"Use the link below to confirm this address as the new email of your Livehouse account.", "If you did not ask for this, you can safely disregard this email.", "Confirm Email"}
+	resetMail = codeMail{PurposePasswordReset, ResetCodeTTL, "/reset", "Reset your Livehouse password",
+		"Use the link below to set up a new password for your Livehouse account. This password reset link is only valid for the next 1 hour.", "If you did not make this request, you can safely disregard this email.", "Reset Password"}
+)
+
+// sendCode replaces the user's outstanding codes of the mail's purpose with a new one and
+// mails its link to the address. data travels with the code (the new address of an email
+// change). A failure to send is logged, not returned: the user can ask again.
+func (s *Service) sendCode(ctx context.Context, u *User, m codeMail, to, data string) error {
+	if err := s.store.DeleteCodes(ctx, u.ID, m.purpose); err != nil {
+		return err
 	}
-	link := s.link("/login", code, u.Username)
+	code, err := s.newCode(ctx, u.ID, m.purpose, data, m.ttl)
+	if err != nil {
+		return err
+	}
+	link := s.link(m.path, code, u.Username)
 	s.send(ctx, Mail{
-		To:      u.Email,
-		Subject: "Confirm your email for Livehouse",
-		Text:    "Hello " + u.Username + ",\n\nUse the link below to confirm your email for your Livehouse account.\n\n" + link + "\n\nIf you did not sign up, you can safely disregard this email.\n",
-		HTML:    htmlMail("Use the link below to confirm your email for your Livehouse account.", link, "Confirm Email"),
+		To:      to,
+		Subject: m.subject,
+		Text:    "Hello " + u.Username + ",\n\n" + m.body + "\n\n" + link + "\n\n" + m.footer + "\n",
+		HTML:    htmlMail(m.body+" "+m.footer, link, m.label),
 		Link:    link,
 	})
+	return nil
 }
 
 // ResendVerification mails a new link to an unverified account named by username or email.
@@ -179,11 +205,7 @@ func (s *Service) ResendVerification(ctx context.Context, login string) error {
 	if u.Verified() {
 		return nil
 	}
-	if err := s.store.DeleteCodes(ctx, u.ID, PurposeSignup); err != nil {
-		return err
-	}
-	s.sendSignupLink(ctx, u)
-	return nil
+	return s.sendCode(ctx, u, signupMail, u.Email, "")
 }
 
 // Verify consumes an emailed code: it confirms a sign-up or an email change.
@@ -321,22 +343,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteCodes(ctx, u.ID, PurposePasswordReset); err != nil {
-		return err
-	}
-	code, err := s.newCode(ctx, u.ID, PurposePasswordReset, "", ResetCodeTTL)
-	if err != nil {
-		return err
-	}
-	link := s.link("/reset", code, u.Username)
-	s.send(ctx, Mail{
-		To:      u.Email,
-		Subject: "Reset your Livehouse password",
-		Text:    "Hello " + u.Username + ",\n\nUse the link below to set up a new password for your Livehouse account. This password reset link is only valid for the next 1 hour.\n\n" + link + "\n\nIf you did not make this request, you can safely disregard this email.\n",
-		HTML:    htmlMail("Use the link below to set up a new password for your Livehouse account. This password reset link is only valid for the next 1 hour. If you did not make this request, you can safely disregard this email.", link, "Reset Password"),
-		Link:    link,
-	})
-	return nil
+	return s.sendCode(ctx, u, resetMail, u.Email, "")
 }
 
 // ResetPassword sets a new password with an emailed code and ends every session of the
@@ -465,28 +472,11 @@ func (s *Service) Update(ctx context.Context, userID string, in UpdateInput) (*U
 		return nil, takenProblem(err)
 	}
 	if u.PendingEmail != "" && newEmail == u.PendingEmail {
-		s.sendEmailChangeLink(ctx, u)
+		if err := s.sendCode(ctx, u, emailChangeMail, u.PendingEmail, u.PendingEmail); err != nil {
+			s.log.Error("mailing the email change link", "user", u.ID, "err", err)
+		}
 	}
 	return u, nil
-}
-
-func (s *Service) sendEmailChangeLink(ctx context.Context, u *User) {
-	if err := s.store.DeleteCodes(ctx, u.ID, PurposeEmailChange); err != nil {
-		s.log.Error("clearing email change codes", "user", u.ID, "err", err)
-	}
-	code, err := s.newCode(ctx, u.ID, PurposeEmailChange, u.PendingEmail, VerifyCodeTTL)
-	if err != nil {
-		s.log.Error("creating email change code", "user", u.ID, "err", err)
-		return
-	}
-	link := s.link("/login", code, u.Username)
-	s.send(ctx, Mail{
-		To:      u.PendingEmail,
-		Subject: "Confirm your new email for Livehouse",
-		Text:    "Hello " + u.Username + ",\n\nUse the link below to confirm this address as the new email of your Livehouse account.\n\n" + link + "\n\nIf you did not ask for this, you can safely disregard this email.\n",
-		HTML:    htmlMail("Use the link below to confirm this address as the new email of your Livehouse account.", link, "Confirm Email"),
-		Link:    link,
-	})
 }
 
 // Delete removes the account and everything it owns, after checking its password.

@@ -60,7 +60,6 @@ func (l *Live) SetIngestConfig(c *IngestConfig) {
 		c = &IngestConfig{}
 	}
 	c.completeFromStream(l)
-	l.Ingest = c
 	raw, _ := json.Marshal(c)
 	if err := l.svc.store.SetIngestConfig(context.Background(), l.SessionID, string(raw)); err != nil {
 		l.svc.log.Error("storing the ingest configuration", "session", l.SessionID, "err", err)

@@ -89,8 +89,6 @@ type Live struct {
 	SessionID string
 	Channel   Channel
 	Stream    *stream.Stream
-	Started   time.Time
-	Ingest    *IngestConfig // what the encoder declared, once known
 
 	svc       *Service
 	startOnce sync.Once
@@ -183,7 +181,7 @@ func (s *Service) Authorize(ctx context.Context, key string) (*Channel, error) {
 // publisher's connection when the session must end from our side.
 func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kick func()) (*Live, error) {
 	now := s.now().UTC()
-	l := &Live{SessionID: "st-" + channels.RandomID(23), Channel: *ch, Stream: st, Started: now, svc: s, kick: kick}
+	l := &Live{SessionID: "st-" + channels.RandomID(23), Channel: *ch, Stream: st, svc: s, kick: kick}
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()

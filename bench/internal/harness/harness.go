@@ -1,0 +1,139 @@
+// Package harness runs the livehouse binary for the benchmarks: a fresh data dir, free
+// ports, API helpers, and the process's CPU time and memory.
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Server is a livehouse process on a fresh data dir.
+type Server struct {
+	Base string // http://127.0.0.1:port
+	RTMP string // 127.0.0.1:port
+	cmd  *exec.Cmd
+	dir  string
+}
+
+// FreeAddr returns a loopback address nobody listens on right now.
+func FreeAddr() string {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Start runs binary serve and waits for /healthz.
+func Start(binary string) (*Server, error) {
+	dir, err := os.MkdirTemp("", "livehouse-bench-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Base: "http://" + FreeAddr(), RTMP: FreeAddr(), dir: dir}
+	s.cmd = exec.Command(binary, "serve")
+	s.cmd.Env = append(os.Environ(), "LIVEHOUSE_DATA_DIR="+dir, "LIVEHOUSE_HTTP_ADDR="+strings.TrimPrefix(s.Base, "http://"),
+		"LIVEHOUSE_RTMP_ADDR="+s.RTMP, "LIVEHOUSE_PUBLIC_URL="+s.Base, "LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_LOG_LEVEL=error",
+		"LIVEHOUSE_WEBRTC_ADDR=127.0.0.1:0")
+	s.cmd.Stderr = os.Stderr
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	for range 200 {
+		if res, err := http.Get(s.Base + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return s, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.Stop()
+	return nil, errors.New("server did not become healthy")
+}
+
+// Stop interrupts the server, waits for it and removes its data.
+func (s *Server) Stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+	os.RemoveAll(s.dir)
+}
+
+// CPUSeconds is the process's user+system CPU time so far, from /proc.
+func (s *Server) CPUSeconds() float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
+}
+
+// RSSKiB is the process's resident memory.
+func (s *Server) RSSKiB() float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "VmRSS:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
+			return kb
+		}
+	}
+	return 0
+}
+
+// PostJSON posts body to path (with a Bearer token if given) and decodes the answer into out.
+func (s *Server) PostJSON(path, token string, body, out any) error {
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", s.Base+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("%s: %d %s", path, res.StatusCode, b)
+	}
+	if out != nil {
+		return json.NewDecoder(res.Body).Decode(out)
+	}
+	return nil
+}
+
+// Channel signs up a streamer and returns its session token, stream key and channel id.
+func (s *Server) Channel(name string) (session, key, id string, err error) {
+	const password = "Bench-passw0rd"
+	if err := s.PostJSON("/api/auth/register", "", map[string]string{"username": name, "email": name + "@bench.example", "password": password}, nil); err != nil {
+		return "", "", "", err
+	}
+	var login struct {
+		Token string
+		User  struct {
+			Channel struct{ StreamKey, ID string }
+		}
+	}
+	if err := s.PostJSON("/api/auth/login", "", map[string]string{"username": name, "password": password}, &login); err != nil {
+		return "", "", "", err
+	}
+	return login.Token, login.User.Channel.StreamKey, login.User.Channel.ID, nil
+}
