@@ -38,6 +38,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer b.Close()
 	a.streams.SetBus(b)
+	a.actions.SetBus(b)
 	hub := chat.NewHub(a.store, b.Publish, log, nil)
 	hub.SetRoomRate(cfg.ChatRoomRate)
 	var webhook chat.Reviewer
@@ -89,6 +90,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		HLS:      a.hls,
 		Viewers:  a.hls,
 		Chat:     hub,
+		Actions:  a.actions,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -41,6 +41,10 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/me/following", auth(handleFollowing(chs, log))},
 		{"PUT /api/me/following/{username}", auth(handleFollow(chs, true, log))},
 		{"DELETE /api/me/following/{username}", auth(handleFollow(chs, false, log))},
+		{"GET /api/me/stream-actions", auth(handleGetStreamActions(chs, d.Actions, log))},
+		{"POST /api/me/stream-actions", auth(handleStartStreamAction(chs, d.Actions, log))},
+		{"DELETE /api/me/stream-actions", auth(handleStopStreamAction(chs, d.Actions, log))},
+		{"PUT /api/me/stream-actions/saved/{name}", auth(handleSaveStreamAction(d.Actions, log))},
 
 		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
 		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, links, log)},
