@@ -82,6 +82,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Config: httpapi.Config{
 			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg.PublicURL, ingest.Addr()), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
 			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
+			AmazonProduct: cfg.AmazonProduct.Enabled,
 		},
 		Log: log, Accounts: a.accounts, Channels: a.channels,
 		Checks:   []httpapi.Check{{Name: "database", Ping: a.store.Ping}, {Name: "bus", Ping: b.Ping}},

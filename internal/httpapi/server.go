@@ -29,6 +29,7 @@ type Config struct {
 	ChannelType    string
 	AllowedDomains []string
 	Version        string
+	AmazonProduct  bool // the Amazon product stream action and product search are enabled
 }
 
 // Check is one dependency /healthz reports on.

@@ -30,10 +30,11 @@ func handleClientConfig(c Config) http.Handler {
 		Colors               []string `json:"colors"`
 		Avatars              []string `json:"avatars"`
 		Version              string   `json:"version"`
+		AmazonProduct        bool     `json:"amazonProduct"` // the Amazon product stream action and product search are on
 	}
 	body := response{
 		Stage: c.Stage, AutoVerify: c.AutoVerify, ChannelType: c.ChannelType, SignUpAllowedDomains: c.AllowedDomains,
-		Colors: channels.Colors, Avatars: channels.Avatars, Version: c.Version,
+		Colors: channels.Colors, Avatars: channels.Avatars, Version: c.Version, AmazonProduct: c.AmazonProduct,
 	}
 	if body.SignUpAllowedDomains == nil {
 		body.SignUpAllowedDomains = []string{}

@@ -1,12 +1,14 @@
 import Hls, { type Level } from 'hls.js';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { parseCue, receiveCue } from '../../../lib/timed-metadata';
 
-type Props = { src: string; title: string };
+type Props = { src: string; title: string; channel?: string; children?: ReactNode };
 
 // Player plays a live LL-HLS stream with hls.js (or the browser's own HLS where hls.js cannot
 // run, as on iOS): muted autoplay when sound is blocked, play/pause, volume, quality and
-// fullscreen.
-export function Player({ src, title }: Props) {
+// fullscreen. Timed metadata in the stream (stream actions) is handed to lib/timed-metadata as
+// the playhead reaches it; children are overlays drawn over the video.
+export function Player({ src, title, channel, children }: Props) {
   const video = useRef<HTMLVideoElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const hls = useRef<Hls | null>(null);
@@ -75,6 +77,37 @@ export function Player({ src, title }: Props) {
     setError('This browser cannot play live video.');
   }, [src]);
 
+  // hls.js turns the stream's emsg ID3 boxes into cues on a metadata text track; their
+  // cuechange fires when the playhead reaches them.
+  useEffect(() => {
+    const v = video.current;
+    if (!v || !channel) return;
+    const watched = new Set<TextTrack>();
+    const onCues = (track: TextTrack) => () => {
+      const active = [...(track.activeCues ?? [])].sort((a, b) => a.startTime - b.startTime);
+      for (const cue of active) {
+        const env = parseCue(cue);
+        if (env) receiveCue(channel, env);
+      }
+    };
+    const handlers = new Map<TextTrack, () => void>();
+    const watch = (track: TextTrack | null) => {
+      if (!track || track.kind !== 'metadata' || watched.has(track)) return;
+      watched.add(track);
+      track.mode = 'hidden';
+      const h = onCues(track);
+      handlers.set(track, h);
+      track.addEventListener('cuechange', h);
+    };
+    for (const t of v.textTracks) watch(t);
+    const onAdd = (e: TrackEvent) => watch(e.track as TextTrack | null);
+    v.textTracks.addEventListener('addtrack', onAdd);
+    return () => {
+      v.textTracks.removeEventListener('addtrack', onAdd);
+      handlers.forEach((h, t) => t.removeEventListener('cuechange', h));
+    };
+  }, [channel, src]);
+
   const toggle = () => {
     const v = video.current;
     if (!v) return;
@@ -116,6 +149,7 @@ export function Player({ src, title }: Props) {
         onPause={() => setPlaying(false)}
         onClick={toggle}
       />
+      {children}
       {error && <p className="player-error" role="alert">{error}</p>}
       <div className="player-controls">
         <button type="button" onClick={toggle} aria-label={playing ? 'Pause' : 'Play'}>
