@@ -172,19 +172,7 @@ function Notice({ action, style }: { action: CurrentAction; style: CSSProperties
 const confettiCount = 200;
 
 function Celebration({ action, color }: { action: CurrentAction; color: string }) {
-  // 200 pieces in the profile colors, each with its own place, delay and spin.
-  const pieces = useMemo(() => {
-    const palette = [colorValue[color] ?? colorValue.blue, ...Object.values(colorValue)];
-    let seed = [...action.id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) % 10000) / 10000;
-    return Array.from({ length: confettiCount }, (_, i) => ({
-      left: rand() * 100,
-      delay: rand() * 2.5,
-      fall: 2.5 + rand() * 2,
-      turn: rand() * 720 - 360,
-      color: i % 3 === 0 ? palette[0] : palette[Math.floor(rand() * palette.length)],
-    }));
-  }, [action.id, color]);
+  const pieces = useMemo(() => confetti(action.id, color), [action.id, color]);
   return (
     <div className="action-celebration" data-testid="celebration-overlay" aria-label="Celebration">
       <div className="celebration-banner" style={profileStyle(color)}>
@@ -199,4 +187,22 @@ function Celebration({ action, color }: { action: CurrentAction; color: string }
       ))}
     </div>
   );
+}
+
+// confetti places 200 pieces in the profile colors, each with its own place, delay and spin,
+// the same for every render of one celebration.
+function confetti(id: string, color: string) {
+  const palette = [colorValue[color] ?? colorValue.blue, ...Object.values(colorValue)];
+  let seed = [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed % 10000) / 10000;
+  };
+  return Array.from({ length: confettiCount }, (_, i) => ({
+    left: rand() * 100,
+    delay: rand() * 2.5,
+    fall: 2.5 + rand() * 2,
+    turn: rand() * 720 - 360,
+    color: i % 3 === 0 ? palette[0] : palette[Math.floor(rand() * palette.length)],
+  }));
 }

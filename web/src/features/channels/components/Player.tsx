@@ -82,30 +82,7 @@ export function Player({ src, title, channel, children }: Props) {
   useEffect(() => {
     const v = video.current;
     if (!v || !channel) return;
-    const watched = new Set<TextTrack>();
-    const onCues = (track: TextTrack) => () => {
-      const active = [...(track.activeCues ?? [])].sort((a, b) => a.startTime - b.startTime);
-      for (const cue of active) {
-        const env = parseCue(cue);
-        if (env) receiveCue(channel, env);
-      }
-    };
-    const handlers = new Map<TextTrack, () => void>();
-    const watch = (track: TextTrack | null) => {
-      if (!track || track.kind !== 'metadata' || watched.has(track)) return;
-      watched.add(track);
-      track.mode = 'hidden';
-      const h = onCues(track);
-      handlers.set(track, h);
-      track.addEventListener('cuechange', h);
-    };
-    for (const t of v.textTracks) watch(t);
-    const onAdd = (e: TrackEvent) => watch(e.track as TextTrack | null);
-    v.textTracks.addEventListener('addtrack', onAdd);
-    return () => {
-      v.textTracks.removeEventListener('addtrack', onAdd);
-      handlers.forEach((h, t) => t.removeEventListener('cuechange', h));
-    };
+    return followMetadata(v.textTracks, channel);
   }, [channel, src]);
 
   const toggle = () => {
@@ -185,4 +162,30 @@ function Icon({ d }: { d: string }) {
       <path d={d} fill={d.startsWith('M6 5') || d.startsWith('M7 4') ? 'currentColor' : 'none'} />
     </svg>
   );
+}
+
+// followMetadata hands every metadata cue of the tracks to lib/timed-metadata as it becomes
+// active, until the returned function is called.
+function followMetadata(tracks: TextTrackList, channel: string) {
+  const handlers = new Map<TextTrack, () => void>();
+  const watch = (track: TextTrack | null) => {
+    if (!track || track.kind !== 'metadata' || handlers.has(track)) return;
+    track.mode = 'hidden';
+    const onCues = () => {
+      const active = [...(track.activeCues ?? [])].sort((a, b) => a.startTime - b.startTime);
+      for (const cue of active) {
+        const env = parseCue(cue);
+        if (env) receiveCue(channel, env);
+      }
+    };
+    handlers.set(track, onCues);
+    track.addEventListener('cuechange', onCues);
+  };
+  for (const t of tracks) watch(t);
+  const onAdd = (e: TrackEvent) => watch(e.track as TextTrack | null);
+  tracks.addEventListener('addtrack', onAdd);
+  return () => {
+    tracks.removeEventListener('addtrack', onAdd);
+    handlers.forEach((h, t) => t.removeEventListener('cuechange', h));
+  };
 }
