@@ -20,6 +20,7 @@ import (
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
+	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/web"
 )
 
@@ -78,11 +79,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		<-rtmpDone
 	}()
 
+	search, err := productSearch(cfg.AmazonProduct)
+	if err != nil {
+		return err
+	}
+
 	handler := httpapi.NewServer(httpapi.Deps{
 		Config: httpapi.Config{
 			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg.PublicURL, ingest.Addr()), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
 			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
-			AmazonProduct: cfg.AmazonProduct.Enabled,
 		},
 		Log: log, Accounts: a.accounts, Channels: a.channels,
 		Checks:   []httpapi.Check{{Name: "database", Ping: a.store.Ping}, {Name: "bus", Ping: b.Ping}},
@@ -92,6 +97,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Viewers:  a.hls,
 		Chat:     hub,
 		Actions:  a.actions,
+		Products: search,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -105,7 +111,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(),
-		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir)
+		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir, "amazon_product", search != nil)
 	fmt.Fprintf(stdout, "Livehouse is serving http://%s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
 
 	jobs, stopJobs := context.WithCancel(context.Background())
@@ -136,6 +142,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// productSearch is the Amazon product search client, or nil when the feature is off. The
+// keys go to the client only; nothing here logs them.
+func productSearch(c config.AmazonProduct) (httpapi.ProductSearcher, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	client, err := products.NewClient(products.Config{
+		Locale: c.Locale, LinkRegionCode: c.LinkRegionCode, AccessKey: c.AccessKey, SecretKey: c.SecretKey, PartnerTag: c.PartnerTag,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: amazon_product: %v", config.ErrInvalid, err)
+	}
+	return client, nil
 }
 
 // rtmpURL is the ingest URL streamers paste into OBS: the public host with the port the

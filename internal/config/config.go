@@ -9,8 +9,11 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/livehouse/livehouse/internal/products"
 )
 
 // Config is the whole effective configuration. Each component receives only its own part.
@@ -65,8 +68,8 @@ type SMTP struct {
 // AmazonProduct configures the Amazon product stream action (Product Advertising API 5.0).
 type AmazonProduct struct {
 	Enabled        bool   `yaml:"enabled" help:"enable the Amazon product stream action and product search"`
-	Locale         string `yaml:"locale" help:"PA-API marketplace, e.g. United States"`
-	LinkRegionCode string `yaml:"link_region_code" help:"suffix of the affiliate tracking id, e.g. 20"`
+	Locale         string `yaml:"locale" help:"PA-API marketplace by name, e.g. United Kingdom; empty = United States"`
+	LinkRegionCode string `yaml:"link_region_code" help:"suffix of the affiliate tracking id (channel id + - + code), e.g. 20; empty = none"`
 	AccessKey      string `yaml:"access_key" secret:"true" help:"PA-API access key"`
 	SecretKey      string `yaml:"secret_key" secret:"true" help:"PA-API secret key"`
 	PartnerTag     string `yaml:"partner_tag" help:"PA-API partner (associate) tag"`
@@ -102,6 +105,9 @@ func Defaults(stage string) Config {
 	}
 	return c
 }
+
+// linkRegionCode is the shape of amazon_product.link_region_code, the tracking id's suffix.
+var linkRegionCode = regexp.MustCompile(`^[A-Za-z0-9]{0,8}$`)
 
 // ErrInvalid marks a configuration that cannot run; the command exits with status 2.
 var ErrInvalid = errors.New("invalid configuration")
@@ -187,6 +193,12 @@ func (c *Config) Validate() error {
 	}
 	if c.AmazonProduct.Enabled && (c.AmazonProduct.AccessKey == "" || c.AmazonProduct.SecretKey == "" || c.AmazonProduct.PartnerTag == "") {
 		bad("amazon_product", "enabled needs access_key, secret_key and partner_tag")
+	}
+	if _, ok := products.LookupLocale(c.AmazonProduct.Locale); !ok {
+		bad("amazon_product.locale", "%q is not a PA-API marketplace; use one of %s", c.AmazonProduct.Locale, strings.Join(products.Locales(), ", "))
+	}
+	if !linkRegionCode.MatchString(c.AmazonProduct.LinkRegionCode) {
+		bad("amazon_product.link_region_code", "%q is not up to 8 letters and digits", c.AmazonProduct.LinkRegionCode)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(problems, "\n  "))

@@ -21,7 +21,7 @@ func apiRoutes(d Deps) []route {
 	auth := func(h http.Handler) http.Handler { return requireUser(acc, log, h) }
 	return []route{
 		{"GET /api/openapi.json", handleOpenAPI()},
-		{"GET /api/config", handleClientConfig(d.Config)},
+		{"GET /api/config", handleClientConfig(d.Config, d.Products != nil)},
 
 		{"POST /api/auth/register", handleRegister(acc, chs, links, log)},
 		{"POST /api/auth/verify", handleVerify(acc, log)},
@@ -55,6 +55,8 @@ func apiRoutes(d Deps) []route {
 
 		{"POST /api/chat/token", handleChatToken(acc, chs, d.Chat, log)},
 		{"GET /api/chat", handleChatSocket(d.Chat, d.Config.TrustProxy, log)},
+
+		{"GET /api/products", auth(handleProductSearch(d.Products, chs, log))},
 	}
 }
 

@@ -29,7 +29,6 @@ type Config struct {
 	ChannelType    string
 	AllowedDomains []string
 	Version        string
-	AmazonProduct  bool // the Amazon product stream action and product search are enabled
 }
 
 // Check is one dependency /healthz reports on.
@@ -51,6 +50,7 @@ type Deps struct {
 	Viewers  ViewerCounter        // live viewer counts; nil counts none
 	Chat     *chat.Hub
 	Actions  *actions.Service
+	Products ProductSearcher // Amazon product search; nil when the feature is off
 }
 
 // NewServer returns the whole HTTP surface.
