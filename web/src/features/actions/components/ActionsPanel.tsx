@@ -153,6 +153,7 @@ function ActionModal({ spec, saved, onClose, onSend }: ModalProps) {
   return (
     <Modal title={spec.modalTitle ?? spec.title} onClose={cancel} closeTestId="stream-action-modal-close-button">
       <form
+        noValidate // our own checks give the reference's messages
         data-testid={`${name}-stream-action-form`}
         onSubmit={(e) => {
           e.preventDefault();
