@@ -254,7 +254,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if isMedia(file) && !tl.empty() {
-		serveWithMetadata(w, r, m, tl)
+		serveWithMetadata(w, r, m, tl, file)
 		return
 	}
 	m.Handle(w, r)
@@ -280,22 +280,26 @@ func isMedia(file string) bool {
 
 // serveWithMetadata serves a part or segment with the stream's cues in it. The whole body is
 // rewritten, so range requests are answered with all of it (which a 200 allows).
-func serveWithMetadata(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer, tl *timeline) {
-	r = r.Clone(r.Context())
-	r.Header.Del("Range")
-	rec := &recorder{header: http.Header{}}
-	m.Handle(rec, r)
-	for k, v := range rec.header {
-		if k != "Content-Length" && k != "Content-Range" && k != "Accept-Ranges" {
+func serveWithMetadata(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer, tl *timeline, file string) {
+	var rec *recorder
+	body, ok := tl.rewritten(file, func() ([]byte, bool) {
+		get := r.Clone(r.Context())
+		get.Method = http.MethodGet
+		get.Header.Del("Range")
+		rec = &recorder{header: http.Header{}}
+		m.Handle(rec, get)
+		return rec.body.Bytes(), rec.status == http.StatusOK
+	})
+	if !ok {
+		for k, v := range rec.header {
 			w.Header()[k] = v
 		}
-	}
-	if rec.status != http.StatusOK {
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.body.Bytes())
 		return
 	}
-	body := tl.withMetadata(rec.body.Bytes())
+	w.Header().Set("Content-Type", "video/mp4")
+	w.Header().Set("Cache-Control", "public, max-age=3600") // as gohlslib serves parts and segments
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {

@@ -74,6 +74,42 @@ type timeline struct {
 	cues    []*cue
 	maxPTS  int64 // latest video PTS handed to the muxer, fMP4 timeline
 	seq     uint32
+
+	// Parts and segments with their boxes, by file name, newest last: a file's bytes never
+	// change once served, nor do the cues that fall in it, so each is rewritten once.
+	served      map[string][]byte
+	servedOrder []string
+}
+
+// servedKeep bounds the rewritten files kept: more than a playlist window of parts.
+const servedKeep = 128
+
+func (t *timeline) rewritten(file string, body func() ([]byte, bool)) ([]byte, bool) {
+	t.mu.Lock()
+	if b, ok := t.served[file]; ok {
+		t.mu.Unlock()
+		return b, true
+	}
+	t.mu.Unlock()
+	raw, ok := body()
+	if !ok {
+		return raw, false
+	}
+	out := t.withMetadata(raw)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.served == nil {
+		t.served = map[string][]byte{}
+	}
+	if _, dup := t.served[file]; !dup {
+		t.served[file] = out
+		t.servedOrder = append(t.servedOrder, file)
+		if len(t.servedOrder) > servedKeep {
+			delete(t.served, t.servedOrder[0])
+			t.servedOrder = t.servedOrder[1:]
+		}
+	}
+	return out, true
 }
 
 func (t *timeline) put(m Metadata) {

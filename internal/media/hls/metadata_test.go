@@ -138,3 +138,27 @@ func TestTimedMetadataLeavesOtherBytes(t *testing.T) {
 		t.Errorf("changed: %q", got)
 	}
 }
+
+// The cost of serving a part with a cue in force: parsing its fragment and adding the box.
+func BenchmarkPartWithMetadata(b *testing.B) {
+	tl := &timeline{}
+	tl.put(Metadata{ID: "quiz-1", Payload: json.RawMessage(`{"name":"quiz","data":{"question":"Capital of Canada?","answers":["Vancouver","Ottawa","Calgary"],"correctAnswerIndex":1,"duration":30}}`), Duration: 30 * time.Second})
+	tl.stamp(0, time.Now())
+	var samples []*fmp4.Sample
+	for i := 0; i < 6; i++ {
+		samples = append(samples, &fmp4.Sample{Duration: 3000, IsNonSyncSample: i > 0, Payload: bytes.Repeat([]byte{1}, 12_000)}) // ~2.9 Mbps of video
+	}
+	p := fmp4.Part{SequenceNumber: 1, Tracks: []*fmp4.PartTrack{{ID: videoTrackID, BaseTime: muxerStartDTS + 90000, Samples: samples}}}
+	var buf seekablebuffer.Buffer
+	if err := p.Marshal(&buf); err != nil {
+		b.Fatal(err)
+	}
+	part := buf.Bytes()
+	b.SetBytes(int64(len(part)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if out := tl.withMetadata(part); len(out) <= len(part) {
+			b.Fatal("no cue added")
+		}
+	}
+}
