@@ -61,10 +61,12 @@ test('a streamer runs stream actions and viewers see them in sync with the video
     const quiz = viewer.getByTestId('quiz-overlay');
     await expect(quiz).toContainText('What is the capital of Canada?', { timeout: 15_000 });
 
-    // A viewer who opens the page after the start still sees the quiz.
-    const late = await (await browser.newContext()).newPage();
+    // A viewer who opens the page after the start still sees the quiz: on a narrow screen, in
+    // the tab beside chat.
+    const late = await (await browser.newContext({ viewport: { width: 800, height: 1000 } })).newPage();
     await watch(late, streamer);
-    await expect(late.getByTestId('quiz-overlay')).toContainText('What is the capital of Canada?', { timeout: 15_000 });
+    await late.getByRole('tab', { name: 'Quiz & products' }).click();
+    await expect(late.getByRole('tabpanel').getByTestId('quiz-overlay')).toContainText('What is the capital of Canada?', { timeout: 15_000 });
 
     await quiz.getByRole('button', { name: 'Ottawa' }).click();
     await expect(quiz.getByRole('button', { name: 'Ottawa' })).toHaveClass(/correct/);
