@@ -40,10 +40,9 @@ type Server struct {
 
 	now func() time.Time
 
-	mu        sync.RWMutex
-	muxers    map[string]*gohlslib.Muxer // by channel id
-	timelines map[string]*timeline       // timed metadata, by channel id
-	viewers   *viewers
+	mu       sync.RWMutex
+	channels map[string]*live // by channel id
+	viewers  *viewers
 
 	edges map[string]map[string]*edge  // live-edge followers of each media playlist, by channel and file
 	ended map[string]map[string][]byte // final playlists (with EXT-X-ENDLIST) of streams that just ended
@@ -66,7 +65,7 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 		return c
 	}
 	s := &Server{
-		cfg: cfg, log: log, now: now, muxers: map[string]*gohlslib.Muxer{}, timelines: map[string]*timeline{}, viewers: newViewers(),
+		cfg: cfg, log: log, now: now, channels: map[string]*live{}, viewers: newViewers(),
 		edges: map[string]map[string]*edge{}, ended: map[string]map[string][]byte{},
 		playlistRequests: counter("livehouse_hls_playlist_requests_total", "Media playlist requests, blocking or not."),
 		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
@@ -95,22 +94,15 @@ func (s *Server) Start(l *streams.Live) func() {
 		tracks = append(tracks, audio)
 	}
 	log := s.log.With("session", l.SessionID)
-	m := &gohlslib.Muxer{
-		Variant:            gohlslib.MuxerVariantLowLatency,
-		SegmentCount:       s.cfg.SegmentCount,
-		SegmentMinDuration: s.cfg.SegmentMinDuration,
-		PartMinDuration:    s.cfg.PartMinDuration,
-		Tracks:             tracks,
-		OnEncodeError:      func(err error) { log.Warn("hls encode", "err", err) },
-	}
+	m := s.newMuxer(tracks, log)
 	if err := m.Start(); err != nil {
 		log.Error("starting hls muxer", "err", err)
 		return func() {}
 	}
 	tl := &timeline{}
+	lv := &live{source: m, tl: tl, sched: &schedule{minTicks: ticks(s.cfg.SegmentMinDuration, videoClock)}, rungs: map[string]*Rung{}}
 	s.mu.Lock()
-	s.muxers[l.Channel.ID] = m
-	s.timelines[l.Channel.ID] = tl
+	s.channels[l.Channel.ID] = lv
 	delete(s.ended, l.Channel.ID)
 	s.mu.Unlock()
 
@@ -125,12 +117,18 @@ func (s *Server) Start(l *streams.Live) func() {
 			case u.Kind == stream.Video && video != nil:
 				pts := ticks(u.PTS, videoClock)
 				tl.stamp(pts, u.NTP)
+				lv.sched.video(pts, u.NTP, u.Key)
 				err = m.WriteH264(video, u.NTP, pts, u.Payload)
 				if err == nil && u.Key && !started {
 					started = true
 					l.MarkStarted()
 				}
 			case u.Kind == stream.Audio && audio != nil:
+				lv.mu.Lock()
+				for _, au := range u.Payload {
+					lv.audio.add(len(au), u.PTS, time.Duration(1024*int64(time.Second)/int64(audio.ClockRate)))
+				}
+				lv.mu.Unlock()
 				err = m.WriteMPEG4Audio(audio, u.NTP, ticks(u.PTS, audio.ClockRate), u.Payload)
 			}
 			if err != nil {
@@ -141,10 +139,15 @@ func (s *Server) Start(l *streams.Live) func() {
 	return func() {
 		l.Stream.RemoveReader(r)
 		<-done
+		lv.mu.Lock()
+		rungs := make([]*Rung, 0, len(lv.rungs))
+		for _, r := range lv.rungs {
+			rungs = append(rungs, r)
+		}
+		lv.mu.Unlock()
 		s.mu.Lock()
-		if s.muxers[l.Channel.ID] == m {
-			delete(s.muxers, l.Channel.ID)
-			delete(s.timelines, l.Channel.ID)
+		if s.channels[l.Channel.ID] == lv {
+			delete(s.channels, l.Channel.ID)
 			last := map[string][]byte{}
 			for file, e := range s.edges[l.Channel.ID] {
 				e.mu.Lock()
@@ -159,6 +162,9 @@ func (s *Server) Start(l *streams.Live) func() {
 		}
 		s.mu.Unlock()
 		m.Close()
+		for _, r := range rungs {
+			r.Close()
+		}
 		s.viewers.forget(l.Channel.ID)
 		if n := r.Dropped(); n > 0 {
 			log.Warn("hls muxer fell behind", "dropped_units", n)
@@ -188,7 +194,7 @@ func endPlaylists(last map[string][]byte) map[string][]byte {
 func (s *Server) forgetEnded(channelID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.muxers[channelID] == nil { // not live again meanwhile
+	if s.channels[channelID] == nil { // not live again meanwhile
 		delete(s.ended, channelID)
 	}
 }
@@ -198,8 +204,21 @@ func ticks(d time.Duration, rate int) int64 {
 	return d.Nanoseconds() / 1000 * int64(rate) / 1_000_000
 }
 
+// newMuxer returns an LL-HLS muxer of the server's shape, not started.
+func (s *Server) newMuxer(tracks []*gohlslib.Track, log *slog.Logger) *gohlslib.Muxer {
+	return &gohlslib.Muxer{
+		Variant:            gohlslib.MuxerVariantLowLatency,
+		SegmentCount:       s.cfg.SegmentCount,
+		SegmentMinDuration: s.cfg.SegmentMinDuration,
+		PartMinDuration:    s.cfg.PartMinDuration,
+		Tracks:             tracks,
+		OnEncodeError:      func(err error) { log.Warn("hls encode", "err", err) },
+	}
+}
+
 // ServeHTTP serves /hls/{channelId}/{file}: the multivariant playlist index.m3u8, media
-// playlists (with blocking reloads), the init section, segments and parts.
+// playlists (with blocking reloads), the init section, segments and parts; a transcoded
+// channel's rungs under /hls/{channelId}/{rung}/{file}.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Access-Control-Expose-Headers", "Content-Length, Content-Range")
@@ -213,15 +232,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	channelID, file, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/hls/"), "/")
+	channelID, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/hls/"), "/")
+	rungName, file, inRung := strings.Cut(key, "/")
+	if !inRung {
+		rungName, file = "", key
+	}
 	if !ok || file == "" || strings.Contains(file, "/") {
 		http.NotFound(w, r)
 		return
 	}
 	s.mu.RLock()
-	m, tl := s.muxers[channelID], s.timelines[channelID]
-	final := s.ended[channelID][file]
+	lv := s.channels[channelID]
+	final := s.ended[channelID][key]
 	s.mu.RUnlock()
+	var m *gohlslib.Muxer
+	var tl *timeline
+	if lv != nil {
+		m, tl = lv.source, lv.tl
+		if inRung {
+			m = nil
+			if rg := lv.rung(rungName); rg != nil {
+				m = rg.muxer()
+			}
+		}
+	}
 	if m == nil {
 		w.Header().Set("Cache-Control", "no-cache")
 		if final != nil {
@@ -249,12 +283,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if isMediaPlaylist(file) {
 			query.Del("vt")
-			s.servePlaylist(w, m, tl, channelID, file, query)
+			s.servePlaylist(w, m, tl, channelID, key, file, query)
+			return
+		}
+		if !inRung && lv.transcoded() {
+			s.serveMultivariant(w, lv, query.Encode())
 			return
 		}
 	}
 	if isMedia(file) && !tl.empty() {
-		serveWithMetadata(w, r, m, tl, file)
+		serveWithMetadata(w, r, m, tl, key)
 		return
 	}
 	m.Handle(w, r)
@@ -264,12 +302,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // frame.
 func (s *Server) PutMetadata(channelID string, md Metadata) error {
 	s.mu.RLock()
-	tl := s.timelines[channelID]
+	lv := s.channels[channelID]
 	s.mu.RUnlock()
-	if tl == nil {
+	if lv == nil {
 		return ErrNotLive
 	}
-	tl.put(md)
+	lv.tl.put(md)
 	return nil
 }
 
@@ -280,9 +318,9 @@ func isMedia(file string) bool {
 
 // serveWithMetadata serves a part or segment with the stream's cues in it. The whole body is
 // rewritten, so range requests are answered with all of it (which a 200 allows).
-func serveWithMetadata(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer, tl *timeline, file string) {
+func serveWithMetadata(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer, tl *timeline, key string) {
 	var rec *recorder
-	body, ok := tl.rewritten(file, func() ([]byte, bool) {
+	body, ok := tl.rewritten(key, func() ([]byte, bool) {
 		get := r.Clone(r.Context())
 		get.Method = http.MethodGet
 		get.Header.Del("Range")

@@ -81,8 +81,9 @@ type timeline struct {
 	servedOrder []string
 }
 
-// servedKeep bounds the rewritten files kept: more than a playlist window of parts.
-const servedKeep = 128
+// servedKeep bounds the rewritten files kept: more than a playlist window of parts for each
+// rendition of a ladder.
+const servedKeep = 512
 
 func (t *timeline) rewritten(file string, body func() ([]byte, bool)) ([]byte, bool) {
 	t.mu.Lock()

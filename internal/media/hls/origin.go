@@ -42,7 +42,8 @@ const advanceParts = 15
 // servePlaylist answers a media playlist request from the stream's edge. Viewer tokens were
 // taken off the query already, so the playlist carries nothing per viewer and its part URIs
 // stay cacheable. _HLS_skip is answered with the full playlist, which the rules allow.
-func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, tl *timeline, channelID, file string, query url.Values) {
+// key names the playlist within the channel: file for the source, {rung}/file for a rung.
+func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, tl *timeline, channelID, key, file string, query url.Values) {
 	s.playlistRequests.Inc()
 	msnS, partS := query.Get("_HLS_msn"), query.Get("_HLS_part")
 	msn, part := -1, -1
@@ -63,7 +64,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, tl *tim
 			return
 		}
 	}
-	e := s.edgeFor(channelID, m, tl, file)
+	e := s.edgeFor(channelID, m, tl, key, file)
 	body, st, ended := e.wait(-1, -1, s.blockLimit())
 	if !ended && body != nil && msn >= 0 {
 		if msn > st.cur+1 || msn == st.cur && part > st.curParts+advanceParts {
@@ -79,7 +80,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, tl *tim
 		return
 	}
 	if ended {
-		body = endPlaylists(map[string][]byte{file: body})[file]
+		body = endPlaylists(map[string][]byte{key: body})[key]
 	}
 	w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -87,7 +88,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, tl *tim
 }
 
 // edgeFor returns the edge following one media playlist of a stream, starting it if needed.
-func (s *Server) edgeFor(channelID string, m *gohlslib.Muxer, tl *timeline, file string) *edge {
+func (s *Server) edgeFor(channelID string, m *gohlslib.Muxer, tl *timeline, key, file string) *edge {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	files := s.edges[channelID]
@@ -95,10 +96,10 @@ func (s *Server) edgeFor(channelID string, m *gohlslib.Muxer, tl *timeline, file
 		files = map[string]*edge{}
 		s.edges[channelID] = files
 	}
-	e := files[file]
+	e := files[key]
 	if e == nil || e.m != m {
 		e = newEdge(m, tl, file)
-		files[file] = e
+		files[key] = e
 		go e.follow(s.playlistRenders.Inc)
 	}
 	return e

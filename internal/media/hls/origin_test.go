@@ -24,7 +24,7 @@ func TestBlockingReloadTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	s.muxers["ch_1"] = m // a stream that never sends media
+	s.channels["ch_1"] = &live{source: m, tl: &timeline{}, sched: &schedule{}, rungs: map[string]*Rung{}} // a stream that never sends media
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 
