@@ -20,6 +20,7 @@ import (
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/mail"
 	"github.com/livehouse/livehouse/internal/media/hls"
+	"github.com/livehouse/livehouse/internal/media/transcode"
 	"github.com/livehouse/livehouse/internal/store/postgres"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
@@ -34,8 +35,10 @@ type app struct {
 	channels *channels.Service
 	streams  *streams.Service
 	hls      *hls.Server
-	actions  *actions.Service
-	closers  []func() error
+
+	transcoder *transcode.Transcoder
+	actions    *actions.Service
+	closers    []func() error
 }
 
 func (a *app) Close() error {
@@ -82,7 +85,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		PublicURL: cfg.PublicURL, AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains,
 	}, a.store, box, mailer{sender}, log, nil)
 	a.hls = hls.NewServer(hls.DefaultConfig, log, nil, reg)
-	a.streams = streams.NewService(a.store, box, log, nil, a.hls)
+	// The transcoder comes after the HLS output: its rungs join the source's packaging.
+	a.transcoder = transcode.New(transcode.Config{
+		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
+	}, a.hls, log, reg)
+	a.streams = streams.NewService(a.store, box, log, nil, a.hls, a.transcoder)
 	if reg != nil {
 		a.streams.Register(reg)
 	}

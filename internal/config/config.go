@@ -53,6 +53,15 @@ type Config struct {
 
 	SMTP          SMTP          `yaml:"smtp"`
 	AmazonProduct AmazonProduct `yaml:"amazon_product"`
+	Transcode     Transcode     `yaml:"transcode"`
+}
+
+// Transcode configures the ffmpeg ladder of STANDARD channels.
+type Transcode struct {
+	FFmpeg  string `yaml:"ffmpeg" help:"the ffmpeg program: a path, or a name looked up on PATH"`
+	Encoder string `yaml:"encoder" help:"video encoder: x264 (software), vaapi, nvenc or qsv (hardware)"`
+	Preset  string `yaml:"preset" help:"x264 preset: ultrafast, superfast, veryfast, faster, fast or medium"`
+	Device  string `yaml:"device" help:"VAAPI render node; empty = /dev/dri/renderD128"`
 }
 
 // SMTP configures outgoing mail. With no host, mail is written to the data dir's outbox.
@@ -94,6 +103,7 @@ func Defaults(stage string) Config {
 		ChatRoomRate:         100,
 		ChatReviewFallback:   "ALLOW",
 		SMTP:                 SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
+		Transcode:            Transcode{FFmpeg: "ffmpeg", Encoder: "x264", Preset: "veryfast"},
 	}
 	if stage == "prod" {
 		c.Stage = "prod"
@@ -151,6 +161,15 @@ func (c *Config) Validate() error {
 	}
 	if c.ChannelType != "BASIC" && c.ChannelType != "STANDARD" {
 		bad("channel_type", "%q is not BASIC or STANDARD", c.ChannelType)
+	}
+	if c.Transcode.FFmpeg == "" {
+		bad("transcode.ffmpeg", "must not be empty")
+	}
+	if !slices.Contains([]string{"x264", "vaapi", "nvenc", "qsv"}, c.Transcode.Encoder) {
+		bad("transcode.encoder", "%q is not x264, vaapi, nvenc or qsv", c.Transcode.Encoder)
+	}
+	if !slices.Contains([]string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium"}, c.Transcode.Preset) {
+		bad("transcode.preset", "%q is not ultrafast, superfast, veryfast, faster, fast or medium", c.Transcode.Preset)
 	}
 	for _, d := range c.SignUpAllowedDomains {
 		if d == "" || strings.ContainsAny(d, "@ /") {

@@ -37,6 +37,10 @@ const (
 	EventStarvationEnd   = "Starvation End"
 )
 
+// EventStreamFailure is written when part of a live stream's processing fails while the
+// session goes on, such as the transcoder of a STANDARD channel (then served as BASIC).
+const EventStreamFailure = "Stream Failure"
+
 // StarvationAfter is how long a live stream may go without media before it is starving.
 const StarvationAfter = 5 * time.Second
 
@@ -235,6 +239,12 @@ func (l *Live) MarkStarted() {
 		}
 		s.event(l, EventStreamStart, "IVS Stream State Change", "")
 	})
+}
+
+// Failure records a Stream Failure event with its reason; the session goes on.
+func (l *Live) Failure(reason string) {
+	l.svc.event(l, EventStreamFailure, "IVS Stream State Change", fmt.Sprintf(`{"reason":%q}`, reason))
+	l.svc.log.Warn("stream failure", "session", l.SessionID, "channel", l.Channel.ID, "reason", reason)
 }
 
 // End closes the session: outputs stop (HLS ends its playlist), events are written and the

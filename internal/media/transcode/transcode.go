@@ -1,0 +1,459 @@
+// Package transcode is the adaptive-bitrate ladder of STANDARD channels: a reader of the live
+// stream feeds one ffmpeg process per stream through a pipe (MPEG-TS on its stdin) and reads
+// each transcoded rendition back from a pipe of its own (MPEG-TS on file descriptor 3
+// onwards), handing the access units to the HLS packager. ffmpeg only encodes: packaging,
+// timed metadata and metrics stay Livehouse's. A crashed or stalled ffmpeg is restarted; the
+// source rendition plays on meanwhile.
+package transcode
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
+	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/livehouse/livehouse/internal/media/hls"
+	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/streams"
+)
+
+// Config is the transcoder's share of the settings.
+type Config struct {
+	FFmpeg     string        // the program: a path, or a name looked up on PATH
+	Encoder    string        // x264 (default), vaapi, nvenc or qsv
+	Preset     string        // x264 preset; veryfast by default
+	Device     string        // VAAPI render node; /dev/dri/renderD128 by default
+	StallAfter time.Duration // no rendition out for this long while the source flows: restart
+}
+
+// DefaultConfig uses Debian's ffmpeg from PATH and x264.
+var DefaultConfig = Config{FFmpeg: "ffmpeg", Encoder: EncoderX264, Preset: "veryfast", StallAfter: 10 * time.Second}
+
+// Packager is what the transcoder needs from the HLS output.
+type Packager interface {
+	SetLadder(channelID string, on bool) error
+	AddRung(channelID, name string, audio *mpeg4audio.Config) (*hls.Rung, error)
+}
+
+// Transcoder is the stream output that runs the ladders.
+type Transcoder struct {
+	cfg Config
+	pkg Packager
+	log *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*session // by channel id
+
+	restarts prometheus.Counter
+	running  atomic.Int64
+}
+
+// New returns a transcoder; reg may be nil.
+func New(cfg Config, pkg Packager, log *slog.Logger, reg prometheus.Registerer) *Transcoder {
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = DefaultConfig.StallAfter
+	}
+	t := &Transcoder{cfg: cfg, pkg: pkg, log: log, sessions: map[string]*session{},
+		restarts: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_transcoder_restarts_total", Help: "ffmpeg transcoders restarted after a crash or a stall."}),
+	}
+	if reg != nil {
+		reg.MustRegister(t.restarts, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_transcoders", Help: "ffmpeg transcoders running."},
+			func() float64 { return float64(t.running.Load()) }))
+	}
+	return t
+}
+
+// PID is the process id of a live channel's ffmpeg, or 0 when none runs.
+func (t *Transcoder) PID(channelID string) int {
+	t.mu.Lock()
+	s := t.sessions[channelID]
+	t.mu.Unlock()
+	if s == nil {
+		return 0
+	}
+	if p := s.current(); p != nil {
+		return p.cmd.Process.Pid
+	}
+	return 0
+}
+
+// Start runs a ladder for a STANDARD channel's stream; other streams pass through untouched.
+func (t *Transcoder) Start(l *streams.Live) func() {
+	h := l.Stream.Tracks.H264
+	if l.Channel.Type != "STANDARD" || h == nil {
+		return func() {}
+	}
+	var sps h264.SPS
+	if err := sps.Unmarshal(h.SPS); err != nil {
+		l.Failure("transcoding: the video's SPS cannot be read, so the stream is served as BASIC")
+		return func() {}
+	}
+	rungs := Plan(sps.Width(), sps.Height())
+	log := t.log.With("session", l.SessionID, "channel", l.Channel.ID)
+	if len(rungs) == 0 {
+		log.Info("no rendition below the source's size; the source plays alone", "width", sps.Width(), "height", sps.Height())
+		return func() {}
+	}
+	path, err := exec.LookPath(t.cfg.FFmpeg)
+	if err != nil {
+		l.Failure(fmt.Sprintf("transcoding: ffmpeg (%q) was not found, so the stream is served as BASIC: install ffmpeg or set transcode_ffmpeg", t.cfg.FFmpeg))
+		return func() {}
+	}
+	if err := t.pkg.SetLadder(l.Channel.ID, true); err != nil {
+		log.Warn("transcoding: the stream is not packaged here", "err", err)
+		return func() {}
+	}
+	s := &session{t: t, l: l, log: log, path: path, args: Args(t.cfg, rungs, sps.Height() > sps.Width()), rungs: rungs, out: make([]*hls.Rung, len(rungs))}
+	t.mu.Lock()
+	t.sessions[l.Channel.ID] = s
+	t.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := l.Stream.NewReader("transcode", 512)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.feed(r) }()
+	go func() { defer wg.Done(); s.supervise(ctx) }()
+	return func() {
+		l.Stream.RemoveReader(r)
+		cancel()
+		wg.Wait()
+		t.mu.Lock()
+		if t.sessions[l.Channel.ID] == s {
+			delete(t.sessions, l.Channel.ID)
+		}
+		t.mu.Unlock()
+		for _, o := range s.out {
+			if o != nil {
+				o.Close()
+			}
+		}
+		if n := r.Dropped(); n > 0 {
+			log.Warn("transcoder fell behind the source", "dropped_units", n)
+		}
+	}
+}
+
+// session is one live stream's ladder.
+type session struct {
+	t     *Transcoder
+	l     *streams.Live
+	log   *slog.Logger
+	path  string
+	args  []string
+	rungs []Rung
+
+	mu  sync.Mutex
+	cur *proc
+	out []*hls.Rung // the packager's rungs, made on the first run, kept across restarts
+}
+
+func (s *session) current() *proc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+// Timestamps on ffmpeg's pipes: the source's media time plus tsBase (so that decode times
+// are never negative), in 33-bit MPEG-TS ticks.
+const (
+	tsBase = 10 * 90000
+	tsMask = 1<<33 - 1
+)
+
+// proc is one run of ffmpeg.
+type proc struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	started time.Time
+
+	// The writer's state; used by the feeding goroutine only.
+	w      *mpegts.Writer
+	vt, at *mpegts.Track
+	dts    h264.DTSExtractor
+	synced bool
+	broken bool
+
+	lastIn    atomic.Int64 // source ticks (without tsBase) of the newest video written
+	lastInAt  atomic.Int64 // wall clock of the newest write, unix ns
+	lastOutAt atomic.Int64 // wall clock of the newest rendition unit read, unix ns
+	stderr    tail
+}
+
+// feed writes the source's units to the running ffmpeg, starting each run on a keyframe. A
+// slow or dead ffmpeg only costs this reader units, never the publisher.
+func (s *session) feed(r *stream.Reader) {
+	for u := range r.C {
+		p := s.current()
+		if p == nil || p.broken {
+			continue
+		}
+		if err := p.write(s.l.Stream.Tracks, u); err != nil {
+			p.broken = true
+			s.log.Debug("transcoder input closed", "err", err)
+		}
+	}
+}
+
+func (p *proc) write(tracks stream.Tracks, u *stream.Unit) error {
+	if p.w == nil {
+		p.vt = &mpegts.Track{Codec: &tscodecs.H264{}}
+		ts := []*mpegts.Track{p.vt}
+		if tracks.AAC != nil {
+			p.at = &mpegts.Track{Codec: &tscodecs.MPEG4Audio{Config: *tracks.AAC}}
+			ts = append(ts, p.at)
+		}
+		p.w = &mpegts.Writer{W: bufio.NewWriterSize(p.stdin, 64<<10), Tracks: ts}
+		if err := p.w.Initialize(); err != nil {
+			return err
+		}
+	}
+	pts := u.PTS.Nanoseconds() * 90000 / int64(time.Second)
+	var err error
+	switch u.Kind {
+	case stream.Video:
+		if !p.synced {
+			if !u.Key {
+				return nil
+			}
+			p.synced = true
+			p.dts.Initialize()
+		}
+		var dts int64
+		if dts, err = p.dts.Extract(u.Payload, pts); err != nil {
+			return err
+		}
+		err = p.w.WriteH264(p.vt, (pts+tsBase)&tsMask, (dts+tsBase)&tsMask, u.Payload)
+		p.lastIn.Store(pts)
+	case stream.Audio:
+		if !p.synced || p.at == nil {
+			return nil
+		}
+		err = p.w.WriteMPEG4Audio(p.at, (pts+tsBase)&tsMask, u.Payload)
+	}
+	if err != nil {
+		return err
+	}
+	p.lastInAt.Store(time.Now().UnixNano())
+	return p.w.W.(*bufio.Writer).Flush()
+}
+
+// sourceTicks maps a timestamp read back from ffmpeg to the source's media time: it is at or
+// a little before the newest written, whatever the 33-bit wraps.
+func (p *proc) sourceTicks(raw int64) int64 {
+	in := p.lastIn.Load()
+	behind := ((in+tsBase)&tsMask - raw) & tsMask
+	if behind > tsMask/2 { // ahead of the input: cannot be, but keep it monotonic
+		behind -= tsMask + 1
+	}
+	return in - behind
+}
+
+// supervise runs ffmpeg until ctx ends, restarting it after a crash or a stall with a
+// back-off that resets once a run has lasted.
+func (s *session) supervise(ctx context.Context) {
+	backoff := 500 * time.Millisecond
+	for first := true; ; first = false {
+		if !first {
+			s.t.restarts.Inc()
+		}
+		began := time.Now()
+		err := s.runOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(began) > time.Minute {
+			backoff = 500 * time.Millisecond
+		}
+		s.log.Warn("transcoder stopped; restarting it, the source rendition plays on", "err", err, "after", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+// errStalled ends a run whose ffmpeg produced nothing for StallAfter while fed.
+var errStalled = errors.New("ffmpeg stalled")
+
+func (s *session) runOnce(ctx context.Context) error {
+	cmd := exec.Command(s.path, s.args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	p := &proc{cmd: cmd, stdin: stdin, started: time.Now()}
+	cmd.Stderr = &p.stderr
+	readers := make([]*os.File, len(s.rungs))
+	for i := range s.rungs {
+		rd, wr, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		readers[i] = rd
+		cmd.ExtraFiles = append(cmd.ExtraFiles, wr)
+	}
+	closeAll := func(fs []*os.File) {
+		for _, f := range fs {
+			f.Close()
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		closeAll(readers)
+		closeAll(cmd.ExtraFiles)
+		return fmt.Errorf("starting ffmpeg: %w", err)
+	}
+	closeAll(cmd.ExtraFiles) // ffmpeg holds the write ends now
+	s.t.running.Add(1)
+	defer s.t.running.Add(-1)
+	p.lastOutAt.Store(time.Now().UnixNano())
+	s.log.Info("transcoder started", "pid", cmd.Process.Pid, "renditions", len(s.rungs))
+
+	var wg sync.WaitGroup
+	for i := range s.rungs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer readers[i].Close()
+			if err := s.read(p, i, readers[i]); err != nil && ctx.Err() == nil {
+				s.log.Debug("rendition pipe ended", "rendition", s.rungs[i].Name, "err", err)
+			}
+		}()
+	}
+	s.mu.Lock()
+	s.cur = p
+	s.mu.Unlock()
+
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tick := time.NewTicker(s.t.cfg.StallAfter / 4)
+	defer tick.Stop()
+	var why error
+wait:
+	for {
+		select {
+		case err := <-exited:
+			why = fmt.Errorf("ffmpeg exited: %v: %s", err, p.stderr.String())
+			break wait
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			<-exited
+			break wait
+		case <-tick.C:
+			now := time.Now().UnixNano()
+			fed := now-p.lastInAt.Load() < int64(s.t.cfg.StallAfter)
+			if fed && now-p.lastOutAt.Load() > int64(s.t.cfg.StallAfter) {
+				why = fmt.Errorf("%w: no rendition for %s", errStalled, s.t.cfg.StallAfter)
+				_ = cmd.Process.Kill()
+				<-exited
+				break wait
+			}
+		}
+	}
+	s.mu.Lock()
+	s.cur = nil
+	s.mu.Unlock()
+	stdin.Close()
+	wg.Wait()
+	for _, o := range s.out {
+		if o != nil {
+			o.Resync()
+		}
+	}
+	return why
+}
+
+// read hands one rendition's access units to its rung, which it adds to the ladder on the
+// first run.
+func (s *session) read(p *proc, i int, f io.Reader) error {
+	r := &mpegts.Reader{R: bufio.NewReaderSize(f, 64<<10)}
+	if err := r.Initialize(); err != nil {
+		return err
+	}
+	var video, audio *mpegts.Track
+	for _, tr := range r.Tracks() {
+		switch tr.Codec.(type) {
+		case *tscodecs.H264:
+			video = tr
+		case *tscodecs.MPEG4Audio:
+			audio = tr
+		}
+	}
+	if video == nil {
+		return fmt.Errorf("rendition %s: no H.264 track", s.rungs[i].Name)
+	}
+	s.mu.Lock()
+	out := s.out[i]
+	if out == nil {
+		var cfg *mpeg4audio.Config
+		if audio != nil {
+			c := audio.Codec.(*tscodecs.MPEG4Audio).Config
+			cfg = &c
+		}
+		var err error
+		if out, err = s.t.pkg.AddRung(s.l.Channel.ID, s.rungs[i].Name, cfg); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		s.out[i] = out
+	}
+	s.mu.Unlock()
+	r.OnDecodeError(func(err error) { s.log.Debug("rendition decode", "rendition", out.Name, "err", err) })
+	r.OnDataH264(video, func(pts, _ int64, au [][]byte) error {
+		p.lastOutAt.Store(time.Now().UnixNano())
+		if err := out.WriteVideo(p.sourceTicks(pts), au); err != nil && !errors.Is(err, hls.ErrNotLive) {
+			s.log.Warn("rendition write", "rendition", out.Name, "err", err)
+		}
+		return nil
+	})
+	if audio != nil {
+		r.OnDataMPEG4Audio(audio, func(pts int64, aus [][]byte) error {
+			return out.WriteAudio(p.sourceTicks(pts), aus)
+		})
+	}
+	for {
+		if err := r.Read(); err != nil {
+			return err
+		}
+	}
+}
+
+// tail keeps the last lines ffmpeg wrote on stderr, for the log when it stops.
+type tail struct {
+	mu    sync.Mutex
+	lines []string
+	part  string
+}
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(t.part+string(b), "\n")
+	t.part = lines[len(lines)-1]
+	t.lines = append(t.lines, lines[:len(lines)-1]...)
+	if len(t.lines) > 8 {
+		t.lines = t.lines[len(t.lines)-8:]
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(append(t.lines, t.part), " | ")
+}
