@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/config"
 )
 
@@ -29,6 +30,8 @@ Usage:
   livehouse user [flags] create USERNAME EMAIL   create a verified account; password from stdin
   livehouse user [flags] verify USERNAME|EMAIL   mark an account verified
   livehouse user [flags] delete USERNAME|EMAIL   delete an account and all it owns
+  livehouse channel [flags] set-type USERNAME BASIC|STANDARD   BASIC passes the source through,
+                                     STANDARD transcodes a ladder; from the channel's next go-live
   livehouse seed [flags] PREFIX COUNT LIVE   create COUNT demo channels PREFIX_1…, the last LIVE of them live
   livehouse version                  print the version
 
@@ -60,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "config", "user", "seed":
+	case "serve", "migrate", "config", "user", "seed", "channel":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
@@ -91,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "seed":
 		return seedCommand(ctx, cfg, log, rest, stdout)
+	case "channel":
+		return channelCommand(ctx, cfg, log, rest, stdout)
 	default: // user
 		return userCommand(ctx, cfg, log, rest, stdin, stdout)
 	}
@@ -104,6 +109,26 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func channelCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) != 3 || args[0] != "set-type" {
+		return fmt.Errorf("%w: channel takes set-type USERNAME BASIC|STANDARD; see livehouse help", errUsage)
+	}
+	if t := args[2]; t != channels.TypeBasic && t != channels.TypeStandard {
+		return fmt.Errorf("%w: channel type %q is not BASIC or STANDARD", errUsage, t)
+	}
+	a, err := openApp(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	p, err := a.channels.SetType(ctx, args[1], args[2])
+	if err != nil {
+		return fmt.Errorf("setting the type of %s: %w", args[1], err)
+	}
+	fmt.Fprintf(stdout, "%s (%s) is %s from its next go-live\n", p.Username, p.ChannelID, args[2])
+	return nil
 }
 
 func userCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {

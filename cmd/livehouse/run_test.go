@@ -203,6 +203,11 @@ func TestCommands(t *testing.T) {
 		{"seed", []string{"seed", "demo", "3", "2"}, nil, "", []string{"created demo_1 … demo_3 (2 live)"}, 0},
 		{"seed again refuses taken names", []string{"seed", "demo", "1", "0"}, nil, "", nil, 1},
 		{"seed bad counts", []string{"seed", "demo", "2", "3"}, nil, "", nil, 2},
+		{"channel set-type", []string{"channel", "set-type", "DEMO_1", "STANDARD"}, nil, "", []string{"demo_1 (ch_", "is STANDARD from its next go-live"}, 0},
+		{"channel set-type unknown user", []string{"channel", "set-type", "nobody", "BASIC"}, nil, "", nil, 1},
+		{"channel set-type bad type", []string{"channel", "set-type", "demo_1", "PREMIUM"}, nil, "", nil, 2},
+		{"channel bad arity", []string{"channel", "set-type", "demo_1"}, nil, "", nil, 2},
+		{"bad transcode encoder exits 2", []string{"config"}, map[string]string{"LIVEHOUSE_TRANSCODE_ENCODER": "vdpau"}, "", nil, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,6 +38,7 @@ type Store interface {
 	// ProfileByUsername finds a channel by its owner's username, ignoring case.
 	ProfileByUsername(ctx context.Context, username string) (*Profile, error)
 	ReplaceStreamKey(ctx context.Context, channelID, hash, sealed string, at time.Time) error
+	SetChannelType(ctx context.Context, channelID, channelType string) error
 	SetAppearance(ctx context.Context, userID, color, avatar string) error
 
 	Follow(ctx context.Context, followerID, channelID string, at time.Time) error

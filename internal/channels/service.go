@@ -3,6 +3,7 @@ package channels
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"slices"
@@ -73,6 +74,23 @@ func (s *Service) ByUsername(ctx context.Context, username string) (*Profile, er
 		return nil, unknownChannel()
 	}
 	return p, err
+}
+
+// SetType makes a channel BASIC (the source passed through) or STANDARD (transcoded into a
+// ladder), from its next go-live on; an operator command.
+func (s *Service) SetType(ctx context.Context, username, channelType string) (*Profile, error) {
+	if channelType != TypeBasic && channelType != TypeStandard {
+		return nil, problem.Invalid("InvalidChannelType", "type", fmt.Sprintf("%q is not BASIC or STANDARD.", channelType))
+	}
+	p, err := s.ByUsername(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetChannelType(ctx, p.ChannelID, channelType); err != nil {
+		return nil, err
+	}
+	s.log.Info("channel type set", "channel", p.ChannelID, "type", channelType)
+	return p, nil
 }
 
 // ForOwner returns the user's channel with its stream key.

@@ -41,7 +41,7 @@ type Config struct {
 }
 
 // DefaultConfig uses Debian's ffmpeg from PATH and x264.
-var DefaultConfig = Config{FFmpeg: "ffmpeg", Encoder: EncoderX264, Preset: "veryfast", StallAfter: 10 * time.Second}
+var DefaultConfig = Config{FFmpeg: "ffmpeg", Encoder: EncoderX264, Preset: "veryfast", StallAfter: 6 * time.Second}
 
 // Packager is what the transcoder needs from the HLS output.
 type Packager interface {

@@ -124,6 +124,15 @@ func (s *DB) ReplaceStreamKey(ctx context.Context, channelID, hash, sealed strin
 	return oneRow(res, channels.ErrNotFound)
 }
 
+// SetChannelType sets a channel's type (BASIC or STANDARD).
+func (s *DB) SetChannelType(ctx context.Context, channelID, channelType string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE channels SET type = ? WHERE id = ?`), channelType, channelID)
+	if err != nil {
+		return err
+	}
+	return oneRow(res, channels.ErrNotFound)
+}
+
 // SetAppearance sets a user's profile color and avatar.
 func (s *DB) SetAppearance(ctx context.Context, userID, color, avatar string) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET color = ?, avatar = ? WHERE id = ?`), color, avatar, userID)

@@ -240,3 +240,21 @@ func testOrphanedSessions(t *testing.T, s Store) {
 		t.Errorf("live after recovery (-want +got):\n%s", diff)
 	}
 }
+
+func testChannelType(t *testing.T, s Store) {
+	ctx := context.Background()
+	u, ch := mustCreate(t, s, "Alice", "alice@example.com", true)
+	if err := s.SetChannelType(ctx, ch.ID, channels.TypeStandard); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ChannelByUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Type != channels.TypeStandard {
+		t.Errorf("type = %q, want STANDARD", got.Type)
+	}
+	if err := s.SetChannelType(ctx, "ch_nobody", channels.TypeBasic); !errors.Is(err, channels.ErrNotFound) {
+		t.Errorf("unknown channel: err = %v, want ErrNotFound", err)
+	}
+}

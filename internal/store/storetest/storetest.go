@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"DeleteUnverified", testDeleteUnverified},
 		{"ProfilesAndAppearance", testProfiles},
 		{"StreamKeyReplace", testStreamKeyReplace},
+		{"ChannelType", testChannelType},
 		{"FollowingOrder", testFollowingOrder},
 		{"Directory", testDirectory},
 		{"Bans", testBans},
