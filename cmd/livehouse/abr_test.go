@@ -71,7 +71,8 @@ var streamInfRE = regexp.MustCompile(`#EXT-X-STREAM-INF:([^\n]*)\n([^\n]+)`)
 
 // TestStandardChannelLadder publishes 640x360 over RTMP to a STANDARD channel: the source
 // plays as the 360p rendition and one rung (160p) is transcoded by ffmpeg, listed with its
-// figures, with segments starting at the same media times as the source's. Killing the
+// figures, with segments starting at the same media times as the source's and stream actions
+// at the same media times in both. Killing the
 // transcoder's ffmpeg does not end the session, and the rung comes back, still aligned.
 func TestStandardChannelLadder(t *testing.T) {
 	needTool(t, "ffmpeg")
@@ -83,6 +84,7 @@ func TestStandardChannelLadder(t *testing.T) {
 	defer stop()
 	post(t, base+"/api/auth/register", "", map[string]string{"username": "streamer", "email": "s@example.com", "password": "Passw0rd!"})
 	_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "streamer", "password": "Passw0rd!"})
+	token := login["token"].(string)
 	ch := login["user"].(map[string]any)["channel"].(map[string]any)
 	key, channelID := ch["streamKey"].(string), ch["id"].(string)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -170,6 +172,39 @@ func TestStandardChannelLadder(t *testing.T) {
 		}
 	}
 	aligned("three aligned segments")
+
+	// A stream action reaches every rendition at the same media time, in the same segment.
+	quiz := map[string]any{"name": "quiz", "data": map[string]any{"question": "Capital of Canada?", "answers": []string{"Vancouver", "Ottawa", "Calgary"}, "correctAnswerIndex": 1, "duration": 5}}
+	status, started := post(t, base+"/api/me/stream-actions", token, quiz)
+	if status != 201 {
+		t.Fatalf("starting a quiz: %d %v", status, started)
+	}
+	id := started["id"].(string)
+	cueIn := func(dir string) (at, segment uint64, ok bool) {
+		_, pl := get(t, hlsBase+dir+"video1_stream.m3u8")
+		if !strings.Contains(pl, "#EXT-X-DATERANGE:ID=\""+id) {
+			return 0, 0, false
+		}
+		for _, seg := range segmentsOf(pl) {
+			f := fetchMedia(t, hlsBase, dir+seg)
+			for _, c := range f.cues {
+				if c.env.ID == id && c.env.Elapsed == 0 {
+					return c.at, f.d0, true
+				}
+			}
+		}
+		return 0, 0, false
+	}
+	var srcAt, srcSeg, rungAt, rungSeg uint64
+	waitFor(t, 30*time.Second, "the quiz in a segment of both renditions", func() bool {
+		var ok1, ok2 bool
+		srcAt, srcSeg, ok1 = cueIn("")
+		rungAt, rungSeg, ok2 = cueIn("160p/")
+		return ok1 && ok2
+	})
+	if srcAt != rungAt || srcSeg != rungSeg {
+		t.Errorf("the quiz is at %d in the source's segment from %d, at %d in the rung's from %d", srcAt, srcSeg, rungAt, rungSeg)
+	}
 
 	// Kill the transcoder mid-stream: the session goes on and the rung comes back.
 	pid := transcoderPID(t)

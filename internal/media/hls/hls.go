@@ -83,93 +83,108 @@ func (s *Server) Viewers(channelID string) int { return s.viewers.count(channelI
 
 // Start packages a live stream until the returned function is called.
 func (s *Server) Start(l *streams.Live) func() {
-	var video, audio *gohlslib.Track
-	var tracks []*gohlslib.Track
-	if h := l.Stream.Tracks.H264; h != nil {
-		video = &gohlslib.Track{Codec: &codecs.H264{SPS: h.SPS, PPS: h.PPS}, ClockRate: 90000}
-		tracks = append(tracks, video)
-	}
-	if a := l.Stream.Tracks.AAC; a != nil {
-		audio = &gohlslib.Track{Codec: &codecs.MPEG4Audio{Config: *a}, ClockRate: a.SampleRate, Name: "main", IsDefault: true}
-		tracks = append(tracks, audio)
-	}
 	log := s.log.With("session", l.SessionID)
-	m := s.newMuxer(tracks, log)
-	if err := m.Start(); err != nil {
+	lv, err := s.open(l.Channel.ID, l.Stream.Tracks, log)
+	if err != nil {
 		log.Error("starting hls muxer", "err", err)
 		return func() {}
 	}
-	tl := &timeline{}
-	lv := &live{source: m, tl: tl, sched: &schedule{minTicks: ticks(s.cfg.SegmentMinDuration, videoClock)}, rungs: map[string]*Rung{}}
-	s.mu.Lock()
-	s.channels[l.Channel.ID] = lv
-	delete(s.ended, l.Channel.ID)
-	s.mu.Unlock()
-
 	r := l.Stream.NewReader("hls", queueSize)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		started := false
 		for u := range r.C {
-			var err error
-			switch {
-			case u.Kind == stream.Video && video != nil:
-				pts := ticks(u.PTS, videoClock)
-				tl.stamp(pts, u.NTP)
-				lv.sched.video(pts, u.NTP, u.Key)
-				err = m.WriteH264(video, u.NTP, pts, u.Payload)
-				if err == nil && u.Key && !started {
-					started = true
-					l.MarkStarted()
-				}
-			case u.Kind == stream.Audio && audio != nil:
-				lv.mu.Lock()
-				for _, au := range u.Payload {
-					lv.audio.add(len(au), u.PTS, time.Duration(1024*int64(time.Second)/int64(audio.ClockRate)))
-				}
-				lv.mu.Unlock()
-				err = m.WriteMPEG4Audio(audio, u.NTP, ticks(u.PTS, audio.ClockRate), u.Payload)
-			}
-			if err != nil {
+			if err := lv.write(u); err != nil {
 				log.Warn("hls write", "err", err)
+			} else if u.Kind == stream.Video && u.Key && !started {
+				started = true
+				l.MarkStarted()
 			}
 		}
 	}()
 	return func() {
 		l.Stream.RemoveReader(r)
 		<-done
-		lv.mu.Lock()
-		rungs := make([]*Rung, 0, len(lv.rungs))
-		for _, r := range lv.rungs {
-			rungs = append(rungs, r)
-		}
-		lv.mu.Unlock()
-		s.mu.Lock()
-		if s.channels[l.Channel.ID] == lv {
-			delete(s.channels, l.Channel.ID)
-			last := map[string][]byte{}
-			for file, e := range s.edges[l.Channel.ID] {
-				e.mu.Lock()
-				if e.body != nil {
-					last[file] = e.body
-				}
-				e.mu.Unlock()
-			}
-			s.ended[l.Channel.ID] = endPlaylists(last)
-			delete(s.edges, l.Channel.ID)
-			time.AfterFunc(EndedKeep, func() { s.forgetEnded(l.Channel.ID) })
-		}
-		s.mu.Unlock()
-		m.Close()
-		for _, r := range rungs {
-			r.Close()
-		}
-		s.viewers.forget(l.Channel.ID)
+		s.close(l.Channel.ID, lv)
 		if n := r.Dropped(); n > 0 {
 			log.Warn("hls muxer fell behind", "dropped_units", n)
 		}
 	}
+}
+
+// open starts packaging a channel's stream of the given tracks.
+func (s *Server) open(channelID string, t stream.Tracks, log *slog.Logger) (*live, error) {
+	lv := &live{tl: &timeline{}, sched: &schedule{minTicks: ticks(s.cfg.SegmentMinDuration, videoClock)}, rungs: map[string]*Rung{}}
+	var tracks []*gohlslib.Track
+	if h := t.H264; h != nil {
+		lv.video = &gohlslib.Track{Codec: &codecs.H264{SPS: h.SPS, PPS: h.PPS}, ClockRate: videoClock}
+		tracks = append(tracks, lv.video)
+	}
+	if a := t.AAC; a != nil {
+		lv.audioTrack = &gohlslib.Track{Codec: &codecs.MPEG4Audio{Config: *a}, ClockRate: a.SampleRate, Name: "main", IsDefault: true}
+		tracks = append(tracks, lv.audioTrack)
+	}
+	lv.source = s.newMuxer(tracks, log)
+	if err := lv.source.Start(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.channels[channelID] = lv
+	delete(s.ended, channelID)
+	s.mu.Unlock()
+	return lv, nil
+}
+
+// write packages one unit of the source; the calls must be serialised.
+func (lv *live) write(u *stream.Unit) error {
+	switch {
+	case u.Kind == stream.Video && lv.video != nil:
+		pts := ticks(u.PTS, videoClock)
+		lv.tl.stamp(pts, u.NTP)
+		lv.sched.video(pts, u.NTP, u.Key)
+		return lv.source.WriteH264(lv.video, u.NTP, pts, u.Payload)
+	case u.Kind == stream.Audio && lv.audioTrack != nil:
+		rate := lv.audioTrack.ClockRate
+		lv.mu.Lock()
+		for _, au := range u.Payload {
+			lv.audio.add(len(au), u.PTS, time.Duration(1024*int64(time.Second)/int64(rate)))
+		}
+		lv.mu.Unlock()
+		return lv.source.WriteMPEG4Audio(lv.audioTrack, u.NTP, ticks(u.PTS, rate), u.Payload)
+	}
+	return nil
+}
+
+// close ends a channel's packaging: its playlists are kept a while with EXT-X-ENDLIST.
+func (s *Server) close(channelID string, lv *live) {
+	lv.mu.Lock()
+	rungs := make([]*Rung, 0, len(lv.rungs))
+	for _, r := range lv.rungs {
+		rungs = append(rungs, r)
+	}
+	lv.mu.Unlock()
+	s.mu.Lock()
+	if s.channels[channelID] == lv {
+		delete(s.channels, channelID)
+		last := map[string][]byte{}
+		for file, e := range s.edges[channelID] {
+			e.mu.Lock()
+			if e.body != nil {
+				last[file] = e.body
+			}
+			e.mu.Unlock()
+		}
+		s.ended[channelID] = endPlaylists(last)
+		delete(s.edges, channelID)
+		time.AfterFunc(EndedKeep, func() { s.forgetEnded(channelID) })
+	}
+	s.mu.Unlock()
+	lv.source.Close()
+	for _, r := range rungs {
+		r.Close()
+	}
+	s.viewers.forget(channelID)
 }
 
 // EndedKeep is how long the final playlists of an ended stream stay servable.

@@ -34,9 +34,10 @@ var ErrNoRung = errors.New("no such rendition")
 
 // live is one channel's output on this node: the source rendition, its rungs and its cues.
 type live struct {
-	source *gohlslib.Muxer
-	tl     *timeline
-	sched  *schedule
+	source            *gohlslib.Muxer
+	video, audioTrack *gohlslib.Track
+	tl                *timeline
+	sched             *schedule
 
 	mu     sync.Mutex
 	ladder bool             // the channel is transcoded: the multivariant playlist is ours
@@ -143,8 +144,10 @@ type Rung struct {
 	m          *gohlslib.Muxer
 	vt, at     *gohlslib.Track
 	sps, pps   []byte
-	aligned    bool // writing: started on, or resynchronised to, a source segment start
-	boundaries int  // source segment starts written; listed once the first segment is whole
+	aligned    bool  // writing: started on, or resynchronised to, a source segment start
+	segStart   int64 // where the muxer's current segment began, as gohlslib decides it
+	segments   int   // segments the muxer completed; listed from the first
+	started    bool
 	closed     bool
 	audioMeter meter
 }
@@ -222,8 +225,14 @@ func (r *Rung) WriteVideo(pts int64, au [][]byte) error {
 	if err := r.m.WriteH264(r.vt, r.lv.sched.ntp(pts), pts, au); err != nil {
 		return err
 	}
-	if start {
-		r.boundaries++
+	// gohlslib's rule (no B-frames here, so decode times are these): a keyframe at least
+	// SegmentMinDuration after the segment's start begins the next one.
+	switch {
+	case !r.started:
+		r.started, r.segStart = true, pts
+	case key && pts-r.segStart >= r.lv.sched.minTicks:
+		r.segStart = pts
+		r.segments++
 	}
 	return nil
 }
@@ -277,7 +286,7 @@ func (r *Rung) WriteAudio(pts int64, aus [][]byte) error {
 func (r *Rung) ready() *gohlslib.Muxer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed || r.boundaries < 2 {
+	if r.closed || r.segments < 1 {
 		return nil
 	}
 	return r.m

@@ -1,0 +1,207 @@
+package hls
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/livehouse/livehouse/internal/media/stream"
+)
+
+// A 1920x1080 30 fps baseline SPS (pic_order_cnt_type 2: decode order is presentation order).
+var (
+	testSPS = []byte{0x67, 0x42, 0xc0, 0x28, 0xd9, 0x00, 0x78, 0x02, 0x27, 0xe5, 0x84, 0x00, 0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x03, 0x00, 0xf0, 0x3c, 0x60, 0xc9, 0x20}
+	testPPS = []byte{0x08, 0x06, 0x07, 0x08}
+)
+
+// frame is the access unit of video frame i at 30 fps with a keyframe every gop frames.
+func frame(i, gop int) (pts int64, au [][]byte, key bool) {
+	pts = int64(i) * 3000
+	if i%gop == 0 {
+		return pts, [][]byte{testSPS, testPPS, {0x65, byte(i)}}, true
+	}
+	return pts, [][]byte{{0x41, byte(i)}}, false
+}
+
+func serve(t *testing.T, s *Server, path string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+	}
+	b, _ := io.ReadAll(rec.Body)
+	return string(b)
+}
+
+var segmentRE = regexp.MustCompile(`(?:#EXT-X-PROGRAM-DATE-TIME:(\S+)\n)?(?:#EXT-X-PART:[^\n]*\n)*#EXTINF:[^\n]*\n(\S+)`)
+
+// starts maps each complete segment's first video decode time to its program-date-time (""
+// where gohlslib does not write one).
+func starts(t *testing.T, s *Server, dir string) map[uint64]string {
+	t.Helper()
+	pl := serve(t, s, "/hls/ch/"+dir+"video1_stream.m3u8")
+	out := map[uint64]string{}
+	for _, m := range segmentRE.FindAllStringSubmatch(pl, -1) {
+		if strings.HasSuffix(m[2], "gap.mp4") {
+			continue
+		}
+		var parts fmp4.Parts
+		if err := parts.Unmarshal([]byte(serve(t, s, "/hls/ch/"+dir+m[2]))); err != nil || len(parts) == 0 {
+			t.Fatalf("%s: %v", m[2], err)
+		}
+		out[parts[0].Tracks[0].BaseTime] = m[1]
+	}
+	return out
+}
+
+// TestRungSegmentsFollowTheSource feeds a source with a keyframe every half second (1 s
+// segments) and a rung that starts, and after a simulated transcoder restart resumes, on
+// keyframes that do not start a source segment: the rung waits for one that does, so its
+// segments begin at the same media times, with the same program-date-time, as the source's.
+func TestRungSegmentsFollowTheSource(t *testing.T) {
+	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, slog.New(slog.DiscardHandler), nil, nil)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close("ch", lv)
+	if err := s.SetLadder("ch", true); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.AddRung("ch", "160p", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddRung("ch", "160p", nil); err == nil {
+		t.Error("a second rung of the same name was added")
+	}
+	if _, err := s.AddRung("nobody", "160p", nil); err != ErrNotLive {
+		t.Errorf("a rung on a channel that is not live: err = %v", err)
+	}
+
+	const gop, lag = 15, 10
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rungFrame := func(i int) {
+		pts, au, _ := frame(i, gop)
+		if err := r.WriteVideo(pts, au); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listed := func() bool {
+		return strings.Contains(serve(t, s, "/hls/ch/index.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa"), "160p/video1_stream.m3u8")
+	}
+	for i := 0; i < 360; i++ {
+		pts, au, key := frame(i, gop)
+		if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(pts) * time.Second / videoClock, NTP: t0.Add(time.Duration(pts) * time.Second / videoClock), Payload: au, Key: key}); err != nil {
+			t.Fatal(err)
+		}
+		j := i - lag
+		switch {
+		case j < 45: // the transcoder's first output is the keyframe at 1.5 s
+		case j == 150:
+			r.Resync() // a restart: the output resumes at 5.5 s, mid-segment
+		case j > 150 && j < 165:
+		default:
+			rungFrame(j)
+		}
+		if j == 60 && listed() {
+			t.Error("the rung is listed before it has a whole segment")
+		}
+	}
+	if !listed() {
+		t.Error("the rung is not listed in the multivariant playlist")
+	}
+
+	src, rung := starts(t, s, ""), starts(t, s, "160p/")
+	if len(rung) < 4 {
+		t.Fatalf("the rung has %d segments", len(rung))
+	}
+	var srcFirst, rungFirst, rungLast uint64 = 1 << 63, 1 << 63, 0
+	for at := range src {
+		srcFirst = min(srcFirst, at)
+	}
+	for at := range rung {
+		rungFirst, rungLast = min(rungFirst, at), max(rungLast, at)
+	}
+	dated := 0
+	for at, pdt := range rung {
+		want, ok := src[at]
+		switch {
+		case at < srcFirst: // gone from the source's window
+		case !ok:
+			t.Errorf("rung segment at %d: the source has none there", at)
+		case pdt != "" && want != "" && pdt != want:
+			t.Errorf("rung segment at %d: program-date-time %s, the source's %s", at, pdt, want)
+		case pdt != "":
+			dated++
+		}
+	}
+	if dated == 0 {
+		t.Error("no rung segment has a program-date-time to compare")
+	}
+	// Every source segment has its rung segment, but for the one the rung missed while its
+	// transcoder was down (from 5 s).
+	outage := uint64(muxerStartDTS + 5*videoClock)
+	for at := range src {
+		if _, ok := rung[at]; !ok && at >= rungFirst && at <= rungLast && at != outage {
+			t.Errorf("the source has a segment at %d, the rung none", at)
+		}
+	}
+	if _, ok := rung[outage]; ok {
+		t.Error("the rung has a segment starting in its outage")
+	}
+}
+
+// TestMultivariantPlaylist checks the ladder's multivariant playlist: the source first with
+// its audio group, then the rungs by height, each with its figures, and the viewer's token on
+// every URI.
+func TestMultivariantPlaylist(t *testing.T) {
+	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, slog.New(slog.DiscardHandler), nil, nil)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close("ch", lv)
+	r, _ := s.AddRung("ch", "160p", nil)
+	for i := 0; i < 120; i++ {
+		pts, au, key := frame(i, 15)
+		_ = lv.write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(pts) * time.Second / videoClock, NTP: time.Now(), Payload: au, Key: key})
+		_ = r.WriteVideo(pts, au)
+	}
+	if got := serve(t, s, "/hls/ch/index.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa"); strings.Contains(got, "160p") {
+		t.Errorf("not marked transcoded, yet listing the rung: %s", got)
+	}
+	_ = s.SetLadder("ch", true)
+	got := serve(t, s, "/hls/ch/index.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa")
+	var lines []string
+	for _, l := range strings.Split(got, "\n") {
+		if l != "" {
+			lines = append(lines, regexp.MustCompile(`BANDWIDTH=\d+`).ReplaceAllString(l, "BANDWIDTH=N"))
+		}
+	}
+	want := []string{
+		"#EXTM3U",
+		"#EXT-X-VERSION:10",
+		"#EXT-X-INDEPENDENT-SEGMENTS",
+		`#EXT-X-STREAM-INF:BANDWIDTH=N,AVERAGE-BANDWIDTH=N,CODECS="avc1.42c028",RESOLUTION=1920x1080,FRAME-RATE=30.000`,
+		"video1_stream.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa",
+		`#EXT-X-STREAM-INF:BANDWIDTH=N,AVERAGE-BANDWIDTH=N,CODECS="avc1.42c028",RESOLUTION=1920x1080,FRAME-RATE=30.000`,
+		"160p/video1_stream.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa",
+	}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("multivariant playlist (-want +got):\n%s", diff)
+	}
+	r.Close()
+	if got := serve(t, s, "/hls/ch/index.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa"); strings.Contains(got, "160p") {
+		t.Errorf("a closed rung is still listed: %s", got)
+	}
+}
