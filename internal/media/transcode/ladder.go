@@ -72,7 +72,7 @@ func Args(c Config, rungs []Rung, portrait bool) []string {
 	if c.Encoder == EncoderVAAPI {
 		args = append(args, "-vaapi_device", c.device())
 	}
-	args = append(args, "-fflags", "+nobuffer", "-probesize", "500000", "-analyzeduration", "500000",
+	args = append(args, "-probesize", "500000", "-analyzeduration", "500000",
 		"-copyts", "-f", "mpegts", "-i", "pipe:0")
 
 	var graph strings.Builder
