@@ -36,7 +36,7 @@ func main() {
 
 var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
-	scenario = flag.String("scenario", "all", "ingest, player, actions, cpu, egress or all")
+	scenario = flag.String("scenario", "all", "ingest, player, actions, cpu, egress, transcode or all")
 	warmup   = flag.Duration("warmup", 60*time.Second, "playback before the player latency is sampled")
 	streamsF = flag.String("streams", "1,10,50", "concurrent streams for the cpu scenario")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
@@ -64,6 +64,14 @@ func run() error {
 	if all || *scenario == "actions" {
 		if err := actionLatency(); err != nil {
 			return fmt.Errorf("actions: %w", err)
+		}
+	}
+	if all || *scenario == "transcode" {
+		if err := transcodeCPU(); err != nil {
+			return fmt.Errorf("transcode cpu: %w", err)
+		}
+		if err := transcodeLatency(); err != nil {
+			return fmt.Errorf("transcode latency: %w", err)
 		}
 	}
 	if all || *scenario == "cpu" {

@@ -33,8 +33,8 @@ func FreeAddr() string {
 	return ln.Addr().String()
 }
 
-// Start runs binary serve and waits for /healthz.
-func Start(binary string) (*Server, error) {
+// Start runs binary serve and waits for /healthz; env adds KEY=value settings.
+func Start(binary string, env ...string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "livehouse-bench-")
 	if err != nil {
 		return nil, err
@@ -44,6 +44,7 @@ func Start(binary string) (*Server, error) {
 	s.cmd.Env = append(os.Environ(), "LIVEHOUSE_DATA_DIR="+dir, "LIVEHOUSE_HTTP_ADDR="+strings.TrimPrefix(s.Base, "http://"),
 		"LIVEHOUSE_RTMP_ADDR="+s.RTMP, "LIVEHOUSE_PUBLIC_URL="+s.Base, "LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_LOG_LEVEL=error",
 		"LIVEHOUSE_WEBRTC_ADDR=127.0.0.1:0")
+	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
