@@ -72,8 +72,8 @@ var streamInfRE = regexp.MustCompile(`#EXT-X-STREAM-INF:([^\n]*)\n([^\n]+)`)
 // TestStandardChannelLadder publishes 640x360 over RTMP to a STANDARD channel: the source
 // plays as the 360p rendition and one rung (160p) is transcoded by ffmpeg, listed with its
 // figures, with segments starting at the same media times as the source's and stream actions
-// at the same media times in both. Killing the
-// transcoder's ffmpeg does not end the session, and the rung comes back, still aligned.
+// at the same media times in both. Killing the transcoder's ffmpeg, or stalling it, does not
+// end the session, and the rung comes back, still aligned.
 func TestStandardChannelLadder(t *testing.T) {
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
@@ -206,35 +206,37 @@ func TestStandardChannelLadder(t *testing.T) {
 		t.Errorf("the quiz is at %d in the source's segment from %d, at %d in the rung's from %d", srcAt, srcSeg, rungAt, rungSeg)
 	}
 
-	// Kill the transcoder mid-stream: the session goes on and the rung comes back.
-	pid := transcoderPID(t)
-	if pid == 0 {
-		t.Fatal("no transcoding ffmpeg among this process's children")
-	}
-	_, before := get(t, hlsBase+"160p/video1_stream.m3u8")
-	lastBefore := segmentsOf(before)
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 30*time.Second, "a new transcoder", func() bool {
-		p := transcoderPID(t)
-		return p != 0 && p != pid
-	})
-	seen := map[string]bool{}
-	for _, s := range lastBefore {
-		seen[s] = true
-	}
-	waitFor(t, 40*time.Second, "three new rung segments after the restart", func() bool {
-		_, pl := get(t, hlsBase+"160p/video1_stream.m3u8")
-		n := 0
-		for _, s := range segmentsOf(pl) {
-			if !seen[s] {
-				n++
-			}
+	// Kill the transcoder mid-stream, then stop the next one (a stall): each time the session
+	// goes on, a new ffmpeg takes over and the rung comes back, aligned.
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP} {
+		pid := transcoderPID(t)
+		if pid == 0 {
+			t.Fatal("no transcoding ffmpeg among this process's children")
 		}
-		return n >= 3
-	})
-	aligned("segments after the restart")
+		_, before := get(t, hlsBase+"160p/video1_stream.m3u8")
+		seen := map[string]bool{}
+		for _, s := range segmentsOf(before) {
+			seen[s] = true
+		}
+		if err := syscall.Kill(pid, sig); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "a new transcoder after "+sig.String(), func() bool {
+			p := transcoderPID(t)
+			return p != 0 && p != pid
+		})
+		waitFor(t, 40*time.Second, "three new rung segments after "+sig.String(), func() bool {
+			_, pl := get(t, hlsBase+"160p/video1_stream.m3u8")
+			n := 0
+			for _, s := range segmentsOf(pl) {
+				if !seen[s] {
+					n++
+				}
+			}
+			return n >= 3
+		})
+		aligned("segments after " + sig.String())
+	}
 	var page map[string]any
 	getJSON(t, base+"/api/channels/streamer", &page)
 	if page["isLive"] != true {
@@ -244,8 +246,8 @@ func TestStandardChannelLadder(t *testing.T) {
 	if len(events) != 1 || slices.Contains(events[0], "Stream End") {
 		t.Errorf("sessions and events = %v, want one session still open", events)
 	}
-	if n := metric(t, base, "livehouse_transcoder_restarts_total"); n < 1 {
-		t.Errorf("livehouse_transcoder_restarts_total = %v, want ≥ 1", n)
+	if n := metric(t, base, "livehouse_transcoder_restarts_total"); n != 2 {
+		t.Errorf("livehouse_transcoder_restarts_total = %v, want 2", n)
 	}
 }
 

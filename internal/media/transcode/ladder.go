@@ -44,24 +44,6 @@ const (
 	EncoderQSV   = "qsv"
 )
 
-// Validate checks the settings an operator gives.
-func (c Config) Validate() error {
-	switch c.Encoder {
-	case "", EncoderX264, EncoderVAAPI, EncoderNVENC, EncoderQSV:
-	default:
-		return fmt.Errorf("encoder %q is not x264, vaapi, nvenc or qsv", c.Encoder)
-	}
-	switch c.Preset {
-	case "", "ultrafast", "superfast", "veryfast", "faster", "fast", "medium":
-	default:
-		return fmt.Errorf("preset %q is not an x264 preset for live use (ultrafast … medium)", c.Preset)
-	}
-	if c.FFmpeg == "" {
-		return fmt.Errorf("the ffmpeg program is not set")
-	}
-	return nil
-}
-
 // Args is ffmpeg's command line for a ladder: MPEG-TS in on stdin (timestamps kept as they
 // are, -copyts), each rung out as MPEG-TS on its own pipe, file descriptor 3 onwards, with the
 // input's timestamps and a keyframe exactly on every source keyframe (-force_key_frames

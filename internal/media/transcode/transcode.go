@@ -77,20 +77,6 @@ func New(cfg Config, pkg Packager, log *slog.Logger, reg prometheus.Registerer) 
 	return t
 }
 
-// PID is the process id of a live channel's ffmpeg, or 0 when none runs.
-func (t *Transcoder) PID(channelID string) int {
-	t.mu.Lock()
-	s := t.sessions[channelID]
-	t.mu.Unlock()
-	if s == nil {
-		return 0
-	}
-	if p := s.current(); p != nil {
-		return p.cmd.Process.Pid
-	}
-	return 0
-}
-
 // Start runs a ladder for a STANDARD channel's stream; other streams pass through untouched.
 func (t *Transcoder) Start(l *streams.Live) func() {
 	h := l.Stream.Tracks.H264
@@ -117,7 +103,8 @@ func (t *Transcoder) Start(l *streams.Live) func() {
 		log.Warn("transcoding: the stream is not packaged here", "err", err)
 		return func() {}
 	}
-	s := &session{t: t, l: l, log: log, path: path, args: Args(t.cfg, rungs, sps.Height() > sps.Width()), rungs: rungs, out: make([]*hls.Rung, len(rungs))}
+	s := &session{t: t, l: l, log: log, path: path, args: Args(t.cfg, rungs, sps.Height() > sps.Width()), rungs: rungs,
+		out: make([]*hls.Rung, len(rungs)), ended: make(chan struct{})}
 	t.mu.Lock()
 	t.sessions[l.Channel.ID] = s
 	t.mu.Unlock()
@@ -156,6 +143,8 @@ type session struct {
 	args  []string
 	rungs []Rung
 
+	ended chan struct{} // closed when the source ends: ffmpeg then stops for good
+
 	mu  sync.Mutex
 	cur *proc
 	out []*hls.Rung // the packager's rungs, made on the first run, kept across restarts
@@ -189,6 +178,7 @@ type proc struct {
 
 	lastIn    atomic.Int64 // source ticks (without tsBase) of the newest video written
 	lastInAt  atomic.Int64 // wall clock of the newest write, unix ns
+	writing   atomic.Bool  // a write is in progress (blocked, if ffmpeg does not read)
 	lastOutAt atomic.Int64 // wall clock of the newest rendition unit read, unix ns
 	stderr    tail
 }
@@ -196,12 +186,16 @@ type proc struct {
 // feed writes the source's units to the running ffmpeg, starting each run on a keyframe. A
 // slow or dead ffmpeg only costs this reader units, never the publisher.
 func (s *session) feed(r *stream.Reader) {
+	defer close(s.ended)
 	for u := range r.C {
 		p := s.current()
 		if p == nil || p.broken {
 			continue
 		}
-		if err := p.write(s.l.Stream.Tracks, u); err != nil {
+		p.writing.Store(true)
+		err := p.write(s.l.Stream.Tracks, u)
+		p.writing.Store(false)
+		if err != nil {
 			p.broken = true
 			s.log.Debug("transcoder input closed", "err", err)
 		}
@@ -272,8 +266,12 @@ func (s *session) supervise(ctx context.Context) {
 		}
 		began := time.Now()
 		err := s.runOnce(ctx)
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			return
+		case <-s.ended: // ffmpeg finished the input
+			return
+		default:
 		}
 		if time.Since(began) > time.Minute {
 			backoff = 500 * time.Millisecond
@@ -281,6 +279,8 @@ func (s *session) supervise(ctx context.Context) {
 		s.log.Warn("transcoder stopped; restarting it, the source rendition plays on", "err", err, "after", backoff)
 		select {
 		case <-ctx.Done():
+			return
+		case <-s.ended:
 			return
 		case <-time.After(backoff):
 		}
@@ -356,7 +356,7 @@ wait:
 			break wait
 		case <-tick.C:
 			now := time.Now().UnixNano()
-			fed := now-p.lastInAt.Load() < int64(s.t.cfg.StallAfter)
+			fed := p.writing.Load() || now-p.lastInAt.Load() < int64(s.t.cfg.StallAfter)
 			if fed && now-p.lastOutAt.Load() > int64(s.t.cfg.StallAfter) {
 				why = fmt.Errorf("%w: no rendition for %s", errStalled, s.t.cfg.StallAfter)
 				_ = cmd.Process.Kill()

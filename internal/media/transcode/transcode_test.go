@@ -47,24 +47,6 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
-	for _, tt := range []struct {
-		cfg  Config
-		want string // "" = valid
-	}{
-		{DefaultConfig, ""},
-		{Config{FFmpeg: "/usr/bin/ffmpeg", Encoder: EncoderNVENC}, ""},
-		{Config{FFmpeg: "ffmpeg", Encoder: "vdpau"}, `encoder "vdpau"`},
-		{Config{FFmpeg: "ffmpeg", Preset: "placebo"}, `preset "placebo"`},
-		{Config{}, "ffmpeg program is not set"},
-	} {
-		err := tt.cfg.Validate()
-		if (err == nil) != (tt.want == "") || err != nil && !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("Validate(%+v) = %v, want %q", tt.cfg, err, tt.want)
-		}
-	}
-}
-
 // TestArgsEncoders checks what each encoder choice puts on ffmpeg's command line.
 func TestArgsEncoders(t *testing.T) {
 	rungs := Plan(1280, 720)
