@@ -138,7 +138,7 @@ type Rung struct {
 
 	s     *Server
 	lv    *live
-	audio *mpeg4audio.Config // its own (transcoded) audio; nil: it plays the source's
+	audio *mpeg4audio.AudioSpecificConfig // its own (transcoded) audio; nil: it plays the source's
 
 	mu         sync.Mutex
 	m          *gohlslib.Muxer
@@ -155,7 +155,7 @@ type Rung struct {
 // AddRung adds a rendition to a live channel's ladder; audio is its own audio track's
 // configuration, or nil for the source's audio. The channel's multivariant playlist lists
 // it once its first segment is complete.
-func (s *Server) AddRung(channelID, name string, audio *mpeg4audio.Config) (*Rung, error) {
+func (s *Server) AddRung(channelID, name string, audio *mpeg4audio.AudioSpecificConfig) (*Rung, error) {
 	if name == "" || strings.ContainsAny(name, "/?.") {
 		return nil, fmt.Errorf("bad rendition name %q", name)
 	}

@@ -46,7 +46,7 @@ var DefaultConfig = Config{FFmpeg: "ffmpeg", Encoder: EncoderX264, Preset: "very
 // Packager is what the transcoder needs from the HLS output.
 type Packager interface {
 	SetLadder(channelID string, on bool) error
-	AddRung(channelID, name string, audio *mpeg4audio.Config) (*hls.Rung, error)
+	AddRung(channelID, name string, audio *mpeg4audio.AudioSpecificConfig) (*hls.Rung, error)
 }
 
 // Transcoder is the stream output that runs the ladders.
@@ -330,7 +330,8 @@ func (s *session) runOnce(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer readers[i].Close()
-			if err := s.read(p, i, readers[i]); err != nil && ctx.Err() == nil {
+			err := s.read(p, i, readers[i]) // returns when the pipe closes
+			if ctx.Err() == nil {
 				s.log.Debug("rendition pipe ended", "rendition", s.rungs[i].Name, "err", err)
 			}
 		}()
@@ -379,7 +380,7 @@ wait:
 }
 
 // read hands one rendition's access units to its rung, which it adds to the ladder on the
-// first run.
+// first run, until the pipe closes.
 func (s *session) read(p *proc, i int, f io.Reader) error {
 	r := &mpegts.Reader{R: bufio.NewReaderSize(f, 64<<10)}
 	if err := r.Initialize(); err != nil {
@@ -400,7 +401,7 @@ func (s *session) read(p *proc, i int, f io.Reader) error {
 	s.mu.Lock()
 	out := s.out[i]
 	if out == nil {
-		var cfg *mpeg4audio.Config
+		var cfg *mpeg4audio.AudioSpecificConfig
 		if audio != nil {
 			c := audio.Codec.(*tscodecs.MPEG4Audio).Config
 			cfg = &c
@@ -423,7 +424,11 @@ func (s *session) read(p *proc, i int, f io.Reader) error {
 	})
 	if audio != nil {
 		r.OnDataMPEG4Audio(audio, func(pts int64, aus [][]byte) error {
-			return out.WriteAudio(p.sourceTicks(pts), aus)
+			p.lastOutAt.Store(time.Now().UnixNano())
+			if err := out.WriteAudio(p.sourceTicks(pts), aus); err != nil {
+				s.log.Warn("rendition write", "rendition", out.Name, "err", err)
+			}
+			return nil
 		})
 	}
 	for {
