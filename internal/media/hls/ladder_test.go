@@ -205,3 +205,28 @@ func TestMultivariantPlaylist(t *testing.T) {
 		t.Errorf("a closed rung is still listed: %s", got)
 	}
 }
+
+// BenchmarkLadderFrame packages one video frame in the source and in one rung, as a
+// transcoded stream does for every frame.
+func BenchmarkLadderFrame(b *testing.B) {
+	s := NewServer(DefaultConfig, slog.New(slog.DiscardHandler), nil, nil)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, s.log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.close("ch", lv)
+	r, _ := s.AddRung("ch", "160p", nil)
+	t0 := time.Now()
+	i := 0
+	for b.Loop() {
+		pts, au, key := frame(i, 60)
+		d := time.Duration(pts) * time.Second / videoClock
+		if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: d, NTP: t0.Add(d), Payload: au, Key: key}); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.WriteVideo(pts, au); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -96,7 +96,7 @@ func (t *Transcoder) Start(l *streams.Live) func() {
 	}
 	path, err := exec.LookPath(t.cfg.FFmpeg)
 	if err != nil {
-		l.Failure(fmt.Sprintf("transcoding: ffmpeg (%q) was not found, so the stream is served as BASIC: install ffmpeg or set transcode_ffmpeg", t.cfg.FFmpeg))
+		l.Failure(fmt.Sprintf("transcoding: ffmpeg (%q) was not found, so the stream is served as BASIC: install ffmpeg or set transcode.ffmpeg (LIVEHOUSE_TRANSCODE_FFMPEG)", t.cfg.FFmpeg))
 		return func() {}
 	}
 	if err := t.pkg.SetLadder(l.Channel.ID, true); err != nil {
