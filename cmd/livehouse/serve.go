@@ -113,6 +113,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(),
 		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir, "amazon_product", search != nil)
 	fmt.Fprintf(stdout, "Livehouse is serving http://%s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
+	if err := a.transcoder.Available(); err != nil {
+		log.Warn("transcoding", "err", err)
+	}
 
 	jobs, stopJobs := context.WithCancel(context.Background())
 	jobsDone := make(chan struct{})

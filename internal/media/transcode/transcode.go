@@ -77,6 +77,14 @@ func New(cfg Config, pkg Packager, log *slog.Logger, reg prometheus.Registerer) 
 	return t
 }
 
+// Available reports whether ffmpeg can be found, with an error that says what to do if not.
+func (t *Transcoder) Available() error {
+	if _, err := exec.LookPath(t.cfg.FFmpeg); err != nil {
+		return fmt.Errorf("ffmpeg (%q) was not found: STANDARD channels are served as BASIC, with a Stream Failure event, until it is installed or transcode.ffmpeg (LIVEHOUSE_TRANSCODE_FFMPEG) names it", t.cfg.FFmpeg)
+	}
+	return nil
+}
+
 // Start runs a ladder for a STANDARD channel's stream; other streams pass through untouched.
 func (t *Transcoder) Start(l *streams.Live) func() {
 	h := l.Stream.Tracks.H264

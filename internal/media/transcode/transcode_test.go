@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -203,6 +204,18 @@ func TestFFmpegKeepsTimestampsAndKeyframes(t *testing.T) {
 		}
 		if got[i].aac != (r.AudioBitrate > 0) {
 			t.Errorf("%s: AAC track %v", r.Name, got[i].aac)
+		}
+	}
+}
+
+func TestAvailable(t *testing.T) {
+	missing := New(Config{FFmpeg: filepath.Join(t.TempDir(), "ffmpeg")}, nil, nil, nil)
+	if err := missing.Available(); err == nil || !strings.Contains(err.Error(), "transcode.ffmpeg") {
+		t.Errorf("Available() with no ffmpeg = %v, want an error naming the setting", err)
+	}
+	if _, err := exec.LookPath("ffmpeg"); err == nil {
+		if err := New(DefaultConfig, nil, nil, nil).Available(); err != nil {
+			t.Errorf("Available() = %v with ffmpeg on PATH", err)
 		}
 	}
 }
