@@ -261,37 +261,63 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 	}
 }
 
-// TestStandardWithoutFFmpeg: with no ffmpeg to run, a STANDARD channel's stream is served as
-// BASIC (the source alone) and the session records a Stream Failure.
-func TestStandardWithoutFFmpeg(t *testing.T) {
+// TestStandardWithoutTranscoder: with no ffmpeg to run, or one that fails, a STANDARD
+// channel's stream plays the source alone and the session records one Stream Failure.
+func TestStandardWithoutTranscoder(t *testing.T) {
 	needTool(t, "ffmpeg")
-	dir := t.TempDir()
-	rtmpAddr := freePort(t)
-	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
-		"LIVEHOUSE_RTMP_ADDR": rtmpAddr, "LIVEHOUSE_CHANNEL_TYPE": "STANDARD", "LIVEHOUSE_TRANSCODE_FFMPEG": filepath.Join(dir, "no-ffmpeg")})
-	defer stop()
-	post(t, base+"/api/auth/register", "", map[string]string{"username": "streamer", "email": "s@example.com", "password": "Passw0rd!"})
-	_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "streamer", "password": "Passw0rd!"})
-	ch := login["user"].(map[string]any)["channel"].(map[string]any)
-	key, channelID := ch["streamKey"].(string), ch["id"].(string)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	pub := publish(ctx, "rtmp://"+rtmpAddr+"/live/"+key)
-	if err := pub.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); _ = pub.Wait() }()
-	var body string
-	waitFor(t, 30*time.Second, "a playable multivariant playlist", func() bool {
-		var status int
-		status, body = get(t, base+"/hls/"+channelID+"/index.m3u8")
-		return status == 200 && strings.Contains(body, "#EXT-X-STREAM-INF")
-	})
-	if n := strings.Count(body, "#EXT-X-STREAM-INF"); n != 1 {
-		t.Errorf("%d variants, want the source alone:\n%s", n, body)
-	}
-	events := sessionEvents(t, filepath.Join(dir, "livehouse.db"), channelID)
-	if len(events) != 1 || !slices.Contains(events[0], "Stream Failure") {
-		t.Errorf("events = %v, want a Stream Failure in the one session", events)
+	for _, tt := range []struct{ name, ffmpeg string }{
+		{"missing", "no-such-dir/ffmpeg"},
+		{"failing", "/bin/false"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			program := tt.ffmpeg
+			if !filepath.IsAbs(program) {
+				program = filepath.Join(dir, program)
+			}
+			rtmpAddr := freePort(t)
+			base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error",
+				"LIVEHOUSE_RTMP_ADDR": rtmpAddr, "LIVEHOUSE_CHANNEL_TYPE": "STANDARD", "LIVEHOUSE_TRANSCODE_FFMPEG": program})
+			defer stop()
+			post(t, base+"/api/auth/register", "", map[string]string{"username": "streamer", "email": "s@example.com", "password": "Passw0rd!"})
+			_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "streamer", "password": "Passw0rd!"})
+			ch := login["user"].(map[string]any)["channel"].(map[string]any)
+			key, channelID := ch["streamKey"].(string), ch["id"].(string)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			pub := publish(ctx, "rtmp://"+rtmpAddr+"/live/"+key)
+			if err := pub.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { cancel(); _ = pub.Wait() }()
+			var body string
+			waitFor(t, 30*time.Second, "a playable multivariant playlist", func() bool {
+				var status int
+				status, body = get(t, base+"/hls/"+channelID+"/index.m3u8")
+				return status == 200 && strings.Contains(body, "#EXT-X-STREAM-INF")
+			})
+			if n := strings.Count(body, "#EXT-X-STREAM-INF"); n != 1 {
+				t.Errorf("%d variants, want the source alone:\n%s", n, body)
+			}
+			var events [][]string
+			waitFor(t, 20*time.Second, "a Stream Failure event", func() bool {
+				events = sessionEvents(t, filepath.Join(dir, "livehouse.db"), channelID)
+				return len(events) == 1 && slices.Contains(events[0], "Stream Failure")
+			})
+			if tt.name == "failing" {
+				// Restarted a few times by now; still one event.
+				waitFor(t, 20*time.Second, "two restarts", func() bool { return metric(t, base, "livehouse_transcoder_restarts_total") >= 2 })
+				events = sessionEvents(t, filepath.Join(dir, "livehouse.db"), channelID)
+			}
+			n := 0
+			for _, e := range events[0] {
+				if e == "Stream Failure" {
+					n++
+				}
+			}
+			if n != 1 || slices.Contains(events[0], "Stream End") {
+				t.Errorf("events = %v, want one Stream Failure in a session still open", events)
+			}
+		})
 	}
 }

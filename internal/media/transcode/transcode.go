@@ -188,6 +188,7 @@ type proc struct {
 	lastInAt  atomic.Int64 // wall clock of the newest write, unix ns
 	writing   atomic.Bool  // a write is in progress (blocked, if ffmpeg does not read)
 	lastOutAt atomic.Int64 // wall clock of the newest rendition unit read, unix ns
+	produced  atomic.Bool
 	stderr    tail
 }
 
@@ -268,18 +269,29 @@ func (p *proc) sourceTicks(raw int64) int64 {
 // back-off that resets once a run has lasted.
 func (s *session) supervise(ctx context.Context) {
 	backoff := 500 * time.Millisecond
+	reported := false
 	for first := true; ; first = false {
 		if !first {
 			s.t.restarts.Inc()
 		}
 		began := time.Now()
-		err := s.runOnce(ctx)
+		produced, err := s.runOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.ended: // ffmpeg finished the input
 			return
 		default:
+		}
+		if !produced && !reported {
+			// A run that never produced a rendition (a bad encoder setting, a broken ffmpeg):
+			// the streamer sees it among the session's events, once.
+			reported = true
+			reason := fmt.Sprint(err)
+			if len(reason) > 300 {
+				reason = reason[:300] + "…"
+			}
+			s.l.Failure("transcoding: ffmpeg produced no rendition, so the source plays alone while it is restarted: " + reason)
 		}
 		if time.Since(began) > time.Minute {
 			backoff = 500 * time.Millisecond
@@ -299,11 +311,13 @@ func (s *session) supervise(ctx context.Context) {
 // errStalled ends a run whose ffmpeg produced nothing for StallAfter while fed.
 var errStalled = errors.New("ffmpeg stalled")
 
-func (s *session) runOnce(ctx context.Context) error {
+// runOnce runs ffmpeg until it exits, stalls or ctx ends, and reports whether it produced
+// any rendition.
+func (s *session) runOnce(ctx context.Context) (bool, error) {
 	cmd := exec.Command(s.path, s.args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return err
+		return false, err
 	}
 	p := &proc{cmd: cmd, stdin: stdin, started: time.Now()}
 	cmd.Stderr = &p.stderr
@@ -311,7 +325,7 @@ func (s *session) runOnce(ctx context.Context) error {
 	for i := range s.rungs {
 		rd, wr, err := os.Pipe()
 		if err != nil {
-			return err
+			return false, err
 		}
 		readers[i] = rd
 		cmd.ExtraFiles = append(cmd.ExtraFiles, wr)
@@ -324,7 +338,7 @@ func (s *session) runOnce(ctx context.Context) error {
 	if err := cmd.Start(); err != nil {
 		closeAll(readers)
 		closeAll(cmd.ExtraFiles)
-		return fmt.Errorf("starting ffmpeg: %w", err)
+		return false, fmt.Errorf("starting ffmpeg: %w", err)
 	}
 	closeAll(cmd.ExtraFiles) // ffmpeg holds the write ends now
 	s.t.running.Add(1)
@@ -384,7 +398,7 @@ wait:
 			o.Resync()
 		}
 	}
-	return why
+	return p.produced.Load(), why
 }
 
 // read hands one rendition's access units to its rung, which it adds to the ladder on the
@@ -425,6 +439,7 @@ func (s *session) read(p *proc, i int, f io.Reader) error {
 	r.OnDecodeError(func(err error) { s.log.Debug("rendition decode", "rendition", out.Name, "err", err) })
 	r.OnDataH264(video, func(pts, _ int64, au [][]byte) error {
 		p.lastOutAt.Store(time.Now().UnixNano())
+		p.produced.Store(true)
 		if err := out.WriteVideo(p.sourceTicks(pts), au); err != nil && !errors.Is(err, hls.ErrNotLive) {
 			s.log.Warn("rendition write", "rendition", out.Name, "err", err)
 		}
