@@ -20,6 +20,7 @@ import (
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
+	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/web"
 )
 
@@ -77,6 +78,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		<-rtmpDone
 	}()
 
+	webrtcIngest, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers}, a.streams, log)
+	if err != nil {
+		return err
+	}
+	whipCtx, stopWHIP := context.WithCancel(context.Background())
+	whipDone := make(chan error, 1)
+	go func() { whipDone <- webrtcIngest.Run(whipCtx) }()
+	defer func() {
+		stopWHIP()
+		<-whipDone
+	}()
+
 	handler := httpapi.NewServer(httpapi.Deps{
 		Config: httpapi.Config{
 			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg.PublicURL, ingest.Addr()), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
@@ -89,6 +102,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		HLS:      a.hls,
 		Viewers:  a.hls,
 		Chat:     hub,
+		WHIP:     webrtcIngest,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -101,7 +115,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(),
+	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(), "webrtc", webrtcIngest.Addr().String(),
 		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir)
 	fmt.Fprintf(stdout, "Livehouse is serving http://%s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
 

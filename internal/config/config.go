@@ -22,6 +22,9 @@ type Config struct {
 	HTTPAddr   string `yaml:"http_addr" help:"HTTP listen address (web app, API, HLS)"`
 	RTMPAddr   string `yaml:"rtmp_addr" help:"RTMP ingest listen address"`
 	WebRTCAddr string `yaml:"webrtc_addr" help:"UDP address for WebRTC (WHIP/WHEP) media"`
+
+	WebRTCPublicIPs   []string `yaml:"webrtc_public_ips" help:"public IPs announced in place of the host's own (a server behind 1:1 NAT)"`
+	WebRTCSTUNServers []string `yaml:"webrtc_stun_servers" help:"STUN servers (stun:host:port) the server uses and offers to WebRTC publishers"`
 	DataDir    string `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
 
 	DatabaseURL string `yaml:"database_url" secret:"true" help:"empty for SQLite in the data dir, or postgres://… for PostgreSQL"`
@@ -118,6 +121,16 @@ func (c *Config) Validate() error {
 	for key, addr := range map[string]string{"http_addr": c.HTTPAddr, "rtmp_addr": c.RTMPAddr, "webrtc_addr": c.WebRTCAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(key, "%q is not host:port", addr)
+		}
+	}
+	for _, ip := range c.WebRTCPublicIPs {
+		if net.ParseIP(ip) == nil {
+			bad("webrtc_public_ips", "%q is not an IP address", ip)
+		}
+	}
+	for _, u := range c.WebRTCSTUNServers {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") {
+			bad("webrtc_stun_servers", "%q is not a stun: URL", u)
 		}
 	}
 	if c.DataDir == "" {

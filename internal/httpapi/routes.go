@@ -51,6 +51,9 @@ func apiRoutes(d Deps) []route {
 
 		{"POST /api/chat/token", handleChatToken(acc, chs, d.Chat, log)},
 		{"GET /api/chat", handleChatSocket(d.Chat, d.Config.TrustProxy, log)},
+
+		{"POST /api/whip", handleWHIPPublish(d.WHIP, log)},
+		{"DELETE /api/whip/{id}", handleWHIPEnd(d.WHIP, log)},
 	}
 }
 

@@ -48,6 +48,7 @@ type Deps struct {
 	HLS      http.Handler         // serves /hls/{channelId}/…; nil serves nothing
 	Viewers  ViewerCounter        // live viewer counts; nil counts none
 	Chat     *chat.Hub
+	WHIP     WHIP // WebRTC ingest; nil answers 404
 }
 
 // NewServer returns the whole HTTP surface.

@@ -130,6 +130,9 @@ func TestAuthorization(t *testing.T) {
 		{call{"POST", "/api/me/stream-key/reset", nil, ""}, want{401, 200, 200}},
 		{call{"POST", "/api/chat/token", map[string]string{"channel": "owner"}, ""}, want{200, 200, 200}},
 		{call{"GET", "/api/chat", nil, ""}, want{401, 401, 401}},
+		// WHIP's bearer token is a stream key, not a session token; this server has no WHIP.
+		{call{"POST", "/api/whip", "v=0", ""}, want{401, 415, 415}},
+		{call{"DELETE", "/api/whip/abc", nil, "DELETE /api/whip/{id}"}, want{401, 404, 404}},
 	}
 	routes := map[string]bool{}
 	for _, tt := range tests {

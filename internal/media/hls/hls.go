@@ -92,6 +92,10 @@ func (s *Server) Start(l *streams.Live) func() {
 		audio = &gohlslib.Track{Codec: &codecs.MPEG4Audio{Config: *a}, ClockRate: a.SampleRate, Name: "main", IsDefault: true}
 		tracks = append(tracks, audio)
 	}
+	if o := l.Stream.Tracks.Opus; o != nil && audio == nil {
+		audio = &gohlslib.Track{Codec: &codecs.Opus{ChannelCount: o.ChannelCount}, ClockRate: 48000, Name: "main", IsDefault: true}
+		tracks = append(tracks, audio)
+	}
 	log := s.log.With("session", l.SessionID)
 	m := &gohlslib.Muxer{
 		Variant:            gohlslib.MuxerVariantLowLatency,
@@ -125,7 +129,11 @@ func (s *Server) Start(l *streams.Live) func() {
 					l.MarkStarted()
 				}
 			case u.Kind == stream.Audio && audio != nil:
-				err = m.WriteMPEG4Audio(audio, u.NTP, ticks(u.PTS, audio.ClockRate), u.Payload)
+				if _, opus := audio.Codec.(*codecs.Opus); opus {
+					err = m.WriteOpus(audio, u.NTP, ticks(u.PTS, 48000), u.Payload)
+				} else {
+					err = m.WriteMPEG4Audio(audio, u.NTP, ticks(u.PTS, audio.ClockRate), u.Payload)
+				}
 			}
 			if err != nil {
 				log.Warn("hls write", "err", err)
