@@ -172,11 +172,11 @@ func (s *Server) Publish(ctx context.Context, key, offer, encoder string) (id, a
 	if len(offer) > maxOfferSize {
 		return "", "", &problem.Problem{Kind: problem.ErrTooLarge, Code: "OfferTooLarge", Message: "The SDP offer is too large."}
 	}
-	hasAudio, err := checkOffer(offer)
+	ch, err := s.ingest.Authorize(ctx, key)
 	if err != nil {
 		return "", "", err
 	}
-	ch, err := s.ingest.Authorize(ctx, key)
+	hasAudio, err := checkOffer(offer)
 	if err != nil {
 		return "", "", err
 	}
