@@ -25,7 +25,7 @@ type Config struct {
 
 	WebRTCPublicIPs   []string `yaml:"webrtc_public_ips" help:"public IPs announced in place of the host's own (a server behind 1:1 NAT)"`
 	WebRTCSTUNServers []string `yaml:"webrtc_stun_servers" help:"STUN servers (stun:host:port) the server uses and offers to WebRTC publishers"`
-	DataDir    string `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
+	DataDir           string   `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
 
 	DatabaseURL string `yaml:"database_url" secret:"true" help:"empty for SQLite in the data dir, or postgres://… for PostgreSQL"`
 	NATSURL     string `yaml:"nats_url" secret:"true" help:"empty for NATS embedded in-process, or nats://… for an external cluster"`

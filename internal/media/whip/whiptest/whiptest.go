@@ -49,7 +49,9 @@ type StatusError struct {
 	Body   string
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("WHIP endpoint answered %d: %s", e.Status, e.Body) }
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("WHIP endpoint answered %d: %s", e.Status, e.Body)
+}
 
 // Publish negotiates with the endpoint (e.g. http://host/api/whip) and starts sending.
 func Publish(ctx context.Context, endpoint, key string, o Options) (*Publisher, error) {
