@@ -5,6 +5,7 @@ import { ToastProvider } from '../lib/toast';
 import { LoginPage } from '../features/auth/components/LoginPage';
 import { RegisterPage } from '../features/auth/components/RegisterPage';
 import { ResetPage } from '../features/auth/components/ResetPage';
+import { BroadcastCard } from '../features/broadcast/components/BroadcastCard';
 import { ChannelPage } from '../features/channels/components/ChannelPage';
 import { ChatPanel } from '../features/chat/components/ChatPanel';
 import { DirectoryPage } from '../features/channels/components/DirectoryPage';
@@ -41,7 +42,7 @@ export function AppRoutes() {
         <Route index element={<DirectoryPage />} />
         <Route path="following" element={<RequireAuth><FollowingPage /></RequireAuth>} />
         <Route path="settings" element={<RequireAuth><SettingsPage /></RequireAuth>} />
-        <Route path="manager/*" element={<RequireAuth><ManagerPage /></RequireAuth>} />
+        <Route path="manager/*" element={<RequireAuth><ManagerPage broadcast={<BroadcastCard />} /></RequireAuth>} />
         <Route path="health" element={<RequireAuth><HealthPage /></RequireAuth>} />
         <Route path="health/:sessionId" element={<RequireAuth><HealthPage /></RequireAuth>} />
         <Route path="health/*" element={<Navigate to="/health" replace />} />

@@ -1,0 +1,13 @@
+// Whether the streamer's channel is live, polled while the broadcast card is open, so a stream
+// from elsewhere (OBS) is noticed: GET /api/channels/{username}.
+import { useQuery } from '@tanstack/react-query';
+import { api } from '../../../lib/api-client';
+
+export function useChannelLive(username: string | undefined) {
+  return useQuery({
+    queryKey: ['broadcast', 'live', username],
+    queryFn: async () => (await api<{ isLive: boolean }>('GET', `/api/channels/${encodeURIComponent(username ?? '')}`)).isLive,
+    enabled: !!username,
+    refetchInterval: 4000,
+  });
+}
