@@ -68,6 +68,7 @@ func (ss *session) negotiate(ctx context.Context, offer string, hasAudio bool) (
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		ss.srv.log.Debug("whip connection state", "whip", ss.id, "state", s.String())
 		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
 			go ss.close("publisher disconnected")
 		}
@@ -182,6 +183,7 @@ func (ss *session) readVideo(t *webrtc.TrackRemote) {
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
+			ss.srv.log.Debug("whip video read", "whip", ss.id, "err", err)
 			ss.close("publisher disconnected")
 			return
 		}
@@ -238,6 +240,7 @@ func (ss *session) readAudio(t *webrtc.TrackRemote) {
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
+			ss.srv.log.Debug("whip audio read", "whip", ss.id, "err", err)
 			ss.close("publisher disconnected")
 			return
 		}

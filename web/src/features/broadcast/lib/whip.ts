@@ -81,7 +81,7 @@ export async function publish(url: string, streamKey: string, video: MediaStream
       throw new WhipError(res.status, code, message);
     }
     await pc.setRemoteDescription({ type: 'answer', sdp: text });
-    const location = new URL(res.headers.get('Location') ?? '', url).toString();
+    const location = new URL(res.headers.get('Location') ?? '', new URL(url, window.location.href)).toString();
     let ended = false;
     return {
       pc,
@@ -89,8 +89,9 @@ export async function publish(url: string, streamKey: string, video: MediaStream
       end: async () => {
         if (ended) return;
         ended = true;
-        pc.close();
+        // DELETE first, so the server records the end as the streamer's, not as a dropped connection.
         await fetch(location, { method: 'DELETE', headers: { Authorization: `Bearer ${streamKey}` }, keepalive: true }).catch(() => undefined);
+        pc.close();
       },
     };
   } catch (e) {
