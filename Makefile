@@ -65,12 +65,14 @@ check: web-deps
 
 ## bench: Go benchmarks (6 runs each, summarised by benchstat: medians with spread), then the
 ## live-video and chat measurements against the real binary (bench/media: ingest-to-part and
-## player latency, CPU per stream, LL-HLS egress; bench/chat: one room with 10,000 connections)
+## player latency, CPU per stream, LL-HLS egress; bench/chat: one room with 10,000 connections;
+## bench/whip: WHIP-to-part latency, CPU per WebRTC stream, the cost of an Opus→AAC transcode)
 bench: system-deps build
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt
 	$(GO) run ./bench/media -bin $(BIN)
 	$(GO) run ./bench/chat -bin $(BIN)
+	$(GO) run ./bench/whip -bin $(BIN)
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html

@@ -3,6 +3,7 @@ package whip
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,7 +145,7 @@ func (ss *session) begin(sps, pps []byte, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	live.SetIngestConfig(&streams.IngestConfig{Encoder: ss.encoder})
+	live.SetIngestConfig(&streams.IngestConfig{Encoder: encoderName(ss.encoder)})
 	ss.mu.Lock()
 	ss.live, ss.st, ss.t0 = live, st, at
 	ss.mu.Unlock()
@@ -280,4 +281,16 @@ func drainRTCP(r *webrtc.RTPReceiver) {
 			return
 		}
 	}
+}
+
+// encoderName is what the session's health page shows as the encoder: OBS and other tools
+// name themselves in User-Agent; a browser's long agent string becomes "Web broadcast".
+func encoderName(userAgent string) string {
+	switch {
+	case strings.HasPrefix(userAgent, "Mozilla/"):
+		return "Web broadcast"
+	case len(userAgent) > 64:
+		return userAgent[:64]
+	}
+	return userAgent
 }

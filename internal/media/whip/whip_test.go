@@ -85,3 +85,16 @@ func TestTimeline(t *testing.T) {
 		t.Errorf("a track starting before time zero: pts = %v, want 0", got)
 	}
 }
+
+func TestEncoderName(t *testing.T) {
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36": "Web broadcast",
+		"OBS-Studio/31.0.2":     "OBS-Studio/31.0.2",
+		"":                      "",
+		strings.Repeat("x", 80): strings.Repeat("x", 64),
+	} {
+		if got := encoderName(ua); got != want {
+			t.Errorf("encoderName(%q) = %q, want %q", ua, got, want)
+		}
+	}
+}

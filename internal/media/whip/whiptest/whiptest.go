@@ -27,6 +27,9 @@ import (
 type Options struct {
 	Width, Height, FPS int // 640×360 at 30 by default
 	NoAudio            bool
+	// VideoFile and AudioFile, if set, are sent in a loop instead of encoding live: an
+	// H.264 file in MPEG-TS (no B-frames) and an Ogg Opus file, so the sender costs almost nothing.
+	VideoFile, AudioFile string
 	// OnFrame, if set, is called with each video frame's index just before it is sent.
 	OnFrame func(i int, at time.Time)
 }
@@ -120,7 +123,7 @@ func Publish(ctx context.Context, endpoint, key string, o Options) (*Publisher, 
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			p.fail(sendAudio(runCtx, audio))
+			p.fail(sendAudio(runCtx, audio, o.AudioFile))
 		}()
 	}
 	return p, nil
@@ -191,10 +194,14 @@ func (p *Publisher) Close() {
 
 // sendVideo encodes a test pattern with ffmpeg in real time and sends it frame by frame.
 func sendVideo(ctx context.Context, track *webrtc.TrackLocalStaticSample, o Options) error {
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
+	args := []string{"-hide_banner", "-loglevel", "error", "-re",
 		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", o.Width, o.Height, o.FPS),
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline", "-bf", "0",
-		"-x264-params", "sliced-threads=0", "-g", strconv.Itoa(2*o.FPS), "-b:v", "1000k", "-pix_fmt", "yuv420p", "-f", "h264", "-")
+		"-x264-params", "sliced-threads=0", "-g", strconv.Itoa(2*o.FPS), "-b:v", "1000k", "-pix_fmt", "yuv420p", "-f", "h264", "-"}
+	if o.VideoFile != "" {
+		args = []string{"-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", o.VideoFile, "-c", "copy", "-f", "h264", "-"}
+	}
+	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -234,10 +241,14 @@ func sendVideo(ctx context.Context, track *webrtc.TrackLocalStaticSample, o Opti
 }
 
 // sendAudio encodes a tone as Opus (20 ms packets) with ffmpeg in real time.
-func sendAudio(ctx context.Context, track *webrtc.TrackLocalStaticSample) error {
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
+func sendAudio(ctx context.Context, track *webrtc.TrackLocalStaticSample, file string) error {
+	args := []string{"-hide_banner", "-loglevel", "error", "-re",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-ac", "2",
-		"-c:a", "libopus", "-b:a", "64k", "-page_duration", "20000", "-f", "ogg", "-")
+		"-c:a", "libopus", "-b:a", "64k", "-page_duration", "20000", "-f", "ogg", "-"}
+	if file != "" {
+		args = []string{"-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-page_duration", "20000", "-f", "ogg", "-"}
+	}
+	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
