@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { signUpVerified, uniqueName } from './helpers';
 
@@ -87,6 +87,13 @@ test('go live from /manager with camera and microphone, share the screen, end th
   await expect(card.getByRole('button', { name: 'Share your screen' })).toBeVisible();
   await expect(card.getByTestId('broadcast-live')).toHaveText('LIVE');
 
+  // Leaving the page while live asks first; staying keeps the stream going.
+  const asked = new Promise<string>((resolve) => page.once('dialog', (d) => { resolve(d.message()); void d.dismiss(); }));
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Home' }).click();
+  expect(await asked).toBe('Are you sure you want to leave this page? This will end your live stream.');
+  await expect(page).toHaveURL(/\/manager$/);
+  await expect(card.getByTestId('broadcast-live')).toHaveText('LIVE');
+
   // Ending asks first; cancelling keeps the stream live.
   await card.getByRole('button', { name: 'End stream' }).click();
   const confirm = page.getByRole('dialog', { name: 'End stream' });
@@ -103,4 +110,26 @@ test('go live from /manager with camera and microphone, share the screen, end th
     { names: ['Session Created', 'Stream Start', 'Stream End', 'Session Ended'], details: expect.any(Array) },
   ]);
   expect(sessionEvents(channelId)[0].details[3]).toContain('publisher ended the broadcast');
+});
+
+test('a channel already live from an encoder cannot start a web broadcast', async ({ page }) => {
+  const streamer = uniqueName('busy');
+  await signUpVerified(page, streamer);
+  await page.goto('/settings');
+  const ingest = await page.locator('#ingestServerUrl').inputValue();
+  const key = await page.locator('#streamKeyValue').inputValue();
+  const ffmpeg = spawn('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-t', '60', '-f', 'flv',
+    ingest.replace('localhost', '127.0.0.1') + key,
+  ], { stdio: 'ignore' });
+  try {
+    await page.goto('/manager');
+    const card = page.getByTestId('broadcast-card');
+    await card.getByRole('button', { name: 'Go live' }).click();
+    await expect(card.getByTestId('already-live')).toHaveText('Your channel is already live', { timeout: 20_000 });
+    await expect(card.getByRole('button', { name: 'Start stream' })).toBeDisabled();
+  } finally {
+    ffmpeg.kill('SIGKILL');
+  }
 });
