@@ -16,13 +16,24 @@ import (
 )
 
 // TestLiveWHIPToHLS publishes H.264 + Opus from a Pion client over WHIP and checks the whole
-// path: refusals, the LL-HLS output read by ffprobe with both tracks, one publisher per
-// channel, DELETE ending the session, and the session's events.
+// path: refusals, the LL-HLS output read by ffprobe with both tracks (Opus transcoded to AAC,
+// or passed through), one publisher per channel, DELETE ending the session, and the
+// session's events.
 func TestLiveWHIPToHLS(t *testing.T) {
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
+	for _, tt := range []struct{ audio, codec, probe string }{
+		{"aac", "mp4a.40.2", "codec_name=aac|sample_rate=48000"},
+		{"opus", "opus", "codec_name=opus|sample_rate=48000"},
+	} {
+		t.Run(tt.audio, func(t *testing.T) { testWHIPToHLS(t, tt.audio, tt.codec, tt.probe) })
+	}
+}
+
+func testWHIPToHLS(t *testing.T, audio, codec, probe string) {
 	dir := t.TempDir()
-	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": freePort(t)})
+	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
+		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_WEBRTC_HLS_AUDIO": audio})
 	defer stop()
 	post(t, base+"/api/auth/register", "", map[string]string{"username": "streamer", "email": "s@example.com", "password": "Passw0rd!"})
 	_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "streamer", "password": "Passw0rd!"})
@@ -90,14 +101,14 @@ func TestLiveWHIPToHLS(t *testing.T) {
 	})
 	playlist := base + "/hls/" + channelID + "/index.m3u8"
 	_, multi := get(t, playlist)
-	if !strings.Contains(multi, "opus") || !strings.Contains(multi, "TYPE=AUDIO") {
-		t.Errorf("multivariant playlist has no Opus audio rendition:\n%s", multi)
+	if !strings.Contains(multi, codec) || !strings.Contains(multi, "TYPE=AUDIO") {
+		t.Errorf("multivariant playlist has no %s audio rendition:\n%s", codec, multi)
 	}
 	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate", "-of", "compact", playlist).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe: %v\n%s", err, out)
 	}
-	for _, want := range []string{"codec_name=h264|width=640|height=360", "codec_name=opus|sample_rate=48000"} {
+	for _, want := range []string{"codec_name=h264|width=640|height=360", probe} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("ffprobe output lacks %q:\n%s", want, out)
 		}

@@ -25,6 +25,7 @@ type Config struct {
 
 	WebRTCPublicIPs   []string `yaml:"webrtc_public_ips" help:"public IPs announced in place of the host's own (a server behind 1:1 NAT)"`
 	WebRTCSTUNServers []string `yaml:"webrtc_stun_servers" help:"STUN servers (stun:host:port) the server uses and offers to WebRTC publishers"`
+	WebRTCHLSAudio    string   `yaml:"webrtc_hls_audio" help:"what WebRTC publishers' Opus becomes for HLS viewers: aac (transcoded, plays everywhere) or opus (passed through)"`
 	DataDir           string   `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
 
 	DatabaseURL string `yaml:"database_url" secret:"true" help:"empty for SQLite in the data dir, or postgres://… for PostgreSQL"`
@@ -82,6 +83,7 @@ func Defaults(stage string) Config {
 		HTTPAddr:             ":8080",
 		RTMPAddr:             ":1935",
 		WebRTCAddr:           ":8189",
+		WebRTCHLSAudio:       "aac",
 		DataDir:              "./data",
 		PublicURL:            "http://localhost:8080",
 		AllowedOrigins:       []string{"*"},
@@ -122,6 +124,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(key, "%q is not host:port", addr)
 		}
+	}
+	if c.WebRTCHLSAudio != "aac" && c.WebRTCHLSAudio != "opus" {
+		bad("webrtc_hls_audio", "%q is not aac or opus", c.WebRTCHLSAudio)
 	}
 	for _, ip := range c.WebRTCPublicIPs {
 		if net.ParseIP(ip) == nil {

@@ -137,8 +137,12 @@ func (ss *session) kick() {
 // begin opens the stream session at the first usable keyframe.
 func (ss *session) begin(sps, pps []byte, at time.Time) error {
 	tracks := stream.Tracks{H264: &stream.H264{SPS: sps, PPS: pps}}
-	if ss.hasAudio {
+	switch {
+	case ss.hasAudio && ss.srv.cfg.HLSAudio == AudioOpus:
 		tracks.Opus = &stream.Opus{ChannelCount: 2}
+	case ss.hasAudio:
+		c := aacConfig
+		tracks.AAC = &c
 	}
 	st := stream.New(tracks)
 	live, err := ss.srv.ingest.Begin(context.Background(), ss.ch, st, ss.kick)
@@ -238,6 +242,12 @@ func (ss *session) readVideo(t *webrtc.TrackRemote) {
 
 func (ss *session) readAudio(t *webrtc.TrackRemote) {
 	var clock timeline
+	var tc *transcoder
+	defer func() {
+		if tc != nil {
+			tc.close()
+		}
+	}()
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
@@ -250,7 +260,24 @@ func (ss *session) readAudio(t *webrtc.TrackRemote) {
 			continue // audio before the first keyframe has nothing to go with
 		}
 		arrival := time.Now()
-		st.Write(&stream.Unit{Kind: stream.Audio, PTS: clock.pts(pkt.Timestamp, arrival.Sub(t0), 48000), NTP: arrival, Payload: [][]byte{pkt.Payload}})
+		pts := clock.pts(pkt.Timestamp, arrival.Sub(t0), 48000)
+		if st.Tracks.Opus != nil {
+			st.Write(&stream.Unit{Kind: stream.Audio, PTS: pts, NTP: arrival, Payload: [][]byte{pkt.Payload}})
+			continue
+		}
+		if tc == nil {
+			tc, err = startTranscoder(context.Background(), pts, func(pts time.Duration, au []byte) {
+				st.Write(&stream.Unit{Kind: stream.Audio, PTS: pts, NTP: t0.Add(pts), Payload: [][]byte{au}})
+			})
+			if err != nil {
+				ss.srv.log.Error("whip audio transcoder", "whip", ss.id, "err", err)
+				ss.close("audio transcoder failed")
+				return
+			}
+		}
+		if err := tc.write(pkt); err != nil {
+			ss.srv.log.Warn("whip audio transcoder", "whip", ss.id, "err", err)
+		}
 	}
 }
 

@@ -50,6 +50,8 @@ type Config struct {
 	KeyframeInterval time.Duration
 	// StartTimeout ends a session whose first keyframe has not arrived by then.
 	StartTimeout time.Duration
+	// HLSAudio is what Opus becomes for HLS viewers: AudioAAC (the default) or AudioOpus.
+	HLSAudio string
 }
 
 // Defaults for the zero fields of Config.
@@ -90,6 +92,13 @@ func Listen(cfg Config, ingest Ingest, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = DefaultStartTimeout
+	}
+	switch cfg.HLSAudio {
+	case "":
+		cfg.HLSAudio = AudioAAC
+	case AudioAAC, AudioOpus:
+	default:
+		return nil, fmt.Errorf("webrtc: HLS audio %q is not aac or opus", cfg.HLSAudio)
 	}
 	host, portText, err := net.SplitHostPort(cfg.UDPAddr)
 	if err != nil {

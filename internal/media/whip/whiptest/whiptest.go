@@ -197,7 +197,7 @@ func sendVideo(ctx context.Context, track *webrtc.TrackLocalStaticSample, o Opti
 	args := []string{"-hide_banner", "-loglevel", "error", "-re",
 		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", o.Width, o.Height, o.FPS),
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline", "-bf", "0",
-		"-x264-params", "sliced-threads=0", "-g", strconv.Itoa(2*o.FPS), "-b:v", "1000k", "-pix_fmt", "yuv420p", "-f", "h264", "-"}
+		"-x264-params", "sliced-threads=0", "-g", strconv.Itoa(2 * o.FPS), "-b:v", "1000k", "-pix_fmt", "yuv420p", "-f", "h264", "-"}
 	if o.VideoFile != "" {
 		args = []string{"-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", o.VideoFile, "-c", "copy", "-f", "h264", "-"}
 	}
