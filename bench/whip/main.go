@@ -40,6 +40,7 @@ var (
 	streamsF = flag.String("streams", "1,5,10", "concurrent WebRTC streams for the cpu scenario")
 	duration = flag.Duration("duration", 30*time.Second, "how long each cpu measurement runs")
 	partsN   = flag.Int("parts", 150, "parts sampled for the latency figure")
+	audioF   = flag.String("audio", "aac,opus", "webrtc_hls_audio settings to measure: aac (Opus transcoded), opus (passed through)")
 )
 
 func run() error {
@@ -48,19 +49,25 @@ func run() error {
 		return errors.New("ffmpeg is needed (make system-deps installs it)")
 	}
 	all := *scenario == "all"
-	if all || *scenario == "latency" {
-		if err := latency(); err != nil {
-			return fmt.Errorf("latency: %w", err)
+	for _, audio := range strings.Split(*audioF, ",") {
+		// The server reads its settings from the environment the harness passes on.
+		if err := os.Setenv("LIVEHOUSE_WEBRTC_HLS_AUDIO", audio); err != nil {
+			return err
 		}
-	}
-	if all || *scenario == "cpu" {
-		for _, f := range strings.Split(*streamsF, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				return err
+		if all || *scenario == "latency" {
+			if err := latency(audio); err != nil {
+				return fmt.Errorf("latency: %w", err)
 			}
-			if err := cpuPerStream(n); err != nil {
-				return fmt.Errorf("cpu with %d streams: %w", n, err)
+		}
+		if all || *scenario == "cpu" {
+			for _, f := range strings.Split(*streamsF, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil {
+					return err
+				}
+				if err := cpuPerStream(n, audio); err != nil {
+					return fmt.Errorf("cpu with %d streams: %w", n, err)
+				}
 			}
 		}
 	}
@@ -161,11 +168,11 @@ func nextPart(pl string) (msn, part int, newestEnd time.Time, ok bool) {
 }
 
 // latency publishes one 720p30 stream over WHIP (a Pion client, H.264 + Opus, loopback) and,
-// for each new part, measures from the moment the part's newest frame was sent by the
+// for each new video part, measures from the moment the part's newest frame was sent by the
 // publisher to the moment a blocking playlist reload lists the part. It also reports the
 // part's newest frame's arrival (its PDT) to listing, which is what RTMP's figure measures.
-func latency() error {
-	video, audio, err := samples()
+func latency(audio string) error {
+	video, opus, err := samples()
 	if err != nil {
 		return err
 	}
@@ -182,7 +189,7 @@ func latency() error {
 	var sent []time.Time // send time of each video frame, in order
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	pub, err := whiptest.Publish(ctx, s.Base+"/api/whip", key, whiptest.Options{Width: 1280, Height: 720, VideoFile: video, AudioFile: audio,
+	pub, err := whiptest.Publish(ctx, s.Base+"/api/whip", key, whiptest.Options{Width: 1280, Height: 720, VideoFile: video, AudioFile: opus,
 		OnFrame: func(_ int, at time.Time) {
 			mu.Lock()
 			sent = append(sent, at)
@@ -195,19 +202,50 @@ func latency() error {
 	if err := waitLive(s, id); err != nil {
 		return err
 	}
-	url := s.Base + "/hls/" + id + "/video1_stream.m3u8?vt=benchbenchbench01"
-	res, err := http.Get(url)
+	var fromSend []float64
+	fromArrival, err := follow(s.Base+"/hls/"+id+"/video1_stream.m3u8?vt=benchbenchbench01", time.Second/30, func(newest, listed time.Time) {
+		// The newest frame is the last one the publisher sent before it arrived (loopback: the
+		// transit is far below a frame interval).
+		mu.Lock()
+		defer mu.Unlock()
+		i, _ := slices.BinarySearchFunc(sent, newest, func(t, target time.Time) int { return t.Compare(target) })
+		if i > 0 {
+			fromSend = append(fromSend, float64(listed.Sub(sent[i-1]).Microseconds())/1000)
+		}
+	})
 	if err != nil {
 		return err
 	}
+	if err := pub.Err(); err != nil {
+		return err
+	}
+	fmt.Printf("WHIP-to-part latency, webrtc_hls_audio=%s (720p30 2.5 Mbps H.264 + 64 kbps Opus from a Pion publisher over loopback, 200 ms parts, %d parts each): "+
+		"the publisher sends a part's newest video frame → a blocking reload lists the part: p50 %.1f ms, p95 %.1f ms; its arrival (PDT) → listed: p50 %.1f ms, p95 %.1f ms "+
+		"(a part's oldest frame waits up to one part target more; parts are cut on the video, so audio late from a transcoder moves into the next part — see the opus scenario for that delay)\n",
+		audio, *partsN, percentile(fromSend, 0.5), percentile(fromSend, 0.95), percentile(fromArrival, 0.5), percentile(fromArrival, 0.95))
+	return nil
+}
+
+// follow reads *partsN new parts of a media playlist with blocking reloads and returns, for
+// each, the time from its newest sample's start (PDT-based; sample is one sample's duration)
+// to the reload that listed it. seen, if set, also gets both instants. (The playlists share
+// segments, so an audio playlist's PDT is the video's: only video parts are measured.)
+func follow(url string, sample time.Duration, seen func(newest, listed time.Time)) ([]float64, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
+	if res.StatusCode != 200 {
+		return nil, fmt.Errorf("%s: %d", url, res.StatusCode)
+	}
 	msn, part, _, _ := nextPart(string(body))
-	var fromArrival, fromSend []float64
-	for len(fromArrival) < *partsN {
+	var lat []float64
+	for len(lat) < *partsN {
 		res, err := http.Get(fmt.Sprintf("%s&_HLS_msn=%d&_HLS_part=%d", url, msn, part))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
@@ -218,31 +256,19 @@ func latency() error {
 		if !ok {
 			continue
 		}
-		newest := end.Add(-time.Second / 30) // the newest frame starts one frame before the part's end
-		fromArrival = append(fromArrival, float64(at.Sub(newest).Microseconds())/1000)
-		// The newest frame is the last one the publisher sent before it arrived (loopback: the
-		// transit is far below a frame interval).
-		mu.Lock()
-		i, _ := slices.BinarySearchFunc(sent, newest, func(t, target time.Time) int { return t.Compare(target) })
-		if i > 0 {
-			fromSend = append(fromSend, float64(at.Sub(sent[i-1]).Microseconds())/1000)
+		newest := end.Add(-sample)
+		lat = append(lat, float64(at.Sub(newest).Microseconds())/1000)
+		if seen != nil {
+			seen(newest, at)
 		}
-		mu.Unlock()
 	}
-	if err := pub.Err(); err != nil {
-		return err
-	}
-	fmt.Printf("WHIP-to-part latency (720p30 2.5 Mbps H.264 + Opus from a Pion publisher over loopback, 200 ms parts, %d parts): "+
-		"publisher sends a part's newest frame → a blocking reload lists the part: p50 %.1f ms, p95 %.1f ms; "+
-		"its arrival (PDT) → listed: p50 %.1f ms, p95 %.1f ms (a part's oldest frame waits up to one part target more)\n",
-		len(fromArrival), percentile(fromSend, 0.5), percentile(fromSend, 0.95), percentile(fromArrival, 0.5), percentile(fromArrival, 0.95))
-	return nil
+	return lat, nil
 }
 
 // cpuPerStream publishes n WebRTC streams at once and reads the server's CPU time over the
 // measurement window.
-func cpuPerStream(n int) error {
-	video, audio, err := samples()
+func cpuPerStream(n int, audio string) error {
+	video, opus, err := samples()
 	if err != nil {
 		return err
 	}
@@ -265,7 +291,7 @@ func cpuPerStream(n int) error {
 		if err != nil {
 			return err
 		}
-		p, err := whiptest.Publish(ctx, s.Base+"/api/whip", key, whiptest.Options{Width: 1280, Height: 720, VideoFile: video, AudioFile: audio})
+		p, err := whiptest.Publish(ctx, s.Base+"/api/whip", key, whiptest.Options{Width: 1280, Height: 720, VideoFile: video, AudioFile: opus})
 		if err != nil {
 			return err
 		}
@@ -277,7 +303,7 @@ func cpuPerStream(n int) error {
 			return err
 		}
 	}
-	cpu0, t0 := s.CPUSeconds(), time.Now()
+	cpu0, ff0, t0 := s.CPUSeconds(), ffmpegCPUSeconds(s.PID()), time.Now()
 	time.Sleep(*duration) // the measurement window
 	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
 	for _, p := range pubs {
@@ -286,8 +312,10 @@ func cpuPerStream(n int) error {
 		}
 	}
 	streamMinutes := float64(n) * elapsed.Minutes()
-	fmt.Printf("server CPU with %d concurrent WebRTC streams (720p30 2.5 Mbps H.264 + 64 kbps Opus over WHIP, SRTP + depacketising + LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB\n",
-		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), s.RSSKiB()/1024)
+	ff := ffmpegCPUSeconds(s.PID()) - ff0
+	fmt.Printf("server CPU with %d concurrent WebRTC streams, webrtc_hls_audio=%s (720p30 2.5 Mbps H.264 + 64 kbps Opus over WHIP, SRTP + depacketising + LL-HLS packaging, no viewers; %v): "+
+		"%.2f CPU-s per stream-minute in livehouse + %.2f in its ffmpeg transcoders, %.1f%% of one core in all, RSS %.0f MiB\n",
+		n, audio, elapsed.Round(time.Second), cpu/streamMinutes, ff/streamMinutes, 100*(cpu+ff)/elapsed.Seconds(), s.RSSKiB()/1024)
 	return nil
 }
 
@@ -389,4 +417,33 @@ func splitOgg(b []byte) [][]byte {
 		b = b[next+4:]
 	}
 	return pages
+}
+
+// ffmpegCPUSeconds is the CPU time so far of the ffmpeg processes the server started (its
+// Opus→AAC transcoders), from /proc.
+func ffmpegCPUSeconds(parent int) float64 {
+	entries, _ := os.ReadDir("/proc")
+	var total float64
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		end := strings.LastIndexByte(string(raw), ')')
+		if end < 0 || !strings.Contains(string(raw[:end]), "(ffmpeg") {
+			continue
+		}
+		f := strings.Fields(string(raw[end+2:]))
+		if ppid, _ := strconv.Atoi(f[1]); ppid != parent {
+			continue
+		}
+		u, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		total += (u + st) / 100
+	}
+	return total
 }
