@@ -64,6 +64,11 @@ test('go live from /manager with camera and microphone, share the screen, end th
   await viewer.goto(`/${streamer}`);
   await expect(viewer.getByTestId('player').getByText('LIVE')).toBeVisible({ timeout: 30_000 });
   await playing(viewer);
+  // The stream carries the microphone as an audio rendition (AAC, or Opus with webrtc_hls_audio=opus).
+  const multivariant = await viewer.evaluate(async (id) => (await fetch(`/hls/${id}/index.m3u8`)).text(), channelId);
+  expect(multivariant).toMatch(/TYPE=AUDIO/);
+  expect(multivariant).toMatch(/CODECS="avc1\.[0-9a-fA-F]{6},(mp4a\.40\.2|opus)"/);
+  console.log(`broadcast codecs: ${/CODECS="([^"]+)"/.exec(multivariant)?.[1]}`);
 
   // Mute and hide the camera: the broadcast goes on.
   await card.getByRole('button', { name: 'Turn off microphone' }).click();
