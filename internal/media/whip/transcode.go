@@ -21,7 +21,7 @@ const (
 )
 
 // aacConfig is the transcoder's output: AAC-LC, 48 kHz, stereo.
-var aacConfig = mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 48000, ChannelConfig: 2, ChannelCount: 2}
+var aacConfig = mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 48000, ChannelConfig: 2}
 
 const (
 	aacFrame       = 1024 // samples per AAC frame

@@ -63,9 +63,6 @@ const (
 // maxOfferSize bounds an SDP offer; a browser's is a few kilobytes.
 const maxOfferSize = 64 << 10
 
-// MaxOfferSize is the largest offer Publish accepts, for the HTTP layer's body limit.
-const MaxOfferSize = maxOfferSize
-
 // ErrNoSession is returned by End for an unknown session (or a key that is not its own).
 var ErrNoSession = problem.NotFound("NoSuchSession", "There is no such WHIP session.")
 
