@@ -3,9 +3,11 @@
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../../../lib/api-client';
 
+export const liveKey = (username: string | undefined) => ['broadcast', 'live', username] as const;
+
 export function useChannelLive(username: string | undefined) {
   return useQuery({
-    queryKey: ['broadcast', 'live', username],
+    queryKey: liveKey(username),
     queryFn: async () => (await api<{ isLive: boolean }>('GET', `/api/channels/${encodeURIComponent(username ?? '')}`)).isLive,
     enabled: !!username,
     refetchInterval: 4000,

@@ -2,11 +2,12 @@
 // permission, preview, Start/End stream (with confirmation), mute, hide camera, screen share
 // with the camera on top, device settings, full-screen view, a warning when leaving while
 // live, and "Your channel is already live" when streaming from elsewhere.
+import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Modal } from '../../../components/Modal';
 import { useMe } from '../../../lib/session';
 import { useToast } from '../../../lib/toast';
-import { useChannelLive } from '../api/live';
+import { liveKey, useChannelLive } from '../api/live';
 import { useBroadcast } from '../hooks/useBroadcast';
 import './broadcast.css';
 
@@ -22,6 +23,7 @@ function Broadcast({ streamKey, username }: { streamKey: string; username: strin
   const toast = useToast();
   const b = useBroadcast({ streamKey, whipUrl: '/api/whip', onError: toast.error, onInfo: toast.success });
   const { data: channelLive } = useChannelLive(username);
+  const queryClient = useQueryClient();
   const [confirmEnd, setConfirmEnd] = useState(false);
   const [settings, setSettings] = useState(false);
   const [fullScreen, setFullScreen] = useState(false);
@@ -133,7 +135,9 @@ function Broadcast({ streamKey, username }: { streamKey: string; username: strin
               className="btn btn-danger"
               onClick={() => {
                 setConfirmEnd(false);
-                void b.end();
+                // The channel is offline now; do not show it as live from elsewhere meanwhile.
+                queryClient.setQueryData(liveKey(username), false);
+                void b.end().then(() => queryClient.invalidateQueries({ queryKey: liveKey(username) }));
               }}
             >
               End stream
