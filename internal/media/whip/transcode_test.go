@@ -1,6 +1,7 @@
 package whip
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -87,4 +88,42 @@ func TestTranscoderKeepsTiming(t *testing.T) {
 	if d := at - time.Second; d < -25*time.Millisecond || d > 25*time.Millisecond {
 		t.Errorf("the tone starts at %v of media time, want 1s ± 25ms (first frame at %v)", at, first)
 	}
+}
+
+var adtsTests = []struct {
+	name    string
+	in      []byte
+	want    []byte
+	wantErr bool
+}{
+	{"frame without CRC", []byte{0xFF, 0xF1, 0x4C, 0x80, 0x01, 0x3F, 0xFC, 0xAA, 0xBB}, []byte{0xAA, 0xBB}, false},
+	{"frame with CRC", []byte{0xFF, 0xF0, 0x4C, 0x80, 0x01, 0x5F, 0xFC, 0x12, 0x34, 0xCC}, []byte{0xCC}, false},
+	{"not ADTS", []byte{0x00, 0xF1, 0x4C, 0x80, 0x01, 0x3F, 0xFC, 0xAA, 0xBB}, nil, true},
+	{"length shorter than the header", []byte{0xFF, 0xF1, 0x4C, 0x80, 0x00, 0x1F, 0xFC}, nil, true},
+	{"truncated", []byte{0xFF, 0xF1, 0x4C, 0x80, 0x02, 0x1F, 0xFC, 0xAA}, nil, true},
+	{"empty", nil, nil, true},
+}
+
+func TestReadADTS(t *testing.T) {
+	for _, tt := range adtsTests {
+		got, err := readADTS(bufio.NewReader(bytes.NewReader(tt.in)))
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: err = %v, want error %v", tt.name, err, tt.wantErr)
+		}
+		if !bytes.Equal(got, tt.want) {
+			t.Errorf("%s: got %x, want %x", tt.name, got, tt.want)
+		}
+	}
+}
+
+func FuzzReadADTS(f *testing.F) {
+	for _, tt := range adtsTests {
+		f.Add(tt.in)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		au, err := readADTS(bufio.NewReader(bytes.NewReader(in)))
+		if err == nil && len(au)+7 > len(in) {
+			t.Errorf("an access unit of %d bytes from %d bytes of input", len(au), len(in))
+		}
+	})
 }
