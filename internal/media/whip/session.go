@@ -158,6 +158,16 @@ func (ss *session) begin(sps, pps []byte, at time.Time) error {
 	return nil
 }
 
+// started reports whether the stream session has begun.
+func (ss *session) started() bool {
+	select {
+	case <-ss.begun:
+		return true
+	default:
+		return false
+	}
+}
+
 // current returns the stream and its time zero once the session has begun.
 func (ss *session) current() (*stream.Stream, time.Time) {
 	ss.mu.Lock()

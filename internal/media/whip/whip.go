@@ -186,6 +186,11 @@ func (s *Server) Publish(ctx context.Context, key, offer, encoder string) (id, a
 	if err != nil {
 		return "", "", err
 	}
+	// A publisher that offers again before its media started (a retry, a reload) replaces its
+	// earlier attempt, so attempts never pile up.
+	for _, old := range s.waiting(ch.ID) {
+		old.close("replaced by a newer offer")
+	}
 	pc, err := s.newPeerConnection()
 	if err != nil {
 		return "", "", err
@@ -226,6 +231,19 @@ func (s *Server) End(id, key string) error {
 	}
 	ss.close("publisher ended the broadcast")
 	return nil
+}
+
+// waiting lists the channel's sessions whose media has not started.
+func (s *Server) waiting(channelID string) []*session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*session
+	for _, ss := range s.sessions {
+		if ss.ch.ID == channelID && !ss.started() {
+			out = append(out, ss)
+		}
+	}
+	return out
 }
 
 func (s *Server) forget(ss *session) {
