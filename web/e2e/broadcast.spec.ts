@@ -48,9 +48,11 @@ test('go live from /manager with camera and microphone, share the screen, end th
   await signUpVerified(page, streamer);
   const channelId = await page.evaluate(async () => (await (await fetch('/api/me')).json()).channel.id as string);
 
-  await page.goto('/manager');
+  // "Go live from web" in the settings opens the stream manager with the preview.
+  await page.goto('/settings');
+  await page.getByRole('link', { name: 'Go live from web' }).click();
+  await expect(page).toHaveURL(/\/manager$/);
   const card = page.getByTestId('broadcast-card');
-  await card.getByRole('button', { name: 'Go live' }).click();
   const preview = card.getByTestId('broadcast-preview');
   // The preview is the composed 720p picture that will be sent.
   await expect.poll(() => preview.evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 15_000 }).toBe(1280);

@@ -4,6 +4,7 @@
 // live, and "Your channel is already live" when streaming from elsewhere.
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
+import { useLocation } from 'react-router';
 import { Modal } from '../../../components/Modal';
 import { useMe } from '../../../lib/session';
 import { useToast } from '../../../lib/toast';
@@ -28,6 +29,17 @@ function Broadcast({ streamKey, username }: { streamKey: string; username: strin
   const [settings, setSettings] = useState(false);
   const [fullScreen, setFullScreen] = useState(false);
   const video = useRef<HTMLVideoElement>(null);
+  const location = useLocation();
+  const goLive = (location.state as { goLive?: boolean } | null)?.goLive === true;
+  const opened = useRef(false);
+
+  // "Go live from web" in the settings lands here with the preview opened.
+  useEffect(() => {
+    if (goLive && !opened.current) {
+      opened.current = true;
+      void b.open();
+    }
+  }, [goLive, b]);
   const live = b.status === 'live' || b.status === 'reconnecting';
   const liveElsewhere = !!channelLive && (b.status === 'ready' || b.status === 'closed');
 
