@@ -165,24 +165,31 @@ func (t *timeline) announcements(d0, d1 int64, sync bool) [][]byte {
 	return out
 }
 
-// dateRanges renders the EXT-X-DATERANGE tags of the cues still worth listing.
+// dateRanges renders the EXT-X-DATERANGE tags of the cues still worth listing. A cue that a
+// later one cleared or replaced before its time was up ends there (END-DATE).
 func (t *timeline) dateRanges() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var b strings.Builder
-	for _, c := range t.cues {
+	for i, c := range t.cues {
 		if c.Payload == nil {
 			continue
 		}
 		env, _ := json.Marshal(Envelope{ID: c.ID, At: c.at, Event: c.Payload})
-		fmt.Fprintf(&b, "#EXT-X-DATERANGE:ID=%q,CLASS=\"net.livehouse.metadata\",START-DATE=%q", fmt.Sprintf("%s-%d", c.ID, c.seq), c.at.UTC().Format("2006-01-02T15:04:05.000Z"))
-		if c.Duration > 0 {
+		fmt.Fprintf(&b, "#EXT-X-DATERANGE:ID=%q,CLASS=\"net.livehouse.metadata\",START-DATE=%q", fmt.Sprintf("%s-%d", c.ID, c.seq), isoMillis(c.at))
+		end, timed := c.end()
+		switch {
+		case i+1 < len(t.cues) && (!timed || t.cues[i+1].pts < end):
+			fmt.Fprintf(&b, ",END-DATE=%q", isoMillis(t.cues[i+1].at))
+		case timed:
 			fmt.Fprintf(&b, ",DURATION=%.3f", c.Duration.Seconds())
 		}
 		fmt.Fprintf(&b, ",X-PAYLOAD=%q\n", base64.StdEncoding.EncodeToString(env))
 	}
 	return b.String()
 }
+
+func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func (t *timeline) empty() bool {
 	if t == nil {

@@ -114,7 +114,7 @@ func TestTimedMetadataInParts(t *testing.T) {
 
 	// The playlist lists the cue as a DATERANGE with its start date and payload.
 	ranges := tl.dateRanges()
-	if !strings.Contains(ranges, `START-DATE="2026-12-02T10:00:00.500Z"`) || !strings.Contains(ranges, "DURATION=4.000") {
+	if !strings.Contains(ranges, `START-DATE="2026-12-02T10:00:00.500Z"`) || !strings.Contains(ranges, `END-DATE="2026-12-02T10:00:03.000Z"`) || strings.Contains(ranges, "DURATION") {
 		t.Fatalf("daterange: %s", ranges)
 	}
 	b64 := ranges[strings.Index(ranges, `X-PAYLOAD="`)+11:]
@@ -122,8 +122,13 @@ func TestTimedMetadataInParts(t *testing.T) {
 	if err != nil || !strings.Contains(string(raw), `"id":"quiz-1"`) {
 		t.Errorf("X-PAYLOAD %q: %v", raw, err)
 	}
+	tl.put(Metadata{ID: "notice-1", Payload: json.RawMessage(`{"name":"notice"}`), Duration: 2 * time.Second})
+	tl.stamp(5*videoClock, start.Add(5*time.Second))
+	if ranges := tl.dateRanges(); !strings.Contains(ranges, `ID="notice-1-3",CLASS="net.livehouse.metadata",START-DATE="2026-12-02T10:00:05.000Z",DURATION=2.000,`) {
+		t.Errorf("a timed cue that runs its course: %s", ranges)
+	}
 	pl := string(withDateRanges([]byte(edgePlaylist), tl))
-	if strings.Index(pl, "#EXT-X-DATERANGE") > strings.Index(pl, "#EXT-X-PROGRAM-DATE-TIME") || strings.Count(pl, "#EXT-X-DATERANGE") != 1 {
+	if strings.Index(pl, "#EXT-X-DATERANGE") > strings.Index(pl, "#EXT-X-PROGRAM-DATE-TIME") || strings.Count(pl, "#EXT-X-DATERANGE") != 2 {
 		t.Errorf("playlist with dateranges:\n%s", pl)
 	}
 }
