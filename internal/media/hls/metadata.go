@@ -79,10 +79,12 @@ type timeline struct {
 	// change once served, nor do the cues that fall in it, so each is rewritten once.
 	served      map[string][]byte
 	servedOrder []string
+	servedBytes int
 }
 
-// servedKeep bounds the rewritten files kept: more than a playlist window of parts.
-const servedKeep = 128
+// servedKeep bounds the rewritten files kept: about a playlist window of parts and segments
+// of a 3 Mbps stream.
+const servedKeep = 8 << 20
 
 func (t *timeline) rewritten(file string, body func() ([]byte, bool)) ([]byte, bool) {
 	t.mu.Lock()
@@ -104,7 +106,9 @@ func (t *timeline) rewritten(file string, body func() ([]byte, bool)) ([]byte, b
 	if _, dup := t.served[file]; !dup {
 		t.served[file] = out
 		t.servedOrder = append(t.servedOrder, file)
-		if len(t.servedOrder) > servedKeep {
+		t.servedBytes += len(out)
+		for t.servedBytes > servedKeep && len(t.servedOrder) > 1 {
+			t.servedBytes -= len(t.served[t.servedOrder[0]])
 			delete(t.served, t.servedOrder[0])
 			t.servedOrder = t.servedOrder[1:]
 		}
