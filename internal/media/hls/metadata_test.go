@@ -167,3 +167,29 @@ func BenchmarkPartWithMetadata(b *testing.B) {
 		}
 	}
 }
+
+// A file is rewritten once; later requests get the same bytes without asking gohlslib again,
+// and the cache stays within its byte budget.
+func TestRewrittenOnce(t *testing.T) {
+	tl := &timeline{}
+	tl.put(Metadata{ID: "p", Payload: json.RawMessage(`{"name":"product"}`)})
+	tl.stamp(0, time.Now())
+	part := fragment(t, muxerStartDTS, 6, true)
+	calls := 0
+	get := func() ([]byte, bool) { calls++; return part, true }
+	first, ok1 := tl.rewritten("a_part1.mp4", get)
+	again, ok2 := tl.rewritten("a_part1.mp4", get)
+	if !ok1 || !ok2 || calls != 1 || !bytes.Equal(first, again) || len(first) <= len(part) {
+		t.Fatalf("calls %d, ok %v %v, sizes %d %d", calls, ok1, ok2, len(first), len(again))
+	}
+	if _, ok := tl.rewritten("missing.mp4", func() ([]byte, bool) { return nil, false }); ok {
+		t.Errorf("a failed fetch reported ok")
+	}
+	big := bytes.Repeat([]byte{0}, servedKeep/3)
+	for i := 0; i < 5; i++ {
+		tl.rewritten(string(rune('b'+i)), func() ([]byte, bool) { return big, true })
+	}
+	if tl.servedBytes > servedKeep || len(tl.served) != len(tl.servedOrder) {
+		t.Errorf("cache holds %d bytes in %d files (%d listed)", tl.servedBytes, len(tl.served), len(tl.servedOrder))
+	}
+}
