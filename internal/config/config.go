@@ -26,6 +26,7 @@ type Config struct {
 	RTMPAddr   string `yaml:"rtmp_addr" help:"RTMP ingest listen address"`
 	WebRTCAddr string `yaml:"webrtc_addr" help:"UDP address for WebRTC (WHIP/WHEP) media"`
 	DataDir    string `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
+	DebugAddr  string `yaml:"debug_addr" help:"listen address for Go's profiler (/debug/pprof/); empty = off. Keep it on loopback"`
 
 	DatabaseURL string `yaml:"database_url" secret:"true" help:"empty for SQLite in the data dir, or postgres://… for PostgreSQL"`
 	NATSURL     string `yaml:"nats_url" secret:"true" help:"empty for NATS embedded in-process, or nats://… for an external cluster"`
@@ -125,6 +126,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(key, "%q is not host:port", addr)
 		}
+	}
+	if _, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
+		bad("debug_addr", "%q is not host:port", c.DebugAddr)
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
