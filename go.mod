@@ -3,6 +3,7 @@ module github.com/livehouse/livehouse
 go 1.26.8
 
 require (
+	github.com/abema/go-mp4 v1.7.3
 	github.com/bluenviron/gohlslib/v2 v2.4.5
 	github.com/bluenviron/gortmplib v1.0.2
 	github.com/bluenviron/gortsplib/v5 v5.6.5
@@ -29,7 +30,6 @@ require (
 )
 
 require (
-	github.com/abema/go-mp4 v1.7.3 // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/asticode/go-astikit v0.30.0 // indirect
 	github.com/asticode/go-astits v1.16.0 // indirect

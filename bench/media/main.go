@@ -36,7 +36,7 @@ func main() {
 
 var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
-	scenario = flag.String("scenario", "all", "ingest, player, cpu, egress or all")
+	scenario = flag.String("scenario", "all", "ingest, player, actions, cpu, egress or all")
 	warmup   = flag.Duration("warmup", 60*time.Second, "playback before the player latency is sampled")
 	streamsF = flag.String("streams", "1,10,50", "concurrent streams for the cpu scenario")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
@@ -59,6 +59,11 @@ func run() error {
 	if all || *scenario == "player" {
 		if err := playerLatency(); err != nil {
 			return fmt.Errorf("player: %w", err)
+		}
+	}
+	if all || *scenario == "actions" {
+		if err := actionLatency(); err != nil {
+			return fmt.Errorf("actions: %w", err)
 		}
 	}
 	if all || *scenario == "cpu" {
@@ -280,6 +285,45 @@ func playerLatency() error {
 	}
 	fmt.Printf("player latency in Chromium with hls.js (low-latency mode; wall clock minus the playing frame's PDT, %d samples after %v of playback): p50 %.0f ms, p95 %.0f ms\n",
 		len(ms), *warmup, percentile(ms, 0.5), percentile(ms, 0.95))
+	return nil
+}
+
+// actionLatency measures how long a stream action takes from the streamer's request to a
+// viewer's screen, in Chromium with hls.js: the action goes in-band, so this is the player's
+// latency plus the wait for the next video frame and part.
+func actionLatency() error {
+	s, err := harness.Start(*binary)
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+	token, key, id, err := s.Channel("actionbench")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pub := publishLive(ctx, "rtmp://"+s.RTMP+"/live/"+key)
+	if err := pub.Start(); err != nil {
+		cancel()
+		return err
+	}
+	defer func() { cancel(); pub.Wait() }()
+	if err := waitLive(s, id); err != nil {
+		return err
+	}
+	cmd := exec.Command("node", "bench/action-latency.mjs", s.Base+"/actionbench", s.Base, token, "20", "20")
+	cmd.Dir = "web"
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("action script: %w", err)
+	}
+	var ms []float64
+	if err := json.Unmarshal(bytes.TrimSpace(out), &ms); err != nil {
+		return fmt.Errorf("action script output %q: %w", out, err)
+	}
+	fmt.Printf("stream action latency (POST /api/me/stream-actions to the notice on a viewer's screen, Chromium with hls.js, %d samples after 20 s of playback): p50 %.0f ms, p95 %.0f ms\n",
+		len(ms), percentile(ms, 0.5), percentile(ms, 0.95))
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/bus"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/config"
@@ -33,6 +34,7 @@ type app struct {
 	channels *channels.Service
 	streams  *streams.Service
 	hls      *hls.Server
+	actions  *actions.Service
 	closers  []func() error
 }
 
@@ -85,12 +87,25 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		a.streams.Register(reg)
 	}
 	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
+	a.actions = actions.NewService(a.store, cueSink{a.hls}, a.streams, log, nil, actions.Options{AmazonProduct: cfg.AmazonProduct.Enabled})
+	a.streams.AddOutput(a.actions.Output())
 	a.accounts.BeforeDelete(func(ctx context.Context, userID string) {
 		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {
 			a.streams.Stop(ch.ID, "account deleted")
 		}
 	})
 	return a, nil
+}
+
+// cueSink writes stream actions into the HLS output as timed metadata.
+type cueSink struct{ h *hls.Server }
+
+func (c cueSink) PutCue(channelID string, cue actions.Cue) error {
+	err := c.h.PutMetadata(channelID, hls.Metadata{ID: cue.ID, Payload: cue.Payload, Duration: cue.Duration})
+	if errors.Is(err, hls.ErrNotLive) {
+		return actions.ErrNotLive
+	}
+	return err
 }
 
 // mailer adapts the mail package to what accounts need.

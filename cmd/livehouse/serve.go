@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/internal/media/whip"
+	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/web"
 )
 
@@ -39,6 +41,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer b.Close()
 	a.streams.SetBus(b)
+	a.actions.SetBus(b)
 	hub := chat.NewHub(a.store, b.Publish, log, nil)
 	hub.SetRoomRate(cfg.ChatRoomRate)
 	var webhook chat.Reviewer
@@ -90,6 +93,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		<-whipDone
 	}()
 
+	search, err := productSearch(cfg.AmazonProduct)
+	if err != nil {
+		return err
+	}
+
 	handler := httpapi.NewServer(httpapi.Deps{
 		Config: httpapi.Config{
 			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg.PublicURL, ingest.Addr()), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
@@ -103,6 +111,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Viewers:  a.hls,
 		Chat:     hub,
 		WHIP:     webrtcIngest,
+		Actions:  a.actions,
+		Products: search,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -116,8 +126,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(), "webrtc", webrtcIngest.Addr().String(),
-		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir)
+		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir, "amazon_product", search != nil)
 	fmt.Fprintf(stdout, "Livehouse is serving http://%s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
+
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 
 	jobs, stopJobs := context.WithCancel(context.Background())
 	jobsDone := make(chan struct{})
@@ -147,6 +165,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// productSearch is the Amazon product search client, or nil when the feature is off. The
+// keys go to the client only; nothing here logs them.
+func productSearch(c config.AmazonProduct) (httpapi.ProductSearcher, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	client, err := products.NewClient(products.Config{
+		Locale: c.Locale, LinkRegionCode: c.LinkRegionCode, AccessKey: c.AccessKey, SecretKey: c.SecretKey, PartnerTag: c.PartnerTag,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: amazon_product: %v", config.ErrInvalid, err)
+	}
+	return client, nil
 }
 
 // rtmpURL is the ingest URL streamers paste into OBS: the public host with the port the
@@ -193,4 +226,22 @@ func pruneOutbox(dir string, keep time.Duration, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// serveDebug serves Go's profiler on its own listener, for operators measuring memory and CPU.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("debug: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("profiler listening", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }

@@ -9,8 +9,11 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/livehouse/livehouse/internal/products"
 )
 
 // Config is the whole effective configuration. Each component receives only its own part.
@@ -22,11 +25,12 @@ type Config struct {
 	HTTPAddr   string `yaml:"http_addr" help:"HTTP listen address (web app, API, HLS)"`
 	RTMPAddr   string `yaml:"rtmp_addr" help:"RTMP ingest listen address"`
 	WebRTCAddr string `yaml:"webrtc_addr" help:"UDP address for WebRTC (WHIP/WHEP) media"`
+	DataDir    string `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
+	DebugAddr  string `yaml:"debug_addr" help:"listen address for Go's profiler (/debug/pprof/); empty = off. Keep it on loopback"`
 
 	WebRTCPublicIPs   []string `yaml:"webrtc_public_ips" help:"public IPs announced in place of the host's own (a server behind 1:1 NAT)"`
 	WebRTCSTUNServers []string `yaml:"webrtc_stun_servers" help:"STUN servers (stun:host:port) the server uses and offers to WebRTC publishers"`
 	WebRTCHLSAudio    string   `yaml:"webrtc_hls_audio" help:"what WebRTC publishers' Opus becomes for HLS viewers: aac (transcoded, plays everywhere) or opus (passed through)"`
-	DataDir           string   `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
 
 	DatabaseURL string `yaml:"database_url" secret:"true" help:"empty for SQLite in the data dir, or postgres://… for PostgreSQL"`
 	NATSURL     string `yaml:"nats_url" secret:"true" help:"empty for NATS embedded in-process, or nats://… for an external cluster"`
@@ -69,8 +73,8 @@ type SMTP struct {
 // AmazonProduct configures the Amazon product stream action (Product Advertising API 5.0).
 type AmazonProduct struct {
 	Enabled        bool   `yaml:"enabled" help:"enable the Amazon product stream action and product search"`
-	Locale         string `yaml:"locale" help:"PA-API marketplace, e.g. United States"`
-	LinkRegionCode string `yaml:"link_region_code" help:"suffix of the affiliate tracking id, e.g. 20"`
+	Locale         string `yaml:"locale" help:"PA-API marketplace by name, e.g. United Kingdom; empty = United States"`
+	LinkRegionCode string `yaml:"link_region_code" help:"suffix of the affiliate tracking id (channel id + - + code), e.g. 20; empty = none"`
 	AccessKey      string `yaml:"access_key" secret:"true" help:"PA-API access key"`
 	SecretKey      string `yaml:"secret_key" secret:"true" help:"PA-API secret key"`
 	PartnerTag     string `yaml:"partner_tag" help:"PA-API partner (associate) tag"`
@@ -108,6 +112,9 @@ func Defaults(stage string) Config {
 	return c
 }
 
+// linkRegionCode is the shape of amazon_product.link_region_code, the tracking id's suffix.
+var linkRegionCode = regexp.MustCompile(`^[A-Za-z0-9]{0,8}$`)
+
 // ErrInvalid marks a configuration that cannot run; the command exits with status 2.
 var ErrInvalid = errors.New("invalid configuration")
 
@@ -124,6 +131,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(key, "%q is not host:port", addr)
 		}
+	}
+	if _, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
+		bad("debug_addr", "%q is not host:port", c.DebugAddr)
 	}
 	if c.WebRTCHLSAudio != "aac" && c.WebRTCHLSAudio != "opus" {
 		bad("webrtc_hls_audio", "%q is not aac or opus", c.WebRTCHLSAudio)
@@ -205,6 +215,12 @@ func (c *Config) Validate() error {
 	}
 	if c.AmazonProduct.Enabled && (c.AmazonProduct.AccessKey == "" || c.AmazonProduct.SecretKey == "" || c.AmazonProduct.PartnerTag == "") {
 		bad("amazon_product", "enabled needs access_key, secret_key and partner_tag")
+	}
+	if _, ok := products.LookupLocale(c.AmazonProduct.Locale); !ok {
+		bad("amazon_product.locale", "%q is not a PA-API marketplace; use one of %s", c.AmazonProduct.Locale, strings.Join(products.Locales(), ", "))
+	}
+	if !linkRegionCode.MatchString(c.AmazonProduct.LinkRegionCode) {
+		bad("amazon_product.link_region_code", "%q is not up to 8 letters and digits", c.AmazonProduct.LinkRegionCode)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(problems, "\n  "))

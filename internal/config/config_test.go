@@ -76,6 +76,8 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_LOG_RETENTION_DAYS": "-1"}, "log_retention_days"},
 		{map[string]string{"LIVEHOUSE_SMTP_HOST": "mail", "LIVEHOUSE_SMTP_TLS": "ssl"}, "smtp.tls"},
 		{map[string]string{"LIVEHOUSE_AMAZON_PRODUCT_ENABLED": "true"}, "amazon_product"},
+		{map[string]string{"LIVEHOUSE_AMAZON_PRODUCT_LOCALE": "Atlantis"}, "amazon_product.locale"},
+		{map[string]string{"LIVEHOUSE_AMAZON_PRODUCT_LINK_REGION_CODE": "-20"}, "amazon_product.link_region_code"},
 		{map[string]string{"LIVEHOUSE_SECRET_KEY": "abc"}, "secret_key"},
 		{map[string]string{"LIVEHOUSE_WEBRTC_PUBLIC_IPS": "203.0.113.7,example.com"}, "webrtc_public_ips"},
 		{map[string]string{"LIVEHOUSE_WEBRTC_STUN_SERVERS": "stun.example.com:3478"}, "webrtc_stun_servers"},
@@ -86,6 +88,31 @@ func TestInvalid(t *testing.T) {
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: err = %v, want ErrInvalid naming %s", tt.vars, err, tt.want)
 		}
+	}
+}
+
+// TestAmazonProductFromEnvironment: the PA-API settings, keys included, can come from the
+// environment alone, so that no secret needs to sit in a file.
+func TestAmazonProductFromEnvironment(t *testing.T) {
+	cfg, _, err := Load("t", nil, env(map[string]string{
+		"LIVEHOUSE_AMAZON_PRODUCT_ENABLED":          "true",
+		"LIVEHOUSE_AMAZON_PRODUCT_LOCALE":           "United Kingdom",
+		"LIVEHOUSE_AMAZON_PRODUCT_LINK_REGION_CODE": "21",
+		"LIVEHOUSE_AMAZON_PRODUCT_ACCESS_KEY":       "AKEXAMPLE",
+		"LIVEHOUSE_AMAZON_PRODUCT_SECRET_KEY":       "secret/example",
+		"LIVEHOUSE_AMAZON_PRODUCT_PARTNER_TAG":      "store-21",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := AmazonProduct{Enabled: true, Locale: "United Kingdom", LinkRegionCode: "21", AccessKey: "AKEXAMPLE", SecretKey: "secret/example", PartnerTag: "store-21"}
+	if diff := cmp.Diff(want, cfg.AmazonProduct); diff != "" {
+		t.Errorf("amazon_product (-want +got):\n%s", diff)
+	}
+	var b strings.Builder
+	cfg.Print(&b)
+	if strings.Contains(b.String(), "AKEXAMPLE") || strings.Contains(b.String(), "secret/example") {
+		t.Errorf("Print shows PA-API keys:\n%s", b.String())
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 var (
 	errUnsupportedMedia = errors.New("unsupported media type")
 	errMethodNotAllowed = errors.New("method not allowed")
+	errBadGateway       = errors.New("a service we depend on failed")
 )
 
 // statuses is the one table from kinds of problem to HTTP status.
@@ -32,6 +33,7 @@ var statuses = []struct {
 	{errUnsupportedMedia, http.StatusUnsupportedMediaType},
 	{errMethodNotAllowed, http.StatusMethodNotAllowed},
 	{problem.ErrThrottled, http.StatusTooManyRequests},
+	{errBadGateway, http.StatusBadGateway},
 	// Store sentinels that reach here mean the thing vanished under the request.
 	{accounts.ErrNotFound, http.StatusNotFound},
 	{channels.ErrNotFound, http.StatusNotFound},

@@ -17,11 +17,13 @@ import (
 	"time"
 
 	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
+	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // fastHash keeps tests quick; the real parameters are measured by the benchmarks.
@@ -84,6 +86,53 @@ type env struct {
 	acc   *accounts.Service
 	store *sqlstore.DB
 	box   *channels.KeyBox
+	live  *liveSet
+}
+
+// liveSet stands in for the live-stream service: the channels marked live, and the cues
+// stream actions wrote into them.
+type liveSet struct {
+	mu   sync.Mutex
+	ids  map[string]bool
+	cues []actions.Cue
+}
+
+func (l *liveSet) Live(channelID string) *streams.Live {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.ids[channelID] {
+		return nil
+	}
+	return &streams.Live{SessionID: "st-test", Channel: streams.Channel{ID: channelID}}
+}
+
+func (l *liveSet) PutCue(channelID string, c actions.Cue) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.ids[channelID] {
+		return actions.ErrNotLive
+	}
+	l.cues = append(l.cues, c)
+	return nil
+}
+
+func (l *liveSet) sent() []actions.Cue {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]actions.Cue(nil), l.cues...)
+}
+
+// goLive marks a user's channel live and returns its id.
+func (e *env) goLive(u user) string {
+	e.t.Helper()
+	ch, err := e.store.ChannelByUser(context.Background(), u.id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.live.mu.Lock()
+	defer e.live.mu.Unlock()
+	e.live.ids[ch.ID] = true
+	return ch.ID
 }
 
 type envOption func(*accounts.Config, *httpapi.Config)
@@ -126,12 +175,14 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	chs.OnBan(func(ctx context.Context, channelID, userID string) {
 		hub.DisconnectUser(ctx, channelID, userID, "banned")
 	})
+	live := &liveSet{ids: map[string]bool{}}
+	act := actions.NewService(store, live, live, log, clk.Now, actions.Options{})
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
-		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub,
+		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Actions: act,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box}
+	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live}
 }
 
 // response is a finished request.

@@ -21,7 +21,7 @@ func apiRoutes(d Deps) []route {
 	auth := func(h http.Handler) http.Handler { return requireUser(acc, log, h) }
 	return []route{
 		{"GET /api/openapi.json", handleOpenAPI()},
-		{"GET /api/config", handleClientConfig(d.Config)},
+		{"GET /api/config", handleClientConfig(d.Config, d.Products != nil)},
 
 		{"POST /api/auth/register", handleRegister(acc, chs, links, log)},
 		{"POST /api/auth/verify", handleVerify(acc, log)},
@@ -41,6 +41,10 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/me/following", auth(handleFollowing(chs, log))},
 		{"PUT /api/me/following/{username}", auth(handleFollow(chs, true, log))},
 		{"DELETE /api/me/following/{username}", auth(handleFollow(chs, false, log))},
+		{"GET /api/me/stream-actions", auth(handleGetStreamActions(chs, d.Actions, log))},
+		{"POST /api/me/stream-actions", auth(handleStartStreamAction(chs, d.Actions, log))},
+		{"DELETE /api/me/stream-actions", auth(handleStopStreamAction(chs, d.Actions, log))},
+		{"PUT /api/me/stream-actions/saved/{name}", auth(handleSaveStreamAction(d.Actions, log))},
 
 		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
 		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, links, log)},
@@ -51,6 +55,8 @@ func apiRoutes(d Deps) []route {
 
 		{"POST /api/chat/token", handleChatToken(acc, chs, d.Chat, log)},
 		{"GET /api/chat", handleChatSocket(d.Chat, d.Config.TrustProxy, log)},
+
+		{"GET /api/products", auth(handleProductSearch(d.Products, chs, log))},
 
 		{"POST /api/whip", handleWHIPPublish(d.WHIP, log)},
 		{"DELETE /api/whip/{id}", handleWHIPEnd(d.WHIP, log)},

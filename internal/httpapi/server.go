@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
 )
@@ -48,7 +49,9 @@ type Deps struct {
 	HLS      http.Handler         // serves /hls/{channelId}/…; nil serves nothing
 	Viewers  ViewerCounter        // live viewer counts; nil counts none
 	Chat     *chat.Hub
-	WHIP     WHIP // WebRTC ingest; nil answers 404
+	Actions  *actions.Service
+	Products ProductSearcher // Amazon product search; nil when the feature is off
+	WHIP     WHIP            // WebRTC ingest; nil answers 404
 }
 
 // NewServer returns the whole HTTP surface.

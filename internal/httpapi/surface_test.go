@@ -93,6 +93,7 @@ func TestAuthorization(t *testing.T) {
 	secrets := []string{owner.streamKey, owner.email, owner.token}
 
 	e.signUp("third")
+	e.goLive(owner)
 	png := imageBody(pngBytes(t, 64, 64))
 	type call struct {
 		method, path string
@@ -127,9 +128,15 @@ func TestAuthorization(t *testing.T) {
 		{call{"PUT", "/api/me/assets/banner", png, "PUT /api/me/assets/{kind}"}, want{401, 200, 200}},
 		{call{"DELETE", "/api/me/assets/banner", nil, "DELETE /api/me/assets/{kind}"}, want{401, 204, 204}},
 		{call{"GET", "/api/assets/ch_x/avatar/v1", nil, "GET /api/assets/{channelId}/{kind}/{version}"}, want{404, 404, 404}},
+		{call{"GET", "/api/me/stream-actions", nil, ""}, want{401, 200, 200}},
+		{call{"PUT", "/api/me/stream-actions/saved/notice", map[string]any{"title": "Hi", "message": "", "duration": 15}, "PUT /api/me/stream-actions/saved/{name}"}, want{401, 200, 200}},
+		{call{"POST", "/api/me/stream-actions", map[string]any{"name": "celebration"}, ""}, want{401, 404, 201}},
+		{call{"DELETE", "/api/me/stream-actions", nil, ""}, want{401, 404, 204}},
 		{call{"POST", "/api/me/stream-key/reset", nil, ""}, want{401, 200, 200}},
 		{call{"POST", "/api/chat/token", map[string]string{"channel": "owner"}, ""}, want{200, 200, 200}},
 		{call{"GET", "/api/chat", nil, ""}, want{401, 401, 401}},
+		// Off in this environment; products_test.go covers it switched on.
+		{call{"GET", "/api/products?keywords=lamp", nil, "GET /api/products"}, want{401, 404, 404}},
 		// WHIP's bearer token is a stream key, not a session token; this server has no WHIP.
 		{call{"POST", "/api/whip", "v=0", ""}, want{401, 415, 415}},
 		{call{"DELETE", "/api/whip/abc", nil, "DELETE /api/whip/{id}"}, want{401, 404, 404}},

@@ -21,7 +21,7 @@ func handleOpenAPI() http.Handler {
 }
 
 // handleClientConfig tells the web app what this server offers.
-func handleClientConfig(c Config) http.Handler {
+func handleClientConfig(c Config, amazonProduct bool) http.Handler {
 	type response struct {
 		Stage                string   `json:"stage"`
 		AutoVerify           bool     `json:"autoVerify"`
@@ -29,11 +29,12 @@ func handleClientConfig(c Config) http.Handler {
 		SignUpAllowedDomains []string `json:"signUpAllowedDomains"`
 		Colors               []string `json:"colors"`
 		Avatars              []string `json:"avatars"`
+		AmazonProduct        bool     `json:"amazonProduct"`
 		Version              string   `json:"version"`
 	}
 	body := response{
 		Stage: c.Stage, AutoVerify: c.AutoVerify, ChannelType: c.ChannelType, SignUpAllowedDomains: c.AllowedDomains,
-		Colors: channels.Colors, Avatars: channels.Avatars, Version: c.Version,
+		Colors: channels.Colors, Avatars: channels.Avatars, AmazonProduct: amazonProduct, Version: c.Version,
 	}
 	if body.SignUpAllowedDomains == nil {
 		body.SignUpAllowedDomains = []string{}

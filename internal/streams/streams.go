@@ -160,6 +160,9 @@ func NewService(store Store, box *channels.KeyBox, log *slog.Logger, now func() 
 	return &Service{store: store, box: box, log: log, now: now, outputs: outputs, live: map[string]*Live{}, starveAfter: StarvationAfter, limitWindow: LimitWindow}
 }
 
+// AddOutput adds a reader of every stream that goes live from now on; call it before serving.
+func (s *Service) AddOutput(o Output) { s.outputs = append(s.outputs, o) }
+
 // Authorize checks a stream key and that its channel is free, before media is read.
 func (s *Service) Authorize(ctx context.Context, key string) (*Channel, error) {
 	ch, err := s.store.ChannelByStreamKeyHash(ctx, s.box.Hash(key))

@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -75,4 +76,25 @@ export async function logout(page: Page) {
   await page.getByTestId('sidebar-avatar').click();
   await page.getByRole('menuitem', { name: 'Log out' }).click();
   await expect(page.getByRole('link', { name: 'Log in' })).toBeVisible();
+}
+
+// publish starts ffmpeg sending a test pattern and tone over RTMP, as OBS would, for at most
+// `seconds`.
+export function publish(url: string, seconds = 90): ChildProcess {
+  return spawn('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-re',
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-x264-params', 'sliced-threads=0',
+    '-g', '30', '-b:v', '800k', '-maxrate', '1000k', '-bufsize', '1000k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k',
+    '-t', String(seconds), '-f', 'flv', url,
+  ], { stdio: 'ignore' });
+}
+
+// goLive reads the signed-in streamer's ingest URL and key from /settings and starts ffmpeg.
+export async function goLive(page: Page, seconds = 90): Promise<ChildProcess> {
+  await page.goto('/settings');
+  const ingest = await page.locator('#ingestServerUrl').inputValue();
+  const key = await page.locator('#streamKeyValue').inputValue();
+  return publish(ingest.replace('localhost', '127.0.0.1') + key, seconds);
 }

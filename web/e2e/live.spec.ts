@@ -1,18 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { signUpVerified, uniqueName } from './helpers';
-
-// ffmpeg publishes a test pattern and tone over RTMP, as OBS would.
-function publish(url: string): ChildProcess {
-  return spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-re',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-x264-params', 'sliced-threads=0',
-    '-g', '30', '-b:v', '800k', '-maxrate', '1000k', '-bufsize', '1000k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k',
-    '-t', '90', '-f', 'flv', url,
-  ], { stdio: 'ignore' });
-}
+import { publish, signUpVerified, uniqueName } from './helpers';
 
 test('a stream published over RTMP plays on the channel page and lists in the directory', async ({ page, browser }) => {
   const streamer = uniqueName('live');

@@ -1,6 +1,7 @@
 package hls
 
 import (
+	"bytes"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 // it satisfies.
 type edge struct {
 	m    *gohlslib.Muxer
+	tl   *timeline // the stream's timed metadata, listed as EXT-X-DATERANGE
 	file string
 
 	mu      sync.Mutex
@@ -87,8 +89,8 @@ func (st plState) has(msn, part int) bool {
 	return false
 }
 
-func newEdge(m *gohlslib.Muxer, file string) *edge {
-	return &edge{m: m, file: file, changed: make(chan struct{})}
+func newEdge(m *gohlslib.Muxer, tl *timeline, file string) *edge {
+	return &edge{m: m, tl: tl, file: file, changed: make(chan struct{})}
 }
 
 // render asks gohlslib for the playlist with the given query and returns it, or nil once the
@@ -112,7 +114,7 @@ func (e *edge) follow(renders func()) {
 		if !ok {
 			break
 		}
-		e.publish(body, st)
+		e.publish(withDateRanges(body, e.tl), st)
 		// Both candidates for the next update; the slower one is answered by gohlslib when
 		// its turn comes (within a segment) and is discarded.
 		next := make(chan answer, 2)
@@ -167,4 +169,23 @@ func (e *edge) wait(msn, part int, limit time.Duration) (body []byte, st plState
 			return nil, st, false
 		}
 	}
+}
+
+// withDateRanges lists the stream's cues in a playlist, before its first segment.
+func withDateRanges(body []byte, tl *timeline) []byte {
+	if tl == nil {
+		return body
+	}
+	tags := tl.dateRanges()
+	if tags == "" {
+		return body
+	}
+	i := bytes.Index(body, []byte("#EXT-X-PROGRAM-DATE-TIME"))
+	if i < 0 {
+		return body
+	}
+	out := make([]byte, 0, len(body)+len(tags))
+	out = append(out, body[:i]...)
+	out = append(out, tags...)
+	return append(out, body[i:]...)
 }

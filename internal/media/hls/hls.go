@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,9 +40,10 @@ type Server struct {
 
 	now func() time.Time
 
-	mu      sync.RWMutex
-	muxers  map[string]*gohlslib.Muxer // by channel id
-	viewers *viewers
+	mu        sync.RWMutex
+	muxers    map[string]*gohlslib.Muxer // by channel id
+	timelines map[string]*timeline       // timed metadata, by channel id
+	viewers   *viewers
 
 	edges map[string]map[string]*edge  // live-edge followers of each media playlist, by channel and file
 	ended map[string]map[string][]byte // final playlists (with EXT-X-ENDLIST) of streams that just ended
@@ -64,7 +66,7 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 		return c
 	}
 	s := &Server{
-		cfg: cfg, log: log, now: now, muxers: map[string]*gohlslib.Muxer{}, viewers: newViewers(),
+		cfg: cfg, log: log, now: now, muxers: map[string]*gohlslib.Muxer{}, timelines: map[string]*timeline{}, viewers: newViewers(),
 		edges: map[string]map[string]*edge{}, ended: map[string]map[string][]byte{},
 		playlistRequests: counter("livehouse_hls_playlist_requests_total", "Media playlist requests, blocking or not."),
 		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
@@ -109,8 +111,10 @@ func (s *Server) Start(l *streams.Live) func() {
 		log.Error("starting hls muxer", "err", err)
 		return func() {}
 	}
+	tl := &timeline{}
 	s.mu.Lock()
 	s.muxers[l.Channel.ID] = m
+	s.timelines[l.Channel.ID] = tl
 	delete(s.ended, l.Channel.ID)
 	s.mu.Unlock()
 
@@ -123,7 +127,9 @@ func (s *Server) Start(l *streams.Live) func() {
 			var err error
 			switch {
 			case u.Kind == stream.Video && video != nil:
-				err = m.WriteH264(video, u.NTP, ticks(u.PTS, 90000), u.Payload)
+				pts := ticks(u.PTS, videoClock)
+				tl.stamp(pts, u.NTP)
+				err = m.WriteH264(video, u.NTP, pts, u.Payload)
 				if err == nil && u.Key && !started {
 					started = true
 					l.MarkStarted()
@@ -146,6 +152,7 @@ func (s *Server) Start(l *streams.Live) func() {
 		s.mu.Lock()
 		if s.muxers[l.Channel.ID] == m {
 			delete(s.muxers, l.Channel.ID)
+			delete(s.timelines, l.Channel.ID)
 			last := map[string][]byte{}
 			for file, e := range s.edges[l.Channel.ID] {
 				e.mu.Lock()
@@ -220,7 +227,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.RLock()
-	m := s.muxers[channelID]
+	m, tl := s.muxers[channelID], s.timelines[channelID]
 	final := s.ended[channelID][file]
 	s.mu.RUnlock()
 	if m == nil {
@@ -250,11 +257,62 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if isMediaPlaylist(file) {
 			query.Del("vt")
-			s.servePlaylist(w, m, channelID, file, query)
+			s.servePlaylist(w, m, tl, channelID, file, query)
 			return
 		}
 	}
+	if isMedia(file) && !tl.empty() {
+		serveWithMetadata(w, r, m, tl, file)
+		return
+	}
 	m.Handle(w, r)
+}
+
+// PutMetadata writes a cue into a live channel's output at the media time of its next video
+// frame.
+func (s *Server) PutMetadata(channelID string, md Metadata) error {
+	s.mu.RLock()
+	tl := s.timelines[channelID]
+	s.mu.RUnlock()
+	if tl == nil {
+		return ErrNotLive
+	}
+	tl.put(md)
+	return nil
+}
+
+// isMedia reports whether a file is a part or a segment (not the init section).
+func isMedia(file string) bool {
+	return strings.HasSuffix(file, ".mp4") && !strings.HasSuffix(file, "_init.mp4")
+}
+
+// serveWithMetadata serves a part or segment with the stream's cues in it. The whole body is
+// rewritten, so range requests are answered with all of it (which a 200 allows).
+func serveWithMetadata(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer, tl *timeline, file string) {
+	var rec *recorder
+	body, ok := tl.rewritten(file, func() ([]byte, bool) {
+		get := r.Clone(r.Context())
+		get.Method = http.MethodGet
+		get.Header.Del("Range")
+		rec = &recorder{header: http.Header{}}
+		m.Handle(rec, get)
+		return rec.body.Bytes(), rec.status == http.StatusOK
+	})
+	if !ok {
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body.Bytes())
+		return
+	}
+	w.Header().Set("Content-Type", "video/mp4")
+	w.Header().Set("Cache-Control", "public, max-age=3600") // as gohlslib serves parts and segments
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
 }
 
 func newToken() string {

@@ -42,7 +42,7 @@ const advanceParts = 15
 // servePlaylist answers a media playlist request from the stream's edge. Viewer tokens were
 // taken off the query already, so the playlist carries nothing per viewer and its part URIs
 // stay cacheable. _HLS_skip is answered with the full playlist, which the rules allow.
-func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, channelID, file string, query url.Values) {
+func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, tl *timeline, channelID, file string, query url.Values) {
 	s.playlistRequests.Inc()
 	msnS, partS := query.Get("_HLS_msn"), query.Get("_HLS_part")
 	msn, part := -1, -1
@@ -63,7 +63,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, channel
 			return
 		}
 	}
-	e := s.edgeFor(channelID, m, file)
+	e := s.edgeFor(channelID, m, tl, file)
 	body, st, ended := e.wait(-1, -1, s.blockLimit())
 	if !ended && body != nil && msn >= 0 {
 		if msn > st.cur+1 || msn == st.cur && part > st.curParts+advanceParts {
@@ -87,7 +87,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, channel
 }
 
 // edgeFor returns the edge following one media playlist of a stream, starting it if needed.
-func (s *Server) edgeFor(channelID string, m *gohlslib.Muxer, file string) *edge {
+func (s *Server) edgeFor(channelID string, m *gohlslib.Muxer, tl *timeline, file string) *edge {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	files := s.edges[channelID]
@@ -97,7 +97,7 @@ func (s *Server) edgeFor(channelID string, m *gohlslib.Muxer, file string) *edge
 	}
 	e := files[file]
 	if e == nil || e.m != m {
-		e = newEdge(m, file)
+		e = newEdge(m, tl, file)
 		files[file] = e
 		go e.follow(s.playlistRenders.Inc)
 	}

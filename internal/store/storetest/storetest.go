@@ -3,6 +3,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
 )
 
@@ -23,6 +25,7 @@ type Store interface {
 	EndStreamSession(ctx context.Context, id string, at time.Time) error
 	ClaimStreamSession(ctx context.Context, id, node string) error
 	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error)
+	actions.Store
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -45,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Bans", testBans},
 		{"Assets", testAssets},
 		{"OrphanedSessions", testOrphanedSessions},
+		{"ActionConfigs", testActionConfigs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -339,5 +343,33 @@ func testDeleteUnverified(t *testing.T, s Store) {
 		if _, err := s.UserByID(ctx, u.ID); err != nil {
 			t.Errorf("%s removed: %v", u.Username, err)
 		}
+	}
+}
+
+func testActionConfigs(t *testing.T, s Store) {
+	ctx := context.Background()
+	u, _ := mustCreate(t, s, "alice", "alice@example.com", true)
+	other, _ := mustCreate(t, s, "bobby", "bob@example.com", true)
+	if err := s.SaveActionConfig(ctx, u.ID, "quiz", json.RawMessage(`{"question":"a"}`), t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveActionConfig(ctx, u.ID, "quiz", json.RawMessage(`{"question":"b"}`), t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveActionConfig(ctx, u.ID, "notice", json.RawMessage(`{"title":"t"}`), t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ActionConfigs(ctx, u.ID)
+	if err != nil || len(got) != 2 || string(got["quiz"]) != `{"question":"b"}` || string(got["notice"]) != `{"title":"t"}` {
+		t.Errorf("configs = %s, %v", got, err)
+	}
+	if theirs, _ := s.ActionConfigs(ctx, other.ID); len(theirs) != 0 {
+		t.Errorf("another user's configs: %s", theirs)
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ActionConfigs(ctx, u.ID); len(got) != 0 {
+		t.Errorf("configs outlive their user: %s", got)
 	}
 }

@@ -12,6 +12,10 @@ import { DirectoryPage } from '../features/channels/components/DirectoryPage';
 import { FollowingPage } from '../features/channels/components/FollowingPage';
 import { HealthPage } from '../features/health/components/HealthPage';
 import { ManagerPage } from '../features/manager/components/ManagerPage';
+import { ActionsPanel } from '../features/actions/components/ActionsPanel';
+import { ViewerOverlay } from '../features/actions/components/ViewerOverlay';
+import { ChannelPreview } from '../features/channels/components/ChannelPreview';
+import { useMe } from '../lib/session';
 import { AppShell } from './AppShell';
 import { GuestOnly, RequireAuth } from './guards';
 import { SettingsPage } from './SettingsPage';
@@ -29,6 +33,24 @@ const chatPanel = (c: { username: string; isOwner: boolean; isBanned: boolean })
   <ChatPanel key={c.username} channel={c.username} isOwner={c.isOwner} isBanned={c.isBanned} />
 );
 
+const overlay = (c: { username: string; color: string; isLive: boolean; placement: 'player' | 'tab'; stacked: boolean }) => (
+  <ViewerOverlay channel={c.username} color={c.color} live={c.isLive} placement={c.placement} stacked={c.stacked} />
+);
+
+// Manager composes the stream manager for the signed-in streamer.
+function Manager() {
+  const me = useMe();
+  const username = me.data?.username ?? '';
+  return (
+    <ManagerPage
+      broadcast={<BroadcastCard />}
+      actions={<ActionsPanel />}
+      preview={username ? <ChannelPreview username={username} /> : null}
+      chat={username ? <ChatPanel key={username} channel={username} isOwner isBanned={false} /> : null}
+    />
+  );
+}
+
 // ToChannel sends unknown channel subpaths to the channel page, as the reference does.
 function ToChannel() {
   const { username = '' } = useParams();
@@ -42,15 +64,15 @@ export function AppRoutes() {
         <Route index element={<DirectoryPage />} />
         <Route path="following" element={<RequireAuth><FollowingPage /></RequireAuth>} />
         <Route path="settings" element={<RequireAuth><SettingsPage /></RequireAuth>} />
-        <Route path="manager/*" element={<RequireAuth><ManagerPage broadcast={<BroadcastCard />} /></RequireAuth>} />
+        <Route path="manager/*" element={<RequireAuth><Manager /></RequireAuth>} />
         <Route path="health" element={<RequireAuth><HealthPage /></RequireAuth>} />
         <Route path="health/:sessionId" element={<RequireAuth><HealthPage /></RequireAuth>} />
         <Route path="health/*" element={<Navigate to="/health" replace />} />
         <Route path="login" element={<GuestOnly><LoginPage /></GuestOnly>} />
         <Route path="register" element={<GuestOnly><RegisterPage /></GuestOnly>} />
         <Route path="reset" element={<GuestOnly><ResetPage /></GuestOnly>} />
-        <Route path=":username" element={<ChannelPage chat={chatPanel} />} />
-        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} />} />
+        <Route path=":username" element={<ChannelPage chat={chatPanel} overlay={overlay} />} />
+        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={overlay} />} />
         <Route path=":username/*" element={<ToChannel />} />
       </Route>
     </Routes>

@@ -1,12 +1,12 @@
 import { useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from 'react';
 
-type Props = { title: string; onClose: () => void; children: ReactNode };
+type Props = { title: string; onClose: () => void; children: ReactNode; closeTestId?: string };
 
 const focusable = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 // Modal is a dialog that takes focus when it opens, keeps Tab inside itself, closes on Escape
 // and on the backdrop, and gives focus back to what had it before.
-export function Modal({ title, onClose, children }: Props) {
+export function Modal({ title, onClose, children, closeTestId }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
   // Callers pass a new onClose on every render; reading it through a ref keeps the focus effect
@@ -45,7 +45,7 @@ export function Modal({ title, onClose, children }: Props) {
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div className="modal" role="dialog" aria-modal="true" aria-labelledby={titleId} ref={ref} data-testid="modal" onKeyDown={trapTab}>
-        <button type="button" className="modal-close" aria-label="Close" onClick={onClose}>
+        <button type="button" className="modal-close" aria-label="Close" onClick={onClose} data-testid={closeTestId}>
           ×
         </button>
         <h2 id={titleId}>{title}</h2>

@@ -1,6 +1,7 @@
-import { lazy, Suspense, useEffect, useRef, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { isApiError } from '../../../lib/api-client';
+import { stackedQuery, useMediaQuery } from '../../../lib/media-query';
 import { colorValue } from '../../../lib/profile';
 import { useMe } from '../../../lib/session';
 import { useToast } from '../../../lib/toast';
@@ -12,10 +13,13 @@ import { useBan, useChannel, useFollow, useMyBans } from '../api/channels';
 const Player = lazy(() => import('./Player').then((m) => ({ default: m.Player })));
 
 type ChatSlot = (channel: { username: string; isOwner: boolean; isBanned: boolean }) => ReactNode;
+// OverlaySlot draws stream actions: over the player, or (quiz and products on stacked layouts)
+// in a tab beside chat.
+type OverlaySlot = (channel: { username: string; color: string; isLive: boolean; placement: 'player' | 'tab'; stacked: boolean }) => ReactNode;
 
 // ChannelPage shows a channel; the app passes in the chat panel (features do not import each
 // other).
-export function ChannelPage({ profile = false, chat }: { profile?: boolean; chat?: ChatSlot }) {
+export function ChannelPage({ profile = false, chat, overlay }: { profile?: boolean; chat?: ChatSlot; overlay?: OverlaySlot }) {
   const { username = '' } = useParams();
   const channel = useChannel(username);
   const me = useMe();
@@ -28,6 +32,8 @@ export function ChannelPage({ profile = false, chat }: { profile?: boolean; chat
   const myName = me.data?.username;
   const bans = useMyBans(profile && me.data && me.data.username.toLowerCase() !== username.toLowerCase() ? myName : undefined);
   const banMutation = useBan(myName);
+  const stacked = useMediaQuery(stackedQuery);
+  const [tab, setTab] = useState<'chat' | 'actions'>('chat');
 
   // Back from signing in after a signed-out Follow click: follow now.
   useEffect(() => {
@@ -118,7 +124,9 @@ export function ChannelPage({ profile = false, chat }: { profile?: boolean; chat
           <p className="player-message">You are banned from this channel</p>
         ) : ch.isLive && ch.playbackUrl ? (
           <Suspense fallback={<Spinner label="Loading the player" />}>
-            <Player src={ch.playbackUrl} title={ch.username} />
+            <Player src={ch.playbackUrl} title={ch.username} channel={ch.username}>
+              {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'player', stacked })}
+            </Player>
           </Suspense>
         ) : (
           <p className="player-message">{ch.username} is offline</p>
@@ -132,7 +140,23 @@ export function ChannelPage({ profile = false, chat }: { profile?: boolean; chat
           </span>
         )}
       </section>
-      {chat?.({ username: ch.username, isOwner: ch.isOwner, isBanned: ch.isBanned })}
+      {stacked && overlay && ch.isLive && !ch.isBanned && (
+        <div className="side-tabs" role="tablist" aria-label="Chat and stream actions">
+          <button type="button" role="tab" aria-selected={tab === 'chat'} onClick={() => setTab('chat')}>
+            Chat
+          </button>
+          <button type="button" role="tab" aria-selected={tab === 'actions'} onClick={() => setTab('actions')}>
+            Quiz & products
+          </button>
+        </div>
+      )}
+      {stacked && tab === 'actions' && ch.isLive && !ch.isBanned ? (
+        <div className="side-tab-panel" role="tabpanel">
+          {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'tab', stacked })}
+        </div>
+      ) : (
+        chat?.({ username: ch.username, isOwner: ch.isOwner, isBanned: ch.isBanned })
+      )}
       {location.pathname.endsWith('/profile') || profile ? null : (
         <p className="muted">
           <Link to={`/${ch.username}/profile`}>View profile</Link>

@@ -1,12 +1,14 @@
 import Hls, { type Level } from 'hls.js';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { parseCue, receiveCue } from '../../../lib/timed-metadata';
 
-type Props = { src: string; title: string };
+type Props = { src: string; title: string; channel?: string; children?: ReactNode };
 
 // Player plays a live LL-HLS stream with hls.js (or the browser's own HLS where hls.js cannot
 // run, as on iOS): muted autoplay when sound is blocked, play/pause, volume, quality and
-// fullscreen.
-export function Player({ src, title }: Props) {
+// fullscreen. Timed metadata in the stream (stream actions) is handed to lib/timed-metadata as
+// the playhead reaches it; children are overlays drawn over the video.
+export function Player({ src, title, channel, children }: Props) {
   const video = useRef<HTMLVideoElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const hls = useRef<Hls | null>(null);
@@ -75,6 +77,14 @@ export function Player({ src, title }: Props) {
     setError('This browser cannot play live video.');
   }, [src]);
 
+  // hls.js turns the stream's emsg ID3 boxes into cues on a metadata text track; their
+  // cuechange fires when the playhead reaches them.
+  useEffect(() => {
+    const v = video.current;
+    if (!v || !channel) return;
+    return followMetadata(v.textTracks, channel);
+  }, [channel, src]);
+
   const toggle = () => {
     const v = video.current;
     if (!v) return;
@@ -116,6 +126,7 @@ export function Player({ src, title }: Props) {
         onPause={() => setPlaying(false)}
         onClick={toggle}
       />
+      {children}
       {error && <p className="player-error" role="alert">{error}</p>}
       <div className="player-controls">
         <button type="button" onClick={toggle} aria-label={playing ? 'Pause' : 'Play'}>
@@ -151,4 +162,30 @@ function Icon({ d }: { d: string }) {
       <path d={d} fill={d.startsWith('M6 5') || d.startsWith('M7 4') ? 'currentColor' : 'none'} />
     </svg>
   );
+}
+
+// followMetadata hands every metadata cue of the tracks to lib/timed-metadata as it becomes
+// active, until the returned function is called.
+function followMetadata(tracks: TextTrackList, channel: string) {
+  const handlers = new Map<TextTrack, () => void>();
+  const watch = (track: TextTrack | null) => {
+    if (!track || track.kind !== 'metadata' || handlers.has(track)) return;
+    track.mode = 'hidden';
+    const onCues = () => {
+      const active = [...(track.activeCues ?? [])].sort((a, b) => a.startTime - b.startTime);
+      for (const cue of active) {
+        const env = parseCue(cue);
+        if (env) receiveCue(channel, env);
+      }
+    };
+    handlers.set(track, onCues);
+    track.addEventListener('cuechange', onCues);
+  };
+  for (const t of tracks) watch(t);
+  const onAdd = (e: TrackEvent) => watch(e.track as TextTrack | null);
+  tracks.addEventListener('addtrack', onAdd);
+  return () => {
+    tracks.removeEventListener('addtrack', onAdd);
+    handlers.forEach((h, t) => t.removeEventListener('cuechange', h));
+  };
 }

@@ -1,21 +1,38 @@
-// The stream manager's shell: its status bar and cards arrive with live video, web broadcast
-// and stream actions.
 import type { ReactNode } from 'react';
 
-// broadcast is the web broadcast card; App passes it in, since features never import each other.
-export function ManagerPage({ broadcast }: { broadcast?: ReactNode }) {
+type Props = {
+  status?: ReactNode; // the live session's status bar
+  broadcast?: ReactNode; // going live from the browser
+  actions?: ReactNode; // stream actions
+  chat?: ReactNode; // the channel's chat, with moderation
+  preview?: ReactNode; // a player of the streamer's own channel
+};
+
+// ManagerPage is the stream manager: the app composes it from the features' parts (features
+// do not import each other).
+export function ManagerPage({ status, broadcast, actions, chat, preview }: Props) {
   return (
-    <main className="page">
+    <main className="page manager-page">
       <h1>Stream manager</h1>
-      <div className="status-bar" aria-label="Stream status">
-        <span data-testid="status-item-timer">--:--:--</span>
-        <span data-testid="status-item-concurrent-views">0 views</span>
-        <span>Offline</span>
+      <div className="manager-status">
+        {status ?? (
+          <div className="status-bar" aria-label="Stream status">
+            <span data-testid="status-item-timer">--:--:--</span>
+            <span data-testid="status-item-concurrent-views">0 views</span>
+            <span>Offline</span>
+          </div>
+        )}
+        <button type="button" className="btn btn-secondary" onClick={() => window.open('/health', '_blank', 'noopener')}>
+          Monitor the latest stream session
+        </button>
       </div>
-      {broadcast}
-      <div className="empty">
-        <p className="empty-title">Go live</p>
-        <p className="muted">Stream from OBS with the ingest server URL and stream key in Settings. Going live from the browser, stream actions and chat come next.</p>
+      <div className="manager-grid">
+        <div className="manager-main">
+          {broadcast}
+          {preview}
+          {actions}
+        </div>
+        <div className="manager-side">{chat}</div>
       </div>
     </main>
   );

@@ -1,0 +1,327 @@
+package hls
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	amp4 "github.com/abema/go-mp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+)
+
+// Timed metadata: a live stream's cues (stream actions, for instance) are written into the
+// fMP4 output as emsg v1 boxes carrying an ID3v2.4 TXXX frame — the AOM convention that hls.js
+// turns into cues on a "metadata" text track, fired when the playhead reaches them — and into
+// the media playlists as EXT-X-DATERANGE for native players.
+//
+// gohlslib writes the parts; the boxes are added as the parts and segments are served. That
+// is deterministic: a cue is stamped with the media time of the next video frame, before the
+// frame is handed to the muxer, so no part already served can change. Every part that starts
+// with a keyframe announces the active cue again, so a player that joins late sees it too.
+
+// ErrNotLive is returned when metadata is put on a channel that is not live here.
+var ErrNotLive = errors.New("the channel is not live")
+
+// Metadata is one cue. Payload is a JSON value; a nil Payload clears the active cue.
+type Metadata struct {
+	ID       string
+	Payload  json.RawMessage
+	Duration time.Duration // how long it stays active; 0: until cleared or replaced
+}
+
+// Envelope is what each emsg and DATERANGE carries: the cue, when it began, and how far into
+// it this announcement is (0 at the start; more when announced again to late joiners).
+type Envelope struct {
+	ID      string          `json:"id"`
+	At      time.Time       `json:"at"`
+	Elapsed int64           `json:"elapsedMs"`
+	Event   json.RawMessage `json:"event"` // null when the cue is cleared
+}
+
+const (
+	emsgScheme    = "https://aomedia.org/emsg/ID3"
+	videoClock    = 90000
+	muxerStartDTS = 10 * videoClock // gohlslib starts fMP4 timestamps at 10 s
+	videoTrackID  = 1               // the video track is the muxer's first
+	dateRangeKeep = 60 * videoClock // DATERANGEs older than this leave the playlist
+)
+
+// cue is a Metadata stamped onto the stream's timeline.
+type cue struct {
+	Metadata
+	seq uint32
+	pts int64 // on the fMP4 timeline, in 90 kHz ticks
+	at  time.Time
+}
+
+func (c *cue) end() (int64, bool) {
+	if c.Payload == nil || c.Duration <= 0 {
+		return 0, false
+	}
+	return c.pts + ticks(c.Duration, videoClock), true
+}
+
+// timeline holds one live stream's cues.
+type timeline struct {
+	mu      sync.Mutex
+	pending []Metadata
+	cues    []*cue
+	maxPTS  int64 // latest video PTS handed to the muxer, fMP4 timeline
+	seq     uint32
+
+	// Parts and segments with their boxes, by file name, newest last: a file's bytes never
+	// change once served, nor do the cues that fall in it, so each is rewritten once.
+	served      map[string][]byte
+	servedOrder []string
+	servedBytes int
+}
+
+// servedKeep bounds the rewritten files kept: about a playlist window of parts and segments
+// of a 3 Mbps stream.
+const servedKeep = 8 << 20
+
+func (t *timeline) rewritten(file string, body func() ([]byte, bool)) ([]byte, bool) {
+	t.mu.Lock()
+	if b, ok := t.served[file]; ok {
+		t.mu.Unlock()
+		return b, true
+	}
+	t.mu.Unlock()
+	raw, ok := body()
+	if !ok {
+		return raw, false
+	}
+	out := t.withMetadata(raw)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.served == nil {
+		t.served = map[string][]byte{}
+	}
+	if _, dup := t.served[file]; !dup {
+		t.served[file] = out
+		t.servedOrder = append(t.servedOrder, file)
+		t.servedBytes += len(out)
+		for t.servedBytes > servedKeep && len(t.servedOrder) > 1 {
+			t.servedBytes -= len(t.served[t.servedOrder[0]])
+			delete(t.served, t.servedOrder[0])
+			t.servedOrder = t.servedOrder[1:]
+		}
+	}
+	return out, true
+}
+
+func (t *timeline) put(m Metadata) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pending = append(t.pending, m)
+}
+
+// stamp gives pending cues the media time of the video frame about to be written. With
+// B-frames a frame's PTS may be below one already written; the cue then takes the latest, so
+// that it never falls into a part that may already have been served.
+func (t *timeline) stamp(pts int64, ntp time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pts += muxerStartDTS
+	if pts > t.maxPTS {
+		t.maxPTS = pts
+	}
+	for _, m := range t.pending {
+		t.seq++
+		t.cues = append(t.cues, &cue{Metadata: m, seq: t.seq, pts: t.maxPTS, at: ntp})
+	}
+	t.pending = nil
+	// Forget what no playlist or part can refer to any more, but keep the cue in force.
+	for len(t.cues) > 1 && t.cues[1].pts < t.maxPTS-dateRangeKeep {
+		t.cues = t.cues[1:]
+	}
+}
+
+// announcements are the emsg boxes for a fragment whose video covers [d0, d1): the cues that
+// begin in it, and, when it starts with a keyframe, the cue in force at its start.
+func (t *timeline) announcements(d0, d1 int64, sync bool) [][]byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out [][]byte
+	var inForce *cue
+	superseded := false // a cue begins right at the fragment's start
+	for _, c := range t.cues {
+		switch {
+		case c.pts < d0:
+			inForce = c
+		case c.pts < d1:
+			out = append(out, emsgFor(c, c.pts, c.seq<<8))
+			superseded = superseded || c.pts == d0
+		}
+	}
+	if sync && !superseded && inForce != nil && inForce.Payload != nil {
+		if end, timed := inForce.end(); !timed || d0 < end {
+			announce := emsgFor(inForce, d0, inForce.seq<<8|uint32(d0/videoClock)&0xff)
+			out = append([][]byte{announce}, out...)
+		}
+	}
+	return out
+}
+
+// dateRanges renders the EXT-X-DATERANGE tags of the cues still worth listing. A cue that a
+// later one cleared or replaced before its time was up ends there (END-DATE).
+func (t *timeline) dateRanges() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var b strings.Builder
+	for i, c := range t.cues {
+		if c.Payload == nil {
+			continue
+		}
+		env, _ := json.Marshal(Envelope{ID: c.ID, At: c.at, Event: c.Payload})
+		fmt.Fprintf(&b, "#EXT-X-DATERANGE:ID=%q,CLASS=\"net.livehouse.metadata\",START-DATE=%q", fmt.Sprintf("%s-%d", c.ID, c.seq), isoMillis(c.at))
+		end, timed := c.end()
+		switch {
+		case i+1 < len(t.cues) && (!timed || t.cues[i+1].pts < end):
+			fmt.Fprintf(&b, ",END-DATE=%q", isoMillis(t.cues[i+1].at))
+		case timed:
+			fmt.Fprintf(&b, ",DURATION=%.3f", c.Duration.Seconds())
+		}
+		fmt.Fprintf(&b, ",X-PAYLOAD=%q\n", base64.StdEncoding.EncodeToString(env))
+	}
+	return b.String()
+}
+
+func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func (t *timeline) empty() bool {
+	if t == nil {
+		return true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.cues) == 0
+}
+
+func emsgFor(c *cue, at int64, id uint32) []byte {
+	env := Envelope{ID: c.ID, At: c.at, Elapsed: (at - c.pts) * 1000 / videoClock, Event: c.Payload}
+	if env.Event == nil {
+		env.Event = json.RawMessage("null")
+	}
+	data, _ := json.Marshal(env)
+	duration := uint32(0xFFFFFFFF) // until the next cue
+	if end, timed := c.end(); timed {
+		duration = uint32(end - at)
+	} else if c.Payload == nil {
+		duration = videoClock
+	}
+	return emsgBox(uint64(at), duration, id, id3TXXX("livehouse", data))
+}
+
+// emsgBox encodes an emsg v1 box in the video track's timescale.
+func emsgBox(pts uint64, duration, id uint32, message []byte) []byte {
+	var buf bytes.Buffer
+	box := &amp4.Emsg{
+		FullBox:     amp4.FullBox{Version: 1},
+		SchemeIdUri: emsgScheme, Value: "0",
+		Timescale: videoClock, PresentationTime: pts, EventDuration: duration, Id: id,
+		MessageData: message,
+	}
+	if _, err := amp4.Marshal(&buf, box, amp4.Context{}); err != nil {
+		panic(err) // a fixed layout; cannot fail
+	}
+	out := make([]byte, 8, 8+buf.Len())
+	binary.BigEndian.PutUint32(out, uint32(8+buf.Len()))
+	copy(out[4:], "emsg")
+	return append(out, buf.Bytes()...)
+}
+
+// id3TXXX is an ID3v2.4 tag with one user-defined text frame, UTF-8.
+func id3TXXX(description string, value []byte) []byte {
+	frame := append([]byte{3}, description...)
+	frame = append(frame, 0)
+	frame = append(frame, value...)
+	tag := []byte("ID3\x04\x00\x00")
+	tag = append(tag, syncsafe(10+len(frame))...)
+	tag = append(tag, "TXXX"...)
+	tag = append(tag, syncsafe(len(frame))...)
+	tag = append(tag, 0, 0)
+	return append(tag, frame...)
+}
+
+func syncsafe(n int) []byte {
+	return []byte{byte(n>>21) & 0x7f, byte(n>>14) & 0x7f, byte(n>>7) & 0x7f, byte(n) & 0x7f}
+}
+
+// withMetadata returns a part or segment with the timeline's emsg boxes in front of each
+// fragment they belong to. Bytes that do not parse as fMP4 fragments are returned unchanged.
+func (t *timeline) withMetadata(body []byte) []byte {
+	var out []byte
+	changed := false
+	for pos := 0; pos < len(body); {
+		size, typ, ok := boxAt(body, pos)
+		if !ok {
+			return body
+		}
+		if typ == "moof" {
+			fragEnd := pos + size
+			if next, ntyp, ok := boxAt(body, fragEnd); ok && ntyp == "mdat" {
+				fragEnd += next
+			}
+			if d0, d1, sync, ok := videoSpan(body[pos:fragEnd]); ok {
+				for _, box := range t.announcements(d0, d1, sync) {
+					if !changed {
+						out = append(make([]byte, 0, len(body)+len(box)), body[:pos]...)
+						changed = true
+					}
+					out = append(out, box...)
+				}
+			}
+			if changed {
+				out = append(out, body[pos:fragEnd]...)
+			}
+			pos = fragEnd
+			continue
+		}
+		if changed {
+			out = append(out, body[pos:pos+size]...)
+		}
+		pos += size
+	}
+	if !changed {
+		return body
+	}
+	return out
+}
+
+func boxAt(b []byte, pos int) (int, string, bool) {
+	if pos+8 > len(b) {
+		return 0, "", false
+	}
+	size := int(binary.BigEndian.Uint32(b[pos:]))
+	if size < 8 || pos+size > len(b) {
+		return 0, "", false
+	}
+	return size, string(b[pos+4 : pos+8]), true
+}
+
+// videoSpan reads a fragment's video decode-time range and whether it starts with a keyframe.
+func videoSpan(frag []byte) (d0, d1 int64, sync, ok bool) {
+	var parts fmp4.Parts
+	if err := parts.Unmarshal(frag); err != nil || len(parts) != 1 {
+		return 0, 0, false, false
+	}
+	for _, tr := range parts[0].Tracks {
+		if tr.ID != videoTrackID || len(tr.Samples) == 0 {
+			continue
+		}
+		d0 = int64(tr.BaseTime)
+		d1 = d0
+		for _, s := range tr.Samples {
+			d1 += int64(s.Duration)
+		}
+		return d0, d1, !tr.Samples[0].IsNonSyncSample, true
+	}
+	return 0, 0, false, false
+}
