@@ -38,10 +38,13 @@ type session struct {
 	closeOnce sync.Once
 	kicked    atomic.Bool // the streams domain ends the session itself
 
-	mu   sync.Mutex
-	live *streams.Live
-	st   *stream.Stream
-	t0   time.Time // arrival of the first keyframe: PTS zero
+	clocks senderClocks
+
+	mu      sync.Mutex
+	live    *streams.Live
+	st      *stream.Stream
+	t0      time.Time // arrival of the first keyframe: PTS zero
+	t0Clock time.Time // the first keyframe on the sender's clock (zero if it sent no report)
 
 	lastPLI atomic.Int64 // unix nanoseconds
 }
@@ -60,7 +63,7 @@ func (ss *session) negotiate(ctx context.Context, offer string, hasAudio bool) (
 		}
 	}
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-		go drainRTCP(r) // the interceptors read RTCP through here
+		go ss.clocks.readRTCP(r) // the interceptors read RTCP through here
 		switch t.Kind() {
 		case webrtc.RTPCodecTypeVideo:
 			ss.readVideo(t)
@@ -134,8 +137,9 @@ func (ss *session) kick() {
 	go ss.close("ended by the server")
 }
 
-// begin opens the stream session at the first usable keyframe.
-func (ss *session) begin(sps, pps []byte, at time.Time) error {
+// begin opens the stream session at the first usable keyframe; onClock is its time on the
+// sender's clock, if known.
+func (ss *session) begin(sps, pps []byte, at, onClock time.Time) error {
 	tracks := stream.Tracks{H264: &stream.H264{SPS: sps, PPS: pps}}
 	switch {
 	case ss.hasAudio && ss.srv.cfg.HLSAudio == AudioOpus:
@@ -151,10 +155,10 @@ func (ss *session) begin(sps, pps []byte, at time.Time) error {
 	}
 	live.SetIngestConfig(&streams.IngestConfig{Encoder: encoderName(ss.encoder)})
 	ss.mu.Lock()
-	ss.live, ss.st, ss.t0 = live, st, at
+	ss.live, ss.st, ss.t0, ss.t0Clock = live, st, at, onClock
 	ss.mu.Unlock()
 	close(ss.begun)
-	ss.srv.log.Info("whip publishing", "session", live.SessionID, "channel", ss.ch.ID, "audio", ss.hasAudio)
+	ss.srv.log.Info("whip publishing", "session", live.SessionID, "channel", ss.ch.ID, "audio", ss.hasAudio, "sender_clock", !onClock.IsZero())
 	return nil
 }
 
@@ -195,6 +199,7 @@ func (ss *session) readVideo(t *webrtc.TrackRemote) {
 	var clock timeline
 	var pending bool // the decoder holds part of an access unit
 	var pendingTS uint32
+	var waitUntil time.Time // for the first sender report, from the first usable keyframe
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
@@ -235,7 +240,16 @@ func (ss *session) readVideo(t *webrtc.TrackRemote) {
 				ss.requestKeyframe(t.SSRC())
 				continue
 			}
-			if err := ss.begin(sps, pps, arrival); err != nil {
+			// Start at a keyframe the sender's clock can place, so audio starts in sync.
+			onClock, ok := ss.clocks.at(t.SSRC(), ts, 90000)
+			if waitUntil.IsZero() {
+				waitUntil = arrival.Add(syncWait)
+			}
+			if !ok && arrival.Before(waitUntil) {
+				ss.requestKeyframe(t.SSRC())
+				continue
+			}
+			if err := ss.begin(sps, pps, arrival, onClock); err != nil {
 				ss.srv.log.Info("whip publish refused", "channel", ss.ch.ID, "err", err)
 				ss.close(err.Error())
 				return
@@ -270,7 +284,23 @@ func (ss *session) readAudio(t *webrtc.TrackRemote) {
 			continue // audio before the first keyframe has nothing to go with
 		}
 		arrival := time.Now()
-		pts := clock.pts(pkt.Timestamp, arrival.Sub(t0), 48000)
+		since := arrival.Sub(t0)
+		if !clock.started {
+			// Place the first packet by the sender's clock when both tracks have one.
+			ss.mu.Lock()
+			videoClock := ss.t0Clock
+			ss.mu.Unlock()
+			onClock, ok := ss.clocks.at(t.SSRC(), pkt.Timestamp, 48000)
+			switch {
+			case !videoClock.IsZero() && ok:
+				if since = onClock.Sub(videoClock); since < 0 {
+					continue // captured before the first picture
+				}
+			case !videoClock.IsZero() && since < syncWait:
+				continue // wait a little for the audio's sender report
+			}
+		}
+		pts := clock.pts(pkt.Timestamp, since, 48000)
 		if st.Tracks.Opus != nil {
 			st.Write(&stream.Unit{Kind: stream.Audio, PTS: pts, NTP: arrival, Payload: [][]byte{pkt.Payload}})
 			continue
@@ -309,15 +339,6 @@ func (c *timeline) pts(ts uint32, since time.Duration, rate int64) time.Duration
 	c.ticks += int64(int32(ts - c.last))
 	c.last = ts
 	return c.base + time.Duration(c.ticks*int64(time.Second)/rate)
-}
-
-func drainRTCP(r *webrtc.RTPReceiver) {
-	buf := make([]byte, 1500)
-	for {
-		if _, _, err := r.Read(buf); err != nil {
-			return
-		}
-	}
 }
 
 // encoderName is what the session's health page shows as the encoder: OBS and other tools

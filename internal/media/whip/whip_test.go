@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
+
 	"github.com/livehouse/livehouse/internal/problem"
 )
 
@@ -96,5 +98,35 @@ func TestEncoderName(t *testing.T) {
 		if got := encoderName(ua); got != want {
 			t.Errorf("encoderName(%q) = %q, want %q", ua, got, want)
 		}
+	}
+}
+
+func TestSenderClocks(t *testing.T) {
+	// 2026-12-02T06:00:00.5Z as NTP: seconds since 1900, and half a second of fraction.
+	at := time.Date(2026, 12, 2, 6, 0, 0, 500_000_000, time.UTC)
+	ntp := uint64(at.Unix()+ntpEpochOffset)<<32 | 1<<31
+	if got := ntpTime(ntp); !got.Equal(at) {
+		t.Fatalf("ntpTime = %v, want %v", got, at)
+	}
+	var c senderClocks
+	if _, ok := c.at(1, 0, 90000); ok {
+		t.Errorf("a time before any report")
+	}
+	c.record(&rtcp.SenderReport{SSRC: 1, NTPTime: ntp, RTPTime: 0xFFFF_0000})
+	c.record(&rtcp.SenderReport{SSRC: 1, NTPTime: ntp + 10<<32, RTPTime: 5}) // later reports change nothing
+	for _, tt := range []struct {
+		ts   uint32
+		want time.Time
+	}{
+		{0xFFFF_0000, at},
+		{90000 - 0x1_0000, at.Add(time.Second)},         // 0xFFFF0000 + 90000, across the wrap
+		{0xFFFF_0000 - 45000, at.Add(-time.Second / 2)}, // before the report
+	} {
+		if got, ok := c.at(1, tt.ts, 90000); !ok || !got.Equal(tt.want) {
+			t.Errorf("at(%#x) = %v, %v; want %v", tt.ts, got, ok, tt.want)
+		}
+	}
+	if _, ok := c.at(2, 0, 48000); ok {
+		t.Errorf("a time for a track without a report")
 	}
 }
