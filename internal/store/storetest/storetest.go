@@ -12,6 +12,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // Store is everything the suite exercises.
@@ -23,6 +24,9 @@ type Store interface {
 	EndStreamSession(ctx context.Context, id string, at time.Time) error
 	ClaimStreamSession(ctx context.Context, id, node string) error
 	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error)
+	AddStreamEvent(ctx context.Context, e *streams.Event) error
+	SetIngestConfig(ctx context.Context, sessionID, config string) error
+	streams.HealthStore
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -45,6 +49,11 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Bans", testBans},
 		{"Assets", testAssets},
 		{"OrphanedSessions", testOrphanedSessions},
+		{"StreamSessionList", testStreamSessionList},
+		{"StreamSessionFlags", testStreamSessionFlags},
+		{"StreamEventsCapped", testStreamEventsCapped},
+		{"StreamMetrics", testStreamMetrics},
+		{"StreamRetention", testStreamRetention},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
