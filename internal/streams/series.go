@@ -131,10 +131,10 @@ func Aggregate(points []Point, period int, from, to time.Time) Series {
 	n := max(int((end-start)/p), 0)
 	s := Series{Period: period, AlignedStart: time.Unix(start, 0).UTC()}
 	type acc struct {
-		count              int
-		vb, ab, fr, views  float64
-		kfCount            int
-		kf                 float64
+		count             int
+		vb, ab, fr, views float64
+		kfCount           int
+		kf                float64
 	}
 	buckets := make([]acc, n)
 	var total acc
