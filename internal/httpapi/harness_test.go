@@ -22,6 +22,7 @@ import (
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
+	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // fastHash keeps tests quick; the real parameters are measured by the benchmarks.
@@ -129,6 +130,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
 		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
+		Health: streams.NewHealth(store, nil, log, clk.Now),
 	}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box}

@@ -41,6 +41,8 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/me/following", auth(handleFollowing(chs, log))},
 		{"PUT /api/me/following/{username}", auth(handleFollow(chs, true, log))},
 		{"DELETE /api/me/following/{username}", auth(handleFollow(chs, false, log))},
+		{"GET /api/me/sessions", auth(handleSessions(d.Health, log))},
+		{"GET /api/me/sessions/{sessionId}", auth(handleSession(d.Health, log))},
 
 		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
 		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, links, log)},

@@ -15,6 +15,7 @@ import (
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // Config is the part of the configuration the HTTP layer uses.
@@ -48,6 +49,7 @@ type Deps struct {
 	HLS      http.Handler         // serves /hls/{channelId}/…; nil serves nothing
 	Viewers  ViewerCounter        // live viewer counts; nil counts none
 	Chat     *chat.Hub
+	Health   *streams.Health // stream sessions, events and metrics
 }
 
 // NewServer returns the whole HTTP surface.
