@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { useState, type ReactNode } from 'react';
+import { lazy, Suspense, useState, type ReactNode } from 'react';
 import { BrowserRouter, Navigate, Route, Routes, useParams } from 'react-router';
 import { ToastProvider } from '../lib/toast';
 import { LoginPage } from '../features/auth/components/LoginPage';
@@ -10,6 +10,7 @@ import { ChatPanel } from '../features/chat/components/ChatPanel';
 import { DirectoryPage } from '../features/channels/components/DirectoryPage';
 import { FollowingPage } from '../features/channels/components/FollowingPage';
 import { HealthPage } from '../features/health/components/HealthPage';
+import { StreamStatusBar } from '../features/health/components/StreamStatusBar';
 import { ManagerPage } from '../features/manager/components/ManagerPage';
 import { AppShell } from './AppShell';
 import { GuestOnly, RequireAuth } from './guards';
@@ -28,6 +29,17 @@ const chatPanel = (c: { username: string; isOwner: boolean; isBanned: boolean })
   <ChatPanel key={c.username} channel={c.username} isOwner={c.isOwner} isBanned={c.isBanned} />
 );
 
+const Player = lazy(() => import('../features/channels/components/Player').then((m) => ({ default: m.Player })));
+
+// ownPlayer is the health page's small player of the streamer's own channel.
+const ownPlayer = (src: string, title: string) => (
+  <section className="player" aria-label="Video player" data-testid="own-player">
+    <Suspense fallback={null}>
+      <Player src={src} title={title} />
+    </Suspense>
+  </section>
+);
+
 // ToChannel sends unknown channel subpaths to the channel page, as the reference does.
 function ToChannel() {
   const { username = '' } = useParams();
@@ -41,9 +53,9 @@ export function AppRoutes() {
         <Route index element={<DirectoryPage />} />
         <Route path="following" element={<RequireAuth><FollowingPage /></RequireAuth>} />
         <Route path="settings" element={<RequireAuth><SettingsPage /></RequireAuth>} />
-        <Route path="manager/*" element={<RequireAuth><ManagerPage /></RequireAuth>} />
-        <Route path="health" element={<RequireAuth><HealthPage /></RequireAuth>} />
-        <Route path="health/:sessionId" element={<RequireAuth><HealthPage /></RequireAuth>} />
+        <Route path="manager/*" element={<RequireAuth><ManagerPage statusBar={<StreamStatusBar monitorLink />} /></RequireAuth>} />
+        <Route path="health" element={<RequireAuth><HealthPage player={ownPlayer} /></RequireAuth>} />
+        <Route path="health/:sessionId" element={<RequireAuth><HealthPage player={ownPlayer} /></RequireAuth>} />
         <Route path="health/*" element={<Navigate to="/health" replace />} />
         <Route path="login" element={<GuestOnly><LoginPage /></GuestOnly>} />
         <Route path="register" element={<GuestOnly><RegisterPage /></GuestOnly>} />

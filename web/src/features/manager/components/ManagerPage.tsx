@@ -1,14 +1,12 @@
+import type { ReactNode } from 'react';
+
 // The stream manager's shell: its status bar and cards arrive with live video, web broadcast
-// and stream actions.
-export function ManagerPage() {
+// and stream actions. The status bar comes from stream health, through the app.
+export function ManagerPage({ statusBar }: { statusBar?: ReactNode }) {
   return (
     <main className="page">
       <h1>Stream manager</h1>
-      <div className="status-bar" aria-label="Stream status">
-        <span data-testid="status-item-timer">--:--:--</span>
-        <span data-testid="status-item-concurrent-views">0 views</span>
-        <span>Offline</span>
-      </div>
+      {statusBar}
       <div className="empty">
         <p className="empty-title">Go live</p>
         <p className="muted">Stream from OBS with the ingest server URL and stream key in Settings. Going live from the browser, stream actions and chat come next.</p>
