@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -191,4 +192,37 @@ func testStreamRetention(t *testing.T, s Store) {
 	if len(events) != 0 || len(metrics) != 0 {
 		t.Errorf("deleted session left %d events and %d metric minutes", len(events), len(metrics))
 	}
+}
+
+// WriteSessionMetrics stores d of 1-second points for a session from start, as a sampler
+// leaves them: one write per minute of points that wobble as a real 2.5 Mbit/s, 30 fps stream's
+// do (seeded, so every run writes the same bytes). It returns the bytes of encoded points.
+func WriteSessionMetrics(ctx context.Context, s streams.HealthStore, id string, start time.Time, d time.Duration) (int, error) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	total := 0
+	views := 10
+	var minute []streams.Point
+	flush := func() error {
+		if len(minute) == 0 {
+			return nil
+		}
+		raw := streams.EncodeMinute(minute)
+		total += len(raw)
+		err := s.PutStreamMetrics(ctx, id, minute[0].At.Unix()/60, raw)
+		minute = minute[:0]
+		return err
+	}
+	for t := start.Truncate(time.Second); t.Before(start.Add(d)); t = t.Add(time.Second) {
+		if len(minute) > 0 && t.Unix()/60 != minute[0].At.Unix()/60 {
+			if err := flush(); err != nil {
+				return total, err
+			}
+		}
+		views = max(0, views+rng.IntN(3)-1)
+		minute = append(minute, streams.Point{
+			At: t, VideoBitrate: 2_500_000 + rng.IntN(250_000) - 125_000, AudioBitrate: 128_000 + (rng.IntN(3)-1)*1000,
+			Framerate: 30 + float64(rng.IntN(5)-2)/100, KeyframeInterval: 2, Views: views,
+		})
+	}
+	return total, flush()
 }
