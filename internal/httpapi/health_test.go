@@ -109,12 +109,12 @@ func TestSessionDetail(t *testing.T) {
 
 	res := e.want(e.call("GET", "/api/me/sessions/"+id+"?period=5", alice.token, nil), 200)
 	var got struct {
-		Events []struct{ Name, Label string }
+		Events              []struct{ Name, Label string }
 		IngestConfiguration struct {
 			Video struct {
 				Codec, Encoder, Profile string
-				TargetBitrate            int
-				VideoWidth               int
+				TargetBitrate           int
+				VideoWidth              int
 			}
 			Audio struct{ SampleRate, Channels int }
 		}
