@@ -4,14 +4,16 @@ import { signUpVerified, uniqueName } from './helpers';
 
 // The known stream: 960×540 (over 480p, so a BASIC channel allows 3.5 Mbps), 30 fps, a
 // keyframe every `gop` frames, constant 2,500 kbit/s video (x264's CBR mode pads with filler
-// so the truth is the target), 128 kbit/s stereo AAC at 48 kHz.
+// so the truth is the target), with B-frames, and 128 kbit/s stereo AAC at 48 kHz.
 function publish(url: string, { gop = 60, size = '960x540', kbps = 2500 } = {}): ChildProcess {
   const rate = `${kbps}k`;
   return spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`,
     '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'high', '-level', '3.1',
+    // superfast keeps CABAC and B-frames (so the stream is High profile and arrives out of
+    // presentation order, as OBS's usually does).
+    '-c:v', 'libx264', '-preset', 'superfast', '-profile:v', 'high', '-level', '3.1',
     '-x264-params', 'sliced-threads=0:nal-hrd=cbr',
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
     '-b:v', rate, '-minrate', rate, '-maxrate', rate, '-bufsize', rate, '-pix_fmt', 'yuv420p',
@@ -92,7 +94,12 @@ test('a known stream: the health page measures it within 10 %, shows its declare
     for (const v of steady(s.metrics.audioBitrate)) within10(v, 128_000);
     const video = steady(s.metrics.videoBitrate);
     within10(video.reduce((a, b) => a + b, 0) / video.length, 2_500_000);
-    for (const v of video) within10(v, 2_500_000);
+    // A one-second window of a CBR stream holds more or less than a second's budget (the
+    // encoder's buffer is a second long), so bitrate is judged at the 5-second period the
+    // managed service recommends, whole periods only.
+    const fives = (await session(page, id, '?period=5')).metrics.videoBitrate.filter((v): v is number => v != null).slice(1, -1);
+    expect(fives.length).toBeGreaterThanOrEqual(2);
+    for (const v of fives) within10(v, 2_500_000);
 
     // The declared configuration, exactly as ffmpeg's onMetaData and the SPS state it.
     // (ffmpeg writes videodatarate and audiodatarate as bit_rate / 1024.)
