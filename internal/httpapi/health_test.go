@@ -160,12 +160,25 @@ func TestSessionBadInput(t *testing.T) {
 		{"/api/me/sessions/" + id + "?period=7", "InvalidPeriod"},
 		{"/api/me/sessions/" + id + "?startTime=yesterday", "InvalidTime"},
 		{"/api/me/sessions/" + id + "?startTime=2026-12-01T10:00:00Z&endTime=2026-12-01T09:00:00Z", "InvalidTimeRange"},
+		{"/api/me/sessions/" + id + "?period=1&startTime=1970-01-01T00:00:00Z", ""}, // clamped to the session: fine
 	} {
 		res := e.call("GET", tt.path, alice.token, nil)
+		if tt.code == "" {
+			if res.status != 200 {
+				t.Errorf("GET %s = %d %s, want 200", tt.path, res.status, res.body)
+			}
+			continue
+		}
 		if res.status != 400 || res.errorCode(t) != tt.code {
 			t.Errorf("GET %s = %d %s, want 400 %s", tt.path, res.status, res.body, tt.code)
 		}
 	}
+	// A session live for 14 hours has more seconds than one request may ask for.
+	e.clock.Add(14 * time.Hour)
+	if res := e.call("GET", "/api/me/sessions/"+id+"?period=1", alice.token, nil); res.status != 400 || res.errorCode(t) != "TooManyValues" {
+		t.Errorf("14 h at 1 s = %d %s, want 400 TooManyValues", res.status, res.body)
+	}
+	e.want(e.call("GET", "/api/me/sessions/"+id+"?period=5", alice.token, nil), 200)
 	if res := e.call("GET", "/api/me/sessions/st-nope", alice.token, nil); res.status != 404 {
 		t.Errorf("unknown session = %d, want 404", res.status)
 	}

@@ -147,6 +147,10 @@ func parseCursor(token string) (*SessionCursor, error) {
 	return &SessionCursor{CreatedAt: time.UnixMilli(ms).UTC(), ID: id}, nil
 }
 
+// MaxValues bounds how many values per metric one request may ask for: a 12-hour session at
+// 1-second resolution, with room to spare.
+const MaxValues = 50_000
+
 // MetricsQuery selects a session's metrics: a period (0 picks one) and a time range (zero
 // times mean the session's start and its end, or now while it is live).
 type MetricsQuery struct {
@@ -194,22 +198,29 @@ func (h *Health) Session(ctx context.Context, userID, id string, q MetricsQuery)
 		d.Events = d.Events[len(d.Events)-MaxEvents:]
 	}
 
-	from, to := q.From, q.To
-	if from.IsZero() {
-		from = info.CreatedAt
+	// The range is the one asked for within the session's own: from its creation to its end
+	// (or now), the second in progress at the end included.
+	first := info.CreatedAt.Truncate(time.Second)
+	last := h.now().UTC()
+	if info.EndedAt != nil {
+		last = *info.EndedAt
 	}
-	if to.IsZero() {
-		to = h.now().UTC()
-		if info.EndedAt != nil {
-			to = *info.EndedAt
-		}
-		to = to.Add(time.Second) // the second in progress at the end counts
+	last = last.Truncate(time.Second).Add(time.Second)
+	from, to := first, last
+	if !q.From.IsZero() && q.From.After(from) {
+		from = q.From
+	}
+	if !q.To.IsZero() && q.To.Before(to) {
+		to = q.To
 	}
 	if !from.Before(to) {
 		to = from.Add(time.Second)
 	}
 	if q.Period == 0 {
 		q.Period = DefaultPeriod(to.Sub(from))
+	}
+	if n := to.Sub(from) / (time.Duration(q.Period) * time.Second); n > MaxValues {
+		return nil, problem.Invalid("TooManyValues", "period", fmt.Sprintf("That range at a %d s period is %d values; ask for at most %d with a longer period or a shorter range.", q.Period, n, MaxValues))
 	}
 	points, err := h.points(ctx, id, from, to)
 	if err != nil {
@@ -218,12 +229,12 @@ func (h *Health) Session(ctx context.Context, userID, id string, q MetricsQuery)
 	d.Metrics = Aggregate(points, q.Period, from, to)
 	// The keyframe warning judges the whole session, whatever range was asked for.
 	all := d.Metrics.Averages.KeyframeInterval
-	if !q.From.IsZero() || !q.To.IsZero() {
-		whole, err := h.points(ctx, id, info.CreatedAt, h.now().Add(time.Second))
+	if !from.Equal(first) || !to.Equal(last) {
+		whole, err := h.points(ctx, id, first, last)
 		if err != nil {
 			return nil, err
 		}
-		all = Aggregate(whole, 3600, info.CreatedAt, h.now().Add(time.Second)).Averages.KeyframeInterval
+		all = Aggregate(whole, 3600, first, last).Averages.KeyframeInterval
 	}
 	d.Warnings = ConfigWarnings(info.ChannelType, d.Ingest, all)
 	return d, nil
