@@ -81,7 +81,8 @@ type Health struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	flushEvery int // points between writes of the current minute
+	flushEvery int                                         // points between writes of the current minute
+	ticker     func() (tick <-chan time.Time, stop func()) // a 1-second ticker; tests drive their own
 }
 
 // NewHealth returns the health service. viewers and now may be nil.
@@ -89,7 +90,10 @@ func NewHealth(store HealthStore, viewers ViewerCounter, log *slog.Logger, now f
 	if now == nil {
 		now = time.Now
 	}
-	return &Health{store: store, viewers: viewers, log: log, now: now, flushEvery: 5}
+	return &Health{store: store, viewers: viewers, log: log, now: now, flushEvery: 5, ticker: func() (<-chan time.Time, func()) {
+		t := time.NewTicker(time.Second)
+		return t.C, t.Stop
+	}}
 }
 
 // Page sizes of the session list.

@@ -16,11 +16,11 @@ const samplerQueue = 512
 func (h *Health) Start(l *Live) (stop func()) {
 	r := l.Stream.NewReader("sampler", samplerQueue)
 	done := make(chan struct{})
+	s := h.newSampler(l.SessionID, l.Channel.ID) // the session's first second is now
+	tick, stopTicker := h.ticker()
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		s := h.newSampler(l.SessionID, l.Channel.ID)
+		defer stopTicker()
 		for {
 			select {
 			case u, ok := <-r.C:
@@ -29,8 +29,8 @@ func (h *Health) Start(l *Live) (stop func()) {
 					return
 				}
 				s.m.add(u)
-			case <-tick.C:
-				s.tick()
+			case now := <-tick:
+				s.tick(now)
 			}
 		}
 	}()
@@ -62,11 +62,11 @@ func (h *Health) newSampler(sessionID, channelID string) *sampler {
 		start: now.UTC().Truncate(time.Second), last: now, minute: -1}
 }
 
-// tick measures one second. Points are one second apart from the session's start; a tick the
-// ticker dropped (a stalled process) leaves its second out rather than doubling another.
-func (s *sampler) tick() {
-	now := s.h.now()
-	k := max(s.seconds, int64(now.Sub(s.start)/time.Second))
+// tick measures the second that just ended at now (the ticker's time); its point is stamped with that second's start.
+// Points are one second apart from the session's start; a tick the ticker dropped (a stalled
+// process) leaves its second out rather than doubling another.
+func (s *sampler) tick(now time.Time) {
+	k := max(s.seconds, int64(now.Sub(s.start)/time.Second)-1)
 	s.seconds = k + 1
 	p := s.m.sample(s.start.Add(time.Duration(k)*time.Second), now.Sub(s.last))
 	s.last = now
