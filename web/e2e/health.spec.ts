@@ -131,6 +131,21 @@ test('a known stream: the health page measures it within 10 %, shows its declare
     await expect(page.getByTestId('warning-keyframeInterval')).toHaveCount(0);
     // Live: newest event first.
     await expect(page.getByTestId('stream-event').first()).toHaveAttribute('data-name', 'Stream Start');
+    // Zoom out to the whole session: the charts draw it.
+    const all = page.getByRole('button', { name: 'Show all of the data' });
+    await all.click();
+    await expect(all).toHaveAttribute('aria-pressed', 'true');
+    await expect(page.getByRole('button', { name: 'Show the latest 5 minutes of data' })).toHaveAttribute('aria-pressed', 'false');
+    await expect(page.locator('.uplot')).toHaveCount(2);
+
+    // The stream manager's status bar reads the same data.
+    const manager = await page.context().newPage();
+    await manager.goto('/manager');
+    await expect(manager.getByTestId('status-item-timer')).toHaveText(/^00:\d\d:\d\d$/);
+    await expect(manager.getByTestId('status-item-health')).toHaveText('Stable');
+    await expect(manager.getByTestId('status-item-concurrent-views')).toHaveText('1 view');
+    await expect(manager.getByRole('link', { name: 'Monitor the latest stream session' })).toHaveAttribute('href', '/health');
+    await manager.close();
 
     // The encoder stops: the session ends, with its events in order.
     ffmpeg.kill('SIGINT');

@@ -1,6 +1,6 @@
 // Stream health: GET /api/me/sessions (the navigator) and GET /api/me/sessions/{id} (one
 // session's events, declared configuration, warnings and metrics).
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { api } from '../../../lib/api-client';
 
 export type SessionSummary = {
@@ -80,12 +80,23 @@ export function useSessions() {
   });
 }
 
-export function useSession(id: string | undefined) {
+// zoomQuery asks for the latest `minutes` of a session (ending at endTime, or now while it is
+// live) at a period fine enough to draw: 1 s for 5 minutes, 5 s up to an hour.
+export function zoomQuery(minutes: number, endTime: string | null | undefined, now: number): string {
+  const end = endTime ? new Date(endTime).getTime() : now;
+  const start = new Date(end - minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return `?period=${minutes <= 5 ? 1 : 5}&startTime=${start}`;
+}
+
+// useSession reads a session: all of it, or with zoom the latest that many minutes.
+export function useSession(id: string | undefined, zoom?: { minutes: number; endTime?: string | null }) {
   return useQuery({
-    queryKey: ['session', id],
-    queryFn: () => api<Session>('GET', `/api/me/sessions/${encodeURIComponent(id!)}`),
+    queryKey: ['session', id, zoom?.minutes ?? 'all'],
+    queryFn: () =>
+      api<Session>('GET', `/api/me/sessions/${encodeURIComponent(id!)}${zoom ? zoomQuery(zoom.minutes, zoom.endTime, Date.now()) : ''}`),
     enabled: !!id,
     retry: false,
+    placeholderData: keepPreviousData,
     refetchInterval: (q) => (q.state.data && !q.state.data.endTime ? SESSION_REFRESH : false),
   });
 }

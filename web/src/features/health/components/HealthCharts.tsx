@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Series, StreamEvent } from '../api/sessions';
@@ -103,12 +103,11 @@ function Chart({ title, unit, x, y, range, events, format }: ChartProps) {
   );
 }
 
-type Props = { metrics: Series; events: StreamEvent[]; live: boolean; end: number };
+type Props = { metrics: Series; events: StreamEvent[]; zoom: Zoom; onZoom: (z: Zoom) => void; end: number };
 
 // HealthCharts shows video bitrate and frame rate over the session, with zoom buttons and the
 // session's events as markers.
-export function HealthCharts({ metrics, events, live, end }: Props) {
-  const [zoom, setZoom] = useState<Zoom>(live ? 5 : 'all');
+export function HealthCharts({ metrics, events, zoom, onZoom: setZoom, end }: Props) {
   const x = useMemo(() => {
     const start = new Date(metrics.alignedStartTime).getTime() / 1000;
     return metrics.videoBitrate.map((_, i) => start + i * metrics.period);
@@ -121,17 +120,7 @@ export function HealthCharts({ metrics, events, live, end }: Props) {
     () => (zoom === 'all' ? [first, Math.max(last, first + 1)] : [Math.max(first, last - zoom * 60), last]),
     [zoom, first, last],
   );
-  if (!hasData) {
-    return (
-      <section className="card charts" aria-label="Charts">
-        <div className="empty">
-          <p className="empty-title">No data available</p>
-        </div>
-      </section>
-    );
-  }
-  return (
-    <section className="card charts" aria-label="Charts">
+  const buttons = (
       <div className="zoom-buttons" role="group" aria-label="Zoom">
         {ZOOMS.map((z) => (
           <button
@@ -146,6 +135,20 @@ export function HealthCharts({ metrics, events, live, end }: Props) {
           </button>
         ))}
       </div>
+  );
+  if (!hasData) {
+    return (
+      <section className="card charts" aria-label="Charts">
+        {buttons}
+        <div className="empty">
+          <p className="empty-title">No data available</p>
+        </div>
+      </section>
+    );
+  }
+  return (
+    <section className="card charts" aria-label="Charts">
+      {buttons}
       <Chart title="Video bitrate" unit="mbps" x={x} y={mbpsSeries} range={range} events={events} format={(v) => `${v.toFixed(1)} mbps`} />
       <Chart title="Frame rate" unit="fps" x={x} y={metrics.framerate} range={range} events={events} format={(v) => `${Math.round(v)} fps`} />
     </section>

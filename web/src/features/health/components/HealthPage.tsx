@@ -2,9 +2,9 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, Navigate, useParams } from 'react-router';
 import { Spinner } from '../../../components/Spinner';
 import { useMe } from '../../../lib/session';
-import { useSession, useSessions, type Session } from '../api/sessions';
+import { useSession, useSessions, type Session, type SessionSummary } from '../api/sessions';
 import { EncoderConfiguration } from './EncoderConfiguration';
-import { HealthCharts } from './HealthCharts';
+import { HealthCharts, type Zoom } from './HealthCharts';
 import { kbps, mbps } from './format';
 import { SessionNavigator } from './SessionNavigator';
 import { StreamEvents } from './StreamEvents';
@@ -60,14 +60,16 @@ export function HealthPage({ player }: Props) {
           loadingMore={list.isFetchingNextPage}
         />
       </header>
-      <SessionView id={sessionId} />
+      <SessionView key={sessionId} id={sessionId} summary={sessions.find((x) => x.id === sessionId)} />
       <OwnPlayer live={latestLive} player={player} />
     </main>
   );
 }
 
-function SessionView({ id }: { id: string }) {
-  const q = useSession(id);
+function SessionView({ id, summary }: { id: string; summary?: SessionSummary }) {
+  // The reference's defaults: the latest 5 minutes while live, everything afterwards.
+  const [zoom, setZoom] = useState<Zoom>(summary?.isLive ? 5 : 'all');
+  const q = useSession(id, zoom === 'all' ? undefined : { minutes: zoom, endTime: summary?.endTime });
   const s = q.data;
   const wasLive = useRef(false);
   const [ended, setEnded] = useState(false);
@@ -97,7 +99,7 @@ function SessionView({ id }: { id: string }) {
       <StreamStatusBar session={s} offlineText="Offline" />
       <div className="health-grid">
         <div className="health-main">
-          <HealthCharts key={s.id} metrics={s.metrics} events={s.events} live={s.isLive} end={end} />
+          <HealthCharts metrics={s.metrics} events={s.events} zoom={zoom} onZoom={setZoom} end={end} />
           <Measured session={s} />
           <EncoderConfiguration session={s} />
         </div>
@@ -107,7 +109,7 @@ function SessionView({ id }: { id: string }) {
   );
 }
 
-// Measured shows the session's averages of the measured metrics.
+// Measured shows the averages of the measured metrics over the range the charts show.
 function Measured({ session: s }: { session: Session }) {
   const a = s.metrics.averages;
   const items = [
@@ -119,7 +121,7 @@ function Measured({ session: s }: { session: Session }) {
   ];
   return (
     <section className="card measured" aria-labelledby="measured-title">
-      <h2 id="measured-title">Measured (session average)</h2>
+      <h2 id="measured-title">Measured averages</h2>
       <dl className="measured-grid">
         {items.map((i) => (
           <div key={i.key}>

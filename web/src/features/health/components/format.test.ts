@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { zoomQuery } from '../api/sessions';
 import { clock, groupSessions, kbps, khz, mbps, MISSING } from './format';
 
 const session = (id: string, startTime: string) => ({ id, startTime, endTime: null, isLive: false, hasErrorEvent: false, isHealthy: true });
@@ -32,5 +33,13 @@ describe('formatting', () => {
     expect(khz(48_000)).toBe('48 kHz');
     expect(mbps(0)).toBe(MISSING);
     expect(clock(3_723_000)).toBe('01:02:03');
+  });
+});
+
+describe('zoomQuery', () => {
+  it('asks for the latest minutes of a session at a period fine enough to draw', () => {
+    const now = Date.parse('2026-12-02T10:00:00.250Z');
+    expect(zoomQuery(5, null, now)).toBe('?period=1&startTime=2026-12-02T09:55:00Z');
+    expect(zoomQuery(60, '2026-12-01T08:30:00Z', now)).toBe('?period=5&startTime=2026-12-01T07:30:00Z');
   });
 });
