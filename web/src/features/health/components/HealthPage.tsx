@@ -1,14 +1,17 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, Navigate, useParams } from 'react-router';
 import { Spinner } from '../../../components/Spinner';
 import { useMe } from '../../../lib/session';
 import { useSession, useSessions, type Session, type SessionSummary } from '../api/sessions';
 import { EncoderConfiguration } from './EncoderConfiguration';
-import { HealthCharts, type Zoom } from './HealthCharts';
+import type { Zoom } from './HealthCharts';
 import { kbps, mbps } from './format';
 import { SessionNavigator } from './SessionNavigator';
 import { StreamEvents } from './StreamEvents';
 import { StreamStatusBar } from './StreamStatusBar';
+
+// The charts (and uPlot with them) load only when a session is shown.
+const HealthCharts = lazy(() => import('./HealthCharts').then((m) => ({ default: m.HealthCharts })));
 
 type Props = {
   // player renders the streamer's own channel (the app passes the channel feature's player).
@@ -99,7 +102,9 @@ function SessionView({ id, summary }: { id: string; summary?: SessionSummary }) 
       <StreamStatusBar session={s} offlineText="Offline" />
       <div className="health-grid">
         <div className="health-main">
-          <HealthCharts metrics={s.metrics} events={s.events} zoom={zoom} onZoom={setZoom} end={end} />
+          <Suspense fallback={<Spinner label="Loading the charts" />}>
+            <HealthCharts metrics={s.metrics} events={s.events} zoom={zoom} onZoom={setZoom} end={end} />
+          </Suspense>
           <Measured session={s} />
           <EncoderConfiguration session={s} />
         </div>
