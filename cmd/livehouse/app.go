@@ -33,6 +33,7 @@ type app struct {
 	accounts *accounts.Service
 	channels *channels.Service
 	streams  *streams.Service
+	health   *streams.Health
 	hls      *hls.Server
 	actions  *actions.Service
 	closers  []func() error
@@ -82,7 +83,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		PublicURL: cfg.PublicURL, AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains,
 	}, a.store, box, mailer{sender}, log, nil)
 	a.hls = hls.NewServer(hls.DefaultConfig, log, nil, reg)
-	a.streams = streams.NewService(a.store, box, log, nil, a.hls)
+	a.health = streams.NewHealth(a.store, a.hls, log, nil)
+	a.streams = streams.NewService(a.store, box, log, nil, a.hls, a.health)
 	if reg != nil {
 		a.streams.Register(reg)
 	}

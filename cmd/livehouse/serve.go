@@ -43,6 +43,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	a.streams.SetBus(b)
 	a.actions.SetBus(b)
 	hub := chat.NewHub(a.store, b.Publish, log, nil)
+	hub.Register(reg)
 	hub.SetRoomRate(cfg.ChatRoomRate)
 	var webhook chat.Reviewer
 	if cfg.ChatReviewURL != "" {
@@ -113,6 +114,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		WHIP:     webrtcIngest,
 		Actions:  a.actions,
 		Products: search,
+		Health:   a.health,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -194,13 +196,20 @@ func rtmpURL(publicURL string, addr net.Addr) string {
 }
 
 // janitor runs the periodic housekeeping: purging accounts left unverified, expired sessions
-// and codes, and old outbox mail.
+// and codes, stream sessions past their retention, and old outbox mail.
 func janitor(ctx context.Context, a *app, cfg config.Config, log *slog.Logger) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
 		if _, err := a.accounts.PurgeUnverified(ctx); err != nil && ctx.Err() == nil {
 			log.Error("purging unverified accounts", "err", err)
+		}
+		if cfg.SessionRetentionDays > 0 {
+			if n, err := a.health.Purge(ctx, time.Duration(cfg.SessionRetentionDays)*24*time.Hour); err != nil && ctx.Err() == nil {
+				log.Error("purging old stream sessions", "err", err)
+			} else if n > 0 {
+				log.Info("purged old stream sessions", "count", n, "retention_days", cfg.SessionRetentionDays)
+			}
 		}
 		if cfg.LogRetentionDays > 0 {
 			pruneOutbox(filepath.Join(cfg.DataDir, "outbox"), time.Duration(cfg.LogRetentionDays)*24*time.Hour, log)

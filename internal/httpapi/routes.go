@@ -45,6 +45,8 @@ func apiRoutes(d Deps) []route {
 		{"POST /api/me/stream-actions", auth(handleStartStreamAction(chs, d.Actions, log))},
 		{"DELETE /api/me/stream-actions", auth(handleStopStreamAction(chs, d.Actions, log))},
 		{"PUT /api/me/stream-actions/saved/{name}", auth(handleSaveStreamAction(d.Actions, log))},
+		{"GET /api/me/sessions", auth(handleSessions(d.Health, log))},
+		{"GET /api/me/sessions/{sessionId}", auth(handleSession(d.Health, log))},
 
 		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
 		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, links, log)},
