@@ -63,14 +63,18 @@ check: web-deps
 	cd web && $(NPM) run typecheck && $(NPM) run lint
 	$(MAKE) test
 
-## bench: Go benchmarks (6 runs each, summarised by benchstat: medians with spread), then the
-## live-video and chat measurements against the real binary (bench/media: ingest-to-part and
-## player latency, CPU per stream, LL-HLS egress; bench/chat: one room with 10,000 connections)
+## bench: Go benchmarks (6 runs each, summarised by benchstat: medians with spread; among them
+## stream health's sampler cost per live stream, BenchmarkSampler*, and the on-disk size of a
+## 12-hour session's metrics, BenchmarkStreamMetrics12h), then the live-video and chat
+## measurements against the real binary (bench/media: ingest-to-part and player latency, CPU
+## per stream, LL-HLS egress; bench/chat: one room with 10,000 connections; bench/whip:
+## WHIP-to-part latency, CPU per WebRTC stream, the cost of an Opus→AAC transcode)
 bench: system-deps build
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt
 	$(GO) run ./bench/media -bin $(BIN)
 	$(GO) run ./bench/chat -bin $(BIN)
+	$(GO) run ./bench/whip -bin $(BIN)
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html

@@ -34,6 +34,7 @@ type app struct {
 	accounts *accounts.Service
 	channels *channels.Service
 	streams  *streams.Service
+	health   *streams.Health
 	hls      *hls.Server
 
 	transcoder *transcode.Transcoder
@@ -89,7 +90,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	a.transcoder = transcode.New(transcode.Config{
 		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
 	}, a.hls, log, reg)
-	a.streams = streams.NewService(a.store, box, log, nil, a.hls, a.transcoder)
+	a.health = streams.NewHealth(a.store, a.hls, log, nil)
+	a.streams = streams.NewService(a.store, box, log, nil, a.hls, a.transcoder, a.health)
 	if reg != nil {
 		a.streams.Register(reg)
 	}

@@ -123,6 +123,9 @@ func TestLiveRTMPToHLS(t *testing.T) {
 	if n := metric(t, base, "livehouse_ingest_bytes_total"); n <= 0 {
 		t.Errorf("livehouse_ingest_bytes_total = %v", n)
 	}
+	if n := metric(t, base, "livehouse_chat_connections"); n != 0 {
+		t.Errorf("livehouse_chat_connections = %v with no chat open", n)
+	}
 
 	// A second publisher on the same key is refused while the first is live.
 	second := publish(ctx, ingest+key, "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac")

@@ -50,6 +50,9 @@ func startServer(t *testing.T, vars map[string]string) (base string, stop func()
 	t.Helper()
 	addr := freePort(t)
 	vars["LIVEHOUSE_HTTP_ADDR"] = addr
+	if vars["LIVEHOUSE_WEBRTC_ADDR"] == "" {
+		vars["LIVEHOUSE_WEBRTC_ADDR"] = "127.0.0.1:0" // tests run side by side; never the fixed :8189
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out, logs syncBuffer

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
+	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/web"
 )
@@ -41,6 +43,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	a.streams.SetBus(b)
 	a.actions.SetBus(b)
 	hub := chat.NewHub(a.store, b.Publish, log, nil)
+	hub.Register(reg)
 	hub.SetRoomRate(cfg.ChatRoomRate)
 	var webhook chat.Reviewer
 	if cfg.ChatReviewURL != "" {
@@ -79,6 +82,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		<-rtmpDone
 	}()
 
+	webrtcIngest, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
+	if err != nil {
+		return err
+	}
+	whipCtx, stopWHIP := context.WithCancel(context.Background())
+	whipDone := make(chan error, 1)
+	go func() { whipDone <- webrtcIngest.Run(whipCtx) }()
+	defer func() {
+		stopWHIP()
+		<-whipDone
+	}()
+
 	search, err := productSearch(cfg.AmazonProduct)
 	if err != nil {
 		return err
@@ -96,8 +111,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		HLS:      a.hls,
 		Viewers:  a.hls,
 		Chat:     hub,
+		WHIP:     webrtcIngest,
 		Actions:  a.actions,
 		Products: search,
+		Health:   a.health,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -110,11 +127,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(),
+	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(), "webrtc", webrtcIngest.Addr().String(),
 		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir, "amazon_product", search != nil)
 	fmt.Fprintf(stdout, "Livehouse is serving http://%s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
 	if err := a.transcoder.Available(); err != nil {
 		log.Warn("transcoding", "err", err)
+	}
+
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
 	}
 
 	jobs, stopJobs := context.WithCancel(context.Background())
@@ -174,13 +199,20 @@ func rtmpURL(publicURL string, addr net.Addr) string {
 }
 
 // janitor runs the periodic housekeeping: purging accounts left unverified, expired sessions
-// and codes, and old outbox mail.
+// and codes, stream sessions past their retention, and old outbox mail.
 func janitor(ctx context.Context, a *app, cfg config.Config, log *slog.Logger) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
 		if _, err := a.accounts.PurgeUnverified(ctx); err != nil && ctx.Err() == nil {
 			log.Error("purging unverified accounts", "err", err)
+		}
+		if cfg.SessionRetentionDays > 0 {
+			if n, err := a.health.Purge(ctx, time.Duration(cfg.SessionRetentionDays)*24*time.Hour); err != nil && ctx.Err() == nil {
+				log.Error("purging old stream sessions", "err", err)
+			} else if n > 0 {
+				log.Info("purged old stream sessions", "count", n, "retention_days", cfg.SessionRetentionDays)
+			}
 		}
 		if cfg.LogRetentionDays > 0 {
 			pruneOutbox(filepath.Join(cfg.DataDir, "outbox"), time.Duration(cfg.LogRetentionDays)*24*time.Hour, log)
@@ -206,4 +238,22 @@ func pruneOutbox(dir string, keep time.Duration, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// serveDebug serves Go's profiler on its own listener, for operators measuring memory and CPU.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("debug: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("profiler listening", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 )
 
@@ -47,6 +48,24 @@ type Hub struct {
 
 	mu    sync.Mutex
 	rooms map[string]*room
+}
+
+// Register exposes the hub's operator metrics: open chat connections on this node (no
+// per-room labels, so the series stay few however many rooms there are).
+func (h *Hub) Register(reg prometheus.Registerer) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_chat_connections", Help: "Chat connections open on this node."},
+		func() float64 { return float64(h.Connections()) }))
+}
+
+// Connections counts the open connections of every room on this node.
+func (h *Hub) Connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, r := range h.rooms {
+		n += len(r.conns)
+	}
+	return n
 }
 
 // SetRoomRate sets how many messages per second a room accepts (on this node).

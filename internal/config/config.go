@@ -26,6 +26,11 @@ type Config struct {
 	RTMPAddr   string `yaml:"rtmp_addr" help:"RTMP ingest listen address"`
 	WebRTCAddr string `yaml:"webrtc_addr" help:"UDP address for WebRTC (WHIP/WHEP) media"`
 	DataDir    string `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
+	DebugAddr  string `yaml:"debug_addr" help:"listen address for Go's profiler (/debug/pprof/); empty = off. Keep it on loopback"`
+
+	WebRTCPublicIPs   []string `yaml:"webrtc_public_ips" help:"public IPs announced in place of the host's own (a server behind 1:1 NAT)"`
+	WebRTCSTUNServers []string `yaml:"webrtc_stun_servers" help:"STUN servers (stun:host:port) the server uses and offers to WebRTC publishers"`
+	WebRTCHLSAudio    string   `yaml:"webrtc_hls_audio" help:"what WebRTC publishers' Opus becomes for HLS viewers: aac (transcoded, plays everywhere) or opus (passed through)"`
 
 	DatabaseURL string `yaml:"database_url" secret:"true" help:"empty for SQLite in the data dir, or postgres://… for PostgreSQL"`
 	NATSURL     string `yaml:"nats_url" secret:"true" help:"empty for NATS embedded in-process, or nats://… for an external cluster"`
@@ -91,6 +96,7 @@ func Defaults(stage string) Config {
 		HTTPAddr:             ":8080",
 		RTMPAddr:             ":1935",
 		WebRTCAddr:           ":8189",
+		WebRTCHLSAudio:       "aac",
 		DataDir:              "./data",
 		PublicURL:            "http://localhost:8080",
 		AllowedOrigins:       []string{"*"},
@@ -134,6 +140,22 @@ func (c *Config) Validate() error {
 	for key, addr := range map[string]string{"http_addr": c.HTTPAddr, "rtmp_addr": c.RTMPAddr, "webrtc_addr": c.WebRTCAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(key, "%q is not host:port", addr)
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
+		bad("debug_addr", "%q is not host:port", c.DebugAddr)
+	}
+	if c.WebRTCHLSAudio != "aac" && c.WebRTCHLSAudio != "opus" {
+		bad("webrtc_hls_audio", "%q is not aac or opus", c.WebRTCHLSAudio)
+	}
+	for _, ip := range c.WebRTCPublicIPs {
+		if net.ParseIP(ip) == nil {
+			bad("webrtc_public_ips", "%q is not an IP address", ip)
+		}
+	}
+	for _, u := range c.WebRTCSTUNServers {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") {
+			bad("webrtc_stun_servers", "%q is not a stun: URL", u)
 		}
 	}
 	if c.DataDir == "" {

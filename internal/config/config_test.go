@@ -79,6 +79,9 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_AMAZON_PRODUCT_LOCALE": "Atlantis"}, "amazon_product.locale"},
 		{map[string]string{"LIVEHOUSE_AMAZON_PRODUCT_LINK_REGION_CODE": "-20"}, "amazon_product.link_region_code"},
 		{map[string]string{"LIVEHOUSE_SECRET_KEY": "abc"}, "secret_key"},
+		{map[string]string{"LIVEHOUSE_WEBRTC_PUBLIC_IPS": "203.0.113.7,example.com"}, "webrtc_public_ips"},
+		{map[string]string{"LIVEHOUSE_WEBRTC_STUN_SERVERS": "stun.example.com:3478"}, "webrtc_stun_servers"},
+		{map[string]string{"LIVEHOUSE_WEBRTC_HLS_AUDIO": "mp3"}, "webrtc_hls_audio"},
 	}
 	for _, tt := range tests {
 		_, _, err := Load("t", nil, env(tt.vars), io.Discard)

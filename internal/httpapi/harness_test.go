@@ -180,6 +180,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
 		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Actions: act,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
+		Health: streams.NewHealth(store, nil, log, clk.Now),
 	}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live}

@@ -45,6 +45,8 @@ func apiRoutes(d Deps) []route {
 		{"POST /api/me/stream-actions", auth(handleStartStreamAction(chs, d.Actions, log))},
 		{"DELETE /api/me/stream-actions", auth(handleStopStreamAction(chs, d.Actions, log))},
 		{"PUT /api/me/stream-actions/saved/{name}", auth(handleSaveStreamAction(d.Actions, log))},
+		{"GET /api/me/sessions", auth(handleSessions(d.Health, log))},
+		{"GET /api/me/sessions/{sessionId}", auth(handleSession(d.Health, log))},
 
 		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
 		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, links, log)},
@@ -57,6 +59,9 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/chat", handleChatSocket(d.Chat, d.Config.TrustProxy, log)},
 
 		{"GET /api/products", auth(handleProductSearch(d.Products, chs, log))},
+
+		{"POST /api/whip", handleWHIPPublish(d.WHIP, log)},
+		{"DELETE /api/whip/{id}", handleWHIPEnd(d.WHIP, log)},
 	}
 }
 

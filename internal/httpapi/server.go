@@ -16,6 +16,7 @@ import (
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // Config is the part of the configuration the HTTP layer uses.
@@ -51,6 +52,8 @@ type Deps struct {
 	Chat     *chat.Hub
 	Actions  *actions.Service
 	Products ProductSearcher // Amazon product search; nil when the feature is off
+	Health   *streams.Health // stream sessions, events and metrics
+	WHIP     WHIP            // WebRTC ingest; nil answers 404
 }
 
 // NewServer returns the whole HTTP surface.

@@ -94,6 +94,7 @@ func TestAuthorization(t *testing.T) {
 
 	e.signUp("third")
 	e.goLive(owner)
+	ownerSession := e.openSession(owner, "st-owner", e.clock.Now())
 	png := imageBody(pngBytes(t, 64, 64))
 	type call struct {
 		method, path string
@@ -123,6 +124,8 @@ func TestAuthorization(t *testing.T) {
 		{call{"PUT", "/api/channels/owner/bans/third", nil, "PUT /api/channels/{username}/bans/{user}"}, want{401, 403, 204}},
 		{call{"DELETE", "/api/channels/owner/bans/third", nil, "DELETE /api/channels/{username}/bans/{user}"}, want{401, 403, 204}},
 		{call{"GET", "/api/me/following", nil, ""}, want{401, 200, 200}},
+		{call{"GET", "/api/me/sessions", nil, ""}, want{401, 200, 200}},
+		{call{"GET", "/api/me/sessions/" + ownerSession, nil, "GET /api/me/sessions/{sessionId}"}, want{401, 404, 200}},
 		{call{"PUT", "/api/me/following/owner", nil, "PUT /api/me/following/{username}"}, want{401, 204, 400}},
 		{call{"DELETE", "/api/me/following/owner", nil, "DELETE /api/me/following/{username}"}, want{401, 204, 204}},
 		{call{"PUT", "/api/me/assets/banner", png, "PUT /api/me/assets/{kind}"}, want{401, 200, 200}},
@@ -137,6 +140,9 @@ func TestAuthorization(t *testing.T) {
 		{call{"GET", "/api/chat", nil, ""}, want{401, 401, 401}},
 		// Off in this environment; products_test.go covers it switched on.
 		{call{"GET", "/api/products?keywords=lamp", nil, "GET /api/products"}, want{401, 404, 404}},
+		// WHIP's bearer token is a stream key, not a session token; this server has no WHIP.
+		{call{"POST", "/api/whip", "v=0", ""}, want{401, 415, 415}},
+		{call{"DELETE", "/api/whip/abc", nil, "DELETE /api/whip/{id}"}, want{401, 404, 404}},
 	}
 	routes := map[string]bool{}
 	for _, tt := range tests {

@@ -52,6 +52,9 @@ func (c *IngestConfig) completeFromStream(l *Live) {
 			c.AudioChannels = 8
 		}
 	}
+	if o := l.Stream.Tracks.Opus; o != nil {
+		c.AudioCodec, c.AudioSampleRate, c.AudioChannels = "opus", 48000, o.ChannelCount
+	}
 }
 
 // SetIngestConfig records the encoder's declared configuration for the session.

@@ -69,6 +69,9 @@ func (s *Server) Stop() {
 	os.RemoveAll(s.dir)
 }
 
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // CPUSeconds is the process's user+system CPU time so far, from /proc.
 func (s *Server) CPUSeconds() float64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))

@@ -125,6 +125,10 @@ func (s *Server) open(channelID string, t stream.Tracks, log *slog.Logger) (*liv
 		lv.audioTrack = &gohlslib.Track{Codec: &codecs.MPEG4Audio{Config: *a}, ClockRate: a.SampleRate, Name: "main", IsDefault: true}
 		tracks = append(tracks, lv.audioTrack)
 	}
+	if o := t.Opus; o != nil && lv.audioTrack == nil {
+		lv.audioTrack = &gohlslib.Track{Codec: &codecs.Opus{ChannelCount: o.ChannelCount}, ClockRate: 48000, Name: "main", IsDefault: true}
+		tracks = append(tracks, lv.audioTrack)
+	}
 	lv.source = s.newMuxer(tracks, log)
 	if err := lv.source.Start(); err != nil {
 		return nil, err
@@ -146,11 +150,19 @@ func (lv *live) write(u *stream.Unit) error {
 		return lv.source.WriteH264(lv.video, u.NTP, pts, u.Payload)
 	case u.Kind == stream.Audio && lv.audioTrack != nil:
 		rate := lv.audioTrack.ClockRate
+		_, opus := lv.audioTrack.Codec.(*codecs.Opus)
+		frame := time.Duration(1024 * int64(time.Second) / int64(rate)) // an AAC frame
+		if opus {
+			frame = 20 * time.Millisecond // WebRTC's usual packet
+		}
 		lv.mu.Lock()
 		for _, au := range u.Payload {
-			lv.audio.add(len(au), u.PTS, time.Duration(1024*int64(time.Second)/int64(rate)))
+			lv.audio.add(len(au), u.PTS, frame)
 		}
 		lv.mu.Unlock()
+		if opus {
+			return lv.source.WriteOpus(lv.audioTrack, u.NTP, ticks(u.PTS, 48000), u.Payload)
+		}
 		return lv.source.WriteMPEG4Audio(lv.audioTrack, u.NTP, ticks(u.PTS, rate), u.Payload)
 	}
 	return nil

@@ -337,8 +337,6 @@ func variantOf(m *gohlslib.Muxer) (*playlist.MultivariantVariant, error) {
 	return mv.Variants[0], nil
 }
 
-const aacCodec = "mp4a.40.2"
-
 // multivariant renders a transcoded channel's multivariant playlist: the source first (hls.js
 // starts on the first listed), then each rung that has a whole segment, highest first. query
 // (the viewer token) is carried onto every URI.
@@ -360,7 +358,13 @@ func (lv *live) multivariant(query string) ([]byte, error) {
 	lv.mu.Unlock()
 
 	pl := &playlist.Multivariant{Version: 10, IndependentSegments: true}
-	hasAudio := slices.Contains(src.Codecs, aacCodec)
+	sourceCodec := "" // the source's audio codec (AAC from RTMP, Opus from WebRTC), shared by the upper rungs
+	for _, c := range src.Codecs {
+		if !strings.HasPrefix(c, "avc1.") {
+			sourceCodec = c
+		}
+	}
+	hasAudio := sourceCodec != ""
 	if hasAudio {
 		uri := "audio2_stream.m3u8" + suffix
 		pl.Renditions = append(pl.Renditions, &playlist.MultivariantRendition{
@@ -402,8 +406,8 @@ func (lv *live) multivariant(query string) ([]byte, error) {
 			audio = r.audioBitrate() // gohlslib's bandwidth counts the video stream only
 		case hasAudio:
 			v.Audio = "audio"
-			if !slices.Contains(v.Codecs, aacCodec) {
-				v.Codecs = append(v.Codecs, aacCodec)
+			if !slices.Contains(v.Codecs, sourceCodec) {
+				v.Codecs = append(v.Codecs, sourceCodec)
 			}
 		}
 		v.Bandwidth += audio

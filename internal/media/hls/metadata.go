@@ -79,11 +79,12 @@ type timeline struct {
 	// change once served, nor do the cues that fall in it, so each is rewritten once.
 	served      map[string][]byte
 	servedOrder []string
+	servedBytes int
 }
 
-// servedKeep bounds the rewritten files kept: more than a playlist window of parts for each
-// rendition of a ladder.
-const servedKeep = 512
+// servedKeep bounds the rewritten files kept: about a playlist window of parts and segments
+// of a 3 Mbps stream and its ladder's renditions (4.5 Mbps more at 1080p).
+const servedKeep = 20 << 20
 
 func (t *timeline) rewritten(file string, body func() ([]byte, bool)) ([]byte, bool) {
 	t.mu.Lock()
@@ -105,7 +106,9 @@ func (t *timeline) rewritten(file string, body func() ([]byte, bool)) ([]byte, b
 	if _, dup := t.served[file]; !dup {
 		t.served[file] = out
 		t.servedOrder = append(t.servedOrder, file)
-		if len(t.servedOrder) > servedKeep {
+		t.servedBytes += len(out)
+		for t.servedBytes > servedKeep && len(t.servedOrder) > 1 {
+			t.servedBytes -= len(t.served[t.servedOrder[0]])
 			delete(t.served, t.servedOrder[0])
 			t.servedOrder = t.servedOrder[1:]
 		}
@@ -166,24 +169,31 @@ func (t *timeline) announcements(d0, d1 int64, sync bool) [][]byte {
 	return out
 }
 
-// dateRanges renders the EXT-X-DATERANGE tags of the cues still worth listing.
+// dateRanges renders the EXT-X-DATERANGE tags of the cues still worth listing. A cue that a
+// later one cleared or replaced before its time was up ends there (END-DATE).
 func (t *timeline) dateRanges() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var b strings.Builder
-	for _, c := range t.cues {
+	for i, c := range t.cues {
 		if c.Payload == nil {
 			continue
 		}
 		env, _ := json.Marshal(Envelope{ID: c.ID, At: c.at, Event: c.Payload})
-		fmt.Fprintf(&b, "#EXT-X-DATERANGE:ID=%q,CLASS=\"net.livehouse.metadata\",START-DATE=%q", fmt.Sprintf("%s-%d", c.ID, c.seq), c.at.UTC().Format("2006-01-02T15:04:05.000Z"))
-		if c.Duration > 0 {
+		fmt.Fprintf(&b, "#EXT-X-DATERANGE:ID=%q,CLASS=\"net.livehouse.metadata\",START-DATE=%q", fmt.Sprintf("%s-%d", c.ID, c.seq), isoMillis(c.at))
+		end, timed := c.end()
+		switch {
+		case i+1 < len(t.cues) && (!timed || t.cues[i+1].pts < end):
+			fmt.Fprintf(&b, ",END-DATE=%q", isoMillis(t.cues[i+1].at))
+		case timed:
 			fmt.Fprintf(&b, ",DURATION=%.3f", c.Duration.Seconds())
 		}
 		fmt.Fprintf(&b, ",X-PAYLOAD=%q\n", base64.StdEncoding.EncodeToString(env))
 	}
 	return b.String()
 }
+
+func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func (t *timeline) empty() bool {
 	if t == nil {

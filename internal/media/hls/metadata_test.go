@@ -114,7 +114,7 @@ func TestTimedMetadataInParts(t *testing.T) {
 
 	// The playlist lists the cue as a DATERANGE with its start date and payload.
 	ranges := tl.dateRanges()
-	if !strings.Contains(ranges, `START-DATE="2026-12-02T10:00:00.500Z"`) || !strings.Contains(ranges, "DURATION=4.000") {
+	if !strings.Contains(ranges, `START-DATE="2026-12-02T10:00:00.500Z"`) || !strings.Contains(ranges, `END-DATE="2026-12-02T10:00:03.000Z"`) || strings.Contains(ranges, "DURATION") {
 		t.Fatalf("daterange: %s", ranges)
 	}
 	b64 := ranges[strings.Index(ranges, `X-PAYLOAD="`)+11:]
@@ -122,8 +122,13 @@ func TestTimedMetadataInParts(t *testing.T) {
 	if err != nil || !strings.Contains(string(raw), `"id":"quiz-1"`) {
 		t.Errorf("X-PAYLOAD %q: %v", raw, err)
 	}
+	tl.put(Metadata{ID: "notice-1", Payload: json.RawMessage(`{"name":"notice"}`), Duration: 2 * time.Second})
+	tl.stamp(5*videoClock, start.Add(5*time.Second))
+	if ranges := tl.dateRanges(); !strings.Contains(ranges, `ID="notice-1-3",CLASS="net.livehouse.metadata",START-DATE="2026-12-02T10:00:05.000Z",DURATION=2.000,`) {
+		t.Errorf("a timed cue that runs its course: %s", ranges)
+	}
 	pl := string(withDateRanges([]byte(edgePlaylist), tl))
-	if strings.Index(pl, "#EXT-X-DATERANGE") > strings.Index(pl, "#EXT-X-PROGRAM-DATE-TIME") || strings.Count(pl, "#EXT-X-DATERANGE") != 1 {
+	if strings.Index(pl, "#EXT-X-DATERANGE") > strings.Index(pl, "#EXT-X-PROGRAM-DATE-TIME") || strings.Count(pl, "#EXT-X-DATERANGE") != 2 {
 		t.Errorf("playlist with dateranges:\n%s", pl)
 	}
 }
@@ -160,5 +165,31 @@ func BenchmarkPartWithMetadata(b *testing.B) {
 		if out := tl.withMetadata(part); len(out) <= len(part) {
 			b.Fatal("no cue added")
 		}
+	}
+}
+
+// A file is rewritten once; later requests get the same bytes without asking gohlslib again,
+// and the cache stays within its byte budget.
+func TestRewrittenOnce(t *testing.T) {
+	tl := &timeline{}
+	tl.put(Metadata{ID: "p", Payload: json.RawMessage(`{"name":"product"}`)})
+	tl.stamp(0, time.Now())
+	part := fragment(t, muxerStartDTS, 6, true)
+	calls := 0
+	get := func() ([]byte, bool) { calls++; return part, true }
+	first, ok1 := tl.rewritten("a_part1.mp4", get)
+	again, ok2 := tl.rewritten("a_part1.mp4", get)
+	if !ok1 || !ok2 || calls != 1 || !bytes.Equal(first, again) || len(first) <= len(part) {
+		t.Fatalf("calls %d, ok %v %v, sizes %d %d", calls, ok1, ok2, len(first), len(again))
+	}
+	if _, ok := tl.rewritten("missing.mp4", func() ([]byte, bool) { return nil, false }); ok {
+		t.Errorf("a failed fetch reported ok")
+	}
+	big := bytes.Repeat([]byte{0}, servedKeep/3)
+	for i := 0; i < 5; i++ {
+		tl.rewritten(string(rune('b'+i)), func() ([]byte, bool) { return big, true })
+	}
+	if tl.servedBytes > servedKeep || len(tl.served) != len(tl.servedOrder) {
+		t.Errorf("cache holds %d bytes in %d files (%d listed)", tl.servedBytes, len(tl.served), len(tl.servedOrder))
 	}
 }

@@ -24,7 +24,8 @@ type Unit struct {
 	PTS time.Duration
 	// NTP is the wall-clock time the unit arrived, for program-date-time.
 	NTP time.Time
-	// Payload is the NAL units of an H.264 access unit, or one AAC access unit.
+	// Payload is the NAL units of an H.264 access unit, one AAC access unit, or one Opus
+	// packet.
 	Payload [][]byte
 	// Key marks an H.264 IDR access unit (which carries SPS and PPS in front).
 	Key bool
@@ -34,6 +35,12 @@ type Unit struct {
 type Tracks struct {
 	H264 *H264 // nil without video
 	AAC  *mpeg4audio.AudioSpecificConfig
+	Opus *Opus // from WebRTC publishers; at most one of AAC and Opus is set
+}
+
+// Opus is an Opus audio track (48 kHz).
+type Opus struct {
+	ChannelCount int
 }
 
 // H264 is the video track's parameter sets.

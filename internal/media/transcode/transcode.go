@@ -24,6 +24,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/substructs"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/livehouse/livehouse/internal/media/hls"
@@ -215,8 +216,13 @@ func (p *proc) write(tracks stream.Tracks, u *stream.Unit) error {
 	if p.w == nil {
 		p.vt = &mpegts.Track{Codec: &tscodecs.H264{}}
 		ts := []*mpegts.Track{p.vt}
-		if tracks.AAC != nil {
+		switch {
+		case tracks.AAC != nil:
 			p.at = &mpegts.Track{Codec: &tscodecs.MPEG4Audio{Config: *tracks.AAC}}
+		case tracks.Opus != nil: // from WebRTC; ffmpeg transcodes it to AAC for the lowest rung
+			p.at = &mpegts.Track{Codec: &tscodecs.Opus{Desc: &substructs.OpusAudioDescriptor{ChannelConfigCode: uint8(tracks.Opus.ChannelCount)}}}
+		}
+		if p.at != nil {
 			ts = append(ts, p.at)
 		}
 		p.w = &mpegts.Writer{W: bufio.NewWriterSize(p.stdin, 64<<10), Tracks: ts}
@@ -245,7 +251,11 @@ func (p *proc) write(tracks stream.Tracks, u *stream.Unit) error {
 		if !p.synced || p.at == nil {
 			return nil
 		}
-		err = p.w.WriteMPEG4Audio(p.at, (pts+tsBase)&tsMask, u.Payload)
+		if _, opus := p.at.Codec.(*tscodecs.Opus); opus {
+			err = p.w.WriteOpus(p.at, (pts+tsBase)&tsMask, u.Payload)
+		} else {
+			err = p.w.WriteMPEG4Audio(p.at, (pts+tsBase)&tsMask, u.Payload)
+		}
 	}
 	if err != nil {
 		return err

@@ -132,3 +132,54 @@ func newSchema(base string) (string, func(), error) {
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
 }
+
+// BenchmarkStreamMetrics12h writes a 12-hour session's 1-second metrics (43,200 points in 720
+// minute rows) and reports what the stream_metrics table then takes (heap, TOAST and
+// index), next to the encoded points alone.
+func BenchmarkStreamMetrics12h(b *testing.B) {
+	base := os.Getenv("LIVEHOUSE_TEST_POSTGRES_URL")
+	if base == "" {
+		b.Skip("LIVEHOUSE_TEST_POSTGRES_URL is not set")
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		u, drop, err := newSchema(base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := postgres.Open(ctx, u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := storetest.Seed(ctx, s, storetest.SeedSpec{Users: 1}); err != nil {
+			b.Fatal(err)
+		}
+		var channelID string
+		if err := s.SQL().QueryRow(`SELECT id FROM channels LIMIT 1`).Scan(&channelID); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+		if err := s.OpenStreamSession(ctx, "st-12h", channelID, start); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		encoded, err := storetest.WriteSessionMetrics(ctx, s, "st-12h", start, 12*time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		var size int64
+		if _, err := s.SQL().Exec(`VACUUM stream_metrics`); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.SQL().QueryRow(`SELECT pg_total_relation_size('stream_metrics')`).Scan(&size); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(size), "disk-B/12h-session")
+		b.ReportMetric(float64(encoded), "encoded-B/12h-session")
+		s.Close()
+		drop()
+		b.StartTimer()
+	}
+}

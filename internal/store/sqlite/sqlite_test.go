@@ -104,3 +104,53 @@ func BenchmarkSeeded(b *testing.B) {
 	}
 	storetest.Bench(b, seeded.s, seeded.s, storetest.BenchSpec)
 }
+
+// BenchmarkStreamMetrics12h writes a 12-hour session's 1-second metrics (43,200 points in
+// 720 minute rows) into a fresh database and reports what they take on disk: the database
+// file's growth after a WAL checkpoint, and the encoded points alone.
+func BenchmarkStreamMetrics12h(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		path := filepath.Join(b.TempDir(), "livehouse.db")
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := storetest.Seed(ctx, s, storetest.SeedSpec{Users: 1}); err != nil {
+			b.Fatal(err)
+		}
+		var channelID string
+		if err := s.SQL().QueryRow(`SELECT id FROM channels LIMIT 1`).Scan(&channelID); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+		if err := s.OpenStreamSession(ctx, "st-12h", channelID, start); err != nil {
+			b.Fatal(err)
+		}
+		before := dbSize(b, s, path)
+		b.StartTimer()
+		encoded, err := storetest.WriteSessionMetrics(ctx, s, "st-12h", start, 12*time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(dbSize(b, s, path)-before), "disk-B/12h-session")
+		b.ReportMetric(float64(encoded), "encoded-B/12h-session")
+		s.Close()
+		b.StartTimer()
+	}
+}
+
+// dbSize checkpoints the WAL into the database file and returns the file's size.
+func dbSize(b *testing.B, s *sqlstore.DB, path string) int64 {
+	b.Helper()
+	if _, err := s.SQL().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		b.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fi.Size()
+}

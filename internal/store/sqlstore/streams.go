@@ -23,6 +23,12 @@ func (s *DB) AddStreamEvent(ctx context.Context, e *streams.Event) error {
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO stream_events (session_id, seq, at, name, type, detail)
 		VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM stream_events WHERE session_id = ?), ?, ?, ?, ?)`),
 		e.SessionID, e.SessionID, ms(e.At), e.Name, e.Type, e.Detail)
+	if err != nil {
+		return err
+	}
+	// Keep the most recent streams.MaxEvents.
+	_, err = s.db.ExecContext(ctx, s.q(`DELETE FROM stream_events WHERE session_id = ?
+		AND seq <= (SELECT MAX(seq) FROM stream_events WHERE session_id = ?) - ?`), e.SessionID, e.SessionID, streams.MaxEvents)
 	return err
 }
 

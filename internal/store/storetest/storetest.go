@@ -14,6 +14,7 @@ import (
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // Store is everything the suite exercises.
@@ -26,6 +27,9 @@ type Store interface {
 	ClaimStreamSession(ctx context.Context, id, node string) error
 	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error)
 	actions.Store
+	AddStreamEvent(ctx context.Context, e *streams.Event) error
+	SetIngestConfig(ctx context.Context, sessionID, config string) error
+	streams.HealthStore
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -50,6 +54,11 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Assets", testAssets},
 		{"OrphanedSessions", testOrphanedSessions},
 		{"ActionConfigs", testActionConfigs},
+		{"StreamSessionList", testStreamSessionList},
+		{"StreamSessionFlags", testStreamSessionFlags},
+		{"StreamEventsCapped", testStreamEventsCapped},
+		{"StreamMetrics", testStreamMetrics},
+		{"StreamRetention", testStreamRetention},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -1,15 +1,17 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { useState, type ReactNode } from 'react';
+import { lazy, Suspense, useState, type ReactNode } from 'react';
 import { BrowserRouter, Navigate, Route, Routes, useParams } from 'react-router';
 import { ToastProvider } from '../lib/toast';
 import { LoginPage } from '../features/auth/components/LoginPage';
 import { RegisterPage } from '../features/auth/components/RegisterPage';
 import { ResetPage } from '../features/auth/components/ResetPage';
+import { BroadcastCard } from '../features/broadcast/components/BroadcastCard';
 import { ChannelPage } from '../features/channels/components/ChannelPage';
 import { ChatPanel } from '../features/chat/components/ChatPanel';
 import { DirectoryPage } from '../features/channels/components/DirectoryPage';
 import { FollowingPage } from '../features/channels/components/FollowingPage';
 import { HealthPage } from '../features/health/components/HealthPage';
+import { StreamStatusBar } from '../features/health/components/StreamStatusBar';
 import { ManagerPage } from '../features/manager/components/ManagerPage';
 import { ActionsPanel } from '../features/actions/components/ActionsPanel';
 import { ViewerOverlay } from '../features/actions/components/ViewerOverlay';
@@ -42,12 +44,25 @@ function Manager() {
   const username = me.data?.username ?? '';
   return (
     <ManagerPage
+      status={<StreamStatusBar monitorLink />}
+      broadcast={<BroadcastCard />}
       actions={<ActionsPanel />}
       preview={username ? <ChannelPreview username={username} /> : null}
       chat={username ? <ChatPanel key={username} channel={username} isOwner isBanned={false} /> : null}
     />
   );
 }
+
+const Player = lazy(() => import('../features/channels/components/Player').then((m) => ({ default: m.Player })));
+
+// ownPlayer is the health page's small player of the streamer's own channel.
+const ownPlayer = (src: string, title: string) => (
+  <section className="player" aria-label="Video player" data-testid="own-player">
+    <Suspense fallback={null}>
+      <Player src={src} title={title} />
+    </Suspense>
+  </section>
+);
 
 // ToChannel sends unknown channel subpaths to the channel page, as the reference does.
 function ToChannel() {
@@ -63,8 +78,8 @@ export function AppRoutes() {
         <Route path="following" element={<RequireAuth><FollowingPage /></RequireAuth>} />
         <Route path="settings" element={<RequireAuth><SettingsPage /></RequireAuth>} />
         <Route path="manager/*" element={<RequireAuth><Manager /></RequireAuth>} />
-        <Route path="health" element={<RequireAuth><HealthPage /></RequireAuth>} />
-        <Route path="health/:sessionId" element={<RequireAuth><HealthPage /></RequireAuth>} />
+        <Route path="health" element={<RequireAuth><HealthPage player={ownPlayer} /></RequireAuth>} />
+        <Route path="health/:sessionId" element={<RequireAuth><HealthPage player={ownPlayer} /></RequireAuth>} />
         <Route path="health/*" element={<Navigate to="/health" replace />} />
         <Route path="login" element={<GuestOnly><LoginPage /></GuestOnly>} />
         <Route path="register" element={<GuestOnly><RegisterPage /></GuestOnly>} />

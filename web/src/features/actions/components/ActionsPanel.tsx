@@ -65,7 +65,7 @@ export function ActionsPanel() {
         {visible.map((s) => {
           const on = running?.name === s.name;
           return (
-            <button key={s.name} type="button" className={`action-button ${on ? 'on' : ''}`} data-testid={`stream-manager-${s.name}-action-button`} onClick={() => onClick(s)} aria-pressed={on}>
+            <button key={s.name} type="button" className={`action-button ${on ? 'on' : ''}`} data-testid={`stream-manager-${s.name}-action-button`} onClick={() => onClick(s)} aria-pressed={on} disabled={!state.data}>
               <span className="action-button-title">{s.title}</span>
               <span className="action-button-state">{on ? `${s.activeLabel} · ${countdown(running, now)}` : s.label}</span>
             </button>

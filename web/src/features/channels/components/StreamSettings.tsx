@@ -57,7 +57,7 @@ export function StreamSettings({ me }: { me: Me }) {
       <CopyRow id="ingestServerUrl" label="Ingest server URL" value={me.channel.rtmpUrl} />
       <CopyRow id="whipUrl" label="WHIP URL" value={me.channel.whipUrl} />
       <CopyRow id="playbackUrl" label="Playback URL" value={me.channel.playbackUrl} />
-      <Link to="/manager" className="btn btn-primary">
+      <Link to="/manager" state={{ goLive: true }} className="btn btn-primary">
         Go live from web
       </Link>
       {confirm && (

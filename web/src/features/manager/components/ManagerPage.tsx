@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 
 type Props = {
-  status?: ReactNode; // the live session's status bar
+  status?: ReactNode; // the live session's status bar, with the link to its health
   broadcast?: ReactNode; // going live from the browser
   actions?: ReactNode; // stream actions
   chat?: ReactNode; // the channel's chat, with moderation
@@ -14,18 +14,7 @@ export function ManagerPage({ status, broadcast, actions, chat, preview }: Props
   return (
     <main className="page manager-page">
       <h1>Stream manager</h1>
-      <div className="manager-status">
-        {status ?? (
-          <div className="status-bar" aria-label="Stream status">
-            <span data-testid="status-item-timer">--:--:--</span>
-            <span data-testid="status-item-concurrent-views">0 views</span>
-            <span>Offline</span>
-          </div>
-        )}
-        <button type="button" className="btn btn-secondary" onClick={() => window.open('/health', '_blank', 'noopener')}>
-          Monitor the latest stream session
-        </button>
-      </div>
+      <div className="manager-status">{status}</div>
       <div className="manager-grid">
         <div className="manager-main">
           {broadcast}

@@ -1,0 +1,449 @@
+// Command whip measures WebRTC ingest against the real binary, for `make bench`: WHIP-to-part
+// latency, server CPU per WebRTC stream, and what transcoding Opus to AAC would cost (the
+// alternative to passing Opus through into fMP4). It prints each figure with how it was
+// measured.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/livehouse/livehouse/bench/internal/harness"
+	"github.com/livehouse/livehouse/internal/media/whip/whiptest"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+var (
+	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
+	scenario = flag.String("scenario", "all", "latency, cpu, opus or all")
+	streamsF = flag.String("streams", "1,5,10", "concurrent WebRTC streams for the cpu scenario")
+	duration = flag.Duration("duration", 30*time.Second, "how long each cpu measurement runs")
+	partsN   = flag.Int("parts", 150, "parts sampled for the latency figure")
+	audioF   = flag.String("audio", "aac,opus", "webrtc_hls_audio settings to measure: aac (Opus transcoded), opus (passed through)")
+)
+
+func run() error {
+	flag.Parse()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		return errors.New("ffmpeg is needed (make system-deps installs it)")
+	}
+	all := *scenario == "all"
+	for _, audio := range strings.Split(*audioF, ",") {
+		// The server reads its settings from the environment the harness passes on.
+		if err := os.Setenv("LIVEHOUSE_WEBRTC_HLS_AUDIO", audio); err != nil {
+			return err
+		}
+		if all || *scenario == "latency" {
+			if err := latency(audio); err != nil {
+				return fmt.Errorf("latency: %w", err)
+			}
+		}
+		if all || *scenario == "cpu" {
+			for _, f := range strings.Split(*streamsF, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil {
+					return err
+				}
+				if err := cpuPerStream(n, audio); err != nil {
+					return fmt.Errorf("cpu with %d streams: %w", n, err)
+				}
+			}
+		}
+	}
+	if all || *scenario == "opus" {
+		if err := opusToAAC(); err != nil {
+			return fmt.Errorf("opus: %w", err)
+		}
+	}
+	return nil
+}
+
+// samples are a pre-encoded 720p30 2.5 Mbps H.264 file in MPEG-TS (baseline, no B-frames, a keyframe every
+// 2 s, as a browser sends) and 30 s of Opus, made once, so publishers cost almost nothing.
+func samples() (video, audio string, err error) {
+	video = filepath.Join(os.TempDir(), "livehouse-bench-whip-720p30.ts")
+	audio = filepath.Join(os.TempDir(), "livehouse-bench-whip-opus.ogg")
+	if _, err := os.Stat(video); err != nil {
+		out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
+			"-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "baseline", "-bf", "0", "-x264-params", "sliced-threads=0",
+			"-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
+			"-pix_fmt", "yuv420p", "-f", "mpegts", video).CombinedOutput()
+		if err != nil {
+			return "", "", fmt.Errorf("encoding the video sample: %v: %s", err, out)
+		}
+	}
+	if _, err := os.Stat(audio); err != nil {
+		out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+			"-t", "30", "-ac", "2", "-c:a", "libopus", "-b:a", "64k", "-page_duration", "20000", "-f", "ogg", audio).CombinedOutput()
+		if err != nil {
+			return "", "", fmt.Errorf("encoding the audio sample: %v: %s", err, out)
+		}
+	}
+	return video, audio, nil
+}
+
+func waitLive(s *harness.Server, channelID string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
+		if err == nil {
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 && strings.Contains(string(body), "#EXT-X-PART:") {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+	return errors.New("stream did not become playable")
+}
+
+func percentile(d []float64, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[int(p*float64(len(s)-1))]
+}
+
+var (
+	seqRE  = regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d+)`)
+	pdtRE  = regexp.MustCompile(`#EXT-X-PROGRAM-DATE-TIME:(\S+)`)
+	partRE = regexp.MustCompile(`#EXT-X-PART:DURATION=([0-9.]+),URI="([^"]+)"`)
+)
+
+// nextPart parses a media playlist: the next part to ask for, and the wall-clock time at which
+// the newest listed part's media ends (its segment's program-date-time, stamped at frame
+// arrival, plus the durations of the parts before it).
+func nextPart(pl string) (msn, part int, newestEnd time.Time, ok bool) {
+	m := seqRE.FindStringSubmatch(pl)
+	if m == nil {
+		return
+	}
+	msn, _ = strconv.Atoi(m[1])
+	var pdt time.Time
+	var offset float64
+	for _, line := range strings.Split(pl, "\n") {
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
+			pdt, _ = time.Parse(time.RFC3339Nano, pdtRE.FindStringSubmatch(line)[1])
+			offset, part = 0, 0
+		case strings.HasPrefix(line, "#EXTINF"):
+			msn++
+			part = 0
+		case strings.HasPrefix(line, "#EXT-X-PART:"):
+			pm := partRE.FindStringSubmatch(line)
+			if pm == nil {
+				continue
+			}
+			d, _ := strconv.ParseFloat(pm[1], 64)
+			offset += d
+			part++
+			newestEnd = pdt.Add(time.Duration(offset * float64(time.Second)))
+		}
+	}
+	return msn, part, newestEnd, !newestEnd.IsZero()
+}
+
+// latency publishes one 720p30 stream over WHIP (a Pion client, H.264 + Opus, loopback) and,
+// for each new video part, measures from the moment the part's newest frame was sent by the
+// publisher to the moment a blocking playlist reload lists the part. It also reports the
+// part's newest frame's arrival (its PDT) to listing, which is what RTMP's figure measures.
+func latency(audio string) error {
+	video, opus, err := samples()
+	if err != nil {
+		return err
+	}
+	s, err := harness.Start(*binary)
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+	_, key, id, err := s.Channel("whiplatency")
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	var sent []time.Time // send time of each video frame, in order
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	pub, err := whiptest.Publish(ctx, s.Base+"/api/whip", key, whiptest.Options{Width: 1280, Height: 720, VideoFile: video, AudioFile: opus,
+		OnFrame: func(_ int, at time.Time) {
+			mu.Lock()
+			sent = append(sent, at)
+			mu.Unlock()
+		}})
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	if err := waitLive(s, id); err != nil {
+		return err
+	}
+	var fromSend []float64
+	fromArrival, err := follow(s.Base+"/hls/"+id+"/video1_stream.m3u8?vt=benchbenchbench01", time.Second/30, func(newest, listed time.Time) {
+		// The newest frame is the last one the publisher sent before it arrived (loopback: the
+		// transit is far below a frame interval).
+		mu.Lock()
+		defer mu.Unlock()
+		i, _ := slices.BinarySearchFunc(sent, newest, func(t, target time.Time) int { return t.Compare(target) })
+		if i > 0 {
+			fromSend = append(fromSend, float64(listed.Sub(sent[i-1]).Microseconds())/1000)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := pub.Err(); err != nil {
+		return err
+	}
+	fmt.Printf("WHIP-to-part latency, webrtc_hls_audio=%s (720p30 2.5 Mbps H.264 + 64 kbps Opus from a Pion publisher over loopback, 200 ms parts, %d parts each): "+
+		"the publisher sends a part's newest video frame → a blocking reload lists the part: p50 %.1f ms, p95 %.1f ms; its arrival (PDT) → listed: p50 %.1f ms, p95 %.1f ms "+
+		"(a part's oldest frame waits up to one part target more; parts are cut on the video, so audio late from a transcoder moves into the next part — see the opus scenario for that delay)\n",
+		audio, *partsN, percentile(fromSend, 0.5), percentile(fromSend, 0.95), percentile(fromArrival, 0.5), percentile(fromArrival, 0.95))
+	return nil
+}
+
+// follow reads *partsN new parts of a media playlist with blocking reloads and returns, for
+// each, the time from its newest sample's start (PDT-based; sample is one sample's duration)
+// to the reload that listed it. seen, if set, also gets both instants. (The playlists share
+// segments, so an audio playlist's PDT is the video's: only video parts are measured.)
+func follow(url string, sample time.Duration, seen func(newest, listed time.Time)) ([]float64, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return nil, fmt.Errorf("%s: %d", url, res.StatusCode)
+	}
+	msn, part, _, _ := nextPart(string(body))
+	var lat []float64
+	for len(lat) < *partsN {
+		res, err := http.Get(fmt.Sprintf("%s&_HLS_msn=%d&_HLS_part=%d", url, msn, part))
+		if err != nil {
+			return nil, err
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		at := time.Now()
+		var end time.Time
+		var ok bool
+		msn, part, end, ok = nextPart(string(body))
+		if !ok {
+			continue
+		}
+		newest := end.Add(-sample)
+		lat = append(lat, float64(at.Sub(newest).Microseconds())/1000)
+		if seen != nil {
+			seen(newest, at)
+		}
+	}
+	return lat, nil
+}
+
+// cpuPerStream publishes n WebRTC streams at once and reads the server's CPU time over the
+// measurement window.
+func cpuPerStream(n int, audio string) error {
+	video, opus, err := samples()
+	if err != nil {
+		return err
+	}
+	s, err := harness.Start(*binary)
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var pubs []*whiptest.Publisher
+	defer func() {
+		for _, p := range pubs {
+			p.Close()
+		}
+	}()
+	var ids []string
+	for i := range n {
+		_, key, id, err := s.Channel(fmt.Sprintf("whipcpu%03d", i))
+		if err != nil {
+			return err
+		}
+		p, err := whiptest.Publish(ctx, s.Base+"/api/whip", key, whiptest.Options{Width: 1280, Height: 720, VideoFile: video, AudioFile: opus})
+		if err != nil {
+			return err
+		}
+		pubs = append(pubs, p)
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if err := waitLive(s, id); err != nil {
+			return err
+		}
+	}
+	cpu0, ff0, t0 := s.CPUSeconds(), ffmpegCPUSeconds(s.PID()), time.Now()
+	time.Sleep(*duration) // the measurement window
+	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
+	for _, p := range pubs {
+		if err := p.Err(); err != nil {
+			return err
+		}
+	}
+	streamMinutes := float64(n) * elapsed.Minutes()
+	ff := ffmpegCPUSeconds(s.PID()) - ff0
+	fmt.Printf("server CPU with %d concurrent WebRTC streams, webrtc_hls_audio=%s (720p30 2.5 Mbps H.264 + 64 kbps Opus over WHIP, SRTP + depacketising + LL-HLS packaging, no viewers; %v): "+
+		"%.2f CPU-s per stream-minute in livehouse + %.2f in its ffmpeg transcoders, %.1f%% of one core in all, RSS %.0f MiB\n",
+		n, audio, elapsed.Round(time.Second), cpu/streamMinutes, ff/streamMinutes, 100*(cpu+ff)/elapsed.Seconds(), s.RSSKiB()/1024)
+	return nil
+}
+
+// opusToAAC measures the alternative to Opus passthrough: an ffmpeg transcoder per stream
+// behind pipes. It costs CPU (the encoder) and delay (ffmpeg's input probing and the AAC
+// encoder's lookahead): 20 ms Opus packets are written in real time to ffmpeg's stdin, and the
+// time until the matching ADTS frames come out of its stdout is recorded.
+func opusToAAC() error {
+	_, audio, err := samples()
+	if err != nil {
+		return err
+	}
+	// CPU: transcode 30 s of Opus as fast as possible.
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", audio, "-c:a", "aac", "-b:a", "128k", "-f", "adts", "-y", os.DevNull)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%v: %s", err, out)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	perMinute := cpu.Seconds() * 2 // 30 s of audio
+
+	// Delay: ffmpeg reading Ogg Opus on stdin in real time, writing ADTS AAC on stdout.
+	src, err := os.ReadFile(audio)
+	if err != nil {
+		return err
+	}
+	tc := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-fflags", "nobuffer", "-probesize", "32", "-analyzeduration", "0",
+		"-f", "ogg", "-i", "pipe:0", "-c:a", "aac", "-b:a", "128k", "-flush_packets", "1", "-f", "adts", "pipe:1")
+	in, err := tc.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := tc.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := tc.Start(); err != nil {
+		return err
+	}
+	defer tc.Wait()
+	start := time.Now()
+	const writeFor = 10 * time.Second
+	go func() {
+		defer in.Close()
+		// Ogg pages of 20 ms each; write them paced in real time (rough split on page headers).
+		pages := splitOgg(src)
+		for i, p := range pages {
+			// Page i ≥ 2 holds the audio up to (i-1)×20 ms: a live source has it only then.
+			if d := time.Until(start.Add(time.Duration(max(i-1, 0)) * 20 * time.Millisecond)); d > 0 {
+				time.Sleep(d) // real-time pacing of the source
+			}
+			if _, err := in.Write(p); err != nil {
+				return
+			}
+			if time.Since(start) > writeFor {
+				return
+			}
+		}
+	}()
+	var delays []float64
+	r := bufio.NewReader(out)
+	var produced time.Duration // audio time produced so far
+	for {
+		hdr := make([]byte, 7)
+		if _, err := io.ReadFull(r, hdr); err != nil {
+			break
+		}
+		n := int(hdr[3]&0x3)<<11 | int(hdr[4])<<3 | int(hdr[5])>>5
+		if n < 7 {
+			break
+		}
+		if _, err := io.CopyN(io.Discard, r, int64(n-7)); err != nil {
+			break
+		}
+		produced += time.Second * 1024 / 48000
+		// This frame ends produced−1024 samples into the source (the encoder's priming comes
+		// first), which the source had made available at that time after start.
+		delays = append(delays, float64(time.Since(start.Add(produced-time.Second*1024/48000)).Microseconds())/1000)
+	}
+	if len(delays) > 50 {
+		delays = delays[50:] // past the start-up
+	}
+	fmt.Printf("Opus→AAC transcode (the alternative to Opus passthrough; ffmpeg libopus decode + native AAC 128 kbps, behind pipes): %.3f CPU-s per stream-minute; "+
+		"added delay from an Opus packet written to its AAC frame read back: p50 %.0f ms, p95 %.0f ms (%d frames)\n",
+		perMinute, percentile(delays, 0.5), percentile(delays, 0.95), len(delays))
+	return nil
+}
+
+// splitOgg cuts an Ogg stream at its page boundaries ("OggS").
+func splitOgg(b []byte) [][]byte {
+	var pages [][]byte
+	for len(b) > 0 {
+		next := strings.Index(string(b[4:]), "OggS")
+		if next < 0 {
+			pages = append(pages, b)
+			break
+		}
+		pages = append(pages, b[:next+4])
+		b = b[next+4:]
+	}
+	return pages
+}
+
+// ffmpegCPUSeconds is the CPU time so far of the ffmpeg processes the server started (its
+// Opus→AAC transcoders), from /proc.
+func ffmpegCPUSeconds(parent int) float64 {
+	entries, _ := os.ReadDir("/proc")
+	var total float64
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		end := strings.LastIndexByte(string(raw), ')')
+		if end < 0 || !strings.Contains(string(raw[:end]), "(ffmpeg") {
+			continue
+		}
+		f := strings.Fields(string(raw[end+2:]))
+		if ppid, _ := strconv.Atoi(f[1]); ppid != parent {
+			continue
+		}
+		u, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		total += (u + st) / 100
+	}
+	return total
+}

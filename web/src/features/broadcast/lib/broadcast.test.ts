@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { cameraCorner, fit, HEIGHT, WIDTH } from './compositor';
+import { preferH264 } from './whip';
+
+describe('fit', () => {
+  it.each([
+    { name: '4:3 camera in 16:9', src: [640, 480], want: { x: 160, y: 0, w: 960, h: 720 } },
+    { name: 'a tall window', src: [720, 1280], want: { x: 438, y: 0, w: 405, h: 720 } },
+    { name: 'a wide screen', src: [2560, 1080], want: { x: 0, y: 90, w: 1280, h: 540 } },
+    { name: 'no picture yet', src: [0, 0], want: { x: 0, y: 0, w: WIDTH, h: HEIGHT } },
+  ])('$name', ({ src, want }) => {
+    expect(fit(src[0], src[1], { x: 0, y: 0, w: WIDTH, h: HEIGHT })).toEqual(want);
+  });
+});
+
+describe('cameraCorner', () => {
+  it('sits inside the bottom right, a quarter of the width, 16:9', () => {
+    const r = cameraCorner();
+    expect(r.w).toBe(320);
+    expect(r.h).toBe(180);
+    expect(r.x + r.w).toBeLessThan(WIDTH);
+    expect(r.y + r.h).toBeLessThan(HEIGHT);
+    expect(r.x).toBeGreaterThan(WIDTH / 2);
+  });
+});
+
+describe('preferH264', () => {
+  const vp8 = { mimeType: 'video/VP8', clockRate: 90000 };
+  const h264mode0 = { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'packetization-mode=0;profile-level-id=42e01f' };
+  const h264mode1 = { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'packetization-mode=1;profile-level-id=42e01f' };
+  const rtx = { mimeType: 'video/rtx', clockRate: 90000 };
+
+  it('puts H.264 with packetization mode 1 first, keeping the rest', () => {
+    expect(preferH264([vp8, rtx, h264mode0, h264mode1])).toEqual([h264mode1, h264mode0, vp8, rtx]);
+  });
+  it('leaves a list without H.264 as it is', () => {
+    expect(preferH264([vp8, rtx])).toEqual([vp8, rtx]);
+  });
+});
