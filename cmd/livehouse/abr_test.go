@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/livehouse/livehouse/internal/media/whip/whiptest"
 )
 
 // segmentsOf lists the complete segments of a media playlist (not the initial gaps), by URI.
@@ -319,5 +321,44 @@ func TestStandardWithoutTranscoder(t *testing.T) {
 				t.Errorf("events = %v, want one Stream Failure in a session still open", events)
 			}
 		})
+	}
+}
+
+// TestStandardWHIPOpus: a WebRTC publisher's H.264 + Opus (kept as Opus in HLS) on a STANDARD
+// channel gets the 160p rung too, its audio transcoded from Opus to AAC, while the source's
+// variant keeps Opus.
+func TestStandardWHIPOpus(t *testing.T) {
+	needTool(t, "ffmpeg")
+	needTool(t, "ffprobe")
+	dir := t.TempDir()
+	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
+		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_WEBRTC_HLS_AUDIO": "opus", "LIVEHOUSE_CHANNEL_TYPE": "STANDARD"})
+	defer stop()
+	post(t, base+"/api/auth/register", "", map[string]string{"username": "streamer", "email": "s@example.com", "password": "Passw0rd!"})
+	_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "streamer", "password": "Passw0rd!"})
+	ch := login["user"].(map[string]any)["channel"].(map[string]any)
+	key, channelID := ch["streamKey"].(string), ch["id"].(string)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	pub, err := whiptest.Publish(ctx, base+"/api/whip", key, whiptest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	hlsBase := base + "/hls/" + channelID + "/"
+	var variants [][]string
+	waitFor(t, 45*time.Second, "two renditions in the multivariant playlist", func() bool {
+		_, body := get(t, hlsBase+"index.m3u8")
+		variants = streamInfRE.FindAllStringSubmatch(body, -1)
+		return len(variants) == 2
+	})
+	for i, want := range []string{`CODECS="avc1.42c01e,opus"`, `CODECS="avc1.64000c,mp4a.40.2"`} {
+		if !strings.Contains(variants[i][1], want) {
+			t.Errorf("variant %d: %s, want %s", i, variants[i][1], want)
+		}
+	}
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "compact=p=0", hlsBase+"160p/audio2_stream.m3u8").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "codec_name=aac") {
+		t.Errorf("ffprobe of the 160p audio: %v %s, want AAC", err, out)
 	}
 }
