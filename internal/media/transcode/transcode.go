@@ -56,9 +56,6 @@ type Transcoder struct {
 	pkg Packager
 	log *slog.Logger
 
-	mu       sync.Mutex
-	sessions map[string]*session // by channel id
-
 	restarts prometheus.Counter
 	running  atomic.Int64
 }
@@ -68,7 +65,7 @@ func New(cfg Config, pkg Packager, log *slog.Logger, reg prometheus.Registerer) 
 	if cfg.StallAfter <= 0 {
 		cfg.StallAfter = DefaultConfig.StallAfter
 	}
-	t := &Transcoder{cfg: cfg, pkg: pkg, log: log, sessions: map[string]*session{},
+	t := &Transcoder{cfg: cfg, pkg: pkg, log: log,
 		restarts: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_transcoder_restarts_total", Help: "ffmpeg transcoders restarted after a crash or a stall."}),
 	}
 	if reg != nil {
@@ -114,9 +111,6 @@ func (t *Transcoder) Start(l *streams.Live) func() {
 	}
 	s := &session{t: t, l: l, log: log, path: path, args: Args(t.cfg, rungs, sps.Height() > sps.Width()), rungs: rungs,
 		out: make([]*hls.Rung, len(rungs)), ended: make(chan struct{})}
-	t.mu.Lock()
-	t.sessions[l.Channel.ID] = s
-	t.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := l.Stream.NewReader("transcode", 512)
 	var wg sync.WaitGroup
@@ -127,11 +121,6 @@ func (t *Transcoder) Start(l *streams.Live) func() {
 		l.Stream.RemoveReader(r)
 		cancel()
 		wg.Wait()
-		t.mu.Lock()
-		if t.sessions[l.Channel.ID] == s {
-			delete(t.sessions, l.Channel.ID)
-		}
-		t.mu.Unlock()
 		for _, o := range s.out {
 			if o != nil {
 				o.Close()
@@ -174,9 +163,8 @@ const (
 
 // proc is one run of ffmpeg.
 type proc struct {
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	started time.Time
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
 
 	// The writer's state; used by the feeding goroutine only.
 	w      *mpegts.Writer
@@ -329,7 +317,7 @@ func (s *session) runOnce(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	p := &proc{cmd: cmd, stdin: stdin, started: time.Now()}
+	p := &proc{cmd: cmd, stdin: stdin}
 	cmd.Stderr = &p.stderr
 	readers := make([]*os.File, len(s.rungs))
 	for i := range s.rungs {
