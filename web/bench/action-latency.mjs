@@ -2,18 +2,12 @@
 // through the API SAMPLES times and measure from the request to the notice on screen (which
 // shows when the viewer's playhead reaches the media time the action was stamped with).
 // Usage: node bench/action-latency.mjs CHANNEL_URL API_BASE TOKEN WARMUP_SECONDS SAMPLES
-import { chromium } from 'playwright-core';
+import { launch, openPlaying } from './browser.mjs';
 
 const [url, api, token, warmup = '20', samples = '20'] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launch();
 try {
-  const page = await browser.newPage();
-  await page.goto(url);
-  await page.waitForFunction(() => window.livehouseHls?.playingDate && document.querySelector('video')?.currentTime > 0, null, { timeout: 30_000 });
-  await page.waitForTimeout(Number(warmup) * 1000);
+  const page = await openPlaying(browser, url, warmup);
   const out = [];
   for (let i = 0; i < Number(samples); i++) {
     const title = `n${i}-${Date.now() % 100000}`;

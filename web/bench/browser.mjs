@@ -1,0 +1,19 @@
+// The benchmarks' browser: Debian's Chromium, headless, with autoplay allowed, on a live
+// channel page that has started playing.
+import { chromium } from 'playwright-core';
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+// openPlaying opens url and waits until hls.js plays it, then for warmupSeconds more.
+export async function openPlaying(browser, url, warmupSeconds) {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => window.livehouseHls?.playingDate && document.querySelector('video')?.currentTime > 0, null, { timeout: 30_000 });
+  await page.waitForTimeout(Number(warmupSeconds) * 1000);
+  return page;
+}
