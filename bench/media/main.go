@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,8 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,71 +134,6 @@ func publishCopy(ctx context.Context, file, url string) *exec.Cmd {
 	return exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "flv", url)
 }
 
-func waitLive(s *harness.Server, channelID string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
-		if err == nil {
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if res.StatusCode == 200 && strings.Contains(string(body), "#EXT-X-PART:") {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return errors.New("stream did not become playable")
-}
-
-func percentile(d []float64, p float64) float64 {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[int(p*float64(len(s)-1))]
-}
-
-var (
-	seqRE  = regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d+)`)
-	pdtRE  = regexp.MustCompile(`#EXT-X-PROGRAM-DATE-TIME:(\S+)`)
-	partRE = regexp.MustCompile(`#EXT-X-PART:DURATION=([0-9.]+),URI="([^"]+)"`)
-)
-
-// nextPart parses a media playlist: the next part to ask for, and the wall-clock time at
-// which the newest listed part's media ends (its segment's program-date-time plus the
-// durations of the parts before it; PDT is taken from frame arrival, so this is when the
-// part's last frame arrived plus one frame).
-func nextPart(pl string) (msn, part int, newestEnd time.Time, newestURI string, ok bool) {
-	m := seqRE.FindStringSubmatch(pl)
-	if m == nil {
-		return
-	}
-	msn, _ = strconv.Atoi(m[1])
-	var pdt time.Time
-	var offset float64
-	for _, line := range strings.Split(pl, "\n") {
-		switch {
-		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
-			pdt, _ = time.Parse(time.RFC3339Nano, pdtRE.FindStringSubmatch(line)[1])
-			offset, part = 0, 0
-		case strings.HasPrefix(line, "#EXTINF"):
-			msn++
-			part = 0
-		case strings.HasPrefix(line, "#EXT-X-PART:"):
-			pm := partRE.FindStringSubmatch(line)
-			if pm == nil {
-				continue
-			}
-			d, _ := strconv.ParseFloat(pm[1], 64)
-			offset += d
-			part++
-			newestEnd, newestURI = pdt.Add(time.Duration(offset*float64(time.Second))), pm[2]
-		}
-	}
-	return msn, part, newestEnd, newestURI, !newestEnd.IsZero()
-}
-
 // ingestToPart publishes one stream and, for each new part, measures the time from the
 // arrival of the part's newest frame to the moment a blocking playlist reload lists it.
 func ingestToPart() error {
@@ -222,7 +154,7 @@ func ingestToPart() error {
 	}
 	defer pub.Wait()
 	defer cancel()
-	if err := waitLive(s, id); err != nil {
+	if err := s.WaitLive(id); err != nil {
 		return err
 	}
 	url := s.Base + "/hls/" + id + "/video1_stream.m3u8?vt=benchbenchbench01"
@@ -232,7 +164,7 @@ func ingestToPart() error {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	msn, part, _, _, _ := nextPart(string(body))
+	msn, part, _, _, _ := harness.NextPart(string(body))
 	var lat []float64
 	for len(lat) < 150 {
 		res, err := http.Get(fmt.Sprintf("%s&_HLS_msn=%d&_HLS_part=%d", url, msn, part))
@@ -244,7 +176,7 @@ func ingestToPart() error {
 		at := time.Now()
 		var end time.Time
 		var ok bool
-		msn, part, end, _, ok = nextPart(string(body))
+		msn, part, end, _, ok = harness.NextPart(string(body))
 		if !ok {
 			continue
 		}
@@ -253,7 +185,7 @@ func ingestToPart() error {
 		lat = append(lat, float64(at.Sub(newestFrame).Microseconds())/1000)
 	}
 	fmt.Printf("ingest-to-part latency (720p30 x264 zerolatency over RTMP, 200 ms parts, %d parts; arrival of a part's newest frame, from its PDT, to a blocking reload listing it): p50 %.1f ms, p95 %.1f ms (part target 200 ms: a part's oldest frame waits up to that much more)\n",
-		len(lat), percentile(lat, 0.5), percentile(lat, 0.95))
+		len(lat), harness.Percentile(lat, 0.5), harness.Percentile(lat, 0.95))
 	return nil
 }
 
@@ -261,38 +193,14 @@ func ingestToPart() error {
 // the playing frame's program-date-time (stamped at RTMP arrival, so the encoder's own delay
 // is not counted).
 func playerLatency() error {
-	s, err := harness.Start(*binary)
+	ms, err := browserSamples("playerbench", func(base, _ string) []string {
+		return []string{"bench/player-latency.mjs", base + "/playerbench", strconv.Itoa(int(warmup.Seconds())), "30"}
+	})
 	if err != nil {
 		return err
-	}
-	defer s.Stop()
-	key, id, err := channel(s, "playerbench")
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	pub := publishLive(ctx, "rtmp://"+s.RTMP+"/live/"+key)
-	if err := pub.Start(); err != nil {
-		cancel()
-		return err
-	}
-	defer func() { cancel(); pub.Wait() }()
-	if err := waitLive(s, id); err != nil {
-		return err
-	}
-	cmd := exec.Command("node", "bench/player-latency.mjs", s.Base+"/playerbench", strconv.Itoa(int(warmup.Seconds())), "30")
-	cmd.Dir = "web" // playwright-core comes from the web app's node_modules
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("player script: %w", err)
-	}
-	var ms []float64
-	if err := json.Unmarshal(bytes.TrimSpace(out), &ms); err != nil {
-		return fmt.Errorf("player script output %q: %w", out, err)
 	}
 	fmt.Printf("player latency in Chromium with hls.js (low-latency mode; wall clock minus the playing frame's PDT, %d samples after %v of playback): p50 %.0f ms, p95 %.0f ms\n",
-		len(ms), *warmup, percentile(ms, 0.5), percentile(ms, 0.95))
+		len(ms), *warmup, harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95))
 	return nil
 }
 
@@ -300,39 +208,52 @@ func playerLatency() error {
 // viewer's screen, in Chromium with hls.js: the action goes in-band, so this is the player's
 // latency plus the wait for the next video frame and part.
 func actionLatency() error {
-	s, err := harness.Start(*binary)
+	ms, err := browserSamples("actionbench", func(base, token string) []string {
+		return []string{"bench/action-latency.mjs", base + "/actionbench", base, token, "20", "20"}
+	})
 	if err != nil {
 		return err
 	}
-	defer s.Stop()
-	token, key, id, err := s.Channel("actionbench")
+	fmt.Printf("stream action latency (POST /api/me/stream-actions to the notice on a viewer's screen, Chromium with hls.js, %d samples after 20 s of playback): p50 %.0f ms, p95 %.0f ms\n",
+		len(ms), harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95))
+	return nil
+}
+
+// browserSamples starts a server with a live 720p30 stream on a channel of that name, runs a
+// web/bench script with the arguments args gives (from the server's base URL and the
+// streamer's token) and returns the milliseconds it prints as a JSON array.
+func browserSamples(channel string, args func(base, token string) []string) ([]float64, error) {
+	s, err := harness.Start(*binary)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	defer s.Stop()
+	token, key, id, err := s.Channel(channel)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pub := publishLive(ctx, "rtmp://"+s.RTMP+"/live/"+key)
 	if err := pub.Start(); err != nil {
 		cancel()
-		return err
+		return nil, err
 	}
 	defer func() { cancel(); pub.Wait() }()
-	if err := waitLive(s, id); err != nil {
-		return err
+	if err := s.WaitLive(id); err != nil {
+		return nil, err
 	}
-	cmd := exec.Command("node", "bench/action-latency.mjs", s.Base+"/actionbench", s.Base, token, "20", "20")
-	cmd.Dir = "web"
+	cmd := exec.Command("node", args(s.Base, token)...)
+	cmd.Dir = "web" // playwright-core comes from the web app's node_modules
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("action script: %w", err)
+		return nil, fmt.Errorf("browser script: %w", err)
 	}
 	var ms []float64
 	if err := json.Unmarshal(bytes.TrimSpace(out), &ms); err != nil {
-		return fmt.Errorf("action script output %q: %w", out, err)
+		return nil, fmt.Errorf("browser script output %q: %w", out, err)
 	}
-	fmt.Printf("stream action latency (POST /api/me/stream-actions to the notice on a viewer's screen, Chromium with hls.js, %d samples after 20 s of playback): p50 %.0f ms, p95 %.0f ms\n",
-		len(ms), percentile(ms, 0.5), percentile(ms, 0.95))
-	return nil
+	return ms, nil
 }
 
 // cpuPerStream publishes n copies of the sample with -c copy and measures the server's CPU
@@ -369,7 +290,7 @@ func cpuPerStream(n int) error {
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
-		if err := waitLive(s, id); err != nil {
+		if err := s.WaitLive(id); err != nil {
 			return err
 		}
 	}
@@ -405,7 +326,7 @@ func egress(n int) error {
 		return err
 	}
 	defer func() { cancel(); pub.Wait() }()
-	if err := waitLive(s, id); err != nil {
+	if err := s.WaitLive(id); err != nil {
 		return err
 	}
 	base := s.Base + "/hls/" + id + "/"
@@ -447,7 +368,7 @@ func egress(n int) error {
 			}
 			pl, ok := get(base + "video1_stream.m3u8?vt=" + token)
 			for ok && time.Now().Before(stop) {
-				msn, part, _, uri, parsed := nextPart(string(pl))
+				msn, part, _, uri, parsed := harness.NextPart(string(pl))
 				if !parsed {
 					break
 				}
@@ -462,6 +383,6 @@ func egress(n int) error {
 	elapsed := time.Since(t0)
 	cpu := s.CPUSeconds() - cpu0
 	fmt.Printf("LL-HLS egress with %d simulated viewers on one stream (blocking reload for the next part, then the newest part, in a loop; %v): %.0f requests/s, p50 %.1f ms, p99 %.1f ms (blocking waits included), %d failed, server CPU %.0f%% of one core\n",
-		n, elapsed.Round(time.Second), float64(requests.Load())/elapsed.Seconds(), percentile(lat, 0.5), percentile(lat, 0.99), failures.Load(), 100*cpu/elapsed.Seconds())
+		n, elapsed.Round(time.Second), float64(requests.Load())/elapsed.Seconds(), harness.Percentile(lat, 0.5), harness.Percentile(lat, 0.99), failures.Load(), 100*cpu/elapsed.Seconds())
 	return nil
 }

@@ -124,7 +124,7 @@ func transcodeLatency() error {
 	}
 	defer pub.Wait()
 	defer cancel()
-	if err := waitLive(s, id); err != nil {
+	if err := s.WaitLive(id); err != nil {
 		return err
 	}
 	base := s.Base + "/hls/" + id + "/"
@@ -164,7 +164,7 @@ func transcodeLatency() error {
 			at := time.Now()
 			var end time.Time
 			var ok bool
-			msn, part, end, _, ok = nextPart(string(body))
+			msn, part, end, _, ok = harness.NextPart(string(body))
 			if !ok {
 				msn = -1
 				continue
@@ -196,6 +196,6 @@ func transcodeLatency() error {
 		return fmt.Errorf("no part was seen in both renditions")
 	}
 	fmt.Printf("transcoder latency, lowest rung (640x360 live source → 160p x264 %s zerolatency, 200 ms parts, %d parts seen in both; a part listed in 160p minus the same part listed in the source): p50 %.0f ms, p95 %.0f ms\n",
-		transcode.DefaultConfig.Preset, len(extra), percentile(extra, 0.5), percentile(extra, 0.95))
+		transcode.DefaultConfig.Preset, len(extra), harness.Percentile(extra, 0.5), harness.Percentile(extra, 0.95))
 	return nil
 }

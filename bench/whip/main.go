@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,70 +102,6 @@ func samples() (video, audio string, err error) {
 	return video, audio, nil
 }
 
-func waitLive(s *harness.Server, channelID string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
-		if err == nil {
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if res.StatusCode == 200 && strings.Contains(string(body), "#EXT-X-PART:") {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond) // polling interval
-	}
-	return errors.New("stream did not become playable")
-}
-
-func percentile(d []float64, p float64) float64 {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[int(p*float64(len(s)-1))]
-}
-
-var (
-	seqRE  = regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d+)`)
-	pdtRE  = regexp.MustCompile(`#EXT-X-PROGRAM-DATE-TIME:(\S+)`)
-	partRE = regexp.MustCompile(`#EXT-X-PART:DURATION=([0-9.]+),URI="([^"]+)"`)
-)
-
-// nextPart parses a media playlist: the next part to ask for, and the wall-clock time at which
-// the newest listed part's media ends (its segment's program-date-time, stamped at frame
-// arrival, plus the durations of the parts before it).
-func nextPart(pl string) (msn, part int, newestEnd time.Time, ok bool) {
-	m := seqRE.FindStringSubmatch(pl)
-	if m == nil {
-		return
-	}
-	msn, _ = strconv.Atoi(m[1])
-	var pdt time.Time
-	var offset float64
-	for _, line := range strings.Split(pl, "\n") {
-		switch {
-		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
-			pdt, _ = time.Parse(time.RFC3339Nano, pdtRE.FindStringSubmatch(line)[1])
-			offset, part = 0, 0
-		case strings.HasPrefix(line, "#EXTINF"):
-			msn++
-			part = 0
-		case strings.HasPrefix(line, "#EXT-X-PART:"):
-			pm := partRE.FindStringSubmatch(line)
-			if pm == nil {
-				continue
-			}
-			d, _ := strconv.ParseFloat(pm[1], 64)
-			offset += d
-			part++
-			newestEnd = pdt.Add(time.Duration(offset * float64(time.Second)))
-		}
-	}
-	return msn, part, newestEnd, !newestEnd.IsZero()
-}
-
 // latency publishes one 720p30 stream over WHIP (a Pion client, H.264 + Opus, loopback) and,
 // for each new video part, measures from the moment the part's newest frame was sent by the
 // publisher to the moment a blocking playlist reload lists the part. It also reports the
@@ -199,7 +134,7 @@ func latency(audio string) error {
 		return err
 	}
 	defer pub.Close()
-	if err := waitLive(s, id); err != nil {
+	if err := s.WaitLive(id); err != nil {
 		return err
 	}
 	var fromSend []float64
@@ -222,7 +157,7 @@ func latency(audio string) error {
 	fmt.Printf("WHIP-to-part latency, webrtc_hls_audio=%s (720p30 2.5 Mbps H.264 + 64 kbps Opus from a Pion publisher over loopback, 200 ms parts, %d parts each): "+
 		"the publisher sends a part's newest video frame → a blocking reload lists the part: p50 %.1f ms, p95 %.1f ms; its arrival (PDT) → listed: p50 %.1f ms, p95 %.1f ms "+
 		"(a part's oldest frame waits up to one part target more; parts are cut on the video, so audio late from a transcoder moves into the next part — see the opus scenario for that delay)\n",
-		audio, *partsN, percentile(fromSend, 0.5), percentile(fromSend, 0.95), percentile(fromArrival, 0.5), percentile(fromArrival, 0.95))
+		audio, *partsN, harness.Percentile(fromSend, 0.5), harness.Percentile(fromSend, 0.95), harness.Percentile(fromArrival, 0.5), harness.Percentile(fromArrival, 0.95))
 	return nil
 }
 
@@ -240,7 +175,7 @@ func follow(url string, sample time.Duration, seen func(newest, listed time.Time
 	if res.StatusCode != 200 {
 		return nil, fmt.Errorf("%s: %d", url, res.StatusCode)
 	}
-	msn, part, _, _ := nextPart(string(body))
+	msn, part, _, _, _ := harness.NextPart(string(body))
 	var lat []float64
 	for len(lat) < *partsN {
 		res, err := http.Get(fmt.Sprintf("%s&_HLS_msn=%d&_HLS_part=%d", url, msn, part))
@@ -252,7 +187,7 @@ func follow(url string, sample time.Duration, seen func(newest, listed time.Time
 		at := time.Now()
 		var end time.Time
 		var ok bool
-		msn, part, end, ok = nextPart(string(body))
+		msn, part, end, _, ok = harness.NextPart(string(body))
 		if !ok {
 			continue
 		}
@@ -299,7 +234,7 @@ func cpuPerStream(n int, audio string) error {
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
-		if err := waitLive(s, id); err != nil {
+		if err := s.WaitLive(id); err != nil {
 			return err
 		}
 	}
@@ -400,7 +335,7 @@ func opusToAAC() error {
 	}
 	fmt.Printf("Opus→AAC transcode (the alternative to Opus passthrough; ffmpeg libopus decode + native AAC 128 kbps, behind pipes): %.3f CPU-s per stream-minute; "+
 		"added delay from an Opus packet written to its AAC frame read back: p50 %.0f ms, p95 %.0f ms (%d frames)\n",
-		perMinute, percentile(delays, 0.5), percentile(delays, 0.95), len(delays))
+		perMinute, harness.Percentile(delays, 0.5), harness.Percentile(delays, 0.95), len(delays))
 	return nil
 }
 

@@ -1,0 +1,79 @@
+package harness
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// WaitLive polls a channel's media playlist until it lists a part.
+func (s *Server) WaitLive(channelID string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
+		if err == nil {
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 && strings.Contains(string(body), "#EXT-X-PART:") {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+	return errors.New("stream did not become playable")
+}
+
+// Percentile is the p-quantile (0–1) of d, by rank.
+func Percentile(d []float64, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[int(p*float64(len(s)-1))]
+}
+
+var (
+	seqRE  = regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d+)`)
+	pdtRE  = regexp.MustCompile(`#EXT-X-PROGRAM-DATE-TIME:(\S+)`)
+	partRE = regexp.MustCompile(`#EXT-X-PART:DURATION=([0-9.]+),URI="([^"]+)"`)
+)
+
+// NextPart parses a media playlist: the next part to ask for, and the wall-clock time at which
+// the newest listed part's media ends (its segment's program-date-time plus the durations of
+// the parts before it; PDT is stamped at frame arrival, so this is when the part's last frame
+// arrived plus one frame), with that part's URI.
+func NextPart(pl string) (msn, part int, newestEnd time.Time, newestURI string, ok bool) {
+	m := seqRE.FindStringSubmatch(pl)
+	if m == nil {
+		return
+	}
+	msn, _ = strconv.Atoi(m[1])
+	var pdt time.Time
+	var offset float64
+	for _, line := range strings.Split(pl, "\n") {
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
+			pdt, _ = time.Parse(time.RFC3339Nano, pdtRE.FindStringSubmatch(line)[1])
+			offset, part = 0, 0
+		case strings.HasPrefix(line, "#EXTINF"):
+			msn++
+			part = 0
+		case strings.HasPrefix(line, "#EXT-X-PART:"):
+			pm := partRE.FindStringSubmatch(line)
+			if pm == nil {
+				continue
+			}
+			d, _ := strconv.ParseFloat(pm[1], 64)
+			offset += d
+			part++
+			newestEnd, newestURI = pdt.Add(time.Duration(offset*float64(time.Second))), pm[2]
+		}
+	}
+	return msn, part, newestEnd, newestURI, !newestEnd.IsZero()
+}
