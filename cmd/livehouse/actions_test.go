@@ -112,11 +112,7 @@ func TestStreamActionsInBand(t *testing.T) {
 	rtmpAddr := freePort(t)
 	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": rtmpAddr})
 	defer stop()
-	post(t, base+"/api/auth/register", "", map[string]string{"username": "streamer", "email": "s@example.com", "password": "Passw0rd!"})
-	_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "streamer", "password": "Passw0rd!"})
-	token := login["token"].(string)
-	ch := login["user"].(map[string]any)["channel"].(map[string]any)
-	key, channelID := ch["streamKey"].(string), ch["id"].(string)
+	token, key, channelID, _ := signUpStreamer(t, base)
 
 	quiz := map[string]any{"name": "quiz", "data": map[string]any{"question": "Capital of Canada?", "answers": []string{"Vancouver", "Ottawa", "Calgary"}, "correctAnswerIndex": 1, "duration": 5}}
 	if status, _ := post(t, base+"/api/me/stream-actions", token, quiz); status != 404 {

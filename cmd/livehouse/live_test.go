@@ -85,10 +85,7 @@ func TestLiveRTMPToHLS(t *testing.T) {
 	rtmpAddr := freePort(t)
 	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": rtmpAddr})
 	defer stop()
-	post(t, base+"/api/auth/register", "", map[string]string{"username": "streamer", "email": "s@example.com", "password": "Passw0rd!"})
-	_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "streamer", "password": "Passw0rd!"})
-	ch := login["user"].(map[string]any)["channel"].(map[string]any)
-	key, channelID := ch["streamKey"].(string), ch["id"].(string)
+	token, key, channelID, ch := signUpStreamer(t, base)
 	if want := "rtmp://localhost:" + rtmpAddr[strings.LastIndexByte(rtmpAddr, ':')+1:] + "/live/"; ch["rtmpUrl"] != want {
 		t.Errorf("rtmpUrl = %v, want %v", ch["rtmpUrl"], want)
 	}
@@ -262,7 +259,7 @@ func TestLiveRTMPToHLS(t *testing.T) {
 		getJSON(t, base+"/api/channels/streamer", &page)
 		return page["isLive"] == true
 	})
-	if status, _ := post(t, base+"/api/me/stream-key/reset", login["token"].(string), nil); status != 200 {
+	if status, _ := post(t, base+"/api/me/stream-key/reset", token, nil); status != 200 {
 		t.Fatalf("key reset: %d", status)
 	}
 	exited := make(chan error, 1)

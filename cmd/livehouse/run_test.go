@@ -264,3 +264,13 @@ func TestConfigFile(t *testing.T) {
 		t.Errorf("unknown key in file: err %v (exit %d), want exit 2 naming the key", err, exitCode(err))
 	}
 }
+
+// signUpStreamer registers and signs in the account "streamer" on a server started with
+// auto-verify, and returns its session token, stream key, channel id and channel.
+func signUpStreamer(t *testing.T, base string) (token, key, channelID string, channel map[string]any) {
+	t.Helper()
+	post(t, base+"/api/auth/register", "", map[string]string{"username": "streamer", "email": "s@example.com", "password": "Passw0rd!"})
+	_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "streamer", "password": "Passw0rd!"})
+	channel = login["user"].(map[string]any)["channel"].(map[string]any)
+	return login["token"].(string), channel["streamKey"].(string), channel["id"].(string), channel
+}

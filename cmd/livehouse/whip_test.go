@@ -35,10 +35,7 @@ func testWHIPToHLS(t *testing.T, audio, codec, probe string) {
 	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
 		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_WEBRTC_HLS_AUDIO": audio})
 	defer stop()
-	post(t, base+"/api/auth/register", "", map[string]string{"username": "streamer", "email": "s@example.com", "password": "Passw0rd!"})
-	_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "streamer", "password": "Passw0rd!"})
-	ch := login["user"].(map[string]any)["channel"].(map[string]any)
-	key, channelID := ch["streamKey"].(string), ch["id"].(string)
+	_, key, channelID, _ := signUpStreamer(t, base)
 	endpoint := base + "/api/whip"
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

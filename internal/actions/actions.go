@@ -144,7 +144,7 @@ func (s *Service) Start(ctx context.Context, ch *channels.Channel, name string, 
 	}
 	r := &running{action: a, session: live.SessionID}
 	if duration > 0 {
-		r.timer = time.AfterFunc(time.Duration(duration)*time.Second, func() { s.expire(ch.ID, a.ID) })
+		r.timer = time.AfterFunc(time.Duration(duration)*time.Second, func() { s.clear(ch.ID, a.ID) })
 	}
 	s.active[ch.ID] = r
 	s.mu.Unlock()
@@ -226,10 +226,8 @@ func (o output) Start(l *streams.Live) func() {
 	}
 }
 
-func (s *Service) expire(channelID, id string) { s.clear(channelID, id) }
-
-// clear forgets the channel's active action if it is still the given one, and says so on the
-// bus.
+// clear forgets the channel's active action if it is still the given one (a stop, its expiry
+// or the end of its stream), and says so on the bus.
 func (s *Service) clear(channelID, id string) {
 	s.mu.Lock()
 	r := s.active[channelID]

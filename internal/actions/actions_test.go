@@ -188,11 +188,11 @@ func TestTimedActionExpires(t *testing.T) {
 	if timer == nil {
 		t.Fatal("a timed action has no expiry")
 	}
-	s.expire("ch_1", "sa-other") // an older action's timer does nothing
+	s.clear("ch_1", "sa-other") // an older action's timer does nothing
 	if s.Active("ch_1") != a {
 		t.Fatal("cleared by another action's expiry")
 	}
-	s.expire("ch_1", a.ID)
+	s.clear("ch_1", a.ID)
 	if s.Active("ch_1") != nil {
 		t.Errorf("still active after expiry")
 	}

@@ -32,9 +32,8 @@ export function ViewerOverlay({ channel, color, live, placement, stacked }: Prop
     return () => window.clearTimeout(t);
   }, [action, channel]);
   if (!action) return null;
-  const inTab = action.name === 'quiz' || action.name === 'product' || action.name === 'amazon_product';
-  if (inTab && (placement === 'tab') !== stacked) return null;
-  if (!inTab && placement === 'tab') return null;
+  const card = action.name === 'quiz' || action.name === 'product' || action.name === 'amazon_product';
+  if (placement !== (card && stacked ? 'tab' : 'player')) return null;
   const style = profileStyle(color);
   switch (action.name) {
     case 'quiz':
