@@ -197,3 +197,33 @@ func TestTimedActionExpires(t *testing.T) {
 		t.Errorf("still active after expiry")
 	}
 }
+
+type fakeBus struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (b *fakeBus) Publish(_ context.Context, subject string, data []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.msgs = append(b.msgs, subject+" "+string(data))
+	return nil
+}
+
+// Every start and every end goes on the bus for the channel, for other nodes and WebRTC viewers.
+func TestPublishedOnTheBus(t *testing.T) {
+	s, _, _, _, ch := setup(t)
+	bus := &fakeBus{}
+	s.SetBus(bus)
+	a, err := s.Start(context.Background(), ch, Celebration, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(context.Background(), ch); err != nil {
+		t.Fatal(err)
+	}
+	if len(bus.msgs) != 2 || !strings.HasPrefix(bus.msgs[0], `streams.actions.ch_1 {"action":{"id":"`+a.ID+`","name":"celebration"`) ||
+		bus.msgs[1] != `streams.actions.ch_1 {"action":null,"channelId":"ch_1"}` {
+		t.Errorf("bus: %q", bus.msgs)
+	}
+}
