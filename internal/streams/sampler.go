@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,7 @@ func (h *Health) Start(l *Live) (stop func()) {
 	r := l.Stream.NewReader("sampler", samplerQueue)
 	done := make(chan struct{})
 	s := h.newSampler(l.SessionID, l.Channel.ID) // the session's first second is now
+	s.audioMean = &l.audioBitrate
 	tick, stopTicker := h.ticker()
 	go func() {
 		defer close(done)
@@ -46,6 +48,7 @@ type sampler struct {
 	sessionID string
 	channelID string
 	m         *meter
+	audioMean *atomic.Int64 // where the mean audio bitrate goes after each sample; may be nil
 
 	start   time.Time // the session's first second
 	last    time.Time // when the last point was measured
@@ -70,6 +73,9 @@ func (s *sampler) tick(now time.Time) {
 	s.seconds = k + 1
 	p := s.m.sample(s.start.Add(time.Duration(k)*time.Second), now.Sub(s.last))
 	s.last = now
+	if s.audioMean != nil {
+		s.audioMean.Store(int64(s.m.audio.mean() + 0.5))
+	}
 	if s.h.viewers != nil {
 		p.Views = s.h.viewers.Viewers(s.channelID)
 	}

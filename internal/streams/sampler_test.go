@@ -50,7 +50,8 @@ func TestSampler(t *testing.T) {
 	ticks := make(chan time.Time)
 	h.ticker = func() (<-chan time.Time, func()) { return ticks, func() {} }
 	st := stream.New(stream.Tracks{})
-	stop := h.Start(&Live{SessionID: "st-1", Channel: Channel{ID: "ch_1"}, Stream: st})
+	l := &Live{SessionID: "st-1", Channel: Channel{ID: "ch_1"}, Stream: st}
+	stop := h.Start(l)
 	defer stop()
 
 	// tick waits until the sampler took a second's units, then ends that second. The fan-out
@@ -58,6 +59,9 @@ func TestSampler(t *testing.T) {
 	second := 0
 	tick := func() {
 		for _, u := range videoSecond(second, 60) {
+			st.Write(u)
+		}
+		for _, u := range audioUntil(time.Duration(second)*time.Second, time.Duration(second+1)*time.Second) {
 			st.Write(u)
 		}
 		second++
@@ -107,6 +111,9 @@ func TestSampler(t *testing.T) {
 	}
 	if frames == 0 {
 		t.Errorf("no frames counted in %d seconds of video", second)
+	}
+	if got, want := float64(l.AudioBitrate()), audioSize*8/aacFrame.Seconds(); !near(got, want, 0.05) {
+		t.Errorf("the live stream's audio bitrate is %.0f bps, want %.0f (the sampler's mean)", got, want)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,11 +89,17 @@ type Output interface {
 	Start(l *Live) (stop func())
 }
 
+// Transcoded reports whether the channel's streams get an adaptive-bitrate ladder: STANDARD
+// channels do, BASIC ones are passed through.
+func (c Channel) Transcoded() bool { return c.Type == channels.TypeStandard }
+
 // Live is a stream being published now.
 type Live struct {
 	SessionID string
 	Channel   Channel
 	Stream    *stream.Stream
+
+	audioBitrate atomic.Int64 // the health sampler's mean audio bitrate so far
 
 	svc       *Service
 	startOnce sync.Once
@@ -228,6 +235,11 @@ func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kic
 	l.stops = append(l.stops, s.watch(l))
 	return l, nil
 }
+
+// AudioBitrate is the stream's mean audio bitrate since it began, in bits per second, as
+// stream health measures it (0 until its first sample, or when health is not measured). The
+// HLS output adds it to the bandwidth of the renditions that play the source's audio.
+func (l *Live) AudioBitrate() int { return int(l.audioBitrate.Load()) }
 
 // MarkStarted records that the stream's first part is playable; only the first call counts.
 func (l *Live) MarkStarted() {

@@ -84,7 +84,11 @@ func (s *Server) Viewers(channelID string) int { return s.viewers.count(channelI
 // Start packages a live stream until the returned function is called.
 func (s *Server) Start(l *streams.Live) func() {
 	log := s.log.With("session", l.SessionID)
-	lv, err := s.open(l.Channel.ID, l.Stream.Tracks, log)
+	var audioBitrate func() int // nil: a passthrough stream, which has no ladder to describe
+	if l.Channel.Transcoded() {
+		audioBitrate = l.AudioBitrate
+	}
+	lv, err := s.open(l.Channel.ID, l.Stream.Tracks, audioBitrate, log)
 	if err != nil {
 		log.Error("starting hls muxer", "err", err)
 		return func() {}
@@ -113,9 +117,14 @@ func (s *Server) Start(l *streams.Live) func() {
 	}
 }
 
-// open starts packaging a channel's stream of the given tracks.
-func (s *Server) open(channelID string, t stream.Tracks, log *slog.Logger) (*live, error) {
-	lv := &live{tl: &timeline{}, sched: &schedule{minTicks: ticks(s.cfg.SegmentMinDuration, videoClock)}, rungs: map[string]*Rung{}}
+// open starts packaging a channel's stream of the given tracks. A stream that may get a
+// ladder (a STANDARD channel's) has audioBitrate, the measured bitrate of its audio for the
+// multivariant playlist's bandwidths; the others skip the ladder's bookkeeping on every frame.
+func (s *Server) open(channelID string, t stream.Tracks, audioBitrate func() int, log *slog.Logger) (*live, error) {
+	lv := &live{tl: &timeline{}, rungs: map[string]*Rung{}, audioBitrate: audioBitrate}
+	if audioBitrate != nil {
+		lv.sched = &schedule{minTicks: ticks(s.cfg.SegmentMinDuration, videoClock)}
+	}
 	var tracks []*gohlslib.Track
 	if h := t.H264; h != nil {
 		lv.video = &gohlslib.Track{Codec: &codecs.H264{SPS: h.SPS, PPS: h.PPS}, ClockRate: videoClock}
@@ -146,24 +155,15 @@ func (lv *live) write(u *stream.Unit) error {
 	case u.Kind == stream.Video && lv.video != nil:
 		pts := ticks(u.PTS, videoClock)
 		lv.tl.stamp(pts, u.NTP)
-		lv.sched.video(pts, u.NTP, u.Key)
+		if lv.sched != nil {
+			lv.sched.video(pts, u.NTP, u.Key)
+		}
 		return lv.source.WriteH264(lv.video, u.NTP, pts, u.Payload)
 	case u.Kind == stream.Audio && lv.audioTrack != nil:
-		rate := lv.audioTrack.ClockRate
-		_, opus := lv.audioTrack.Codec.(*codecs.Opus)
-		frame := time.Duration(1024 * int64(time.Second) / int64(rate)) // an AAC frame
-		if opus {
-			frame = 20 * time.Millisecond // WebRTC's usual packet
-		}
-		lv.mu.Lock()
-		for _, au := range u.Payload {
-			lv.audio.add(len(au), u.PTS, frame)
-		}
-		lv.mu.Unlock()
-		if opus {
+		if _, opus := lv.audioTrack.Codec.(*codecs.Opus); opus {
 			return lv.source.WriteOpus(lv.audioTrack, u.NTP, ticks(u.PTS, 48000), u.Payload)
 		}
-		return lv.source.WriteMPEG4Audio(lv.audioTrack, u.NTP, ticks(u.PTS, rate), u.Payload)
+		return lv.source.WriteMPEG4Audio(lv.audioTrack, u.NTP, ticks(u.PTS, lv.audioTrack.ClockRate), u.Payload)
 	}
 	return nil
 }

@@ -32,17 +32,20 @@ import (
 // ErrNoRung is returned for a rung name that the ladder does not know.
 var ErrNoRung = errors.New("no such rendition")
 
+// ErrNoLadder is returned when rungs are added to a stream that was not opened for a ladder.
+var ErrNoLadder = errors.New("no ladder")
+
 // live is one channel's output on this node: the source rendition, its rungs and its cues.
 type live struct {
 	source            *gohlslib.Muxer
 	video, audioTrack *gohlslib.Track
 	tl                *timeline
-	sched             *schedule
+	sched             *schedule  // nil unless the stream may get a ladder
+	audioBitrate      func() int // the source's audio, shared by the upper rungs; nil with sched
 
 	mu     sync.Mutex
 	ladder bool             // the channel is transcoded: the multivariant playlist is ours
 	rungs  map[string]*Rung // by name
-	audio  meter            // the source's audio, shared by the upper rungs
 }
 
 func (lv *live) rung(name string) *Rung {
@@ -165,6 +168,9 @@ func (s *Server) AddRung(channelID, name string, audio *mpeg4audio.AudioSpecific
 	if lv == nil {
 		return nil, ErrNotLive
 	}
+	if lv.sched == nil {
+		return nil, fmt.Errorf("%w: the channel is not transcoded", ErrNoLadder)
+	}
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
 	if lv.rungs[name] != nil {
@@ -183,6 +189,9 @@ func (s *Server) SetLadder(channelID string, on bool) error {
 	s.mu.RUnlock()
 	if lv == nil {
 		return ErrNotLive
+	}
+	if on && lv.sched == nil {
+		return fmt.Errorf("%w: the channel is not transcoded", ErrNoLadder)
 	}
 	lv.mu.Lock()
 	lv.ladder = on
@@ -354,8 +363,8 @@ func (lv *live) multivariant(query string) ([]byte, error) {
 	for _, r := range lv.rungs {
 		rungs = append(rungs, r)
 	}
-	sourceAudio := lv.audio.bps()
 	lv.mu.Unlock()
+	sourceAudio := lv.audioBitrate()
 
 	pl := &playlist.Multivariant{Version: 10, IndependentSegments: true}
 	sourceCodec := "" // the source's audio codec (AAC from RTMP, Opus from WebRTC), shared by the upper rungs

@@ -1,6 +1,7 @@
 package hls
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -69,7 +70,7 @@ func starts(t *testing.T, s *Server, dir string) map[uint64]string {
 // segments begin at the same media times, with the same program-date-time, as the source's.
 func TestRungSegmentsFollowTheSource(t *testing.T) {
 	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, s.log)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, noAudio, s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestRungSegmentsFollowTheSource(t *testing.T) {
 // every URI.
 func TestMultivariantPlaylist(t *testing.T) {
 	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, s.log)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, noAudio, s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,11 +207,35 @@ func TestMultivariantPlaylist(t *testing.T) {
 	}
 }
 
+// noAudio is the measured audio bitrate of the test streams, which have no audio.
+func noAudio() int { return 0 }
+
+// TestPassthroughHasNoLadder: a stream opened without a ladder (a BASIC channel's) takes no
+// rungs, so none of the ladder's per-frame bookkeeping is needed for it.
+func TestPassthroughHasNoLadder(t *testing.T) {
+	s := NewServer(DefaultConfig, slog.New(slog.DiscardHandler), nil, nil)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, nil, s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close("ch", lv)
+	pts, au, key := frame(0, 60)
+	if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(pts), NTP: time.Now(), Payload: au, Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLadder("ch", true); !errors.Is(err, ErrNoLadder) {
+		t.Errorf("SetLadder on a passthrough stream: err = %v, want ErrNoLadder", err)
+	}
+	if _, err := s.AddRung("ch", "160p", nil); !errors.Is(err, ErrNoLadder) {
+		t.Errorf("AddRung on a passthrough stream: err = %v, want ErrNoLadder", err)
+	}
+}
+
 // BenchmarkLadderFrame packages one video frame in the source and in one rung, as a
 // transcoded stream does for every frame.
 func BenchmarkLadderFrame(b *testing.B) {
 	s := NewServer(DefaultConfig, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, s.log)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, noAudio, s.log)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -225,6 +250,27 @@ func BenchmarkLadderFrame(b *testing.B) {
 			b.Fatal(err)
 		}
 		if err := r.WriteVideo(pts, au); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkPassthroughFrame packages one video frame of a BASIC channel's stream, which has
+// no ladder: the muxer's work and the timed-metadata check, nothing else.
+func BenchmarkPassthroughFrame(b *testing.B) {
+	s := NewServer(DefaultConfig, slog.New(slog.DiscardHandler), nil, nil)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, nil, s.log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.close("ch", lv)
+	t0 := time.Now()
+	i := 0
+	for b.Loop() {
+		pts, au, key := frame(i, 60)
+		d := time.Duration(pts) * time.Second / videoClock
+		if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: d, NTP: t0.Add(d), Payload: au, Key: key}); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amp4 "github.com/abema/go-mp4"
@@ -69,10 +70,12 @@ func (c *cue) end() (int64, bool) {
 
 // timeline holds one live stream's cues.
 type timeline struct {
+	maxPTS int64       // latest video PTS handed to the muxer, fMP4 timeline; the writer's own
+	busy   atomic.Bool // cues are pending or more than one is kept: stamp has work under mu
+
 	mu      sync.Mutex
 	pending []Metadata
 	cues    []*cue
-	maxPTS  int64 // latest video PTS handed to the muxer, fMP4 timeline
 	seq     uint32
 
 	// Parts and segments with their boxes, by file name, newest last: a file's bytes never
@@ -120,18 +123,24 @@ func (t *timeline) put(m Metadata) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.pending = append(t.pending, m)
+	t.busy.Store(true)
 }
 
 // stamp gives pending cues the media time of the video frame about to be written. With
 // B-frames a frame's PTS may be below one already written; the cue then takes the latest, so
-// that it never falls into a part that may already have been served.
+// that it never falls into a part that may already have been served. It is called for every
+// video frame, from the goroutine that writes them; most frames have nothing to stamp and take
+// no lock.
 func (t *timeline) stamp(pts int64, ntp time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	pts += muxerStartDTS
 	if pts > t.maxPTS {
 		t.maxPTS = pts
 	}
+	if !t.busy.Load() {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, m := range t.pending {
 		t.seq++
 		t.cues = append(t.cues, &cue{Metadata: m, seq: t.seq, pts: t.maxPTS, at: ntp})
@@ -141,6 +150,7 @@ func (t *timeline) stamp(pts int64, ntp time.Time) {
 	for len(t.cues) > 1 && t.cues[1].pts < t.maxPTS-dateRangeKeep {
 		t.cues = t.cues[1:]
 	}
+	t.busy.Store(len(t.cues) > 1)
 }
 
 // announcements are the emsg boxes for a fragment whose video covers [d0, d1): the cues that

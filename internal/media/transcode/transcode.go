@@ -86,7 +86,7 @@ func (t *Transcoder) Available() error {
 // Start runs a ladder for a STANDARD channel's stream; other streams pass through untouched.
 func (t *Transcoder) Start(l *streams.Live) func() {
 	h := l.Stream.Tracks.H264
-	if l.Channel.Type != "STANDARD" || h == nil {
+	if !l.Channel.Transcoded() || h == nil {
 		return func() {}
 	}
 	var sps h264.SPS
