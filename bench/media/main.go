@@ -10,15 +10,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/livehouse/livehouse/bench/internal/harness"
@@ -38,10 +35,14 @@ var (
 	streamsF = flag.String("streams", "1,10,50", "concurrent streams for the cpu scenario")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
+	profiles = flag.String("profiles", "", "directory for the cpu scenario's profiles (a CPU profile of the measurement and the heap at its end); empty = none")
 )
 
 func run() error {
 	flag.Parse()
+	if *viewerSet != "" {
+		return viewers(*viewerSet)
+	}
 	for _, tool := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s is needed (make system-deps installs it)", tool)
@@ -98,12 +99,6 @@ func ints(s string) []int {
 	return out
 }
 
-// channel signs up a streamer and returns its stream key and channel id.
-func channel(s *harness.Server, name string) (key, id string, err error) {
-	_, key, id, err = s.Channel(name)
-	return key, id, err
-}
-
 // sample is a pre-encoded 720p30, 3 Mbps, H.264 + AAC file, made once, so that publishing
 // with -c copy costs the encoder nothing.
 func sample() (string, error) {
@@ -121,43 +116,27 @@ func sample() (string, error) {
 	return path, nil
 }
 
-// publishLive encodes a 720p30 test pattern live with x264 zerolatency, as a streamer's OBS
+// liveEncoder encodes a 720p30 test pattern live with x264 zerolatency, as a streamer's OBS
 // would, so latency figures include a real encoder's output pacing.
-func publishLive(ctx context.Context, url string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0", "-g", "60",
-		"-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url)
-}
+var liveEncoder = harness.FFmpeg("-hide_banner", "-loglevel", "error", "-re",
+	"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+	"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0", "-g", "60",
+	"-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv")
 
-func publishCopy(ctx context.Context, file, url string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "flv", url)
+// copyOf publishes a pre-encoded file in a loop in real time with -c copy.
+func copyOf(file string) harness.Publisher {
+	return harness.FFmpeg("-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "flv")
 }
 
 // ingestToPart publishes one stream and, for each new part, measures the time from the
 // arrival of the part's newest frame to the moment a blocking playlist reload lists it.
 func ingestToPart() error {
-	s, err := harness.Start(*binary)
+	s, err := harness.StartLive(*binary, "ingestbench", liveEncoder)
 	if err != nil {
 		return err
 	}
 	defer s.Stop()
-	key, id, err := channel(s, "ingestbench")
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pub := publishLive(ctx, "rtmp://"+s.RTMP+"/live/"+key)
-	if err := pub.Start(); err != nil {
-		return err
-	}
-	defer pub.Wait()
-	defer cancel()
-	if err := s.WaitLive(id); err != nil {
-		return err
-	}
-	url := s.Base + "/hls/" + id + "/video1_stream.m3u8?vt=benchbenchbench01"
+	url := s.Base + "/hls/" + s.ChannelID + "/video1_stream.m3u8?vt=benchbenchbench01"
 	res, err := http.Get(url)
 	if err != nil {
 		return err
@@ -223,26 +202,12 @@ func actionLatency() error {
 // web/bench script with the arguments args gives (from the server's base URL and the
 // streamer's token) and returns the milliseconds it prints as a JSON array.
 func browserSamples(channel string, args func(base, token string) []string) ([]float64, error) {
-	s, err := harness.Start(*binary)
+	s, err := harness.StartLive(*binary, channel, liveEncoder)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Stop()
-	token, key, id, err := s.Channel(channel)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	pub := publishLive(ctx, "rtmp://"+s.RTMP+"/live/"+key)
-	if err := pub.Start(); err != nil {
-		cancel()
-		return nil, err
-	}
-	defer func() { cancel(); pub.Wait() }()
-	if err := s.WaitLive(id); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command("node", args(s.Base, token)...)
+	cmd := exec.Command("node", args(s.Base, s.Token)...)
 	cmd.Dir = "web" // playwright-core comes from the web app's node_modules
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -263,30 +228,36 @@ func cpuPerStream(n int) error {
 	if err != nil {
 		return err
 	}
-	s, err := harness.Start(*binary)
+	var env []string
+	debug := ""
+	if *profiles != "" {
+		debug = harness.FreeAddr()
+		env = append(env, "LIVEHOUSE_DEBUG_ADDR="+debug)
+	}
+	s, err := harness.Start(*binary, env...)
 	if err != nil {
 		return err
 	}
 	defer s.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
-	var pubs []*exec.Cmd
+	var waits []func()
 	defer func() {
 		cancel()
-		for _, p := range pubs {
-			p.Wait()
+		for _, wait := range waits {
+			wait()
 		}
 	}()
 	var ids []string
 	for i := range n {
-		key, id, err := channel(s, fmt.Sprintf("cpubench%03d", i))
+		_, key, id, err := s.Channel(fmt.Sprintf("cpubench%03d", i))
 		if err != nil {
 			return err
 		}
-		p := publishCopy(ctx, file, "rtmp://"+s.RTMP+"/live/"+key)
-		if err := p.Start(); err != nil {
+		wait, err := copyOf(file)(ctx, s, key)
+		if err != nil {
 			return err
 		}
-		pubs = append(pubs, p)
+		waits = append(waits, wait)
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
@@ -295,94 +266,50 @@ func cpuPerStream(n int) error {
 		}
 	}
 	cpu0, t0 := s.CPUSeconds(), time.Now()
-	time.Sleep(*duration)
+	if debug != "" {
+		// The CPU profile covers the measurement; the profiler's own cost is a few per cent.
+		err = saveProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debug, int(duration.Seconds())), fmt.Sprintf("cpu-%d.pprof", n))
+	} else {
+		time.Sleep(*duration)
+	}
 	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
+	rss := s.RSSKiB()
+	if err != nil {
+		return err
+	}
+	if debug != "" {
+		for name, q := range map[string]string{"heap-%d.pprof": "", "heap-%d.txt": "?debug=1"} {
+			if err := saveProfile("http://"+debug+"/debug/pprof/heap"+q, fmt.Sprintf(name, n)); err != nil {
+				return err
+			}
+		}
+	}
 	streamMinutes := float64(n) * elapsed.Minutes()
 	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB\n",
-		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), s.RSSKiB()/1024)
+		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024)
 	return nil
 }
 
-// egress simulates n LL-HLS viewers on one stream, each holding a blocking playlist reload
-// for the next part and then fetching that part, as hls.js does at the live edge.
-func egress(n int) error {
-	file, err := sample()
+// saveProfile writes what a profiler URL answers to a file in the profiles directory.
+func saveProfile(url, name string) error {
+	res, err := http.Get(url)
 	if err != nil {
 		return err
 	}
-	s, err := harness.Start(*binary)
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, res.Status)
+	}
+	if err := os.MkdirAll(*profiles, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(*profiles, name))
 	if err != nil {
 		return err
 	}
-	defer s.Stop()
-	key, id, err := channel(s, "egressbench")
-	if err != nil {
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	pub := publishCopy(ctx, file, "rtmp://"+s.RTMP+"/live/"+key)
-	if err := pub.Start(); err != nil {
-		cancel()
-		return err
-	}
-	defer func() { cancel(); pub.Wait() }()
-	if err := s.WaitLive(id); err != nil {
-		return err
-	}
-	base := s.Base + "/hls/" + id + "/"
-	// Clients spread over source addresses 127.0.0.x so no one address runs out of ports.
-	var requests, failures atomic.Int64
-	var mu sync.Mutex
-	var lat []float64
-	stop := time.Now().Add(*duration)
-	var wg sync.WaitGroup
-	cpu0, t0 := s.CPUSeconds(), time.Now()
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			local := &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+i/250), byte(1+i%250))}
-			client := &http.Client{Transport: &http.Transport{
-				DialContext:         (&net.Dialer{LocalAddr: local, Timeout: 10 * time.Second}).DialContext,
-				MaxIdleConnsPerHost: 2,
-			}, Timeout: 30 * time.Second}
-			token := fmt.Sprintf("viewer%012d", i)
-			get := func(url string) ([]byte, bool) {
-				t := time.Now()
-				res, err := client.Get(url)
-				requests.Add(1)
-				if err != nil {
-					failures.Add(1)
-					return nil, false
-				}
-				b, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					failures.Add(1)
-					return nil, false
-				}
-				mu.Lock()
-				lat = append(lat, float64(time.Since(t).Microseconds())/1000)
-				mu.Unlock()
-				return b, true
-			}
-			pl, ok := get(base + "video1_stream.m3u8?vt=" + token)
-			for ok && time.Now().Before(stop) {
-				msn, part, _, uri, parsed := harness.NextPart(string(pl))
-				if !parsed {
-					break
-				}
-				if _, ok = get(base + uri); !ok {
-					break
-				}
-				pl, ok = get(fmt.Sprintf("%svideo1_stream.m3u8?vt=%s&_HLS_msn=%d&_HLS_part=%d", base, token, msn, part))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(t0)
-	cpu := s.CPUSeconds() - cpu0
-	fmt.Printf("LL-HLS egress with %d simulated viewers on one stream (blocking reload for the next part, then the newest part, in a loop; %v): %.0f requests/s, p50 %.1f ms, p99 %.1f ms (blocking waits included), %d failed, server CPU %.0f%% of one core\n",
-		n, elapsed.Round(time.Second), float64(requests.Load())/elapsed.Seconds(), harness.Percentile(lat, 0.5), harness.Percentile(lat, 0.99), failures.Load(), 100*cpu/elapsed.Seconds())
-	return nil
+	return f.Close()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -104,30 +103,16 @@ func transcodeCPU() error {
 // renditions (same media times, same program-date-time), so the extra latency of the lowest
 // rung is when a part is listed there minus when the same part was listed in the source.
 func transcodeLatency() error {
-	s, err := harness.Start(*binary, "LIVEHOUSE_CHANNEL_TYPE=STANDARD")
+	pub := harness.FFmpeg("-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0", "-g", "60",
+		"-b:v", "800k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv")
+	s, err := harness.StartLive(*binary, "ladderbench", pub, "LIVEHOUSE_CHANNEL_TYPE=STANDARD")
 	if err != nil {
 		return err
 	}
 	defer s.Stop()
-	key, id, err := channel(s, "ladderbench")
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pub := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0", "-g", "60",
-		"-b:v", "800k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", "rtmp://"+s.RTMP+"/live/"+key)
-	if err := pub.Start(); err != nil {
-		return err
-	}
-	defer pub.Wait()
-	defer cancel()
-	if err := s.WaitLive(id); err != nil {
-		return err
-	}
-	base := s.Base + "/hls/" + id + "/"
+	base := s.Base + "/hls/" + s.ChannelID + "/"
 	deadline := time.Now().Add(45 * time.Second)
 	for {
 		res, err := http.Get(base + "160p/video1_stream.m3u8?vt=benchbenchbench01")

@@ -111,32 +111,27 @@ func latency(audio string) error {
 	if err != nil {
 		return err
 	}
-	s, err := harness.Start(*binary)
+	var mu sync.Mutex
+	var sent []time.Time // send time of each video frame, in order
+	var pub *whiptest.Publisher
+	s, err := harness.StartLive(*binary, "whiplatency", func(ctx context.Context, s *harness.Server, key string) (func(), error) {
+		var err error
+		pub, err = whiptest.Publish(ctx, s.Base+"/api/whip", key, whiptest.Options{Width: 1280, Height: 720, VideoFile: video, AudioFile: opus,
+			OnFrame: func(_ int, at time.Time) {
+				mu.Lock()
+				sent = append(sent, at)
+				mu.Unlock()
+			}})
+		if err != nil {
+			return nil, err
+		}
+		return func() { pub.Close() }, nil
+	})
 	if err != nil {
 		return err
 	}
 	defer s.Stop()
-	_, key, id, err := s.Channel("whiplatency")
-	if err != nil {
-		return err
-	}
-	var mu sync.Mutex
-	var sent []time.Time // send time of each video frame, in order
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	pub, err := whiptest.Publish(ctx, s.Base+"/api/whip", key, whiptest.Options{Width: 1280, Height: 720, VideoFile: video, AudioFile: opus,
-		OnFrame: func(_ int, at time.Time) {
-			mu.Lock()
-			sent = append(sent, at)
-			mu.Unlock()
-		}})
-	if err != nil {
-		return err
-	}
-	defer pub.Close()
-	if err := s.WaitLive(id); err != nil {
-		return err
-	}
+	id := s.ChannelID
 	var fromSend []float64
 	fromArrival, err := follow(s.Base+"/hls/"+id+"/video1_stream.m3u8?vt=benchbenchbench01", time.Second/30, func(newest, listed time.Time) {
 		// The newest frame is the last one the publisher sent before it arrived (loopback: the
