@@ -42,8 +42,10 @@ func Start(binary string, env ...string) (*Server, error) {
 	s := &Server{Base: "http://" + FreeAddr(), RTMP: FreeAddr(), dir: dir}
 	s.cmd = exec.Command(binary, "serve")
 	s.cmd.Env = append(os.Environ(), "LIVEHOUSE_DATA_DIR="+dir, "LIVEHOUSE_HTTP_ADDR="+strings.TrimPrefix(s.Base, "http://"),
-		"LIVEHOUSE_RTMP_ADDR="+s.RTMP, "LIVEHOUSE_PUBLIC_URL="+s.Base, "LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_LOG_LEVEL=error",
-		"LIVEHOUSE_WEBRTC_ADDR=127.0.0.1:0")
+		"LIVEHOUSE_RTMP_ADDR="+s.RTMP, "LIVEHOUSE_PUBLIC_URL="+s.Base, "LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_WEBRTC_ADDR=127.0.0.1:0")
+	if os.Getenv("LIVEHOUSE_LOG_LEVEL") == "" { // quiet unless the caller asks for more
+		s.cmd.Env = append(s.cmd.Env, "LIVEHOUSE_LOG_LEVEL=error")
+	}
 	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {

@@ -28,6 +28,25 @@ func (s *Server) WaitLive(channelID string) error {
 	return errors.New("stream did not become playable")
 }
 
+// SegmentDurations lists the durations (EXTINF) of the complete segments in a channel's media
+// playlist now.
+func (s *Server) SegmentDurations(channelID string) ([]float64, error) {
+	res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var out []float64
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "#EXTINF:"); ok {
+			d, _ := strconv.ParseFloat(strings.TrimSuffix(v, ","), 64)
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
 // Percentile is the p-quantile (0–1) of d, by rank.
 func Percentile(d []float64, p float64) float64 {
 	if len(d) == 0 {

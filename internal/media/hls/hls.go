@@ -30,6 +30,19 @@ type Config struct {
 // DefaultConfig: about 2 s segments, 200 ms parts, 7 segments.
 var DefaultConfig = Config{SegmentCount: 7, SegmentMinDuration: 2 * time.Second, PartMinDuration: 200 * time.Millisecond}
 
+// segmentSlack lets a keyframe that comes a little short of SegmentMinDuration still begin a
+// segment. Encoders commonly put a keyframe every 2 s (OBS's default), exactly the minimum,
+// and gohlslib measures segments in the decode times it derives: RTMP's millisecond rounding
+// makes some intervals a hair under 2 s, and with B-frames the first segment starts a couple
+// of frames early. Such a segment ran on to the next keyframe, 4 s, which doubled the window
+// kept in memory and fixed the playlist's target duration at 4 s for the whole stream.
+const segmentSlack = 150 * time.Millisecond
+
+// segmentMin is the segment length gohlslib and the ladder's schedule cut at.
+func (c Config) segmentMin() time.Duration {
+	return max(c.SegmentMinDuration-segmentSlack, c.SegmentMinDuration/2)
+}
+
 // queueSize bounds each muxer's backlog of units (about 4 s of 30 fps video with audio).
 const queueSize = 256
 
@@ -123,7 +136,7 @@ func (s *Server) Start(l *streams.Live) func() {
 func (s *Server) open(channelID string, t stream.Tracks, audioBitrate func() int, log *slog.Logger) (*live, error) {
 	lv := &live{tl: &timeline{}, rungs: map[string]*Rung{}, audioBitrate: audioBitrate}
 	if audioBitrate != nil {
-		lv.sched = &schedule{minTicks: ticks(s.cfg.SegmentMinDuration, videoClock)}
+		lv.sched = &schedule{minTicks: ticks(s.cfg.segmentMin(), videoClock)}
 	}
 	var tracks []*gohlslib.Track
 	if h := t.H264; h != nil {
@@ -236,7 +249,7 @@ func (s *Server) newMuxer(tracks []*gohlslib.Track, log *slog.Logger) *gohlslib.
 	return &gohlslib.Muxer{
 		Variant:            gohlslib.MuxerVariantLowLatency,
 		SegmentCount:       s.cfg.SegmentCount,
-		SegmentMinDuration: s.cfg.SegmentMinDuration,
+		SegmentMinDuration: s.cfg.segmentMin(),
 		PartMinDuration:    s.cfg.PartMinDuration,
 		Tracks:             tracks,
 		OnEncodeError:      func(err error) { log.Warn("hls encode", "err", err) },

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,37 @@ func BenchmarkPassthroughFrame(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// TestTwoSecondKeyframes: an encoder with a keyframe every 2 s, as OBS sends by default, whose
+// millisecond timestamps put some keyframes a hair under 2 s apart, still gets 2 s segments
+// (not 4 s ones that run to the next keyframe).
+func TestTwoSecondKeyframes(t *testing.T) {
+	s := NewServer(DefaultConfig, slog.New(slog.DiscardHandler), nil, nil)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, nil, s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close("ch", lv)
+	t0 := time.Now()
+	for i := range 30 * 20 {
+		pts, au, key := frame(i, 60)
+		d := time.Duration(pts) * time.Second / videoClock
+		if key && i > 0 {
+			d -= time.Millisecond // rounded down
+		}
+		if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: d, NTP: t0.Add(d), Payload: au, Key: key}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pl := serve(t, s, "/hls/ch/video1_stream.m3u8")
+	if !strings.Contains(pl, "#EXT-X-TARGETDURATION:2\n") {
+		t.Errorf("target duration is not 2 s:\n%s", pl)
+	}
+	for _, m := range regexp.MustCompile(`#EXTINF:([0-9.]+)`).FindAllStringSubmatch(pl, -1) {
+		if d, _ := strconv.ParseFloat(m[1], 64); d > 2.5 {
+			t.Errorf("a segment of %s s", m[1])
+		}
 	}
 }
