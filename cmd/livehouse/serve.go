@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,12 @@ import (
 
 // serve runs the server until ctx is cancelled, then shuts down gracefully.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	if limit, _ := cfg.MemoryLimitBytes(); limit > 0 { // validated with the configuration
+		// Without a limit the heap may grow to twice what is live before the garbage collector
+		// runs; with one, it collects harder as the heap nears the limit.
+		previous := debug.SetMemoryLimit(limit)
+		defer debug.SetMemoryLimit(previous)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a, err := openApp(ctx, cfg, log, reg)

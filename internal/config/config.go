@@ -6,11 +6,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/livehouse/livehouse/internal/products"
@@ -27,6 +29,8 @@ type Config struct {
 	WebRTCAddr string `yaml:"webrtc_addr" help:"UDP address for WebRTC (WHIP/WHEP) media"`
 	DataDir    string `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
 	DebugAddr  string `yaml:"debug_addr" help:"listen address for Go's profiler (/debug/pprof/); empty = off. Keep it on loopback"`
+	// MemoryLimit is a size such as 2GiB or 1500MB (see MemoryLimitBytes).
+	MemoryLimit string `yaml:"memory_limit" help:"soft limit on the Go heap (e.g. 2GiB): near it the garbage collector works harder instead of letting the heap double; set it to about 90% of the memory the server may use. Empty = none (or GOMEMLIMIT)"`
 
 	WebRTCPublicIPs   []string `yaml:"webrtc_public_ips" help:"public IPs announced in place of the host's own (a server behind 1:1 NAT)"`
 	WebRTCSTUNServers []string `yaml:"webrtc_stun_servers" help:"STUN servers (stun:host:port) the server uses and offers to WebRTC publishers"`
@@ -145,6 +149,9 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
 		bad("debug_addr", "%q is not host:port", c.DebugAddr)
 	}
+	if _, err := c.MemoryLimitBytes(); err != nil {
+		bad("memory_limit", "%v", err)
+	}
 	if c.WebRTCHLSAudio != "aac" && c.WebRTCHLSAudio != "opus" {
 		bad("webrtc_hls_audio", "%q is not aac or opus", c.WebRTCHLSAudio)
 	}
@@ -245,4 +252,41 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// sizeUnits are the suffixes memory_limit takes, longest first so that "MiB" is not read as "B".
+var sizeUnits = []struct {
+	suffix string
+	bytes  float64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+// MemoryLimitBytes is memory_limit in bytes, 0 when it is empty: a number with an optional
+// unit (B, KB, MB, GB, TB, or KiB, MiB, GiB, TiB), such as 2GiB or 1500MB.
+func (c *Config) MemoryLimitBytes() (int64, error) {
+	s := strings.TrimSpace(c.MemoryLimit)
+	if s == "" {
+		return 0, nil
+	}
+	scale := 1.0
+	for _, u := range sizeUnits {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, scale = strings.TrimSpace(n), u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, fmt.Errorf("%q is not a size such as 2GiB or 1500MB", c.MemoryLimit)
+	}
+	b := n * scale
+	if b > math.MaxInt64 {
+		return 0, fmt.Errorf("%q is too large", c.MemoryLimit)
+	}
+	if b > 0 && b < 64<<20 {
+		return 0, fmt.Errorf("%q is below 64MiB, too little to run in", c.MemoryLimit)
+	}
+	return int64(b), nil
 }

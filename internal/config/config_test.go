@@ -82,6 +82,10 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_WEBRTC_PUBLIC_IPS": "203.0.113.7,example.com"}, "webrtc_public_ips"},
 		{map[string]string{"LIVEHOUSE_WEBRTC_STUN_SERVERS": "stun.example.com:3478"}, "webrtc_stun_servers"},
 		{map[string]string{"LIVEHOUSE_WEBRTC_HLS_AUDIO": "mp3"}, "webrtc_hls_audio"},
+		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "lots"}, "memory_limit"},
+		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "2 GB of RAM"}, "memory_limit"},
+		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "-1GiB"}, "memory_limit"},
+		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "10MB"}, "memory_limit"},
 	}
 	for _, tt := range tests {
 		_, _, err := Load("t", nil, env(tt.vars), io.Discard)
@@ -113,6 +117,29 @@ func TestAmazonProductFromEnvironment(t *testing.T) {
 	cfg.Print(&b)
 	if strings.Contains(b.String(), "AKEXAMPLE") || strings.Contains(b.String(), "secret/example") {
 		t.Errorf("Print shows PA-API keys:\n%s", b.String())
+	}
+}
+
+func TestMemoryLimitBytes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+	}{
+		{"", 0},
+		{"0", 0},
+		{"2GiB", 2 << 30},
+		{"1.5 GiB", 3 << 29},
+		{"1500MB", 1_500_000_000},
+		{"512MiB", 512 << 20},
+		{"268435456", 256 << 20},
+		{"1TB", 1e12},
+	}
+	for _, tt := range tests {
+		c := Config{MemoryLimit: tt.in}
+		got, err := c.MemoryLimitBytes()
+		if err != nil || got != tt.want {
+			t.Errorf("MemoryLimitBytes(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
 	}
 }
 

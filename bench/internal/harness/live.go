@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"os"
 	"os/exec"
 )
 
@@ -14,7 +13,6 @@ type Publisher func(ctx context.Context, s *Server, key string) (wait func(), er
 func FFmpeg(args ...string) Publisher {
 	return func(ctx context.Context, s *Server, key string) (func(), error) {
 		cmd := exec.CommandContext(ctx, "ffmpeg", append(args, "rtmp://"+s.RTMP+"/live/"+key)...)
-		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}
