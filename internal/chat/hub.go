@@ -91,8 +91,9 @@ func (r *room) members() []*Conn {
 
 // Sink is the transport's side of one connection.
 type Sink interface {
-	// Send queues a frame for the client; false means the client cannot keep up.
-	Send(f *Encoded) bool
+	// Send queues a frame for the client. A transport disconnects a client that cannot keep
+	// up rather than let it slow the room.
+	Send(f *Encoded)
 	// Close ends the connection after what is already queued, telling the client why.
 	Close(reason string)
 }
@@ -125,11 +126,7 @@ type Conn struct {
 	limiter *rate.Limiter
 }
 
-func (c *Conn) send(f *Encoded) {
-	if !c.sink.Send(f) {
-		c.sink.Close("too slow")
-	}
-}
+func (c *Conn) send(f *Encoded) { c.sink.Send(f) }
 
 // NewHub returns a hub; now may be nil.
 func NewHub(store TokenStore, publish Publish, log *slog.Logger, now func() time.Time) *Hub {

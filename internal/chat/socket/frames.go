@@ -78,9 +78,7 @@ func (c *conn) frame(h ws.Header, payload []byte) bool {
 			c.message, c.inMsg = nil, false
 		}
 	case ws.OpPing:
-		if !c.write(ws.MustCompileFrame(ws.NewPongFrame(payload))) {
-			c.Close("too slow")
-		}
+		c.write(ws.MustCompileFrame(ws.NewPongFrame(payload)))
 	case ws.OpPong:
 	case ws.OpClose:
 		code, _ := ws.ParseCloseFrameData(payload)

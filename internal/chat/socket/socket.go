@@ -87,10 +87,6 @@ func (s *Server) Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, p
 	}
 	nc.SetDeadline(time.Time{}) // the HTTP server's deadlines would fail raw reads and writes
 	c := &conn{s: s, nc: nc, rc: rc}
-	if n := rw.Reader.Buffered(); n > 0 { // a client that sent before the handshake's answer
-		early, _ := rw.Reader.Peek(n)
-		c.partial = append([]byte(nil), early...)
-	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -102,17 +98,18 @@ func (s *Server) Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, p
 
 	c.hc = s.hub.Join(g, c, ip)
 	c.expiry = time.AfterFunc(g.SessionDuration, func() { c.closeWith(ws.StatusNormalClosure, "session expired") })
+	// A client may have sent frames before it read the handshake's answer; they are read
+	// here, before the event loop knows the connection.
+	if n := rw.Reader.Buffered(); n > 0 {
+		early, _ := rw.Reader.Peek(n)
+		if !c.consume(append([]byte(nil), early...)) {
+			c.teardown()
+			return
+		}
+	}
 	if err := s.poll.add(c); err != nil {
 		s.log.Error("chat socket", "err", err)
 		c.teardown()
-		return
-	}
-	if len(c.partial) > 0 {
-		data := c.partial
-		c.partial = nil
-		if !c.consume(data) {
-			c.teardown()
-		}
 	}
 }
 
@@ -167,9 +164,7 @@ func (s *Server) pinger() {
 		}
 		s.mu.Unlock()
 		for _, c := range conns {
-			if !c.write(ping) {
-				c.Close("too slow")
-			}
+			c.write(ping)
 		}
 	}
 }
@@ -190,7 +185,8 @@ type conn struct {
 	inMsg   bool   // a fragmented message is open
 
 	mu       sync.Mutex
-	pending  [][]byte // frames the socket did not take yet; the first may be partly written
+	pending  [][]byte // frames the socket did not take yet
+	started  bool     // the first pending frame is partly written
 	closing  bool     // a close frame is queued: nothing more is sent
 	shut     bool     // torn down
 	watching bool     // the poller reports writability
@@ -202,23 +198,33 @@ type conn struct {
 	once sync.Once
 }
 
-// Send queues a frame: straight into the socket when nothing waits before it.
-func (c *conn) Send(f *chat.Encoded) bool { return c.write(f.Wire(textFrame)) }
+// Send writes a frame: straight into the socket when nothing waits before it.
+func (c *conn) Send(f *chat.Encoded) { c.write(f.Wire(textFrame)) }
 
 // Close ends the connection for a policy reason: a moderator, a ban, a slow client.
 func (c *conn) Close(reason string) { c.closeWith(ws.StatusPolicyViolation, reason) }
 
-func (c *conn) write(b []byte) bool {
+// write sends b after what is pending. A client that has maxPending frames waiting cannot
+// keep up: what it has not started to receive is dropped, and it is told why and closed, so
+// that it never slows the room.
+func (c *conn) write(b []byte) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closing || c.shut {
-		return true
+		c.mu.Unlock()
+		return
 	}
-	if len(c.pending) >= maxPending {
-		return false
+	if len(c.pending) < maxPending {
+		c.queueLocked(b)
+		c.mu.Unlock()
+		return
 	}
-	c.queueLocked(b)
-	return true
+	if c.started {
+		c.pending = c.pending[:1]
+	} else {
+		c.pending = nil
+	}
+	c.mu.Unlock()
+	c.closeWith(ws.StatusPolicyViolation, "too slow")
 }
 
 // queueLocked writes b after what is pending, keeping what the socket does not take.
@@ -233,7 +239,7 @@ func (c *conn) queueLocked(b []byte) {
 		if n == len(b) {
 			return
 		}
-		b = b[n:]
+		b, c.started = b[n:], n > 0
 	}
 	c.pending = append(c.pending, b)
 	if !c.watching {
@@ -256,10 +262,11 @@ func (c *conn) flush() {
 		}
 		if n < len(b) {
 			c.pending[0] = b[n:]
+			c.started = c.started || n > 0
 			return
 		}
 		c.pending[0] = nil
-		c.pending = c.pending[1:]
+		c.pending, c.started = c.pending[1:], false
 	}
 	c.pending = nil
 	if c.watching {
