@@ -41,8 +41,9 @@ type Hub struct {
 	reviewers           []Reviewer
 	reviewFallbackAllow bool
 
-	mu    sync.Mutex
-	rooms map[string]*room
+	mu      sync.Mutex
+	rooms   map[string]*room
+	fanning sync.WaitGroup // fan-outs under way
 }
 
 // Register exposes the hub's operator metrics: open chat connections on this node (no
@@ -71,12 +72,14 @@ type room struct {
 	snapshot []*Conn // conns as a slice for fan-out; nil after a join or leave
 	history  []stored
 	limiter  *rate.Limiter // messages per second across the room, on this node
+	queue    []*envelope   // frames waiting for fan-out, in order
+	sending  bool          // a goroutine is fanning the queue out
 }
 
-// stored is a message kept for late joiners, with its encoding.
+// stored is a message kept for late joiners.
 type stored struct {
-	id  string
-	enc *Encoded
+	id    string
+	frame *Frame
 }
 
 func (r *room) members() []*Conn {
@@ -98,23 +101,32 @@ type Sink interface {
 	Close(reason string)
 }
 
-// Encoded is a frame encoded once for every connection that receives it: its JSON, and the
-// transport's wire form, built by the first connection that needs it.
+// Encoded is one or more frames, in order, encoded once for every connection that receives
+// them: their JSON, and the transport's wire form of them all, built by the first connection
+// that needs it (so a batch of frames costs each connection one write).
 type Encoded struct {
-	JSON []byte
+	JSON [][]byte
 	once sync.Once
 	wire []byte
 }
 
-// Encode encodes a frame.
-func Encode(f *Frame) *Encoded {
-	b, _ := json.Marshal(f) // a Frame always encodes
-	return &Encoded{JSON: b}
+// Encode encodes frames.
+func Encode(frames ...*Frame) *Encoded {
+	e := &Encoded{JSON: make([][]byte, len(frames))}
+	for i, f := range frames {
+		e.JSON[i], _ = json.Marshal(f) // a Frame always encodes
+	}
+	return e
 }
 
-// Wire returns the frame's wire form, built with build the first time any connection asks.
+// Wire returns the frames' wire form, each frame built with build, the first time any
+// connection asks.
 func (e *Encoded) Wire(build func(json []byte) []byte) []byte {
-	e.once.Do(func() { e.wire = build(e.JSON) })
+	e.once.Do(func() {
+		for _, j := range e.JSON {
+			e.wire = append(e.wire, build(j)...)
+		}
+	})
 	return e.wire
 }
 
@@ -184,8 +196,12 @@ func (h *Hub) Join(g *Grant, sink Sink, ip string) *Conn {
 	r := h.roomLocked(g.RoomID)
 	r.conns[c] = struct{}{}
 	r.snapshot = nil
-	for _, m := range r.history {
-		c.send(m.enc)
+	if len(r.history) > 0 {
+		frames := make([]*Frame, len(r.history))
+		for i, m := range r.history {
+			frames[i] = m.frame
+		}
+		c.send(Encode(frames...))
 	}
 	return c
 }
@@ -335,8 +351,8 @@ func (h *Hub) DisconnectUser(ctx context.Context, roomID, userID, reason string)
 // several, so a room's fan-out uses every core.
 const fanoutChunk = 1024
 
-// Deliver takes one bus message for a room and hands it to this node's connections: the
-// frame is encoded once for all of them, and written outside the hub's lock.
+// Deliver takes one bus message for a room: it updates the room's history at once and queues
+// the frame for the room's fan-out.
 func (h *Hub) Deliver(subject string, data []byte) {
 	if len(subject) <= len(SubjectPrefix) {
 		return
@@ -346,12 +362,12 @@ func (h *Hub) Deliver(subject string, data []byte) {
 	if err := json.Unmarshal(data, &env); err != nil || env.Frame == nil {
 		return
 	}
-	enc := Encode(env.Frame)
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	r := h.roomLocked(roomID)
 	switch {
 	case env.Frame.Type == "MESSAGE":
-		r.history = append(r.history, stored{id: env.Frame.ID, enc: enc})
+		r.history = append(r.history, stored{id: env.Frame.ID, frame: env.Frame})
 		if len(r.history) > HistorySize {
 			r.history = r.history[len(r.history)-HistorySize:]
 		}
@@ -364,29 +380,59 @@ func (h *Hub) Deliver(subject string, data []byte) {
 			}
 		}
 	}
-	conns := r.members()
-	h.mu.Unlock()
+	r.queue = append(r.queue, &env)
+	if !r.sending {
+		r.sending = true
+		h.fanning.Go(func() { h.fanOut(r) })
+	}
+}
 
-	deliver := func(conns []*Conn) {
-		for _, c := range conns {
-			c.send(enc)
-			if env.Disconnect != "" && c.Grant.UserID == env.Disconnect {
-				c.sink.Close(env.Reason)
+// fanOut writes a room's queued frames to its connections until the queue is empty. Frames
+// that queue up while a fan-out is under way go out together in the next, as one write per
+// connection: a busy room costs fewer writes per message instead of falling behind.
+func (h *Hub) fanOut(r *room) {
+	for {
+		h.mu.Lock()
+		queue := r.queue
+		r.queue = nil
+		if len(queue) == 0 {
+			r.sending = false
+			h.mu.Unlock()
+			return
+		}
+		conns := r.members()
+		h.mu.Unlock()
+
+		frames := make([]*Frame, len(queue))
+		disconnect := map[string]string{} // user id → reason
+		for i, env := range queue {
+			frames[i] = env.Frame
+			if env.Disconnect != "" {
+				disconnect[env.Disconnect] = env.Reason
 			}
 		}
+		enc := Encode(frames...)
+		deliver := func(conns []*Conn) {
+			for _, c := range conns {
+				c.send(enc)
+				if reason, ok := disconnect[c.Grant.UserID]; ok {
+					c.sink.Close(reason)
+				}
+			}
+		}
+		if len(conns) <= fanoutChunk {
+			deliver(conns)
+			continue
+		}
+		var wg sync.WaitGroup
+		for len(conns) > 0 {
+			n := min(fanoutChunk, len(conns))
+			part := conns[:n]
+			conns = conns[n:]
+			wg.Go(func() { deliver(part) })
+		}
+		wg.Wait()
 	}
-	if len(conns) <= fanoutChunk {
-		deliver(conns)
-		return
-	}
-	var wg sync.WaitGroup
-	for len(conns) > 0 {
-		n := min(fanoutChunk, len(conns))
-		part := conns[:n]
-		conns = conns[n:]
-		wg.Go(func() { deliver(part) })
-	}
-	wg.Wait()
 }
 
 // stringMap keeps attributes as the string map the protocol requires (nil becomes empty).

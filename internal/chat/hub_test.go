@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,6 +46,7 @@ func newLoopHub() *Hub {
 
 // sink is a connection's transport that keeps what it is sent.
 type sink struct {
+	hub    *Hub
 	mu     sync.Mutex
 	frames [][]byte
 	closed string
@@ -53,7 +55,7 @@ type sink struct {
 func (s *sink) Send(f *Encoded) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.frames = append(s.frames, f.JSON)
+	s.frames = append(s.frames, f.JSON...)
 }
 
 func (s *sink) Close(reason string) {
@@ -64,11 +66,12 @@ func (s *sink) Close(reason string) {
 	}
 }
 
-func join(h *Hub, g *Grant) *Conn { return h.Join(g, &sink{}, "") }
+func join(h *Hub, g *Grant) *Conn { return h.Join(g, &sink{hub: h}, "") }
 
-// frames takes the frames a connection has been sent so far.
+// frames takes the frames a connection has been sent, once the room's fan-out is done.
 func frames(c *Conn) []map[string]any {
 	s := c.sink.(*sink)
+	s.hub.fanning.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []map[string]any
@@ -158,4 +161,51 @@ func FuzzAction(f *testing.F) {
 			}
 		}
 	})
+}
+
+// gate is a transport whose first Send waits until released, like a fan-out to a large room.
+type gate struct {
+	sink
+	entered, release chan struct{}
+	sends            [][][]byte
+}
+
+func (g *gate) Send(f *Encoded) {
+	g.mu.Lock()
+	first := len(g.sends) == 0
+	g.sends = append(g.sends, f.JSON)
+	g.mu.Unlock()
+	if first {
+		close(g.entered)
+		<-g.release
+	}
+}
+
+// Frames that arrive while a fan-out is under way go out together, in order, in the next one.
+func TestBusyRoomBatchesFrames(t *testing.T) {
+	h := newLoopHub()
+	h.SetRoomRate(1000)
+	g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+	h.Join(&Grant{RoomID: "r", UserID: "reader"}, g, "")
+	sender := join(h, &Grant{RoomID: "r", UserID: "u", Capabilities: []string{CapSend}})
+	h.Handle(context.Background(), sender, &Action{Action: "SEND_MESSAGE", Content: "1"})
+	<-g.entered
+	for _, content := range []string{"2", "3", "4"} {
+		h.Handle(context.Background(), sender, &Action{Action: "SEND_MESSAGE", Content: content})
+	}
+	close(g.release)
+	h.fanning.Wait()
+	var got [][]string
+	for _, batch := range g.sends {
+		var contents []string
+		for _, b := range batch {
+			var f Frame
+			json.Unmarshal(b, &f)
+			contents = append(contents, f.Content)
+		}
+		got = append(got, contents)
+	}
+	if len(got) != 2 || strings.Join(got[0], ",") != "1" || strings.Join(got[1], ",") != "2,3,4" {
+		t.Errorf("sends %v, want [[1] [2 3 4]]", got)
+	}
 }
