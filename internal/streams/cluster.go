@@ -88,8 +88,7 @@ func (s *Service) check(ctx context.Context) {
 			s.log.Warn("a live session was ended by another node; this node's lease had lapsed", "session", l.SessionID, "channel", l.Channel.ID)
 			l.drop()
 		case suspended:
-			l.kick()
-			l.End(ReasonSuspended)
+			l.stop(ReasonSuspended)
 		}
 	}
 }
@@ -110,13 +109,19 @@ func (l *Live) drop() {
 	})
 }
 
+// stop ends the session from our side and then disconnects the publisher: in that order, so
+// that the publisher's going away does not end the session first with another reason.
+func (l *Live) stop(reason string) {
+	l.End(reason)
+	l.kick()
+}
+
 // Stop ends a channel's live session from our side (stream key reset, suspension, account
 // deletion): the publisher is disconnected. When the session runs on another node, the
 // request goes to it over the bus.
 func (s *Service) Stop(channelID, reason string) {
 	if l := s.Live(channelID); l != nil {
-		l.kick()
-		l.End(reason)
+		l.stop(reason)
 		return
 	}
 	if s.bus == nil {
@@ -142,9 +147,6 @@ func (s *Service) DeliverStop(subject string, data []byte) {
 		return
 	}
 	if l := s.Live(channelID); l != nil {
-		go func() {
-			l.kick()
-			l.End(m.Reason)
-		}()
+		go l.stop(m.Reason)
 	}
 }

@@ -416,7 +416,6 @@ func (s *Service) Shutdown() {
 	}
 	s.mu.Unlock()
 	for _, l := range all {
-		l.kick()
-		l.End("server shutdown")
+		l.stop("server shutdown")
 	}
 }
