@@ -67,7 +67,9 @@ func TestSuspendLiveStreamer(t *testing.T) {
 	}
 
 	// Out of public view.
-	var unavailable struct{ Error struct{ Code, Message string } }
+	var unavailable struct {
+		Error struct{ Code, Message string }
+	}
 	if status := getJSON(t, base+"/api/channels/streamer", &unavailable); status != 404 || unavailable.Error.Code != "ChannelUnavailable" {
 		t.Errorf("channel page: %d %+v, want 404 ChannelUnavailable", status, unavailable)
 	}
