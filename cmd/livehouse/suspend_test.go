@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,6 +83,18 @@ func TestSuspendLiveStreamer(t *testing.T) {
 	refused := publish(ctx, ingest, "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac")
 	if out, err := refused.CombinedOutput(); err == nil {
 		t.Errorf("the suspended account's key was accepted: %s", out)
+	}
+	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\na=sendonly\r\n"
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/whip", strings.NewReader(offer))
+	req.Header.Set("Content-Type", "application/sdp")
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 403 {
+		t.Errorf("WHIP with the suspended account's key: %d, want 403", res.StatusCode)
 	}
 	if status, _ := send(t, "GET", base+"/api/me", token, nil); status != 401 {
 		t.Errorf("the suspended account's session: %d, want 401", status)
