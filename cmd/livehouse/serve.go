@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
@@ -55,6 +56,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	} else {
 		hub.SetReview(cfg.ChatReviewFallback == "ALLOW", webhook)
 	}
+	sockets, err := socket.New(hub, log)
+	if err != nil {
+		return err
+	}
+	defer sockets.Close()
 	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", hub.Deliver)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
@@ -128,6 +134,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		HLS:      a.hls,
 		Viewers:  a.hls,
 		Chat:     hub,
+		Sockets:  sockets,
 		WHIP:     webrtcIngest,
 		Actions:  a.actions,
 		Products: search,
