@@ -24,6 +24,7 @@ import (
 	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
+	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/web"
 )
 
@@ -68,6 +69,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	a.channels.OnBan(func(ctx context.Context, channelID, userID string) {
 		hub.DisconnectUser(ctx, channelID, userID, "banned")
 	})
+	// Key resets, suspensions and deletions made on any node (or by an operator command) end
+	// the stream on the node that runs it.
+	stopSub, err := b.Subscribe(streams.StopSubjectPrefix+">", a.streams.DeliverStop)
+	if err != nil {
+		return fmt.Errorf("streams: %w", err)
+	}
+	defer stopSub.Unsubscribe()
 
 	node := cfg.NodeName
 	if node == "" {
@@ -76,6 +84,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if _, err := a.streams.Recover(ctx, node); err != nil {
 		return fmt.Errorf("recovering sessions: %w", err)
 	}
+	leaseCtx, stopLease := context.WithCancel(context.Background())
+	leaseDone := make(chan error, 1)
+	go func() { leaseDone <- a.streams.RunLease(leaseCtx) }()
+	defer func() { // after streams.Shutdown below: the lease goes once no session is left
+		stopLease()
+		if err := <-leaseDone; err != nil {
+			log.Warn("dropping the node lease", "err", err)
+		}
+	}()
 	ingest, err := rtmp.Listen(cfg.RTMPAddr, a.streams, log)
 	if err != nil {
 		return err
