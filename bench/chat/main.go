@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,6 +132,10 @@ func parent() error {
 	} else {
 		profiled <- nil
 	}
+	fan0, err := histogram(srv.Base, "livehouse_chat_fanout_seconds")
+	if err != nil {
+		return err
+	}
 	cpu0, t0 := srv.CPUSeconds(), time.Now()
 	tick := time.NewTicker(time.Second / time.Duration(*rate))
 	sent := 0
@@ -145,6 +150,10 @@ func parent() error {
 	time.Sleep(2 * time.Second) // the last messages in flight; latencies are measured per message
 	elapsed, used := time.Since(t0), srv.CPUSeconds()-cpu0
 	sender.Close()
+	fan1, err := histogram(srv.Base, "livehouse_chat_fanout_seconds")
+	if err != nil {
+		return err
+	}
 	if err := <-profiled; err != nil {
 		return err
 	}
@@ -165,10 +174,11 @@ func parent() error {
 	p50, p99 := percentile(total.Buckets, 0.5), percentile(total.Buckets, 0.99)
 	fmt.Printf("chat: one room, %d connections from %d client processes (127.0.x.y), %d messages/s for %v (%d sent): "+
 		"%d of %d deliveries (%.0f/s), send-to-delivery p50 %.1f ms, p99 %.1f ms; server CPU %.0f%% of one core, %.0f deliveries per CPU-second; "+
+		"server fan-out (a frame reaching the node → its last socket write) ≤ %s for half the batches, ≤ %s for 99 %%; "+
 		"per idle connection %.1f KiB RSS, %.1f KiB live heap\n",
 		*conns, *procs, *rate, *duration, sent, total.Delivered, int64(sent)*int64(*conns), float64(total.Delivered)/elapsed.Seconds(),
 		p50.Seconds()*1000, p99.Seconds()*1000, 100*used/elapsed.Seconds(), float64(total.Delivered)/used,
-		(rssIdle-rss0)/float64(*conns), (heapIdle-heap0)/1024/float64(*conns))
+		fan1.since(fan0).quantile(0.5), fan1.since(fan0).quantile(0.99), (rssIdle-rss0)/float64(*conns), (heapIdle-heap0)/1024/float64(*conns))
 	if total.Failed > 0 {
 		return fmt.Errorf("%d client connections failed", total.Failed)
 	}
@@ -311,6 +321,58 @@ func metric(base, name string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("%s not in %s/metrics", name, base)
+}
+
+// cumulative is a Prometheus histogram's cumulative bucket counts by upper bound.
+type cumulative map[string]float64
+
+// histogram reads a histogram's buckets from base + /metrics.
+func histogram(base, name string) (cumulative, error) {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	h := cumulative{}
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), name+`_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, count, _ := strings.Cut(rest, `"} `)
+		h[le], _ = strconv.ParseFloat(count, 64)
+	}
+	if len(h) == 0 {
+		return nil, fmt.Errorf("%s not in %s/metrics", name, base)
+	}
+	return h, nil
+}
+
+func (h cumulative) since(before cumulative) cumulative {
+	d := cumulative{}
+	for le, n := range h {
+		d[le] = n - before[le]
+	}
+	return d
+}
+
+// quantile is the upper bound of the bucket that holds quantile q.
+func (h cumulative) quantile(q float64) string {
+	bounds := make([]float64, 0, len(h))
+	for le := range h {
+		if v, err := strconv.ParseFloat(le, 64); err == nil {
+			bounds = append(bounds, v)
+		}
+	}
+	slices.Sort(bounds)
+	total := h["+Inf"]
+	for _, b := range bounds {
+		if h[strconv.FormatFloat(b, 'g', -1, 64)] >= q*total {
+			return fmt.Sprintf("%g ms", b*1000)
+		}
+	}
+	return "more than " + fmt.Sprintf("%g ms", bounds[len(bounds)-1]*1000)
 }
 
 func percentile(buckets map[int]int64, p float64) time.Duration {

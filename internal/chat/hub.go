@@ -44,13 +44,15 @@ type Hub struct {
 	mu      sync.Mutex
 	rooms   map[string]*room
 	fanning sync.WaitGroup // fan-outs under way
+
+	fanoutDelay prometheus.Histogram
 }
 
 // Register exposes the hub's operator metrics: open chat connections on this node (no
 // per-room labels, so the series stay few however many rooms there are).
 func (h *Hub) Register(reg prometheus.Registerer) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_chat_connections", Help: "Chat connections open on this node."},
-		func() float64 { return float64(h.Connections()) }))
+		func() float64 { return float64(h.Connections()) }), h.fanoutDelay)
 }
 
 // Connections counts the open connections of every room on this node.
@@ -145,7 +147,12 @@ func NewHub(store TokenStore, publish Publish, log *slog.Logger, now func() time
 	if now == nil {
 		now = time.Now
 	}
-	return &Hub{store: store, publish: publish, log: log, now: now, rooms: map[string]*room{}, roomRate: DefaultRoomRate}
+	return &Hub{store: store, publish: publish, log: log, now: now, rooms: map[string]*room{}, roomRate: DefaultRoomRate,
+		fanoutDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "livehouse_chat_fanout_seconds",
+			Help:    "From a chat frame reaching this node to its fan-out's last write to the room's sockets (the oldest frame of each batch).",
+			Buckets: []float64{.001, .002, .005, .01, .02, .03, .05, .075, .1, .15, .2, .3, .5, 1, 2},
+		})}
 }
 
 // NewID returns a 12-character id, as the protocol's message and event ids are.
@@ -230,9 +237,10 @@ func (h *Hub) Leave(c *Conn) {
 
 // envelope is what travels on the bus.
 type envelope struct {
-	Frame      *Frame `json:"frame,omitempty"`
-	Disconnect string `json:"disconnect,omitempty"` // a user id whose connections to end
-	Reason     string `json:"reason,omitempty"`
+	Frame      *Frame    `json:"frame,omitempty"`
+	Disconnect string    `json:"disconnect,omitempty"` // a user id whose connections to end
+	Reason     string    `json:"reason,omitempty"`
+	received   time.Time // when it reached this node
 }
 
 // Error answers one connection's action with an error frame.
@@ -358,7 +366,7 @@ func (h *Hub) Deliver(subject string, data []byte) {
 		return
 	}
 	roomID := subject[len(SubjectPrefix):]
-	var env envelope
+	env := envelope{received: time.Now()}
 	if err := json.Unmarshal(data, &env); err != nil || env.Frame == nil {
 		return
 	}
@@ -422,16 +430,17 @@ func (h *Hub) fanOut(r *room) {
 		}
 		if len(conns) <= fanoutChunk {
 			deliver(conns)
-			continue
+		} else {
+			var wg sync.WaitGroup
+			for len(conns) > 0 {
+				n := min(fanoutChunk, len(conns))
+				part := conns[:n]
+				conns = conns[n:]
+				wg.Go(func() { deliver(part) })
+			}
+			wg.Wait()
 		}
-		var wg sync.WaitGroup
-		for len(conns) > 0 {
-			n := min(fanoutChunk, len(conns))
-			part := conns[:n]
-			conns = conns[n:]
-			wg.Go(func() { deliver(part) })
-		}
-		wg.Wait()
+		h.fanoutDelay.Observe(time.Since(queue[0].received).Seconds())
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // memTokens is an in-memory TokenStore.
@@ -207,5 +209,11 @@ func TestBusyRoomBatchesFrames(t *testing.T) {
 	}
 	if len(got) != 2 || strings.Join(got[0], ",") != "1" || strings.Join(got[1], ",") != "2,3,4" {
 		t.Errorf("sends %v, want [[1] [2 3 4]]", got)
+	}
+	// Each fan-out is timed, from its oldest frame's arrival.
+	var m dto.Metric
+	h.fanoutDelay.Write(&m)
+	if n := m.GetHistogram().GetSampleCount(); n != 2 {
+		t.Errorf("%d fan-outs timed, want 2", n)
 	}
 }
