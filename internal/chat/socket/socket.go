@@ -317,39 +317,34 @@ func (c *conn) teardown() {
 
 // tryWrite writes what the socket takes now, without waiting.
 func (c *conn) tryWrite(b []byte) (int, error) {
-	var n int
-	var werr error
-	err := c.rc.Write(func(fd uintptr) bool {
-		n, werr = unix.Write(int(fd), b)
-		return true
-	})
-	switch {
-	case err != nil:
-		return 0, err
-	case errors.Is(werr, unix.EAGAIN) || errors.Is(werr, unix.EINTR):
+	n, err := nonblocking(c.rc.Write, unix.Write, b)
+	if errors.Is(err, errWouldBlock) {
 		return 0, nil
-	case werr != nil:
-		return 0, werr
 	}
-	return n, nil
+	return n, err
 }
 
 // tryRead reads what has arrived, without waiting: 0 bytes and no error is the end of the
 // stream, and errWouldBlock says nothing is there yet.
-func (c *conn) tryRead(buf []byte) (int, error) {
+func (c *conn) tryRead(buf []byte) (int, error) { return nonblocking(c.rc.Read, unix.Read, buf) }
+
+// nonblocking makes one read or write system call on the descriptor, through Go's raw
+// connection (which keeps the descriptor from being closed under it), without waiting for
+// readiness: that is the event loop's job.
+func nonblocking(raw func(func(fd uintptr) bool) error, call func(fd int, b []byte) (int, error), b []byte) (int, error) {
 	var n int
-	var rerr error
-	err := c.rc.Read(func(fd uintptr) bool {
-		n, rerr = unix.Read(int(fd), buf)
+	var cerr error
+	if err := raw(func(fd uintptr) bool {
+		n, cerr = call(int(fd), b)
 		return true
-	})
-	switch {
-	case err != nil:
+	}); err != nil {
 		return 0, err
-	case errors.Is(rerr, unix.EAGAIN) || errors.Is(rerr, unix.EINTR):
+	}
+	switch {
+	case errors.Is(cerr, unix.EAGAIN) || errors.Is(cerr, unix.EINTR):
 		return 0, errWouldBlock
-	case rerr != nil:
-		return 0, rerr
+	case cerr != nil:
+		return 0, cerr
 	}
 	return n, nil
 }
