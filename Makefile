@@ -33,11 +33,14 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 web: web-deps
 	cd web && $(NPM) run build
 
-## system-deps: Debian packages the tests need (Chromium for the browser tests)
+## system-deps: Debian packages the tests need (Chromium and Firefox ESR for the browser tests)
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian packages: chromium"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v firefox-esr >/dev/null 2>&1 || { \
+		echo "installing Debian packages: firefox-esr"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends firefox-esr >/dev/null; }
 	@command -v ffmpeg >/dev/null 2>&1 || { \
 		echo "installing Debian packages: ffmpeg"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; }

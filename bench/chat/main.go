@@ -1,24 +1,35 @@
 // Command chat measures one chat room with many connections against the real binary, for
-// `make bench`: send-to-delivery latency, deliveries per second, server CPU and memory per
-// connection.
+// `make bench`: send-to-delivery latency, deliveries per second, server CPU, memory per idle
+// connection, and the largest number of connections one node holds.
+//
+// The clients run in child processes (this program re-executed with -child), so no process
+// exceeds the open-file cap and the server's figures are not mixed with the clients'; each
+// child binds its connections to its own range of 127.0.x.y source addresses.
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
 
 	"github.com/livehouse/livehouse/bench/internal/harness"
 )
@@ -28,18 +39,45 @@ var (
 	conns    = flag.Int("conns", 10_000, "connections in the room")
 	rate     = flag.Int("rate", 10, "messages per second")
 	duration = flag.Duration("duration", 30*time.Second, "how long messages are sent")
+	procs    = flag.Int("procs", 4, "client processes")
+	most     = flag.Int("max", 19_500, "then grow the room towards this many idle connections (0: skip)")
+	profile  = flag.String("cpuprofile", "", "write the server's CPU profile while messages are sent to this file")
+	child    = flag.Bool("child", false, "run as a client process (internal)")
 )
 
 func main() {
 	flag.Parse()
+	run := parent
+	if *child {
+		run = clientProcess
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	srv, err := harness.Start(*binary)
+// job is what the parent tells a client process: connect these tokens, from source
+// addresses starting at index First.
+type job struct {
+	URL    string
+	Tokens []string
+	First  int
+}
+
+// report is what a client process answers when told to stop: delivered messages and their
+// latencies in a histogram of 100 µs buckets.
+type report struct {
+	Delivered int64
+	Buckets   map[int]int64
+	Failed    int
+}
+
+const bucket = 100 * time.Microsecond
+
+func parent() error {
+	debugAddr := harness.FreeAddr()
+	srv, err := harness.Start(*binary, "LIVEHOUSE_DEBUG_ADDR="+debugAddr)
 	if err != nil {
 		return err
 	}
@@ -48,108 +86,493 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	token := func(session string) (string, error) {
-		var t struct{ Token string }
-		err := srv.PostJSON("/api/chat/token", session, map[string]string{"channel": "chatbench"}, &t)
-		return t.Token, err
-	}
 	wsURL := "ws" + strings.TrimPrefix(srv.Base, "http") + "/api/chat"
-	dial := func(i int, tok string) (*websocket.Conn, error) {
-		local := &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+i/250), byte(1+i%250))}
-		client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: local}).DialContext}}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		ws, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{Subprotocols: []string{tok}, HTTPClient: client})
-		return ws, err
-	}
 
-	rss0 := srv.RSSKiB()
-	var mu sync.Mutex
-	var lat []float64
-	var delivered atomic.Int64
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var wg sync.WaitGroup
-	for i := range *conns {
-		tok, err := token("")
+	// The room: conns anonymous viewers over procs processes.
+	t0 := time.Now()
+	tokens, err := issueTokens(srv, "", *conns)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: %d tokens in %v\n", *conns, time.Since(t0).Round(time.Millisecond))
+	heap0, rss0 := liveHeap(srv, debugAddr), srv.RSSKiB()
+	var clients []*clientProc
+	defer func() {
+		for _, c := range clients {
+			c.kill()
+		}
+	}()
+	per := (*conns + *procs - 1) / *procs
+	for i := 0; i < *conns; i += per {
+		c, err := startClients(job{URL: wsURL, Tokens: tokens[i:min(i+per, *conns)], First: i})
 		if err != nil {
 			return err
 		}
-		ws, err := dial(i, tok)
-		if err != nil {
-			return fmt.Errorf("connection %d: %w", i, err)
-		}
-		ws.SetReadLimit(1 << 20)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer ws.CloseNow()
-			for {
-				_, data, err := ws.Read(ctx)
-				if err != nil {
-					return
-				}
-				var f struct{ Type, Content string }
-				if json.Unmarshal(data, &f) != nil || f.Type != "MESSAGE" {
-					continue
-				}
-				sent, err := strconv.ParseInt(f.Content, 10, 64)
-				if err != nil {
-					continue
-				}
-				delivered.Add(1)
-				d := float64(time.Now().UnixNano()-sent) / 1e6
-				mu.Lock()
-				lat = append(lat, d)
-				mu.Unlock()
-			}
-		}()
+		clients = append(clients, c)
 	}
-	time.Sleep(2 * time.Second) // let the idle connections settle before reading memory
-	rssIdle := srv.RSSKiB()
+	if err := waitConnections(srv.Base, *conns); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: %d connections in %v\n", *conns, time.Since(t0).Round(time.Millisecond))
+	heapIdle, rssIdle := liveHeap(srv, debugAddr), srv.RSSKiB()
 
-	stok, err := token(session)
+	// One sender, rate messages per second, each carrying its send time.
+	stok, err := issueTokens(srv, session, 1)
 	if err != nil {
 		return err
 	}
-	sender, err := dial(*conns, stok)
+	sender, _, _, err := ws.Dialer{Protocols: []string{stok[0]}}.Dial(context.Background(), wsURL)
 	if err != nil {
 		return err
 	}
-	go func() {
-		for {
-			if _, _, err := sender.Read(ctx); err != nil {
-				return
-			}
-		}
-	}()
+	go io.Copy(io.Discard, sender) // its own echoes
+	profiled := make(chan error, 1)
+	if *profile != "" {
+		go func() { profiled <- saveProfile(debugAddr, *profile, *duration) }()
+	} else {
+		profiled <- nil
+	}
+	fan0, err := histogram(srv.Base, "livehouse_chat_fanout_seconds")
+	if err != nil {
+		return err
+	}
 	cpu0, t0 := srv.CPUSeconds(), time.Now()
 	tick := time.NewTicker(time.Second / time.Duration(*rate))
+	sent := 0
 	for time.Since(t0) < *duration {
 		<-tick.C
 		msg, _ := json.Marshal(map[string]string{"Action": "SEND_MESSAGE", "Content": strconv.FormatInt(time.Now().UnixNano(), 10)})
-		if err := sender.Write(ctx, websocket.MessageText, msg); err != nil {
+		if err := ws.WriteFrame(sender, ws.MaskFrame(ws.NewTextFrame(msg))); err != nil {
+			return err
+		}
+		sent++
+	}
+	time.Sleep(2 * time.Second) // the last messages in flight; latencies are measured per message
+	elapsed, used := time.Since(t0), srv.CPUSeconds()-cpu0
+	sender.Close()
+	fan1, err := histogram(srv.Base, "livehouse_chat_fanout_seconds")
+	if err != nil {
+		return err
+	}
+	if err := <-profiled; err != nil {
+		return err
+	}
+
+	total := report{Buckets: map[int]int64{}}
+	for _, c := range clients {
+		r, err := c.stop()
+		if err != nil {
+			return err
+		}
+		total.Delivered += r.Delivered
+		total.Failed += r.Failed
+		for b, n := range r.Buckets {
+			total.Buckets[b] += n
+		}
+	}
+	clients = nil
+	p50, p99 := percentile(total.Buckets, 0.5), percentile(total.Buckets, 0.99)
+	fmt.Printf("chat: one room, %d connections from %d client processes (127.0.x.y), %d messages/s for %v (%d sent): "+
+		"%d of %d deliveries (%.0f/s), send-to-delivery p50 %.1f ms, p99 %.1f ms; server CPU %.0f%% of one core, %.0f deliveries per CPU-second; "+
+		"server fan-out (a frame reaching the node → its last socket write) ≤ %s for half the batches, ≤ %s for 99 %%; "+
+		"per idle connection %.1f KiB RSS, %.1f KiB live heap\n",
+		*conns, *procs, *rate, *duration, sent, total.Delivered, int64(sent)*int64(*conns), float64(total.Delivered)/elapsed.Seconds(),
+		p50.Seconds()*1000, p99.Seconds()*1000, 100*used/elapsed.Seconds(), float64(total.Delivered)/used,
+		fan1.since(fan0).quantile(0.5), fan1.since(fan0).quantile(0.99), (rssIdle-rss0)/float64(*conns), (heapIdle-heap0)/1024/float64(*conns))
+	if total.Failed > 0 {
+		return fmt.Errorf("%d client connections failed", total.Failed)
+	}
+	if *most <= *conns {
+		return nil
+	}
+	if err := waitFor(srv.Base, func(n int) bool { return n == 0 }); err != nil {
+		return err
+	}
+	return grow(srv, wsURL, debugAddr, heap0, rss0)
+}
+
+// grow adds idle connections in batches until the room holds max or the server refuses more,
+// and reports how many it held and at what memory.
+func grow(srv *harness.Server, wsURL, debugAddr string, heap0, rss0 float64) error {
+	held := 0
+	var clients []*clientProc
+	defer func() {
+		for _, c := range clients {
+			c.kill()
+		}
+	}()
+	const perProc = 5_000
+	var reason string
+	for held < *most {
+		n := min(perProc, *most-held)
+		tokens, err := issueTokens(srv, "", n)
+		if err != nil {
+			reason = err.Error()
+			break
+		}
+		c, err := startClients(job{URL: wsURL, Tokens: tokens, First: 20_000 + held})
+		if err != nil {
+			return err
+		}
+		clients = append(clients, c)
+		if err := waitConnections(srv.Base, held+n); err != nil {
+			reason = err.Error()
+			break
+		}
+		held += n
+	}
+	got, _ := connections(srv.Base)
+	heap, rss := liveHeap(srv, debugAddr), srv.RSSKiB()
+	limit := "the -max asked for"
+	if reason != "" {
+		limit = "where the server stopped accepting (" + reason + ")"
+	}
+	fmt.Printf("chat: largest room on one node: %d connections, %s; process RSS %.0f MiB (%.1f KiB and %.1f KiB live heap per connection); "+
+		"at that rate 24 GiB holds about %.1f million (this machine caps a process at 20,000 open files)\n",
+		got, limit, rss/1024, (rss-rss0)/float64(got), (heap-heap0)/1024/float64(got), 24*1024*1024/((rss-rss0)/float64(got))/1e6)
+	return nil
+}
+
+// saveProfile writes the server's CPU profile over d to file.
+func saveProfile(debugAddr, file string, d time.Duration) error {
+	res, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debugAddr, int(d.Seconds())))
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, res.Body)
+	return err
+}
+
+// issueTokens asks for n chat tokens (anonymous when session is empty), 8 at a time.
+func issueTokens(srv *harness.Server, session string, n int) ([]string, error) {
+	tokens := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				var t struct{ Token string }
+				if err := srv.PostJSON("/api/chat/token", session, map[string]string{"channel": "chatbench"}, &t); err != nil {
+					errs[w] = err
+					return
+				}
+				tokens[i] = t.Token
+			}
+		})
+	}
+	wg.Wait()
+	return tokens, errors.Join(errs...)
+}
+
+// connections reads the server's open chat connections from its metrics.
+func connections(base string) (int, error) {
+	v, err := metric(base, "livehouse_chat_connections")
+	return int(v), err
+}
+
+// waitConnections waits until the server holds n connections.
+func waitConnections(base string, n int) error {
+	return waitFor(base, func(got int) bool { return got >= n })
+}
+
+// waitFor waits until the server's connection count satisfies ok, for up to two minutes.
+func waitFor(base string, ok func(int) bool) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		got, err := connections(base)
+		if err == nil && ok(got) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the server holds %d connections", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// liveHeap forces a collection through the profiler and returns the bytes of heap in use.
+func liveHeap(srv *harness.Server, debugAddr string) float64 {
+	if res, err := http.Get("http://" + debugAddr + "/debug/pprof/heap?gc=1"); err == nil {
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	v, _ := metric(srv.Base, "go_memstats_heap_inuse_bytes")
+	return v
+}
+
+// metric reads one unlabelled value from a Prometheus text endpoint at base + /metrics.
+func metric(base, name string) (float64, error) {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s not in %s/metrics", name, base)
+}
+
+// cumulative is a Prometheus histogram's cumulative bucket counts by upper bound.
+type cumulative map[string]float64
+
+// histogram reads a histogram's buckets from base + /metrics.
+func histogram(base, name string) (cumulative, error) {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	h := cumulative{}
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), name+`_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, count, _ := strings.Cut(rest, `"} `)
+		h[le], _ = strconv.ParseFloat(count, 64)
+	}
+	if len(h) == 0 {
+		return nil, fmt.Errorf("%s not in %s/metrics", name, base)
+	}
+	return h, nil
+}
+
+func (h cumulative) since(before cumulative) cumulative {
+	d := cumulative{}
+	for le, n := range h {
+		d[le] = n - before[le]
+	}
+	return d
+}
+
+// quantile is the upper bound of the bucket that holds quantile q.
+func (h cumulative) quantile(q float64) string {
+	bounds := make([]float64, 0, len(h))
+	for le := range h {
+		if v, err := strconv.ParseFloat(le, 64); err == nil {
+			bounds = append(bounds, v)
+		}
+	}
+	slices.Sort(bounds)
+	total := h["+Inf"]
+	for _, b := range bounds {
+		if h[strconv.FormatFloat(b, 'g', -1, 64)] >= q*total {
+			return fmt.Sprintf("%g ms", b*1000)
+		}
+	}
+	return "more than " + fmt.Sprintf("%g ms", bounds[len(bounds)-1]*1000)
+}
+
+func percentile(buckets map[int]int64, p float64) time.Duration {
+	var total int64
+	top := 0
+	for b, n := range buckets {
+		total += n
+		top = max(top, b)
+	}
+	want := int64(p * float64(total))
+	var seen int64
+	for b := 0; b <= top; b++ {
+		if seen += buckets[b]; seen > want {
+			return time.Duration(b) * bucket
+		}
+	}
+	return time.Duration(top) * bucket
+}
+
+// clientProc is a running client process.
+type clientProc struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+func startClients(j job) (*clientProc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-child")
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &clientProc{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	if err := json.NewEncoder(in).Encode(j); err != nil {
+		c.kill()
+		return nil, err
+	}
+	return c, nil
+}
+
+// stop asks the process for its report.
+func (c *clientProc) stop() (report, error) {
+	var r report
+	c.in.Close()
+	err := json.NewDecoder(c.out).Decode(&r)
+	c.cmd.Wait()
+	return r, err
+}
+
+func (c *clientProc) kill() {
+	c.cmd.Process.Kill()
+	c.cmd.Wait()
+}
+
+// clientProcess connects the job's tokens, records every MESSAGE's latency until its
+// standard input closes, then writes its report. It reads with one epoll loop rather than a
+// goroutine per connection, so the generator takes as little of the machine as it can.
+func clientProcess() error {
+	var j job
+	if err := json.NewDecoder(os.Stdin).Decode(&j); err != nil {
+		return err
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	rec := &recorder{buckets: make([]int64, int(time.Minute/bucket))}
+	conns := map[int32]*clientConn{}
+	failed := 0
+	for i, tok := range j.Tokens {
+		n := j.First + i
+		local := &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+n/250), byte(1+n%250))}
+		d := ws.Dialer{Protocols: []string{tok}, Timeout: 30 * time.Second, NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return (&net.Dialer{LocalAddr: local}).DialContext(ctx, network, addr)
+		}}
+		nc, br, _, err := d.Dial(context.Background(), j.URL)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench client %d: %v\n", n, err)
+			failed++
+			continue
+		}
+		c := &clientConn{nc: nc}
+		if br != nil && br.Buffered() > 0 {
+			early, _ := br.Peek(br.Buffered())
+			c.partial = append(c.partial, early...)
+		}
+		raw, _ := nc.(syscall.Conn).SyscallConn()
+		raw.Control(func(fd uintptr) { c.fd = int(fd) })
+		conns[int32(c.fd)] = c
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(c.fd)}); err != nil {
 			return err
 		}
 	}
-	time.Sleep(2 * time.Second) // the last messages in flight
-	elapsed := time.Since(t0)
-	used := srv.CPUSeconds() - cpu0
-	stop()
-	wg.Wait()
-
-	mu.Lock()
-	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		events := make([]unix.EpollEvent, 512)
+		buf := make([]byte, 64<<10)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			n, err := unix.EpollWait(epfd, events, 200)
+			if err != nil && !errors.Is(err, unix.EINTR) {
+				return
+			}
+			for _, ev := range events[:max(n, 0)] {
+				c := conns[ev.Fd]
+				for {
+					k, err := unix.Read(c.fd, buf)
+					if k <= 0 || err != nil {
+						if k == 0 && err == nil {
+							unix.EpollCtl(epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+						}
+						break
+					}
+					c.consume(buf[:k], rec)
+					if k < len(buf) {
+						break
+					}
+				}
+			}
 		}
-		return lat[int(p*float64(len(lat)-1))]
+	}()
+	io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	close(done)
+	<-stopped
+	r := report{Delivered: rec.delivered, Buckets: map[int]int64{}, Failed: failed}
+	for b, n := range rec.buckets {
+		if n > 0 {
+			r.Buckets[b] = n
+		}
 	}
-	want := int64(*conns) * int64(*rate) * int64(duration.Seconds())
-	fmt.Printf("chat: one room, %d connections (spread over 127.0.x.y), %d messages/s for %v: %d of about %d deliveries (%.0f/s), send-to-delivery p50 %.1f ms, p99 %.1f ms, server CPU %.0f%% of one core (%.0f deliveries per CPU-second), RSS %.1f KiB per idle connection\n",
-		*conns, *rate, *duration, delivered.Load(), want, float64(delivered.Load())/elapsed.Seconds(), pct(0.5), pct(0.99),
-		100*used/elapsed.Seconds(), float64(delivered.Load())/used, (rssIdle-rss0)/float64(*conns))
-	mu.Unlock()
-	return nil
+	for _, c := range conns {
+		c.nc.Close()
+	}
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// recorder counts messages and their latencies; only the client's loop touches it until the
+// loop has stopped.
+type recorder struct {
+	delivered int64
+	buckets   []int64
+}
+
+// clientConn is one client connection's reading state.
+type clientConn struct {
+	nc      net.Conn
+	fd      int
+	partial []byte
+}
+
+var marker = []byte(`"Content":"`)
+
+// consume parses the frames in data, timing each message by the send time its content
+// carries.
+func (c *clientConn) consume(data []byte, rec *recorder) {
+	if len(c.partial) > 0 {
+		data = append(c.partial, data...)
+		c.partial = nil
+	}
+	for len(data) > 0 {
+		r := bytes.NewReader(data)
+		h, err := ws.ReadHeader(r)
+		start := len(data) - r.Len()
+		if err != nil || len(data) < start+int(h.Length) {
+			c.partial = append([]byte(nil), data...)
+			return
+		}
+		payload := data[start : start+int(h.Length)]
+		data = data[start+int(h.Length):]
+		switch h.OpCode {
+		case ws.OpPing:
+			ws.WriteFrame(c.nc, ws.MaskFrame(ws.NewPongFrame(payload)))
+			continue
+		case ws.OpText:
+		default:
+			continue
+		}
+		at := bytes.Index(payload, marker)
+		if at < 0 {
+			continue
+		}
+		rest := payload[at+len(marker):]
+		end := bytes.IndexByte(rest, '"')
+		sent, err := strconv.ParseInt(string(rest[:max(end, 0)]), 10, 64)
+		if err != nil {
+			continue
+		}
+		b := int(time.Duration(time.Now().UnixNano()-sent) / bucket)
+		rec.delivered++
+		rec.buckets[min(max(b, 0), len(rec.buckets)-1)]++
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -92,6 +93,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	}, a.hls, log, reg)
 	a.health = streams.NewHealth(a.store, a.hls, log, nil)
 	a.streams = streams.NewService(a.store, box, log, nil, a.hls, a.transcoder, a.health)
+	a.streams.SetLease(time.Duration(cfg.NodeLeaseSeconds) * time.Second)
 	if reg != nil {
 		a.streams.Register(reg)
 	}
@@ -101,6 +103,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	a.accounts.BeforeDelete(func(ctx context.Context, userID string) {
 		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {
 			a.streams.Stop(ch.ID, "account deleted")
+		}
+	})
+	a.accounts.OnSuspend(func(ctx context.Context, userID string) {
+		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {
+			a.streams.Stop(ch.ID, streams.ReasonSuspended)
 		}
 	})
 	return a, nil

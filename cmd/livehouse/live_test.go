@@ -381,9 +381,8 @@ func TestRestartEndsOrphanedSessions(t *testing.T) {
 	id := "st-AAAAAAAAAAAAAAAAAAAAAAA"
 	now := time.Now()
 	for _, err := range []error{
-		s.OpenStreamSession(ctx, id, page["channelId"].(string), now),
+		s.OpenStreamSession(ctx, id, page["channelId"].(string), "node-a", now),
 		s.StartStreamSession(ctx, id, now),
-		s.ClaimStreamSession(ctx, id, "node-a"),
 	} {
 		if err != nil {
 			t.Fatal(err)

@@ -30,6 +30,9 @@ Usage:
   livehouse user [flags] create USERNAME EMAIL   create a verified account; password from stdin
   livehouse user [flags] verify USERNAME|EMAIL   mark an account verified
   livehouse user [flags] delete USERNAME|EMAIL   delete an account and all it owns
+  livehouse user [flags] suspend USERNAME [--reason TEXT]   suspend an account: its stream ends,
+                                     it cannot sign in or go live, its channel is unavailable
+  livehouse user [flags] unsuspend USERNAME      lift a suspension
   livehouse channel [flags] set-type USERNAME BASIC|STANDARD   BASIC passes the source through,
                                      STANDARD transcodes a ladder; from the channel's next go-live
   livehouse seed [flags] PREFIX COUNT LIVE   create COUNT demo channels PREFIX_1…, the last LIVE of them live
@@ -133,9 +136,17 @@ func channelCommand(ctx context.Context, cfg config.Config, log *slog.Logger, ar
 
 func userCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: user needs an action: list, create, verify or delete", errUsage)
+		return fmt.Errorf("%w: user needs an action: list, create, verify, delete, suspend or unsuspend", errUsage)
 	}
-	want := map[string]int{"list": 0, "create": 2, "verify": 1, "delete": 1}
+	var reason string
+	if args[0] == "suspend" {
+		login, r, err := suspendArgs(args[1:])
+		if err != nil {
+			return err
+		}
+		args, reason = []string{"suspend", login}, r
+	}
+	want := map[string]int{"list": 0, "create": 2, "verify": 1, "delete": 1, "suspend": 1, "unsuspend": 1}
 	n, ok := want[args[0]]
 	if !ok || len(args)-1 != n {
 		return fmt.Errorf("%w: user %s takes %d argument(s); see livehouse help", errUsage, args[0], n)
@@ -145,6 +156,17 @@ func userCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 		return err
 	}
 	defer a.Close()
+	if (args[0] == "suspend" || args[0] == "delete") && cfg.NATSURL != "" {
+		// The stream, if live, runs in a server: ask it over the cluster's bus. An embedded
+		// bus is the server's own; the server then finds the suspension at its next lease
+		// renewal (every third of node_lease_seconds).
+		b, err := openBus(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		a.streams.SetBus(b)
+	}
 	switch args[0] {
 	case "list":
 		users, err := a.accounts.List(ctx)
@@ -152,11 +174,30 @@ func userCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tUSERNAME\tEMAIL\tVERIFIED\tCREATED")
+		fmt.Fprintln(tw, "ID\tUSERNAME\tEMAIL\tVERIFIED\tCREATED\tSUSPENDED")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\n", u.ID, u.Username, u.Email, u.Verified(), u.CreatedAt.Format(time.RFC3339))
+			suspended := "-"
+			if u.Suspended() {
+				suspended = u.SuspendedAt.Format(time.RFC3339)
+				if u.SuspendedReason != "" {
+					suspended += " (" + u.SuspendedReason + ")"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", u.ID, u.Username, u.Email, u.Verified(), u.CreatedAt.Format(time.RFC3339), suspended)
 		}
 		return tw.Flush()
+	case "suspend":
+		u, err := a.accounts.Suspend(ctx, args[1], reason)
+		if err != nil {
+			return fmt.Errorf("suspending %s: %w", args[1], err)
+		}
+		fmt.Fprintf(stdout, "suspended %s\n", u.Username)
+	case "unsuspend":
+		u, err := a.accounts.Unsuspend(ctx, args[1])
+		if err != nil {
+			return fmt.Errorf("unsuspending %s: %w", args[1], err)
+		}
+		fmt.Fprintf(stdout, "unsuspended %s\n", u.Username)
 	case "create":
 		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -181,4 +222,25 @@ func userCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 		fmt.Fprintf(stdout, "deleted %s\n", u.Username)
 	}
 	return nil
+}
+
+// suspendArgs reads "USERNAME [--reason TEXT]", the flag before or after the name.
+func suspendArgs(args []string) (login, reason string, err error) {
+	fs := flag.NewFlagSet("livehouse user suspend", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	r := fs.String("reason", "", "a note for operators")
+	var names []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", "", fmt.Errorf("%w: user suspend: %v", errUsage, err)
+		}
+		if args = fs.Args(); len(args) == 0 {
+			break
+		}
+		names, args = append(names, args[0]), args[1:]
+	}
+	if len(names) != 1 {
+		return "", "", fmt.Errorf("%w: user suspend takes USERNAME [--reason TEXT]; see livehouse help", errUsage)
+	}
+	return names[0], *r, nil
 }

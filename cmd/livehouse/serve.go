@@ -19,11 +19,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
+	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/web"
 )
 
@@ -61,6 +63,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	} else {
 		hub.SetReview(cfg.ChatReviewFallback == "ALLOW", webhook)
 	}
+	sockets, err := socket.New(hub, log)
+	if err != nil {
+		return err
+	}
+	defer sockets.Close()
 	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", hub.Deliver)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
@@ -69,6 +76,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	a.channels.OnBan(func(ctx context.Context, channelID, userID string) {
 		hub.DisconnectUser(ctx, channelID, userID, "banned")
 	})
+	// Key resets, suspensions and deletions made on any node (or by an operator command) end
+	// the stream on the node that runs it.
+	stopSub, err := b.Subscribe(streams.StopSubjectPrefix+">", a.streams.DeliverStop)
+	if err != nil {
+		return fmt.Errorf("streams: %w", err)
+	}
+	defer stopSub.Unsubscribe()
 
 	node := cfg.NodeName
 	if node == "" {
@@ -77,6 +91,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if _, err := a.streams.Recover(ctx, node); err != nil {
 		return fmt.Errorf("recovering sessions: %w", err)
 	}
+	leaseCtx, stopLease := context.WithCancel(context.Background())
+	leaseDone := make(chan error, 1)
+	go func() { leaseDone <- a.streams.RunLease(leaseCtx) }()
+	defer func() { // after streams.Shutdown below: the lease goes once no session is left
+		stopLease()
+		if err := <-leaseDone; err != nil {
+			log.Warn("dropping the node lease", "err", err)
+		}
+	}()
 	ingest, err := rtmp.Listen(cfg.RTMPAddr, a.streams, log)
 	if err != nil {
 		return err
@@ -118,6 +141,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		HLS:      a.hls,
 		Viewers:  a.hls,
 		Chat:     hub,
+		Sockets:  sockets,
 		WHIP:     webrtcIngest,
 		Actions:  a.actions,
 		Products: search,

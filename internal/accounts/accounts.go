@@ -22,10 +22,15 @@ type User struct {
 	Avatar          string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	SuspendedAt     *time.Time // set while an operator has suspended the account
+	SuspendedReason string     // the operator's note, shown to operators only
 }
 
 // Verified reports whether the account's email has been confirmed.
 func (u *User) Verified() bool { return u.EmailVerifiedAt != nil }
+
+// Suspended reports whether an operator has suspended the account.
+func (u *User) Suspended() bool { return u.SuspendedAt != nil }
 
 // Session is a signed-in browser or script. Only the hash of its token is stored.
 type Session struct {
@@ -70,6 +75,8 @@ type Store interface {
 	// EmailInUse reports whether any account other than exceptUserID uses the address.
 	EmailInUse(ctx context.Context, email, exceptUserID string) (bool, error)
 	UpdateUser(ctx context.Context, u *User) error
+	// SetSuspension suspends the user at the time with the reason, or lifts it (at nil).
+	SetSuspension(ctx context.Context, userID string, at *time.Time, reason string) error
 	// DeleteUser removes the user and everything they own.
 	DeleteUser(ctx context.Context, id string) error
 	ListUsers(ctx context.Context) ([]*User, error)

@@ -59,6 +59,7 @@ type Service struct {
 	now    func() time.Time
 
 	beforeDelete func(ctx context.Context, userID string) // e.g. end the user's live stream
+	onSuspend    func(ctx context.Context, userID string) // end the user's live stream
 
 	dummyHash  string    // compared against when a login names nobody, to even out timing
 	perAccount *throttle // failed sign-ins per login name
@@ -273,6 +274,9 @@ func (s *Service) Login(ctx context.Context, login, password, clientAddr string)
 		return "", nil, problem.Unauthenticated("InvalidCredentials", "Incorrect username or password")
 	}
 	s.perAccount.reset(accountKey)
+	if u.Suspended() {
+		return "", nil, errSuspended
+	}
 	if !u.Verified() {
 		return "", nil, problem.Forbidden("EmailNotVerified", "Verify your email with the link we sent before signing in.")
 	}
@@ -312,6 +316,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, *Sessi
 	}
 	u, err := s.store.UserByID(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
+		return nil, nil, unauth
+	}
+	if err == nil && u.Suspended() { // its sessions are deleted at suspension; this covers a race
 		return nil, nil, unauth
 	}
 	if err != nil {

@@ -71,6 +71,7 @@ type Profile struct {
 	BannerVersion string // version of the uploaded banner, "" if none
 	LiveSince     *time.Time
 	FollowedAt    *time.Time // in following lists
+	Suspended     bool       // an operator suspended the owner; the public never sees such a profile
 }
 
 // Asset is an uploaded, re-encoded picture.

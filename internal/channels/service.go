@@ -67,11 +67,16 @@ func unknownChannel() error {
 	return problem.NotFound("ChannelNotFound", "There is no channel with this name.")
 }
 
-// ByUsername returns a channel's public profile.
+// ByUsername returns a channel's public profile. The channel of a suspended account is
+// unavailable: a not-found problem with its own code, so the page can say so and nothing of
+// the channel (pictures, live state, chat, following) is served.
 func (s *Service) ByUsername(ctx context.Context, username string) (*Profile, error) {
 	p, err := s.store.ProfileByUsername(ctx, username)
 	if errors.Is(err, ErrNotFound) {
 		return nil, unknownChannel()
+	}
+	if err == nil && p.Suspended {
+		return nil, problem.NotFound("ChannelUnavailable", "This channel is unavailable.")
 	}
 	return p, err
 }
@@ -82,7 +87,10 @@ func (s *Service) SetType(ctx context.Context, username, channelType string) (*P
 	if channelType != TypeBasic && channelType != TypeStandard {
 		return nil, problem.Invalid("InvalidChannelType", "type", fmt.Sprintf("%q is not BASIC or STANDARD.", channelType))
 	}
-	p, err := s.ByUsername(ctx, username)
+	p, err := s.store.ProfileByUsername(ctx, username) // suspended or not: operators see all
+	if errors.Is(err, ErrNotFound) {
+		return nil, unknownChannel()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -30,11 +30,6 @@ type Publish func(ctx context.Context, subject string, data []byte) error
 // SubjectPrefix + ">".
 const SubjectPrefix = "chat.room."
 
-// sendQueue bounds each connection's backlog; a client that falls this far behind is
-// disconnected rather than slowing the room.
-const sendQueue = 256
-
-// Hub holds this node's chat connections, by room.
 type Hub struct {
 	store   TokenStore
 	publish Publish
@@ -46,15 +41,18 @@ type Hub struct {
 	reviewers           []Reviewer
 	reviewFallbackAllow bool
 
-	mu    sync.Mutex
-	rooms map[string]*room
+	mu      sync.Mutex
+	rooms   map[string]*room
+	fanning sync.WaitGroup // fan-outs under way
+
+	fanoutDelay prometheus.Histogram
 }
 
 // Register exposes the hub's operator metrics: open chat connections on this node (no
 // per-room labels, so the series stay few however many rooms there are).
 func (h *Hub) Register(reg prometheus.Registerer) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_chat_connections", Help: "Chat connections open on this node."},
-		func() float64 { return float64(h.Connections()) }))
+		func() float64 { return float64(h.Connections()) }), h.fanoutDelay)
 }
 
 // Connections counts the open connections of every room on this node.
@@ -72,36 +70,89 @@ func (h *Hub) Connections() int {
 func (h *Hub) SetRoomRate(perSecond int) { h.roomRate = perSecond }
 
 type room struct {
-	conns   map[*Conn]struct{}
-	history []*Frame
-	limiter *rate.Limiter // messages per second across the room, on this node
+	conns    map[*Conn]struct{}
+	snapshot []*Conn // conns as a slice for fan-out; nil after a join or leave
+	history  []stored
+	limiter  *rate.Limiter // messages per second across the room, on this node
+	queue    []*envelope   // frames waiting for fan-out, in order
+	sending  bool          // a goroutine is fanning the queue out
+}
+
+// stored is a message kept for late joiners.
+type stored struct {
+	id    string
+	frame *Frame
+}
+
+func (r *room) members() []*Conn {
+	if r.snapshot == nil {
+		r.snapshot = make([]*Conn, 0, len(r.conns))
+		for c := range r.conns {
+			r.snapshot = append(r.snapshot, c)
+		}
+	}
+	return r.snapshot
+}
+
+// Sink is the transport's side of one connection.
+type Sink interface {
+	// Send queues a frame for the client. A transport disconnects a client that cannot keep
+	// up rather than let it slow the room.
+	Send(f *Encoded)
+	// Close ends the connection after what is already queued, telling the client why.
+	Close(reason string)
+}
+
+// Encoded is one or more frames, in order, encoded once for every connection that receives
+// them: their JSON, and the transport's wire form of them all, built by the first connection
+// that needs it (so a batch of frames costs each connection one write).
+type Encoded struct {
+	JSON [][]byte
+	once sync.Once
+	wire []byte
+}
+
+// Encode encodes frames.
+func Encode(frames ...*Frame) *Encoded {
+	e := &Encoded{JSON: make([][]byte, len(frames))}
+	for i, f := range frames {
+		e.JSON[i], _ = json.Marshal(f) // a Frame always encodes
+	}
+	return e
+}
+
+// Wire returns the frames' wire form, each frame built with build, the first time any
+// connection asks.
+func (e *Encoded) Wire(build func(json []byte) []byte) []byte {
+	e.once.Do(func() {
+		for _, j := range e.JSON {
+			e.wire = append(e.wire, build(j)...)
+		}
+	})
+	return e.wire
 }
 
 // Conn is one client connection.
 type Conn struct {
-	Grant *Grant
-	// Out carries encoded frames to the client; Done closes when the hub ends the connection.
-	Out     chan []byte
-	Done    chan struct{}
-	Reason  string
+	Grant   *Grant
 	IP      string // the client's address, for review handlers
-	once    sync.Once
+	sink    Sink
 	limiter *rate.Limiter
 }
 
-func (c *Conn) end(reason string) {
-	c.once.Do(func() {
-		c.Reason = reason
-		close(c.Done)
-	})
-}
+func (c *Conn) send(f *Encoded) { c.sink.Send(f) }
 
 // NewHub returns a hub; now may be nil.
 func NewHub(store TokenStore, publish Publish, log *slog.Logger, now func() time.Time) *Hub {
 	if now == nil {
 		now = time.Now
 	}
-	return &Hub{store: store, publish: publish, log: log, now: now, rooms: map[string]*room{}, roomRate: DefaultRoomRate}
+	return &Hub{store: store, publish: publish, log: log, now: now, rooms: map[string]*room{}, roomRate: DefaultRoomRate,
+		fanoutDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "livehouse_chat_fanout_seconds",
+			Help:    "From a chat frame reaching this node to its fan-out's last write to the room's sockets (the oldest frame of each batch).",
+			Buckets: []float64{.001, .002, .005, .01, .02, .03, .05, .075, .1, .15, .2, .3, .5, 1, 2},
+		})}
 }
 
 // NewID returns a 12-character id, as the protocol's message and event ids are.
@@ -144,17 +195,20 @@ func (h *Hub) Redeem(ctx context.Context, token string) (*Grant, error) {
 	return &g, nil
 }
 
-// Join adds a connection to its room and queues the room's recent history for it.
-func (h *Hub) Join(g *Grant) *Conn {
-	c := &Conn{Grant: g, Out: make(chan []byte, sendQueue), Done: make(chan struct{}), limiter: rate.NewLimiter(PerConnRate, PerConnRate)}
+// Join adds a connection to its room and sends it the room's recent history.
+func (h *Hub) Join(g *Grant, sink Sink, ip string) *Conn {
+	c := &Conn{Grant: g, IP: ip, sink: sink, limiter: rate.NewLimiter(PerConnRate, PerConnRate)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.roomLocked(g.RoomID)
 	r.conns[c] = struct{}{}
-	for _, f := range r.history {
-		if b, err := json.Marshal(f); err == nil {
-			c.Out <- b // history fits: HistorySize < sendQueue
+	r.snapshot = nil
+	if len(r.history) > 0 {
+		frames := make([]*Frame, len(r.history))
+		for i, m := range r.history {
+			frames[i] = m.frame
 		}
+		c.send(Encode(frames...))
 	}
 	return c
 }
@@ -174,6 +228,7 @@ func (h *Hub) Leave(c *Conn) {
 	defer h.mu.Unlock()
 	if r := h.rooms[c.Grant.RoomID]; r != nil {
 		delete(r.conns, c)
+		r.snapshot = nil
 		if len(r.conns) == 0 && len(r.history) == 0 {
 			delete(h.rooms, c.Grant.RoomID)
 		}
@@ -182,25 +237,32 @@ func (h *Hub) Leave(c *Conn) {
 
 // envelope is what travels on the bus.
 type envelope struct {
-	Frame      *Frame `json:"frame,omitempty"`
-	Disconnect string `json:"disconnect,omitempty"` // a user id whose connections to end
-	Reason     string `json:"reason,omitempty"`
+	Frame      *Frame    `json:"frame,omitempty"`
+	Disconnect string    `json:"disconnect,omitempty"` // a user id whose connections to end
+	Reason     string    `json:"reason,omitempty"`
+	received   time.Time // when it reached this node
 }
 
-// errorFrame answers one connection's action with an error.
-func (h *Hub) errorFrame(c *Conn, requestID string, code int, msg string) {
-	b, _ := json.Marshal(&Frame{Type: "ERROR", ID: NewID(), RequestID: requestID, ErrorCode: code, ErrorMessage: msg})
-	select {
-	case c.Out <- b:
-	default:
-		c.end("too slow")
+// Error answers one connection's action with an error frame.
+func (h *Hub) Error(c *Conn, requestID string, code int, msg string) {
+	c.send(Encode(&Frame{Type: "ERROR", ID: NewID(), RequestID: requestID, ErrorCode: code, ErrorMessage: msg}))
+}
+
+// HandleJSON decodes one client frame and carries it out; a frame that is not an action is
+// answered with a 400.
+func (h *Hub) HandleJSON(ctx context.Context, c *Conn, data []byte) {
+	var a Action
+	if err := json.Unmarshal(data, &a); err != nil {
+		h.Error(c, "", 400, "The request is not valid JSON.")
+		return
 	}
+	h.Handle(ctx, c, &a)
 }
 
 // Handle carries out one action from a connection.
 func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
 	if !c.limiter.Allow() {
-		h.errorFrame(c, a.RequestID, 429, "Too many requests on this connection.")
+		h.Error(c, a.RequestID, 429, "Too many requests on this connection.")
 		return
 	}
 	now := h.now().UTC().Format("2006-01-02T15:04:05.000Z")
@@ -209,20 +271,20 @@ func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
 	switch a.Action {
 	case "SEND_MESSAGE":
 		if !g.Can(CapSend) {
-			h.errorFrame(c, a.RequestID, 403, "This connection may not send messages.")
+			h.Error(c, a.RequestID, 403, "This connection may not send messages.")
 			return
 		}
 		n := utf8.RuneCountInString(a.Content)
 		if n == 0 {
-			h.errorFrame(c, a.RequestID, 400, "Content is required.")
+			h.Error(c, a.RequestID, 400, "Content is required.")
 			return
 		}
 		if n > MaxContent {
-			h.errorFrame(c, a.RequestID, 413, fmt.Sprintf("Messages must be at most %d characters.", MaxContent))
+			h.Error(c, a.RequestID, 413, fmt.Sprintf("Messages must be at most %d characters.", MaxContent))
 			return
 		}
 		if !h.roomAllows(g.RoomID) {
-			h.errorFrame(c, a.RequestID, 429, "This room is receiving too many messages; try again shortly.")
+			h.Error(c, a.RequestID, 429, "This room is receiving too many messages; try again shortly.")
 			return
 		}
 		id, content, attrs := NewID(), a.Content, a.Attributes
@@ -231,7 +293,7 @@ func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
 			req.Sender.Attributes, req.Sender.UserID, req.Sender.IP = stringMap(g.Attributes), g.UserID, c.IP
 			ok, rewritten, rewrittenAttrs := h.review(ctx, req)
 			if !ok {
-				h.errorFrame(c, a.RequestID, 406, "This message was not accepted by the room's review.")
+				h.Error(c, a.RequestID, 406, "This message was not accepted by the room's review.")
 				return
 			}
 			content, attrs = rewritten, rewrittenAttrs
@@ -240,29 +302,29 @@ func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
 			Sender: &Sender{UserID: g.UserID, Attributes: stringMap(g.Attributes)}, SendTime: now}
 	case "DELETE_MESSAGE":
 		if !g.Can(CapDelete) {
-			h.errorFrame(c, a.RequestID, 403, "This connection may not delete messages.")
+			h.Error(c, a.RequestID, 403, "This connection may not delete messages.")
 			return
 		}
 		if len(a.ID) != 12 {
-			h.errorFrame(c, a.RequestID, 400, "Id must be a 12-character message id.")
+			h.Error(c, a.RequestID, 400, "Id must be a 12-character message id.")
 			return
 		}
 		env.Frame = &Frame{Type: "EVENT", ID: NewID(), RequestID: a.RequestID, EventName: "aws:DELETE_MESSAGE", SendTime: now,
 			Attributes: map[string]string{"MessageID": a.ID, "MessageId": a.ID, "Reason": a.Reason}}
 	case "DISCONNECT_USER":
 		if !g.Can(CapDisconnect) {
-			h.errorFrame(c, a.RequestID, 403, "This connection may not disconnect users.")
+			h.Error(c, a.RequestID, 403, "This connection may not disconnect users.")
 			return
 		}
 		if a.UserID == "" {
-			h.errorFrame(c, a.RequestID, 400, "UserId is required.")
+			h.Error(c, a.RequestID, 400, "UserId is required.")
 			return
 		}
 		env.Frame = &Frame{Type: "EVENT", ID: NewID(), RequestID: a.RequestID, EventName: "aws:DISCONNECT_USER", SendTime: now,
 			Attributes: map[string]string{"UserId": a.UserID, "Reason": a.Reason}}
 		env.Disconnect, env.Reason = a.UserID, a.Reason
 	default:
-		h.errorFrame(c, a.RequestID, 400, "Unknown action.")
+		h.Error(c, a.RequestID, 400, "Unknown action.")
 		return
 	}
 	h.send(ctx, g.RoomID, &env, c, a.RequestID)
@@ -279,7 +341,7 @@ func (h *Hub) send(ctx context.Context, roomID string, env *envelope, from *Conn
 	if err := h.publish(ctx, SubjectPrefix+roomID, data); err != nil {
 		h.log.Error("publishing chat", "room", roomID, "err", err)
 		if from != nil {
-			h.errorFrame(from, requestID, 500, "The message could not be sent.")
+			h.Error(from, requestID, 500, "The message could not be sent.")
 		}
 	}
 }
@@ -293,45 +355,92 @@ func (h *Hub) DisconnectUser(ctx context.Context, roomID, userID, reason string)
 	}, nil, "")
 }
 
-// Deliver takes one bus message for a room and hands it to this node's connections: the
-// frame is encoded once for all of them.
+// fanoutChunk is how many connections one goroutine writes to; larger rooms spread over
+// several, so a room's fan-out uses every core.
+const fanoutChunk = 1024
+
+// Deliver takes one bus message for a room: it updates the room's history at once and queues
+// the frame for the room's fan-out.
 func (h *Hub) Deliver(subject string, data []byte) {
 	if len(subject) <= len(SubjectPrefix) {
 		return
 	}
 	roomID := subject[len(SubjectPrefix):]
-	var env envelope
+	env := envelope{received: time.Now()}
 	if err := json.Unmarshal(data, &env); err != nil || env.Frame == nil {
 		return
 	}
-	frame, _ := json.Marshal(env.Frame)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.roomLocked(roomID)
 	switch {
 	case env.Frame.Type == "MESSAGE":
-		r.history = append(r.history, env.Frame)
+		r.history = append(r.history, stored{id: env.Frame.ID, frame: env.Frame})
 		if len(r.history) > HistorySize {
 			r.history = r.history[len(r.history)-HistorySize:]
 		}
 	case env.Frame.EventName == "aws:DELETE_MESSAGE":
 		id := env.Frame.Attributes["MessageID"]
 		for i, m := range r.history {
-			if m.ID == id {
+			if m.id == id {
 				r.history = append(r.history[:i:i], r.history[i+1:]...)
 				break
 			}
 		}
 	}
-	for c := range r.conns {
-		select {
-		case c.Out <- frame:
-		default:
-			c.end("too slow")
+	r.queue = append(r.queue, &env)
+	if !r.sending {
+		r.sending = true
+		h.fanning.Go(func() { h.fanOut(r) })
+	}
+}
+
+// fanOut writes a room's queued frames to its connections until the queue is empty. Frames
+// that queue up while a fan-out is under way go out together in the next, as one write per
+// connection: a busy room costs fewer writes per message instead of falling behind.
+func (h *Hub) fanOut(r *room) {
+	for {
+		h.mu.Lock()
+		queue := r.queue
+		r.queue = nil
+		if len(queue) == 0 {
+			r.sending = false
+			h.mu.Unlock()
+			return
 		}
-		if env.Disconnect != "" && c.Grant.UserID == env.Disconnect {
-			c.end(env.Reason)
+		conns := r.members()
+		h.mu.Unlock()
+
+		frames := make([]*Frame, len(queue))
+		disconnect := map[string]string{} // user id → reason
+		for i, env := range queue {
+			frames[i] = env.Frame
+			if env.Disconnect != "" {
+				disconnect[env.Disconnect] = env.Reason
+			}
 		}
+		enc := Encode(frames...)
+		deliver := func(conns []*Conn) {
+			for _, c := range conns {
+				c.send(enc)
+				if reason, ok := disconnect[c.Grant.UserID]; ok {
+					c.sink.Close(reason)
+				}
+			}
+		}
+		if len(conns) <= fanoutChunk {
+			deliver(conns)
+		} else {
+			var wg sync.WaitGroup
+			for len(conns) > 0 {
+				n := min(fanoutChunk, len(conns))
+				part := conns[:n]
+				conns = conns[n:]
+				wg.Go(func() { deliver(part) })
+			}
+			wg.Wait()
+		}
+		h.fanoutDelay.Observe(time.Since(queue[0].received).Seconds())
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 func sendOne(h *Hub, content string) map[string]any {
-	c := h.Join(&Grant{RoomID: "r", UserID: "u", Capabilities: []string{CapSend}, Attributes: map[string]string{"username": "u"}})
+	c := join(h, &Grant{RoomID: "r", UserID: "u", Capabilities: []string{CapSend}, Attributes: map[string]string{"username": "u"}})
 	c.IP = "192.0.2.7"
 	defer h.Leave(c)
 	h.Handle(context.Background(), c, &Action{Action: "SEND_MESSAGE", Content: content, RequestID: "q"})

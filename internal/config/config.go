@@ -40,7 +40,8 @@ type Config struct {
 	NATSURL     string `yaml:"nats_url" secret:"true" help:"empty for NATS embedded in-process, or nats://… for an external cluster"`
 	SecretKey   string `yaml:"secret_key" secret:"true" help:"hex key (32 bytes) that seals stream keys at rest; empty = generated into the data dir. Every node of a cluster needs the same one"`
 
-	NodeName string `yaml:"node_name" help:"this node's name in a cluster, the same across its restarts; empty = the host name"`
+	NodeName         string `yaml:"node_name" help:"this node's name in a cluster, the same across its restarts; empty = the host name"`
+	NodeLeaseSeconds int    `yaml:"node_lease_seconds" help:"how long a node's lease lasts unrenewed (it renews every third of it); a stream on a node silent this long is ended by the others"`
 
 	PublicURL      string   `yaml:"public_url" help:"base URL users reach the web app at; links in mail point here"`
 	AllowedOrigins []string `yaml:"allowed_origins" help:"CORS allowlist for the API; * allows any origin"`
@@ -110,6 +111,7 @@ func Defaults(stage string) Config {
 		LogFormat:            "text",
 		LogRetentionDays:     7,
 		SessionRetentionDays: 60,
+		NodeLeaseSeconds:     15,
 		ChatRoomRate:         100,
 		ChatReviewFallback:   "ALLOW",
 		SMTP:                 SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
@@ -224,6 +226,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ChatRoomRate < 1 || c.ChatRoomRate > 10_000 {
 		bad("chat_room_rate", "%d is not from 1 to 10000", c.ChatRoomRate)
+	}
+	if c.NodeLeaseSeconds < 1 || c.NodeLeaseSeconds > 3600 {
+		bad("node_lease_seconds", "%d is not from 1 to 3600", c.NodeLeaseSeconds)
 	}
 	if c.SessionRetentionDays < 0 {
 		bad("session_retention_days", "must not be negative")

@@ -99,7 +99,7 @@ func TestFollowingAndDirectory(t *testing.T) {
 	for i, n := range []string{"chan_b", "chan_c", "chan_d"} {
 		id := "st-" + n
 		at := time.Date(2026, 11, 25, 13, i, 0, 0, time.UTC)
-		if err := e.store.OpenStreamSession(ctx, id, ids[n], at); err != nil {
+		if err := e.store.OpenStreamSession(ctx, id, ids[n], "", at); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.store.StartStreamSession(ctx, id, at); err != nil {

@@ -1,15 +1,11 @@
 package httpapi
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
@@ -82,7 +78,7 @@ func handleChatToken(acc *accounts.Service, chs *channels.Service, hub *chat.Hub
 
 // handleChatSocket is the chat WebSocket: the token comes as the subprotocol and is echoed,
 // as the IVS Chat client expects.
-func handleChatSocket(hub *chat.Hub, trustProxy bool, log *slog.Logger) http.Handler {
+func handleChatSocket(hub *chat.Hub, sockets ChatSockets, trustProxy bool, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := strings.TrimSpace(strings.Split(r.Header.Get("Sec-WebSocket-Protocol"), ",")[0])
 		if token == "" {
@@ -98,68 +94,6 @@ func handleChatSocket(hub *chat.Hub, trustProxy bool, log *slog.Logger) http.Han
 			writeError(w, r, log, err)
 			return
 		}
-		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{token}, InsecureSkipVerify: true})
-		if err != nil {
-			return
-		}
-		ws.SetReadLimit(16 << 10)
-		conn := hub.Join(g)
-		conn.IP = clientAddr(r, trustProxy)
-		defer hub.Leave(conn)
-		ctx, cancel := context.WithTimeout(context.Background(), g.SessionDuration)
-		defer cancel()
-
-		go func() { // reader: actions in
-			defer cancel()
-			for {
-				_, data, err := ws.Read(ctx)
-				if err != nil {
-					return
-				}
-				var a chat.Action
-				if err := json.Unmarshal(data, &a); err != nil {
-					b, _ := json.Marshal(&chat.Frame{Type: "ERROR", ID: chat.NewID(), ErrorCode: 400, ErrorMessage: "The request is not valid JSON."})
-					select {
-					case conn.Out <- b:
-					default:
-					}
-					continue
-				}
-				hub.Handle(ctx, conn, &a)
-			}
-		}()
-		for { // writer: frames out
-			select {
-			case b := <-conn.Out:
-				if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
-					return
-				}
-			case <-conn.Done:
-				flush(ctx, ws, conn.Out)
-				ws.Close(websocket.StatusPolicyViolation, conn.Reason)
-				return
-			case <-ctx.Done():
-				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					ws.Close(websocket.StatusNormalClosure, "session expired")
-				} else {
-					ws.CloseNow()
-				}
-				return
-			}
-		}
+		sockets.Accept(w, r, g, token, clientAddr(r, trustProxy))
 	})
-}
-
-// flush writes what is already queued (such as the event that ends a connection).
-func flush(ctx context.Context, ws *websocket.Conn, out chan []byte) {
-	for {
-		select {
-		case b := <-out:
-			if ws.Write(ctx, websocket.MessageText, b) != nil {
-				return
-			}
-		default:
-			return
-		}
-	}
 }

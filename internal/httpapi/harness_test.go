@@ -20,6 +20,7 @@ import (
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
@@ -175,10 +176,15 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	chs.OnBan(func(ctx context.Context, channelID, userID string) {
 		hub.DisconnectUser(ctx, channelID, userID, "banned")
 	})
+	sockets, err := socket.New(hub, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sockets.Close)
 	live := &liveSet{ids: map[string]bool{}}
 	act := actions.NewService(store, live, live, log, clk.Now, actions.Options{})
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
-		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Actions: act,
+		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Sockets: sockets, Actions: act,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
 		Health: streams.NewHealth(store, nil, log, clk.Now),
 	}))

@@ -20,7 +20,7 @@ func (e *env) openSession(u user, id string, at time.Time) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.store.OpenStreamSession(ctx, id, ch.ID, at); err != nil {
+	if err := e.store.OpenStreamSession(ctx, id, ch.ID, "", at); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := e.store.AddStreamEvent(ctx, &streams.Event{SessionID: id, At: at, Name: streams.EventSessionCreated, Type: "IVS Stream State Change"}); err != nil {
@@ -46,14 +46,16 @@ func TestSessionList(t *testing.T) {
 	alice := e.signUp("alice")
 	bob := e.signUp("bobby")
 	now := e.clock.Now()
+	ctx := context.Background()
 	for i := range 3 {
 		e.openSession(alice, fmt.Sprint("st-a", i), now.Add(time.Duration(i)*time.Minute))
+		if i < 2 { // one open session per channel: a0 and a1 end before the next opens
+			if err := e.store.EndStreamSession(ctx, fmt.Sprint("st-a", i), now.Add(time.Duration(i+1)*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	e.openSession(bob, "st-b", now)
-	ctx := context.Background()
-	if err := e.store.EndStreamSession(ctx, "st-a0", now.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
 	if err := e.store.StartStreamSession(ctx, "st-a2", now.Add(3*time.Minute)); err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/assets/{channelId}/{kind}/{version}", handleAsset(chs, log)},
 
 		{"POST /api/chat/token", handleChatToken(acc, chs, d.Chat, log)},
-		{"GET /api/chat", handleChatSocket(d.Chat, d.Config.TrustProxy, log)},
+		{"GET /api/chat", handleChatSocket(d.Chat, d.Sockets, d.Config.TrustProxy, log)},
 
 		{"GET /api/products", auth(handleProductSearch(d.Products, chs, log))},
 

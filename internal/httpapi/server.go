@@ -50,10 +50,17 @@ type Deps struct {
 	HLS      http.Handler         // serves /hls/{channelId}/…; nil serves nothing
 	Viewers  ViewerCounter        // live viewer counts; nil counts none
 	Chat     *chat.Hub
+	Sockets  ChatSockets // takes chat WebSockets once their token is redeemed
 	Actions  *actions.Service
 	Products ProductSearcher // Amazon product search; nil when the feature is off
 	Health   *streams.Health // stream sessions, events and metrics
 	WHIP     WHIP            // WebRTC ingest; nil answers 404
+}
+
+// ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)
+// as the subprotocol.
+type ChatSockets interface {
+	Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, protocol, ip string)
 }
 
 // NewServer returns the whole HTTP surface.

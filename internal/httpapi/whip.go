@@ -40,6 +40,8 @@ func whipProblem(err error) error {
 	switch {
 	case errors.Is(err, streams.ErrUnknownKey):
 		return problem.Unauthenticated("InvalidStreamKey", "The stream key is not valid.")
+	case errors.Is(err, streams.ErrSuspended):
+		return problem.Forbidden("AccountSuspended", "This account is suspended.")
 	case errors.Is(err, streams.ErrAlreadyLive):
 		return problem.Conflict("ChannelAlreadyLive", "", "Your channel is already live.")
 	case errors.Is(err, streams.ErrShuttingDown):

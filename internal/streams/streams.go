@@ -26,6 +26,7 @@ var (
 	ErrUnsupported  = errors.New("unsupported codec")
 	ErrShuttingDown = errors.New("server is shutting down")
 	ErrLimitBreach  = errors.New("input over the channel type's limits")
+	ErrSuspended    = errors.New("the account is suspended")
 )
 
 // Event names, as the managed service writes them.
@@ -56,9 +57,10 @@ type Publisher interface {
 
 // Channel is what ingest needs to know of a channel.
 type Channel struct {
-	ID     string
-	UserID string
-	Type   string
+	ID        string
+	UserID    string
+	Type      string
+	Suspended bool // the owner's account is suspended by an operator
 }
 
 // Event is one thing that happened to a session.
@@ -73,14 +75,31 @@ type Event struct {
 // Store is what streams need from persistence.
 type Store interface {
 	ChannelByStreamKeyHash(ctx context.Context, hash string) (*Channel, error)
-	OpenStreamSession(ctx context.Context, id, channelID string, at time.Time) error
+	// OpenStreamSession records a session run by node; it returns ErrAlreadyLive when the
+	// channel has an open session already, on whichever node.
+	OpenStreamSession(ctx context.Context, id, channelID, node string, at time.Time) error
 	StartStreamSession(ctx context.Context, id string, at time.Time) error
 	EndStreamSession(ctx context.Context, id string, at time.Time) error
 	AddStreamEvent(ctx context.Context, e *Event) error
 	SetIngestConfig(ctx context.Context, sessionID, config string) error
-	ClaimStreamSession(ctx context.Context, id, node string) error
 	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error)
 	StreamEvents(ctx context.Context, sessionID string) ([]Event, error)
+	LeaseStore
+}
+
+// LeaseStore is what the node leases need from persistence.
+type LeaseStore interface {
+	RenewNodeLease(ctx context.Context, node string, at, expires time.Time) error
+	DropNodeLease(ctx context.Context, node string) error
+	// EndStaleStreamSessions ends the open sessions (of one channel, or all for "") whose
+	// node holds no lease valid at the time, returning session id to channel id of those it
+	// ended itself.
+	EndStaleStreamSessions(ctx context.Context, channelID string, at time.Time) (map[string]string, error)
+	// HasOpenStreamSession reports whether the channel has an open session on any node.
+	HasOpenStreamSession(ctx context.Context, channelID string) (bool, error)
+	// NodeStreamSessions returns the node's open sessions, id to whether the channel's owner
+	// is suspended.
+	NodeStreamSessions(ctx context.Context, node string) (map[string]bool, error)
 }
 
 // Output is something that reads every live stream, such as the HLS packager. Start is
@@ -107,6 +126,7 @@ type Live struct {
 	kick      func() // closes the publisher's connection
 	stops     []func()
 	limits    Limits
+	opened    bool // the session is on record; guarded by svc.mu
 }
 
 // Service runs live sessions.
@@ -119,6 +139,7 @@ type Service struct {
 
 	bus         Publisher     // may be nil
 	node        string        // this process's name in the cluster
+	lease       time.Duration // how long this node's lease lasts unrenewed
 	starveAfter time.Duration // StarvationAfter; shorter in tests
 	limitWindow time.Duration // bitrate is averaged over this long before it counts as a breach
 
@@ -141,22 +162,31 @@ func (s *Service) Register(reg prometheus.Registerer) {
 		}))
 }
 
-// Recover ends the sessions this node left open when it last stopped without ending them (a
-// crash), so that their channels do not stay live. node names this process; it must be the
-// same across restarts of one node and differ between nodes.
+// Recover takes this node's lease and ends the sessions the node left open when it last
+// stopped without ending them (a crash), so that their channels do not stay live. node names
+// this process; it must be the same across restarts of one node and differ between nodes.
 func (s *Service) Recover(ctx context.Context, node string) (int, error) {
 	s.node = node
-	ids, err := s.store.EndOrphanedStreamSessions(ctx, node, s.now().UTC())
-	for id, channelID := range ids {
-		l := &Live{SessionID: id, Channel: Channel{ID: channelID}, svc: s}
-		detail := `{"reason":"the server stopped without ending the session"}`
-		s.event(l, EventStreamEnd, "IVS Stream State Change", detail)
-		s.event(l, EventSessionEnded, "IVS Stream State Change", detail)
+	now := s.now().UTC()
+	if err := s.store.RenewNodeLease(ctx, node, now, now.Add(s.lease)); err != nil {
+		return 0, fmt.Errorf("taking the node lease: %w", err)
 	}
+	ids, err := s.store.EndOrphanedStreamSessions(ctx, node, now)
+	s.endedElsewhere(ids, "the server stopped without ending the session")
 	if len(ids) > 0 {
 		s.log.Warn("ended sessions left open by an earlier run", "count", len(ids), "node", node)
 	}
 	return len(ids), err
+}
+
+// endedElsewhere writes the closing events of sessions ended in the store, not run here.
+func (s *Service) endedElsewhere(ids map[string]string, reason string) {
+	detail := fmt.Sprintf(`{"reason":%q}`, reason)
+	for id, channelID := range ids {
+		l := &Live{SessionID: id, Channel: Channel{ID: channelID}, svc: s}
+		s.event(l, EventStreamEnd, "IVS Stream State Change", detail)
+		s.event(l, EventSessionEnded, "IVS Stream State Change", detail)
+	}
 }
 
 // SetBus makes the service publish every session event on the bus, on the subject
@@ -168,28 +198,47 @@ func NewService(store Store, box *channels.KeyBox, log *slog.Logger, now func() 
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, box: box, log: log, now: now, outputs: outputs, live: map[string]*Live{}, starveAfter: StarvationAfter, limitWindow: LimitWindow}
+	return &Service{store: store, box: box, log: log, now: now, outputs: outputs, live: map[string]*Live{}, starveAfter: StarvationAfter, limitWindow: LimitWindow, lease: DefaultLease}
 }
 
 // AddOutput adds a reader of every stream that goes live from now on; call it before serving.
 func (s *Service) AddOutput(o Output) { s.outputs = append(s.outputs, o) }
 
-// Authorize checks a stream key and that its channel is free, before media is read.
+// Authorize checks a stream key and that its channel is free, before media is read. A
+// session of the channel on a node whose lease has expired is ended here, so that the
+// channel is not held by a node that is gone; one on a live node keeps the channel busy.
 func (s *Service) Authorize(ctx context.Context, key string) (*Channel, error) {
 	ch, err := s.store.ChannelByStreamKeyHash(ctx, s.box.Hash(key))
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.draining {
-		return nil, ErrShuttingDown
+	if ch.Suspended {
+		return nil, ErrSuspended
 	}
-	if _, busy := s.live[ch.ID]; busy {
+	s.mu.Lock()
+	draining, busy := s.draining, s.live[ch.ID] != nil
+	s.mu.Unlock()
+	switch {
+	case draining:
+		return nil, ErrShuttingDown
+	case busy:
 		return nil, ErrAlreadyLive
+	}
+	ids, err := s.store.EndStaleStreamSessions(ctx, ch.ID, s.now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("ending stale sessions: %w", err)
+	}
+	s.endedElsewhere(ids, staleReason)
+	if busy, err := s.store.HasOpenStreamSession(ctx, ch.ID); err != nil {
+		return nil, fmt.Errorf("checking the channel's sessions: %w", err)
+	} else if busy {
+		return nil, ErrAlreadyLive // on another node, whose lease is valid
 	}
 	return ch, nil
 }
+
+// staleReason is recorded with the end of a session whose node stopped renewing its lease.
+const staleReason = "the node running the session stopped answering"
 
 // Begin opens a session for an authorised channel with the given stream; kick closes the
 // publisher's connection when the session must end from our side.
@@ -208,13 +257,16 @@ func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kic
 	s.live[ch.ID] = l
 	s.mu.Unlock()
 
-	if err := s.store.OpenStreamSession(ctx, l.SessionID, ch.ID, now); err != nil {
+	if err := s.store.OpenStreamSession(ctx, l.SessionID, ch.ID, s.node, now); err != nil {
 		s.forget(l)
+		if errors.Is(err, ErrAlreadyLive) {
+			return nil, err // another node opened one since Authorize
+		}
 		return nil, fmt.Errorf("opening session: %w", err)
 	}
-	if err := s.store.ClaimStreamSession(ctx, l.SessionID, s.node); err != nil {
-		s.log.Error("recording the session's node", "session", l.SessionID, "err", err)
-	}
+	s.mu.Lock()
+	l.opened = true
+	s.mu.Unlock()
 	s.event(l, EventSessionCreated, "IVS Stream State Change", "")
 	s.log.Info("stream session created", "session", l.SessionID, "channel", ch.ID)
 	if st.Tracks.H264 == nil {
@@ -366,15 +418,6 @@ func (s *Service) Live(channelID string) *Live {
 	return s.live[channelID]
 }
 
-// Stop ends a channel's live session from our side (stream key reset, ban, account
-// deletion): the publisher is disconnected.
-func (s *Service) Stop(channelID, reason string) {
-	if l := s.Live(channelID); l != nil {
-		l.kick()
-		l.End(reason)
-	}
-}
-
 // Shutdown refuses new publishers and ends every live session cleanly.
 func (s *Service) Shutdown() {
 	s.mu.Lock()
@@ -385,7 +428,6 @@ func (s *Service) Shutdown() {
 	}
 	s.mu.Unlock()
 	for _, l := range all {
-		l.kick()
-		l.End("server shutdown")
+		l.stop("server shutdown")
 	}
 }

@@ -14,25 +14,38 @@ import (
 	"github.com/livehouse/livehouse/internal/media/stream"
 )
 
-// memStore is an in-memory Store that signals each event.
+// memStore is an in-memory Store that signals each event. Its sessions are open or not, by
+// id; other nodes' sessions are those in elsewhere (id to channel), which the store ends as
+// stale once staleAfter has passed.
 type memStore struct {
-	mu     sync.Mutex
-	events []Event
-	seen   chan string
-	open   map[string]bool
+	mu         sync.Mutex
+	events     []Event
+	seen       chan string
+	open       map[string]bool
+	suspended  bool
+	elsewhere  map[string]string
+	staleAfter time.Time
+	leases     map[string]time.Time // node to expiry
 }
 
-func newMemStore() *memStore { return &memStore{seen: make(chan string, 100), open: map[string]bool{}} }
+func newMemStore() *memStore {
+	return &memStore{seen: make(chan string, 100), open: map[string]bool{}, elsewhere: map[string]string{}, leases: map[string]time.Time{}}
+}
 
 func (m *memStore) ChannelByStreamKeyHash(_ context.Context, hash string) (*Channel, error) {
 	if hash == "" {
 		return nil, ErrUnknownKey
 	}
-	return &Channel{ID: "ch_1", UserID: "u_1", Type: "BASIC"}, nil
-}
-func (m *memStore) OpenStreamSession(_ context.Context, id, _ string, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return &Channel{ID: "ch_1", UserID: "u_1", Type: "BASIC", Suspended: m.suspended}, nil
+}
+func (m *memStore) OpenStreamSession(_ context.Context, id, _, _ string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.elsewhere) > 0 {
+		return ErrAlreadyLive
+	}
 	m.open[id] = true
 	return nil
 }
@@ -50,8 +63,45 @@ func (m *memStore) AddStreamEvent(_ context.Context, e *Event) error {
 	m.seen <- e.Name
 	return nil
 }
-func (m *memStore) StreamEvents(context.Context, string) ([]Event, error)    { return nil, nil }
-func (m *memStore) ClaimStreamSession(context.Context, string, string) error { return nil }
+func (m *memStore) StreamEvents(context.Context, string) ([]Event, error) { return nil, nil }
+func (m *memStore) RenewNodeLease(_ context.Context, node string, _, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.leases[node] = expires
+	return nil
+}
+func (m *memStore) DropNodeLease(_ context.Context, node string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.leases, node)
+	return nil
+}
+func (m *memStore) EndStaleStreamSessions(_ context.Context, _ string, at time.Time) (map[string]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.elsewhere) == 0 || at.Before(m.staleAfter) {
+		return nil, nil
+	}
+	ended := m.elsewhere
+	m.elsewhere = map[string]string{}
+	return ended, nil
+}
+func (m *memStore) HasOpenStreamSession(context.Context, string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.elsewhere) > 0, nil
+}
+func (m *memStore) NodeStreamSessions(context.Context, string) (map[string]bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]bool{}
+	for id, open := range m.open {
+		if open {
+			out[id] = m.suspended
+		}
+	}
+	return out, nil
+}
 func (m *memStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]string, error) {
 	return nil, nil
 }

@@ -43,17 +43,27 @@ type anyKeyStore struct {
 func (s *anyKeyStore) ChannelByStreamKeyHash(context.Context, string) (*streams.Channel, error) {
 	return &streams.Channel{ID: "ch_test", UserID: "u_test", Type: "BASIC"}, nil
 }
-func (s *anyKeyStore) OpenStreamSession(context.Context, string, string, time.Time) error { return nil }
-func (s *anyKeyStore) StartStreamSession(context.Context, string, time.Time) error        { return nil }
-func (s *anyKeyStore) EndStreamSession(context.Context, string, time.Time) error          { return nil }
+func (s *anyKeyStore) OpenStreamSession(context.Context, string, string, string, time.Time) error {
+	return nil
+}
+func (s *anyKeyStore) StartStreamSession(context.Context, string, time.Time) error { return nil }
+func (s *anyKeyStore) EndStreamSession(context.Context, string, time.Time) error   { return nil }
 func (s *anyKeyStore) AddStreamEvent(_ context.Context, e *streams.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events = append(s.events, e.Name)
 	return nil
 }
-func (s *anyKeyStore) StreamEvents(context.Context, string) ([]streams.Event, error) { return nil, nil }
-func (s *anyKeyStore) ClaimStreamSession(context.Context, string, string) error      { return nil }
+func (s *anyKeyStore) StreamEvents(context.Context, string) ([]streams.Event, error)      { return nil, nil }
+func (s *anyKeyStore) RenewNodeLease(context.Context, string, time.Time, time.Time) error { return nil }
+func (s *anyKeyStore) DropNodeLease(context.Context, string) error                        { return nil }
+func (s *anyKeyStore) EndStaleStreamSessions(context.Context, string, time.Time) (map[string]string, error) {
+	return nil, nil
+}
+func (s *anyKeyStore) HasOpenStreamSession(context.Context, string) (bool, error) { return false, nil }
+func (s *anyKeyStore) NodeStreamSessions(context.Context, string) (map[string]bool, error) {
+	return nil, nil
+}
 func (s *anyKeyStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]string, error) {
 	return nil, nil
 }

@@ -125,7 +125,7 @@ func BenchmarkStreamMetrics12h(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
-		if err := s.OpenStreamSession(ctx, "st-12h", channelID, start); err != nil {
+		if err := s.OpenStreamSession(ctx, "st-12h", channelID, "", start); err != nil {
 			b.Fatal(err)
 		}
 		before := dbSize(b, s, path)

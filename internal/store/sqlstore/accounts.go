@@ -11,16 +11,16 @@ import (
 	"github.com/livehouse/livehouse/internal/channels"
 )
 
-const userColumns = `id, username, email, pending_email, password_hash, email_verified_at, color, avatar, created_at, updated_at`
+const userColumns = `id, username, email, pending_email, password_hash, email_verified_at, color, avatar, created_at, updated_at, suspended_at, suspended_reason`
 
 func scanUser(row interface{ Scan(...any) error }) (*accounts.User, error) {
 	var u accounts.User
-	var verified sql.NullInt64
+	var verified, suspended sql.NullInt64
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.PendingEmail, &u.PasswordHash, &verified, &u.Color, &u.Avatar, &created, &updated); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.PendingEmail, &u.PasswordHash, &verified, &u.Color, &u.Avatar, &created, &updated, &suspended, &u.SuspendedReason); err != nil {
 		return nil, err
 	}
-	u.EmailVerifiedAt = fromNullMS(verified)
+	u.EmailVerifiedAt, u.SuspendedAt = fromNullMS(verified), fromNullMS(suspended)
 	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
 	return &u, nil
 }
@@ -41,8 +41,9 @@ func (s *DB) taken(err error) error {
 // CreateAccount saves the user, channel, stream key and chat room in one transaction.
 func (s *DB) CreateAccount(ctx context.Context, u *accounts.User, ch *channels.Channel) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO users (`+userColumns+`, username_key, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO users (`+userColumns+`, username_key, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			u.ID, u.Username, u.Email, u.PendingEmail, u.PasswordHash, nullMS(u.EmailVerifiedAt), u.Color, u.Avatar, ms(u.CreatedAt), ms(u.UpdatedAt),
+			nullMS(u.SuspendedAt), u.SuspendedReason,
 			strings.ToLower(u.Username), strings.ToLower(u.Email))
 		if err != nil {
 			return s.taken(err)
@@ -100,6 +101,16 @@ func (s *DB) UpdateUser(ctx context.Context, u *accounts.User) error {
 		nullMS(u.EmailVerifiedAt), u.Color, u.Avatar, ms(u.UpdatedAt), u.ID)
 	if err != nil {
 		return s.taken(err)
+	}
+	return oneRow(res, accounts.ErrNotFound)
+}
+
+// SetSuspension suspends the user (at and reason) or lifts the suspension (at nil). It is
+// apart from UpdateUser so that a profile change racing with an operator cannot undo it.
+func (s *DB) SetSuspension(ctx context.Context, userID string, at *time.Time, reason string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET suspended_at = ?, suspended_reason = ? WHERE id = ?`), nullMS(at), reason, userID)
+	if err != nil {
+		return err
 	}
 	return oneRow(res, accounts.ErrNotFound)
 }

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // profileSelect reads a channel's public face; callers add joins, WHERE and ORDER BY. The
 // live session is the open, started one (at most one per channel).
 const profileSelect = `SELECT c.id, u.id, u.username, u.color, u.avatar,
-	COALESCE(av.version, ''), COALESCE(bn.version, ''), live.started_at`
+	COALESCE(av.version, ''), COALESCE(bn.version, ''), live.started_at, u.suspended_at IS NOT NULL`
 
 const profileJoins = `
 	LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
@@ -27,14 +28,14 @@ const (
 		WHERE u.username_key = ?`
 	followingQuery = profileSelect + `, f.created_at
 		FROM follows f JOIN channels c ON c.id = f.channel_id JOIN users u ON u.id = c.user_id` + profileJoins + `
-		WHERE f.follower_id = ?
+		WHERE f.follower_id = ? AND u.suspended_at IS NULL
 		ORDER BY CASE WHEN live.started_at IS NULL THEN 1 ELSE 0 END, live.started_at DESC, f.created_at DESC
 		LIMIT ?`
 	liveQuery = profileSelect + ` FROM stream_sessions live
 		JOIN channels c ON c.id = live.channel_id JOIN users u ON u.id = c.user_id
 		LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
 		LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
-		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL
+		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL AND u.suspended_at IS NULL
 		ORDER BY live.started_at DESC LIMIT ?`
 )
 
@@ -81,7 +82,7 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 func scanProfile(row interface{ Scan(...any) error }, extra ...any) (*channels.Profile, error) {
 	var p channels.Profile
 	var live sql.NullInt64
-	dest := append([]any{&p.ChannelID, &p.UserID, &p.Username, &p.Color, &p.Avatar, &p.AvatarVersion, &p.BannerVersion, &live}, extra...)
+	dest := append([]any{&p.ChannelID, &p.UserID, &p.Username, &p.Color, &p.Avatar, &p.AvatarVersion, &p.BannerVersion, &live, &p.Suspended}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -253,9 +254,14 @@ func (s *DB) DeleteAsset(ctx context.Context, channelID, kind string) error {
 // OpenSession and the session methods below are the part of the stream-session store the
 // directory needs; live video writes through them.
 
-// OpenStreamSession records a new session of a channel.
-func (s *DB) OpenStreamSession(ctx context.Context, id, channelID string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO stream_sessions (id, channel_id, created_at) VALUES (?, ?, ?)`), id, channelID, ms(at))
+// OpenStreamSession records a new session of a channel, run by node. A channel that has an
+// open session already, on any node, gets streams.ErrAlreadyLive: the unique index on open
+// sessions decides, so two nodes racing for one channel cannot both win.
+func (s *DB) OpenStreamSession(ctx context.Context, id, channelID, node string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO stream_sessions (id, channel_id, node, created_at) VALUES (?, ?, ?, ?)`), id, channelID, node, ms(at))
+	if detail, ok := s.d.UniqueViolation(err); ok && (strings.Contains(detail, "stream_sessions_one_open") || strings.Contains(detail, "stream_sessions.channel_id")) {
+		return streams.ErrAlreadyLive
+	}
 	return err
 }
 

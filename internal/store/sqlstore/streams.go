@@ -10,8 +10,9 @@ import (
 // ChannelByStreamKeyHash finds the channel whose stream key has this hash.
 func (s *DB) ChannelByStreamKeyHash(ctx context.Context, hash string) (*streams.Channel, error) {
 	var ch streams.Channel
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT c.id, c.user_id, c.type FROM stream_keys k JOIN channels c ON c.id = k.channel_id WHERE k.key_hash = ?`), hash).
-		Scan(&ch.ID, &ch.UserID, &ch.Type)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT c.id, c.user_id, c.type, u.suspended_at IS NOT NULL
+		FROM stream_keys k JOIN channels c ON c.id = k.channel_id JOIN users u ON u.id = c.user_id WHERE k.key_hash = ?`), hash).
+		Scan(&ch.ID, &ch.UserID, &ch.Type, &ch.Suspended)
 	if isNoRows(err) {
 		return nil, streams.ErrUnknownKey
 	}
@@ -58,36 +59,101 @@ func (s *DB) SetIngestConfig(ctx context.Context, sessionID, config string) erro
 	return err
 }
 
-// ClaimStreamSession records which node runs a session.
-func (s *DB) ClaimStreamSession(ctx context.Context, id, node string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_sessions SET node = ? WHERE id = ?`), node, id)
-	return err
-}
-
 // EndOrphanedStreamSessions closes the sessions a node left open and returns them, session
 // id to channel id.
 func (s *DB) EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, channel_id FROM stream_sessions WHERE node = ? AND ended_at IS NULL`), node)
+	return s.endOpenSessions(ctx, at, `SELECT id, channel_id FROM stream_sessions WHERE node = ? AND ended_at IS NULL`, []any{node}, "")
+}
+
+// staleLease is true of a session row whose node holds no lease valid at the time given as
+// its one parameter.
+const staleLease = `NOT EXISTS (SELECT 1 FROM node_leases n WHERE n.node = stream_sessions.node AND n.expires_at >= ?)`
+
+// EndStaleStreamSessions closes the open sessions whose node's lease had expired at the
+// given time, or that name a node with no lease: of one channel, or of all when channelID
+// is empty. It returns those it closed, session id to channel id; a session another node
+// closed meanwhile is not among them, so each one's end is reported once.
+func (s *DB) EndStaleStreamSessions(ctx context.Context, channelID string, at time.Time) (map[string]string, error) {
+	query, args := `SELECT id, channel_id FROM stream_sessions WHERE ended_at IS NULL AND `+staleLease, []any{ms(at)}
+	if channelID != "" {
+		query, args = query+` AND channel_id = ?`, append(args, channelID)
+	}
+	return s.endOpenSessions(ctx, at, query, args, ` AND `+staleLease)
+}
+
+// endOpenSessions ends the sessions the query selects (id, channel_id) that still match cond
+// when they are updated; cond takes the time as its one parameter.
+func (s *DB) endOpenSessions(ctx context.Context, at time.Time, query string, args []any, cond string) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, err
 	}
-	open := map[string]string{}
+	found := map[string]string{}
 	for rows.Next() {
 		var id, channelID string
 		if err := rows.Scan(&id, &channelID); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		open[id] = channelID
+		found[id] = channelID
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for id := range open {
-		if err := s.EndStreamSession(ctx, id, at); err != nil {
-			return nil, err
+	ended := map[string]string{}
+	for id, channelID := range found {
+		condArgs := []any{ms(at), id}
+		if cond != "" {
+			condArgs = append(condArgs, ms(at))
+		}
+		res, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`+cond), condArgs...)
+		if err != nil {
+			return ended, err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			ended[id] = channelID
 		}
 	}
-	return open, nil
+	return ended, nil
+}
+
+// HasOpenStreamSession reports whether the channel has an open session, on any node.
+func (s *DB) HasOpenStreamSession(ctx context.Context, channelID string) (bool, error) {
+	return s.exists(ctx, `SELECT 1 FROM stream_sessions WHERE channel_id = ? AND ended_at IS NULL`, channelID)
+}
+
+// RenewNodeLease records that node is alive until expires.
+func (s *DB) RenewNodeLease(ctx context.Context, node string, at, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO node_leases (node, renewed_at, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (node) DO UPDATE SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at`), node, ms(at), ms(expires))
+	return err
+}
+
+// DropNodeLease removes a node's lease, when it stops cleanly.
+func (s *DB) DropNodeLease(ctx context.Context, node string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM node_leases WHERE node = ?`), node)
+	return err
+}
+
+// NodeStreamSessions returns the node's open sessions, session id to whether the channel's
+// owner is suspended.
+func (s *DB) NodeStreamSessions(ctx context.Context, node string) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT s.id, u.suspended_at IS NOT NULL FROM stream_sessions s
+		JOIN channels c ON c.id = s.channel_id JOIN users u ON u.id = c.user_id
+		WHERE s.node = ? AND s.ended_at IS NULL`), node)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		var suspended bool
+		if err := rows.Scan(&id, &suspended); err != nil {
+			return nil, err
+		}
+		out[id] = suspended
+	}
+	return out, rows.Err()
 }

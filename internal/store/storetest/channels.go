@@ -78,7 +78,7 @@ func testFollowingOrder(t *testing.T, s Store) {
 	}
 	session := func(name string, start time.Time, ended bool) {
 		id := "st-" + name
-		if err := s.OpenStreamSession(ctx, id, chans[name].ID, start.Add(-time.Second)); err != nil {
+		if err := s.OpenStreamSession(ctx, id, chans[name].ID, "", start.Add(-time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.StartStreamSession(ctx, id, start); err != nil {
@@ -141,7 +141,7 @@ func testDirectory(t *testing.T, s Store) {
 		name := fmt.Sprintf("live%02d", i)
 		_, ch := mustCreate(t, s, name, name+"@example.com", true)
 		id := "st-" + name
-		if err := s.OpenStreamSession(ctx, id, ch.ID, t0); err != nil {
+		if err := s.OpenStreamSession(ctx, id, ch.ID, "", t0); err != nil {
 			t.Fatal(err)
 		}
 		if i%11 == 3 {
@@ -222,15 +222,13 @@ func testOrphanedSessions(t *testing.T, s Store) {
 	_, a := mustCreate(t, s, "alice", "alice@example.com", true)
 	_, b := mustCreate(t, s, "bobby", "bob@example.com", true)
 	for id, ch := range map[string]string{"st-a": a.ID, "st-b": b.ID} {
-		if err := s.OpenStreamSession(ctx, id, ch, t0); err != nil {
+		if err := s.OpenStreamSession(ctx, id, ch, map[string]string{"st-a": "node-1", "st-b": "node-2"}[id], t0); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.StartStreamSession(ctx, id, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.ClaimStreamSession(ctx, "st-a", "node-1")
-	s.ClaimStreamSession(ctx, "st-b", "node-2")
 	ids, err := s.EndOrphanedStreamSessions(ctx, "node-1", t0.Add(time.Hour))
 	if diff := cmp.Diff(map[string]string{"st-a": a.ID}, ids); err != nil || diff != "" {
 		t.Fatalf("EndOrphanedStreamSessions: %v (-want +got):\n%s", err, diff)

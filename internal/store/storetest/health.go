@@ -15,7 +15,7 @@ import (
 
 func mustOpenSession(t *testing.T, s Store, id, channelID string, at time.Time) {
 	t.Helper()
-	if err := s.OpenStreamSession(context.Background(), id, channelID, at); err != nil {
+	if err := s.OpenStreamSession(context.Background(), id, channelID, "", at); err != nil {
 		t.Fatalf("OpenStreamSession(%s): %v", id, err)
 	}
 }
@@ -43,13 +43,16 @@ func testStreamSessionList(t *testing.T, s Store) {
 	alice, a := mustCreate(t, s, "alice", "alice@example.com", true)
 	_, b := mustCreate(t, s, "bobby", "bob@example.com", true)
 	for i := range 5 {
-		mustOpenSession(t, s, fmt.Sprintf("st-a%d", i), a.ID, t0.Add(time.Duration(i/2)*time.Hour)) // a0,a1 and a2,a3 share a time
+		at := t0.Add(time.Duration(i/2) * time.Hour) // a0,a1 and a2,a3 share a time
+		mustOpenSession(t, s, fmt.Sprintf("st-a%d", i), a.ID, at)
+		if i < 4 { // a channel has one open session at a time
+			if err := s.EndStreamSession(ctx, fmt.Sprintf("st-a%d", i), at); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	mustOpenSession(t, s, "st-b0", b.ID, t0.Add(10*time.Hour))
 	if err := s.StartStreamSession(ctx, "st-a4", t0.Add(2*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.EndStreamSession(ctx, "st-a3", t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	var all []string
@@ -138,6 +141,9 @@ func testStreamMetrics(t *testing.T, s Store) {
 	ctx := context.Background()
 	_, a := mustCreate(t, s, "alice", "alice@example.com", true)
 	mustOpenSession(t, s, "st-1", a.ID, t0)
+	if err := s.EndStreamSession(ctx, "st-1", t0); err != nil {
+		t.Fatal(err)
+	}
 	mustOpenSession(t, s, "st-2", a.ID, t0)
 	m0 := t0.Unix() / 60
 	for _, w := range []struct {
@@ -167,15 +173,19 @@ func testStreamMetrics(t *testing.T, s Store) {
 func testStreamRetention(t *testing.T, s Store) {
 	ctx := context.Background()
 	alice, a := mustCreate(t, s, "alice", "alice@example.com", true)
+	ends := map[string]time.Time{"st-old": t0.Add(time.Hour), "st-new": t0.Add(3 * time.Hour)}
 	for i, id := range []string{"st-old", "st-new", "st-open"} {
 		mustOpenSession(t, s, id, a.ID, t0.Add(time.Duration(i)*time.Hour))
 		mustEvent(t, s, id, streams.EventSessionCreated, "IVS Stream State Change", t0)
 		if err := s.PutStreamMetrics(ctx, id, t0.Unix()/60, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
+		if end, ok := ends[id]; ok {
+			if err := s.EndStreamSession(ctx, id, end); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	s.EndStreamSession(ctx, "st-old", t0.Add(time.Hour))
-	s.EndStreamSession(ctx, "st-new", t0.Add(3*time.Hour))
 	n, err := s.DeleteStreamSessions(ctx, t0.Add(2*time.Hour))
 	if err != nil || n != 1 {
 		t.Fatalf("DeleteStreamSessions = %d, %v; want 1", n, err)

@@ -21,11 +21,12 @@ import (
 type Store interface {
 	accounts.Store
 	channels.Store
-	OpenStreamSession(ctx context.Context, id, channelID string, at time.Time) error
+	ChannelByStreamKeyHash(ctx context.Context, hash string) (*streams.Channel, error)
+	OpenStreamSession(ctx context.Context, id, channelID, node string, at time.Time) error
 	StartStreamSession(ctx context.Context, id string, at time.Time) error
 	EndStreamSession(ctx context.Context, id string, at time.Time) error
-	ClaimStreamSession(ctx context.Context, id, node string) error
 	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error)
+	streams.LeaseStore
 	actions.Store
 	AddStreamEvent(ctx context.Context, e *streams.Event) error
 	SetIngestConfig(ctx context.Context, sessionID, config string) error
@@ -59,6 +60,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"StreamEventsCapped", testStreamEventsCapped},
 		{"StreamMetrics", testStreamMetrics},
 		{"StreamRetention", testStreamRetention},
+		{"OneOpenSessionPerChannel", testOneOpenSessionPerChannel},
+		{"NodeLeases", testNodeLeases},
+		{"NodeStreamSessions", testNodeStreamSessions},
+		{"Suspension", testSuspension},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

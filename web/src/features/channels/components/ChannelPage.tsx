@@ -45,6 +45,18 @@ export function ChannelPage({ profile = false, chat, overlay }: { profile?: bool
 
   if (channel.isPending) return <main className="page"><Spinner /></main>;
   if (channel.isError) {
+    // The owner's account is suspended by an operator: the API shows nothing of the channel.
+    if (isApiError(channel.error, 'ChannelUnavailable')) {
+      return (
+        <main className="page not-found">
+          <h1>Channel unavailable</h1>
+          <p className="muted">“{username}” is currently unavailable.</p>
+          <Link to="/" className="btn btn-primary">
+            Back to live streams
+          </Link>
+        </main>
+      );
+    }
     if (isApiError(channel.error) && channel.error.status === 404) {
       return (
         <main className="page not-found">
