@@ -247,9 +247,9 @@ func cpuPerStream(n int) error {
 			wait()
 		}
 	}()
-	var ids []string
+	var ids, tokens []string
 	for i := range n {
-		_, key, id, err := s.Channel(fmt.Sprintf("cpubench%03d", i))
+		token, key, id, err := s.Channel(fmt.Sprintf("cpubench%03d", i))
 		if err != nil {
 			return err
 		}
@@ -258,7 +258,7 @@ func cpuPerStream(n int) error {
 			return err
 		}
 		waits = append(waits, wait)
-		ids = append(ids, id)
+		ids, tokens = append(ids, id), append(tokens, token)
 	}
 	for _, id := range ids {
 		if err := s.WaitLive(id); err != nil {
@@ -285,10 +285,14 @@ func cpuPerStream(n int) error {
 		}
 	}
 	var segments, seconds float64
-	for _, id := range ids {
-		d, err := s.SegmentDurations(id)
+	for i, id := range ids {
+		d, ended, err := s.SegmentDurations(id)
 		if err != nil {
 			return err
+		}
+		if ended {
+			events, _ := s.SessionEvents(tokens[i])
+			return fmt.Errorf("stream %d of %d ended during the measurement; its session's events: %s", i+1, n, strings.Join(events, ", "))
 		}
 		for _, v := range d {
 			segments, seconds = segments+1, seconds+v

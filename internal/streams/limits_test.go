@@ -50,8 +50,8 @@ func TestBitrateBreachDisconnects(t *testing.T) {
 	}
 	big := make([]byte, 200_000) // 1.6 Mbit per unit
 	deadline := time.Now().Add(5 * time.Second)
-	for s.Live(ch.ID) != nil && time.Now().Before(deadline) {
-		st.Write(&stream.Unit{Kind: stream.Video, Payload: [][]byte{big}})
+	for i := 0; s.Live(ch.ID) != nil && time.Now().Before(deadline); i++ {
+		st.Write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(i) * 5 * time.Millisecond, Payload: [][]byte{big}})
 		time.Sleep(5 * time.Millisecond) // pacing the fake encoder, not synchronisation
 	}
 	if got := store.next(t); got != EventLimitBreach {
@@ -77,5 +77,35 @@ func TestBitrateBreachDisconnects(t *testing.T) {
 	case <-kicked:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the publisher was not disconnected")
+	}
+}
+
+// TestBitrateBurstWithinLimit: an encoder that sends a backlog at once (as after connecting)
+// stays within the limit when its media's bitrate does: the window is media time.
+func TestBitrateBurstWithinLimit(t *testing.T) {
+	s, store, _ := newService(t)
+	s.limitWindow = 50 * time.Millisecond
+	s.starveAfter = time.Hour
+	ctx := context.Background()
+	ch, _ := s.Authorize(ctx, "sk_key")
+	st := stream.New(stream.Tracks{H264: &stream.H264{}}) // treated as ≤ 480p, 1.5 Mbps
+	if _, err := s.Begin(ctx, ch, st, func() {}); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.next(t); got != EventSessionCreated {
+		t.Fatalf("event %s", got)
+	}
+	unit := make([]byte, 750) // 1.2 Mbps in 5 ms units
+	for i := range 60 {
+		st.Write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(i) * 5 * time.Millisecond, Payload: [][]byte{unit}})
+		if i >= 20 { // the first 100 ms piled up while the encoder connected; then real time
+			time.Sleep(5 * time.Millisecond) // pacing the fake encoder, not synchronisation
+		}
+	}
+	s.Stop(ch.ID, "done") // the watcher reads every unit written before it ends
+	for _, want := range []string{EventStreamEnd, EventSessionEnded} {
+		if got := store.next(t); got != want {
+			t.Fatalf("event %s, want %s", got, want)
+		}
 	}
 }

@@ -46,8 +46,11 @@ const EventStreamFailure = "Stream Failure"
 // StarvationAfter is how long a live stream may go without media before it is starving.
 const StarvationAfter = 5 * time.Second
 
-// LimitWindow is how long the input bitrate is averaged before it can breach a limit, so that
-// keyframes and encoder bursts do not count.
+// LimitWindow is how much media the input bitrate is averaged over before it can breach a
+// limit, so that keyframes and encoder bursts do not count. It is media time, not arrival
+// time: an encoder catching up after connecting (ffmpeg and OBS send what piled up during the
+// handshake at once) delivers more than 10 s of media in the first 10 s, and measured by the
+// clock a 3.2 Mbps stream then breached BASIC's 3.5 Mbps.
 const LimitWindow = 10 * time.Second
 
 // Publisher puts events on the bus for other nodes and services.
@@ -364,7 +367,8 @@ func (s *Service) watch(l *Live) (stop func()) {
 		tick := time.NewTicker(s.starveAfter / 5)
 		defer tick.Stop()
 		last, starving := time.Now(), false
-		windowStart, windowBytes := time.Now(), 0
+		var windowStart, windowEnd time.Duration // the video PTS the window spans
+		windowOpen, windowBytes := false, 0
 		for {
 			select {
 			case u, ok := <-r.C:
@@ -384,8 +388,14 @@ func (s *Service) watch(l *Live) (stop func()) {
 				if s.ingestBytes != nil {
 					s.ingestBytes.Add(float64(n))
 				}
-				if elapsed := last.Sub(windowStart); elapsed >= s.limitWindow {
-					bitrate := int(float64(windowBytes*8) / elapsed.Seconds())
+				if u.Kind == stream.Video {
+					if !windowOpen {
+						windowStart, windowEnd, windowOpen = u.PTS, u.PTS, true
+					}
+					windowEnd = max(windowEnd, u.PTS) // B-frames come before frames they follow
+				}
+				if span := windowEnd - windowStart; span >= s.limitWindow {
+					bitrate := int(float64(windowBytes*8) / span.Seconds())
 					if l.limits.MaxBitrate > 0 && bitrate > l.limits.MaxBitrate {
 						b := breach{Name: "Bitrate", Value: l.limits.MaxBitrate, ExceededBy: bitrate - l.limits.MaxBitrate, Unit: "bps"}
 						s.event(l, EventLimitBreach, "IVS Limit Breach", b.detail())
@@ -395,7 +405,7 @@ func (s *Service) watch(l *Live) (stop func()) {
 						}()
 						return
 					}
-					windowStart, windowBytes = last, 0
+					windowStart, windowBytes = windowEnd, 0
 				}
 			case <-tick.C:
 				if !starving && time.Since(last) >= s.starveAfter {

@@ -143,3 +143,30 @@ func (s *Server) Channel(name string) (session, key, id string, err error) {
 	}
 	return login.Token, login.User.Channel.StreamKey, login.User.Channel.ID, nil
 }
+
+// SessionEvents lists the names of the events of the streamer's newest session.
+func (s *Server) SessionEvents(token string) ([]string, error) {
+	get := func(path string, out any) error {
+		req, _ := http.NewRequest(http.MethodGet, s.Base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		return json.NewDecoder(res.Body).Decode(out)
+	}
+	var list struct{ Sessions []struct{ ID string } }
+	if err := get("/api/me/sessions", &list); err != nil || len(list.Sessions) == 0 {
+		return nil, err
+	}
+	var session struct{ Events []struct{ Name string } }
+	if err := get("/api/me/sessions/"+list.Sessions[0].ID, &session); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range session.Events {
+		names = append(names, e.Name)
+	}
+	return names, nil
+}

@@ -29,11 +29,11 @@ func (s *Server) WaitLive(channelID string) error {
 }
 
 // SegmentDurations lists the durations (EXTINF) of the complete segments in a channel's media
-// playlist now.
-func (s *Server) SegmentDurations(channelID string) ([]float64, error) {
+// playlist now, and whether the stream has ended (EXT-X-ENDLIST).
+func (s *Server) SegmentDurations(channelID string) (d []float64, ended bool, err error) {
 	res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -44,7 +44,7 @@ func (s *Server) SegmentDurations(channelID string) ([]float64, error) {
 			out = append(out, d)
 		}
 	}
-	return out, nil
+	return out, strings.Contains(string(body), "#EXT-X-ENDLIST"), nil
 }
 
 // Percentile is the p-quantile (0–1) of d, by rank.
