@@ -34,20 +34,28 @@ func TestLimitsFor(t *testing.T) {
 	}
 }
 
-func TestBitrateBreachDisconnects(t *testing.T) {
+// beginLimited starts a session with a 50 ms limit window on a stream whose SPS does not
+// parse, so it is treated as ≤ 480p: 1.5 Mbps.
+func beginLimited(t *testing.T, kick func()) (*Service, *memStore, *Channel, *stream.Stream) {
+	t.Helper()
 	s, store, _ := newService(t)
 	s.limitWindow = 50 * time.Millisecond
 	s.starveAfter = time.Hour
 	ctx := context.Background()
 	ch, _ := s.Authorize(ctx, "sk_key")
-	kicked := make(chan struct{}, 1)
-	st := stream.New(stream.Tracks{H264: &stream.H264{}}) // no parsable SPS: treated as ≤ 480p, 1.5 Mbps
-	if _, err := s.Begin(ctx, ch, st, func() { kicked <- struct{}{} }); err != nil {
+	st := stream.New(stream.Tracks{H264: &stream.H264{}})
+	if _, err := s.Begin(ctx, ch, st, kick); err != nil {
 		t.Fatal(err)
 	}
 	if got := store.next(t); got != EventSessionCreated {
 		t.Fatalf("event %s", got)
 	}
+	return s, store, ch, st
+}
+
+func TestBitrateBreachDisconnects(t *testing.T) {
+	kicked := make(chan struct{}, 1)
+	s, store, ch, st := beginLimited(t, func() { kicked <- struct{}{} })
 	big := make([]byte, 200_000) // 1.6 Mbit per unit
 	deadline := time.Now().Add(5 * time.Second)
 	for i := 0; s.Live(ch.ID) != nil && time.Now().Before(deadline); i++ {
@@ -83,18 +91,7 @@ func TestBitrateBreachDisconnects(t *testing.T) {
 // TestBitrateBurstWithinLimit: an encoder that sends a backlog at once (as after connecting)
 // stays within the limit when its media's bitrate does: the window is media time.
 func TestBitrateBurstWithinLimit(t *testing.T) {
-	s, store, _ := newService(t)
-	s.limitWindow = 50 * time.Millisecond
-	s.starveAfter = time.Hour
-	ctx := context.Background()
-	ch, _ := s.Authorize(ctx, "sk_key")
-	st := stream.New(stream.Tracks{H264: &stream.H264{}}) // treated as ≤ 480p, 1.5 Mbps
-	if _, err := s.Begin(ctx, ch, st, func() {}); err != nil {
-		t.Fatal(err)
-	}
-	if got := store.next(t); got != EventSessionCreated {
-		t.Fatalf("event %s", got)
-	}
+	s, store, ch, st := beginLimited(t, func() {})
 	unit := make([]byte, 750) // 1.2 Mbps in 5 ms units
 	for i := range 60 {
 		st.Write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(i) * 5 * time.Millisecond, Payload: [][]byte{unit}})

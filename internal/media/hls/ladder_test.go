@@ -70,12 +70,7 @@ func starts(t *testing.T, s *Server, dir string) map[uint64]string {
 // keyframes that do not start a source segment: the rung waits for one that does, so its
 // segments begin at the same media times, with the same program-date-time, as the source's.
 func TestRungSegmentsFollowTheSource(t *testing.T) {
-	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, noAudio, s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close("ch", lv)
+	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, noAudio)
 	if err := s.SetLadder("ch", true); err != nil {
 		t.Fatal(err)
 	}
@@ -167,12 +162,7 @@ func TestRungSegmentsFollowTheSource(t *testing.T) {
 // its audio group, then the rungs by height, each with its figures, and the viewer's token on
 // every URI.
 func TestMultivariantPlaylist(t *testing.T) {
-	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, noAudio, s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close("ch", lv)
+	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, noAudio)
 	r, _ := s.AddRung("ch", "160p", nil)
 	for i := 0; i < 120; i++ {
 		pts, au, key := frame(i, 15)
@@ -211,15 +201,23 @@ func TestMultivariantPlaylist(t *testing.T) {
 // noAudio is the measured audio bitrate of the test streams, which have no audio.
 func noAudio() int { return 0 }
 
+// openVideo opens channel "ch" with a video-only stream, closed when the test ends;
+// audioBitrate nil opens it as a passthrough (BASIC) stream.
+func openVideo(tb testing.TB, cfg Config, audioBitrate func() int) (*Server, *live) {
+	tb.Helper()
+	s := NewServer(cfg, slog.New(slog.DiscardHandler), nil, nil)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, audioBitrate, s.log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.close("ch", lv) })
+	return s, lv
+}
+
 // TestPassthroughHasNoLadder: a stream opened without a ladder (a BASIC channel's) takes no
 // rungs, so none of the ladder's per-frame bookkeeping is needed for it.
 func TestPassthroughHasNoLadder(t *testing.T) {
-	s := NewServer(DefaultConfig, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, nil, s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close("ch", lv)
+	s, lv := openVideo(t, DefaultConfig, nil)
 	pts, au, key := frame(0, 60)
 	if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(pts), NTP: time.Now(), Payload: au, Key: key}); err != nil {
 		t.Fatal(err)
@@ -235,12 +233,7 @@ func TestPassthroughHasNoLadder(t *testing.T) {
 // BenchmarkLadderFrame packages one video frame in the source and in one rung, as a
 // transcoded stream does for every frame.
 func BenchmarkLadderFrame(b *testing.B) {
-	s := NewServer(DefaultConfig, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, noAudio, s.log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.close("ch", lv)
+	s, lv := openVideo(b, DefaultConfig, noAudio)
 	r, _ := s.AddRung("ch", "160p", nil)
 	t0 := time.Now()
 	i := 0
@@ -260,12 +253,7 @@ func BenchmarkLadderFrame(b *testing.B) {
 // BenchmarkPassthroughFrame packages one video frame of a BASIC channel's stream, which has
 // no ladder: the muxer's work and the timed-metadata check, nothing else.
 func BenchmarkPassthroughFrame(b *testing.B) {
-	s := NewServer(DefaultConfig, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, nil, s.log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.close("ch", lv)
+	_, lv := openVideo(b, DefaultConfig, nil)
 	t0 := time.Now()
 	i := 0
 	for b.Loop() {
@@ -282,12 +270,7 @@ func BenchmarkPassthroughFrame(b *testing.B) {
 // millisecond timestamps put some keyframes a hair under 2 s apart, still gets 2 s segments
 // (not 4 s ones that run to the next keyframe).
 func TestTwoSecondKeyframes(t *testing.T) {
-	s := NewServer(DefaultConfig, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, nil, s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close("ch", lv)
+	s, lv := openVideo(t, DefaultConfig, nil)
 	t0 := time.Now()
 	for i := range 30 * 20 {
 		pts, au, key := frame(i, 60)
