@@ -230,39 +230,37 @@ func TestPassthroughHasNoLadder(t *testing.T) {
 	}
 }
 
-// BenchmarkLadderFrame packages one video frame in the source and in one rung, as a
-// transcoded stream does for every frame.
-func BenchmarkLadderFrame(b *testing.B) {
-	s, lv := openVideo(b, DefaultConfig, noAudio)
-	r, _ := s.AddRung("ch", "160p", nil)
-	t0 := time.Now()
-	i := 0
-	for b.Loop() {
-		pts, au, key := frame(i, 60)
-		d := time.Duration(pts) * time.Second / videoClock
-		if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: d, NTP: t0.Add(d), Payload: au, Key: key}); err != nil {
-			b.Fatal(err)
+// BenchmarkSourceFrame packages one video frame of a live stream: a BASIC channel's, whose
+// frames get only the muxer's work and the timed-metadata check, and a STANDARD channel's,
+// whose frames also go to the ladder's schedule and to one rung.
+func BenchmarkSourceFrame(b *testing.B) {
+	for _, ladder := range []bool{false, true} {
+		name, audio := "passthrough", func() int(nil)
+		if ladder {
+			name, audio = "ladder", noAudio
 		}
-		if err := r.WriteVideo(pts, au); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
-
-// BenchmarkPassthroughFrame packages one video frame of a BASIC channel's stream, which has
-// no ladder: the muxer's work and the timed-metadata check, nothing else.
-func BenchmarkPassthroughFrame(b *testing.B) {
-	_, lv := openVideo(b, DefaultConfig, nil)
-	t0 := time.Now()
-	i := 0
-	for b.Loop() {
-		pts, au, key := frame(i, 60)
-		d := time.Duration(pts) * time.Second / videoClock
-		if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: d, NTP: t0.Add(d), Payload: au, Key: key}); err != nil {
-			b.Fatal(err)
-		}
-		i++
+		b.Run(name, func(b *testing.B) {
+			s, lv := openVideo(b, DefaultConfig, audio)
+			var r *Rung
+			if ladder {
+				r, _ = s.AddRung("ch", "160p", nil)
+			}
+			t0 := time.Now()
+			i := 0
+			for b.Loop() {
+				pts, au, key := frame(i, 60)
+				d := time.Duration(pts) * time.Second / videoClock
+				if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: d, NTP: t0.Add(d), Payload: au, Key: key}); err != nil {
+					b.Fatal(err)
+				}
+				if r != nil {
+					if err := r.WriteVideo(pts, au); err != nil {
+						b.Fatal(err)
+					}
+				}
+				i++
+			}
+		})
 	}
 }
 
