@@ -32,7 +32,7 @@ var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
 	scenario = flag.String("scenario", "all", "ingest, player, actions, cpu, egress, transcode or all")
 	warmup   = flag.Duration("warmup", 60*time.Second, "playback before the player latency is sampled")
-	streamsF = flag.String("streams", "1,10,50", "concurrent streams for the cpu scenario")
+	streamsF = flag.String("streams", "1,10,50", "concurrent streams for the cpu scenario (0: the idle server)")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
 	profiles = flag.String("profiles", "", "directory for the cpu scenario's profiles (a CPU profile of the measurement and the heap at its end); empty = none")
@@ -297,6 +297,10 @@ func cpuPerStream(n int) error {
 		for _, v := range d {
 			segments, seconds = segments+1, seconds+v
 		}
+	}
+	if n == 0 {
+		fmt.Printf("server CPU with no stream (idle; %v): %.1f%% of one core, RSS %.0f MiB\n", elapsed.Round(time.Second), 100*cpu/elapsed.Seconds(), rss/1024)
+		return nil
 	}
 	streamMinutes := float64(n) * elapsed.Minutes()
 	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
