@@ -70,7 +70,8 @@ check: web-deps
 ## stream health's sampler cost per live stream, BenchmarkSampler*, and the on-disk size of a
 ## 12-hour session's metrics, BenchmarkStreamMetrics12h), then the live-video and chat
 ## measurements against the real binary (bench/media: ingest-to-part and player latency, CPU
-## per stream, LL-HLS egress; bench/chat: one room with 10,000 connections; bench/whip:
+## per stream, LL-HLS egress; bench/chat: one room with 10,000 connections, the largest room one
+## node holds, and one room over 3 nodes when LIVEHOUSE_TEST_POSTGRES_URL/_NATS_URL are set; bench/whip:
 ## WHIP-to-part latency, CPU per WebRTC stream, the cost of an Opus→AAC transcode)
 bench: system-deps build
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bin/bench.txt

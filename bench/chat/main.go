@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -18,6 +19,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -29,6 +31,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"golang.org/x/sys/unix"
 
 	"github.com/livehouse/livehouse/bench/internal/harness"
@@ -40,7 +43,9 @@ var (
 	rate     = flag.Int("rate", 10, "messages per second")
 	duration = flag.Duration("duration", 30*time.Second, "how long messages are sent")
 	procs    = flag.Int("procs", 4, "client processes")
-	most     = flag.Int("max", 19_500, "then grow the room towards this many idle connections (0: skip)")
+	most     = flag.Int("max", 19_500, "then grow the room on one node towards this many idle connections (0: skip)")
+	nodes    = flag.Int("nodes", 3, "then grow one room over this many nodes sharing PostgreSQL and NATS (needs LIVEHOUSE_TEST_POSTGRES_URL and LIVEHOUSE_TEST_NATS_URL)")
+	perNode  = flag.Int("per-node", 19_000, "idle connections per node in the room across nodes")
 	profile  = flag.String("cpuprofile", "", "write the server's CPU profile while messages are sent to this file")
 	child    = flag.Bool("child", false, "run as a client process (internal)")
 )
@@ -63,6 +68,7 @@ type job struct {
 	URL    string
 	Tokens []string
 	First  int
+	Since  int64 // count only messages sent from then on (Unix ns): a late joiner's history is not a delivery
 }
 
 // report is what a client process answers when told to stop: delivered messages and their
@@ -182,55 +188,153 @@ func parent() error {
 	if total.Failed > 0 {
 		return fmt.Errorf("%d client connections failed", total.Failed)
 	}
-	if *most <= *conns {
-		return nil
+	if *most > *conns {
+		if err := waitFor(srv.Base, func(n int) bool { return n == 0 }); err != nil {
+			return err
+		}
+		r, err := fill([]*harness.Server{srv}, *most)
+		if err != nil {
+			return err
+		}
+		heap := liveHeap(srv, debugAddr)
+		fmt.Printf("chat: largest room on one node: %d connections (%s), %d of them received a message sent to it; process RSS %.0f MiB "+
+			"(%.1f KiB and %.1f KiB live heap per connection): at that rate 24 GiB would hold %.1f million, but this machine caps a process at 20,000 open files\n",
+			r.held, r.limit, r.delivered, r.rss[0]/1024, (r.rss[0]-rss0)/float64(r.held), (heap-heap0)/1024/float64(r.held),
+			24*1024*1024/((r.rss[0]-rss0)/float64(r.held))/1e6)
 	}
-	if err := waitFor(srv.Base, func(n int) bool { return n == 0 }); err != nil {
-		return err
+	if *nodes > 1 {
+		return clusterRoom()
 	}
-	return grow(srv, wsURL, debugAddr, heap0, rss0)
+	return nil
 }
 
-// grow adds idle connections in batches until the room holds max or the server refuses more,
-// and reports how many it held and at what memory.
-func grow(srv *harness.Server, wsURL, debugAddr string, heap0, rss0 float64) error {
-	held := 0
+// clusterRoom grows one room over several nodes sharing PostgreSQL and NATS, as a cluster
+// does, past what one process's open-file cap allows.
+func clusterRoom() error {
+	pg, natsURL := os.Getenv("LIVEHOUSE_TEST_POSTGRES_URL"), os.Getenv("LIVEHOUSE_TEST_NATS_URL")
+	if pg == "" || natsURL == "" {
+		fmt.Println("chat: the room across nodes is skipped: set LIVEHOUSE_TEST_POSTGRES_URL and LIVEHOUSE_TEST_NATS_URL")
+		return nil
+	}
+	admin, err := sql.Open("pgx", pg)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	schema := fmt.Sprintf("lh_chatbench_%d", os.Getpid())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		return err
+	}
+	defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+	u, err := url.Parse(pg)
+	if err != nil {
+		return err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+
+	var servers []*harness.Server
+	defer func() {
+		for _, srv := range servers {
+			srv.Stop()
+		}
+	}()
+	for i := range *nodes {
+		srv, err := harness.Start(*binary, "LIVEHOUSE_DATABASE_URL="+u.String(), "LIVEHOUSE_NATS_URL="+natsURL,
+			"LIVEHOUSE_SECRET_KEY="+strings.Repeat("ab", 32), fmt.Sprintf("LIVEHOUSE_NODE_NAME=chatbench-%d", i))
+		if err != nil {
+			return err
+		}
+		servers = append(servers, srv)
+	}
+	if _, _, _, err := servers[0].Channel("chatbench"); err != nil {
+		return err
+	}
+	r, err := fill(servers, *perNode)
+	if err != nil {
+		return err
+	}
+	var rss float64
+	for _, v := range r.rss {
+		rss += v
+	}
+	fmt.Printf("chat: one room across %d nodes sharing PostgreSQL and NATS: %d connections (%s), %d of them received a message sent on the first node; "+
+		"RSS of the nodes together %.0f MiB (%.1f KiB per connection, the nodes' own baseline included)\n",
+		*nodes, r.held, r.limit, r.delivered, rss/1024, rss/float64(r.held))
+	return nil
+}
+
+// filled is what fill reached.
+type filled struct {
+	held      int       // connections the room held
+	limit     string    // why it stopped there
+	delivered int64     // connections that received the message sent at the end
+	rss       []float64 // each node's resident memory, KiB, with the room full
+}
+
+// fill grows the "chatbench" room on every node to perNode idle connections (5,000 per client
+// process), or until a node stops accepting, then sends one message from the first node and
+// counts the connections it reaches.
+func fill(nodes []*harness.Server, perNode int) (filled, error) {
 	var clients []*clientProc
 	defer func() {
 		for _, c := range clients {
 			c.kill()
 		}
 	}()
-	const perProc = 5_000
-	var reason string
-	for held < *most {
-		n := min(perProc, *most-held)
-		tokens, err := issueTokens(srv, "", n)
-		if err != nil {
-			reason = err.Error()
-			break
+	r := filled{limit: "as many as asked for"}
+	first, since := 20_000, time.Now().UnixNano()
+	for _, srv := range nodes {
+		wsURL := "ws" + strings.TrimPrefix(srv.Base, "http") + "/api/chat"
+		for held := 0; held < perNode; {
+			n := min(5_000, perNode-held)
+			tokens, err := issueTokens(nodes[0], "", n)
+			if err != nil {
+				return r, err
+			}
+			c, err := startClients(job{URL: wsURL, Tokens: tokens, First: first, Since: since})
+			if err != nil {
+				return r, err
+			}
+			clients, first = append(clients, c), first+n
+			if err := waitConnections(srv.Base, held+n); err != nil {
+				r.limit = "a node stopped accepting: " + err.Error()
+				break
+			}
+			held += n
 		}
-		c, err := startClients(job{URL: wsURL, Tokens: tokens, First: 20_000 + held})
-		if err != nil {
-			return err
-		}
-		clients = append(clients, c)
-		if err := waitConnections(srv.Base, held+n); err != nil {
-			reason = err.Error()
-			break
-		}
-		held += n
+		got, _ := connections(srv.Base)
+		r.held += got
+		r.rss = append(r.rss, srv.RSSKiB())
 	}
-	got, _ := connections(srv.Base)
-	heap, rss := liveHeap(srv, debugAddr), srv.RSSKiB()
-	limit := "the -max asked for"
-	if reason != "" {
-		limit = "where the server stopped accepting (" + reason + ")"
+	session, err := nodes[0].Login("chatbench")
+	if err != nil {
+		return r, err
 	}
-	fmt.Printf("chat: largest room on one node: %d connections, %s; process RSS %.0f MiB (%.1f KiB and %.1f KiB live heap per connection); "+
-		"at that rate 24 GiB holds about %.1f million (this machine caps a process at 20,000 open files)\n",
-		got, limit, rss/1024, (rss-rss0)/float64(got), (heap-heap0)/1024/float64(got), 24*1024*1024/((rss-rss0)/float64(got))/1e6)
-	return nil
+	stok, err := issueTokens(nodes[0], session, 1)
+	if err != nil {
+		return r, err
+	}
+	sender, _, _, err := ws.Dialer{Protocols: []string{stok[0]}}.Dial(context.Background(), "ws"+strings.TrimPrefix(nodes[0].Base, "http")+"/api/chat")
+	if err != nil {
+		return r, err
+	}
+	defer sender.Close()
+	msg, _ := json.Marshal(map[string]string{"Action": "SEND_MESSAGE", "Content": strconv.FormatInt(time.Now().UnixNano(), 10)})
+	if err := ws.WriteFrame(sender, ws.MaskFrame(ws.NewTextFrame(msg))); err != nil {
+		return r, err
+	}
+	time.Sleep(5 * time.Second) // the one message's fan-out over every node
+	for _, c := range clients {
+		rep, err := c.stop()
+		if err != nil {
+			return r, err
+		}
+		r.delivered += rep.Delivered
+	}
+	clients = nil
+	return r, nil
 }
 
 // saveProfile writes the server's CPU profile over d to file.
@@ -445,12 +549,13 @@ func clientProcess() error {
 	if err != nil {
 		return err
 	}
-	rec := &recorder{buckets: make([]int64, int(time.Minute/bucket))}
+	rec := &recorder{buckets: make([]int64, int(time.Minute/bucket)), since: j.Since}
 	conns := map[int32]*clientConn{}
 	failed := 0
 	for i, tok := range j.Tokens {
 		n := j.First + i
-		local := &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+n/250), byte(1+n%250))}
+		a := n / 250 // 250 connections per source address
+		local := &net.TCPAddr{IP: net.IPv4(127, byte(1+a/250), byte(1+a%250), byte(1+n%250))}
 		d := ws.Dialer{Protocols: []string{tok}, Timeout: 30 * time.Second, NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return (&net.Dialer{LocalAddr: local}).DialContext(ctx, network, addr)
 		}}
@@ -525,6 +630,7 @@ func clientProcess() error {
 type recorder struct {
 	delivered int64
 	buckets   []int64
+	since     int64
 }
 
 // clientConn is one client connection's reading state.
@@ -568,7 +674,7 @@ func (c *clientConn) consume(data []byte, rec *recorder) {
 		rest := payload[at+len(marker):]
 		end := bytes.IndexByte(rest, '"')
 		sent, err := strconv.ParseInt(string(rest[:max(end, 0)]), 10, 64)
-		if err != nil {
+		if err != nil || sent < rec.since {
 			continue
 		}
 		b := int(time.Duration(time.Now().UnixNano()-sent) / bucket)

@@ -128,17 +128,28 @@ func (s *Server) PostJSON(path, token string, body, out any) error {
 
 // Channel signs up a streamer and returns its session token, stream key and channel id.
 func (s *Server) Channel(name string) (session, key, id string, err error) {
-	const password = "Bench-passw0rd"
-	if err := s.PostJSON("/api/auth/register", "", map[string]string{"username": name, "email": name + "@bench.example", "password": password}, nil); err != nil {
+	if err := s.PostJSON("/api/auth/register", "", map[string]string{"username": name, "email": name + "@bench.example", "password": benchPassword}, nil); err != nil {
 		return "", "", "", err
 	}
+	return s.login(name)
+}
+
+const benchPassword = "Bench-passw0rd"
+
+// Login signs in a user Channel made (on any node of its cluster) and returns a session token.
+func (s *Server) Login(name string) (session string, err error) {
+	session, _, _, err = s.login(name)
+	return session, err
+}
+
+func (s *Server) login(name string) (session, key, id string, err error) {
 	var login struct {
 		Token string
 		User  struct {
 			Channel struct{ StreamKey, ID string }
 		}
 	}
-	if err := s.PostJSON("/api/auth/login", "", map[string]string{"username": name, "password": password}, &login); err != nil {
+	if err := s.PostJSON("/api/auth/login", "", map[string]string{"username": name, "password": benchPassword}, &login); err != nil {
 		return "", "", "", err
 	}
 	return login.Token, login.User.Channel.StreamKey, login.User.Channel.ID, nil
