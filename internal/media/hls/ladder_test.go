@@ -235,7 +235,7 @@ func TestPassthroughHasNoLadder(t *testing.T) {
 // whose frames also go to the ladder's schedule and to one rung.
 func BenchmarkSourceFrame(b *testing.B) {
 	for _, ladder := range []bool{false, true} {
-		name, audio := "passthrough", func() int(nil)
+		name, audio := "passthrough", (func() int)(nil)
 		if ladder {
 			name, audio = "ladder", noAudio
 		}
