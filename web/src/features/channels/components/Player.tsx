@@ -4,6 +4,10 @@ import { parseCue, receiveCue } from '../../../lib/timed-metadata';
 
 type Props = { src: string; title: string; channel?: string; children?: ReactNode };
 
+// catchUpAfter is how far behind its target latency, in seconds, the player may fall before it
+// jumps to the live edge.
+const catchUpAfter = 0.75;
+
 // Player plays a live LL-HLS stream with hls.js (or the browser's own HLS where hls.js cannot
 // run, as on iOS): muted autoplay when sound is blocked, play/pause, volume, quality and
 // fullscreen. Timed metadata in the stream (stream actions) is handed to lib/timed-metadata as
@@ -52,14 +56,15 @@ export function Player({ src, title, channel, children }: Props) {
       });
       h.loadSource(src);
       h.attachMedia(v);
-      // hls.js speeds up only near its target latency: a viewer who joined, or fell, far
-      // behind would stay there. Jump back to the live edge instead.
+      // hls.js speeds up only near its target latency and with more than a second buffered
+      // ahead: a viewer who joined, or fell, behind by more than that stays there. Jump to
+      // the live sync position instead (inside what is buffered, so without a stall).
       const catchUp = window.setInterval(() => {
         const edge = h.liveSyncPosition;
-        if (edge != null && !v.paused && h.latency > (h.targetLatency ?? 0) + 1.5 && edge > v.currentTime) {
+        if (edge != null && !v.paused && h.latency > (h.targetLatency ?? 0) + catchUpAfter && edge > v.currentTime) {
           v.currentTime = edge;
         }
-      }, 2000);
+      }, 1000);
       return () => {
         window.clearInterval(catchUp);
         h.destroy();
