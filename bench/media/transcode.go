@@ -129,35 +129,17 @@ func transcodeLatency() error {
 	}
 	type seen map[int64]time.Time // part end (PDT + offset, ms) → when a reload listed it
 	follow := func(url string, out seen, stop <-chan struct{}) error {
-		msn, part := -1, 0
-		for {
-			select {
-			case <-stop:
-				return nil
-			default:
-			}
-			q := url
-			if msn >= 0 {
-				q = fmt.Sprintf("%s&_HLS_msn=%d&_HLS_part=%d", url, msn, part)
-			}
-			res, err := http.Get(q)
-			if err != nil {
-				return err
-			}
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			at := time.Now()
-			var end time.Time
-			var ok bool
-			msn, part, end, _, ok = harness.NextPart(string(body))
-			if !ok {
-				msn = -1
-				continue
-			}
+		return harness.FollowParts(url, func(end, at time.Time) bool {
 			if _, dup := out[end.UnixMilli()]; !dup {
 				out[end.UnixMilli()] = at
 			}
-		}
+			select {
+			case <-stop:
+				return false
+			default:
+				return true
+			}
+		})
 	}
 	src, low := seen{}, seen{}
 	stop := make(chan struct{})

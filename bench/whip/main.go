@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,38 +160,16 @@ func latency(audio string) error {
 // to the reload that listed it. seen, if set, also gets both instants. (The playlists share
 // segments, so an audio playlist's PDT is the video's: only video parts are measured.)
 func follow(url string, sample time.Duration, seen func(newest, listed time.Time)) ([]float64, error) {
-	res, err := http.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		return nil, fmt.Errorf("%s: %d", url, res.StatusCode)
-	}
-	msn, part, _, _, _ := harness.NextPart(string(body))
 	var lat []float64
-	for len(lat) < *partsN {
-		res, err := http.Get(fmt.Sprintf("%s&_HLS_msn=%d&_HLS_part=%d", url, msn, part))
-		if err != nil {
-			return nil, err
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		at := time.Now()
-		var end time.Time
-		var ok bool
-		msn, part, end, _, ok = harness.NextPart(string(body))
-		if !ok {
-			continue
-		}
+	err := harness.FollowParts(url, func(end, at time.Time) bool {
 		newest := end.Add(-sample)
 		lat = append(lat, float64(at.Sub(newest).Microseconds())/1000)
 		if seen != nil {
 			seen(newest, at)
 		}
-	}
-	return lat, nil
+		return len(lat) < *partsN
+	})
+	return lat, err
 }
 
 // cpuPerStream publishes n WebRTC streams at once and reads the server's CPU time over the

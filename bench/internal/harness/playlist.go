@@ -2,6 +2,7 @@ package harness
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -95,4 +96,38 @@ func NextPart(pl string) (msn, part int, newestEnd time.Time, newestURI string, 
 		}
 	}
 	return msn, part, newestEnd, newestURI, !newestEnd.IsZero()
+}
+
+// FollowParts follows a media playlist at its live edge with blocking reloads, one part at a
+// time, calling listed with the wall-clock end of each newly listed part's media (see
+// NextPart) and the moment the reload that listed it returned, until listed returns false.
+// A playlist that lists no part yet is asked for again without blocking.
+func FollowParts(url string, listed func(end, at time.Time) bool) error {
+	msn, part := -1, 0
+	for {
+		q := url
+		if msn >= 0 {
+			q = fmt.Sprintf("%s&_HLS_msn=%d&_HLS_part=%d", url, msn, part)
+		}
+		res, err := http.Get(q)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		at := time.Now()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %d", q, res.StatusCode)
+		}
+		next, nextPart, end, _, ok := NextPart(string(body))
+		if !ok {
+			msn = -1
+			continue
+		}
+		first := msn < 0
+		msn, part = next, nextPart
+		if !first && !listed(end, at) {
+			return nil
+		}
+	}
 }
