@@ -26,13 +26,16 @@ type WHIP interface {
 // maxOfferBody bounds a WHIP offer (a browser's is a few kilobytes).
 const maxOfferBody = 64 << 10
 
-// streamKeyOf is the WHIP bearer token: the channel's stream key.
-func streamKeyOf(r *http.Request) (string, error) {
+// streamKeyOf reads the WHIP bearer token, the channel's stream key; without one it answers 401
+// with a Bearer challenge and reports false.
+func streamKeyOf(rw http.ResponseWriter, r *http.Request, log *slog.Logger) (string, bool) {
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if key = strings.TrimSpace(key); !ok || key == "" {
-		return "", problem.Unauthenticated("MissingStreamKey", "Send the stream key as Authorization: Bearer <streamKey>.")
+		rw.Header().Set("WWW-Authenticate", "Bearer")
+		writeError(rw, r, log, problem.Unauthenticated("MissingStreamKey", "Send the stream key as Authorization: Bearer <streamKey>."))
+		return "", false
 	}
-	return key, nil
+	return key, true
 }
 
 // whipProblem turns the streams domain's refusals into what a WHIP client should see.
@@ -56,10 +59,8 @@ var errWHIPOff = problem.NotFound("WHIPDisabled", "WebRTC ingest is not enabled 
 // session's Location out.
 func handleWHIPPublish(w WHIP, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		key, err := streamKeyOf(r)
-		if err != nil {
-			rw.Header().Set("WWW-Authenticate", "Bearer")
-			writeError(rw, r, log, err)
+		key, ok := streamKeyOf(rw, r, log)
+		if !ok {
 			return
 		}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/sdp" {
@@ -97,10 +98,8 @@ func handleWHIPPublish(w WHIP, log *slog.Logger) http.Handler {
 // handleWHIPEnd is DELETE /api/whip/{id}: the publisher ends its broadcast.
 func handleWHIPEnd(w WHIP, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		key, err := streamKeyOf(r)
-		if err != nil {
-			rw.Header().Set("WWW-Authenticate", "Bearer")
-			writeError(rw, r, log, err)
+		key, ok := streamKeyOf(rw, r, log)
+		if !ok {
 			return
 		}
 		if w == nil {
