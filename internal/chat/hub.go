@@ -412,10 +412,13 @@ func (h *Hub) fanOut(r *room) {
 		h.mu.Unlock()
 
 		frames := make([]*Frame, len(queue))
-		disconnect := map[string]string{} // user id → reason
+		var disconnect map[string]string // user id → reason; most batches have none
 		for i, env := range queue {
 			frames[i] = env.Frame
 			if env.Disconnect != "" {
+				if disconnect == nil {
+					disconnect = map[string]string{}
+				}
 				disconnect[env.Disconnect] = env.Reason
 			}
 		}

@@ -192,6 +192,18 @@ func (p *Publisher) Close() {
 	p.wg.Wait()
 }
 
+// ffmpegOutput runs ffmpeg with args and returns its standard output; wait reaps it.
+func ffmpegOutput(ctx context.Context, args []string) (out io.Reader, wait func() error, err error) {
+	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
+	if out, err = cmd.StdoutPipe(); err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	return out, cmd.Wait, nil
+}
+
 // sendVideo encodes a test pattern with ffmpeg in real time and sends it frame by frame.
 func sendVideo(ctx context.Context, track *webrtc.TrackLocalStaticSample, o Options) error {
 	args := []string{"-hide_banner", "-loglevel", "error", "-re",
@@ -201,15 +213,11 @@ func sendVideo(ctx context.Context, track *webrtc.TrackLocalStaticSample, o Opti
 	if o.VideoFile != "" {
 		args = []string{"-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", o.VideoFile, "-c", "copy", "-f", "h264", "-"}
 	}
-	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
-	out, err := cmd.StdoutPipe()
+	out, wait, err := ffmpegOutput(ctx, args)
 	if err != nil {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer cmd.Wait()
+	defer wait()
 	r, err := h264reader.NewReader(bufio.NewReaderSize(out, 1<<20))
 	if err != nil {
 		return err
@@ -248,15 +256,11 @@ func sendAudio(ctx context.Context, track *webrtc.TrackLocalStaticSample, file s
 	if file != "" {
 		args = []string{"-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-page_duration", "20000", "-f", "ogg", "-"}
 	}
-	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
-	out, err := cmd.StdoutPipe()
+	out, wait, err := ffmpegOutput(ctx, args)
 	if err != nil {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer cmd.Wait()
+	defer wait()
 	ogg, _, err := oggreader.NewWith(out)
 	if err != nil {
 		return err
