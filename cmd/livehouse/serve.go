@@ -91,12 +91,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if _, err := a.streams.Recover(ctx, node); err != nil {
 		return fmt.Errorf("recovering sessions: %w", err)
 	}
-	leaseCtx, stopLease := context.WithCancel(context.Background())
-	leaseDone := make(chan error, 1)
-	go func() { leaseDone <- a.streams.RunLease(leaseCtx) }()
+	stopLease := background(a.streams.RunLease)
 	defer func() { // after streams.Shutdown below: the lease goes once no session is left
-		stopLease()
-		if err := <-leaseDone; err != nil {
+		if err := stopLease(); err != nil {
 			log.Warn("dropping the node lease", "err", err)
 		}
 	}()
@@ -104,25 +101,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return err
 	}
-	rtmpCtx, stopRTMP := context.WithCancel(context.Background())
-	rtmpDone := make(chan error, 1)
-	go func() { rtmpDone <- ingest.Run(rtmpCtx) }()
-	defer func() {
-		stopRTMP()
-		<-rtmpDone
-	}()
+	stopRTMP := background(ingest.Run)
+	defer stopRTMP()
 
 	webrtcIngest, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
 	if err != nil {
 		return err
 	}
-	whipCtx, stopWHIP := context.WithCancel(context.Background())
-	whipDone := make(chan error, 1)
-	go func() { whipDone <- webrtcIngest.Run(whipCtx) }()
-	defer func() {
-		stopWHIP()
-		<-whipDone
-	}()
+	stopWHIP := background(webrtcIngest.Run)
+	defer stopWHIP()
 
 	search, err := productSearch(cfg.AmazonProduct)
 	if err != nil {
@@ -173,19 +160,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		defer stopDebug()
 	}
 
-	jobs, stopJobs := context.WithCancel(context.Background())
-	jobsDone := make(chan struct{})
-	go func() {
-		defer close(jobsDone)
-		janitor(jobs, a, cfg, log)
-	}()
+	stopJobs := background(func(ctx context.Context) error {
+		janitor(ctx, a, cfg, log)
+		return nil
+	})
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		stopJobs()
-		<-jobsDone
 		return fmt.Errorf("http: %w", err)
 	case <-ctx.Done():
 	}
@@ -195,7 +179,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
 	stopJobs()
-	<-jobsDone
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -287,4 +270,15 @@ func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("profiler listening", "addr", ln.Addr().String())
 	return func() { _ = srv.Close() }, nil
+}
+
+// background runs run until the returned stop is called; stop waits for it and returns its error.
+func background(run func(context.Context) error) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	return func() error {
+		cancel()
+		return <-done
+	}
 }

@@ -117,15 +117,8 @@ func BenchmarkStreamMetrics12h(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := storetest.Seed(ctx, s, storetest.SeedSpec{Users: 1}); err != nil {
-			b.Fatal(err)
-		}
-		var channelID string
-		if err := s.SQL().QueryRow(`SELECT id FROM channels LIMIT 1`).Scan(&channelID); err != nil {
-			b.Fatal(err)
-		}
-		start := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
-		if err := s.OpenStreamSession(ctx, "st-12h", channelID, "", start); err != nil {
+		start, err := storetest.OpenMetricsSession(ctx, s)
+		if err != nil {
 			b.Fatal(err)
 		}
 		before := dbSize(b, s, path)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -202,6 +203,20 @@ func testStreamRetention(t *testing.T, s Store) {
 	if len(events) != 0 || len(metrics) != 0 {
 		t.Errorf("deleted session left %d events and %d metric minutes", len(events), len(metrics))
 	}
+}
+
+// OpenMetricsSession seeds one user into a fresh database and opens a stream session "st-12h"
+// for WriteSessionMetrics, returning the session's start.
+func OpenMetricsSession(ctx context.Context, db *sqlstore.DB) (time.Time, error) {
+	start := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	if err := Seed(ctx, db, SeedSpec{Users: 1}); err != nil {
+		return start, err
+	}
+	var channelID string
+	if err := db.SQL().QueryRowContext(ctx, `SELECT id FROM channels LIMIT 1`).Scan(&channelID); err != nil {
+		return start, err
+	}
+	return start, db.OpenStreamSession(ctx, "st-12h", channelID, "", start)
 }
 
 // WriteSessionMetrics stores d of 1-second points for a session from start, as a sampler

@@ -6,19 +6,11 @@ import { mockFetch } from '../test/render';
 import { Providers } from './App';
 import { AppShell } from './AppShell';
 import { GuestOnly, RequireAuth } from './guards';
+import { alice } from '../test/fixtures';
 
 afterEach(() => vi.unstubAllGlobals());
 
-const me = {
-  id: 'u_1',
-  username: 'alice',
-  email: 'alice@example.com',
-  emailVerified: true,
-  color: 'blue',
-  avatar: 'bear',
-  createdAt: '2026-11-25T10:00:00Z',
-  channel: { id: 'ch_1', type: 'BASIC', streamKey: 'sk_1', chatRoomId: 'room_1' },
-};
+const me = alice;
 const signedIn = { 'GET /api/me': { status: 200, body: me } };
 const signedOut = { 'GET /api/me': { status: 401, body: { error: { code: 'Unauthorized', message: 'Sign in first.' } } } };
 

@@ -6,19 +6,11 @@ import { Providers } from '../../../app/App';
 import type { Me } from '../../../lib/session';
 import { mockFetch } from '../../../test/render';
 import { AccountSettings } from './AccountSettings';
+import { alice } from '../../../test/fixtures';
 
 afterEach(() => vi.unstubAllGlobals());
 
-const me: Me = {
-  id: 'u_1',
-  username: 'alice',
-  email: 'alice@example.com',
-  emailVerified: true,
-  color: 'blue',
-  avatar: 'bear',
-  createdAt: '2026-11-25T10:00:00Z',
-  channel: { id: 'ch_1', type: 'BASIC', streamKey: 'sk_1', chatRoomId: 'room_1', rtmpUrl: '', whipUrl: '', playbackUrl: '' },
-};
+const me = alice;
 
 // LoginProbe stands in for /login and shows the state it was reached with.
 function LoginProbe() {

@@ -1,22 +1,13 @@
 import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, expect, it, vi } from 'vitest';
-import type { Me } from '../../../lib/session';
 import { mockFetch, renderAt } from '../../../test/render';
 import { BroadcastCard } from './BroadcastCard';
+import { alice } from '../../../test/fixtures';
 
 afterEach(() => vi.unstubAllGlobals());
 
-const me: Me = {
-  id: 'u_1',
-  username: 'alice',
-  email: 'alice@example.com',
-  emailVerified: true,
-  color: 'blue',
-  avatar: 'bear',
-  createdAt: '2026-11-25T10:00:00Z',
-  channel: { id: 'ch_1', type: 'BASIC', streamKey: 'sk_1', chatRoomId: 'room_1', rtmpUrl: '', whipUrl: '', playbackUrl: '' },
-};
+const me = alice;
 
 it('asks for the camera and the microphone, and says both are required when refused', async () => {
   mockFetch({ 'GET /api/me': { status: 200, body: me }, 'GET /api/channels/alice': { status: 200, body: { isLive: false } } });
