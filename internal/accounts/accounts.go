@@ -32,6 +32,22 @@ func (u *User) Verified() bool { return u.EmailVerifiedAt != nil }
 // Suspended reports whether an operator has suspended the account.
 func (u *User) Suspended() bool { return u.SuspendedAt != nil }
 
+// UserChange is one narrow update of an account: nil fields are left as they are in the
+// database, so two changes racing each other both survive (a whole-row rewrite from a copy
+// read before a 25 ms hash silently undid a concurrent email change).
+type UserChange struct {
+	Username     *string
+	Email        *string
+	PendingEmail *string
+	PasswordHash *string
+	// VerifiedAt verifies the account at this time, unless it is verified already.
+	VerifiedAt *time.Time
+	// IfPendingEmail makes the change apply only while the account's pending email is this
+	// one: the confirmation of an email change that a newer change has replaced is void.
+	IfPendingEmail *string
+	UpdatedAt      time.Time
+}
+
 // Session is a signed-in browser or script. Only the hash of its token is stored.
 type Session struct {
 	TokenHash string
@@ -74,7 +90,9 @@ type Store interface {
 	UserByLogin(ctx context.Context, login string) (*User, error)
 	// EmailInUse reports whether any account other than exceptUserID uses the address.
 	EmailInUse(ctx context.Context, email, exceptUserID string) (bool, error)
-	UpdateUser(ctx context.Context, u *User) error
+	// UpdateUser writes only the fields the change names (ErrNotFound when no user matches
+	// the id and the change's guard).
+	UpdateUser(ctx context.Context, id string, c UserChange) error
 	// SetSuspension suspends the user at the time with the reason, or lifts it (at nil).
 	SetSuspension(ctx context.Context, userID string, at *time.Time, reason string) error
 	// DeleteUser removes the user and everything they own.

@@ -31,8 +31,7 @@ func (s *Service) MarkVerified(ctx context.Context, login string) (*User, error)
 	}
 	if !u.Verified() {
 		now := s.nowUTC()
-		u.EmailVerifiedAt, u.UpdatedAt = &now, now
-		if err := s.store.UpdateUser(ctx, u); err != nil {
+		if u, err = s.change(ctx, u.ID, UserChange{VerifiedAt: &now, UpdatedAt: now}); err != nil {
 			return nil, err
 		}
 	}

@@ -220,21 +220,16 @@ func (s *Service) Verify(ctx context.Context, code string) (*User, string, error
 		if err != nil {
 			return nil, "", err
 		}
-		u, err := s.store.UserByID(ctx, c.UserID)
-		if err != nil {
-			return nil, "", err
-		}
+		change := UserChange{VerifiedAt: &now, UpdatedAt: now}
 		if purpose == PurposeEmailChange {
-			if u.PendingEmail != c.Data {
-				return nil, "", invalidCode()
-			}
-			u.Email, u.PendingEmail = c.Data, ""
+			none := ""
+			change.Email, change.PendingEmail, change.IfPendingEmail = &c.Data, &none, &c.Data
 		}
-		if !u.Verified() {
-			u.EmailVerifiedAt = &now
+		u, err := s.change(ctx, c.UserID, change)
+		if errors.Is(err, ErrNotFound) {
+			return nil, "", invalidCode() // the account is gone, or a newer email change replaced this one
 		}
-		u.UpdatedAt = now
-		if err := s.store.UpdateUser(ctx, u); err != nil {
+		if err != nil {
 			return nil, "", takenProblem(err)
 		}
 		s.log.Info("email verified", "user", u.ID, "purpose", purpose)
@@ -367,16 +362,9 @@ func (s *Service) ResetPassword(ctx context.Context, code, password string) (*Us
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.store.UserByID(ctx, c.UserID)
+	hash := hashPassword(password, s.cfg.HashParams)
+	u, err := s.change(ctx, c.UserID, UserChange{PasswordHash: &hash, VerifiedAt: &now, UpdatedAt: now})
 	if err != nil {
-		return nil, err
-	}
-	u.PasswordHash = hashPassword(password, s.cfg.HashParams)
-	if !u.Verified() {
-		u.EmailVerifiedAt = &now
-	}
-	u.UpdatedAt = now
-	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteSessions(ctx, u.ID, ""); err != nil {
@@ -404,9 +392,8 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keepSession, curre
 	if current == next {
 		return problem.Invalid("SamePassword", "newPassword", "Your new password cannot be the same as your old password.")
 	}
-	u.PasswordHash = hashPassword(next, s.cfg.HashParams)
-	u.UpdatedAt = s.nowUTC()
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	hash := hashPassword(next, s.cfg.HashParams)
+	if err := s.store.UpdateUser(ctx, u.ID, UserChange{PasswordHash: &hash, UpdatedAt: s.nowUTC()}); err != nil {
 		return err
 	}
 	s.log.Info("password changed", "user", u.ID)
@@ -461,29 +448,38 @@ func (s *Service) Update(ctx context.Context, userID string, in UpdateInput) (*U
 			}
 		}
 	}
+	change := UserChange{UpdatedAt: s.nowUTC()}
 	if in.Username != nil && *in.Username != u.Username {
 		if err := ValidateUsername(*in.Username); err != nil {
 			return nil, err
 		}
-		u.Username = *in.Username
+		change.Username = in.Username
 	}
+	pending := false
 	if newEmail != "" {
 		if strings.EqualFold(newEmail, u.Email) {
-			u.Email = newEmail // a change of case only needs no proof
+			change.Email = &newEmail // a change of case only needs no proof
 		} else {
-			u.PendingEmail = newEmail
+			change.PendingEmail, pending = &newEmail, true
 		}
 	}
-	u.UpdatedAt = s.nowUTC()
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	if u, err = s.change(ctx, u.ID, change); err != nil {
 		return nil, takenProblem(err)
 	}
-	if u.PendingEmail != "" && newEmail == u.PendingEmail {
-		if err := s.sendCode(ctx, u, emailChangeMail, u.PendingEmail, u.PendingEmail); err != nil {
+	if pending {
+		if err := s.sendCode(ctx, u, emailChangeMail, newEmail, newEmail); err != nil {
 			s.log.Error("mailing the email change link", "user", u.ID, "err", err)
 		}
 	}
 	return u, nil
+}
+
+// change writes a narrow update and reads the account back as it now is.
+func (s *Service) change(ctx context.Context, userID string, c UserChange) (*User, error) {
+	if err := s.store.UpdateUser(ctx, userID, c); err != nil {
+		return nil, err
+	}
+	return s.store.UserByID(ctx, userID)
 }
 
 // Delete removes the account and everything it owns, after checking its password.

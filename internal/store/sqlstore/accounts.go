@@ -93,20 +93,47 @@ func (s *DB) EmailInUse(ctx context.Context, email, exceptUserID string) (bool, 
 	return n > 0, err
 }
 
-// UpdateUser writes every mutable field of u.
-func (s *DB) UpdateUser(ctx context.Context, u *accounts.User) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET username = ?, username_key = ?, email = ?, email_key = ?, pending_email = ?, password_hash = ?,
-		email_verified_at = ?, color = ?, avatar = ?, updated_at = ? WHERE id = ?`),
-		u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email), u.PendingEmail, u.PasswordHash,
-		nullMS(u.EmailVerifiedAt), u.Color, u.Avatar, ms(u.UpdatedAt), u.ID)
+// UpdateUser writes the fields the change names and nothing else, so that changes racing
+// each other (a password change and an email change, each read before a slow hash) both
+// survive. A guard that does not hold affects no row and answers ErrNotFound, as an unknown
+// id does.
+func (s *DB) UpdateUser(ctx context.Context, id string, c accounts.UserChange) error {
+	var set []string
+	var args []any
+	col := func(clause string, vals ...any) {
+		set = append(set, clause)
+		args = append(args, vals...)
+	}
+	if c.Username != nil {
+		col(`username = ?, username_key = ?`, *c.Username, strings.ToLower(*c.Username))
+	}
+	if c.Email != nil {
+		col(`email = ?, email_key = ?`, *c.Email, strings.ToLower(*c.Email))
+	}
+	if c.PendingEmail != nil {
+		col(`pending_email = ?`, *c.PendingEmail)
+	}
+	if c.PasswordHash != nil {
+		col(`password_hash = ?`, *c.PasswordHash)
+	}
+	if c.VerifiedAt != nil {
+		col(`email_verified_at = COALESCE(email_verified_at, ?)`, ms(*c.VerifiedAt))
+	}
+	col(`updated_at = ?`, ms(c.UpdatedAt))
+	where := `id = ?`
+	args = append(args, id)
+	if c.IfPendingEmail != nil {
+		where += ` AND pending_email = ?`
+		args = append(args, *c.IfPendingEmail)
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET `+strings.Join(set, ", ")+` WHERE `+where), args...)
 	if err != nil {
 		return s.taken(err)
 	}
 	return oneRow(res, accounts.ErrNotFound)
 }
 
-// SetSuspension suspends the user (at and reason) or lifts the suspension (at nil). It is
-// apart from UpdateUser so that a profile change racing with an operator cannot undo it.
+// SetSuspension suspends the user (at and reason) or lifts the suspension (at nil).
 func (s *DB) SetSuspension(ctx context.Context, userID string, at *time.Time, reason string) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET suspended_at = ?, suspended_reason = ? WHERE id = ?`), nullMS(at), reason, userID)
 	if err != nil {

@@ -146,7 +146,7 @@ func testSuspension(t *testing.T, s Store) {
 		t.Errorf("suspending nobody: %v, want ErrNotFound", err)
 	}
 	u.Color = "blue" // a profile change written after the suspension leaves it in place
-	if err := s.UpdateUser(ctx, u); err != nil {
+	if err := s.SetAppearance(ctx, u.ID, u.Color, u.Avatar); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.UserByID(ctx, u.ID)

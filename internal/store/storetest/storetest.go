@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CreateAndRead", testCreateAndRead},
 		{"UniqueIgnoringCase", testUnique},
 		{"UpdateUser", testUpdate},
+		{"NarrowUpdates", testNarrowUpdates},
 		{"DeleteCascades", testDeleteCascades},
 		{"Sessions", testSessions},
 		{"CodesAreSingleUse", testCodes},
@@ -170,16 +171,18 @@ func testUnique(t *testing.T, s Store) {
 	}
 }
 
+func ptr[T any](v T) *T { return &v }
+
 func testUpdate(t *testing.T, s Store) {
 	ctx := context.Background()
 	alice, _ := mustCreate(t, s, "alice", "alice@example.com", false)
 	mustCreate(t, s, "bobby", "bob@example.com", true)
 
 	v := t0.Add(time.Hour)
-	alice.Username, alice.PendingEmail, alice.EmailVerifiedAt, alice.UpdatedAt = "Alice_2", "new@example.com", &v, v
-	if err := s.UpdateUser(ctx, alice); err != nil {
+	if err := s.UpdateUser(ctx, alice.ID, accounts.UserChange{Username: ptr("Alice_2"), PendingEmail: ptr("new@example.com"), VerifiedAt: &v, UpdatedAt: v}); err != nil {
 		t.Fatal(err)
 	}
+	alice.Username, alice.PendingEmail, alice.EmailVerifiedAt, alice.UpdatedAt = "Alice_2", "new@example.com", &v, v
 	got, err := s.UserByLogin(ctx, "alice_2")
 	if err != nil {
 		t.Fatal(err)
@@ -191,14 +194,10 @@ func testUpdate(t *testing.T, s Store) {
 		t.Errorf("old username still resolves: %v", err)
 	}
 
-	clash := *alice
-	clash.Username = "BOBBY"
-	if err := s.UpdateUser(ctx, &clash); !errors.Is(err, accounts.ErrUsernameTaken) {
+	if err := s.UpdateUser(ctx, alice.ID, accounts.UserChange{Username: ptr("BOBBY"), UpdatedAt: v}); !errors.Is(err, accounts.ErrUsernameTaken) {
 		t.Errorf("rename to taken username = %v, want ErrUsernameTaken", err)
 	}
-	clash = *alice
-	clash.Email = "BOB@example.com"
-	if err := s.UpdateUser(ctx, &clash); !errors.Is(err, accounts.ErrEmailTaken) {
+	if err := s.UpdateUser(ctx, alice.ID, accounts.UserChange{Email: ptr("BOB@example.com"), UpdatedAt: v}); !errors.Is(err, accounts.ErrEmailTaken) {
 		t.Errorf("change to taken email = %v, want ErrEmailTaken", err)
 	}
 	if inUse, err := s.EmailInUse(ctx, "Bob@Example.com", alice.ID); err != nil || !inUse {
@@ -207,11 +206,52 @@ func testUpdate(t *testing.T, s Store) {
 	if inUse, err := s.EmailInUse(ctx, "alice@example.com", alice.ID); err != nil || inUse {
 		t.Errorf("EmailInUse(own) = %v, %v; want false", inUse, err)
 	}
-	ghost := *alice
-	ghost.ID = "u_ghost"
-	ghost.Username, ghost.Email = "ghost", "ghost@example.com"
-	if err := s.UpdateUser(ctx, &ghost); !errors.Is(err, accounts.ErrNotFound) {
+	if err := s.UpdateUser(ctx, "u_ghost", accounts.UserChange{Username: ptr("ghost"), UpdatedAt: v}); !errors.Is(err, accounts.ErrNotFound) {
 		t.Errorf("UpdateUser(unknown) = %v, want ErrNotFound", err)
+	}
+	if got, _ := s.UserByID(ctx, alice.ID); cmp.Diff(alice, got) != "" {
+		t.Errorf("refused updates changed the account (-want +got):\n%s", cmp.Diff(alice, got))
+	}
+}
+
+// testNarrowUpdates: an update writes only the columns it names, so two changes made from
+// copies read at the same time both survive; a verification keeps the first time; a guarded
+// change whose guard no longer holds changes nothing.
+func testNarrowUpdates(t *testing.T, s Store) {
+	ctx := context.Background()
+	u, _ := mustCreate(t, s, "carol", "carol@example.com", false)
+	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{PasswordHash: ptr("$argon2id$new"), UpdatedAt: t1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{PendingEmail: ptr("carol2@example.com"), UpdatedAt: t1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{VerifiedAt: &t1, UpdatedAt: t1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{VerifiedAt: &t2, UpdatedAt: t2}); err != nil {
+		t.Fatal(err)
+	}
+	// A confirmation guarded by an address that is no longer pending changes nothing.
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{Email: ptr("old@example.com"), PendingEmail: ptr(""), IfPendingEmail: ptr("old@example.com"), UpdatedAt: t2}); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("update with a stale guard = %v, want ErrNotFound", err)
+	}
+	want := *u
+	want.PasswordHash, want.PendingEmail, want.EmailVerifiedAt, want.UpdatedAt = "$argon2id$new", "carol2@example.com", &t1, t2
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&want, got); diff != "" {
+		t.Errorf("after narrow updates (-want +got):\n%s", diff)
+	}
+	// The guard that holds applies.
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{Email: ptr("carol2@example.com"), PendingEmail: ptr(""), IfPendingEmail: ptr("carol2@example.com"), UpdatedAt: t2}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.UserByLogin(ctx, "CAROL2@example.com"); got == nil || got.ID != u.ID || got.PendingEmail != "" || got.PasswordHash != "$argon2id$new" {
+		t.Errorf("after the confirmed email change: %+v", got)
 	}
 }
 
