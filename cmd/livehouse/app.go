@@ -85,6 +85,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	}
 	a.accounts = accounts.NewService(accounts.Config{
 		PublicURL: cfg.PublicURL, AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains,
+		Limits: accounts.Limits{
+			LoginPerAccount: cfg.Auth.LoginAttemptsPerAccount, LoginPerAddress: cfg.Auth.LoginAttemptsPerAddress,
+			SignUpsPerAddress: cfg.Auth.SignUpsPerAddress, MailsPerRecipient: cfg.Auth.MailsPerRecipient,
+			MailsPerAddress: cfg.Auth.MailRequestsPerAddress, HashWorkers: cfg.Auth.HashWorkers, HashQueue: cfg.Auth.HashQueue,
+		},
 	}, a.store, box, mailer{sender}, log, nil)
 	a.hls = hls.NewServer(hls.DefaultConfig, log, nil, reg)
 	// The transcoder comes after the HLS output: its rungs join the source's packaging.

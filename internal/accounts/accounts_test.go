@@ -1,8 +1,11 @@
 package accounts
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,24 +156,120 @@ func TestThrottle(t *testing.T) {
 	th := newThrottle(3, time.Minute)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 3 {
-		if w := th.wait("k", t0); w != 0 {
+		if w := th.take("k", t0); w != 0 {
 			t.Fatalf("attempt %d: wait %v before the limit", i, w)
 		}
-		th.fail("k", t0)
 	}
-	if w := th.wait("k", t0.Add(10*time.Second)); w != 50*time.Second {
+	if w := th.take("k", t0.Add(10*time.Second)); w != 50*time.Second {
 		t.Errorf("wait after limit = %v, want 50s", w)
 	}
-	if w := th.wait("other", t0); w != 0 {
+	if w := th.take("other", t0); w != 0 {
 		t.Errorf("another key waits %v", w)
 	}
-	if w := th.wait("k", t0.Add(time.Minute)); w != 0 {
+	th.giveBack("k") // an attempt that did not count makes room for one more
+	if w := th.take("k", t0); w != 0 {
+		t.Errorf("wait after giving one back = %v", w)
+	}
+	if w := th.take("k", t0); w == 0 {
+		t.Errorf("the given-back attempt was counted twice")
+	}
+	if w := th.take("k", t0.Add(time.Minute)); w != 0 {
 		t.Errorf("wait after the window = %v", w)
 	}
-	th.fail("k", t0)
 	th.reset("k")
-	if w := th.wait("k", t0); w != 0 {
+	if w := th.take("k", t0); w != 0 {
 		t.Errorf("wait after reset = %v", w)
+	}
+}
+
+// TestThrottleConcurrent: of many concurrent attempts exactly the limit is taken.
+func TestThrottleConcurrent(t *testing.T) {
+	th := newThrottle(5, time.Minute)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var taken atomic.Int32
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			if th.take("k", t0) == 0 {
+				taken.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := taken.Load(); got != 5 {
+		t.Errorf("%d of 100 concurrent attempts taken, want 5", got)
+	}
+}
+
+func TestReserveAllOrNone(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	account, addr := newThrottle(1, time.Minute), newThrottle(10, time.Minute)
+	if _, err := reserve(t0, "C", "m", slot{account, "a"}, slot{addr, "ip"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := reserve(t0, "C", "m", slot{addr, "ip"}, slot{account, "a"})
+	if p, ok := problem.As(err); !ok || p.Code != "C" || p.RetryAfter != time.Minute {
+		t.Fatalf("reserve past the account's limit = %v, want a throttled problem with a minute's wait", err)
+	}
+	// The address's attempt taken before the account refused was given back: 9 remain.
+	for i := range 9 {
+		if w := addr.take("ip", t0); w != 0 {
+			t.Fatalf("address attempt %d refused: the refused reservation kept its attempt", i)
+		}
+	}
+	if w := addr.take("ip", t0); w == 0 {
+		t.Errorf("address took more than its limit")
+	}
+}
+
+// TestHasherBounds: no more than the workers hash at once, at most the queue waits, and
+// everything past that is refused at once with a 503 problem carrying a Retry-After.
+func TestHasherBounds(t *testing.T) {
+	const workers, queue, callers = 2, 3, 20
+	h := newHasher(workers, queue, time.Hour)
+	release := make(chan struct{})
+	var running, peak, ran atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for range callers {
+		wg.Go(func() {
+			errs <- h.do(context.Background(), func() {
+				n := running.Add(1)
+				for {
+					p := peak.Load()
+					if n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
+				}
+				<-release
+				running.Add(-1)
+				ran.Add(1)
+			})
+		})
+	}
+	// The refusals come back while the admitted ones are held.
+	busy := 0
+	for busy < callers-workers-queue {
+		err := <-errs
+		p, ok := problem.As(err)
+		if !ok || !errors.Is(err, problem.ErrUnavailable) || p.RetryAfter <= 0 {
+			t.Fatalf("refusal = %v, want an Unavailable problem with a Retry-After", err)
+		}
+		busy++
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("admitted hash: %v", err)
+		}
+	}
+	if got := peak.Load(); got > workers {
+		t.Errorf("%d hashes ran at once, want at most %d", got, workers)
+	}
+	if got := ran.Load(); got != workers+queue {
+		t.Errorf("%d hashes ran, want %d (the workers and the queue)", got, workers+queue)
 	}
 }
 

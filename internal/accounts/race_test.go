@@ -58,7 +58,7 @@ func TestPasswordAndEmailChangesBothSurvive(t *testing.T) {
 		newEmail := name + "@new.example.com"
 		var wg sync.WaitGroup
 		var pwErr, emailErr error
-		wg.Go(func() { pwErr = svc.ChangePassword(ctx, u.ID, "", "Passw0rd!", "N3w-passw0rd!") })
+		wg.Go(func() { pwErr = svc.ChangePassword(ctx, u.ID, "", "Passw0rd!", "N3w-passw0rd!", "test") })
 		wg.Go(func() {
 			_, emailErr = svc.Update(ctx, u.ID, accounts.UpdateInput{Email: &newEmail, CurrentPassword: "Passw0rd!"})
 		})

@@ -33,6 +33,50 @@ type Config struct {
 	ChannelType    string
 	AllowedDomains []string
 	HashParams     HashParams
+	Limits         Limits
+}
+
+// Windows of the throttles Limits configures.
+const (
+	LoginWindow  = 15 * time.Minute
+	SignUpWindow = time.Hour
+	MailWindow   = time.Hour
+)
+
+// Limits bound what one client can make the account rules do. A zero field takes its
+// default from DefaultLimits.
+type Limits struct {
+	LoginPerAccount   int // password attempts per account (sign-in and current-password checks) per LoginWindow
+	LoginPerAddress   int // failed password attempts per client address per LoginWindow
+	SignUpsPerAddress int // sign-ups per client address per SignUpWindow
+	MailsPerRecipient int // mails with a link per recipient address per MailWindow
+	MailsPerAddress   int // requests for a reset or verification mail per client address per MailWindow
+	HashWorkers       int // password hashes run at once; 0 = max(2, GOMAXPROCS)
+	HashQueue         int // requests that may wait for a hash; more are answered 503
+}
+
+// DefaultLimits are the limits of a zero Limits field.
+var DefaultLimits = Limits{
+	LoginPerAccount: 5, LoginPerAddress: 30, SignUpsPerAddress: 20,
+	MailsPerRecipient: 5, MailsPerAddress: 10, HashQueue: DefaultHashQueue,
+}
+
+// WithDefaults returns the limits with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	or := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	d := DefaultLimits
+	or(&l.LoginPerAccount, d.LoginPerAccount)
+	or(&l.LoginPerAddress, d.LoginPerAddress)
+	or(&l.SignUpsPerAddress, d.SignUpsPerAddress)
+	or(&l.MailsPerRecipient, d.MailsPerRecipient)
+	or(&l.MailsPerAddress, d.MailsPerAddress)
+	or(&l.HashWorkers, DefaultHashWorkers())
+	or(&l.HashQueue, d.HashQueue)
+	return l
 }
 
 // Mail is one message to a user; Link is its one action link.
@@ -62,8 +106,10 @@ type Service struct {
 	onSuspend    func(ctx context.Context, userID string) // end the user's live stream
 
 	dummyHash  string    // compared against when a login names nobody, to even out timing
-	perAccount *throttle // failed sign-ins per login name
-	perAddr    *throttle // failed sign-ins per client address
+	hash       *hasher   // every password hash and check runs through it
+	perAccount *throttle // password attempts per account ("user:" id) or unknown login name
+	perAddr    *throttle // failed password attempts per client address
+	signUps    *throttle // sign-ups per client address
 }
 
 // NewService wires the account rules to their store, key box and mailer. now may be nil.
@@ -77,12 +123,78 @@ func NewService(cfg Config, store Store, box *channels.KeyBox, mailer Mailer, lo
 	if cfg.ChannelType == "" {
 		cfg.ChannelType = channels.TypeBasic
 	}
+	cfg.Limits = cfg.Limits.WithDefaults()
+	l := cfg.Limits
 	return &Service{
 		cfg: cfg, store: store, box: box, mailer: mailer, log: log, now: now,
 		dummyHash:  hashPassword("not a password of anybody's", cfg.HashParams),
-		perAccount: newThrottle(5, 15*time.Minute),
-		perAddr:    newThrottle(30, 15*time.Minute),
+		hash:       newHasher(l.HashWorkers, l.HashQueue, DefaultHashMaxWait),
+		perAccount: newThrottle(l.LoginPerAccount, LoginWindow),
+		perAddr:    newThrottle(l.LoginPerAddress, LoginWindow),
+		signUps:    newThrottle(l.SignUpsPerAddress, SignUpWindow),
 	}
+}
+
+// Throttle answers: the codes and messages a client sees.
+const (
+	codeTooManyAttempts = "TooManyAttempts"
+	msgTooManyAttempts  = "Attempt limit exceeded, please try again later"
+)
+
+// addrSlot is the attempt of a client address in t; operator commands have no address and
+// are not throttled by one.
+func addrSlot(t *throttle, addr string) []slot {
+	if addr == "" {
+		return nil
+	}
+	return []slot{{t, addr}}
+}
+
+func accountKey(userID string) string { return "user:" + userID }
+
+// checkPassword checks a password attempt on the account (u nil: an unknown login, checked
+// against a dummy hash so that both take the same time) within the throttles and the
+// hashing bound. The attempt is counted for the account and the address before the hash
+// runs; a wrong password leaves it counted, a right one clears the account's count and
+// gives the address its attempt back. then, if not nil, runs in the same hashing turn after
+// a right password (to hash a new one).
+func (s *Service) checkPassword(ctx context.Context, u *User, key, password, clientAddr string, then func()) (bool, error) {
+	res, err := reserve(s.now(), codeTooManyAttempts, msgTooManyAttempts, append([]slot{{s.perAccount, key}}, addrSlot(s.perAddr, clientAddr)...)...)
+	if err != nil {
+		return false, err
+	}
+	hash := s.dummyHash
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	var ok bool
+	var checkErr error
+	err = s.hash.do(ctx, func() {
+		ok, checkErr = checkPassword(password, hash)
+		if ok && u != nil && then != nil {
+			then()
+		}
+	})
+	if err == nil {
+		err = checkErr
+	}
+	if err != nil { // no attempt was made
+		res.giveBack()
+		return false, err
+	}
+	if !ok || u == nil {
+		return false, nil
+	}
+	s.perAccount.reset(key)
+	reservation(addrSlot(s.perAddr, clientAddr)).giveBack()
+	return true, nil
+}
+
+// hashNew hashes a new password within the hashing bound.
+func (s *Service) hashNew(ctx context.Context, password string) (string, error) {
+	var h string
+	err := s.hash.do(ctx, func() { h = hashPassword(password, s.cfg.HashParams) })
+	return h, err
 }
 
 func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
@@ -93,9 +205,10 @@ func (s *Service) BeforeDelete(fn func(ctx context.Context, userID string)) { s.
 
 // RegisterInput is a sign-up request.
 type RegisterInput struct {
-	Username string
-	Email    string
-	Password string
+	Username   string
+	Email      string
+	Password   string
+	ClientAddr string // keys the per-address sign-up throttle; empty for operator commands
 }
 
 // Register creates an account with its channel, chat room and stream key. It returns whether
@@ -114,12 +227,22 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, bool, 
 	if err := ValidatePassword("password", in.Password); err != nil {
 		return nil, false, err
 	}
+	// The sign-up is counted before its hash: concurrent sign-ups cannot all pass the check.
+	res, err := reserve(s.now(), "TooManySignUps", "Too many sign-ups from your address; please try again later.", addrSlot(s.signUps, in.ClientAddr)...)
+	if err != nil {
+		return nil, false, err
+	}
+	hash, err := s.hashNew(ctx, in.Password)
+	if err != nil {
+		res.giveBack()
+		return nil, false, err
+	}
 	now := s.nowUTC()
 	u := &User{
 		ID:           "u_" + channels.RandomID(20),
 		Username:     in.Username,
 		Email:        email,
-		PasswordHash: hashPassword(in.Password, s.cfg.HashParams),
+		PasswordHash: hash,
 		Color:        pick(channels.Colors),
 		Avatar:       pick(channels.Avatars),
 		CreatedAt:    now,
@@ -245,30 +368,23 @@ func invalidCode() error {
 // Login checks a username-or-email and password and opens a session. clientAddr keys the
 // per-address throttle.
 func (s *Service) Login(ctx context.Context, login, password, clientAddr string) (string, *User, error) {
-	now := s.now()
 	login = strings.TrimSpace(login)
-	accountKey, addrKey := strings.ToLower(login), clientAddr
-	if wait := max(s.perAccount.wait(accountKey, now), s.perAddr.wait(addrKey, now)); wait > 0 {
-		return "", nil, problem.Throttled("TooManyAttempts", "Attempt limit exceeded, please try again later", wait)
-	}
 	u, err := s.store.UserByLogin(ctx, login)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", nil, err
 	}
-	hash := s.dummyHash
+	// A known account is throttled as one, whether named by username or email.
+	key := "login:" + strings.ToLower(login)
 	if u != nil {
-		hash = u.PasswordHash
+		key = accountKey(u.ID)
 	}
-	ok, err := checkPassword(password, hash)
+	ok, err := s.checkPassword(ctx, u, key, password, clientAddr, nil)
 	if err != nil {
 		return "", nil, err
 	}
-	if u == nil || !ok {
-		s.perAccount.fail(accountKey, now)
-		s.perAddr.fail(addrKey, now)
+	if !ok {
 		return "", nil, problem.Unauthenticated("InvalidCredentials", "Incorrect username or password")
 	}
-	s.perAccount.reset(accountKey)
 	if u.Suspended() {
 		return "", nil, errSuspended
 	}
@@ -362,7 +478,10 @@ func (s *Service) ResetPassword(ctx context.Context, code, password string) (*Us
 	if err != nil {
 		return nil, err
 	}
-	hash := hashPassword(password, s.cfg.HashParams)
+	hash, err := s.hashNew(ctx, password)
+	if err != nil {
+		return nil, err // the code is spent; the user asks for another link
+	}
 	u, err := s.change(ctx, c.UserID, UserChange{PasswordHash: &hash, VerifiedAt: &now, UpdatedAt: now})
 	if err != nil {
 		return nil, err
@@ -370,29 +489,29 @@ func (s *Service) ResetPassword(ctx context.Context, code, password string) (*Us
 	if err := s.store.DeleteSessions(ctx, u.ID, ""); err != nil {
 		return nil, err
 	}
-	s.perAccount.reset(strings.ToLower(u.Username))
-	s.perAccount.reset(strings.ToLower(u.Email))
+	s.perAccount.reset(accountKey(u.ID))
 	s.log.Info("password reset", "user", u.ID)
 	return u, nil
 }
 
 // ChangePassword replaces the password after checking the current one, and ends every other
-// session of the account (keepSession stays signed in).
-func (s *Service) ChangePassword(ctx context.Context, userID, keepSession, current, next string) error {
-	u, err := s.store.UserByID(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if err := s.checkCurrent(u, current); err != nil {
-		return err
-	}
+// session of the account (keepSession stays signed in). clientAddr keys the per-address
+// throttle of password attempts.
+func (s *Service) ChangePassword(ctx context.Context, userID, keepSession, current, next, clientAddr string) error {
 	if err := ValidatePassword("newPassword", next); err != nil {
 		return err
 	}
 	if current == next {
 		return problem.Invalid("SamePassword", "newPassword", "Your new password cannot be the same as your old password.")
 	}
-	hash := hashPassword(next, s.cfg.HashParams)
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	var hash string
+	if err := s.checkCurrent(ctx, u, current, clientAddr, func() { hash = hashPassword(next, s.cfg.HashParams) }); err != nil {
+		return err
+	}
 	if err := s.store.UpdateUser(ctx, u.ID, UserChange{PasswordHash: &hash, UpdatedAt: s.nowUTC()}); err != nil {
 		return err
 	}
@@ -400,8 +519,10 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keepSession, curre
 	return s.store.DeleteSessions(ctx, u.ID, keepSession)
 }
 
-func (s *Service) checkCurrent(u *User, password string) error {
-	ok, err := checkPassword(password, u.PasswordHash)
+// checkCurrent checks the account's current password, counted as a sign-in attempt; then
+// runs after a right one, in the same hashing turn.
+func (s *Service) checkCurrent(ctx context.Context, u *User, password, clientAddr string, then func()) error {
+	ok, err := s.checkPassword(ctx, u, accountKey(u.ID), password, clientAddr, then)
 	if err != nil {
 		return err
 	}
@@ -417,6 +538,7 @@ type UpdateInput struct {
 	Username        *string
 	Email           *string
 	CurrentPassword string
+	ClientAddr      string // keys the per-address throttle of password attempts
 }
 
 // Update applies profile changes.
@@ -433,7 +555,7 @@ func (s *Service) Update(ctx context.Context, userID string, in UpdateInput) (*U
 		if newEmail == u.Email {
 			newEmail = "" // unchanged
 		} else {
-			if err := s.checkCurrent(u, in.CurrentPassword); err != nil {
+			if err := s.checkCurrent(ctx, u, in.CurrentPassword, in.ClientAddr, nil); err != nil {
 				return nil, err
 			}
 			if !emailDomainAllowed(newEmail, s.cfg.AllowedDomains) {
@@ -483,12 +605,13 @@ func (s *Service) change(ctx context.Context, userID string, c UserChange) (*Use
 }
 
 // Delete removes the account and everything it owns, after checking its password.
-func (s *Service) Delete(ctx context.Context, userID, password string) error {
+// clientAddr keys the per-address throttle of password attempts.
+func (s *Service) Delete(ctx context.Context, userID, password, clientAddr string) error {
 	u, err := s.store.UserByID(ctx, userID)
 	if err != nil {
 		return err
 	}
-	if err := s.checkCurrent(u, password); err != nil {
+	if err := s.checkCurrent(ctx, u, password, clientAddr, nil); err != nil {
 		return err
 	}
 	if s.beforeDelete != nil {

@@ -61,9 +61,22 @@ type Config struct {
 	LogRetentionDays     int    `yaml:"log_retention_days" help:"days to keep operator-facing files (the mail outbox); 0 keeps them"`
 	SessionRetentionDays int    `yaml:"session_retention_days" help:"days to keep stream sessions, their events and metrics; 0 keeps them"`
 
+	Auth          Auth          `yaml:"auth"`
 	SMTP          SMTP          `yaml:"smtp"`
 	AmazonProduct AmazonProduct `yaml:"amazon_product"`
 	Transcode     Transcode     `yaml:"transcode"`
+}
+
+// Auth bounds what one client can make the account routes do: throttles counted before the
+// work they guard, and the password-hashing queue.
+type Auth struct {
+	LoginAttemptsPerAccount int `yaml:"login_attempts_per_account" help:"password attempts per account in 15 minutes (sign-in, change password, delete account); a right password clears them"`
+	LoginAttemptsPerAddress int `yaml:"login_attempts_per_address" help:"failed password attempts per client address in 15 minutes"`
+	SignUpsPerAddress       int `yaml:"sign_ups_per_address" help:"sign-ups per client address per hour"`
+	MailsPerRecipient       int `yaml:"mails_per_recipient" help:"mails with a link (verification, reset, email change) per recipient address per hour"`
+	MailRequestsPerAddress  int `yaml:"mail_requests_per_address" help:"password-reset and verification-resend requests per client address per hour"`
+	HashWorkers             int `yaml:"hash_workers" help:"password hashes computed at once (argon2id, 19 MiB each); 0 = max(2, CPUs)"`
+	HashQueue               int `yaml:"hash_queue" help:"requests that may wait for a password hash; more are answered 503 with Retry-After"`
 }
 
 // Transcode configures the ffmpeg ladder of STANDARD channels.
@@ -114,8 +127,12 @@ func Defaults(stage string) Config {
 		NodeLeaseSeconds:     15,
 		ChatRoomRate:         100,
 		ChatReviewFallback:   "ALLOW",
-		SMTP:                 SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
-		Transcode:            Transcode{FFmpeg: "ffmpeg", Encoder: "x264", Preset: "veryfast"},
+		Auth: Auth{
+			LoginAttemptsPerAccount: 5, LoginAttemptsPerAddress: 30, SignUpsPerAddress: 20,
+			MailsPerRecipient: 5, MailRequestsPerAddress: 10, HashQueue: 16,
+		},
+		SMTP:      SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
+		Transcode: Transcode{FFmpeg: "ffmpeg", Encoder: "x264", Preset: "veryfast"},
 	}
 	if stage == "prod" {
 		c.Stage = "prod"
@@ -232,6 +249,18 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionRetentionDays < 0 {
 		bad("session_retention_days", "must not be negative")
+	}
+	for key, v := range map[string]int{
+		"auth.login_attempts_per_account": c.Auth.LoginAttemptsPerAccount, "auth.login_attempts_per_address": c.Auth.LoginAttemptsPerAddress,
+		"auth.sign_ups_per_address": c.Auth.SignUpsPerAddress, "auth.mails_per_recipient": c.Auth.MailsPerRecipient,
+		"auth.mail_requests_per_address": c.Auth.MailRequestsPerAddress, "auth.hash_queue": c.Auth.HashQueue,
+	} {
+		if v < 1 || v > 1_000_000 {
+			bad(key, "%d is not from 1 to 1000000", v)
+		}
+	}
+	if c.Auth.HashWorkers < 0 || c.Auth.HashWorkers > 1024 {
+		bad("auth.hash_workers", "%d is not from 0 (one per CPU) to 1024", c.Auth.HashWorkers)
 	}
 	if c.SMTP.Host != "" {
 		if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {

@@ -86,6 +86,10 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "2 GB of RAM"}, "memory_limit"},
 		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "-1GiB"}, "memory_limit"},
 		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "10MB"}, "memory_limit"},
+		{map[string]string{"LIVEHOUSE_AUTH_LOGIN_ATTEMPTS_PER_ACCOUNT": "0"}, "auth.login_attempts_per_account"},
+		{map[string]string{"LIVEHOUSE_AUTH_SIGN_UPS_PER_ADDRESS": "-5"}, "auth.sign_ups_per_address"},
+		{map[string]string{"LIVEHOUSE_AUTH_HASH_QUEUE": "0"}, "auth.hash_queue"},
+		{map[string]string{"LIVEHOUSE_AUTH_HASH_WORKERS": "-1"}, "auth.hash_workers"},
 	}
 	for _, tt := range tests {
 		_, _, err := Load("t", nil, env(tt.vars), io.Discard)

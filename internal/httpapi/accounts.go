@@ -56,7 +56,7 @@ func me(r *http.Request, chs *channels.Service, u urls, user *accounts.User) (*m
 	}, nil
 }
 
-func handleRegister(acc *accounts.Service, chs *channels.Service, links urls, log *slog.Logger) http.Handler {
+func handleRegister(acc *accounts.Service, chs *channels.Service, links urls, trustProxy bool, log *slog.Logger) http.Handler {
 	type request struct {
 		Username string `json:"username"`
 		Email    string `json:"email"`
@@ -70,7 +70,7 @@ func handleRegister(acc *accounts.Service, chs *channels.Service, links urls, lo
 		if err := required("username", in.Username, "email", in.Email, "password", in.Password); err != nil {
 			return 0, nil, err
 		}
-		u, pending, err := acc.Register(r.Context(), accounts.RegisterInput{Username: in.Username, Email: in.Email, Password: in.Password})
+		u, pending, err := acc.Register(r.Context(), accounts.RegisterInput{Username: in.Username, Email: in.Email, Password: in.Password, ClientAddr: clientAddr(r, trustProxy)})
 		if err != nil {
 			return 0, nil, err
 		}
@@ -187,7 +187,7 @@ func handleGetMe(chs *channels.Service, links urls, log *slog.Logger) http.Handl
 	})
 }
 
-func handlePatchMe(acc *accounts.Service, chs *channels.Service, links urls, log *slog.Logger) http.Handler {
+func handlePatchMe(acc *accounts.Service, chs *channels.Service, links urls, trustProxy bool, log *slog.Logger) http.Handler {
 	type request struct {
 		Username        *string `json:"username"`
 		Email           *string `json:"email"`
@@ -199,7 +199,7 @@ func handlePatchMe(acc *accounts.Service, chs *channels.Service, links urls, log
 		user := currentUser(r)
 		var err error
 		if in.Username != nil || in.Email != nil {
-			if user, err = acc.Update(r.Context(), user.ID, accounts.UpdateInput{Username: in.Username, Email: in.Email, CurrentPassword: in.CurrentPassword}); err != nil {
+			if user, err = acc.Update(r.Context(), user.ID, accounts.UpdateInput{Username: in.Username, Email: in.Email, CurrentPassword: in.CurrentPassword, ClientAddr: clientAddr(r, trustProxy)}); err != nil {
 				return 0, nil, err
 			}
 		}
@@ -213,7 +213,7 @@ func handlePatchMe(acc *accounts.Service, chs *channels.Service, links urls, log
 	})
 }
 
-func handleChangePassword(acc *accounts.Service, log *slog.Logger) http.Handler {
+func handleChangePassword(acc *accounts.Service, trustProxy bool, log *slog.Logger) http.Handler {
 	type request struct {
 		CurrentPassword string `json:"currentPassword"`
 		NewPassword     string `json:"newPassword"`
@@ -222,12 +222,12 @@ func handleChangePassword(acc *accounts.Service, log *slog.Logger) http.Handler 
 		if err := required("currentPassword", in.CurrentPassword, "newPassword", in.NewPassword); err != nil {
 			return 0, nil, err
 		}
-		err := acc.ChangePassword(r.Context(), currentUser(r).ID, accounts.SessionHash(currentToken(r)), in.CurrentPassword, in.NewPassword)
+		err := acc.ChangePassword(r.Context(), currentUser(r).ID, accounts.SessionHash(currentToken(r)), in.CurrentPassword, in.NewPassword, clientAddr(r, trustProxy))
 		return http.StatusNoContent, nil, err
 	})
 }
 
-func handleDeleteMe(acc *accounts.Service, jar cookies, log *slog.Logger) http.Handler {
+func handleDeleteMe(acc *accounts.Service, jar cookies, trustProxy bool, log *slog.Logger) http.Handler {
 	type request struct {
 		Password string `json:"password"`
 	}
@@ -235,7 +235,7 @@ func handleDeleteMe(acc *accounts.Service, jar cookies, log *slog.Logger) http.H
 		if err := required("password", in.Password); err != nil {
 			return 0, nil, err
 		}
-		if err := acc.Delete(r.Context(), currentUser(r).ID, in.Password); err != nil {
+		if err := acc.Delete(r.Context(), currentUser(r).ID, in.Password, clientAddr(r, trustProxy)); err != nil {
 			return 0, nil, err
 		}
 		jar.clear(w)

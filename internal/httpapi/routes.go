@@ -19,22 +19,23 @@ func apiRoutes(d Deps) []route {
 	links := newURLs(d.Config)
 	jar := cookies{secure: secureCookies(d.Config.PublicURL)}
 	auth := func(h http.Handler) http.Handler { return requireUser(acc, log, h) }
+	proxied := d.Config.TrustProxy
 	return []route{
 		{"GET /api/openapi.json", handleOpenAPI()},
 		{"GET /api/config", handleClientConfig(d.Config, d.Products != nil)},
 
-		{"POST /api/auth/register", handleRegister(acc, chs, links, log)},
+		{"POST /api/auth/register", handleRegister(acc, chs, links, proxied, log)},
 		{"POST /api/auth/verify", handleVerify(acc, log)},
 		{"POST /api/auth/verify/resend", handleResendVerification(acc, log)},
-		{"POST /api/auth/login", handleLogin(acc, chs, links, jar, d.Config.TrustProxy, log)},
+		{"POST /api/auth/login", handleLogin(acc, chs, links, jar, proxied, log)},
 		{"POST /api/auth/logout", handleLogout(acc, jar, log)},
 		{"POST /api/auth/password-reset", handlePasswordReset(acc, log)},
 		{"POST /api/auth/password-reset/confirm", handlePasswordResetConfirm(acc, log)},
 
 		{"GET /api/me", auth(handleGetMe(chs, links, log))},
-		{"PATCH /api/me", auth(handlePatchMe(acc, chs, links, log))},
-		{"DELETE /api/me", auth(handleDeleteMe(acc, jar, log))},
-		{"PUT /api/me/password", auth(handleChangePassword(acc, log))},
+		{"PATCH /api/me", auth(handlePatchMe(acc, chs, links, proxied, log))},
+		{"DELETE /api/me", auth(handleDeleteMe(acc, jar, proxied, log))},
+		{"PUT /api/me/password", auth(handleChangePassword(acc, proxied, log))},
 		{"POST /api/me/stream-key/reset", auth(handleResetStreamKey(chs, log))},
 		{"PUT /api/me/assets/{kind}", auth(handleUploadAsset(chs, log))},
 		{"DELETE /api/me/assets/{kind}", auth(handleDeleteAsset(chs, log))},

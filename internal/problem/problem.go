@@ -18,6 +18,7 @@ var (
 	ErrConflict        = errors.New("conflict")
 	ErrTooLarge        = errors.New("too large")
 	ErrThrottled       = errors.New("throttled")
+	ErrUnavailable     = errors.New("unavailable") // the server is at a bound it keeps; try again soon
 )
 
 // Problem is an error meant for the user.
@@ -26,7 +27,7 @@ type Problem struct {
 	Code       string
 	Message    string
 	Field      string
-	RetryAfter time.Duration // for ErrThrottled
+	RetryAfter time.Duration // for ErrThrottled and ErrUnavailable
 }
 
 func (p *Problem) Error() string { return p.Code + ": " + p.Message }
@@ -67,4 +68,10 @@ func As(err error) (*Problem, bool) {
 	var p *Problem
 	ok := errors.As(err, &p)
 	return p, ok
+}
+
+// Unavailable means the server is at one of its bounds (a full queue) and the caller should
+// try again after the given wait.
+func Unavailable(code, message string, retryAfter time.Duration) *Problem {
+	return &Problem{Kind: ErrUnavailable, Code: code, Message: message, RetryAfter: retryAfter}
 }
