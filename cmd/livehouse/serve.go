@@ -160,6 +160,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		defer stopDebug()
 	}
 
+	stopMail := background(a.accounts.Run) // reset and resend mail, off the request path
+	defer stopMail()
+
 	stopJobs := background(func(ctx context.Context) error {
 		janitor(ctx, a, cfg, log)
 		return nil

@@ -110,6 +110,9 @@ type Service struct {
 	perAccount *throttle // password attempts per account ("user:" id) or unknown login name
 	perAddr    *throttle // failed password attempts per client address
 	signUps    *throttle // sign-ups per client address
+	mailTo     *throttle // mails with a link per recipient
+	mailAsks   *throttle // reset and resend requests per client address
+	mailq      chan mailJob
 }
 
 // NewService wires the account rules to their store, key box and mailer. now may be nil.
@@ -132,6 +135,9 @@ func NewService(cfg Config, store Store, box *channels.KeyBox, mailer Mailer, lo
 		perAccount: newThrottle(l.LoginPerAccount, LoginWindow),
 		perAddr:    newThrottle(l.LoginPerAddress, LoginWindow),
 		signUps:    newThrottle(l.SignUpsPerAddress, SignUpWindow),
+		mailTo:     newThrottle(l.MailsPerRecipient, MailWindow),
+		mailAsks:   newThrottle(l.MailsPerAddress, MailWindow),
+		mailq:      make(chan mailJob, mailQueue),
 	}
 }
 
@@ -298,6 +304,11 @@ var (
 // mails its link to the address. data travels with the code (the new address of an email
 // change). A failure to send is logged, not returned: the user can ask again.
 func (s *Service) sendCode(ctx context.Context, u *User, m codeMail, to, data string) error {
+	if wait := s.mailTo.take(strings.ToLower(to), s.now()); wait > 0 {
+		// Silently: the answer must not depend on whether the address has an account.
+		s.log.Info("mail not sent: the recipient had its mails for the hour", "user", u.ID, "purpose", m.purpose)
+		return nil
+	}
 	if err := s.store.DeleteCodes(ctx, u.ID, m.purpose); err != nil {
 		return err
 	}
@@ -317,19 +328,81 @@ func (s *Service) sendCode(ctx context.Context, u *User, m codeMail, to, data st
 }
 
 // ResendVerification mails a new link to an unverified account named by username or email.
-// It says nothing about whether the account exists.
-func (s *Service) ResendVerification(ctx context.Context, login string) error {
-	u, err := s.store.UserByLogin(ctx, strings.TrimSpace(login))
+// It says nothing about whether the account exists: the request is queued, and looked up
+// and mailed off the request path (see queueMail).
+func (s *Service) ResendVerification(ctx context.Context, login, clientAddr string) error {
+	return s.queueMail(mailJob{purpose: PurposeSignup, login: strings.TrimSpace(login)}, clientAddr)
+}
+
+// mailQueue bounds the reset and resend requests waiting for the mail worker.
+const mailQueue = 256
+
+// mailJob is a request for a reset or a new verification link, handled by Run.
+type mailJob struct {
+	purpose string // PurposePasswordReset or PurposeSignup
+	login   string // the email (reset) or the username or email (resend) given
+}
+
+var errMailBusy = problem.Unavailable("ServerBusy", "The server is busy; please try again in a moment.", 5*time.Second)
+
+// queueMail hands a reset or resend request to the mail worker. The request path does the
+// same work whether or not an account matches — a throttle per client address and a queue
+// insert — so that neither its answer nor its time tells (a reset answered 3 times slower for
+// a known address when the lookup, the code and the mail were made on it).
+func (s *Service) queueMail(job mailJob, clientAddr string) error {
+	res, err := reserve(s.now(), "TooManyRequests", "Too many requests for mail from your address; please try again later.", addrSlot(s.mailAsks, clientAddr)...)
+	if err != nil {
+		return err
+	}
+	select {
+	case s.mailq <- job:
+		return nil
+	default:
+		res.giveBack()
+		return errMailBusy
+	}
+}
+
+// Run sends the mail of queued reset and resend requests until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case job := <-s.mailq:
+			jobCtx, cancel := context.WithTimeout(ctx, time.Minute)
+			if err := s.mailFor(jobCtx, job); err != nil {
+				s.log.Error("mailing a link", "purpose", job.purpose, "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// mailFor looks up the account a queued request names and mails it its link, if it has one
+// to get.
+func (s *Service) mailFor(ctx context.Context, job mailJob) error {
+	u, err := s.store.UserByLogin(ctx, job.login)
 	if errors.Is(err, ErrNotFound) {
+		s.log.Info("link asked for an unknown account", "purpose", job.purpose)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if u.Verified() {
-		return nil
+	switch job.purpose {
+	case PurposePasswordReset:
+		if !strings.EqualFold(u.Email, job.login) {
+			return nil
+		}
+		return s.sendCode(ctx, u, resetMail, u.Email, "")
+	case PurposeSignup:
+		if u.Verified() {
+			return nil
+		}
+		return s.sendCode(ctx, u, signupMail, u.Email, "")
 	}
-	return s.sendCode(ctx, u, signupMail, u.Email, "")
+	return fmt.Errorf("unknown mail purpose %q", job.purpose)
 }
 
 // Verify consumes an emailed code: it confirms a sign-up or an email change.
@@ -447,21 +520,14 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 }
 
 // RequestPasswordReset mails a reset link if an account has this address. It never reveals
-// whether one does.
-func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+// whether one does, by its answer or its time: the lookup and the mail happen off the
+// request path (see queueMail).
+func (s *Service) RequestPasswordReset(ctx context.Context, email, clientAddr string) error {
 	email, err := normalizeEmail(email)
 	if err != nil {
 		return err
 	}
-	u, err := s.store.UserByLogin(ctx, email)
-	if errors.Is(err, ErrNotFound) || (err == nil && !strings.EqualFold(u.Email, email)) {
-		s.log.Info("password reset asked for an unknown email")
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return s.sendCode(ctx, u, resetMail, u.Email, "")
+	return s.queueMail(mailJob{purpose: PurposePasswordReset, login: email}, clientAddr)
 }
 
 // ResetPassword sets a new password with an emailed code and ends every session of the

@@ -100,7 +100,7 @@ func handleVerify(acc *accounts.Service, log *slog.Logger) http.Handler {
 	})
 }
 
-func handleResendVerification(acc *accounts.Service, log *slog.Logger) http.Handler {
+func handleResendVerification(acc *accounts.Service, trustProxy bool, log *slog.Logger) http.Handler {
 	type request struct {
 		Username string `json:"username"`
 	}
@@ -108,7 +108,7 @@ func handleResendVerification(acc *accounts.Service, log *slog.Logger) http.Hand
 		if err := required("username", in.Username); err != nil {
 			return 0, nil, err
 		}
-		return http.StatusAccepted, struct{}{}, acc.ResendVerification(r.Context(), in.Username)
+		return http.StatusAccepted, struct{}{}, acc.ResendVerification(r.Context(), in.Username, clientAddr(r, trustProxy))
 	})
 }
 
@@ -148,7 +148,7 @@ func handleLogout(acc *accounts.Service, jar cookies, log *slog.Logger) http.Han
 	})
 }
 
-func handlePasswordReset(acc *accounts.Service, log *slog.Logger) http.Handler {
+func handlePasswordReset(acc *accounts.Service, trustProxy bool, log *slog.Logger) http.Handler {
 	type request struct {
 		Email string `json:"email"`
 	}
@@ -156,7 +156,7 @@ func handlePasswordReset(acc *accounts.Service, log *slog.Logger) http.Handler {
 		if err := required("email", in.Email); err != nil {
 			return 0, nil, err
 		}
-		return http.StatusAccepted, struct{}{}, acc.RequestPasswordReset(r.Context(), in.Email)
+		return http.StatusAccepted, struct{}{}, acc.RequestPasswordReset(r.Context(), in.Email, clientAddr(r, trustProxy))
 	})
 }
 

@@ -32,15 +32,49 @@ var fastHash = accounts.HashParams{MemoryKiB: 64, Time: 1, Threads: 1}
 
 // outbox records mail instead of sending it.
 type outbox struct {
-	mu   sync.Mutex
-	mail []accounts.Mail
+	mu      sync.Mutex
+	mail    []accounts.Mail
+	changed chan struct{} // closed and replaced at each mail
 }
 
 func (o *outbox) Send(_ context.Context, m accounts.Mail) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.mail = append(o.mail, m)
+	if o.changed != nil {
+		close(o.changed)
+	}
+	o.changed = make(chan struct{})
 	return nil
+}
+
+// await waits for the n-th mail to the address: reset and resend mail is sent off the
+// request path. The deadline only keeps a broken build from hanging.
+func (o *outbox) await(t *testing.T, to string, n int) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		o.mu.Lock()
+		got := 0
+		for _, m := range o.mail {
+			if m.To == to {
+				got++
+			}
+		}
+		if o.changed == nil {
+			o.changed = make(chan struct{})
+		}
+		changed := o.changed
+		o.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("mail %d to %s never came (%d did)", n, to, got)
+		}
+	}
 }
 
 var codeRE = regexp.MustCompile(`[?&]code=([^&\s]+)`)
@@ -167,6 +201,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	acc := accounts.NewService(acfg, store, box, mail, log, clk.Now)
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); acc.Run(mailCtx) }()
+	t.Cleanup(func() { stopMail(); <-mailDone })
 	chs := channels.NewService(store, box, log, clk.Now, nil)
 	var hub *chat.Hub
 	hub = chat.NewHub(store, func(_ context.Context, subject string, data []byte) error {

@@ -26,10 +26,10 @@ func apiRoutes(d Deps) []route {
 
 		{"POST /api/auth/register", handleRegister(acc, chs, links, proxied, log)},
 		{"POST /api/auth/verify", handleVerify(acc, log)},
-		{"POST /api/auth/verify/resend", handleResendVerification(acc, log)},
+		{"POST /api/auth/verify/resend", handleResendVerification(acc, proxied, log)},
 		{"POST /api/auth/login", handleLogin(acc, chs, links, jar, proxied, log)},
 		{"POST /api/auth/logout", handleLogout(acc, jar, log)},
-		{"POST /api/auth/password-reset", handlePasswordReset(acc, log)},
+		{"POST /api/auth/password-reset", handlePasswordReset(acc, proxied, log)},
 		{"POST /api/auth/password-reset/confirm", handlePasswordResetConfirm(acc, log)},
 
 		{"GET /api/me", auth(handleGetMe(chs, links, log))},

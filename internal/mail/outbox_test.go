@@ -82,7 +82,7 @@ func TestOutboxSend(t *testing.T) {
 	for _, name := range want {
 		wantLog = append(wantLog, map[string]string{
 			"level": "INFO", "msg": "mail written to outbox",
-			"to": m.To, "subject": m.Subject, "file": filepath.Join(dir, name), "link": testLink,
+			"to": m.To, "subject": m.Subject, "file": filepath.Join(dir, name),
 		})
 	}
 	if diff := cmp.Diff(wantLog, rec.records()); diff != "" {
