@@ -27,7 +27,7 @@ type meResponse struct {
 type channelSelf struct {
 	ID          string `json:"id"`
 	Type        string `json:"type"`
-	StreamKey   string `json:"streamKey"`
+	StreamKey   string `json:"streamKey,omitempty"` // only once the email is verified
 	ChatRoomID  string `json:"chatRoomId"`
 	RTMPURL     string `json:"rtmpUrl"`
 	WHIPURL     string `json:"whipUrl"`
@@ -43,6 +43,9 @@ func me(r *http.Request, chs *channels.Service, u urls, user *accounts.User) (*m
 	p, err := chs.ByUsername(r.Context(), user.Username)
 	if err != nil {
 		return nil, err
+	}
+	if !user.Verified() {
+		ch.StreamKey = "" // ingest refuses it until the email is confirmed; do not hand it out
 	}
 	return &meResponse{
 		ID: user.ID, Username: user.Username, Email: user.Email, EmailVerified: user.Verified(), PendingEmail: user.PendingEmail,

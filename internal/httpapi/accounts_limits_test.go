@@ -224,3 +224,31 @@ func TestSignUpBurstHashingIsBounded(t *testing.T) {
 	}
 	t.Logf("statuses %v; heap in use %d MiB before, %d MiB peak, %d MiB after GC", counts, before.HeapInuse>>20, peak.Load()>>20, after.HeapInuse>>20)
 }
+
+// TestUnverifiedAccountGetsNoStreamKey: until its email is confirmed an account is not shown
+// its stream key (at sign-up, by GET /api/me) and cannot get a new one; once verified it is.
+func TestUnverifiedAccountGetsNoStreamKey(t *testing.T) {
+	e := newEnv(t)
+	reg := e.want(e.call("POST", "/api/auth/register", "", map[string]string{"username": "fresh", "email": "fresh@example.com", "password": password}), 201).json(t)
+	ch := reg["user"].(map[string]any)["channel"].(map[string]any)
+	if key, ok := ch["streamKey"]; ok {
+		t.Errorf("sign-up of an unverified account shows its stream key %v", key)
+	}
+	e.want(e.call("POST", "/api/auth/verify", "", map[string]string{"code": e.mail.lastCode(t, "fresh@example.com")}), 200)
+	u := e.login("fresh", "fresh@example.com", password)
+	if u.streamKey == "" {
+		t.Fatalf("the verified account's sign-in shows no stream key")
+	}
+
+	// An account that lost its verification (say, by an operator's hand) while signed in.
+	if _, err := e.store.SQL().Exec(`UPDATE users SET email_verified_at = NULL WHERE id = ?`, u.id); err != nil {
+		t.Fatal(err)
+	}
+	me := e.want(e.call("GET", "/api/me", u.token, nil), 200).json(t)
+	if key, ok := me["channel"].(map[string]any)["streamKey"]; ok || me["emailVerified"] != false {
+		t.Errorf("GET /api/me of an unverified account: streamKey %v, emailVerified %v", key, me["emailVerified"])
+	}
+	if got := e.want(e.call("POST", "/api/me/stream-key/reset", u.token, nil), 403).errorCode(t); got != "AccountNotVerified" {
+		t.Errorf("stream key reset of an unverified account: %s, want AccountNotVerified", got)
+	}
+}

@@ -190,6 +190,9 @@ func handleResetStreamKey(ch *channels.Service, log *slog.Logger) http.Handler {
 		StreamKey string `json:"streamKey"`
 	}
 	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		if !currentUser(r).Verified() { // as GET /api/me: no key before the email is confirmed
+			return 0, nil, errNotVerified
+		}
 		key, err := ch.ResetStreamKey(r.Context(), currentUser(r).ID)
 		return http.StatusOK, response{StreamKey: key}, err
 	})

@@ -45,6 +45,8 @@ func whipProblem(err error) error {
 		return problem.Unauthenticated("InvalidStreamKey", "The stream key is not valid.")
 	case errors.Is(err, streams.ErrSuspended):
 		return problem.Forbidden("AccountSuspended", "This account is suspended.")
+	case errors.Is(err, streams.ErrNotVerified):
+		return errNotVerified
 	case errors.Is(err, streams.ErrAlreadyLive):
 		return problem.Conflict("ChannelAlreadyLive", "", "Your channel is already live.")
 	case errors.Is(err, streams.ErrShuttingDown):
@@ -52,6 +54,9 @@ func whipProblem(err error) error {
 	}
 	return err
 }
+
+// errNotVerified refuses an unverified account's stream key, and the key itself.
+var errNotVerified = problem.Forbidden("AccountNotVerified", "Verify your email with the link we sent before going live.")
 
 var errWHIPOff = problem.NotFound("WHIPDisabled", "WebRTC ingest is not enabled on this server.")
 

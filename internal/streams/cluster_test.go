@@ -86,6 +86,18 @@ func TestSuspendedAccountIsRefused(t *testing.T) {
 	}
 }
 
+func TestUnverifiedAccountIsRefused(t *testing.T) {
+	s, store, _ := newService(t)
+	store.unverified = true
+	if _, err := s.Authorize(context.Background(), "sk_key"); !errors.Is(err, ErrNotVerified) {
+		t.Errorf("Authorize of an unverified account: %v, want ErrNotVerified", err)
+	}
+	store.unverified = false
+	if _, err := s.Authorize(context.Background(), "sk_key"); err != nil {
+		t.Errorf("Authorize once verified: %v", err)
+	}
+}
+
 func TestLeaseRoundEndsSuspendedAndDropsSessionsEndedElsewhere(t *testing.T) {
 	s, store, _ := newService(t)
 	ctx := context.Background()

@@ -27,6 +27,7 @@ var (
 	ErrShuttingDown = errors.New("server is shutting down")
 	ErrLimitBreach  = errors.New("input over the channel type's limits")
 	ErrSuspended    = errors.New("the account is suspended")
+	ErrNotVerified  = errors.New("the account's email is not verified: open the link mailed at sign-up")
 )
 
 // Event names, as the managed service writes them.
@@ -64,6 +65,9 @@ type Channel struct {
 	UserID    string
 	Type      string
 	Suspended bool // the owner's account is suspended by an operator
+	// Unverified: the owner has not confirmed their email; such an account may not go live
+	// (else anybody could stream from a throwaway address the moment they sign up).
+	Unverified bool
 }
 
 // Event is one thing that happened to a session.
@@ -217,6 +221,9 @@ func (s *Service) Authorize(ctx context.Context, key string) (*Channel, error) {
 	}
 	if ch.Suspended {
 		return nil, ErrSuspended
+	}
+	if ch.Unverified {
+		return nil, ErrNotVerified
 	}
 	s.mu.Lock()
 	draining, busy := s.draining, s.live[ch.ID] != nil

@@ -23,6 +23,7 @@ type memStore struct {
 	seen       chan string
 	open       map[string]bool
 	suspended  bool
+	unverified bool
 	elsewhere  map[string]string
 	staleAfter time.Time
 	leases     map[string]time.Time // node to expiry
@@ -38,7 +39,7 @@ func (m *memStore) ChannelByStreamKeyHash(_ context.Context, hash string) (*Chan
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return &Channel{ID: "ch_1", UserID: "u_1", Type: "BASIC", Suspended: m.suspended}, nil
+	return &Channel{ID: "ch_1", UserID: "u_1", Type: "BASIC", Suspended: m.suspended, Unverified: m.unverified}, nil
 }
 func (m *memStore) OpenStreamSession(_ context.Context, id, _, _ string, _ time.Time) error {
 	m.mu.Lock()

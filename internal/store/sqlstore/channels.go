@@ -35,7 +35,7 @@ const (
 		JOIN channels c ON c.id = live.channel_id JOIN users u ON u.id = c.user_id
 		LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
 		LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
-		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL AND u.suspended_at IS NULL
+		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL AND u.suspended_at IS NULL AND u.email_verified_at IS NOT NULL
 		ORDER BY live.started_at DESC LIMIT ?`
 )
 

@@ -10,9 +10,9 @@ import (
 // ChannelByStreamKeyHash finds the channel whose stream key has this hash.
 func (s *DB) ChannelByStreamKeyHash(ctx context.Context, hash string) (*streams.Channel, error) {
 	var ch streams.Channel
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT c.id, c.user_id, c.type, u.suspended_at IS NOT NULL
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT c.id, c.user_id, c.type, u.suspended_at IS NOT NULL, u.email_verified_at IS NULL
 		FROM stream_keys k JOIN channels c ON c.id = k.channel_id JOIN users u ON u.id = c.user_id WHERE k.key_hash = ?`), hash).
-		Scan(&ch.ID, &ch.UserID, &ch.Type, &ch.Suspended)
+		Scan(&ch.ID, &ch.UserID, &ch.Type, &ch.Suspended, &ch.Unverified)
 	if isNoRows(err) {
 		return nil, streams.ErrUnknownKey
 	}

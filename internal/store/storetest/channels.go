@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
 )
 
@@ -158,6 +159,41 @@ func testDirectory(t *testing.T, s Store) {
 	}
 	if diff := cmp.Diff(want[:50], usernames(got)); diff != "" {
 		t.Errorf("directory (-want +got):\n%s", diff)
+	}
+}
+
+// testUnverifiedNotLive: an account whose email is unverified is marked so for ingest, and
+// its channel is not listed as live, until it is verified.
+func testUnverifiedNotLive(t *testing.T, s Store) {
+	ctx := context.Background()
+	u, ch := mustCreate(t, s, "fresh", "fresh@example.com", false)
+	mustCreate(t, s, "known", "known@example.com", true)
+	got, err := s.ChannelByStreamKeyHash(ctx, ch.StreamKeyHash)
+	if err != nil || !got.Unverified {
+		t.Fatalf("ChannelByStreamKeyHash(unverified) = %+v, %v; want Unverified", got, err)
+	}
+	if err := s.OpenStreamSession(ctx, "st-fresh", ch.ID, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartStreamSession(ctx, "st-fresh", t0); err != nil {
+		t.Fatal(err)
+	}
+	live, err := s.Live(ctx, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 0 {
+		t.Errorf("directory lists %v, an unverified account's channel", usernames(live))
+	}
+	v := t0.Add(time.Minute)
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{VerifiedAt: &v, UpdatedAt: v}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ChannelByStreamKeyHash(ctx, ch.StreamKeyHash); got == nil || got.Unverified {
+		t.Errorf("ChannelByStreamKeyHash once verified = %+v", got)
+	}
+	if live, _ := s.Live(ctx, 50); cmp.Diff([]string{"fresh"}, usernames(live)) != "" {
+		t.Errorf("directory once verified = %v, want [fresh]", usernames(live))
 	}
 }
 

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ChannelType", testChannelType},
 		{"FollowingOrder", testFollowingOrder},
 		{"Directory", testDirectory},
+		{"UnverifiedNotLive", testUnverifiedNotLive},
 		{"Bans", testBans},
 		{"Assets", testAssets},
 		{"OrphanedSessions", testOrphanedSessions},

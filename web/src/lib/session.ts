@@ -16,7 +16,9 @@ export type Me = {
   channel: {
     id: string;
     type: string;
-    streamKey: string;
+    // Absent until the account's email is verified: the server refuses an unverified
+    // account's key, so it does not hand it out.
+    streamKey?: string;
     chatRoomId: string;
     rtmpUrl: string;
     whipUrl: string;

@@ -17,6 +17,17 @@ export const leaveMessage = 'Are you sure you want to leave this page? This will
 export function BroadcastCard() {
   const { data: me } = useMe();
   if (!me) return null;
+  if (!me.channel.streamKey) {
+    // An unverified account has no key to publish with until its email is confirmed.
+    return (
+      <section className="card broadcast" aria-label="Web broadcast" data-testid="broadcast-card">
+        <h2>Go live</h2>
+        <p className="notice" role="status">
+          Verify your email to go live: open the link we sent to {me.email}.
+        </p>
+      </section>
+    );
+  }
   return <Broadcast streamKey={me.channel.streamKey} username={me.username} />;
 }
 

@@ -34,6 +34,17 @@ function CopyRow({ id, label, value, secret }: { id: string; label: string; valu
   );
 }
 
+// VerifyToGoLive stands where the stream key would be while the account's email is not
+// verified: the server neither shows such a key nor accepts it.
+export function VerifyToGoLive({ email }: { email: string }) {
+  return (
+    <div className="notice" role="status">
+      <strong>Verify your email to go live.</strong>{' '}
+      <span className="muted">Open the link we sent to {email}; your stream key appears here once you have.</span>
+    </div>
+  );
+}
+
 export function StreamSettings({ me }: { me: Me }) {
   const [confirm, setConfirm] = useState(false);
   const reset = useResetStreamKey();
@@ -50,16 +61,24 @@ export function StreamSettings({ me }: { me: Me }) {
   return (
     <section className="card settings-section" aria-labelledby="stream-heading">
       <h2 id="stream-heading">Stream settings</h2>
-      <CopyRow id="streamKeyValue" label="Stream key" value={me.channel.streamKey} secret />
-      <button type="button" className="btn btn-secondary" onClick={() => setConfirm(true)}>
-        Reset stream key
-      </button>
+      {me.emailVerified && me.channel.streamKey ? (
+        <>
+          <CopyRow id="streamKeyValue" label="Stream key" value={me.channel.streamKey} secret />
+          <button type="button" className="btn btn-secondary" onClick={() => setConfirm(true)}>
+            Reset stream key
+          </button>
+        </>
+      ) : (
+        <VerifyToGoLive email={me.email} />
+      )}
       <CopyRow id="ingestServerUrl" label="Ingest server URL" value={me.channel.rtmpUrl} />
       <CopyRow id="whipUrl" label="WHIP URL" value={me.channel.whipUrl} />
       <CopyRow id="playbackUrl" label="Playback URL" value={me.channel.playbackUrl} />
-      <Link to="/manager" state={{ goLive: true }} className="btn btn-primary">
-        Go live from web
-      </Link>
+      {me.channel.streamKey && (
+        <Link to="/manager" state={{ goLive: true }} className="btn btn-primary">
+          Go live from web
+        </Link>
+      )}
       {confirm && (
         <Modal title="Reset stream key" onClose={() => setConfirm(false)}>
           <p>Are you sure you would like to reset your stream key?</p>
