@@ -51,7 +51,9 @@ func TestUnverifiedAccountCannotGoLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var refusal struct{ Error struct{ Code, Message string } }
+	var refusal struct {
+		Error struct{ Code, Message string }
+	}
 	json.NewDecoder(res.Body).Decode(&refusal)
 	res.Body.Close()
 	if res.StatusCode != 403 || refusal.Error.Code != "AccountNotVerified" {
