@@ -2,14 +2,17 @@ package accounts_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 )
 
@@ -169,5 +172,27 @@ func TestMailThrottles(t *testing.T) {
 	e.register(t, "sentinel")
 	if len(e.mail) != 0 {
 		t.Errorf("%d mails past the recipient's 3 an hour", len(e.mail))
+	}
+}
+
+// TestResetLinkSurvivesABusyAnswer: a reset refused because the hashing queue is full keeps
+// its link working for the next try.
+func TestResetLinkSurvivesABusyAnswer(t *testing.T) {
+	e := newMailEnv(t, accounts.Limits{HashWorkers: 1, HashQueue: 1})
+	ctx := context.Background()
+	e.run(t)
+	e.register(t, "forgetful")
+	if err := e.svc.RequestPasswordReset(ctx, "forgetful@example.com", ""); err != nil {
+		t.Fatal(err)
+	}
+	link := e.next(t).Link
+	code := link[strings.Index(link, "code=")+len("code=") : strings.Index(link, "&")]
+	release := e.svc.HoldHashing(t)
+	if _, err := e.svc.ResetPassword(ctx, code, "N3w-passw0rd!"); !errors.Is(err, problem.ErrUnavailable) {
+		t.Fatalf("reset while hashing is full: %v, want ServerBusy", err)
+	}
+	release()
+	if _, err := e.svc.ResetPassword(ctx, code, "N3w-passw0rd!"); err != nil {
+		t.Errorf("reset with the same link after the busy answer: %v", err)
 	}
 }

@@ -546,7 +546,11 @@ func (s *Service) ResetPassword(ctx context.Context, code, password string) (*Us
 	}
 	hash, err := s.hashNew(ctx, password)
 	if err != nil {
-		return nil, err // the code is spent; the user asks for another link
+		// Busy: put the code back, so that the link works when the user tries again.
+		if rerr := s.store.CreateCode(ctx, c); rerr != nil {
+			s.log.Warn("restoring a reset code after a busy answer", "user", c.UserID, "err", rerr)
+		}
+		return nil, err
 	}
 	u, err := s.change(ctx, c.UserID, UserChange{PasswordHash: &hash, VerifiedAt: &now, UpdatedAt: now})
 	if err != nil {
