@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -305,4 +306,45 @@ func FuzzNormalizeEmail(f *testing.F) {
 			t.Fatalf("accepted %q as %q", s, got)
 		}
 	})
+}
+
+// TestThrottleFull: a throttle holding maxThrottleKeys live windows refuses new keys rather
+// than forget counts, keeps counting the keys it has, and makes room once windows expire.
+func TestThrottleFull(t *testing.T) {
+	th := newThrottle(3, time.Minute)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range maxThrottleKeys {
+		th.keys[strconv.Itoa(i)] = &attempts{n: 1, start: t0}
+	}
+	if w := th.take("new", t0); w == 0 {
+		t.Errorf("a full throttle took a new key")
+	}
+	if w := th.take("7", t0); w != 0 {
+		t.Errorf("a full throttle refused a key it holds: %v", w)
+	}
+	if w := th.take("new", t0.Add(time.Minute)); w != 0 {
+		t.Errorf("a new key after the windows expired: wait %v", w)
+	}
+	if len(th.keys) != 1 {
+		t.Errorf("%d keys after the expired ones were dropped, want 1", len(th.keys))
+	}
+}
+
+func TestAddrSlotGroupsIPv6By64(t *testing.T) {
+	th := newThrottle(1, time.Minute)
+	for _, tt := range []struct{ addr, want string }{
+		{"203.0.113.9", "203.0.113.9"},
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:bbbb::2", "2001:db8:1:2::/64"},
+		{"::ffff:203.0.113.9", "::ffff:203.0.113.9"},
+		{"not an address", "not an address"},
+	} {
+		got := addrSlot(th, tt.addr)
+		if len(got) != 1 || got[0].key != tt.want {
+			t.Errorf("addrSlot(%q) = %+v, want key %q", tt.addr, got, tt.want)
+		}
+	}
+	if got := addrSlot(th, ""); got != nil {
+		t.Errorf("addrSlot(\"\") = %+v, want none", got)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -148,10 +149,16 @@ const (
 )
 
 // addrSlot is the attempt of a client address in t; operator commands have no address and
-// are not throttled by one.
+// are not throttled by one. An IPv6 address counts by its /64, the block one subscriber
+// typically holds whole.
 func addrSlot(t *throttle, addr string) []slot {
 	if addr == "" {
 		return nil
+	}
+	if ip, err := netip.ParseAddr(addr); err == nil && ip.Is6() && !ip.Is4In6() {
+		if p, err := ip.Prefix(64); err == nil {
+			addr = p.String()
+		}
 	}
 	return []slot{{t, addr}}
 }
@@ -165,7 +172,8 @@ func accountKey(userID string) string { return "user:" + userID }
 // gives the address its attempt back. then, if not nil, runs in the same hashing turn after
 // a right password (to hash a new one).
 func (s *Service) checkPassword(ctx context.Context, u *User, key, password, clientAddr string, then func()) (bool, error) {
-	res, err := reserve(s.now(), codeTooManyAttempts, msgTooManyAttempts, append([]slot{{s.perAccount, key}}, addrSlot(s.perAddr, clientAddr)...)...)
+	// The address first: a refused address creates no count for the name it tried.
+	res, err := reserve(s.now(), codeTooManyAttempts, msgTooManyAttempts, append(addrSlot(s.perAddr, clientAddr), slot{s.perAccount, key})...)
 	if err != nil {
 		return false, err
 	}

@@ -26,8 +26,9 @@ type attempts struct {
 	start time.Time
 }
 
-// maxThrottleKeys bounds a throttle's memory under a spray of keys: past it, expired windows
-// are dropped.
+// maxThrottleKeys bounds a throttle's memory (about 100 bytes a key) under a spray of keys:
+// past it expired windows are dropped, and while it is still full a new key is refused for
+// a window — a throttle that forgot its counts under a spray would let guessing through.
 const maxThrottleKeys = 100_000
 
 func newThrottle(limit int, window time.Duration) *throttle {
@@ -41,8 +42,11 @@ func (t *throttle) take(key string, now time.Time) time.Duration {
 	defer t.mu.Unlock()
 	a := t.keys[key]
 	if a == nil || now.Sub(a.start) >= t.window {
-		if len(t.keys) >= maxThrottleKeys {
+		if a == nil && len(t.keys) >= maxThrottleKeys {
 			t.dropExpired(now)
+			if len(t.keys) >= maxThrottleKeys {
+				return t.window
+			}
 		}
 		a = &attempts{start: now}
 		t.keys[key] = a
