@@ -86,6 +86,8 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "2 GB of RAM"}, "memory_limit"},
 		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "-1GiB"}, "memory_limit"},
 		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "10MB"}, "memory_limit"},
+		{map[string]string{"LIVEHOUSE_CHAT_SOCKETS_PER_ADDRESS": "0"}, "chat_sockets_per_address"},
+		{map[string]string{"LIVEHOUSE_CHAT_SOCKETS_PER_USER": "-3"}, "chat_sockets_per_user"},
 	}
 	for _, tt := range tests {
 		_, _, err := Load("t", nil, env(tt.vars), io.Discard)

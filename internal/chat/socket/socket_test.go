@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/problem"
 )
 
 // noTokens is a token store for tests that hand grants to Accept directly.
@@ -30,6 +32,7 @@ func (noTokens) CreateChatToken(context.Context, string, string, time.Time) erro
 func (noTokens) TakeChatToken(context.Context, string, time.Time) (string, error) {
 	return "", chat.ErrInvalidToken
 }
+func (noTokens) PurgeChatTokens(context.Context, time.Time) (int64, error) { return 0, nil }
 
 type fixture struct {
 	t   *testing.T
@@ -38,9 +41,12 @@ type fixture struct {
 	url string
 }
 
-// newFixture serves chat sockets for room "r"; the query names the user (?user=) and the
-// session's length (?session=).
-func newFixture(t *testing.T) *fixture {
+// newFixture serves chat sockets for room "r"; the query names the user (?user=, a
+// signed-in user unless it starts with chat.AnonymousPrefix) and the session's length
+// (?session=).
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, Config{}) }
+
+func newFixtureWith(t *testing.T, cfg Config) *fixture {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var hub *chat.Hub
 	hub = chat.NewHub(noTokens{}, func(_ context.Context, subject string, data []byte) error {
@@ -48,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 		return nil
 	}, log, nil)
 	hub.SetRoomRate(100_000)
-	s, err := New(hub, log)
+	s, err := New(hub, log, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +64,14 @@ func newFixture(t *testing.T) *fixture {
 			session = time.Hour
 		}
 		g := &chat.Grant{RoomID: "r", UserID: r.URL.Query().Get("user"), Capabilities: []string{chat.CapSend}, SessionDuration: session}
-		s.Accept(w, r, g, "tok", "127.0.0.1")
+		if err := s.Accept(w, r, g, "tok", "127.0.0.1"); err != nil {
+			var retry string
+			if p, ok := problem.As(err); ok {
+				retry = strconv.Itoa(int(p.RetryAfter.Seconds()))
+			}
+			w.Header().Set("Retry-After", retry)
+			http.Error(w, err.Error(), http.StatusTooManyRequests)
+		}
 	}))
 	t.Cleanup(func() { s.Close(); srv.Close() })
 	return &fixture{t: t, hub: hub, s: s, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
@@ -165,7 +178,7 @@ func TestMessagesReachEveryConnection(t *testing.T) {
 }
 
 func TestIdleConnectionsHoldNoGoroutines(t *testing.T) {
-	f := newFixture(t)
+	f := newFixtureWith(t, Config{PerAddress: 1000})
 	eventually(t, "the server to settle", func() bool { return true })
 	before := runtime.NumGoroutine()
 	const n = 300
@@ -308,7 +321,7 @@ func FuzzConsume(f *testing.F) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hub := chat.NewHub(noTokens{}, func(context.Context, string, []byte) error { return nil }, log, nil)
-	s, err := New(hub, log)
+	s, err := New(hub, log, Config{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -327,7 +340,11 @@ func FuzzConsume(f *testing.F) {
 		}
 		rc, _ := nc.(syscall.Conn).SyscallConn()
 		c := &conn{s: s, nc: nc, rc: rc}
-		c.hc = hub.Join(&chat.Grant{RoomID: "r", UserID: "u", Capabilities: []string{chat.CapSend}}, c, "")
+		hc, err := hub.Join(&chat.Grant{RoomID: "r", UserID: "u", Capabilities: []string{chat.CapSend}}, c, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.setHub(hc)
 		defer c.teardown()
 		cut := min(int(split), len(data))
 		if c.consume(append([]byte(nil), data[:cut]...)) {
