@@ -502,9 +502,10 @@ func (h *Hub) mayStillSend(ctx context.Context, c *Conn) error {
 
 // admit takes a message's share of the rates: the sender's own (PerUserRate, over all their
 // connections to the room, so opening more does not buy more) and the room's. The room's rate
-// is shared fairly: once less than half of it is left, a user who has been sending at their
-// own limit is refused first, so the half held back goes to those who have not. It answers
-// an error code and message, or 0.
+// is shared fairly: once less than half of it is left, only a user whose own allowance is
+// nearly whole (they send no faster than PerUserRate) may take from it, so the half held back
+// goes to those sending at the allowed rate, however many others flood. It answers an error
+// code and message, or 0.
 func (h *Hub) admit(c *Conn) (int, string) {
 	now := h.now()
 	h.mu.Lock()
@@ -519,7 +520,7 @@ func (h *Hub) admit(c *Conn) (int, string) {
 		return 429, "You are sending messages too fast; try again shortly."
 	}
 	congested := r.limiter.TokensAt(now) < float64(r.limiter.Burst())/2
-	if congested && m.limiter.TokensAt(now) < PerUserRate/2 || !r.limiter.AllowN(now, 1) {
+	if congested && m.limiter.TokensAt(now) < PerUserRate-2 || !r.limiter.AllowN(now, 1) {
 		return 429, "This room is receiving too many messages; try again shortly."
 	}
 	return 0, ""
