@@ -6,6 +6,7 @@
 package socket
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -389,23 +390,66 @@ func (c *conn) queueLocked(b []byte, budget bool) bool {
 			return true
 		}
 		if budget && c.overBudget(len(b)-n) {
-			if n > 0 { // the frame is started: keep its rest, or the client's framing breaks
-				c.pending, c.started = [][]byte{b[n:]}, true
-				c.account(len(b) - n)
+			if n > 0 { // a frame is started: keep its rest, or the client's framing breaks
+				c.pending, c.started = [][]byte{b[n:frameEnd(b, n)]}, true
+				c.account(len(c.pending[0]))
+				c.watchLocked()
 			}
 			return false
 		}
-		b, c.started = b[n:], n > 0
+		c.pending, c.started = splitStarted(b, n), n > 0
+		for _, p := range c.pending {
+			c.account(len(p))
+		}
+		c.watchLocked()
+		return true
 	} else if budget && c.overBudget(len(b)) {
 		return false
 	}
 	c.pending = append(c.pending, b)
 	c.account(len(b))
+	c.watchLocked()
+	return true
+}
+
+// watchLocked has the poller report when the socket takes more.
+func (c *conn) watchLocked() {
 	if !c.watching {
 		c.watching = true
 		c.s.poll.watchWrites(c, true)
 	}
-	return true
+}
+
+// splitStarted returns what is left of b, whole frames that the socket took n bytes of, as
+// the rest of the started frame and then the frames after it: dropping a slow client's queue
+// then keeps only the one frame it must finish.
+func splitStarted(b []byte, n int) [][]byte {
+	if n == 0 {
+		return [][]byte{b}
+	}
+	end := frameEnd(b, n)
+	if end == len(b) {
+		return [][]byte{b[n:]}
+	}
+	return [][]byte{b[n:end], b[end:]}
+}
+
+// frameEnd returns where the frame holding byte n of b ends; b is whole server frames, as
+// every queued entry is.
+func frameEnd(b []byte, n int) int {
+	for pos := 0; pos < len(b); {
+		r := bytes.NewReader(b[pos:])
+		h, err := ws.ReadHeader(r)
+		if err != nil {
+			return len(b)
+		}
+		end := pos + (len(b) - pos - r.Len()) + int(h.Length)
+		if end > n {
+			return min(end, len(b))
+		}
+		pos = end
+	}
+	return len(b)
 }
 
 // overBudget reports whether n more bytes would pass the client's or the server's budget.
@@ -427,7 +471,11 @@ func (c *conn) flush() {
 		}
 		c.account(-n)
 		if n < len(b) {
-			c.pending[0] = b[n:]
+			if n > 0 && !c.started { // b is whole frames: split off the one now started
+				c.pending = append(splitStarted(b, n), c.pending[1:]...)
+			} else {
+				c.pending[0] = b[n:]
+			}
 			c.started = c.started || n > 0
 			return
 		}
