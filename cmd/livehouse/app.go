@@ -18,6 +18,7 @@ import (
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/bus"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/mail"
 	"github.com/livehouse/livehouse/internal/media/hls"
@@ -41,6 +42,29 @@ type app struct {
 	transcoder *transcode.Transcoder
 	actions    *actions.Service
 	closers    []func() error
+
+	// endChat closes a deleted or suspended user's chat sockets on every node; set by serve
+	// and by the operator commands when they reach the cluster's bus.
+	endChat func(ctx context.Context, userID, reason string)
+}
+
+// chatAccess answers the chat hub's question of a signed-in user's standing in a room from
+// the store: a deleted or suspended account, or a ban from the room's channel, ends it.
+func chatAccess(store *sqlstore.DB) chat.Access {
+	return func(ctx context.Context, roomID, userID string) error {
+		u, err := store.UserByID(ctx, userID)
+		if errors.Is(err, accounts.ErrNotFound) || err == nil && u.Suspended() {
+			return chat.ErrRevoked
+		}
+		if err != nil {
+			return err
+		}
+		banned, err := store.IsBanned(ctx, roomID, userID)
+		if err == nil && banned {
+			return chat.ErrBanned
+		}
+		return err
+	}
 }
 
 func (a *app) Close() error {
@@ -109,10 +133,16 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {
 			a.streams.Stop(ch.ID, "account deleted")
 		}
+		if a.endChat != nil {
+			a.endChat(ctx, userID, "account deleted")
+		}
 	})
 	a.accounts.OnSuspend(func(ctx context.Context, userID string) {
 		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {
 			a.streams.Stop(ch.ID, streams.ReasonSuspended)
+		}
+		if a.endChat != nil {
+			a.endChat(ctx, userID, "account suspended")
 		}
 	})
 	return a, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/config"
 )
 
@@ -159,13 +160,19 @@ func userCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	if (args[0] == "suspend" || args[0] == "delete") && cfg.NATSURL != "" {
 		// The stream, if live, runs in a server: ask it over the cluster's bus. An embedded
 		// bus is the server's own; the server then finds the suspension at its next lease
-		// renewal (every third of node_lease_seconds).
+		// renewal (every third of node_lease_seconds), and the chat its next send (within
+		// ten seconds of a message).
 		b, err := openBus(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
 		defer b.Close()
 		a.streams.SetBus(b)
+		a.endChat = func(ctx context.Context, userID, reason string) {
+			if err := chat.EndUser(ctx, b.Publish, userID, reason, time.Now()); err != nil {
+				log.Error("ending a user's chat", "user", userID, "err", err)
+			}
+		}
 	}
 	switch args[0] {
 	case "list":

@@ -63,7 +63,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	} else {
 		hub.SetReview(cfg.ChatReviewFallback == "ALLOW", webhook)
 	}
-	sockets, err := socket.New(hub, log)
+	hub.SetAccess(chatAccess(a.store))
+	sockets, err := socket.New(hub, log, socket.Config{PerAddress: cfg.ChatSocketsPerAddress, PerUser: cfg.ChatSocketsPerUser})
 	if err != nil {
 		return err
 	}
@@ -73,9 +74,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return fmt.Errorf("chat: %w", err)
 	}
 	defer chatSub.Unsubscribe()
-	a.channels.OnBan(func(ctx context.Context, channelID, userID string) {
-		hub.DisconnectUser(ctx, channelID, userID, "banned")
-	})
+	chatUserSub, err := b.Subscribe(chat.UserSubjectPrefix+">", hub.Deliver)
+	if err != nil {
+		return fmt.Errorf("chat: %w", err)
+	}
+	defer chatUserSub.Unsubscribe()
+	// A ban closes the user's sockets to the room on every node and voids their tokens; a
+	// deleted or suspended account's, to every room.
+	a.channels.OnBan(hub.Ban)
+	a.endChat = func(ctx context.Context, userID, reason string) {
+		if err := chat.EndUser(ctx, b.Publish, userID, reason, time.Now()); err != nil {
+			log.Error("ending a user's chat", "user", userID, "err", err)
+		}
+	}
+	stopHub := background(hub.Run) // purges expired tokens
+	defer stopHub()
 	// Key resets, suspensions and deletions made on any node (or by an operator command) end
 	// the stream on the node that runs it.
 	stopSub, err := b.Subscribe(streams.StopSubjectPrefix+">", a.streams.DeliverStop)

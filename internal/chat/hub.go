@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -21,7 +23,19 @@ import (
 type TokenStore interface {
 	CreateChatToken(ctx context.Context, hash, grant string, expires time.Time) error
 	TakeChatToken(ctx context.Context, hash string, now time.Time) (string, error)
+	// PurgeChatTokens deletes the tokens expired at now, used or not, and counts them.
+	PurgeChatTokens(ctx context.Context, now time.Time) (int64, error)
 }
+
+// Access tells whether a signed-in user may still use a room: nil, ErrBanned (banned from the
+// room's channel) or ErrRevoked (the account is deleted or suspended); any other error is the
+// store's.
+type Access func(ctx context.Context, roomID, userID string) error
+
+// accessTTL is how long a node trusts an Access answer for sends. Bans, deletions and
+// suspensions made through any node reach every node at once over the bus; this bounds only
+// what the bus cannot carry (an operator's command against a node with an embedded bus).
+const accessTTL = 10 * time.Second
 
 // Publish puts a message on the bus; every node's hub receives it through Deliver.
 type Publish func(ctx context.Context, subject string, data []byte) error
@@ -30,6 +44,10 @@ type Publish func(ctx context.Context, subject string, data []byte) error
 // SubjectPrefix + ">".
 const SubjectPrefix = "chat.room."
 
+// UserSubjectPrefix + user id is the bus subject that ends a user's chat everywhere: their
+// account was deleted or suspended. Nodes subscribe to UserSubjectPrefix + ">" with Deliver.
+const UserSubjectPrefix = "chat.user."
+
 type Hub struct {
 	store   TokenStore
 	publish Publish
@@ -37,13 +55,16 @@ type Hub struct {
 	now     func() time.Time
 
 	roomRate int // messages per second per room, on this node
+	access   Access
 
 	reviewers           []Reviewer
 	reviewFallbackAllow bool
 
-	mu      sync.Mutex
-	rooms   map[string]*room
-	fanning sync.WaitGroup // fan-outs under way
+	mu       sync.Mutex
+	rooms    map[string]*room
+	revoked  map[standingKey]time.Time   // bans (room, user) and deletions or suspensions ("", user), by when
+	standing map[standingKey]accessEntry // cached Access answers for sends
+	fanning  sync.WaitGroup              // fan-outs under way
 
 	fanoutDelay prometheus.Histogram
 }
@@ -69,19 +90,42 @@ func (h *Hub) Connections() int {
 // SetRoomRate sets how many messages per second a room accepts (on this node).
 func (h *Hub) SetRoomRate(perSecond int) { h.roomRate = perSecond }
 
+// SetAccess installs the check of a signed-in user's standing, made when a token is redeemed
+// and (cached for accessTTL) when they send. Without one, only bus events revoke access.
+func (h *Hub) SetAccess(a Access) { h.access = a }
+
+// standingKey names a ban (room and user) or a deleted or suspended account (user alone).
+type standingKey struct{ room, user string }
+
+type accessEntry struct {
+	err   error
+	until time.Time
+}
+
 type room struct {
 	conns    map[*Conn]struct{}
-	snapshot []*Conn // conns as a slice for fan-out; nil after a join or leave
+	snapshot []*Conn            // conns as a slice for fan-out; nil after a join or leave
+	users    map[string]*member // the signed-in users with a connection here
 	history  []stored
+	histSize int      // bytes of JSON in history
+	histEnc  *Encoded // history encoded for joiners; nil after a change
+	lastSent time.Time
 	limiter  *rate.Limiter // messages per second across the room, on this node
 	queue    []*envelope   // frames waiting for fan-out, in order
 	sending  bool          // a goroutine is fanning the queue out
 }
 
-// stored is a message kept for late joiners.
+// member is one signed-in user's presence in a room: their connections there, and the share of
+// the room's rate they may use whichever connection they send from.
+type member struct {
+	conns   map[*Conn]struct{}
+	limiter *rate.Limiter
+}
+
+// stored is a message kept for late joiners, with its JSON.
 type stored struct {
-	id    string
-	frame *Frame
+	id   string
+	json []byte
 }
 
 func (r *room) members() []*Conn {
@@ -148,6 +192,7 @@ func NewHub(store TokenStore, publish Publish, log *slog.Logger, now func() time
 		now = time.Now
 	}
 	return &Hub{store: store, publish: publish, log: log, now: now, rooms: map[string]*room{}, roomRate: DefaultRoomRate,
+		revoked: map[standingKey]time.Time{}, standing: map[standingKey]accessEntry{},
 		fanoutDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "livehouse_chat_fanout_seconds",
 			Help:    "From a chat frame reaching this node to its fan-out's last write to the room's sockets (the oldest frame of each batch).",
@@ -176,13 +221,16 @@ func (h *Hub) IssueToken(ctx context.Context, g *Grant) (token string, tokenExp,
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	token = base64.RawURLEncoding.EncodeToString(raw) // HTTP token characters: usable as a subprotocol
-	grant, _ := json.Marshal(g)
 	now := h.now()
+	g.IssuedAt = now
+	grant, _ := json.Marshal(g)
 	tokenExp, sessionExp = now.Add(TokenTTL), now.Add(g.SessionDuration)
 	return token, tokenExp, sessionExp, h.store.CreateChatToken(ctx, hashToken(token), string(grant), tokenExp)
 }
 
-// Redeem takes a token and returns its grant.
+// Redeem takes a token and returns its grant. A signed-in user's standing is checked afresh:
+// a token issued before a ban, a suspension or the account's deletion is refused with
+// ErrBanned or ErrRevoked.
 func (h *Hub) Redeem(ctx context.Context, token string) (*Grant, error) {
 	raw, err := h.store.TakeChatToken(ctx, hashToken(token), h.now())
 	if err != nil {
@@ -192,31 +240,81 @@ func (h *Hub) Redeem(ctx context.Context, token string) (*Grant, error) {
 	if err := json.Unmarshal([]byte(raw), &g); err != nil {
 		return nil, fmt.Errorf("stored chat grant: %w", err)
 	}
+	if err := h.revokedLocked(&g, true); err != nil {
+		return nil, err
+	}
+	if g.SignedIn() && h.access != nil {
+		err := h.access(ctx, g.RoomID, g.UserID)
+		if err != nil && !errors.Is(err, ErrBanned) && !errors.Is(err, ErrRevoked) {
+			return nil, fmt.Errorf("checking chat access: %w", err)
+		}
+		h.mu.Lock()
+		h.standing[standingKey{g.RoomID, g.UserID}] = accessEntry{err: err, until: h.now().Add(accessTTL)}
+		h.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
 	return &g, nil
 }
 
-// Join adds a connection to its room and sends it the room's recent history.
-func (h *Hub) Join(g *Grant, sink Sink, ip string) *Conn {
+// revokedLocked reports whether a ban, deletion or suspension this node has heard of came after
+// the grant was issued. lock says whether to take h.mu (false: the caller holds it).
+func (h *Hub) revokedLocked(g *Grant, lock bool) error {
+	if !g.SignedIn() {
+		return nil
+	}
+	if lock {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+	}
+	if at, ok := h.revoked[standingKey{"", g.UserID}]; ok && !g.IssuedAt.After(at) {
+		return ErrRevoked
+	}
+	if at, ok := h.revoked[standingKey{g.RoomID, g.UserID}]; ok && !g.IssuedAt.After(at) {
+		return ErrBanned
+	}
+	return nil
+}
+
+// Join adds a connection to its room and sends it the room's recent history. A grant that a
+// ban, deletion or suspension has voided since it was redeemed is refused: the check and the
+// revocation's delivery hold the same lock, so a connection either is refused here or is in
+// the room when the revocation disconnects it.
+func (h *Hub) Join(g *Grant, sink Sink, ip string) (*Conn, error) {
 	c := &Conn{Grant: g, IP: ip, sink: sink, limiter: rate.NewLimiter(PerConnRate, PerConnRate)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err := h.revokedLocked(g, false); err != nil {
+		return nil, err
+	}
 	r := h.roomLocked(g.RoomID)
 	r.conns[c] = struct{}{}
 	r.snapshot = nil
-	if len(r.history) > 0 {
-		frames := make([]*Frame, len(r.history))
-		for i, m := range r.history {
-			frames[i] = m.frame
+	if g.SignedIn() {
+		m := r.users[g.UserID]
+		if m == nil {
+			m = &member{conns: map[*Conn]struct{}{}, limiter: rate.NewLimiter(PerUserRate, PerUserRate)}
+			r.users[g.UserID] = m
 		}
-		c.send(Encode(frames...))
+		m.conns[c] = struct{}{}
 	}
-	return c
+	if len(r.history) > 0 {
+		if r.histEnc == nil { // once per change of the history, not once per joiner
+			r.histEnc = &Encoded{JSON: make([][]byte, len(r.history))}
+			for i, m := range r.history {
+				r.histEnc.JSON[i] = m.json
+			}
+		}
+		c.send(r.histEnc)
+	}
+	return c, nil
 }
 
 func (h *Hub) roomLocked(id string) *room {
 	r := h.rooms[id]
 	if r == nil {
-		r = &room{conns: map[*Conn]struct{}{}, limiter: rate.NewLimiter(rate.Limit(h.roomRate), h.roomRate)}
+		r = &room{conns: map[*Conn]struct{}{}, users: map[string]*member{}, limiter: rate.NewLimiter(rate.Limit(h.roomRate), h.roomRate)}
 		h.rooms[id] = r
 	}
 	return r
@@ -229,6 +327,12 @@ func (h *Hub) Leave(c *Conn) {
 	if r := h.rooms[c.Grant.RoomID]; r != nil {
 		delete(r.conns, c)
 		r.snapshot = nil
+		if m := r.users[c.Grant.UserID]; m != nil {
+			delete(m.conns, c)
+			if len(m.conns) == 0 {
+				delete(r.users, c.Grant.UserID)
+			}
+		}
 		if len(r.conns) == 0 && len(r.history) == 0 {
 			delete(h.rooms, c.Grant.RoomID)
 		}
@@ -240,11 +344,16 @@ type envelope struct {
 	Frame      *Frame    `json:"frame,omitempty"`
 	Disconnect string    `json:"disconnect,omitempty"` // a user id whose connections to end
 	Reason     string    `json:"reason,omitempty"`
+	Revoke     time.Time `json:"revoke,omitzero"` // a ban (room subject) or the end of an account (user subject), at this time
 	received   time.Time // when it reached this node
+	json       []byte    // Frame's JSON
 }
 
 // Error answers one connection's action with an error frame.
 func (h *Hub) Error(c *Conn, requestID string, code int, msg string) {
+	if len(requestID) > MaxRequestID {
+		requestID = ""
+	}
 	c.send(Encode(&Frame{Type: "ERROR", ID: NewID(), RequestID: requestID, ErrorCode: code, ErrorMessage: msg}))
 }
 
@@ -259,10 +368,44 @@ func (h *Hub) HandleJSON(ctx context.Context, c *Conn, data []byte) {
 	h.Handle(ctx, c, &a)
 }
 
+// Check validates an action's fields against the protocol's limits, before any capability
+// or rate is considered.
+func Check(a *Action) error {
+	if len(a.RequestID) > MaxRequestID {
+		return &Invalid{413, fmt.Sprintf("RequestId must be at most %d bytes.", MaxRequestID)}
+	}
+	switch a.Action {
+	case "SEND_MESSAGE":
+		return ValidateMessage(a.Content, a.Attributes)
+	case "DELETE_MESSAGE":
+		if len(a.ID) != 12 {
+			return &Invalid{400, "Id must be a 12-character message id."}
+		}
+	case "DISCONNECT_USER":
+		if a.UserID == "" {
+			return &Invalid{400, "UserId is required."}
+		}
+		if len(a.UserID) > MaxUserID {
+			return &Invalid{413, fmt.Sprintf("UserId must be at most %d bytes.", MaxUserID)}
+		}
+	default:
+		return &Invalid{400, "Unknown action."}
+	}
+	if utf8.RuneCountInString(a.Reason) > MaxReason {
+		return &Invalid{413, fmt.Sprintf("Reason must be at most %d characters.", MaxReason)}
+	}
+	return nil
+}
+
 // Handle carries out one action from a connection.
 func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
-	if !c.limiter.Allow() {
+	if !c.limiter.AllowN(h.now(), 1) {
 		h.Error(c, a.RequestID, 429, "Too many requests on this connection.")
+		return
+	}
+	if err := Check(a); err != nil {
+		inv := err.(*Invalid)
+		h.Error(c, a.RequestID, inv.Code, inv.Message)
 		return
 	}
 	now := h.now().UTC().Format("2006-01-02T15:04:05.000Z")
@@ -274,17 +417,13 @@ func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
 			h.Error(c, a.RequestID, 403, "This connection may not send messages.")
 			return
 		}
-		n := utf8.RuneCountInString(a.Content)
-		if n == 0 {
-			h.Error(c, a.RequestID, 400, "Content is required.")
+		if err := h.mayStillSend(ctx, c); err != nil {
+			h.Error(c, a.RequestID, 403, "You may no longer send messages to this room.")
+			c.sink.Close(closeReason(err))
 			return
 		}
-		if n > MaxContent {
-			h.Error(c, a.RequestID, 413, fmt.Sprintf("Messages must be at most %d characters.", MaxContent))
-			return
-		}
-		if !h.roomAllows(g.RoomID) {
-			h.Error(c, a.RequestID, 429, "This room is receiving too many messages; try again shortly.")
+		if code, msg := h.admit(c); code != 0 {
+			h.Error(c, a.RequestID, code, msg)
 			return
 		}
 		id, content, attrs := NewID(), a.Content, a.Attributes
@@ -305,10 +444,6 @@ func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
 			h.Error(c, a.RequestID, 403, "This connection may not delete messages.")
 			return
 		}
-		if len(a.ID) != 12 {
-			h.Error(c, a.RequestID, 400, "Id must be a 12-character message id.")
-			return
-		}
 		env.Frame = &Frame{Type: "EVENT", ID: NewID(), RequestID: a.RequestID, EventName: "aws:DELETE_MESSAGE", SendTime: now,
 			Attributes: map[string]string{"MessageID": a.ID, "MessageId": a.ID, "Reason": a.Reason}}
 	case "DISCONNECT_USER":
@@ -316,43 +451,126 @@ func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
 			h.Error(c, a.RequestID, 403, "This connection may not disconnect users.")
 			return
 		}
-		if a.UserID == "" {
-			h.Error(c, a.RequestID, 400, "UserId is required.")
-			return
-		}
 		env.Frame = &Frame{Type: "EVENT", ID: NewID(), RequestID: a.RequestID, EventName: "aws:DISCONNECT_USER", SendTime: now,
 			Attributes: map[string]string{"UserId": a.UserID, "Reason": a.Reason}}
 		env.Disconnect, env.Reason = a.UserID, a.Reason
-	default:
-		h.Error(c, a.RequestID, 400, "Unknown action.")
-		return
 	}
 	h.send(ctx, g.RoomID, &env, c, a.RequestID)
 }
 
-func (h *Hub) roomAllows(roomID string) bool {
+// closeReason is what a connection ended for its user's standing is told.
+func closeReason(err error) string {
+	if errors.Is(err, ErrBanned) {
+		return "banned"
+	}
+	return "account unavailable"
+}
+
+// mayStillSend checks a sender's standing: revocations this node has heard of, then the
+// Access answer, cached for accessTTL. A store that cannot answer lets the message through
+// (the ban events still close the connection): chat should not stop with the database.
+func (h *Hub) mayStillSend(ctx context.Context, c *Conn) error {
+	g := c.Grant
+	if !g.SignedIn() {
+		return nil
+	}
+	key := standingKey{g.RoomID, g.UserID}
+	h.mu.Lock()
+	err := h.revokedLocked(g, false)
+	e, cached := h.standing[key]
+	h.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	if cached && now.Before(e.until) {
+		return e.err
+	}
+	if h.access == nil {
+		return nil
+	}
+	err = h.access(ctx, g.RoomID, g.UserID)
+	if err != nil && !errors.Is(err, ErrBanned) && !errors.Is(err, ErrRevoked) {
+		h.log.Warn("checking chat access", "room", g.RoomID, "user", g.UserID, "err", err)
+		return nil
+	}
+	h.mu.Lock()
+	h.standing[key] = accessEntry{err: err, until: now.Add(accessTTL)}
+	h.mu.Unlock()
+	return err
+}
+
+// admit takes a message's share of the rates: the sender's own (PerUserRate, over all their
+// connections to the room, so opening more does not buy more) and the room's. The room's rate
+// is shared fairly: once less than half of it is left, only a user whose own allowance is
+// nearly whole (they send no faster than PerUserRate) may take from it, so the half held back
+// goes to those sending at the allowed rate, however many others flood. It answers an error
+// code and message, or 0.
+func (h *Hub) admit(c *Conn) (int, string) {
+	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.roomLocked(roomID).limiter.Allow()
+	r := h.roomLocked(c.Grant.RoomID)
+	m := r.users[c.Grant.UserID]
+	if m == nil { // a sender not joined (tests call Handle directly)
+		m = &member{conns: map[*Conn]struct{}{}, limiter: rate.NewLimiter(PerUserRate, PerUserRate)}
+		r.users[c.Grant.UserID] = m
+	}
+	if !m.limiter.AllowN(now, 1) {
+		return 429, "You are sending messages too fast; try again shortly."
+	}
+	congested := r.limiter.TokensAt(now) < float64(r.limiter.Burst())/2
+	if congested && m.limiter.TokensAt(now) < PerUserRate-2 || !r.limiter.AllowN(now, 1) {
+		return 429, "This room is receiving too many messages; try again shortly."
+	}
+	return 0, ""
 }
 
 func (h *Hub) send(ctx context.Context, roomID string, env *envelope, from *Conn, requestID string) {
+	h.publishTo(ctx, SubjectPrefix+roomID, env, from, requestID)
+}
+
+func (h *Hub) publishTo(ctx context.Context, subject string, env *envelope, from *Conn, requestID string) {
 	data, _ := json.Marshal(env)
-	if err := h.publish(ctx, SubjectPrefix+roomID, data); err != nil {
-		h.log.Error("publishing chat", "room", roomID, "err", err)
+	if err := h.publish(ctx, subject, data); err != nil {
+		h.log.Error("publishing chat", "subject", subject, "err", err)
 		if from != nil {
 			h.Error(from, requestID, 500, "The message could not be sent.")
 		}
 	}
 }
 
-// DisconnectUser ends every connection of a user to a room, on every node (a ban).
+// DisconnectUser ends every connection of a user to a room, on every node (a moderator's
+// kick: the user may come back with a new token).
 func (h *Hub) DisconnectUser(ctx context.Context, roomID, userID, reason string) {
+	h.send(ctx, roomID, h.disconnectEnvelope(userID, reason), nil, "")
+}
+
+// Ban ends every connection of a user banned from a room, on every node, and voids every
+// token issued to them for it until now.
+func (h *Hub) Ban(ctx context.Context, roomID, userID string) {
+	env := h.disconnectEnvelope(userID, "banned")
+	env.Revoke = h.now()
+	h.send(ctx, roomID, env, nil, "")
+}
+
+func (h *Hub) disconnectEnvelope(userID, reason string) *envelope {
 	now := h.now().UTC().Format("2006-01-02T15:04:05.000Z")
-	h.send(ctx, roomID, &envelope{
+	return &envelope{
 		Frame:      &Frame{Type: "EVENT", ID: NewID(), EventName: "aws:DISCONNECT_USER", SendTime: now, Attributes: map[string]string{"UserId": userID, "Reason": reason}},
 		Disconnect: userID, Reason: reason,
-	}, nil, "")
+	}
+}
+
+// EndUser ends a deleted or suspended account's chat on every node: its connections to every
+// room close, and every token issued to it until at is void. It needs no hub, so the operator
+// commands can call it with the bus alone.
+func EndUser(ctx context.Context, publish Publish, userID, reason string, at time.Time) error {
+	data, _ := json.Marshal(&envelope{Disconnect: userID, Reason: reason, Revoke: at})
+	if err := publish(ctx, UserSubjectPrefix+userID, data); err != nil {
+		return fmt.Errorf("ending the chat of %s: %w", userID, err)
+	}
+	return nil
 }
 
 // fanoutChunk is how many connections one goroutine writes to; larger rooms spread over
@@ -360,9 +578,13 @@ func (h *Hub) DisconnectUser(ctx context.Context, roomID, userID, reason string)
 const fanoutChunk = 1024
 
 // Deliver takes one bus message for a room: it updates the room's history at once and queues
-// the frame for the room's fan-out.
+// the frame for the room's fan-out. On UserSubjectPrefix, it ends a user's chat.
 func (h *Hub) Deliver(subject string, data []byte) {
-	if len(subject) <= len(SubjectPrefix) {
+	if userID, ok := strings.CutPrefix(subject, UserSubjectPrefix); ok {
+		h.deliverUser(userID, data)
+		return
+	}
+	if len(subject) <= len(SubjectPrefix) || !strings.HasPrefix(subject, SubjectPrefix) {
 		return
 	}
 	roomID := subject[len(SubjectPrefix):]
@@ -370,20 +592,34 @@ func (h *Hub) Deliver(subject string, data []byte) {
 	if err := json.Unmarshal(data, &env); err != nil || env.Frame == nil {
 		return
 	}
+	env.json, _ = json.Marshal(env.Frame) // a Frame always encodes
+	if len(env.json) > MaxFrameBytes {
+		h.log.Warn("dropping an oversized chat frame from the bus", "room", roomID, "bytes", len(env.json))
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.roomLocked(roomID)
+	if !env.Revoke.IsZero() && env.Disconnect != "" {
+		h.revokeLocked(standingKey{roomID, env.Disconnect}, env.Revoke, ErrBanned)
+	}
 	switch {
 	case env.Frame.Type == "MESSAGE":
-		r.history = append(r.history, stored{id: env.Frame.ID, frame: env.Frame})
-		if len(r.history) > HistorySize {
-			r.history = r.history[len(r.history)-HistorySize:]
+		r.history = append(r.history, stored{id: env.Frame.ID, json: env.json})
+		r.histSize += len(env.json)
+		for len(r.history) > HistorySize || r.histSize > HistoryBytes {
+			r.histSize -= len(r.history[0].json)
+			r.history[0] = stored{}
+			r.history = r.history[1:]
 		}
+		r.histEnc, r.lastSent = nil, env.received
 	case env.Frame.EventName == "aws:DELETE_MESSAGE":
 		id := env.Frame.Attributes["MessageID"]
 		for i, m := range r.history {
 			if m.id == id {
+				r.histSize -= len(m.json)
 				r.history = append(r.history[:i:i], r.history[i+1:]...)
+				r.histEnc = nil
 				break
 			}
 		}
@@ -392,6 +628,52 @@ func (h *Hub) Deliver(subject string, data []byte) {
 	if !r.sending {
 		r.sending = true
 		h.fanning.Go(func() { h.fanOut(r) })
+	}
+}
+
+// revokeLocked records a ban or an account's end and forgets any cached answer it overrides.
+func (h *Hub) revokeLocked(key standingKey, at time.Time, err error) {
+	if prev, ok := h.revoked[key]; !ok || at.After(prev) {
+		h.revoked[key] = at
+	}
+	if key.room == "" {
+		for k := range h.standing {
+			if k.user == key.user {
+				h.standing[k] = accessEntry{err: err, until: h.now().Add(accessTTL)}
+			}
+		}
+		return
+	}
+	h.standing[key] = accessEntry{err: err, until: h.now().Add(accessTTL)}
+}
+
+// deliverUser ends a user's connections to every room on this node: each is told it is
+// disconnected (the IVS DISCONNECT_USER event), then closed.
+func (h *Hub) deliverUser(userID string, data []byte) {
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil || env.Revoke.IsZero() || userID == "" {
+		return
+	}
+	reason := env.Reason
+	if len(reason) > MaxReason {
+		reason = reason[:MaxReason]
+	}
+	ev := Encode(&Frame{Type: "EVENT", ID: NewID(), EventName: "aws:DISCONNECT_USER", SendTime: h.now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		Attributes: map[string]string{"UserId": userID, "Reason": reason}})
+	h.mu.Lock()
+	h.revokeLocked(standingKey{"", userID}, env.Revoke, ErrRevoked)
+	var conns []*Conn
+	for _, r := range h.rooms {
+		if m := r.users[userID]; m != nil {
+			for c := range m.conns {
+				conns = append(conns, c)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.send(ev)
+		c.sink.Close(reason)
 	}
 }
 
@@ -411,10 +693,10 @@ func (h *Hub) fanOut(r *room) {
 		conns := r.members()
 		h.mu.Unlock()
 
-		frames := make([]*Frame, len(queue))
+		enc := &Encoded{JSON: make([][]byte, len(queue))}
 		var disconnect map[string]string // user id → reason; most batches have none
 		for i, env := range queue {
-			frames[i] = env.Frame
+			enc.JSON[i] = env.json
 			if env.Disconnect != "" {
 				if disconnect == nil {
 					disconnect = map[string]string{}
@@ -422,7 +704,6 @@ func (h *Hub) fanOut(r *room) {
 				disconnect[env.Disconnect] = env.Reason
 			}
 		}
-		enc := Encode(frames...)
 		deliver := func(conns []*Conn) {
 			for _, c := range conns {
 				c.send(enc)
@@ -444,6 +725,57 @@ func (h *Hub) fanOut(r *room) {
 			wg.Wait()
 		}
 		h.fanoutDelay.Observe(time.Since(queue[0].received).Seconds())
+	}
+}
+
+// Housekeeping intervals: how often Run purges, how long a revocation is remembered (past any
+// token or session it could void: a ban also voids sessions already open through the
+// disconnect, and a token lives TokenTTL), and how long an empty room keeps its history.
+const (
+	purgeEvery  = time.Minute
+	revokedKeep = TokenTTL + time.Minute
+	historyKeep = 30 * time.Minute
+)
+
+// Run purges, every minute until ctx ends, the expired tokens (issued but never used), the
+// revocations and cached answers past their use, and the history of rooms nobody is in.
+func (h *Hub) Run(ctx context.Context) error {
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		h.Purge(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Purge does one round of Run's housekeeping.
+func (h *Hub) Purge(ctx context.Context) {
+	now := h.now()
+	if n, err := h.store.PurgeChatTokens(ctx, now); err != nil && ctx.Err() == nil {
+		h.log.Error("purging expired chat tokens", "err", err)
+	} else if n > 0 {
+		h.log.Debug("purged expired chat tokens", "count", n)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, at := range h.revoked {
+		if now.Sub(at) > revokedKeep {
+			delete(h.revoked, k)
+		}
+	}
+	for k, e := range h.standing {
+		if !now.Before(e.until) {
+			delete(h.standing, k)
+		}
+	}
+	for id, r := range h.rooms {
+		if len(r.conns) == 0 && !r.sending && time.Since(r.lastSent) > historyKeep {
+			delete(h.rooms, id)
+		}
 	}
 }
 

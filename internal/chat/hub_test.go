@@ -37,6 +37,8 @@ func (s *memTokens) TakeChatToken(_ context.Context, hash string, _ time.Time) (
 	return g, nil
 }
 
+func (s *memTokens) PurgeChatTokens(context.Context, time.Time) (int64, error) { return 0, nil }
+
 func newLoopHub() *Hub {
 	var h *Hub
 	h = NewHub(&memTokens{m: map[string]string{}}, func(_ context.Context, subject string, data []byte) error {
@@ -68,7 +70,13 @@ func (s *sink) Close(reason string) {
 	}
 }
 
-func join(h *Hub, g *Grant) *Conn { return h.Join(g, &sink{hub: h}, "") }
+func join(h *Hub, g *Grant) *Conn {
+	c, err := h.Join(g, &sink{hub: h}, "")
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
 
 // frames takes the frames a connection has been sent, once the room's fan-out is done.
 func frames(c *Conn) []map[string]any {
@@ -188,7 +196,7 @@ func TestBusyRoomBatchesFrames(t *testing.T) {
 	h := newLoopHub()
 	h.SetRoomRate(1000)
 	g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
-	h.Join(&Grant{RoomID: "r", UserID: "reader"}, g, "")
+	h.Join(&Grant{RoomID: "r", UserID: "anonymous-reader"}, g, "")
 	sender := join(h, &Grant{RoomID: "r", UserID: "u", Capabilities: []string{CapSend}})
 	h.Handle(context.Background(), sender, &Action{Action: "SEND_MESSAGE", Content: "1"})
 	<-g.entered

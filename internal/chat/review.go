@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -119,6 +120,21 @@ func (h *Hub) review(ctx context.Context, req *ReviewRequest) (allowed bool, con
 		}
 		if res.ReviewResult == "DENY" {
 			return false, "", nil
+		}
+		if rewritten := cmp.Or(res.Content, req.Content); rewritten != req.Content || res.Attributes != nil {
+			attrs := req.Attributes
+			if res.Attributes != nil {
+				attrs = res.Attributes
+			}
+			if err := ValidateMessage(rewritten, attrs); err != nil {
+				// A rewrite is held to the sender's limits, or the room would keep and send
+				// whatever a review handler returns.
+				h.log.Warn("message review rewrote the message past the limits; using the fallback", "fallback_allow", h.reviewFallbackAllow, "err", err)
+				if !h.reviewFallbackAllow {
+					return false, "", nil
+				}
+				continue
+			}
 		}
 		if res.Content != "" {
 			content, req.Content = res.Content, res.Content

@@ -90,6 +90,8 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_AUTH_SIGN_UPS_PER_ADDRESS": "-5"}, "auth.sign_ups_per_address"},
 		{map[string]string{"LIVEHOUSE_AUTH_HASH_QUEUE": "0"}, "auth.hash_queue"},
 		{map[string]string{"LIVEHOUSE_AUTH_HASH_WORKERS": "-1"}, "auth.hash_workers"},
+		{map[string]string{"LIVEHOUSE_CHAT_SOCKETS_PER_ADDRESS": "0"}, "chat_sockets_per_address"},
+		{map[string]string{"LIVEHOUSE_CHAT_SOCKETS_PER_USER": "-3"}, "chat_sockets_per_user"},
 	}
 	for _, tt := range tests {
 		_, _, err := Load("t", nil, env(tt.vars), io.Discard)

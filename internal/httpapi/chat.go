@@ -46,7 +46,7 @@ func handleChatToken(acc *accounts.Service, chs *channels.Service, hub *chat.Hub
 		if err != nil {
 			return 0, nil, err
 		}
-		g := &chat.Grant{RoomID: p.ChannelID, UserID: "anonymous-" + chat.NewID(), SessionDuration: time.Duration(minutes) * time.Minute}
+		g := &chat.Grant{RoomID: p.ChannelID, UserID: chat.AnonymousPrefix + chat.NewID(), SessionDuration: time.Duration(minutes) * time.Minute}
 		if viewer != nil {
 			state, err := chs.Viewer(r.Context(), p.ChannelID, viewer.ID)
 			if err != nil {
@@ -90,10 +90,11 @@ func handleChatSocket(hub *chat.Hub, sockets ChatSockets, trustProxy bool, log *
 			writeError(w, r, log, problem.Unauthenticated("InvalidToken", "This chat token is invalid, used or expired."))
 			return
 		}
+		if err == nil {
+			err = sockets.Accept(w, r, g, token, clientAddr(r, trustProxy))
+		}
 		if err != nil {
 			writeError(w, r, log, err)
-			return
 		}
-		sockets.Accept(w, r, g, token, clientAddr(r, trustProxy))
 	})
 }

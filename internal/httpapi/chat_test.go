@@ -40,10 +40,10 @@ func (c *chatClient) send(action map[string]string) {
 	}
 }
 
-// next reads the next frame, failing after 5 s.
+// next reads the next frame, failing after 30 s (a failure's timeout: frames come in milliseconds).
 func (c *chatClient) next() map[string]any {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, b, err := c.ws.Read(ctx)
 	if err != nil {

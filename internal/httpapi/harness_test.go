@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -182,6 +183,12 @@ func autoVerify(on bool) envOption {
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
+	return newEnvWithChat(t, socket.Config{}, opts...)
+}
+
+// newEnvWithChat is newEnv with the chat sockets' limits set.
+func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) *env {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -207,14 +214,33 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Cleanup(func() { stopMail(); <-mailDone })
 	chs := channels.NewService(store, box, log, clk.Now, nil)
 	var hub *chat.Hub
-	hub = chat.NewHub(store, func(_ context.Context, subject string, data []byte) error {
+	publish := func(_ context.Context, subject string, data []byte) error {
 		hub.Deliver(subject, data) // one node: the bus loops straight back
 		return nil
-	}, log, nil)
-	chs.OnBan(func(ctx context.Context, channelID, userID string) {
-		hub.DisconnectUser(ctx, channelID, userID, "banned")
+	}
+	hub = chat.NewHub(store, publish, log, nil)
+	hub.SetAccess(func(ctx context.Context, roomID, userID string) error {
+		u, err := store.UserByID(ctx, userID)
+		if errors.Is(err, accounts.ErrNotFound) || err == nil && u.Suspended() {
+			return chat.ErrRevoked
+		}
+		if err != nil {
+			return err
+		}
+		banned, err := store.IsBanned(ctx, roomID, userID)
+		if err == nil && banned {
+			return chat.ErrBanned
+		}
+		return err
 	})
-	sockets, err := socket.New(hub, log)
+	chs.OnBan(hub.Ban)
+	acc.BeforeDelete(func(ctx context.Context, userID string) {
+		chat.EndUser(ctx, publish, userID, "account deleted", time.Now())
+	})
+	acc.OnSuspend(func(ctx context.Context, userID string) {
+		chat.EndUser(ctx, publish, userID, "account suspended", time.Now())
+	})
+	sockets, err := socket.New(hub, log, chatSockets)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,9 +58,10 @@ type Deps struct {
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)
-// as the subprotocol.
+// as the subprotocol. An error (a socket cap, say) comes before anything is written, for the
+// caller to answer.
 type ChatSockets interface {
-	Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, protocol, ip string)
+	Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, protocol, ip string) error
 }
 
 // NewServer returns the whole HTTP surface.

@@ -4,9 +4,30 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
+
+// validCloseCode reports whether a close frame may carry code (RFC 6455 section 7.4).
+func validCloseCode(code ws.StatusCode) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
+		return true
+	case code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
+}
+
+// closeFrame is a server close frame: with code and reason, or empty when code is 0 (the
+// answer to a close that had no code).
+func closeFrame(code ws.StatusCode, reason string) []byte {
+	if code == 0 {
+		return ws.MustCompileFrame(ws.NewCloseFrame(nil))
+	}
+	return ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, reason)))
+}
 
 // textFrame is a server text frame (servers do not mask) carrying payload.
 func textFrame(payload []byte) []byte { return ws.MustCompileFrame(ws.NewTextFrame(payload)) }
@@ -81,9 +102,13 @@ func (c *conn) frame(h ws.Header, payload []byte) bool {
 		c.write(ws.MustCompileFrame(ws.NewPongFrame(payload)))
 	case ws.OpPong:
 	case ws.OpClose:
-		code, _ := ws.ParseCloseFrameData(payload)
-		if code.Empty() {
-			code = ws.StatusNormalClosure
+		// The answer echoes the client's code; a close without one is answered without one.
+		// 1005, 1006 and 1015 only report, locally, that there was no code or no close frame:
+		// they must never be sent, so a client that sends one (or any code outside the
+		// defined and the registrable ranges) has broken the protocol.
+		code, reason := ws.ParseCloseFrameData(payload)
+		if len(payload) == 1 || len(payload) > 1 && (!validCloseCode(code) || !utf8.ValidString(reason)) {
+			return c.fail(ws.StatusProtocolError, "invalid close frame")
 		}
 		c.closeWith(code, "") // answers the client's close, unless ours went first
 		return false

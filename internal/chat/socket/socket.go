@@ -6,13 +6,17 @@
 package socket
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,35 +24,78 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/problem"
 )
 
 // Limits of one connection.
 const (
-	maxPending = 256      // frames queued for a client whose socket is full; past it, "too slow"
-	maxActions = 32       // actions waiting to be handled; past it, 429
-	maxMessage = 16 << 10 // bytes in one client message
-	closeWait  = 3 * time.Second
-	pingEvery  = 50 * time.Second // under common proxies' 60 s idle timeouts
+	maxActions     = 32       // actions waiting to be handled; past it, 429
+	maxActionBytes = 64 << 10 // bytes of actions waiting to be handled; past it, 429
+	maxMessage     = 16 << 10 // bytes in one client message
+	closeWait      = 3 * time.Second
+	pingEvery      = 50 * time.Second // under common proxies' 60 s idle timeouts
 )
+
+// Config bounds what the sockets may hold. Zero fields take the defaults.
+type Config struct {
+	// MaxPendingBytes bounds the bytes queued for one client whose socket is full; past it the
+	// client is "too slow" and dropped (close 1008). Bytes, not frames: one frame may be a
+	// history of many messages. Default 256 KiB: several seconds of the busiest room.
+	MaxPendingBytes int
+	// MaxTotalPendingBytes bounds the bytes queued for all clients together; a client whose
+	// frame would pass it is dropped as too slow. Default 64 MiB.
+	MaxTotalPendingBytes int64
+	// PerAddress bounds the sockets from one client address (an IPv6 address counts by its /64,
+	// what one subscriber is given); PerUser those of one signed-in user. Past either, the
+	// upgrade is refused with 429 and Retry-After. Defaults 100 and 10.
+	PerAddress, PerUser int
+	// SendBuffer, when set, is each socket's kernel send buffer (SO_SNDBUF), in bytes.
+	SendBuffer int
+}
+
+// Defaults of Config: 100 sockets per address leaves a 20,000-descriptor process serving
+// until 200 addresses each hold their whole share, while a household or a small office
+// behind one address can still open many tabs; 10 per signed-in user is more tabs and
+// devices than a person watches at once.
+const (
+	DefaultMaxPendingBytes      = 256 << 10
+	DefaultMaxTotalPendingBytes = 64 << 20
+	DefaultPerAddress           = 100
+	DefaultPerUser              = 10
+)
+
+// RetryAfter is what a client over a socket cap is told to wait.
+const RetryAfter = 10 * time.Second
 
 // Server holds this node's chat sockets.
 type Server struct {
 	hub  *chat.Hub
 	log  *slog.Logger
+	cfg  Config
 	poll *poller
 	ctx  context.Context // actions run under it; cancelled by Close
 	stop context.CancelFunc
 
+	closeWait time.Duration // how long a client has to answer our close
+	pending   atomic.Int64  // bytes queued for every client
+
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
+	byAddr map[string]int // sockets per client address (IPv6: per /64)
+	byUser map[string]int // sockets per signed-in user
 	closed bool
 	done   chan struct{}
 }
 
 // New starts the event loop.
-func New(hub *chat.Hub, log *slog.Logger) (*Server, error) {
+func New(hub *chat.Hub, log *slog.Logger, cfg Config) (*Server, error) {
+	cfg.MaxPendingBytes = cmp.Or(cfg.MaxPendingBytes, DefaultMaxPendingBytes)
+	cfg.MaxTotalPendingBytes = cmp.Or(cfg.MaxTotalPendingBytes, DefaultMaxTotalPendingBytes)
+	cfg.PerAddress = cmp.Or(cfg.PerAddress, DefaultPerAddress)
+	cfg.PerUser = cmp.Or(cfg.PerUser, DefaultPerUser)
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Server{hub: hub, log: log, ctx: ctx, stop: stop, conns: map[*conn]struct{}{}, done: make(chan struct{})}
+	s := &Server{hub: hub, log: log, cfg: cfg, ctx: ctx, stop: stop, closeWait: closeWait, conns: map[*conn]struct{}{},
+		byAddr: map[string]int{}, byUser: map[string]int{}, done: make(chan struct{})}
 	p, err := newPoller(s.event)
 	if err != nil {
 		stop()
@@ -66,14 +113,36 @@ func (s *Server) Connections() int {
 	return len(s.conns)
 }
 
+// ErrTooManyConnections refuses a socket over the per-address or per-user cap.
+var ErrTooManyConnections = problem.Throttled("TooManyConnections",
+	"Too many chat connections from this address or account; close some and try again.", RetryAfter)
+
+// ErrClosed refuses a socket while the server shuts down.
+var ErrClosed = errors.New("chat sockets are closed")
+
 // Accept upgrades the request to a WebSocket speaking the grant's room, with protocol (the
-// token) echoed as the subprotocol, and hands it to the event loop. The upgrade's failures
-// are answered to the client by the upgrader.
-func (s *Server) Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, protocol, ip string) {
+// token) echoed as the subprotocol, and hands it to the event loop. A client over its socket
+// caps gets ErrTooManyConnections, and a grant voided since it was redeemed the hub's error,
+// before anything is written: the caller answers those. The upgrade's own failures are
+// answered to the client by the upgrader, and return nil.
+func (s *Server) Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, protocol, ip string) error {
+	addr, user := addrKey(ip), ""
+	if g.SignedIn() {
+		user = g.UserID
+	}
+	if err := s.reserve(addr, user); err != nil {
+		return err
+	}
+	reserved := true
+	defer func() {
+		if reserved {
+			s.release(addr, user)
+		}
+	}()
 	up := ws.HTTPUpgrader{Protocol: func(p string) bool { return p == protocol }}
 	nc, rw, _, err := up.Upgrade(r, w)
 	if err != nil {
-		return
+		return nil
 	}
 	sc, ok := nc.(syscall.Conn)
 	var rc syscall.RawConn
@@ -83,20 +152,29 @@ func (s *Server) Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, p
 	if !ok || err != nil {
 		s.log.Error("chat socket without a file descriptor", "type", fmt.Sprintf("%T", nc))
 		nc.Close()
-		return
+		return nil
 	}
 	nc.SetDeadline(time.Time{}) // the HTTP server's deadlines would fail raw reads and writes
-	c := &conn{s: s, nc: nc, rc: rc}
+	if s.cfg.SendBuffer > 0 {
+		rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, s.cfg.SendBuffer) })
+	}
+	c := &conn{s: s, nc: nc, rc: rc, addr: addr, user: user}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		nc.Close()
-		return
+		return nil
 	}
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
+	reserved = false // the connection's teardown releases it now
 
-	c.hc = s.hub.Join(g, c, ip)
+	hc, err := s.hub.Join(g, c, ip)
+	if err != nil { // banned or ended since the token was redeemed
+		c.closeWith(ws.StatusPolicyViolation, closeReason(err)) // torn down after closeWait
+		return nil
+	}
+	c.setHub(hc)
 	c.expiry = time.AfterFunc(g.SessionDuration, func() { c.closeWith(ws.StatusNormalClosure, "session expired") })
 	// A client may have sent frames before it read the handshake's answer; they are read
 	// here, before the event loop knows the connection.
@@ -104,13 +182,66 @@ func (s *Server) Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, p
 		early, _ := rw.Reader.Peek(n)
 		if !c.consume(append([]byte(nil), early...)) {
 			c.teardown()
-			return
+			return nil
 		}
 	}
 	if err := s.poll.add(c); err != nil {
 		s.log.Error("chat socket", "err", err)
 		c.teardown()
 	}
+	return nil
+}
+
+// closeReason is the close frame's reason for a grant the hub refused.
+func closeReason(err error) string {
+	if errors.Is(err, chat.ErrBanned) {
+		return "banned"
+	}
+	return "account unavailable"
+}
+
+// reserve counts a socket against its address's and user's caps, or refuses it.
+func (s *Server) reserve(addr, user string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.byAddr[addr] >= s.cfg.PerAddress || user != "" && s.byUser[user] >= s.cfg.PerUser {
+		return ErrTooManyConnections
+	}
+	s.byAddr[addr]++
+	if user != "" {
+		s.byUser[user]++
+	}
+	return nil
+}
+
+func (s *Server) release(addr, user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byAddr[addr]--; s.byAddr[addr] <= 0 {
+		delete(s.byAddr, addr)
+	}
+	if user != "" {
+		if s.byUser[user]--; s.byUser[user] <= 0 {
+			delete(s.byUser, user)
+		}
+	}
+}
+
+// addrKey is what the per-address cap counts: an IPv4 address, or the /64 of an IPv6 one.
+func addrKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // Close tells every client the server is going away and stops the event loop.
@@ -175,9 +306,11 @@ type conn struct {
 	s      *Server
 	nc     net.Conn // holds the descriptor open
 	rc     syscall.RawConn
-	hc     *chat.Conn
+	hc     atomic.Pointer[chat.Conn] // set once joined
 	expiry *time.Timer
 	id     uint32 // the poller's key, with the descriptor
+	addr   string // what the caps count it under
+	user   string
 
 	// read side: the event loop's
 	partial []byte // an incomplete frame
@@ -186,14 +319,16 @@ type conn struct {
 
 	mu       sync.Mutex
 	pending  [][]byte // frames the socket did not take yet
+	queued   int      // bytes in pending
 	started  bool     // the first pending frame is partly written
 	closing  bool     // a close frame is queued: nothing more is sent
 	shut     bool     // torn down
 	watching bool     // the poller reports writability
 
-	amu     sync.Mutex
-	actions [][]byte
-	busy    bool
+	amu         sync.Mutex
+	actions     [][]byte
+	actionBytes int
+	busy        bool
 
 	once sync.Once
 }
@@ -204,48 +339,122 @@ func (c *conn) Send(f *chat.Encoded) { c.write(f.Wire(textFrame)) }
 // Close ends the connection for a policy reason: a moderator, a ban, a slow client.
 func (c *conn) Close(reason string) { c.closeWith(ws.StatusPolicyViolation, reason) }
 
-// write sends b after what is pending. A client that has maxPending frames waiting cannot
-// keep up: what it has not started to receive is dropped, and it is told why and closed, so
-// that it never slows the room.
+// write sends b after what is pending. A client that would have more than MaxPendingBytes
+// waiting (or whose frame would take the server past MaxTotalPendingBytes) cannot keep up:
+// what it has not started to receive is dropped, and it is told why and closed, so that it
+// never slows the room nor holds its memory.
 func (c *conn) write(b []byte) {
 	c.mu.Lock()
 	if c.closing || c.shut {
 		c.mu.Unlock()
 		return
 	}
-	if len(c.pending) < maxPending {
-		c.queueLocked(b)
+	if c.queueLocked(b, true) {
 		c.mu.Unlock()
 		return
 	}
+	keep := 0
 	if c.started {
-		c.pending = c.pending[:1]
-	} else {
+		keep = 1
+	}
+	for i := keep; i < len(c.pending); i++ {
+		c.account(-len(c.pending[i]))
+		c.pending[i] = nil
+	}
+	c.pending = c.pending[:keep]
+	if keep == 0 {
 		c.pending = nil
 	}
 	c.mu.Unlock()
 	c.closeWith(ws.StatusPolicyViolation, "too slow")
 }
 
-// queueLocked writes b after what is pending, keeping what the socket does not take.
-func (c *conn) queueLocked(b []byte) {
+// account adds n bytes (or takes them, negative) to what is queued for this client and the
+// server. Under c.mu.
+func (c *conn) account(n int) {
+	c.queued += n
+	c.s.pending.Add(int64(n))
+}
+
+// queueLocked writes b after what is pending, keeping what the socket does not take. With
+// budget, it refuses (false) to keep more than the budgets allow.
+func (c *conn) queueLocked(b []byte, budget bool) bool {
 	if len(c.pending) == 0 {
 		n, err := c.tryWrite(b)
 		if err != nil {
 			c.shut = true
 			go c.teardown()
-			return
+			return true
 		}
 		if n == len(b) {
-			return
+			return true
 		}
-		b, c.started = b[n:], n > 0
+		if budget && c.overBudget(len(b)-n) {
+			if n > 0 { // a frame is started: keep its rest, or the client's framing breaks
+				c.pending, c.started = [][]byte{b[n:frameEnd(b, n)]}, true
+				c.account(len(c.pending[0]))
+				c.watchLocked()
+			}
+			return false
+		}
+		c.pending, c.started = splitStarted(b, n), n > 0
+		for _, p := range c.pending {
+			c.account(len(p))
+		}
+		c.watchLocked()
+		return true
+	} else if budget && c.overBudget(len(b)) {
+		return false
 	}
 	c.pending = append(c.pending, b)
+	c.account(len(b))
+	c.watchLocked()
+	return true
+}
+
+// watchLocked has the poller report when the socket takes more.
+func (c *conn) watchLocked() {
 	if !c.watching {
 		c.watching = true
 		c.s.poll.watchWrites(c, true)
 	}
+}
+
+// splitStarted returns what is left of b, whole frames that the socket took n bytes of, as
+// the rest of the started frame and then the frames after it: dropping a slow client's queue
+// then keeps only the one frame it must finish.
+func splitStarted(b []byte, n int) [][]byte {
+	if n == 0 {
+		return [][]byte{b}
+	}
+	end := frameEnd(b, n)
+	if end == len(b) {
+		return [][]byte{b[n:]}
+	}
+	return [][]byte{b[n:end], b[end:]}
+}
+
+// frameEnd returns where the frame holding byte n of b ends; b is whole server frames, as
+// every queued entry is.
+func frameEnd(b []byte, n int) int {
+	for pos := 0; pos < len(b); {
+		r := bytes.NewReader(b[pos:])
+		h, err := ws.ReadHeader(r)
+		if err != nil {
+			return len(b)
+		}
+		end := pos + (len(b) - pos - r.Len()) + int(h.Length)
+		if end > n {
+			return min(end, len(b))
+		}
+		pos = end
+	}
+	return len(b)
+}
+
+// overBudget reports whether n more bytes would pass the client's or the server's budget.
+func (c *conn) overBudget(n int) bool {
+	return c.queued+n > c.s.cfg.MaxPendingBytes || c.s.pending.Load()+int64(n) > c.s.cfg.MaxTotalPendingBytes
 }
 
 // flush writes what is pending, now that the socket has room.
@@ -260,8 +469,13 @@ func (c *conn) flush() {
 			go c.teardown()
 			return
 		}
+		c.account(-n)
 		if n < len(b) {
-			c.pending[0] = b[n:]
+			if n > 0 && !c.started { // b is whole frames: split off the one now started
+				c.pending = append(splitStarted(b, n), c.pending[1:]...)
+			} else {
+				c.pending[0] = b[n:]
+			}
 			c.started = c.started || n > 0
 			return
 		}
@@ -286,19 +500,23 @@ func (c *conn) closeWith(code ws.StatusCode, reason string) {
 		return
 	}
 	c.closing = true
-	c.queueLocked(ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, reason))))
+	c.queueLocked(closeFrame(code, reason), false)
 	if len(c.pending) == 0 && !c.shut {
 		c.rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_WR) })
 	}
 	c.mu.Unlock()
-	time.AfterFunc(closeWait, c.teardown)
+	time.AfterFunc(c.s.closeWait, c.teardown)
 }
+
+// setHub records the hub's side of the connection, once joined.
+func (c *conn) setHub(hc *chat.Conn) { c.hc.Store(hc) }
 
 // teardown closes the socket and leaves the room, once.
 func (c *conn) teardown() {
 	c.once.Do(func() {
 		c.mu.Lock()
 		c.shut = true
+		c.account(-c.queued)
 		c.pending = nil
 		c.mu.Unlock()
 		if c.expiry != nil {
@@ -306,12 +524,13 @@ func (c *conn) teardown() {
 		}
 		c.s.poll.remove(c)
 		c.nc.Close()
-		if c.hc != nil {
-			c.s.hub.Leave(c.hc)
+		if hc := c.hc.Load(); hc != nil {
+			c.s.hub.Leave(hc)
 		}
 		c.s.mu.Lock()
 		delete(c.s.conns, c)
 		c.s.mu.Unlock()
+		c.s.release(c.addr, c.user)
 	})
 }
 
@@ -371,35 +590,42 @@ func (c *conn) readable(buf []byte) bool {
 }
 
 // enqueue hands a client message to the hub, in order, off the event loop (a review hook may
-// take its 200 ms).
+// take its 200 ms). What waits is bounded in count and in bytes.
 func (c *conn) enqueue(msg []byte) {
+	hc := c.hc.Load()
+	if hc == nil {
+		return
+	}
 	c.amu.Lock()
-	if len(c.actions) >= maxActions {
+	if len(c.actions) >= maxActions || c.actionBytes+len(msg) > maxActionBytes {
 		c.amu.Unlock()
-		c.s.hub.Error(c.hc, "", 429, "Too many requests on this connection.")
+		c.s.hub.Error(hc, "", 429, "Too many requests on this connection.")
 		return
 	}
 	c.actions = append(c.actions, msg)
+	c.actionBytes += len(msg)
 	if c.busy {
 		c.amu.Unlock()
 		return
 	}
 	c.busy = true
 	c.amu.Unlock()
-	go c.handle()
+	go c.handle(hc)
 }
 
-func (c *conn) handle() {
+func (c *conn) handle(hc *chat.Conn) {
 	for {
 		c.amu.Lock()
 		if len(c.actions) == 0 {
-			c.actions, c.busy = nil, false
+			c.actions, c.actionBytes, c.busy = nil, 0, false
 			c.amu.Unlock()
 			return
 		}
 		msg := c.actions[0]
+		c.actions[0] = nil
 		c.actions = c.actions[1:]
+		c.actionBytes -= len(msg)
 		c.amu.Unlock()
-		c.s.hub.HandleJSON(c.s.ctx, c.hc, msg)
+		c.s.hub.HandleJSON(c.s.ctx, hc, msg)
 	}
 }

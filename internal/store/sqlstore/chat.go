@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/livehouse/livehouse/internal/chat"
@@ -33,4 +34,14 @@ func (s *DB) TakeChatToken(ctx context.Context, hash string, now time.Time) (str
 		return "", chat.ErrInvalidToken
 	}
 	return grant, err
+}
+
+// PurgeChatTokens deletes every token expired at now, taken or not, and counts them: tokens
+// that are issued and never used would otherwise stay for good.
+func (s *DB) PurgeChatTokens(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM chat_tokens WHERE expires_at <= ?`), ms(now))
+	if err != nil {
+		return 0, fmt.Errorf("purging chat tokens: %w", err)
+	}
+	return res.RowsAffected()
 }

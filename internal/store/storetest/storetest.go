@@ -14,6 +14,7 @@ import (
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -31,6 +32,7 @@ type Store interface {
 	AddStreamEvent(ctx context.Context, e *streams.Event) error
 	SetIngestConfig(ctx context.Context, sessionID, config string) error
 	streams.HealthStore
+	chat.TokenStore
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -66,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"NodeLeases", testNodeLeases},
 		{"NodeStreamSessions", testNodeStreamSessions},
 		{"Suspension", testSuspension},
+		{"ChatTokens", testChatTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
