@@ -18,6 +18,7 @@ var (
 	ErrConflict        = errors.New("conflict")
 	ErrTooLarge        = errors.New("too large")
 	ErrThrottled       = errors.New("throttled")
+	ErrUnavailable     = errors.New("temporarily unavailable")
 )
 
 // Problem is an error meant for the user.
@@ -26,7 +27,7 @@ type Problem struct {
 	Code       string
 	Message    string
 	Field      string
-	RetryAfter time.Duration // for ErrThrottled
+	RetryAfter time.Duration // for ErrThrottled and ErrUnavailable
 }
 
 func (p *Problem) Error() string { return p.Code + ": " + p.Message }
@@ -60,6 +61,12 @@ func NotFound(code, message string) *Problem {
 // Throttled means try again after the given wait.
 func Throttled(code, message string, retryAfter time.Duration) *Problem {
 	return &Problem{Kind: ErrThrottled, Code: code, Message: message, RetryAfter: retryAfter}
+}
+
+// Unavailable means the server is at a bound it keeps (a full queue): try again after the
+// given wait. Unlike Throttled it is not the caller's doing.
+func Unavailable(code, message string, retryAfter time.Duration) *Problem {
+	return &Problem{Kind: ErrUnavailable, Code: code, Message: message, RetryAfter: retryAfter}
 }
 
 // As returns the Problem in err's chain, if any.
