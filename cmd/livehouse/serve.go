@@ -21,6 +21,7 @@ import (
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/config"
+	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/internal/media/whip"
@@ -120,6 +121,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Config: httpapi.Config{
 			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg.PublicURL, ingest.Addr()), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
 			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
+			BodyTimeout: time.Duration(cfg.HTTPBodyTimeoutSeconds) * time.Second,
 		},
 		Log: log, Accounts: a.accounts, Channels: a.channels,
 		Checks:   []httpapi.Check{{Name: "database", Ping: a.store.Ping}, {Name: "bus", Ping: b.Ping}},
@@ -135,14 +137,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Health:   a.health,
 	})
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
+	ln := connlimit.Wrap(rawLn, connlimit.Config{Total: cfg.MaxConnections, PerAddress: perAddress(cfg, cfg.MaxConnectionsPerAddress), Refuse: connlimit.HTTP503})
+	registerListener(reg, "http", ln)
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second, // request bodies: httpapi's BodyTimeout
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(), "webrtc", webrtcIngest.Addr().String(),
@@ -184,6 +189,26 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// perAddress is a per-address connection cap, or none behind a trusted proxy: there every
+// connection comes from the proxy, and capping its address would cap the whole site.
+func perAddress(cfg config.Config, n int) int {
+	if cfg.TrustProxy {
+		return 0
+	}
+	return n
+}
+
+// registerListener exports a capped listener's open and refused connections.
+func registerListener(reg prometheus.Registerer, name string, ln *connlimit.Listener) {
+	labels := prometheus.Labels{"listener": name}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_connections_open", Help: "Connections open on a listener.", ConstLabels: labels},
+			func() float64 { return float64(ln.Open()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "livehouse_connections_refused_total", Help: "Connections refused by a listener's total or per-address cap.", ConstLabels: labels},
+			func() float64 { return float64(ln.Refused()) }),
+	)
 }
 
 // productSearch is the Amazon product search client, or nil when the feature is off. The

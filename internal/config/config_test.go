@@ -86,6 +86,10 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "2 GB of RAM"}, "memory_limit"},
 		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "-1GiB"}, "memory_limit"},
 		{map[string]string{"LIVEHOUSE_MEMORY_LIMIT": "10MB"}, "memory_limit"},
+		{map[string]string{"LIVEHOUSE_MAX_CONNECTIONS_PER_ADDRESS": "-1"}, "max_connections_per_address"},
+		{map[string]string{"LIVEHOUSE_RTMP_MAX_CONNECTIONS": "-5"}, "rtmp_max_connections"},
+		{map[string]string{"LIVEHOUSE_HTTP_BODY_TIMEOUT_SECONDS": "0"}, "http_body_timeout_seconds"},
+		{map[string]string{"LIVEHOUSE_RTMP_PUBLISH_TIMEOUT_SECONDS": "0"}, "rtmp_publish_timeout_seconds"},
 	}
 	for _, tt := range tests {
 		_, _, err := Load("t", nil, env(tt.vars), io.Discard)
