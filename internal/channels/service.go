@@ -234,11 +234,15 @@ func DefaultAvatar(userID string) string {
 	return Avatars[h.Sum32()%uint32(len(Avatars))]
 }
 
-// AssetFor returns an uploaded picture by channel, kind and version (the URL's parts).
+// AssetFor returns an uploaded picture by channel, kind and version (the URL's parts). A
+// suspended owner's pictures are unavailable, as the channel page is.
 func (s *Service) AssetFor(ctx context.Context, channelID, kind, version string) (*Asset, error) {
 	a, err := s.store.Asset(ctx, channelID, kind)
 	if errors.Is(err, ErrNotFound) || (err == nil && a.Version != version) {
 		return nil, problem.NotFound("AssetNotFound", "No such image.")
+	}
+	if err == nil && a.OwnerSuspended {
+		return nil, problem.NotFound("ChannelUnavailable", "This channel is unavailable.")
 	}
 	return a, err
 }
