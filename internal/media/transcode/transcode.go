@@ -285,11 +285,8 @@ func (s *session) supervise(ctx context.Context) {
 			// A run that never produced a rendition (a bad encoder setting, a broken ffmpeg):
 			// the streamer sees it among the session's events, once.
 			reported = true
-			reason := fmt.Sprint(err)
-			if len(reason) > 300 {
-				reason = reason[:300] + "…"
-			}
-			s.l.Failure("transcoding: ffmpeg produced no rendition, so the source plays alone while it is restarted: " + reason)
+			// Failure cuts the text to streams.MaxReasonBytes on a character boundary.
+			s.l.Failure("transcoding: ffmpeg produced no rendition, so the source plays alone while it is restarted: " + fmt.Sprint(err))
 		}
 		if time.Since(began) > time.Minute {
 			backoff = 500 * time.Millisecond
