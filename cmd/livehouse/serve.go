@@ -98,10 +98,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			log.Warn("dropping the node lease", "err", err)
 		}
 	}()
-	ingest, err := rtmp.Listen(cfg.RTMPAddr, a.streams, log)
+	ingest, err := rtmp.Listen(rtmp.Config{
+		Addr: cfg.RTMPAddr, MaxConnections: cfg.RTMPMaxConnections, MaxConnectionsPerAddress: cfg.RTMPMaxConnectionsPerAddress,
+		PublishTimeout: time.Duration(cfg.RTMPPublishTimeoutSeconds) * time.Second,
+	}, a.streams, log)
 	if err != nil {
 		return err
 	}
+	registerListener(reg, "rtmp", ingest.Listener())
 	stopRTMP := background(ingest.Run)
 	defer stopRTMP()
 
