@@ -26,6 +26,7 @@ import (
 	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
+	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/web"
 )
@@ -92,7 +93,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if _, err := a.streams.Recover(ctx, node); err != nil {
 		return fmt.Errorf("recovering sessions: %w", err)
 	}
-	stopLease := background(a.streams.RunLease)
+	stopLease := background(log, "node lease", a.streams.RunLease)
 	defer func() { // after streams.Shutdown below: the lease goes once no session is left
 		if err := stopLease(); err != nil {
 			log.Warn("dropping the node lease", "err", err)
@@ -106,14 +107,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err
 	}
 	registerListener(reg, "rtmp", ingest.Listener())
-	stopRTMP := background(ingest.Run)
+	stopRTMP := background(log, "rtmp", ingest.Run)
 	defer stopRTMP()
 
 	webrtcIngest, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
 	if err != nil {
 		return err
 	}
-	stopWHIP := background(webrtcIngest.Run)
+	stopWHIP := background(log, "whip", webrtcIngest.Run)
 	defer stopWHIP()
 
 	search, err := productSearch(cfg.AmazonProduct)
@@ -169,7 +170,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		defer stopDebug()
 	}
 
-	stopJobs := background(func(ctx context.Context) error {
+	stopJobs := background(log, "janitor", func(ctx context.Context) error {
 		janitor(ctx, a, cfg, log)
 		return nil
 	})
@@ -301,11 +302,12 @@ func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
 	return func() { _ = srv.Close() }, nil
 }
 
-// background runs run until the returned stop is called; stop waits for it and returns its error.
-func background(run func(context.Context) error) (stop func() error) {
+// background runs run until the returned stop is called; stop waits for it and returns its
+// error. A panic in run is logged with its stack and run is started again (safe.Supervise).
+func background(log *slog.Logger, name string, run func(context.Context) error) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx) }()
+	go func() { done <- safe.Supervise(ctx, log, name, run) }()
 	return func() error {
 		cancel()
 		return <-done

@@ -18,6 +18,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/safe"
 )
 
 // Errors an ingest adapter reports to the encoder.
@@ -365,6 +366,7 @@ func (s *Service) watch(l *Live) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer safe.Recover(s.log, "stream watcher")
 		tick := time.NewTicker(s.starveAfter / 5)
 		defer tick.Stop()
 		last, starving := time.Now(), false

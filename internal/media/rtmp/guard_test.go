@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -158,5 +159,39 @@ func TestGuardRefusesRTMPE(t *testing.T) {
 	g := newGuard(&replayConn{r: bytes.NewReader([]byte{6, 0, 0, 0})})
 	if _, err := g.Read(make([]byte, 4)); !errors.Is(err, errPreAuth) {
 		t.Errorf("RTMPE: err = %v, want errPreAuth", err)
+	}
+}
+
+// panickyIngest panics when asked to authorize a key.
+type panickyIngest struct{ Ingest }
+
+func (panickyIngest) Authorize(context.Context, string) (*streams.Channel, error) {
+	panic("injected")
+}
+
+// TestPanicEndsOnlyItsConnection: a panic while handling one publisher closes that
+// connection; the server goes on accepting others.
+func TestPanicEndsOnlyItsConnection(t *testing.T) {
+	rec, err := os.ReadFile("testdata/ffmpeg-publish.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := Listen(Config{Addr: "127.0.0.1:0", PublishTimeout: 10 * time.Minute}, panickyIngest{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	c := dialRTMP(t, s, "127.0.0.1")
+	go c.Write(rec) // the recorded publish reaches Authorize, which panics
+	waitClosedByServer(t, c)
+
+	next := dialRTMP(t, s, "127.0.0.1")
+	if _, _, err := handshake.DoClient(next, false, false); err != nil {
+		t.Fatalf("after the panic: %v", err)
 	}
 }

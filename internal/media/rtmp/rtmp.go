@@ -19,6 +19,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -101,7 +102,8 @@ func (s *Server) Run(ctx context.Context) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			err := s.handle(ctx, conn)
+			// A panic ends this connection (and its session) only.
+			err := safe.Run(s.log, "rtmp connection", func() error { return s.handle(ctx, conn) })
 			conn.Close()
 			s.mu.Lock()
 			delete(s.conns, conn)
@@ -187,6 +189,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 	if err != nil {
 		return err
 	}
+	defer live.End("encoder disconnected") // also when reading panics; End runs once
 	live.SetIngestConfig(mc.meta)
 	s.log.Info("rtmp publishing", "session", live.SessionID, "channel", ch.ID, "remote", conn.RemoteAddr().String(), "audio", audio != nil)
 

@@ -29,6 +29,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/media/hls"
 	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -115,8 +116,8 @@ func (t *Transcoder) Start(l *streams.Live) func() {
 	r := l.Stream.NewReader("transcode", 512)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.feed(r) }()
-	go func() { defer wg.Done(); s.supervise(ctx) }()
+	go func() { defer wg.Done(); defer safe.Recover(s.log, "transcode feed"); s.feed(r) }()
+	go func() { defer wg.Done(); defer safe.Recover(s.log, "transcode supervisor"); s.supervise(ctx) }()
 	return func() {
 		l.Stream.RemoveReader(r)
 		cancel()
