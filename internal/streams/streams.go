@@ -173,15 +173,20 @@ func (s *Service) Register(reg prometheus.Registerer) {
 func (s *Service) Recover(ctx context.Context, node string) (int, error) {
 	s.node = node
 	now := s.now().UTC()
-	if err := s.store.RenewNodeLease(ctx, node, now, now.Add(s.lease)); err != nil {
-		return 0, fmt.Errorf("taking the node lease: %w", err)
-	}
+	// Sessions left open end at their last sign of life, which includes the last renewal of
+	// this node's lease by the earlier run: end them before renewing it.
 	ids, err := s.store.EndOrphanedStreamSessions(ctx, node, now)
 	s.endedElsewhere(ids, "the server stopped without ending the session")
 	if len(ids) > 0 {
 		s.log.Warn("ended sessions left open by an earlier run", "count", len(ids), "node", node)
 	}
-	return len(ids), err
+	if err != nil {
+		return len(ids), err
+	}
+	if err := s.store.RenewNodeLease(ctx, node, now, now.Add(s.lease)); err != nil {
+		return len(ids), fmt.Errorf("taking the node lease: %w", err)
+	}
+	return len(ids), nil
 }
 
 // endedElsewhere writes the closing events of sessions ended in the store, not run here.
