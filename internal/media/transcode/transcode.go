@@ -348,6 +348,7 @@ func (s *session) runOnce(ctx context.Context) (bool, error) {
 		go func() {
 			defer wg.Done()
 			defer readers[i].Close()
+			defer safe.Recover(s.log, "transcode rendition reader")
 			err := s.read(p, i, readers[i]) // returns when the pipe closes
 			if ctx.Err() == nil {
 				s.log.Debug("rendition pipe ended", "rendition", s.rungs[i].Name, "err", err)
