@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"io"
 	"net"
 	"strings"
@@ -48,4 +50,27 @@ func TestBodyTimeoutSparesCompleteBodies(t *testing.T) {
 	e := newEnv(t, bodyTimeout(200*time.Millisecond))
 	u := e.signUp("steady") // sign-up and login send bodies
 	e.want(e.call("PUT", "/api/me/assets/avatar", u.token, imageBody(pngBytes(t, 64, 64))), 200)
+}
+
+// deepPNGHeader is the start of a 16-bit RGBA PNG declaring w×h (8 bytes a pixel): all the
+// server reads before refusing it.
+func deepPNGHeader(w, h uint32) []byte {
+	b := []byte("\x89PNG\r\n\x1a\n")
+	ihdr := binary.BigEndian.AppendUint32([]byte("IHDR"), w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 16, 6, 0, 0, 0)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(ihdr)-4))
+	b = append(b, ihdr...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(ihdr))
+}
+
+// TestDecompressionBombRefused: a picture under the pixel limit whose decoding would take
+// hundreds of megabytes (16-bit 6000×6000) is refused with 413 before it is decoded.
+func TestDecompressionBombRefused(t *testing.T) {
+	e := newEnv(t)
+	u := e.signUp("bomber")
+	res := e.want(e.call("PUT", "/api/me/assets/banner", u.token, imageBody(deepPNGHeader(6000, 6000))), 413)
+	if code := res.errorCode(t); code != "ImageTooComplex" {
+		t.Errorf("code %q, want ImageTooComplex", code)
+	}
 }

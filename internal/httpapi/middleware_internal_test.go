@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/livehouse/livehouse/internal/problem"
 )
 
 // TestBodyDeadlineLiftedAfterTheBody: a handler that works on after reading its body (an
@@ -34,5 +37,15 @@ func TestBodyDeadlineLiftedAfterTheBody(t *testing.T) {
 	resp.Body.Close()
 	if err := <-result; err != nil {
 		t.Errorf("handler after reading its body: %v", err)
+	}
+}
+
+// TestUnavailableAnswers503: a full queue (image decoding) is a 503 with Retry-After.
+func TestUnavailableAnswers503(t *testing.T) {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("PUT", "/api/me/assets/banner", nil)
+	writeError(rec, req, slog.New(slog.NewTextHandler(io.Discard, nil)), problem.Unavailable("ImageProcessingBusy", "Try again.", 2*time.Second))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "2" || !strings.Contains(rec.Body.String(), `"ImageProcessingBusy"`) {
+		t.Errorf("got %d Retry-After %q %s, want 503 with Retry-After 2", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 }
