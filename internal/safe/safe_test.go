@@ -32,7 +32,7 @@ func (s *syncBuffer) String() string {
 func TestRunTurnsAPanicIntoAnError(t *testing.T) {
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	err := Run(log, "conn", func() error { var m map[string]int; m["x"]++; return nil })
+	err := Run(log, "conn", func() error { panic(errors.New("boom")) })
 	var p *PanicError
 	if !errors.As(err, &p) {
 		t.Fatalf("err = %v, want a PanicError", err)
