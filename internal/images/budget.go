@@ -102,6 +102,12 @@ func DecodeBytes(cfg image.Config, format string, data []byte) int64 {
 		}
 		return n
 	case "webp":
+		switch cfg.ColorModel {
+		case color.YCbCrModel: // lossy: 4:2:0 planes
+			return pixels * 3 / 2
+		case color.NYCbCrAModel: // lossy with an alpha plane
+			return pixels * 5 / 2
+		}
 		// Lossless WebP decodes into NRGBA through transforms that hold a second copy.
 		return pixels * 8
 	}

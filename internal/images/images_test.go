@@ -284,6 +284,15 @@ func TestDecodeBytes(t *testing.T) {
 		{"baseline jpeg 4:2:0", jpg, 64*48 + 2*32*24},
 		{"progressive jpeg 4:2:0", progressive(jpg), 5 * (64*48 + 2*32*24)},
 	}
+	// WebP (no encoder at hand): the header's colour model alone decides.
+	for _, w := range []struct {
+		model color.Model
+		want  int64
+	}{{color.YCbCrModel, 1500}, {color.NYCbCrAModel, 2500}, {color.NRGBAModel, 8000}} {
+		if got := DecodeBytes(image.Config{ColorModel: w.model, Width: 100, Height: 10}, "webp", nil); got != w.want {
+			t.Errorf("webp %v: DecodeBytes = %d, want %d", w.model, got, w.want)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, format, err := image.DecodeConfig(bytes.NewReader(tt.data))
