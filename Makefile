@@ -10,7 +10,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT   := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: all run build web web-deps go-build test test-go test-web e2e check bench system-deps clean
+.PHONY: all run build web web-deps go-build test test-go test-web e2e check fuzz bench system-deps clean
 
 all: build
 
@@ -57,7 +57,11 @@ test-web: web-deps
 e2e: system-deps build
 	cd web && $(NPM) run e2e
 
-## check: formatting, vet, staticcheck, tidy modules, types, lint, then every test
+## fuzz: every Fuzz* target for FUZZTIME (30s) each
+fuzz: web
+	GO=$(GO) ./scripts/fuzz.sh
+
+## check: formatting, vet, staticcheck, tidy modules, types, lint, every test, then every fuzz target
 check: web-deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
@@ -65,6 +69,7 @@ check: web-deps
 	$(GO) mod tidy -diff
 	cd web && $(NPM) run typecheck && $(NPM) run lint
 	$(MAKE) test
+	$(MAKE) fuzz
 
 ## bench: Go benchmarks (6 runs each, summarised by benchstat: medians with spread; among them
 ## stream health's sampler cost per live stream, BenchmarkSampler*, and the on-disk size of a

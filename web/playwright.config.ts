@@ -1,11 +1,14 @@
 import { defineConfig } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // The browser tests run Debian's Chromium against the real binary (../bin/livehouse), started
 // here on a fresh data dir with email verification on, so mail goes to <dataDir>/outbox.
-const port = Number(process.env.E2E_PORT ?? 18080);
+// E2E_PORT picks the port; without it a free one is found, so parallel runs never clash.
+const port = Number(process.env.E2E_PORT ?? freePort());
+process.env.E2E_PORT = String(port); // workers load this file again: they must agree
 export const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'livehouse-e2e-'));
 process.env.E2E_DATA_DIR = dataDir; // the tests read the outbox from here
@@ -58,3 +61,15 @@ export default defineConfig({
     },
   },
 });
+
+// freePort asks the kernel for a free loopback port (bind port 0, read it, close). It runs in
+// a child process because the config is loaded synchronously.
+function freePort(): number {
+  const script =
+    "const s = require('node:net').createServer();" +
+    "s.listen(0, '127.0.0.1', () => { process.stdout.write(String(s.address().port)); s.close(); });";
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  const port = Number(out.trim());
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`could not find a free port: ${out}`);
+  return port;
+}

@@ -21,10 +21,12 @@ import (
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/config"
+	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
+	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/web"
 )
@@ -87,7 +89,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			log.Error("ending a user's chat", "user", userID, "err", err)
 		}
 	}
-	stopHub := background(hub.Run) // purges expired tokens
+	stopHub := background(log, "chat tokens", hub.Run) // purges expired tokens
 	defer stopHub()
 	// Key resets, suspensions and deletions made on any node (or by an operator command) end
 	// the stream on the node that runs it.
@@ -104,24 +106,28 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if _, err := a.streams.Recover(ctx, node); err != nil {
 		return fmt.Errorf("recovering sessions: %w", err)
 	}
-	stopLease := background(a.streams.RunLease)
+	stopLease := background(log, "node lease", a.streams.RunLease)
 	defer func() { // after streams.Shutdown below: the lease goes once no session is left
 		if err := stopLease(); err != nil {
 			log.Warn("dropping the node lease", "err", err)
 		}
 	}()
-	ingest, err := rtmp.Listen(cfg.RTMPAddr, a.streams, log)
+	ingest, err := rtmp.Listen(rtmp.Config{
+		Addr: cfg.RTMPAddr, MaxConnections: cfg.RTMPMaxConnections, MaxConnectionsPerAddress: cfg.RTMPMaxConnectionsPerAddress,
+		PublishTimeout: time.Duration(cfg.RTMPPublishTimeoutSeconds) * time.Second,
+	}, a.streams, log)
 	if err != nil {
 		return err
 	}
-	stopRTMP := background(ingest.Run)
+	registerListener(reg, "rtmp", ingest.Listener())
+	stopRTMP := background(log, "rtmp", ingest.Run)
 	defer stopRTMP()
 
 	webrtcIngest, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
 	if err != nil {
 		return err
 	}
-	stopWHIP := background(webrtcIngest.Run)
+	stopWHIP := background(log, "whip", webrtcIngest.Run)
 	defer stopWHIP()
 
 	search, err := productSearch(cfg.AmazonProduct)
@@ -133,6 +139,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Config: httpapi.Config{
 			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg.PublicURL, ingest.Addr()), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
 			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
+			BodyTimeout: time.Duration(cfg.HTTPBodyTimeoutSeconds) * time.Second,
 		},
 		Log: log, Accounts: a.accounts, Channels: a.channels,
 		Checks:   []httpapi.Check{{Name: "database", Ping: a.store.Ping}, {Name: "bus", Ping: b.Ping}},
@@ -148,14 +155,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Health:   a.health,
 	})
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
+	ln := connlimit.Wrap(rawLn, connlimit.Config{Total: cfg.MaxConnections, PerAddress: perAddress(cfg, cfg.MaxConnectionsPerAddress), Refuse: connlimit.HTTP503})
+	registerListener(reg, "http", ln)
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second, // request bodies: httpapi's BodyTimeout
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(), "webrtc", webrtcIngest.Addr().String(),
@@ -173,10 +183,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		defer stopDebug()
 	}
 
-	stopMail := background(a.accounts.Run) // reset and resend mail, off the request path
+	stopMail := background(log, "mail", a.accounts.Run) // reset and resend mail, off the request path
 	defer stopMail()
 
-	stopJobs := background(func(ctx context.Context) error {
+	stopJobs := background(log, "janitor", func(ctx context.Context) error {
 		janitor(ctx, a, cfg, log)
 		return nil
 	})
@@ -200,6 +210,26 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// perAddress is a per-address connection cap, or none behind a trusted proxy: there every
+// connection comes from the proxy, and capping its address would cap the whole site.
+func perAddress(cfg config.Config, n int) int {
+	if cfg.TrustProxy {
+		return 0
+	}
+	return n
+}
+
+// registerListener exports a capped listener's open and refused connections.
+func registerListener(reg prometheus.Registerer, name string, ln *connlimit.Listener) {
+	labels := prometheus.Labels{"listener": name}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_connections_open", Help: "Connections open on a listener.", ConstLabels: labels},
+			func() float64 { return float64(ln.Open()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "livehouse_connections_refused_total", Help: "Connections refused by a listener's total or per-address cap.", ConstLabels: labels},
+			func() float64 { return float64(ln.Refused()) }),
+	)
 }
 
 // productSearch is the Amazon product search client, or nil when the feature is off. The
@@ -288,11 +318,12 @@ func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
 	return func() { _ = srv.Close() }, nil
 }
 
-// background runs run until the returned stop is called; stop waits for it and returns its error.
-func background(run func(context.Context) error) (stop func() error) {
+// background runs run until the returned stop is called; stop waits for it and returns its
+// error. A panic in run is logged with its stack and run is started again (safe.Supervise).
+func background(log *slog.Logger, name string, run func(context.Context) error) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx) }()
+	go func() { done <- safe.Supervise(ctx, log, name, run) }()
 	return func() error {
 		cancel()
 		return <-done

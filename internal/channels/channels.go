@@ -82,6 +82,8 @@ type Asset struct {
 	ContentType string
 	Data        []byte
 	CreatedAt   time.Time
+	// OwnerSuspended: the channel's owner is suspended, so the picture is not served.
+	OwnerSuspended bool
 }
 
 // Kinds of asset.

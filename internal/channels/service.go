@@ -177,12 +177,17 @@ func (s *Service) Upload(ctx context.Context, userID, kind string, data []byte) 
 	if len(data) > spec.maxBytes {
 		return nil, &problem.Problem{Kind: problem.ErrTooLarge, Code: "ImageTooLarge", Field: "file", Message: "Image exceeded max file size"}
 	}
-	img, err := images.Process(data, spec.spec)
+	img, err := images.Process(ctx, data, spec.spec)
 	switch {
 	case errors.Is(err, images.ErrNotImage):
 		return nil, problem.Invalid("NotAnImage", "file", "This file is not a JPEG, PNG or WebP image.")
 	case errors.Is(err, images.ErrTooLarge):
 		return nil, problem.Invalid("ImageDimensionsTooLarge", "file", "This image's dimensions are too large.")
+	case errors.Is(err, images.ErrTooComplex):
+		return nil, &problem.Problem{Kind: problem.ErrTooLarge, Code: "ImageTooComplex", Field: "file",
+			Message: "This image would take too much memory to process: save it smaller, or with 8 bits per channel."}
+	case errors.Is(err, images.ErrBusy):
+		return nil, problem.Unavailable("ImageProcessingBusy", "Too many pictures are being processed right now. Please try again in a moment.", images.RetryAfter)
 	case err != nil:
 		return nil, err
 	}
@@ -229,11 +234,15 @@ func DefaultAvatar(userID string) string {
 	return Avatars[h.Sum32()%uint32(len(Avatars))]
 }
 
-// AssetFor returns an uploaded picture by channel, kind and version (the URL's parts).
+// AssetFor returns an uploaded picture by channel, kind and version (the URL's parts). A
+// suspended owner's pictures are unavailable, as the channel page is.
 func (s *Service) AssetFor(ctx context.Context, channelID, kind, version string) (*Asset, error) {
 	a, err := s.store.Asset(ctx, channelID, kind)
 	if errors.Is(err, ErrNotFound) || (err == nil && a.Version != version) {
 		return nil, problem.NotFound("AssetNotFound", "No such image.")
+	}
+	if err == nil && a.OwnerSuspended {
+		return nil, problem.NotFound("ChannelUnavailable", "This channel is unavailable.")
 	}
 	return a, err
 }

@@ -43,6 +43,16 @@ type Config struct {
 	NodeName         string `yaml:"node_name" help:"this node's name in a cluster, the same across its restarts; empty = the host name"`
 	NodeLeaseSeconds int    `yaml:"node_lease_seconds" help:"how long a node's lease lasts unrenewed (it renews every third of it); a stream on a node silent this long is ended by the others"`
 
+	// Caps on descriptors: a process with 20,000 open files keeps serving whatever one
+	// address does. Behind trust_proxy every connection comes from the proxy, so the
+	// per-address caps are left to it (the totals still hold).
+	MaxConnections               int `yaml:"max_connections" help:"HTTP connections (chat sockets included) open at once; 0 = no cap"`
+	MaxConnectionsPerAddress     int `yaml:"max_connections_per_address" help:"HTTP connections open at once from one IP address; 0 = no cap; off with trust_proxy"`
+	HTTPBodyTimeoutSeconds       int `yaml:"http_body_timeout_seconds" help:"a request body that sends nothing for this long is cut off (and any body after 12 times it)"`
+	RTMPMaxConnections           int `yaml:"rtmp_max_connections" help:"RTMP connections open at once; 0 = no cap"`
+	RTMPMaxConnectionsPerAddress int `yaml:"rtmp_max_connections_per_address" help:"RTMP connections open at once from one IP address; 0 = no cap"`
+	RTMPPublishTimeoutSeconds    int `yaml:"rtmp_publish_timeout_seconds" help:"an RTMP connection that has not asked to publish with a valid key this long after connecting is closed"`
+
 	PublicURL      string   `yaml:"public_url" help:"base URL users reach the web app at; links in mail point here"`
 	AllowedOrigins []string `yaml:"allowed_origins" help:"CORS allowlist for the API; * allows any origin"`
 	TrustProxy     bool     `yaml:"trust_proxy" help:"take the client address from X-Forwarded-For (only behind a proxy you run)"`
@@ -137,6 +147,13 @@ func Defaults(stage string) Config {
 		Transcode:             Transcode{FFmpeg: "ffmpeg", Encoder: "x264", Preset: "veryfast"},
 		ChatSocketsPerAddress: 100,
 		ChatSocketsPerUser:    10,
+
+		MaxConnections:               16_000,
+		MaxConnectionsPerAddress:     1_000,
+		HTTPBodyTimeoutSeconds:       10,
+		RTMPMaxConnections:           1_000,
+		RTMPMaxConnectionsPerAddress: 100,
+		RTMPPublishTimeoutSeconds:    10,
 	}
 	if stage == "prod" {
 		c.Stage = "prod"
@@ -256,6 +273,21 @@ func (c *Config) Validate() error {
 	}
 	if c.NodeLeaseSeconds < 1 || c.NodeLeaseSeconds > 3600 {
 		bad("node_lease_seconds", "%d is not from 1 to 3600", c.NodeLeaseSeconds)
+	}
+	for _, n := range []struct {
+		key string
+		n   int
+	}{{"max_connections", c.MaxConnections}, {"max_connections_per_address", c.MaxConnectionsPerAddress},
+		{"rtmp_max_connections", c.RTMPMaxConnections}, {"rtmp_max_connections_per_address", c.RTMPMaxConnectionsPerAddress}} {
+		if n.n < 0 {
+			bad(n.key, "must not be negative")
+		}
+	}
+	if c.HTTPBodyTimeoutSeconds < 1 || c.HTTPBodyTimeoutSeconds > 3600 {
+		bad("http_body_timeout_seconds", "%d is not from 1 to 3600", c.HTTPBodyTimeoutSeconds)
+	}
+	if c.RTMPPublishTimeoutSeconds < 1 || c.RTMPPublishTimeoutSeconds > 3600 {
+		bad("rtmp_publish_timeout_seconds", "%d is not from 1 to 3600", c.RTMPPublishTimeoutSeconds)
 	}
 	if c.SessionRetentionDays < 0 {
 		bad("session_retention_days", "must not be negative")

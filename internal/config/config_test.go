@@ -92,6 +92,10 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_AUTH_HASH_WORKERS": "-1"}, "auth.hash_workers"},
 		{map[string]string{"LIVEHOUSE_CHAT_SOCKETS_PER_ADDRESS": "0"}, "chat_sockets_per_address"},
 		{map[string]string{"LIVEHOUSE_CHAT_SOCKETS_PER_USER": "-3"}, "chat_sockets_per_user"},
+		{map[string]string{"LIVEHOUSE_MAX_CONNECTIONS_PER_ADDRESS": "-1"}, "max_connections_per_address"},
+		{map[string]string{"LIVEHOUSE_RTMP_MAX_CONNECTIONS": "-5"}, "rtmp_max_connections"},
+		{map[string]string{"LIVEHOUSE_HTTP_BODY_TIMEOUT_SECONDS": "0"}, "http_body_timeout_seconds"},
+		{map[string]string{"LIVEHOUSE_RTMP_PUBLISH_TIMEOUT_SECONDS": "0"}, "rtmp_publish_timeout_seconds"},
 	}
 	for _, tt := range tests {
 		_, _, err := Load("t", nil, env(tt.vars), io.Discard)

@@ -177,6 +177,21 @@ func TestAppearanceAndUploads(t *testing.T) {
 	if page["avatar"] == "custom" || page["avatar"] == "" || page["avatarUrl"] != nil {
 		t.Errorf("after delete: %v", page)
 	}
+
+	// A suspended owner's pictures are not served (404 like the channel page), and are again
+	// once the suspension is lifted.
+	banner := e.want(e.call("PUT", "/api/me/assets/banner", alice.token, imageBody(pngBytes(t, 300, 100))), 200).json(t)["url"].(string)
+	e.want(e.call("GET", banner, "", nil), 200)
+	if _, err := e.acc.Suspend(context.Background(), "alice", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.want(e.call("GET", banner, "", nil), 404).errorCode(t); code != "ChannelUnavailable" {
+		t.Errorf("suspended owner's banner: code %q, want ChannelUnavailable", code)
+	}
+	if _, err := e.acc.Unsuspend(context.Background(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	e.want(e.call("GET", banner, "", nil), 200)
 }
 
 func TestStreamKeyReset(t *testing.T) {

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,7 +64,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.ErrorContext(r.Context(), "handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				log.ErrorContext(r.Context(), "handler panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 				encode(w, http.StatusInternalServerError, errorBody{errorDetail{Code: "InternalError", Message: "Something went wrong on our side. Please try again."}})
 			}
 		}()
@@ -182,4 +184,62 @@ func clientAddr(r *http.Request, trustProxy bool) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// bodyTimeLimit is how many body timeouts a whole request body may take, however steadily
+// it trickles in.
+const bodyTimeLimit = 12
+
+// bodyDeadline cuts off a request body that stalls: each read that brings bytes moves the
+// connection's read deadline to idle from now (never past bodyTimeLimit×idle from the start),
+// so a client sending one byte now and then is closed instead of holding its descriptor
+// forever. Net/http clears read deadlines only while reading headers, hence this per request.
+// Requests without a body (blocking playlist reloads, the chat WebSocket upgrade) are left
+// alone, and the deadline is lifted once the body is read, so a handler that works on after
+// reading keeps its context.
+func bodyDeadline(idle time.Duration, next http.Handler) http.Handler {
+	if idle <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		b := &stallGuard{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: idle, until: time.Now().Add(bodyTimeLimit * idle)}
+		if err := b.extend(); err == nil {
+			r.Body = b
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// stallGuard keeps a request body's read deadline moving while bytes arrive.
+type stallGuard struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	idle  time.Duration
+	until time.Time
+	done  bool
+}
+
+func (b *stallGuard) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	switch {
+	case b.done:
+	case err == io.EOF:
+		b.done = true
+		b.rc.SetReadDeadline(time.Time{})
+	case n > 0 && err == nil:
+		b.extend()
+	}
+	return n, err
+}
+
+func (b *stallGuard) extend() error {
+	d := time.Now().Add(b.idle)
+	if d.After(b.until) {
+		d = b.until
+	}
+	return b.rc.SetReadDeadline(d)
 }

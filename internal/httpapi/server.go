@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -30,6 +31,9 @@ type Config struct {
 	ChannelType    string
 	AllowedDomains []string
 	Version        string
+	// BodyTimeout is the longest a request body may go without sending a byte (and a body
+	// may take bodyTimeLimit times it in all); 0 = no limit.
+	BodyTimeout time.Duration
 }
 
 // Check is one dependency /healthz reports on.
@@ -78,6 +82,7 @@ func NewServer(d Deps) http.Handler {
 	h = m.instrument(h)
 	h = recoverPanics(d.Log, h)
 	h = logRequests(d.Log, h)
+	h = bodyDeadline(d.Config.BodyTimeout, h)
 	return h
 }
 

@@ -5,6 +5,7 @@ package images
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -41,9 +42,19 @@ type Result struct {
 	Height      int
 }
 
+// std is the processor Process uses.
+var std = NewProcessor(DefaultLimits)
+
+// Process is the default Processor's Process.
+func Process(ctx context.Context, data []byte, spec Spec) (*Result, error) {
+	return std.Process(ctx, data, spec)
+}
+
 // Process decodes data (JPEG, PNG or WebP), refuses bombs, crops and scales it per spec and
-// encodes it as PNG when it has transparency, else as JPEG.
-func Process(data []byte, spec Spec) (*Result, error) {
+// encodes it as PNG when it has transparency, else as JPEG. Before decoding it estimates
+// the memory that takes from the header (ErrTooComplex over the per-image limit) and waits
+// for that share of the total (ErrBusy when the queue is full or the wait too long).
+func (p *Processor) Process(ctx context.Context, data []byte, spec Spec) (*Result, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil || (format != "jpeg" && format != "png" && format != "webp") {
 		return nil, ErrNotImage
@@ -51,6 +62,16 @@ func Process(data []byte, spec Spec) (*Result, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxEdge || cfg.Height > MaxEdge || cfg.Width*cfg.Height > MaxPixels {
 		return nil, fmt.Errorf("%w: %d×%d", ErrTooLarge, cfg.Width, cfg.Height)
 	}
+	need := DecodeBytes(cfg, format, data)
+	if need > p.limits.PerImage {
+		return nil, fmt.Errorf("%w: %d×%d %s needs about %s, over the %s a picture may take",
+			ErrTooComplex, cfg.Width, cfg.Height, format, describeBytes(need), describeBytes(p.limits.PerImage))
+	}
+	release, err := p.reserve(ctx, min(need+outputBytes(spec)+int64(len(data)), p.limits.Total))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	src, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, ErrNotImage

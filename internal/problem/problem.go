@@ -63,15 +63,15 @@ func Throttled(code, message string, retryAfter time.Duration) *Problem {
 	return &Problem{Kind: ErrThrottled, Code: code, Message: message, RetryAfter: retryAfter}
 }
 
+// Unavailable means the server is at a bound it keeps (a full queue): try again after the
+// given wait. Unlike Throttled it is not the caller's doing.
+func Unavailable(code, message string, retryAfter time.Duration) *Problem {
+	return &Problem{Kind: ErrUnavailable, Code: code, Message: message, RetryAfter: retryAfter}
+}
+
 // As returns the Problem in err's chain, if any.
 func As(err error) (*Problem, bool) {
 	var p *Problem
 	ok := errors.As(err, &p)
 	return p, ok
-}
-
-// Unavailable means the server is at one of its bounds (a full queue) and the caller should
-// try again after the given wait.
-func Unavailable(code, message string, retryAfter time.Duration) *Problem {
-	return &Problem{Kind: ErrUnavailable, Code: code, Message: message, RetryAfter: retryAfter}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/livehouse/livehouse/internal/safe"
 )
 
 // samplerQueue is the sampler's reader queue, in units: several seconds of a 60 fps stream
@@ -23,6 +25,7 @@ func (h *Health) Start(l *Live) (stop func()) {
 	go func() {
 		defer close(done)
 		defer stopTicker()
+		defer safe.Recover(h.log, "health sampler")
 		for {
 			select {
 			case u, ok := <-r.C:

@@ -12,11 +12,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/safe"
 )
 
 // Errors an ingest adapter reports to the encoder.
@@ -175,20 +177,25 @@ func (s *Service) Register(reg prometheus.Registerer) {
 func (s *Service) Recover(ctx context.Context, node string) (int, error) {
 	s.node = node
 	now := s.now().UTC()
-	if err := s.store.RenewNodeLease(ctx, node, now, now.Add(s.lease)); err != nil {
-		return 0, fmt.Errorf("taking the node lease: %w", err)
-	}
+	// Sessions left open end at their last sign of life, which includes the last renewal of
+	// this node's lease by the earlier run: end them before renewing it.
 	ids, err := s.store.EndOrphanedStreamSessions(ctx, node, now)
 	s.endedElsewhere(ids, "the server stopped without ending the session")
 	if len(ids) > 0 {
 		s.log.Warn("ended sessions left open by an earlier run", "count", len(ids), "node", node)
 	}
-	return len(ids), err
+	if err != nil {
+		return len(ids), err
+	}
+	if err := s.store.RenewNodeLease(ctx, node, now, now.Add(s.lease)); err != nil {
+		return len(ids), fmt.Errorf("taking the node lease: %w", err)
+	}
+	return len(ids), nil
 }
 
 // endedElsewhere writes the closing events of sessions ended in the store, not run here.
 func (s *Service) endedElsewhere(ids map[string]string, reason string) {
-	detail := fmt.Sprintf(`{"reason":%q}`, reason)
+	detail := reasonDetail(reason)
 	for id, channelID := range ids {
 		l := &Live{SessionID: id, Channel: Channel{ID: channelID}, svc: s}
 		s.event(l, EventStreamEnd, "IVS Stream State Change", detail)
@@ -317,7 +324,7 @@ func (l *Live) MarkStarted() {
 
 // Failure records a Stream Failure event with its reason; the session goes on.
 func (l *Live) Failure(reason string) {
-	l.svc.event(l, EventStreamFailure, "IVS Stream State Change", fmt.Sprintf(`{"reason":%q}`, reason))
+	l.svc.event(l, EventStreamFailure, "IVS Stream State Change", reasonDetail(reason))
 	l.svc.log.Warn("stream failure", "session", l.SessionID, "channel", l.Channel.ID, "reason", reason)
 }
 
@@ -332,7 +339,7 @@ func (l *Live) End(reason string) {
 		}
 		now := s.now().UTC()
 		ctx := context.Background()
-		detail := fmt.Sprintf(`{"reason":%q}`, reason)
+		detail := reasonDetail(reason)
 		s.event(l, EventStreamEnd, "IVS Stream State Change", detail)
 		if err := s.store.EndStreamSession(ctx, l.SessionID, now); err != nil {
 			s.log.Error("ending session", "session", l.SessionID, "err", err)
@@ -371,6 +378,7 @@ func (s *Service) watch(l *Live) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer safe.Recover(s.log, "stream watcher")
 		tick := time.NewTicker(s.starveAfter / 5)
 		defer tick.Stop()
 		last, starving := time.Now(), false
@@ -447,4 +455,33 @@ func (s *Service) Shutdown() {
 	for _, l := range all {
 		l.stop("server shutdown")
 	}
+}
+
+// MaxReasonBytes bounds the reason an event records (an encoder's error text can be long).
+const MaxReasonBytes = 300
+
+// reasonDetail is an event's detail carrying a reason: JSON by encoding/json (control
+// characters escaped, invalid UTF-8 replaced), the reason cut to MaxReasonBytes on a
+// character boundary.
+func reasonDetail(reason string) string {
+	b, err := json.Marshal(struct {
+		Reason string `json:"reason"`
+	}{Truncate(reason, MaxReasonBytes)})
+	if err != nil { // a string always marshals
+		return ""
+	}
+	return string(b)
+}
+
+// Truncate cuts s to at most n bytes without splitting a character, marking a cut with "…".
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := max(n-len(mark), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }

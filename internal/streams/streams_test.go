@@ -27,6 +27,8 @@ type memStore struct {
 	elsewhere  map[string]string
 	staleAfter time.Time
 	leases     map[string]time.Time // node to expiry
+
+	orphansEndedAfterRenewal bool // the lease was renewed before orphans were ended
 }
 
 func newMemStore() *memStore {
@@ -103,7 +105,10 @@ func (m *memStore) NodeStreamSessions(context.Context, string) (map[string]bool,
 	}
 	return out, nil
 }
-func (m *memStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]string, error) {
+func (m *memStore) EndOrphanedStreamSessions(_ context.Context, node string, _ time.Time) (map[string]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.orphansEndedAfterRenewal = !m.leases[node].IsZero()
 	return nil, nil
 }
 func (m *memStore) SetIngestConfig(context.Context, string, string) error { return nil }
@@ -235,5 +240,22 @@ func TestShutdownEndsEverySession(t *testing.T) {
 	}
 	if _, err := s.Authorize(ctx, "sk_key"); err != ErrShuttingDown {
 		t.Errorf("Authorize during shutdown: %v", err)
+	}
+}
+
+// TestRecoverEndsOrphansBeforeRenewingTheLease: the earlier run's last lease renewal is one
+// of its sessions' signs of life, so it must still be there when they are ended.
+func TestRecoverEndsOrphansBeforeRenewingTheLease(t *testing.T) {
+	s, store, _ := newService(t)
+	if _, err := s.Recover(context.Background(), "node-a"); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if store.orphansEndedAfterRenewal {
+		t.Error("orphaned sessions were ended after the lease was renewed: they would end at the restart")
+	}
+	if store.leases["node-a"].IsZero() {
+		t.Error("the lease was not taken")
 	}
 }

@@ -17,7 +17,9 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/codecs"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
+	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -30,11 +32,23 @@ type Ingest interface {
 // readTimeout ends a publisher that sends nothing for this long.
 const readTimeout = 10 * time.Second
 
+// Config configures the RTMP listener.
+type Config struct {
+	Addr string
+	// MaxConnections and MaxConnectionsPerAddress cap the connections open at once, in all
+	// and from one IP address; 0 = no cap.
+	MaxConnections, MaxConnectionsPerAddress int
+	// PublishTimeout is how long a connection has from connecting to having its publish
+	// accepted (handshake, connect, publish with a valid key); 0 = readTimeout.
+	PublishTimeout time.Duration
+}
+
 // Server accepts RTMP publishers.
 type Server struct {
-	ingest Ingest
-	log    *slog.Logger
-	ln     net.Listener
+	ingest  Ingest
+	log     *slog.Logger
+	ln      *connlimit.Listener
+	publish time.Duration
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -42,13 +56,22 @@ type Server struct {
 }
 
 // Listen opens the RTMP port.
-func Listen(addr string, ingest Ingest, log *slog.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+func Listen(cfg Config, ingest Ingest, log *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("rtmp: %w", err)
 	}
-	return &Server{ingest: ingest, log: log, ln: ln, conns: map[net.Conn]struct{}{}}, nil
+	if cfg.PublishTimeout <= 0 {
+		cfg.PublishTimeout = readTimeout
+	}
+	return &Server{
+		ingest: ingest, log: log, publish: cfg.PublishTimeout, conns: map[net.Conn]struct{}{},
+		ln: connlimit.Wrap(ln, connlimit.Config{Total: cfg.MaxConnections, PerAddress: cfg.MaxConnectionsPerAddress}),
+	}, nil
 }
+
+// Listener is the capped listener, for its counts.
+func (s *Server) Listener() *connlimit.Listener { return s.ln }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
@@ -79,7 +102,8 @@ func (s *Server) Run(ctx context.Context) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			err := s.handle(ctx, conn)
+			// A panic ends this connection (and its session) only.
+			err := safe.Run(s.log, "rtmp connection", func() error { return s.handle(ctx, conn) })
 			conn.Close()
 			s.mu.Lock()
 			delete(s.conns, conn)
@@ -99,8 +123,15 @@ func streamKey(sc *gortmplib.ServerConn) (string, bool) {
 }
 
 func (s *Server) handle(ctx context.Context, conn net.Conn) error {
-	conn.SetReadDeadline(time.Now().Add(readTimeout))
-	sc := &gortmplib.ServerConn{RW: conn}
+	// Until its publish is accepted a connection is anonymous: it has publish in all to get
+	// there, and what it may send meanwhile is bounded (see guard).
+	publish := s.publish
+	if publish <= 0 {
+		publish = readTimeout
+	}
+	conn.SetDeadline(time.Now().Add(publish))
+	g := newGuard(conn)
+	sc := &gortmplib.ServerConn{RW: g}
 	if err := sc.Initialize(); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
@@ -121,6 +152,8 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 		sc.RejectAction()
 		return err
 	}
+	g.off.Store(true) // an accepted publisher sends media: gortmplib's own bounds apply
+	conn.SetWriteDeadline(time.Time{})
 	// Accept the publish here: the reader would, but it reads through metaConn, which keeps
 	// the onMetaData the reader skips.
 	if err := sc.AcceptAction(); err != nil {
@@ -156,6 +189,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 	if err != nil {
 		return err
 	}
+	defer live.End("encoder disconnected") // also when reading panics; End runs once
 	live.SetIngestConfig(mc.meta)
 	s.log.Info("rtmp publishing", "session", live.SessionID, "channel", ch.ID, "remote", conn.RemoteAddr().String(), "audio", audio != nil)
 

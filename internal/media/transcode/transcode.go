@@ -29,6 +29,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/media/hls"
 	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -115,8 +116,8 @@ func (t *Transcoder) Start(l *streams.Live) func() {
 	r := l.Stream.NewReader("transcode", 512)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.feed(r) }()
-	go func() { defer wg.Done(); s.supervise(ctx) }()
+	go func() { defer wg.Done(); defer safe.Recover(s.log, "transcode feed"); s.feed(r) }()
+	go func() { defer wg.Done(); defer safe.Recover(s.log, "transcode supervisor"); s.supervise(ctx) }()
 	return func() {
 		l.Stream.RemoveReader(r)
 		cancel()
@@ -285,11 +286,8 @@ func (s *session) supervise(ctx context.Context) {
 			// A run that never produced a rendition (a bad encoder setting, a broken ffmpeg):
 			// the streamer sees it among the session's events, once.
 			reported = true
-			reason := fmt.Sprint(err)
-			if len(reason) > 300 {
-				reason = reason[:300] + "…"
-			}
-			s.l.Failure("transcoding: ffmpeg produced no rendition, so the source plays alone while it is restarted: " + reason)
+			// Failure cuts the text to streams.MaxReasonBytes on a character boundary.
+			s.l.Failure("transcoding: ffmpeg produced no rendition, so the source plays alone while it is restarted: " + fmt.Sprint(err))
 		}
 		if time.Since(began) > time.Minute {
 			backoff = 500 * time.Millisecond
@@ -350,6 +348,7 @@ func (s *session) runOnce(ctx context.Context) (bool, error) {
 		go func() {
 			defer wg.Done()
 			defer readers[i].Close()
+			defer safe.Recover(s.log, "transcode rendition reader")
 			err := s.read(p, i, readers[i]) // returns when the pipe closes
 			if ctx.Err() == nil {
 				s.log.Debug("rendition pipe ended", "rendition", s.rungs[i].Name, "err", err)

@@ -3,6 +3,7 @@ package whip
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/problem"
+	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -63,7 +65,15 @@ func (ss *session) negotiate(ctx context.Context, offer string, hasAudio bool) (
 		}
 	}
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-		go ss.clocks.readRTCP(r) // the interceptors read RTCP through here
+		// Pion runs this in a goroutine of its own: a panic reading the publisher's packets
+		// ends this session (its connection closes), not the process.
+		defer func() {
+			if v := recover(); v != nil {
+				ss.srv.log.Error("recovered from a panic", "in", "whip track reader", "whip", ss.id, "panic", v, "stack", string(debug.Stack()))
+				go ss.close("internal error")
+			}
+		}()
+		safe.Go(ss.srv.log, "whip rtcp reader", func() { ss.clocks.readRTCP(r) }) // the interceptors read RTCP through here
 		switch t.Kind() {
 		case webrtc.RTPCodecTypeVideo:
 			ss.readVideo(t)

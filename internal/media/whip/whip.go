@@ -28,6 +28,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/problem"
+	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -210,6 +211,7 @@ func (s *Server) Publish(ctx context.Context, key, offer, encoder string) (id, a
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
+		defer safe.Recover(s.log, "whip session")
 		ss.run()
 	}()
 

@@ -233,8 +233,10 @@ func (s *DB) PutAsset(ctx context.Context, a *channels.Asset) error {
 func (s *DB) Asset(ctx context.Context, channelID, kind string) (*channels.Asset, error) {
 	a := channels.Asset{ChannelID: channelID, Kind: kind}
 	var created int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT version, content_type, data, created_at FROM channel_assets WHERE channel_id = ? AND kind = ?`), channelID, kind).
-		Scan(&a.Version, &a.ContentType, &a.Data, &created)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT a.version, a.content_type, a.data, a.created_at, u.suspended_at IS NOT NULL
+		FROM channel_assets a JOIN channels c ON c.id = a.channel_id JOIN users u ON u.id = c.user_id
+		WHERE a.channel_id = ? AND a.kind = ?`), channelID, kind).
+		Scan(&a.Version, &a.ContentType, &a.Data, &created, &a.OwnerSuspended)
 	if isNoRows(err) {
 		return nil, channels.ErrNotFound
 	}

@@ -59,8 +59,8 @@ func (s *DB) SetIngestConfig(ctx context.Context, sessionID, config string) erro
 	return err
 }
 
-// EndOrphanedStreamSessions closes the sessions a node left open and returns them, session
-// id to channel id.
+// EndOrphanedStreamSessions closes the sessions a node left open, each at its last sign of
+// life (see lastSignOfLife), and returns them, session id to channel id.
 func (s *DB) EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error) {
 	return s.endOpenSessions(ctx, at, `SELECT id, channel_id FROM stream_sessions WHERE node = ? AND ended_at IS NULL`, []any{node}, "")
 }
@@ -103,7 +103,11 @@ func (s *DB) endOpenSessions(ctx context.Context, at time.Time, query string, ar
 	}
 	ended := map[string]string{}
 	for id, channelID := range found {
-		condArgs := []any{ms(at), id}
+		end, err := s.lastSignOfLife(ctx, id, at)
+		if err != nil {
+			return ended, err
+		}
+		condArgs := []any{ms(end), id}
 		if cond != "" {
 			condArgs = append(condArgs, ms(at))
 		}
@@ -116,6 +120,41 @@ func (s *DB) endOpenSessions(ctx context.Context, at time.Time, query string, ar
 		}
 	}
 	return ended, nil
+}
+
+// lastSignOfLife is when a session left open was last known to be alive, never after at:
+// the latest of its creation and start, its last event, the last point of its metrics and
+// the last renewal of its node's lease. A session ended on recovery or by another node ends
+// there, not when its end was noticed.
+func (s *DB) lastSignOfLife(ctx context.Context, id string, at time.Time) (time.Time, error) {
+	var last int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT MAX(t) FROM (
+		SELECT created_at AS t FROM stream_sessions WHERE id = ?
+		UNION ALL SELECT started_at FROM stream_sessions WHERE id = ? AND started_at IS NOT NULL
+		UNION ALL SELECT MAX(at) FROM stream_events WHERE session_id = ?
+		UNION ALL SELECT n.renewed_at FROM node_leases n JOIN stream_sessions ss ON ss.node = n.node WHERE ss.id = ?
+	) signs`), id, id, id, id).Scan(&last)
+	if err != nil {
+		return at, err
+	}
+	end := fromMS(last)
+	var minute int64
+	var points []byte
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT minute, points FROM stream_metrics WHERE session_id = ? ORDER BY minute DESC LIMIT 1`), id).
+		Scan(&minute, &points)
+	switch {
+	case isNoRows(err):
+	case err != nil:
+		return at, err
+	default:
+		if ps, err := streams.DecodeMinute(minute, points); err == nil && len(ps) > 0 && ps[len(ps)-1].At.After(end) {
+			end = ps[len(ps)-1].At
+		}
+	}
+	if end.After(at) {
+		end = at
+	}
+	return end, nil
 }
 
 // HasOpenStreamSession reports whether the channel has an open session, on any node.

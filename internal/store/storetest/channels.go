@@ -12,6 +12,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/streams"
 )
 
 func usernames(ps []*channels.Profile) []string {
@@ -265,9 +266,26 @@ func testOrphanedSessions(t *testing.T, s Store) {
 			t.Fatal(err)
 		}
 	}
+	// Signs of life of st-a before its node went down: an event, the node's last lease
+	// renewal, and its last metrics point, the latest.
+	if err := s.AddStreamEvent(ctx, &streams.Event{SessionID: "st-a", At: t0.Add(10 * time.Minute), Name: streams.EventStarvationStart, Type: "IVS Stream Health Change"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenewNodeLease(ctx, "node-1", t0.Add(20*time.Minute), t0.Add(20*time.Minute+15*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	last := t0.Add(30*time.Minute + 5*time.Second)
+	points := []streams.Point{{At: last.Add(-time.Second), VideoBitrate: 1_000_000}, {At: last, VideoBitrate: 1_000_000}}
+	if err := s.PutStreamMetrics(ctx, "st-a", last.Unix()/60, streams.EncodeMinute(points)); err != nil {
+		t.Fatal(err)
+	}
 	ids, err := s.EndOrphanedStreamSessions(ctx, "node-1", t0.Add(time.Hour))
 	if diff := cmp.Diff(map[string]string{"st-a": a.ID}, ids); err != nil || diff != "" {
 		t.Fatalf("EndOrphanedStreamSessions: %v (-want +got):\n%s", err, diff)
+	}
+	// It ends at its last sign of life, not when the restart noticed it.
+	if info, err := s.StreamSession(ctx, "st-a"); err != nil || info.EndedAt == nil || !info.EndedAt.Equal(last) {
+		t.Errorf("st-a ended at %v (%v), want %v", info.EndedAt, err, last)
 	}
 	live, _ := s.Live(ctx, 10)
 	if diff := cmp.Diff([]string{"bobby"}, usernames(live)); diff != "" {
