@@ -2,6 +2,7 @@ package hls
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -176,8 +177,8 @@ const (
 )
 
 // wait returns the playlist once it satisfies (msn, part) (msn < 0: any playlist), or why not
-// within limit.
-func (e *edge) wait(msn, part int, limit time.Duration) ([]byte, plState, waitResult) {
+// within limit or before ctx is done (the viewer went away).
+func (e *edge) wait(ctx context.Context, msn, part int, limit time.Duration) ([]byte, plState, waitResult) {
 	e.touch()
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
@@ -196,6 +197,8 @@ func (e *edge) wait(msn, part int, limit time.Duration) ([]byte, plState, waitRe
 		select {
 		case <-changed:
 		case <-timer.C:
+			return nil, st, waitTimeout
+		case <-ctx.Done():
 			return nil, st, waitTimeout
 		}
 	}

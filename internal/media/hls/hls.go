@@ -90,7 +90,7 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 	}
 	s := &Server{
 		cfg: cfg, log: log, now: now, channels: map[string]*live{}, sessions: newSessions(),
-		ended: map[string]map[string][]byte{},
+		ended:            map[string]map[string][]byte{},
 		playlistRequests: counter("livehouse_hls_playlist_requests_total", "Media playlist requests, blocking or not."),
 		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
 		playlistTimeouts: counter("livehouse_hls_playlist_timeouts_total", "Blocking playlist requests answered 503 after three target durations."),

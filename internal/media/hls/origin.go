@@ -63,13 +63,13 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, e *edge, 
 			return
 		}
 	}
-	body, st, res := e.wait(-1, -1, limit)
+	body, st, res := e.wait(r.Context(), -1, -1, limit)
 	if res == waitOK && msn >= 0 {
 		if msn > st.cur+1 || msn == st.cur && part > st.curParts+advanceParts || msn == st.cur+1 && part > advanceParts {
 			fail(w, http.StatusBadRequest, "the requested part is too far ahead of the live edge")
 			return
 		}
-		body, st, res = e.wait(msn, part, st.blockLimit(limit))
+		body, st, res = e.wait(r.Context(), msn, part, st.blockLimit(limit))
 	}
 	switch res {
 	case waitTimeout:

@@ -96,6 +96,7 @@ type relays struct {
 	fetches   chan struct{} // semaphore of upstream fetches
 	bytes     atomic.Int64  // kept by all relays
 	upstream  prometheus.Counter
+	requests  atomic.Int64 // the same count, for tests and benchmarks
 	closeOnce sync.Once
 	closed    chan struct{}
 
@@ -373,6 +374,7 @@ func (rl *relay) fetch(ctx context.Context, key, query string) ([]byte, int, err
 	}
 	req.Header.Set("Authorization", "Bearer "+rl.upstreamToken())
 	rl.rs.upstream.Inc()
+	rl.rs.requests.Add(1)
 	res, err := rl.rs.client.Do(req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("relaying %s: %w", key, err)
