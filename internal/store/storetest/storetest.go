@@ -31,6 +31,8 @@ type Store interface {
 	AddStreamEvent(ctx context.Context, e *streams.Event) error
 	SetIngestConfig(ctx context.Context, sessionID, config string) error
 	streams.HealthStore
+	SetNodeURL(ctx context.Context, node, url string) error
+	LiveOrigin(ctx context.Context, channelID string, at time.Time) (streams.Origin, bool, error)
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -63,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"OneOpenSessionPerChannel", testOneOpenSessionPerChannel},
 		{"NodeLeases", testNodeLeases},
 		{"NodeStreamSessions", testNodeStreamSessions},
+		{"LiveOrigin", testLiveOrigin},
 		{"Suspension", testSuspension},
 	}
 	for _, tt := range tests {
