@@ -101,7 +101,7 @@ func testWHIPToHLS(t *testing.T, audio, codec, probe string) {
 	if !strings.Contains(multi, codec) || !strings.Contains(multi, "TYPE=AUDIO") {
 		t.Errorf("multivariant playlist has no %s audio rendition:\n%s", codec, multi)
 	}
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate", "-of", "compact", playlist).CombinedOutput()
+	out, err := ffprobe(ctx, playlist, "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate", "-of", "compact").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe: %v\n%s", err, out)
 	}
