@@ -82,6 +82,7 @@ bench: system-deps build
 	$(GO) run ./bench/media -bin $(BIN)
 	$(GO) run ./bench/chat -bin $(BIN)
 	$(GO) run ./bench/whip -bin $(BIN)
+	$(GO) run ./bench/relay -bin $(BIN)
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html
