@@ -111,7 +111,7 @@ func testWHIPToHLS(t *testing.T, audio, codec, probe string) {
 		}
 	}
 	// Both tracks decode.
-	if out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-i", playlist, "-t", "2", "-f", "null", "-").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-headers", "Authorization: Bearer "+hlsToken(playlist)+"\r\n", "-i", playlist, "-t", "2", "-f", "null", "-").CombinedOutput(); err != nil {
 		t.Errorf("decoding the HLS output: %v\n%s", err, out)
 	}
 	if err := pub.Err(); err != nil {

@@ -300,6 +300,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusMethodNotAllowed, "only GET and HEAD")
 		return
 	}
+	if r.Header.Get(TokenCheckHeader) != "" {
+		s.checkToken(w, r)
+		return
+	}
 	req, ok := parsePath(r.URL.Path)
 	if !ok {
 		fail(w, http.StatusNotFound, "no such file")
@@ -330,6 +334,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.serveRelay(w, r, req)
 	}
+}
+
+// TokenCheckHeader on a request asks only whether its playback token is good for the channel
+// its path names: 204 or 403, nothing served. A caching edge asks so (nginx's auth_request)
+// before it answers from its cache, which does not hold the token.
+const TokenCheckHeader = "X-Livehouse-Token-Check"
+
+func (s *Server) checkToken(w http.ResponseWriter, r *http.Request) {
+	channelID, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/hls/"), "/")
+	if !idRE.MatchString(channelID) {
+		fail(w, http.StatusForbidden, "no channel")
+		return
+	}
+	if _, err := s.verify(r, channelID); err != nil {
+		fail(w, http.StatusForbidden, "a valid playback token for this channel is needed")
+		return
+	}
+	w.Header().Set("Cache-Control", cacheNone)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // NodeUserPrefix starts the UserID of the tokens a node mints for its own upstream requests

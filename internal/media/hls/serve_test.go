@@ -209,6 +209,37 @@ func TestPlaybackTokens(t *testing.T) {
 	}
 }
 
+// TestTokenCheck: a request with TokenCheckHeader only checks the token, for any file of the
+// channel (an edge's auth subrequest carries the viewer's URL).
+func TestTokenCheck(t *testing.T) {
+	s, lv := liveChannel(t)
+	good := testTokens.Mint(playback.Claims{ChannelID: "ch"})
+	tests := []struct {
+		path string
+		want int
+	}{
+		{"/hls/ch/video1_stream.m3u8?_HLS_msn=9&_HLS_part=1&token=" + good, 204},
+		{"/hls/ch/anything-at-all.mp4?token=" + good, 204},
+		{"/hls/ch/video1_stream.m3u8?token=forged", 403},
+		{"/hls/other/index.m3u8?token=" + good, 403},
+		{"/hls/ch/index.m3u8", 403},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodGet, tt.path, nil)
+		req.Header.Set(TokenCheckHeader, "1")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != tt.want || rec.Body.Len() > 0 && rec.Code == 204 {
+			t.Errorf("check %s: %d, want %d", tt.path, rec.Code, tt.want)
+		}
+	}
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	if len(lv.edges) != 0 {
+		t.Errorf("token checks started %d followers", len(lv.edges))
+	}
+}
+
 // TestCacheControl: each artifact says how long a shared cache may keep it.
 func TestCacheControl(t *testing.T) {
 	s, _ := liveChannel(t)
