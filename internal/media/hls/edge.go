@@ -156,16 +156,6 @@ func (e *edge) wake() {
 	e.changed = make(chan struct{})
 }
 
-// final is the playlist held, if the stream is over.
-func (e *edge) final() []byte {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return e.body
-	}
-	return nil
-}
-
 // waitResult is how a wait for the playlist ended.
 type waitResult int
 

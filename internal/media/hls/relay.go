@@ -304,28 +304,22 @@ func (rl *relay) end() {
 	}
 }
 
-func (rl *relay) ended() bool {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	return !rl.endedAt.IsZero()
-}
-
 func (rl *relay) serve(w http.ResponseWriter, r *http.Request, req hlsRequest) {
 	s := rl.rs.s
 	switch {
 	case req.file == "index.m3u8" && req.rung == "":
 		body, status := rl.multivariant(r.Context())
-		rl.answer(w, r, body, status, func() { writePlaylist(w, r, body, cacheShort) })
+		answer(w, status, func() { writePlaylist(w, r, body, cacheShort) })
 	case strings.HasSuffix(req.file, ".m3u8"):
 		e, status := rl.edge(r.Context(), req.key)
 		if e == nil {
-			rl.answer(w, r, nil, status, nil)
+			answer(w, status, nil)
 			return
 		}
 		s.servePlaylist(w, r, e, s.blockLimit(), r.URL.Query())
 	case mediaFileRE.MatchString(req.file):
 		body, status := rl.object(r.Context(), req.key)
-		rl.answer(w, r, body, status, func() { writeMedia(w, r, body) })
+		answer(w, status, func() { writeMedia(w, r, body) })
 	default:
 		fail(w, http.StatusNotFound, "no such file")
 	}
@@ -333,7 +327,7 @@ func (rl *relay) serve(w http.ResponseWriter, r *http.Request, req hlsRequest) {
 
 // answer turns an upstream status into ours: ok writes a 200; a 404 stays a 404; anything else
 // is the origin being unreachable or overloaded, 503.
-func (rl *relay) answer(w http.ResponseWriter, r *http.Request, body []byte, status int, ok func()) {
+func answer(w http.ResponseWriter, status int, ok func()) {
 	switch status {
 	case http.StatusOK:
 		ok()
