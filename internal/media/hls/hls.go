@@ -324,7 +324,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case lv != nil:
 		s.serveLocal(w, r, lv, req)
-	case endedHere:
+	case endedHere && !s.liveElsewhere(r, req.channelID):
 		// The stream has ended: players still on it learn so from EXT-X-ENDLIST.
 		if body := final[req.key]; body != nil {
 			writePlaylist(w, r, body, cacheShort)
@@ -334,6 +334,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.serveRelay(w, r, req)
 	}
+}
+
+// liveElsewhere reports whether a channel that ended here is live again on another node (its
+// streamer reconnected there), so that its viewers get the new stream rather than the end of
+// the old one.
+func (s *Server) liveElsewhere(r *http.Request, channelID string) bool {
+	if s.cfg.Origins == nil {
+		return false
+	}
+	_, err := s.relays.get(r.Context(), channelID)
+	return err == nil
 }
 
 // TokenCheckHeader on a request asks only whether its playback token is good for the channel

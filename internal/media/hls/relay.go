@@ -101,10 +101,19 @@ type relays struct {
 	closed    chan struct{}
 
 	mu       sync.Mutex
-	m        map[string]*relay // by channel id
+	m        map[string]*relay    // by channel id
+	notLive  map[string]time.Time // channels the store said are live nowhere else, and when
 	janitor  bool
 	shutdown bool
 }
+
+// notLiveKeep is how long the store's "not live elsewhere" is taken as the answer, so that
+// requests for a channel that just ended (or never was live) ask the store once a second at
+// most; maxNotLive bounds what that remembers.
+const (
+	notLiveKeep = time.Second
+	maxNotLive  = 10_000
+)
 
 func newRelays(s *Server, counter func(name, help string) prometheus.Counter) *relays {
 	lim := s.cfg.Relay.withDefaults()
@@ -116,6 +125,7 @@ func newRelays(s *Server, counter func(name, help string) prometheus.Counter) *r
 		upstream: counter("livehouse_hls_relay_upstream_requests_total", "Requests this node sent to origin nodes for channels it relays."),
 		closed:   make(chan struct{}),
 		m:        map[string]*relay{},
+		notLive:  map[string]time.Time{},
 	}
 }
 
@@ -164,9 +174,21 @@ func (rs *relays) get(ctx context.Context, channelID string) (*relay, error) {
 		rl.touch(now)
 		return rl, nil
 	}
+	if at, ok := rs.notLive[channelID]; ok && rl == nil && now.Sub(at) < notLiveKeep {
+		rs.mu.Unlock()
+		return nil, ErrNotLive
+	}
 	rs.mu.Unlock()
 	o, err := rs.s.cfg.Origins.Origin(ctx, channelID)
 	if err != nil {
+		if errors.Is(err, ErrNotLive) {
+			rs.mu.Lock()
+			if len(rs.notLive) >= maxNotLive {
+				clear(rs.notLive)
+			}
+			rs.notLive[channelID] = now
+			rs.mu.Unlock()
+		}
 		if rl != nil && errors.Is(err, ErrNotLive) {
 			return rl, nil // still over: its final playlists answer
 		}
@@ -174,6 +196,7 @@ func (rs *relays) get(ctx context.Context, channelID string) (*relay, error) {
 	}
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
+	delete(rs.notLive, channelID)
 	if rs.shutdown {
 		return nil, ErrNotLive
 	}

@@ -215,10 +215,15 @@ func TestRelayServesAChannelLiveElsewhere(t *testing.T) {
 func TestRelayUnknownChannel(t *testing.T) {
 	loc := &fakeLocator{err: ErrNotLive}
 	relay := relayNode(t, loc)
+	start := time.Now()
 	for range 100 {
 		if status, _, _ := getBody(t, relay, "/hls/ch/index.m3u8"); status != 404 {
 			t.Fatalf("status %d, want 404", status)
 		}
+	}
+	// The store's answer stands for a second: it is asked once a second at most.
+	if most := 1 + int(time.Since(start)/notLiveKeep); loc.asked > most {
+		t.Errorf("100 requests asked the store %d times; want at most %d", loc.asked, most)
 	}
 	if n := len(relay.relays.m); n != 0 {
 		t.Errorf("%d relays for a channel that is not live", n)
