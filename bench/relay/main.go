@@ -139,7 +139,7 @@ func hopLatency(direct, relayed, channelID string) error {
 		return fmt.Errorf("only %d parts seen on both nodes", len(d))
 	}
 	fmt.Printf("relay hop: a part listed on the relaying node minus on the ingesting node (blocking reloads side by side, %d parts): p50 %.1f ms, p95 %.1f ms\n",
-		len(d), harness.Percentile(d, 50), harness.Percentile(d, 95))
+		len(d), harness.Percentile(d, 0.5), harness.Percentile(d, 0.95))
 	return nil
 }
 
