@@ -33,7 +33,7 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 web: web-deps
 	cd web && $(NPM) run build
 
-## system-deps: Debian packages the tests need (Chromium and Firefox ESR for the browser tests)
+## system-deps: Debian packages the tests need (Chromium and Firefox ESR for the browser tests, ffmpeg, nginx for the edge test)
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian packages: chromium"; \
@@ -44,6 +44,9 @@ system-deps:
 	@command -v ffmpeg >/dev/null 2>&1 || { \
 		echo "installing Debian packages: ffmpeg"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; }
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		echo "installing Debian packages: nginx (for the edge test; the tests run their own, the system service is not used)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 
 ## test: Go tests with -race, the web app's unit tests, and the browser end-to-end tests
 test: test-go test-web e2e
@@ -84,6 +87,7 @@ bench: system-deps build
 	$(GO) run ./bench/media -bin $(BIN)
 	$(GO) run ./bench/chat -bin $(BIN)
 	$(GO) run ./bench/whip -bin $(BIN)
+	$(GO) run ./bench/relay -bin $(BIN)
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,6 +103,7 @@ func viewers(set string) error {
 	first, _ := strconv.Atoi(parts[0])
 	count, _ := strconv.Atoi(parts[1])
 	base := parts[2]
+	channelID := path.Base(strings.TrimSuffix(base, "/")) // base is …/hls/{channelId}/
 	stopNanos, _ := strconv.ParseInt(parts[3], 10, 64)
 	stop := time.Unix(0, stopNanos)
 
@@ -117,7 +119,7 @@ func viewers(set string) error {
 				DialContext:         (&net.Dialer{LocalAddr: local, Timeout: 10 * time.Second}).DialContext,
 				MaxIdleConnsPerHost: 2,
 			}, Timeout: 30 * time.Second}
-			token := fmt.Sprintf("viewer%012d", i)
+			token := harness.Token(channelID)
 			var mine []float32
 			get := func(url string) ([]byte, bool) {
 				t := time.Now()
@@ -136,16 +138,16 @@ func viewers(set string) error {
 				mine = append(mine, float32(time.Since(t).Microseconds())/1000)
 				return b, true
 			}
-			pl, ok := get(base + "video1_stream.m3u8?vt=" + token)
+			pl, ok := get(base + "video1_stream.m3u8?token=" + token)
 			for ok && time.Now().Before(stop) {
 				msn, part, _, uri, parsed := harness.NextPart(string(pl))
 				if !parsed {
 					break
 				}
-				if _, ok = get(base + uri); !ok {
+				if _, ok = get(base + uri + "?token=" + token); !ok {
 					break
 				}
-				pl, ok = get(fmt.Sprintf("%svideo1_stream.m3u8?vt=%s&_HLS_msn=%d&_HLS_part=%d", base, token, msn, part))
+				pl, ok = get(fmt.Sprintf("%svideo1_stream.m3u8?token=%s&_HLS_msn=%d&_HLS_part=%d", base, token, msn, part))
 			}
 			client.CloseIdleConnections()
 			mu.Lock()

@@ -137,7 +137,7 @@ func ingestToPart() error {
 	}
 	defer s.Stop()
 	var lat []float64
-	err = harness.FollowParts(s.Base+"/hls/"+s.ChannelID+"/video1_stream.m3u8?vt=benchbenchbench01", func(end, at time.Time) bool {
+	err = harness.FollowParts(s.Base+"/hls/"+s.ChannelID+"/video1_stream.m3u8?token="+harness.Token(s.ChannelID), func(end, at time.Time) bool {
 		// The part's newest frame arrived one frame (1/30 s) before the part's media ends.
 		lat = append(lat, float64(at.Sub(end.Add(-time.Second/30)).Microseconds())/1000)
 		return len(lat) < 150

@@ -115,7 +115,7 @@ func transcodeLatency() error {
 	base := s.Base + "/hls/" + s.ChannelID + "/"
 	deadline := time.Now().Add(45 * time.Second)
 	for {
-		res, err := http.Get(base + "160p/video1_stream.m3u8?vt=benchbenchbench01")
+		res, err := http.Get(base + "160p/video1_stream.m3u8?token=" + harness.Token(s.ChannelID))
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
@@ -145,8 +145,8 @@ func transcodeLatency() error {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var errSrc, errLow error
-	wg.Go(func() { errSrc = follow(base+"video1_stream.m3u8?vt=benchbenchbench01", src, stop) })
-	wg.Go(func() { errLow = follow(base+"160p/video1_stream.m3u8?vt=benchbenchbench01", low, stop) })
+	wg.Go(func() { errSrc = follow(base+"video1_stream.m3u8?token="+harness.Token(s.ChannelID), src, stop) })
+	wg.Go(func() { errLow = follow(base+"160p/video1_stream.m3u8?token="+harness.Token(s.ChannelID), low, stop) })
 	time.Sleep(time.Duration(*ladderParts) * 200 * time.Millisecond) // the measurement window
 	close(stop)
 	wg.Wait()

@@ -132,7 +132,7 @@ func latency(audio string) error {
 	defer s.Stop()
 	id := s.ChannelID
 	var fromSend []float64
-	fromArrival, err := follow(s.Base+"/hls/"+id+"/video1_stream.m3u8?vt=benchbenchbench01", time.Second/30, func(newest, listed time.Time) {
+	fromArrival, err := follow(s.Base+"/hls/"+id+"/video1_stream.m3u8?token="+harness.Token(id), time.Second/30, func(newest, listed time.Time) {
 		// The newest frame is the last one the publisher sent before it arrived (loopback: the
 		// transit is far below a frame interval).
 		mu.Lock()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -132,7 +131,7 @@ func TestStandardChannelLadder(t *testing.T) {
 		{"160p/video1_stream.m3u8", "codec_name=h264|width=284|height=160"},
 		{"160p/audio2_stream.m3u8", "codec_name=aac"},
 	} {
-		out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "compact=p=0", hlsBase+c.file).CombinedOutput()
+		out, err := ffprobe(ctx, hlsBase+c.file, "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "compact=p=0").CombinedOutput()
 		if err != nil {
 			t.Fatalf("ffprobe %s: %v\n%s", c.file, err, out)
 		}
@@ -347,7 +346,7 @@ func TestStandardWHIPOpus(t *testing.T) {
 			t.Errorf("variant %d: %s, want %s", i, variants[i][1], want)
 		}
 	}
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "compact=p=0", hlsBase+"160p/audio2_stream.m3u8").CombinedOutput()
+	out, err := ffprobe(ctx, hlsBase+"160p/audio2_stream.m3u8", "-v", "error", "-show_entries", "stream=codec_name", "-of", "compact=p=0").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "codec_name=aac") {
 		t.Errorf("ffprobe of the 160p audio: %v %s, want AAC", err, out)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/livehouse/livehouse/internal/mail"
 	"github.com/livehouse/livehouse/internal/media/hls"
 	"github.com/livehouse/livehouse/internal/media/transcode"
+	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/store/postgres"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
@@ -38,6 +39,8 @@ type app struct {
 	streams  *streams.Service
 	health   *streams.Health
 	hls      *hls.Server
+	tokens   *playback.Signer // playback tokens, checked by every node's HLS
+	node     string           // this node's name in the cluster
 
 	transcoder *transcode.Transcoder
 	actions    *actions.Service
@@ -87,7 +90,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	if err != nil {
 		return nil, err
 	}
-	a := &app{box: box}
+	tokens, err := playback.NewSigner(secret, nil)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{box: box, tokens: tokens, node: nodeName(cfg)}
 	if cfg.DatabaseURL != "" {
 		a.store, err = postgres.Open(ctx, cfg.DatabaseURL)
 	} else {
@@ -115,7 +122,10 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 			MailsPerAddress: cfg.Auth.MailRequestsPerAddress, HashWorkers: cfg.Auth.HashWorkers, HashQueue: cfg.Auth.HashQueue,
 		},
 	}, a.store, box, mailer{sender}, log, nil)
-	a.hls = hls.NewServer(hls.DefaultConfig, log, nil, reg)
+	hcfg := hls.DefaultConfig
+	hcfg.Tokens, hcfg.Node, hcfg.Origins = tokens, a.node, originLocator{a.store, a.node}
+	a.hls = hls.NewServer(hcfg, log, nil, reg)
+	a.closers = append(a.closers, func() error { a.hls.Close(); return nil })
 	// The transcoder comes after the HLS output: its rungs join the source's packaging.
 	a.transcoder = transcode.New(transcode.Config{
 		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
@@ -146,6 +156,34 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		}
 	})
 	return a, nil
+}
+
+// nodeName is this node's name: node_name, else the host name.
+func nodeName(cfg config.Config) string {
+	if cfg.NodeName != "" {
+		return cfg.NodeName
+	}
+	host, _ := os.Hostname()
+	return host
+}
+
+// originLocator finds, for the HLS relay, the node that runs a channel's live session: from
+// the session on record and the URL on that node's lease. A session of this node's own that
+// the HLS output does not have (it is starting, or ending) is not relayed to itself.
+type originLocator struct {
+	store *sqlstore.DB
+	node  string
+}
+
+func (l originLocator) Origin(ctx context.Context, channelID string) (hls.Origin, error) {
+	o, ok, err := l.store.LiveOrigin(ctx, channelID, time.Now())
+	if err != nil {
+		return hls.Origin{}, err
+	}
+	if !ok || o.Node == l.node || o.URL == "" {
+		return hls.Origin{}, hls.ErrNotLive
+	}
+	return hls.Origin{SessionID: o.SessionID, NodeURL: o.URL}, nil
 }
 
 // cueSink writes stream actions into the HLS output as timed metadata.

@@ -58,7 +58,7 @@ func newCluster(t *testing.T) *cluster {
 func (c *cluster) vars(t *testing.T, node string) map[string]string {
 	return map[string]string{
 		"LIVEHOUSE_DATA_DIR": t.TempDir(), "LIVEHOUSE_DATABASE_URL": c.dbURL, "LIVEHOUSE_NATS_URL": c.natsURL,
-		"LIVEHOUSE_SECRET_KEY": strings.Repeat("ab", 32), "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error",
+		"LIVEHOUSE_SECRET_KEY": testSecret, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error",
 		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_NODE_NAME": node,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -135,7 +136,7 @@ func TestLiveRTMPToHLS(t *testing.T) {
 		status, body := get(t, base+"/hls/"+channelID+"/video1_stream.m3u8")
 		return status == 200 && strings.Count(body, "#EXTINF") >= 1
 	})
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "compact", playlist).CombinedOutput()
+	out, err := ffprobe(ctx, playlist, "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "compact").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe: %v\n%s", err, out)
 	}
@@ -145,25 +146,41 @@ func TestLiveRTMPToHLS(t *testing.T) {
 		}
 	}
 
-	// Each player gets a playback-session token and counts as one viewer while it reloads.
+	// The channel page hands each viewer a playback URL with a token of their own; every HLS
+	// request needs one, the playlists never carry it, and each player counts as one viewer
+	// while it reloads.
+	raw := &http.Client{Transport: http.DefaultTransport} // no token added
+	res, err := raw.Get(playlist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("index.m3u8 without a token: %d, Cache-Control %q", res.StatusCode, res.Header.Get("Cache-Control"))
+	}
 	getJSON(t, base+"/api/channels/streamer", &page)
 	before := page["viewerCount"].(float64) // ffprobe above was a viewer too
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for i := range 2 {
-		res, err := noRedirect.Get(playlist)
+		getJSON(t, base+"/api/channels/streamer", &page)
+		playbackURL := page["playbackUrl"].(string)
+		u, err := url.Parse(playbackURL)
+		if err != nil || u.Query().Get("token") == "" {
+			t.Fatalf("playbackUrl %q has no token", playbackURL)
+		}
+		res, err := raw.Get(base + u.RequestURI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		multi, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || strings.Contains(string(multi), "token") || res.Header.Get("Cache-Control") != "public, max-age=1" {
+			t.Fatalf("multivariant playlist with the viewer's token: %d %q\n%s", res.StatusCode, res.Header.Get("Cache-Control"), multi)
+		}
+		res, err = raw.Get(base + "/hls/" + channelID + "/video1_stream.m3u8?" + u.RawQuery)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res.Body.Close()
-		loc := res.Header.Get("Location")
-		if res.StatusCode != http.StatusFound || !strings.Contains(loc, "vt=") {
-			t.Fatalf("index.m3u8 without a token: %d, Location %q", res.StatusCode, loc)
-		}
-		_, multi := get(t, base+loc)
-		if !strings.Contains(multi, "video1_stream.m3u8?vt=") {
-			t.Fatalf("multivariant playlist does not carry the token on:\n%s", multi)
-		}
-		get(t, base+"/hls/"+channelID+"/video1_stream.m3u8?"+loc[strings.Index(loc, "?")+1:])
 		getJSON(t, base+"/api/channels/streamer", &page)
 		if page["viewerCount"] != before+float64(i+1) {
 			t.Errorf("after %d players: viewerCount = %v", i+1, page["viewerCount"])
@@ -201,9 +218,9 @@ func TestLiveRTMPToHLS(t *testing.T) {
 	rendersBefore, requestsBefore := metric(t, base, "livehouse_hls_playlist_renders_total"), metric(t, base, "livehouse_hls_playlist_requests_total")
 	const waiters = 40
 	bodies := make(chan string, waiters)
-	for i := range waiters {
+	for range waiters {
 		go func() {
-			res, err := http.Get(fmt.Sprintf("%s/hls/%s/video1_stream.m3u8?_HLS_msn=%d&_HLS_part=%d&vt=viewer%016d", base, channelID, msn, part+1, i))
+			res, err := http.Get(fmt.Sprintf("%s/hls/%s/video1_stream.m3u8?_HLS_msn=%d&_HLS_part=%d&token=%s", base, channelID, msn, part+1, hlsToken("/hls/"+channelID+"/")))
 			if err != nil {
 				bodies <- err.Error()
 				return
@@ -225,7 +242,7 @@ func TestLiveRTMPToHLS(t *testing.T) {
 	if requests != waiters || renders > waiters/4 {
 		t.Errorf("%v requests took %v renderings; want %d requests sharing a few", requests, renders, waiters)
 	}
-	if strings.Contains(first, "vt=") {
+	if strings.Contains(first, "token") {
 		t.Errorf("the shared playlist carries a viewer token:\n%s", first)
 	}
 

@@ -50,6 +50,9 @@ func startServer(t *testing.T, vars map[string]string) (base string, stop func()
 	t.Helper()
 	addr := freePort(t)
 	vars["LIVEHOUSE_HTTP_ADDR"] = addr
+	if _, set := vars["LIVEHOUSE_SECRET_KEY"]; !set {
+		vars["LIVEHOUSE_SECRET_KEY"] = testSecret // the tests mint playback tokens with it
+	}
 	if vars["LIVEHOUSE_WEBRTC_ADDR"] == "" {
 		vars["LIVEHOUSE_WEBRTC_ADDR"] = "127.0.0.1:0" // tests run side by side; never the fixed :8189
 	}
@@ -125,7 +128,7 @@ func send(t *testing.T, method, url, token string, body any) (int, map[string]an
 // key as they were.
 func TestServeKeepsDataAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
-	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn"}
+	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_SECRET_KEY": ""} // generated
 	base, stop := startServer(t, vars)
 	if status, _ := post(t, base+"/api/auth/register", "", map[string]string{"username": "alice", "email": "alice@example.com", "password": "Passw0rd!"}); status != 201 {
 		t.Fatalf("register = %d", status)

@@ -99,12 +99,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer stopSub.Unsubscribe()
 
-	node := cfg.NodeName
-	if node == "" {
-		node, _ = os.Hostname()
-	}
+	node := a.node
 	if _, err := a.streams.Recover(ctx, node); err != nil {
 		return fmt.Errorf("recovering sessions: %w", err)
+	}
+	// Recover took the node's lease; other nodes relay this node's streams from the URL on it.
+	if err := a.store.SetNodeURL(ctx, node, cfg.NodeBaseURL()); err != nil {
+		return fmt.Errorf("recording the node's URL: %w", err)
 	}
 	stopLease := background(log, "node lease", a.streams.RunLease)
 	defer func() { // after streams.Shutdown below: the lease goes once no session is left
@@ -147,6 +148,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Web:      web.Dist(),
 		HLS:      a.hls,
 		Viewers:  a.hls,
+		Playback: a.tokens,
 		Chat:     hub,
 		Sockets:  sockets,
 		WHIP:     webrtcIngest,

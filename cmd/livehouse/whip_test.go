@@ -101,7 +101,7 @@ func testWHIPToHLS(t *testing.T, audio, codec, probe string) {
 	if !strings.Contains(multi, codec) || !strings.Contains(multi, "TYPE=AUDIO") {
 		t.Errorf("multivariant playlist has no %s audio rendition:\n%s", codec, multi)
 	}
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate", "-of", "compact", playlist).CombinedOutput()
+	out, err := ffprobe(ctx, playlist, "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate", "-of", "compact").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe: %v\n%s", err, out)
 	}
@@ -111,7 +111,7 @@ func testWHIPToHLS(t *testing.T, audio, codec, probe string) {
 		}
 	}
 	// Both tracks decode.
-	if out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-i", playlist, "-t", "2", "-f", "null", "-").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-headers", "Authorization: Bearer "+hlsToken(playlist)+"\r\n", "-i", playlist, "-t", "2", "-f", "null", "-").CombinedOutput(); err != nil {
 		t.Errorf("decoding the HLS output: %v\n%s", err, out)
 	}
 	if err := pub.Err(); err != nil {

@@ -42,6 +42,7 @@ type Config struct {
 
 	NodeName         string `yaml:"node_name" help:"this node's name in a cluster, the same across its restarts; empty = the host name"`
 	NodeLeaseSeconds int    `yaml:"node_lease_seconds" help:"how long a node's lease lasts unrenewed (it renews every third of it); a stream on a node silent this long is ended by the others"`
+	NodeURL          string `yaml:"node_url" help:"base URL other nodes reach this node's HTTP at, to relay its live streams (http://10.0.0.5:8080); empty = http://127.0.0.1 with http_addr's port, for one machine"`
 
 	// Caps on descriptors: a process with 20,000 open files keeps serving whatever one
 	// address does. Behind trust_proxy every connection comes from the proxy, so the
@@ -220,6 +221,11 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("public_url", "%q is not an http(s) URL", c.PublicURL)
 	}
+	if c.NodeURL != "" {
+		if u, err := url.Parse(c.NodeURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			bad("node_url", "%q is not an http(s) base URL", c.NodeURL)
+		}
+	}
 	for _, o := range c.AllowedOrigins {
 		if o == "*" {
 			continue
@@ -337,6 +343,22 @@ var sizeUnits = []struct {
 }{
 	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
 	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+// NodeBaseURL is the base URL other nodes reach this node at: node_url, else derived from
+// http_addr for a single machine (its host, or 127.0.0.1 when it listens on every address).
+func (c *Config) NodeBaseURL() string {
+	if c.NodeURL != "" {
+		return strings.TrimSuffix(c.NodeURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.HTTPAddr)
+	if err != nil {
+		return "http://127.0.0.1:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // MemoryLimitBytes is memory_limit in bytes, 0 when it is empty: a number with an optional

@@ -70,6 +70,7 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_DATABASE_URL": "mysql://x"}, "database_url"},
 		{map[string]string{"LIVEHOUSE_NATS_URL": "http://x"}, "nats_url"},
 		{map[string]string{"LIVEHOUSE_PUBLIC_URL": "localhost"}, "public_url"},
+		{map[string]string{"LIVEHOUSE_NODE_URL": "10.0.0.5:8080"}, "node_url"},
 		{map[string]string{"LIVEHOUSE_ALLOWED_ORIGINS": "example.com"}, "allowed_origins"},
 		{map[string]string{"LIVEHOUSE_CHANNEL_TYPE": "basic"}, "channel_type"},
 		{map[string]string{"LIVEHOUSE_AUTO_VERIFY": "maybe"}, "LIVEHOUSE_AUTO_VERIFY"},
@@ -149,6 +150,22 @@ func TestMemoryLimitBytes(t *testing.T) {
 		got, err := c.MemoryLimitBytes()
 		if err != nil || got != tt.want {
 			t.Errorf("MemoryLimitBytes(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestNodeBaseURL(t *testing.T) {
+	tests := []struct{ nodeURL, httpAddr, want string }{
+		{"", ":8080", "http://127.0.0.1:8080"},
+		{"", "0.0.0.0:9000", "http://127.0.0.1:9000"},
+		{"", "10.0.0.5:8080", "http://10.0.0.5:8080"},
+		{"", "[::1]:8080", "http://[::1]:8080"},
+		{"https://node-a.internal:8443/", ":8080", "https://node-a.internal:8443"},
+	}
+	for _, tt := range tests {
+		c := Config{NodeURL: tt.nodeURL, HTTPAddr: tt.httpAddr}
+		if got := c.NodeBaseURL(); got != tt.want {
+			t.Errorf("NodeBaseURL(node_url %q, http_addr %q) = %q, want %q", tt.nodeURL, tt.httpAddr, got, tt.want)
 		}
 	}
 }

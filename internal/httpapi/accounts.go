@@ -54,7 +54,7 @@ func me(r *http.Request, chs *channels.Service, u urls, user *accounts.User) (*m
 		BannerURL: assetURL(ch.ID, channels.AssetBanner, p.BannerVersion),
 		Channel: channelSelf{
 			ID: ch.ID, Type: ch.Type, StreamKey: ch.StreamKey, ChatRoomID: ch.ChatRoomID,
-			RTMPURL: u.rtmp, WHIPURL: u.whip(), PlaybackURL: u.playback(ch.ID),
+			RTMPURL: u.rtmp, WHIPURL: u.whip(), PlaybackURL: u.playback(ch.ID, user.ID),
 		},
 	}, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/problem"
 )
 
@@ -18,14 +19,27 @@ import (
 type urls struct {
 	public string // base URL of the web app, no trailing slash
 	rtmp   string // rtmp://host:port/live/
+	tokens PlaybackTokens
 }
 
-func newURLs(c Config) urls {
-	return urls{public: strings.TrimSuffix(c.PublicURL, "/"), rtmp: c.RTMPURL}
+// PlaybackTokens mints the short-lived tokens players carry on every HLS request
+// (*playback.Signer).
+type PlaybackTokens interface {
+	Mint(c playback.Claims) string
 }
 
-func (u urls) playback(channelID string) string {
-	return u.public + "/hls/" + channelID + "/index.m3u8"
+func newURLs(c Config, tokens PlaybackTokens) urls {
+	return urls{public: strings.TrimSuffix(c.PublicURL, "/"), rtmp: c.RTMPURL, tokens: tokens}
+}
+
+// playback is the channel's multivariant playlist URL with a playback token for the viewer
+// (userID empty for an anonymous one).
+func (u urls) playback(channelID, userID string) string {
+	base := u.public + "/hls/" + channelID + "/index.m3u8"
+	if u.tokens == nil {
+		return base
+	}
+	return base + "?" + playback.Param + "=" + u.tokens.Mint(playback.Claims{ChannelID: channelID, UserID: userID})
 }
 func (u urls) whip() string { return u.public + "/api/whip" }
 
@@ -131,7 +145,11 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 			page.IsFollowed, page.IsBanned = state.Following, state.Banned
 		}
 		if !page.IsBanned {
-			page.PlaybackURL = u.playback(p.ChannelID)
+			viewerID := ""
+			if viewer != nil {
+				viewerID = viewer.ID
+			}
+			page.PlaybackURL = u.playback(p.ChannelID, viewerID)
 		}
 		encode(w, http.StatusOK, page)
 	})

@@ -7,11 +7,14 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/livehouse/livehouse/internal/playback"
 )
 
 func pngBytes(t testing.TB, w, h int) []byte {
@@ -44,9 +47,11 @@ func TestChannelPage(t *testing.T) {
 		}
 	}
 	page := anon.json(t)
-	if page["username"] != "Owner" || page["isLive"] != false || page["isFollowed"] != false || page["viewerCount"] != float64(0) ||
-		!strings.HasSuffix(page["playbackUrl"].(string), "/hls/"+page["channelId"].(string)+"/index.m3u8") {
+	if page["username"] != "Owner" || page["isLive"] != false || page["isFollowed"] != false || page["viewerCount"] != float64(0) {
 		t.Errorf("channel page = %v", page)
+	}
+	if got := e.playbackClaims(page["playbackUrl"], page["channelId"].(string)); got.UserID != "" {
+		t.Errorf("an anonymous viewer's playback token names user %q", got.UserID)
 	}
 
 	e.want(e.call("PUT", "/api/me/following/owner", viewer.token, nil), 204)
@@ -73,9 +78,28 @@ func TestChannelPage(t *testing.T) {
 	}
 	e.want(e.call("PUT", "/api/channels/owner/bans/ghost", owner.token, nil), 404)
 	e.want(e.call("DELETE", "/api/channels/owner/bans/viewer", owner.token, nil), 204)
-	if p := e.want(e.call("GET", "/api/channels/owner", viewer.token, nil), 200).json(t); p["isBanned"] != false || p["playbackUrl"] == nil {
-		t.Errorf("after unban: %v", p)
+	p = e.want(e.call("GET", "/api/channels/owner", viewer.token, nil), 200).json(t)
+	if p["isBanned"] != false || p["playbackUrl"] == nil {
+		t.Fatalf("after unban: %v", p)
 	}
+	if got := e.playbackClaims(p["playbackUrl"], p["channelId"].(string)); got.UserID == "" {
+		t.Errorf("a signed-in viewer's playback token names no user")
+	}
+}
+
+// playbackClaims checks that a playback URL is the channel's multivariant playlist with a
+// valid token for it, and returns the token's claims.
+func (e *env) playbackClaims(playbackURL any, channelID string) playback.Claims {
+	e.t.Helper()
+	u, err := url.Parse(fmt.Sprint(playbackURL))
+	if err != nil || u.Path != "/hls/"+channelID+"/index.m3u8" {
+		e.t.Fatalf("playbackUrl = %v", playbackURL)
+	}
+	c, err := e.tokens.Verify(u.Query().Get(playback.Param), channelID)
+	if err != nil {
+		e.t.Fatalf("playbackUrl %v: %v", playbackURL, err)
+	}
+	return c
 }
 
 func TestFollowingAndDirectory(t *testing.T) {
@@ -215,7 +239,8 @@ func TestStreamKeyReset(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, me[k], want)
 		}
 	}
-	if fmt.Sprint(me["playbackUrl"]) != "http://livehouse.test/hls/"+me["id"].(string)+"/index.m3u8" {
+	if !strings.HasPrefix(fmt.Sprint(me["playbackUrl"]), "http://livehouse.test/hls/"+me["id"].(string)+"/index.m3u8?token=") {
 		t.Errorf("playbackUrl = %v", me["playbackUrl"])
 	}
+	e.playbackClaims(me["playbackUrl"], me["id"].(string))
 }

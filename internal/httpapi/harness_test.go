@@ -23,6 +23,7 @@ import (
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/httpapi"
+	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -115,14 +116,15 @@ func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 type env struct {
-	t     testing.TB
-	srv   *httptest.Server
-	mail  *outbox
-	clock *clock
-	acc   *accounts.Service
-	store *sqlstore.DB
-	box   *channels.KeyBox
-	live  *liveSet
+	t      testing.TB
+	srv    *httptest.Server
+	mail   *outbox
+	clock  *clock
+	acc    *accounts.Service
+	store  *sqlstore.DB
+	box    *channels.KeyBox
+	live   *liveSet
+	tokens *playback.Signer
 }
 
 // liveSet stands in for the live-stream service: the channels marked live, and the cues
@@ -247,13 +249,17 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 	t.Cleanup(sockets.Close)
 	live := &liveSet{ids: map[string]bool{}}
 	act := actions.NewService(store, live, live, log, clk.Now, actions.Options{})
+	tokens, err := playback.NewSigner(bytes.Repeat([]byte{9}, 32), clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
 		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Sockets: sockets, Actions: act,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
-		Health: streams.NewHealth(store, nil, log, clk.Now),
+		Health: streams.NewHealth(store, nil, log, clk.Now), Playback: tokens,
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live}
+	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, tokens: tokens}
 }
 
 // response is a finished request.

@@ -16,7 +16,7 @@ type route struct {
 // apiRoutes lists the REST API.
 func apiRoutes(d Deps) []route {
 	log, acc, chs := d.Log, d.Accounts, d.Channels
-	links := newURLs(d.Config)
+	links := newURLs(d.Config, d.Playback)
 	jar := cookies{secure: secureCookies(d.Config.PublicURL)}
 	auth := func(h http.Handler) http.Handler { return requireUser(acc, log, h) }
 	proxied := d.Config.TrustProxy

@@ -53,6 +53,7 @@ type Deps struct {
 	Web      fs.FS                // the built web app; nil serves a placeholder
 	HLS      http.Handler         // serves /hls/{channelId}/…; nil serves nothing
 	Viewers  ViewerCounter        // live viewer counts; nil counts none
+	Playback PlaybackTokens       // mints the playback URLs' tokens; nil hands out URLs without one
 	Chat     *chat.Hub
 	Sockets  ChatSockets // takes chat WebSockets once their token is redeemed
 	Actions  *actions.Service

@@ -150,3 +150,11 @@ func (s *Service) DeliverStop(subject string, data []byte) {
 		go l.stop(m.Reason)
 	}
 }
+
+// Origin is where a channel's open session runs: the session, its node and the base URL
+// other nodes reach that node at (its node_url), for relaying the stream's HLS.
+type Origin struct {
+	SessionID string
+	Node      string
+	URL       string
+}

@@ -30,12 +30,13 @@ test('a STANDARD channel offers renditions and the player switches between them'
   });
   const ffmpeg = await goLive(page, 110);
   try {
-    const channel = (await (await request.get(`/api/channels/${streamer}`)).json()).channelId as string;
-    expect(channel).toMatch(/^ch_/);
+    const page0 = await (await request.get(`/api/channels/${streamer}`)).json();
+    expect(page0.channelId as string).toMatch(/^ch_/);
+    const playback = new URL(page0.playbackUrl as string); // carries the viewer's playback token
     // hls.js reads the multivariant playlist once: join when the rung is listed.
     await expect
       .poll(async () => {
-        const res = await request.get(`/hls/${channel}/index.m3u8`);
+        const res = await request.get(playback.pathname + playback.search);
         return res.ok() ? (await res.text()).match(/#EXT-X-STREAM-INF/g)?.length ?? 0 : 0;
       }, { timeout: 45_000 })
       .toBe(2);

@@ -67,7 +67,10 @@ test('go live from /manager with camera and microphone, share the screen, end th
   await expect(viewer.getByTestId('player').getByText('LIVE')).toBeVisible({ timeout: 30_000 });
   await playing(viewer);
   // The stream carries the microphone as an audio rendition (AAC, or Opus with webrtc_hls_audio=opus).
-  const multivariant = await viewer.evaluate(async (id) => (await fetch(`/hls/${id}/index.m3u8`)).text(), channelId);
+  const multivariant = await viewer.evaluate(async (name) => {
+    const { playbackUrl } = await (await fetch(`/api/channels/${name}`)).json(); // with a playback token
+    return (await fetch(playbackUrl)).text();
+  }, streamer);
   expect(multivariant).toMatch(/TYPE=AUDIO/);
   expect(multivariant).toMatch(/CODECS="avc1\.[0-9a-fA-F]{6},(mp4a\.40\.2|opus)"/);
   console.log(`broadcast codecs: ${/CODECS="([^"]+)"/.exec(multivariant)?.[1]}`);

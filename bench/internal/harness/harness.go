@@ -5,6 +5,7 @@ package harness
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/livehouse/livehouse/internal/playback"
 )
 
 // Server is a livehouse process on a fresh data dir.
@@ -24,6 +27,25 @@ type Server struct {
 	RTMP string // 127.0.0.1:port
 	cmd  *exec.Cmd
 	dir  string
+}
+
+// Secret is the secret_key of the servers the benchmarks start, so that they can mint the
+// playback tokens every HLS request needs.
+var Secret = strings.Repeat("be", 32)
+
+var tokens = func() *playback.Signer {
+	b, _ := hex.DecodeString(Secret)
+	s, err := playback.NewSigner(b, nil)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// Token mints a viewer's playback token for a channel (a new playback session each call),
+// good for an hour: a benchmark outlasts the players' two-minute tokens.
+func Token(channelID string) string {
+	return tokens.Mint(playback.Claims{ChannelID: channelID, Expires: time.Now().Add(time.Hour)})
 }
 
 // FreeAddr returns a loopback address nobody listens on right now.
@@ -41,7 +63,7 @@ func Start(binary string, env ...string) (*Server, error) {
 	}
 	s := &Server{Base: "http://" + FreeAddr(), RTMP: FreeAddr(), dir: dir}
 	s.cmd = exec.Command(binary, "serve")
-	s.cmd.Env = append(os.Environ(), "LIVEHOUSE_DATA_DIR="+dir, "LIVEHOUSE_HTTP_ADDR="+strings.TrimPrefix(s.Base, "http://"),
+	s.cmd.Env = append(os.Environ(), "LIVEHOUSE_SECRET_KEY="+Secret, "LIVEHOUSE_DATA_DIR="+dir, "LIVEHOUSE_HTTP_ADDR="+strings.TrimPrefix(s.Base, "http://"),
 		"LIVEHOUSE_RTMP_ADDR="+s.RTMP, "LIVEHOUSE_PUBLIC_URL="+s.Base, "LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_WEBRTC_ADDR=127.0.0.1:0")
 	// The load comes from loopback, thousands of connections from one address: lift the
 	// connection caps (a caller's env, appended after, may set them again).

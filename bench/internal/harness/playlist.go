@@ -16,7 +16,7 @@ import (
 func (s *Server) WaitLive(channelID string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
+		res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?token=" + Token(channelID))
 		if err == nil {
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
@@ -32,7 +32,7 @@ func (s *Server) WaitLive(channelID string) error {
 // SegmentDurations lists the durations (EXTINF) of the complete segments in a channel's media
 // playlist now, and whether the stream has ended (EXT-X-ENDLIST).
 func (s *Server) SegmentDurations(channelID string) (d []float64, ended bool, err error) {
-	res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?vt=benchbenchbench01")
+	res, err := http.Get(s.Base + "/hls/" + channelID + "/video1_stream.m3u8?token=" + Token(channelID))
 	if err != nil {
 		return nil, false, err
 	}

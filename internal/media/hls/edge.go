@@ -2,34 +2,32 @@ package hls
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2"
 )
 
-// edge follows one media playlist at the live edge and answers blocking reloads from it.
-//
-// gohlslib renders a playlist per waiting request, has no 503, and mishandles one valid
-// request: asking for the part after the last part of a segment that has just completed waits
-// for the whole next segment instead of answering with its part 0. The edge asks gohlslib for
-// both candidates of the next update — the next part of the current segment, and part 0 of the
-// next segment — takes whichever comes first, and shares that one rendering with every request
-// it satisfies.
+// edge holds one media playlist at the live edge and answers blocking reloads from it. A
+// follower keeps it current: followMuxer for a stream packaged here, a relay's follower for a
+// stream packaged on another node. Every request waiting for the same update shares the one
+// rendering the follower publishes.
 type edge struct {
-	m    *gohlslib.Muxer
-	tl   *timeline // the stream's timed metadata, listed as EXT-X-DATERANGE
-	file string
+	lastUsed atomic.Int64 // unix nanoseconds of the last request, for idle followers to stop
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every update
 	body    []byte
 	st      plState
-	closed  bool
+	closed  bool // no more updates: the stream ended (the body gets EXT-X-ENDLIST)
+	lost    bool // the follower cannot reach its source now (a relay's upstream)
 }
 
 // plState is what a media playlist says about the live edge.
@@ -39,11 +37,12 @@ type plState struct {
 	cur      int   // msn of the segment being built
 	curParts int   // its parts so far
 	target   time.Duration
+	ended    bool // the playlist carries EXT-X-ENDLIST
 }
 
 var (
-	seqLineRE    = regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d+)`)
-	targetLineRE = regexp.MustCompile(`#EXT-X-TARGETDURATION:(\d+)`)
+	seqLineRE    = regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d{1,9})`)
+	targetLineRE = regexp.MustCompile(`#EXT-X-TARGETDURATION:(\d{1,4})`)
 )
 
 func parseState(pl []byte) (plState, bool) {
@@ -66,6 +65,8 @@ func parseState(pl []byte) (plState, bool) {
 		case strings.HasPrefix(line, "#EXTINF"):
 			st.parts = append(st.parts, parts)
 			parts = 0
+		case strings.HasPrefix(line, "#EXT-X-ENDLIST"):
+			st.ended = true
 		}
 	}
 	st.cur, st.curParts = st.seq+len(st.parts), parts
@@ -75,46 +76,156 @@ func parseState(pl []byte) (plState, bool) {
 // has reports whether the playlist holds part `part` of segment msn (part < 0: the segment
 // itself), with a part index past a completed segment's last part meaning part 0 of the next.
 func (st plState) has(msn, part int) bool {
-	switch {
-	case msn < st.seq:
-		return true
-	case msn < st.cur:
-		if part < 0 || part < st.parts[msn-st.seq] {
+	for {
+		switch {
+		case msn < st.seq:
 			return true
+		case msn < st.cur:
+			if part < 0 || part < st.parts[msn-st.seq] {
+				return true
+			}
+			msn, part = msn+1, 0
+			continue
+		case msn == st.cur:
+			return part >= 0 && part < st.curParts
 		}
-		return st.has(msn+1, 0)
-	case msn == st.cur:
-		return part >= 0 && part < st.curParts
+		return false
 	}
-	return false
 }
 
-func newEdge(m *gohlslib.Muxer, tl *timeline, file string) *edge {
-	return &edge{m: m, tl: tl, file: file, changed: make(chan struct{})}
+// blockLimit is how long a blocking reload may wait: three target durations, per the rules.
+func (st plState) blockLimit(fallback time.Duration) time.Duration {
+	if st.target > 0 {
+		return 3 * st.target
+	}
+	return fallback
 }
 
-// render asks gohlslib for the playlist with the given query and returns it, or nil once the
-// stream is over.
-func (e *edge) render(query string) ([]byte, int) {
-	req, _ := http.NewRequest(http.MethodGet, "/"+e.file+"?"+query, nil)
+func newEdge() *edge {
+	e := &edge{changed: make(chan struct{})}
+	e.touch()
+	return e
+}
+
+func (e *edge) touch() { e.lastUsed.Store(time.Now().UnixNano()) }
+
+func (e *edge) idle(now time.Time) time.Duration {
+	return now.Sub(time.Unix(0, e.lastUsed.Load()))
+}
+
+// publish makes body the current playlist, unless it is older than the one held.
+func (e *edge) publish(body []byte, st plState) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	if e.body != nil && !e.lost && (st.cur < e.st.cur || st.cur == e.st.cur && st.curParts < e.st.curParts) {
+		return // an older answer arriving late
+	}
+	e.body, e.st, e.lost = body, st, false
+	e.wake()
+}
+
+// setLost marks the source unreachable (waiters are told so) or reachable again.
+func (e *edge) setLost(lost bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lost != lost && !e.closed {
+		e.lost = lost
+		e.wake()
+	}
+}
+
+// finish ends the playlist: no more updates; final, if not nil, replaces the body.
+func (e *edge) finish(final []byte) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	if final != nil {
+		e.body = final
+	}
+	e.closed, e.lost = true, false
+	close(e.changed)
+}
+
+func (e *edge) wake() {
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// waitResult is how a wait for the playlist ended.
+type waitResult int
+
+const (
+	waitOK      waitResult = iota // the playlist satisfies the request
+	waitEnded                     // the stream is over: the body is the last playlist (may be nil)
+	waitTimeout                   // nothing satisfying came within the limit
+	waitLost                      // the source is unreachable
+)
+
+// wait returns the playlist once it satisfies (msn, part) (msn < 0: any playlist), or why not
+// within limit or before ctx is done (the viewer went away).
+func (e *edge) wait(ctx context.Context, msn, part int, limit time.Duration) ([]byte, plState, waitResult) {
+	e.touch()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		e.mu.Lock()
+		body, st, closed, lost, changed := e.body, e.st, e.closed, e.lost, e.changed
+		e.mu.Unlock()
+		switch {
+		case closed:
+			return body, st, waitEnded
+		case lost:
+			return nil, st, waitLost
+		case body != nil && (msn < 0 || st.has(msn, part)):
+			return body, st, waitOK
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return nil, st, waitTimeout
+		case <-ctx.Done():
+			return nil, st, waitTimeout
+		}
+	}
+}
+
+// render asks gohlslib for a media playlist (file, a name the muxer serves) with the given
+// query.
+func render(m *gohlslib.Muxer, file, query string) ([]byte, int, error) {
+	req, err := http.NewRequest(http.MethodGet, "/"+file+"?"+query, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("rendering %q: %w", file, err)
+	}
 	rec := &recorder{header: http.Header{}}
-	e.m.Handle(rec, req)
-	return rec.body.Bytes(), rec.status
+	m.Handle(rec, req)
+	return rec.body.Bytes(), rec.status, nil
 }
 
-// follow keeps the edge's playlist current until the muxer closes.
-func (e *edge) follow(renders func()) {
+// followMuxer keeps an edge current from a local muxer until the muxer closes.
+//
+// gohlslib renders a playlist per waiting request, has no 503, and mishandles one valid
+// request: asking for the part after the last part of a segment that has just completed waits
+// for the whole next segment instead of answering with its part 0. The follower asks gohlslib
+// for both candidates of the next update — the next part of the current segment, and part 0
+// of the next segment — takes whichever comes first, and shares that one rendering with every
+// request it satisfies.
+func followMuxer(e *edge, m *gohlslib.Muxer, tl *timeline, file string, renders func(), log func(error)) {
 	type answer struct {
 		body   []byte
 		status int
 	}
-	body, status := e.render("")
-	for status == http.StatusOK {
+	body, status, err := render(m, file, "")
+	for err == nil && status == http.StatusOK {
 		st, ok := parseState(body)
 		if !ok {
 			break
 		}
-		e.publish(withDateRanges(body, e.tl), st)
+		e.publish(withDateRanges(body, tl), st)
 		// Both candidates for the next update; the slower one is answered by gohlslib when
 		// its turn comes (within a segment) and is discarded.
 		next := make(chan answer, 2)
@@ -123,7 +234,10 @@ func (e *edge) follow(renders func()) {
 			"_HLS_msn=" + strconv.Itoa(st.cur+1) + "&_HLS_part=0",
 		} {
 			go func() {
-				b, s := e.render(q)
+				b, s, err := render(m, file, q)
+				if err != nil {
+					log(err)
+				}
 				next <- answer{b, s}
 			}()
 		}
@@ -131,44 +245,10 @@ func (e *edge) follow(renders func()) {
 		body, status = a.body, a.status
 		renders()
 	}
-	e.mu.Lock()
-	e.closed = true
-	close(e.changed)
-	e.mu.Unlock()
-}
-
-func (e *edge) publish(body []byte, st plState) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.body != nil && (st.cur < e.st.cur || st.cur == e.st.cur && st.curParts < e.st.curParts) {
-		return // an older answer arriving late
+	if err != nil {
+		log(err)
 	}
-	e.body, e.st = body, st
-	close(e.changed)
-	e.changed = make(chan struct{})
-}
-
-// wait returns the playlist once it satisfies (msn, part) (msn < 0: at once), or nil after
-// limit, or with ended set when the stream is over.
-func (e *edge) wait(msn, part int, limit time.Duration) (body []byte, st plState, ended bool) {
-	timer := time.NewTimer(limit)
-	defer timer.Stop()
-	for {
-		e.mu.Lock()
-		body, st, closed, changed := e.body, e.st, e.closed, e.changed
-		e.mu.Unlock()
-		if closed {
-			return body, st, true
-		}
-		if body != nil && (msn < 0 || st.has(msn, part)) {
-			return body, st, false
-		}
-		select {
-		case <-changed:
-		case <-timer.C:
-			return nil, st, false
-		}
-	}
+	e.finish(nil)
 }
 
 // withDateRanges lists the stream's cues in a playlist, before its first segment.

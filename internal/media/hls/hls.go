@@ -3,11 +3,9 @@
 package hls
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -25,6 +24,18 @@ type Config struct {
 	SegmentCount       int           // segments kept in the window (≥ 7 for LL-HLS)
 	SegmentMinDuration time.Duration // segments are cut at the first keyframe after this
 	PartMinDuration    time.Duration // LL-HLS part target
+
+	Tokens  Tokens  // checks playback tokens (and mints the relay's own); nil refuses every request
+	Origins Locator // finds the node that packages a channel live elsewhere; nil: no relaying
+	Node    string  // this node's name, in the tokens it mints for its upstream requests
+	Relay   RelayLimits
+}
+
+// Tokens checks the playback tokens viewers carry, and mints the ones a relaying node
+// presents upstream. *playback.Signer is one.
+type Tokens interface {
+	Verify(token, channelID string) (playback.Claims, error)
+	Mint(c playback.Claims) string
 }
 
 // DefaultConfig: about 2 s segments, 200 ms parts, 7 segments.
@@ -54,11 +65,11 @@ type Server struct {
 	now func() time.Time
 
 	mu       sync.RWMutex
-	channels map[string]*live // by channel id
-	viewers  *viewers
+	channels map[string]*live             // by channel id
+	ended    map[string]map[string][]byte // final playlists (with EXT-X-ENDLIST) of streams that just ended
+	sessions *sessions
 
-	edges map[string]map[string]*edge  // live-edge followers of each media playlist, by channel and file
-	ended map[string]map[string][]byte // final playlists (with EXT-X-ENDLIST) of streams that just ended
+	relays *relays
 
 	playlistRequests prometheus.Counter
 	playlistRenders  prometheus.Counter
@@ -78,21 +89,26 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 		return c
 	}
 	s := &Server{
-		cfg: cfg, log: log, now: now, channels: map[string]*live{}, viewers: newViewers(),
-		edges: map[string]map[string]*edge{}, ended: map[string]map[string][]byte{},
+		cfg: cfg, log: log, now: now, channels: map[string]*live{}, sessions: newSessions(),
+		ended:            map[string]map[string][]byte{},
 		playlistRequests: counter("livehouse_hls_playlist_requests_total", "Media playlist requests, blocking or not."),
 		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
 		playlistTimeouts: counter("livehouse_hls_playlist_timeouts_total", "Blocking playlist requests answered 503 after three target durations."),
 	}
+	s.relays = newRelays(s, counter)
 	if reg != nil {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_hls_viewers", Help: "Players watching streams of this node."},
-			func() float64 { return float64(s.viewers.total(s.now())) }))
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_hls_viewers", Help: "Playback sessions fetching playlists from this node."},
+			func() float64 { return float64(s.sessions.total(s.now())) }))
 	}
 	return s
 }
 
-// Viewers is the number of players watching a channel now.
-func (s *Server) Viewers(channelID string) int { return s.viewers.count(channelID, s.now()) }
+// Viewers is the number of playback sessions fetching a channel's playlists from this node.
+// Behind a shared cache it undercounts: the players' beacons are the cluster-wide count.
+func (s *Server) Viewers(channelID string) int { return s.sessions.count(channelID, s.now()) }
+
+// Close stops relaying; streams packaged here end through Start's stop functions.
+func (s *Server) Close() { s.relays.close() }
 
 // Start packages a live stream until the returned function is called.
 func (s *Server) Start(l *streams.Live) func() {
@@ -134,7 +150,7 @@ func (s *Server) Start(l *streams.Live) func() {
 // ladder (a STANDARD channel's) has audioBitrate, the measured bitrate of its audio for the
 // multivariant playlist's bandwidths; the others skip the ladder's bookkeeping on every frame.
 func (s *Server) open(channelID string, t stream.Tracks, audioBitrate func() int, log *slog.Logger) (*live, error) {
-	lv := &live{tl: &timeline{}, rungs: map[string]*Rung{}, audioBitrate: audioBitrate}
+	lv := &live{tl: &timeline{}, rungs: map[string]*Rung{}, edges: map[string]*localEdge{}, audioBitrate: audioBitrate}
 	if audioBitrate != nil {
 		lv.sched = &schedule{minTicks: ticks(s.cfg.segmentMin(), videoClock)}
 	}
@@ -193,15 +209,16 @@ func (s *Server) close(channelID string, lv *live) {
 	if s.channels[channelID] == lv {
 		delete(s.channels, channelID)
 		last := map[string][]byte{}
-		for file, e := range s.edges[channelID] {
-			e.mu.Lock()
-			if e.body != nil {
-				last[file] = e.body
+		lv.mu.Lock()
+		for key, le := range lv.edges {
+			le.e.mu.Lock()
+			if le.e.body != nil {
+				last[key] = le.e.body
 			}
-			e.mu.Unlock()
+			le.e.mu.Unlock()
 		}
+		lv.mu.Unlock()
 		s.ended[channelID] = endPlaylists(last)
-		delete(s.edges, channelID)
 		time.AfterFunc(EndedKeep, func() { s.forgetEnded(channelID) })
 	}
 	s.mu.Unlock()
@@ -209,26 +226,31 @@ func (s *Server) close(channelID string, lv *live) {
 	for _, r := range rungs {
 		r.Close()
 	}
-	s.viewers.forget(channelID)
+	s.sessions.forget(channelID)
 }
 
 // EndedKeep is how long the final playlists of an ended stream stay servable.
 const EndedKeep = time.Minute
 
-// endPlaylists turns the newest media playlists into final ones: no preload hint (nothing
-// more will come) and EXT-X-ENDLIST.
+// endPlaylists turns the newest media playlists into final ones.
 func endPlaylists(last map[string][]byte) map[string][]byte {
 	out := map[string][]byte{}
 	for file, body := range last {
-		var b strings.Builder
-		for _, line := range strings.SplitAfter(string(body), "\n") {
-			if !strings.HasPrefix(line, "#EXT-X-PRELOAD-HINT") && !strings.HasPrefix(line, "#EXT-X-ENDLIST") {
-				b.WriteString(line)
-			}
-		}
-		out[file] = []byte(strings.TrimRight(b.String(), "\n") + "\n#EXT-X-ENDLIST\n")
+		out[file] = endPlaylist(body)
 	}
 	return out
+}
+
+// endPlaylist turns a media playlist into a final one: no preload hint (nothing more will
+// come) and EXT-X-ENDLIST.
+func endPlaylist(body []byte) []byte {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(string(body), "\n") {
+		if !strings.HasPrefix(line, "#EXT-X-PRELOAD-HINT") && !strings.HasPrefix(line, "#EXT-X-ENDLIST") {
+			b.WriteString(line)
+		}
+	}
+	return []byte(strings.TrimRight(b.String(), "\n") + "\n#EXT-X-ENDLIST\n")
 }
 
 func (s *Server) forgetEnded(channelID string) {
@@ -258,84 +280,138 @@ func (s *Server) newMuxer(tracks []*gohlslib.Track, log *slog.Logger) *gohlslib.
 
 // ServeHTTP serves /hls/{channelId}/{file}: the multivariant playlist index.m3u8, media
 // playlists (with blocking reloads), the init section, segments and parts; a transcoded
-// channel's rungs under /hls/{channelId}/{rung}/{file}.
+// channel's rungs under /hls/{channelId}/{rung}/{file}. A channel live on another node is
+// relayed from it (relay.go).
+//
+// Every name in the path is checked against what exists before anything is made for it, and
+// every request carries a playback token for the channel (see package playback).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Header().Set("Access-Control-Expose-Headers", "Content-Length, Content-Range")
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range")
 	if r.Method == http.MethodOptions {
-		w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-		w.Header().Set("Access-Control-Allow-Headers", "Range")
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Range, Authorization")
+		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		fail(w, http.StatusMethodNotAllowed, "only GET and HEAD")
 		return
 	}
-	channelID, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/hls/"), "/")
-	rungName, file, inRung := strings.Cut(key, "/")
-	if !inRung {
-		rungName, file = "", key
-	}
-	if !ok || file == "" || strings.Contains(file, "/") {
-		http.NotFound(w, r)
+	if r.Header.Get(TokenCheckHeader) != "" {
+		s.checkToken(w, r)
 		return
+	}
+	req, ok := parsePath(r.URL.Path)
+	if !ok {
+		fail(w, http.StatusNotFound, "no such file")
+		return
+	}
+	claims, err := s.verify(r, req.channelID)
+	if err != nil {
+		fail(w, http.StatusForbidden, "a valid playback token for this channel is needed")
+		return
+	}
+	if strings.HasSuffix(req.file, ".m3u8") && !strings.HasPrefix(claims.UserID, NodeUserPrefix) {
+		s.sessions.seen(req.channelID, claims.SessionID, s.now())
 	}
 	s.mu.RLock()
-	lv := s.channels[channelID]
-	final := s.ended[channelID][key]
+	lv := s.channels[req.channelID]
+	final, endedHere := s.ended[req.channelID]
 	s.mu.RUnlock()
-	var m *gohlslib.Muxer
-	var tl *timeline
-	if lv != nil {
-		m, tl = lv.source, lv.tl
-		if inRung {
-			m = nil
-			if rg := lv.rung(rungName); rg != nil {
-				m = rg.muxer()
-			}
-		}
-	}
-	if m == nil {
-		w.Header().Set("Cache-Control", "no-cache")
-		if final != nil {
-			// The stream has ended: players still on it learn so from EXT-X-ENDLIST.
-			w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
-			_, _ = w.Write(final)
+	switch {
+	case lv != nil:
+		s.serveLocal(w, r, lv, req)
+	case endedHere && !s.liveElsewhere(r, req.channelID):
+		// The stream has ended: players still on it learn so from EXT-X-ENDLIST.
+		if body := final[req.key]; body != nil {
+			writePlaylist(w, r, body, cacheShort)
 			return
 		}
-		http.Error(w, "this channel is not live", http.StatusNotFound)
+		fail(w, http.StatusNotFound, "this channel is not live")
+	default:
+		s.serveRelay(w, r, req)
+	}
+}
+
+// liveElsewhere reports whether a channel that ended here is live again on another node (its
+// streamer reconnected there), so that its viewers get the new stream rather than the end of
+// the old one.
+func (s *Server) liveElsewhere(r *http.Request, channelID string) bool {
+	if s.cfg.Origins == nil {
+		return false
+	}
+	_, err := s.relays.get(r.Context(), channelID)
+	return err == nil
+}
+
+// TokenCheckHeader on a request asks only whether its playback token is good for the channel
+// its path names: 204 or 403, nothing served. A caching edge asks so (nginx's auth_request)
+// before it answers from its cache, which does not hold the token.
+const TokenCheckHeader = "X-Livehouse-Token-Check"
+
+func (s *Server) checkToken(w http.ResponseWriter, r *http.Request) {
+	channelID, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/hls/"), "/")
+	if !idRE.MatchString(channelID) {
+		fail(w, http.StatusForbidden, "no channel")
 		return
 	}
-	if strings.HasSuffix(file, ".m3u8") {
-		query := r.URL.Query()
-		token := query.Get("vt")
-		switch {
-		case validToken(token):
-			s.viewers.seen(channelID, token, s.now())
-		case file == "index.m3u8":
-			// Give every player a playback-session token; the multivariant playlist carries it
-			// on to the media playlists, so each reload counts the viewer.
-			query.Set("vt", newToken())
-			w.Header().Set("Cache-Control", "no-store")
-			http.Redirect(w, r, r.URL.Path+"?"+query.Encode(), http.StatusFound)
-			return
-		}
-		if isMediaPlaylist(file) {
-			query.Del("vt")
-			s.servePlaylist(w, m, tl, channelID, key, file, query)
-			return
-		}
-		if !inRung && lv.transcoded() {
-			s.serveMultivariant(w, lv, query.Encode())
-			return
-		}
-	}
-	if isMedia(file) && !tl.empty() {
-		serveWithMetadata(w, r, m, tl, key)
+	if _, err := s.verify(r, channelID); err != nil {
+		fail(w, http.StatusForbidden, "a valid playback token for this channel is needed")
 		return
 	}
-	m.Handle(w, r)
+	w.Header().Set("Cache-Control", cacheNone)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// NodeUserPrefix starts the UserID of the tokens a node mints for its own upstream requests
+// when it relays a channel; those are not viewers.
+const NodeUserPrefix = "node:"
+
+// verify checks the request's playback token: the `token` query parameter, or an
+// Authorization bearer token (for tools such as ffprobe).
+func (s *Server) verify(r *http.Request, channelID string) (playback.Claims, error) {
+	if s.cfg.Tokens == nil {
+		return playback.Claims{}, playback.ErrInvalid
+	}
+	token := r.URL.Query().Get(playback.Param)
+	if token == "" {
+		token, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	return s.cfg.Tokens.Verify(token, channelID)
+}
+
+// serveLocal answers a request for a channel packaged on this node.
+func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lv *live, req hlsRequest) {
+	m := lv.source
+	if req.rung != "" {
+		rg := lv.rung(req.rung)
+		if rg == nil {
+			fail(w, http.StatusNotFound, "no such rendition")
+			return
+		}
+		if m = rg.muxer(); m == nil {
+			fail(w, http.StatusNotFound, "no such rendition")
+			return
+		}
+	}
+	switch {
+	case req.file == "index.m3u8" && req.rung == "" && lv.transcoded():
+		s.serveMultivariant(w, r, lv)
+	case req.file == "index.m3u8":
+		serveMuxerIndex(w, r, m)
+	case slices.Contains(mediaPlaylists(m), req.file):
+		e := s.localEdge(req.channelID, lv, m, req.key, req.file)
+		s.servePlaylist(w, r, e, s.blockLimit(), r.URL.Query())
+	case !mediaFileRE.MatchString(req.file):
+		fail(w, http.StatusNotFound, "no such file")
+	case isMedia(req.file) && !lv.tl.empty():
+		serveWithMetadata(w, r, m, lv.tl, req.key)
+	default:
+		serveMuxerFile(w, r, m)
+	}
 }
 
 // PutMetadata writes a cue into a live channel's output at the media time of its next video
@@ -369,24 +445,8 @@ func serveWithMetadata(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer
 		return rec.body.Bytes(), rec.status == http.StatusOK
 	})
 	if !ok {
-		for k, v := range rec.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.status)
-		_, _ = w.Write(rec.body.Bytes())
+		fail(w, http.StatusNotFound, "no such file")
 		return
 	}
-	w.Header().Set("Content-Type", "video/mp4")
-	w.Header().Set("Cache-Control", "public, max-age=3600") // as gohlslib serves parts and segments
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
-}
-
-func newToken() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	writeMedia(w, r, body)
 }

@@ -44,8 +44,9 @@ type live struct {
 	audioBitrate      func() int // the source's audio, shared by the upper rungs; nil with sched
 
 	mu     sync.Mutex
-	ladder bool             // the channel is transcoded: the multivariant playlist is ours
-	rungs  map[string]*Rung // by name
+	ladder bool                  // the channel is transcoded: the multivariant playlist is ours
+	rungs  map[string]*Rung      // by name
+	edges  map[string]*localEdge // followers of the media playlists, by key ({rung}/file)
 }
 
 func (lv *live) rung(name string) *Rung {
@@ -347,13 +348,10 @@ func variantOf(m *gohlslib.Muxer) (*playlist.MultivariantVariant, error) {
 }
 
 // multivariant renders a transcoded channel's multivariant playlist: the source first (hls.js
-// starts on the first listed), then each rung that has a whole segment, highest first. query
-// (the viewer token) is carried onto every URI.
-func (lv *live) multivariant(query string) ([]byte, error) {
-	suffix := ""
-	if query != "" {
-		suffix = "?" + query
-	}
+// starts on the first listed), then each rung that has a whole segment, highest first. The
+// URIs carry no query: every viewer loads the same ones.
+func (lv *live) multivariant() ([]byte, error) {
+	const suffix = ""
 	src, err := variantOf(lv.source)
 	if err != nil {
 		return nil, err
@@ -449,14 +447,13 @@ func (lv *live) transcoded() bool {
 
 // serveMultivariant answers index.m3u8 of a transcoded channel. Rungs come and go (a
 // transcoder restart), so it is not cached for long.
-func (s *Server) serveMultivariant(w http.ResponseWriter, lv *live, query string) {
-	body, err := lv.multivariant(query)
+func (s *Server) serveMultivariant(w http.ResponseWriter, r *http.Request, lv *live) {
+	body, err := lv.multivariant()
 	if err != nil {
 		s.log.Warn("rendering the multivariant playlist", "err", err)
-		http.Error(w, "the stream is not ready", http.StatusServiceUnavailable)
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "the stream is not ready")
 		return
 	}
-	w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
-	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(body)
+	writePlaylist(w, r, body, cacheShort)
 }

@@ -36,7 +36,9 @@ func frame(i, gop int) (pts int64, au [][]byte, key bool) {
 func serve(t *testing.T, s *Server, path string) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Header.Set("Authorization", "Bearer "+tokenFor(t, path))
+	s.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
 	}
@@ -94,7 +96,7 @@ func TestRungSegmentsFollowTheSource(t *testing.T) {
 		}
 	}
 	listed := func() bool {
-		return strings.Contains(serve(t, s, "/hls/ch/index.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa"), "160p/video1_stream.m3u8")
+		return strings.Contains(serve(t, s, "/hls/ch/index.m3u8"), "160p/video1_stream.m3u8")
 	}
 	for i := 0; i < 360; i++ {
 		pts, au, key := frame(i, gop)
@@ -169,11 +171,11 @@ func TestMultivariantPlaylist(t *testing.T) {
 		_ = lv.write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(pts) * time.Second / videoClock, NTP: time.Now(), Payload: au, Key: key})
 		_ = r.WriteVideo(pts, au)
 	}
-	if got := serve(t, s, "/hls/ch/index.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa"); strings.Contains(got, "160p") {
+	if got := serve(t, s, "/hls/ch/index.m3u8"); strings.Contains(got, "160p") {
 		t.Errorf("not marked transcoded, yet listing the rung: %s", got)
 	}
 	_ = s.SetLadder("ch", true)
-	got := serve(t, s, "/hls/ch/index.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa")
+	got := serve(t, s, "/hls/ch/index.m3u8")
 	var lines []string
 	for _, l := range strings.Split(got, "\n") {
 		if l != "" {
@@ -185,15 +187,15 @@ func TestMultivariantPlaylist(t *testing.T) {
 		"#EXT-X-VERSION:10",
 		"#EXT-X-INDEPENDENT-SEGMENTS",
 		`#EXT-X-STREAM-INF:BANDWIDTH=N,AVERAGE-BANDWIDTH=N,CODECS="avc1.42c028",RESOLUTION=1920x1080,FRAME-RATE=30.000`,
-		"video1_stream.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa",
+		"video1_stream.m3u8",
 		`#EXT-X-STREAM-INF:BANDWIDTH=N,AVERAGE-BANDWIDTH=N,CODECS="avc1.42c028",RESOLUTION=1920x1080,FRAME-RATE=30.000`,
-		"160p/video1_stream.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa",
+		"160p/video1_stream.m3u8",
 	}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("multivariant playlist (-want +got):\n%s", diff)
 	}
 	r.Close()
-	if got := serve(t, s, "/hls/ch/index.m3u8?vt=aaaaaaaaaaaaaaaaaaaaaa"); strings.Contains(got, "160p") {
+	if got := serve(t, s, "/hls/ch/index.m3u8"); strings.Contains(got, "160p") {
 		t.Errorf("a closed rung is still listed: %s", got)
 	}
 }
@@ -205,6 +207,7 @@ func noAudio() int { return 0 }
 // audioBitrate nil opens it as a passthrough (BASIC) stream.
 func openVideo(tb testing.TB, cfg Config, audioBitrate func() int) (*Server, *live) {
 	tb.Helper()
+	cfg.Tokens = testTokens
 	s := NewServer(cfg, slog.New(slog.DiscardHandler), nil, nil)
 	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, audioBitrate, s.log)
 	if err != nil {

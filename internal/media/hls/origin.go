@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2"
@@ -39,76 +38,84 @@ func (r *recorder) WriteHeader(code int) {
 // advanceParts is the Advance Part Limit for 200 ms parts: three seconds' worth.
 const advanceParts = 15
 
-// servePlaylist answers a media playlist request from the stream's edge. Viewer tokens were
-// taken off the query already, so the playlist carries nothing per viewer and its part URIs
-// stay cacheable. _HLS_skip is answered with the full playlist, which the rules allow.
-// key names the playlist within the channel: file for the source, {rung}/file for a rung.
-func (s *Server) servePlaylist(w http.ResponseWriter, m *gohlslib.Muxer, tl *timeline, channelID, key, file string, query url.Values) {
+// servePlaylist answers a media playlist request from an edge (fed by a local muxer, or by a
+// relay from the node that packages the stream). The playlist carries nothing per viewer, so
+// its part URIs stay cacheable. _HLS_skip is answered with the full playlist, which the rules
+// allow. limit is how long to wait before the playlist's own target duration is known.
+func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, e *edge, limit time.Duration, query url.Values) {
 	s.playlistRequests.Inc()
 	msnS, partS := query.Get("_HLS_msn"), query.Get("_HLS_part")
 	msn, part := -1, -1
 	var err error
 	if msnS != "" {
 		if msn, err = strconv.Atoi(msnS); err != nil || msn < 0 {
-			http.Error(w, "bad _HLS_msn", http.StatusBadRequest)
+			fail(w, http.StatusBadRequest, "bad _HLS_msn")
 			return
 		}
 	}
 	if partS != "" {
 		if msnS == "" {
-			http.Error(w, "_HLS_part needs _HLS_msn", http.StatusBadRequest)
+			fail(w, http.StatusBadRequest, "_HLS_part needs _HLS_msn")
 			return
 		}
 		if part, err = strconv.Atoi(partS); err != nil || part < 0 {
-			http.Error(w, "bad _HLS_part", http.StatusBadRequest)
+			fail(w, http.StatusBadRequest, "bad _HLS_part")
 			return
 		}
 	}
-	e := s.edgeFor(channelID, m, tl, key, file)
-	body, st, ended := e.wait(-1, -1, s.blockLimit())
-	if !ended && body != nil && msn >= 0 {
-		if msn > st.cur+1 || msn == st.cur && part > st.curParts+advanceParts {
-			http.Error(w, "the requested part is too far ahead of the live edge", http.StatusBadRequest)
+	body, st, res := e.wait(r.Context(), -1, -1, limit)
+	if res == waitOK && msn >= 0 {
+		if msn > st.cur+1 || msn == st.cur && part > st.curParts+advanceParts || msn == st.cur+1 && part > advanceParts {
+			fail(w, http.StatusBadRequest, "the requested part is too far ahead of the live edge")
 			return
 		}
-		body, _, ended = e.wait(msn, part, s.blockLimit())
+		body, st, res = e.wait(r.Context(), msn, part, st.blockLimit(limit))
 	}
-	if body == nil {
+	switch res {
+	case waitTimeout:
 		s.playlistTimeouts.Inc()
-		w.Header().Set("Cache-Control", "no-cache")
-		http.Error(w, "the requested part did not arrive in time", http.StatusServiceUnavailable)
-		return
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "the requested part did not arrive in time")
+	case waitLost:
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "the node packaging this stream cannot be reached")
+	case waitEnded:
+		if body == nil {
+			fail(w, http.StatusNotFound, "this channel is not live")
+			return
+		}
+		writePlaylist(w, r, endPlaylist(body), cacheShort)
+	default:
+		cc := cacheShort
+		if msn >= 0 {
+			cc = cacheBlocking(st)
+		}
+		writePlaylist(w, r, body, cc)
 	}
-	if ended {
-		body = endPlaylists(map[string][]byte{key: body})[key]
-	}
-	w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
-	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(body)
 }
 
-// edgeFor returns the edge following one media playlist of a stream, starting it if needed.
-func (s *Server) edgeFor(channelID string, m *gohlslib.Muxer, tl *timeline, key, file string) *edge {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	files := s.edges[channelID]
-	if files == nil {
-		files = map[string]*edge{}
-		s.edges[channelID] = files
+// localEdge is an edge that follows one of this node's muxers.
+type localEdge struct {
+	e *edge
+	m *gohlslib.Muxer
+}
+
+// localEdge returns the edge following one media playlist of a local stream, starting its
+// follower if needed. file is one the muxer serves (checked by the caller), so the edges of a
+// stream are bounded by its renditions.
+func (s *Server) localEdge(channelID string, lv *live, m *gohlslib.Muxer, key, file string) *edge {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	le := lv.edges[key]
+	if le == nil || le.m != m {
+		le = &localEdge{e: newEdge(), m: m}
+		lv.edges[key] = le
+		log := func(err error) { s.log.Warn("hls playlist", "channel", channelID, "err", err) }
+		go followMuxer(le.e, m, lv.tl, file, s.playlistRenders.Inc, log)
 	}
-	e := files[key]
-	if e == nil || e.m != m {
-		e = newEdge(m, tl, file)
-		files[key] = e
-		go e.follow(s.playlistRenders.Inc)
-	}
-	return e
+	return le.e
 }
 
 // blockLimit is three target durations: a segment lasts at least SegmentMinDuration and is
 // cut at the next keyframe, so the target duration is at least that.
 func (s *Server) blockLimit() time.Duration { return 3 * s.cfg.SegmentMinDuration }
-
-func isMediaPlaylist(file string) bool {
-	return strings.HasSuffix(file, ".m3u8") && file != "index.m3u8"
-}

@@ -1,21 +1,43 @@
 package hls
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2"
 	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
+
+	"github.com/livehouse/livehouse/internal/playback"
 )
+
+// testTokens signs the playback tokens of the package's tests.
+var testTokens = func() *playback.Signer {
+	s, err := playback.NewSigner(bytes.Repeat([]byte{7}, 32), nil)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// tokenFor mints a viewer's token for the channel a /hls/ path names.
+func tokenFor(t testing.TB, path string) string {
+	t.Helper()
+	rest, _ := strings.CutPrefix(path, "/hls/")
+	channel, _, _ := strings.Cut(rest, "/")
+	return testTokens.Mint(playback.Claims{ChannelID: channel})
+}
 
 // A blocking reload that the stream never satisfies is answered 503 after three target
 // durations instead of hanging.
 func TestBlockingReloadTimesOut(t *testing.T) {
-	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: 20 * time.Millisecond, PartMinDuration: 10 * time.Millisecond}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
+	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: 20 * time.Millisecond, PartMinDuration: 10 * time.Millisecond, Tokens: testTokens},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 	m := &gohlslib.Muxer{Variant: gohlslib.MuxerVariantLowLatency, Tracks: []*gohlslib.Track{{
 		Codec:     &codecs.H264{SPS: []byte{0x67, 0x42, 0xc0, 0x1e, 0xd9, 0x00, 0xa0, 0x47, 0xfe, 0xc8}, PPS: []byte{0x68, 0xce, 0x3c, 0x80}},
 		ClockRate: 90000,
@@ -24,11 +46,11 @@ func TestBlockingReloadTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	s.channels["ch_1"] = &live{source: m, tl: &timeline{}, sched: &schedule{}, rungs: map[string]*Rung{}} // a stream that never sends media
+	s.channels["ch_1"] = &live{source: m, tl: &timeline{}, sched: &schedule{}, rungs: map[string]*Rung{}, edges: map[string]*localEdge{}} // a stream that never sends media
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 
-	res, err := http.Get(srv.URL + "/hls/ch_1/video1_stream.m3u8?_HLS_msn=8&_HLS_part=0&vt=abcdefghijklmnop")
+	res, err := http.Get(srv.URL + "/hls/ch_1/video1_stream.m3u8?_HLS_msn=8&_HLS_part=0&token=" + tokenFor(t, "/hls/ch_1/"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,13 +58,16 @@ func TestBlockingReloadTimesOut(t *testing.T) {
 	if res.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("status %d, want 503", res.StatusCode)
 	}
+	if res.Header.Get("Retry-After") == "" || res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("503 headers: Retry-After %q, Cache-Control %q", res.Header.Get("Retry-After"), res.Header.Get("Cache-Control"))
+	}
 	if res.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("no CORS header on HLS responses")
 	}
 	if got := s.Viewers("ch_1"); got != 1 {
 		t.Errorf("viewers = %d, want 1", got)
 	}
-	res, err = http.Get(srv.URL + "/hls/ch_none/index.m3u8")
+	res, err = http.Get(srv.URL + "/hls/ch_none/index.m3u8?token=" + tokenFor(t, "/hls/ch_none/"))
 	if err != nil {
 		t.Fatal(err)
 	}

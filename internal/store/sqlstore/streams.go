@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/livehouse/livehouse/internal/streams"
@@ -167,6 +170,26 @@ func (s *DB) RenewNodeLease(ctx context.Context, node string, at, expires time.T
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO node_leases (node, renewed_at, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (node) DO UPDATE SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at`), node, ms(at), ms(expires))
 	return err
+}
+
+// SetNodeURL records, on node's lease, the base URL other nodes reach it at. Renewals keep it.
+func (s *DB) SetNodeURL(ctx context.Context, node, url string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE node_leases SET url = ? WHERE node = ?`), url, node)
+	return err
+}
+
+// LiveOrigin returns the channel's open session with its node and that node's URL, provided
+// the node's lease is valid at the given time; ok is false when there is none.
+func (s *DB) LiveOrigin(ctx context.Context, channelID string, at time.Time) (o streams.Origin, ok bool, err error) {
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT s.id, s.node, n.url FROM stream_sessions s JOIN node_leases n ON n.node = s.node
+		WHERE s.channel_id = ? AND s.ended_at IS NULL AND n.expires_at >= ?`), channelID, ms(at)).Scan(&o.SessionID, &o.Node, &o.URL)
+	if errors.Is(err, sql.ErrNoRows) {
+		return streams.Origin{}, false, nil
+	}
+	if err != nil {
+		return streams.Origin{}, false, fmt.Errorf("finding the origin of channel %s: %w", channelID, err)
+	}
+	return o, true, nil
 }
 
 // DropNodeLease removes a node's lease, when it stops cleanly.

@@ -187,3 +187,45 @@ func testSuspension(t *testing.T, s Store) {
 		t.Errorf("following after lifting the suspension: %v", usernames(following))
 	}
 }
+
+// testLiveOrigin: a channel's open session leads to its node's URL while the node's lease
+// holds; an ended session, or a node whose lease ran out, leads nowhere.
+func testLiveOrigin(t *testing.T, s Store) {
+	ctx := context.Background()
+	_, ch := mustCreate(t, s, "alice", "alice@example.com", true)
+	if _, ok, err := s.LiveOrigin(ctx, ch.ID, t0); err != nil || ok {
+		t.Errorf("LiveOrigin with no session = %v, %v", ok, err)
+	}
+	if err := s.RenewNodeLease(ctx, "node-a", t0, t0.Add(15*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetNodeURL(ctx, "node-a", "http://10.0.0.5:8080"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenewNodeLease(ctx, "node-a", t0.Add(5*time.Second), t0.Add(20*time.Second)); err != nil { // a renewal keeps the URL
+		t.Fatal(err)
+	}
+	if err := s.OpenStreamSession(ctx, "st-1", ch.ID, "node-a", t0); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		at     time.Time
+		want   streams.Origin
+		wantOK bool
+	}{
+		{t0.Add(10 * time.Second), streams.Origin{SessionID: "st-1", Node: "node-a", URL: "http://10.0.0.5:8080"}, true},
+		{t0.Add(21 * time.Second), streams.Origin{}, false}, // node-a's lease ran out
+	}
+	for _, tt := range tests {
+		got, ok, err := s.LiveOrigin(ctx, ch.ID, tt.at)
+		if err != nil || ok != tt.wantOK || got != tt.want {
+			t.Errorf("LiveOrigin at %v = %+v, %v, %v; want %+v, %v", tt.at.Sub(t0), got, ok, err, tt.want, tt.wantOK)
+		}
+	}
+	if err := s.EndStreamSession(ctx, "st-1", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.LiveOrigin(ctx, ch.ID, t0.Add(2*time.Second)); err != nil || ok {
+		t.Errorf("LiveOrigin after the end = %v, %v", ok, err)
+	}
+}

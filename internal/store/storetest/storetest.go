@@ -33,6 +33,8 @@ type Store interface {
 	SetIngestConfig(ctx context.Context, sessionID, config string) error
 	streams.HealthStore
 	chat.TokenStore
+	SetNodeURL(ctx context.Context, node, url string) error
+	LiveOrigin(ctx context.Context, channelID string, at time.Time) (streams.Origin, bool, error)
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -67,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"OneOpenSessionPerChannel", testOneOpenSessionPerChannel},
 		{"NodeLeases", testNodeLeases},
 		{"NodeStreamSessions", testNodeStreamSessions},
+		{"LiveOrigin", testLiveOrigin},
 		{"Suspension", testSuspension},
 		{"ChatTokens", testChatTokens},
 	}

@@ -1,5 +1,6 @@
 import Hls, { type Level } from 'hls.js';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { tokenOf, withToken } from '../../../lib/playback';
 import { parseCue, receiveCue } from '../../../lib/timed-metadata';
 
 type Props = { src: string; title: string; channel?: string; children?: ReactNode };
@@ -38,7 +39,15 @@ export function Player({ src, title, channel, children }: Props) {
     if (Hls.isSupported()) {
       // Low-latency mode targets the playlist's PART-HOLD-BACK; playing up to 1.5× lets a
       // viewer who joined behind, or stalled, catch up with the live edge.
-      const h = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, liveSyncOnStallIncrease: 0.2, backBufferLength: 30 });
+      // Every HLS request carries the playback token from src; the playlists do not list it.
+      const token = tokenOf(src);
+      const h = new Hls({
+        lowLatencyMode: true,
+        maxLiveSyncPlaybackRate: 1.5,
+        liveSyncOnStallIncrease: 0.2,
+        backBufferLength: 30,
+        xhrSetup: (xhr, url) => xhr.open('GET', withToken(url, token)),
+      });
       hls.current = h;
       // Exposed for measurements (make bench reads playingDate to compute player latency).
       (window as unknown as { livehouseHls?: Hls }).livehouseHls = h;
