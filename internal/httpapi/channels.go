@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"io"
+	"net/url"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/problem"
+	"github.com/livehouse/livehouse/internal/viewers"
 )
 
 // urls builds the public URLs the API hands out.
@@ -86,12 +89,16 @@ func countViewers(vc ViewerCounter, list []channelCard) {
 }
 
 // channelPage is GET /api/channels/{username}: public fields, plus the viewer's relation.
+// A viewer who may watch gets a playback token: on the playback URL, and on its own for the
+// player, which sends it on every media request and renews it through its viewing beacon.
 type channelPage struct {
 	channelCard
-	PlaybackURL string `json:"playbackUrl,omitempty"`
-	IsFollowed  bool   `json:"isFollowed"`
-	IsBanned    bool   `json:"isBanned"`
-	IsOwner     bool   `json:"isOwner"`
+	PlaybackURL            string     `json:"playbackUrl,omitempty"`
+	PlaybackToken          string     `json:"playbackToken,omitempty"`
+	PlaybackTokenExpiresAt *time.Time `json:"playbackTokenExpiresAt,omitempty"`
+	IsFollowed             bool       `json:"isFollowed"`
+	IsBanned               bool       `json:"isBanned"`
+	IsOwner                bool       `json:"isOwner"`
 }
 
 // optionalUser is the caller if they sent a session, nil if they sent none; a session that
@@ -105,7 +112,7 @@ func optionalUser(acc *accounts.Service, r *http.Request) (*accounts.User, error
 	return u, err
 }
 
-func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter, u urls, log *slog.Logger) http.Handler {
+func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter, views *viewers.Service, u urls, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		viewer, err := optionalUser(acc, r)
 		if err != nil {
@@ -132,7 +139,18 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 		}
 		if !page.IsBanned {
 			page.PlaybackURL = u.playback(p.ChannelID)
+			if views != nil {
+				userID := ""
+				if viewer != nil {
+					userID = viewer.ID
+				}
+				t := views.Grant(p.ChannelID, userID)
+				exp := t.Expires.UTC()
+				page.PlaybackToken, page.PlaybackTokenExpiresAt = t.Token, &exp
+				page.PlaybackURL += "?" + playback.Param + "=" + url.QueryEscape(t.Token)
+			}
 		}
+		w.Header().Set("Cache-Control", "no-store") // it carries a token minted for this viewer
 		encode(w, http.StatusOK, page)
 	})
 }

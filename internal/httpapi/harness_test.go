@@ -22,9 +22,11 @@ import (
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/httpapi"
+	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/viewers"
 )
 
 // fastHash keeps tests quick; the real parameters are measured by the benchmarks.
@@ -88,6 +90,7 @@ type env struct {
 	store *sqlstore.DB
 	box   *channels.KeyBox
 	live  *liveSet
+	views *viewers.Service
 }
 
 // liveSet stands in for the live-stream service: the channels marked live, and the cues
@@ -183,13 +186,19 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Cleanup(sockets.Close)
 	live := &liveSet{ids: map[string]bool{}}
 	act := actions.NewService(store, live, live, log, clk.Now, actions.Options{})
+	signer, err := playback.NewSigner(bytes.Repeat([]byte{7}, 32), clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := viewers.NewService(viewers.New(viewers.Config{Node: "test"}, clk.Now, log), signer, store, 0, clk.Now)
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
 		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Sockets: sockets, Actions: act,
+		Views: views, Viewers: views,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
 		Health: streams.NewHealth(store, nil, log, clk.Now),
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live}
+	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views}
 }
 
 // response is a finished request.

@@ -49,7 +49,9 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/me/sessions/{sessionId}", auth(handleSession(d.Health, log))},
 
 		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
-		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, links, log)},
+		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, d.Views, links, log)},
+		{"POST /api/channels/{username}/views", handleViewBeacon(chs, d.Views, d.Config.TrustProxy, log)},
+		{"DELETE /api/channels/{username}/views", handleViewLeave(chs, d.Views, log)},
 		{"GET /api/channels/{username}/bans", auth(ownerOf(log, handleBans(chs, log)))},
 		{"PUT /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, true, log)))},
 		{"DELETE /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, false, log)))},

@@ -17,6 +17,7 @@ import (
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/viewers"
 )
 
 // Config is the part of the configuration the HTTP layer uses.
@@ -49,6 +50,7 @@ type Deps struct {
 	Web      fs.FS                // the built web app; nil serves a placeholder
 	HLS      http.Handler         // serves /hls/{channelId}/…; nil serves nothing
 	Viewers  ViewerCounter        // live viewer counts; nil counts none
+	Views    *viewers.Service     // playback tokens and viewing beacons; nil hands out no tokens
 	Chat     *chat.Hub
 	Sockets  ChatSockets // takes chat WebSockets once their token is redeemed
 	Actions  *actions.Service
