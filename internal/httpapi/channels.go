@@ -2,10 +2,10 @@ package httpapi
 
 import (
 	"io"
-	"net/url"
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"

@@ -169,7 +169,7 @@ func (v *Counter) Seen(c playback.Claims, addr string) error {
 		}
 		ch.users[c.UserID]++
 	}
-	v.channels[c.ChannelID] = ch // pruning may have dropped it
+	v.channels[c.ChannelID] = ch                     // pruning may have dropped it
 	if old := ch.sessions[c.SessionID]; old != nil { // the same id under another user: replace it
 		v.removeLocked(ch, c.SessionID, old)
 	}
