@@ -22,10 +22,12 @@ import (
 	"github.com/livehouse/livehouse/internal/mail"
 	"github.com/livehouse/livehouse/internal/media/hls"
 	"github.com/livehouse/livehouse/internal/media/transcode"
+	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/store/postgres"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/viewers"
 )
 
 // app is the wired domain: what both the server and the operator commands need.
@@ -37,6 +39,9 @@ type app struct {
 	streams  *streams.Service
 	health   *streams.Health
 	hls      *hls.Server
+
+	views      *viewers.Service // playback tokens and viewer counts
+	node       string           // this node's name in the cluster
 
 	transcoder *transcode.Transcoder
 	actions    *actions.Service
@@ -87,11 +92,24 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		PublicURL: cfg.PublicURL, AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains,
 	}, a.store, box, mailer{sender}, log, nil)
 	a.hls = hls.NewServer(hls.DefaultConfig, log, nil, reg)
+	a.node = cfg.NodeName
+	if a.node == "" {
+		a.node, _ = os.Hostname()
+	}
+	signer, err := playback.NewSigner(secret, nil)
+	if err != nil {
+		return nil, err
+	}
+	counter := viewers.New(viewers.Config{Node: a.node, PerAddress: cfg.ViewersPerAddress}, nil, log)
+	if reg != nil {
+		counter.Register(reg)
+	}
+	a.views = viewers.NewService(counter, signer, a.store, time.Duration(cfg.PlaybackTokenSeconds)*time.Second, nil)
 	// The transcoder comes after the HLS output: its rungs join the source's packaging.
 	a.transcoder = transcode.New(transcode.Config{
 		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
 	}, a.hls, log, reg)
-	a.health = streams.NewHealth(a.store, a.hls, log, nil)
+	a.health = streams.NewHealth(a.store, a.views, log, nil)
 	a.streams = streams.NewService(a.store, box, log, nil, a.hls, a.transcoder, a.health)
 	a.streams.SetLease(time.Duration(cfg.NodeLeaseSeconds) * time.Second)
 	if reg != nil {

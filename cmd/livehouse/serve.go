@@ -26,6 +26,7 @@ import (
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/viewers"
 	"github.com/livehouse/livehouse/web"
 )
 
@@ -84,11 +85,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer stopSub.Unsubscribe()
 
-	node := cfg.NodeName
-	if node == "" {
-		node, _ = os.Hostname()
+	// Viewer counts: each node counts the beacons it gets and the others' published counts.
+	viewSub, err := b.Subscribe(viewers.SubjectPrefix+">", a.views.Deliver)
+	if err != nil {
+		return fmt.Errorf("viewers: %w", err)
 	}
-	if _, err := a.streams.Recover(ctx, node); err != nil {
+	defer viewSub.Unsubscribe()
+	stopViews := background(func(ctx context.Context) error { return a.views.Run(ctx, b) })
+	defer stopViews()
+
+	if _, err := a.streams.Recover(ctx, a.node); err != nil {
 		return fmt.Errorf("recovering sessions: %w", err)
 	}
 	stopLease := background(a.streams.RunLease)
@@ -126,7 +132,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Registry: reg,
 		Web:      web.Dist(),
 		HLS:      a.hls,
-		Viewers:  a.hls,
+		Viewers:  a.views,
+		Views:    a.views,
 		Chat:     hub,
 		Sockets:  sockets,
 		WHIP:     webrtcIngest,

@@ -42,6 +42,11 @@ type Config struct {
 
 	NodeName         string `yaml:"node_name" help:"this node's name in a cluster, the same across its restarts; empty = the host name"`
 	NodeLeaseSeconds int    `yaml:"node_lease_seconds" help:"how long a node's lease lasts unrenewed (it renews every third of it); a stream on a node silent this long is ended by the others"`
+	// Roles is what this node serves; see Role*.
+	Roles []string `yaml:"roles" help:"what this node serves: all, or any of api (REST API and web app), chat, media (RTMP/WHIP ingest and HLS origin), edge (HLS relay only)"`
+
+	PlaybackTokenSeconds int `yaml:"playback_token_seconds" help:"lifetime of a player's signed playback token; players renew it through their viewing beacon, and a banned viewer's playback stops within it"`
+	ViewersPerAddress    int `yaml:"viewers_per_address" help:"anonymous playback sessions of one channel counted per source address (per /64 for IPv6); signed-in viewers count once each"`
 
 	PublicURL      string   `yaml:"public_url" help:"base URL users reach the web app at; links in mail point here"`
 	AllowedOrigins []string `yaml:"allowed_origins" help:"CORS allowlist for the API; * allows any origin"`
@@ -112,6 +117,9 @@ func Defaults(stage string) Config {
 		LogRetentionDays:     7,
 		SessionRetentionDays: 60,
 		NodeLeaseSeconds:     15,
+		Roles:                []string{RoleAll},
+		PlaybackTokenSeconds: 120,
+		ViewersPerAddress:    10,
 		ChatRoomRate:         100,
 		ChatReviewFallback:   "ALLOW",
 		SMTP:                 SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
@@ -233,6 +241,20 @@ func (c *Config) Validate() error {
 	if c.SessionRetentionDays < 0 {
 		bad("session_retention_days", "must not be negative")
 	}
+	if c.PlaybackTokenSeconds < 2 || c.PlaybackTokenSeconds > 3600 {
+		bad("playback_token_seconds", "%d is not from 2 to 3600", c.PlaybackTokenSeconds)
+	}
+	if c.ViewersPerAddress < 1 || c.ViewersPerAddress > 10_000 {
+		bad("viewers_per_address", "%d is not from 1 to 10000", c.ViewersPerAddress)
+	}
+	if len(c.Roles) == 0 {
+		bad("roles", "must name at least one of %s", strings.Join(allRoles, ", "))
+	}
+	for _, r := range c.Roles {
+		if !slices.Contains(allRoles, r) {
+			bad("roles", "%q is not one of %s", r, strings.Join(allRoles, ", "))
+		}
+	}
 	if c.SMTP.Host != "" {
 		if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {
 			bad("smtp.port", "%d is not a port", c.SMTP.Port)
@@ -257,6 +279,22 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// Roles a node may take (the roles setting); all is every one of the others.
+const (
+	RoleAll   = "all"
+	RoleAPI   = "api"   // the REST API and the web app
+	RoleChat  = "chat"  // chat tokens and chat WebSockets
+	RoleMedia = "media" // RTMP and WHIP ingest, and the HLS origin of the streams ingested here
+	RoleEdge  = "edge"  // HLS relayed from the ingesting nodes only
+)
+
+var allRoles = []string{RoleAll, RoleAPI, RoleChat, RoleMedia, RoleEdge}
+
+// Has reports whether the node takes the role (all takes every one).
+func (c *Config) Has(role string) bool {
+	return slices.Contains(c.Roles, RoleAll) || slices.Contains(c.Roles, role)
 }
 
 // sizeUnits are the suffixes memory_limit takes, longest first so that "MiB" is not read as "B".

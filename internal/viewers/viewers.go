@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/livehouse/livehouse/internal/playback"
 )
 
@@ -267,6 +269,13 @@ func (v *Counter) Local() int {
 		n += len(ch.users) + ch.anon
 	}
 	return n
+}
+
+// Register exposes livehouse_hls_viewers: the playback sessions this node counts (a cluster's
+// total is the sum over its nodes).
+func (v *Counter) Register(reg prometheus.Registerer) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_hls_viewers", Help: "Players whose viewing beacons this node counts."},
+		func() float64 { return float64(v.Local()) }))
 }
 
 // countsMessage is what a node publishes.

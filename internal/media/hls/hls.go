@@ -84,10 +84,6 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
 		playlistTimeouts: counter("livehouse_hls_playlist_timeouts_total", "Blocking playlist requests answered 503 after three target durations."),
 	}
-	if reg != nil {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_hls_viewers", Help: "Players watching streams of this node."},
-			func() float64 { return float64(s.viewers.total(s.now())) }))
-	}
 	return s
 }
 
