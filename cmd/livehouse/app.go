@@ -40,8 +40,8 @@ type app struct {
 	health   *streams.Health
 	hls      *hls.Server
 
-	views      *viewers.Service // playback tokens and viewer counts
-	node       string           // this node's name in the cluster
+	views *viewers.Service // playback tokens and viewer counts
+	node  string           // this node's name in the cluster
 
 	transcoder *transcode.Transcoder
 	actions    *actions.Service
