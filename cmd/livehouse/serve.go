@@ -51,7 +51,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer b.Close()
 	a.streams.SetBus(b)
-	a.actions.SetBus(b)
+	a.actions.SetCluster(b) // actions through any node reach the stream where it runs
 	hub := chat.NewHub(a.store, b.Publish, log, nil)
 	hub.Register(reg)
 	hub.SetRoomRate(cfg.ChatRoomRate)

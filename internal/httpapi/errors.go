@@ -33,6 +33,7 @@ var statuses = []struct {
 	{errUnsupportedMedia, http.StatusUnsupportedMediaType},
 	{errMethodNotAllowed, http.StatusMethodNotAllowed},
 	{problem.ErrThrottled, http.StatusTooManyRequests},
+	{problem.ErrUnavailable, http.StatusServiceUnavailable},
 	{errBadGateway, http.StatusBadGateway},
 	// Store sentinels that reach here mean the thing vanished under the request.
 	{accounts.ErrNotFound, http.StatusNotFound},

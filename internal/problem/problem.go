@@ -18,6 +18,9 @@ var (
 	ErrConflict        = errors.New("conflict")
 	ErrTooLarge        = errors.New("too large")
 	ErrThrottled       = errors.New("throttled")
+	// ErrUnavailable: a part of the system needed for the request is out of reach for now;
+	// RetryAfter says when to try again.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // Problem is an error meant for the user.
