@@ -74,7 +74,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	}
 	mux.Handle("/api/", apiFallback(mux, d.Log))
 	if d.HLS != nil {
-		mux.Handle("/hls/", d.HLS)
+		mux.Handle("/hls/", checkPlaybackToken(d.Views, d.Log, d.HLS))
 	}
 	mux.Handle("GET /healthz", handleHealthz(d.Checks))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))

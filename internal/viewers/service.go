@@ -105,6 +105,15 @@ func (s *Service) Beacon(ctx context.Context, channelID, token, addr string) (Ti
 	return s.mint(c), nil
 }
 
+// Check verifies a token presented on a media request: signed by this installation, for the
+// channel, and not expired (no grace here: an expired token is how a ban takes effect).
+func (s *Service) Check(channelID, token string) error {
+	if _, err := s.signer.Verify(token, channelID); err != nil {
+		return problem.Forbidden("InvalidPlaybackToken", "This playback token is not valid for this channel, or has expired: reload the page.")
+	}
+	return nil
+}
+
 // Leave drops the token's session from the count at once.
 func (s *Service) Leave(channelID, token string) error {
 	c, err := s.verify(channelID, token)
