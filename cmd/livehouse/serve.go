@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,11 +65,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	} else {
 		hub.SetReview(cfg.ChatReviewFallback == "ALLOW", webhook)
 	}
-	sockets, err := socket.New(hub, log)
-	if err != nil {
-		return err
+	// Each role opens only what it serves: chat the WebSocket loop, media the ingest
+	// listeners; routes of roles the node does not take answer 421 (see httpapi).
+	var sockets httpapi.ChatSockets
+	if cfg.Has(config.RoleChat) {
+		s, err := socket.New(hub, log)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		sockets = s
 	}
-	defer sockets.Close()
 	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", hub.Deliver)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
@@ -103,19 +110,28 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			log.Warn("dropping the node lease", "err", err)
 		}
 	}()
-	ingest, err := rtmp.Listen(cfg.RTMPAddr, a.streams, log)
-	if err != nil {
-		return err
-	}
-	stopRTMP := background(ingest.Run)
-	defer stopRTMP()
+	rtmpAddr, webrtcAddr := "-", "-"
+	var webrtcIngest httpapi.WHIP
+	// The ingest URL streamers see: this node's listener, or the configured port when the
+	// node takes no ingest (an api node tells streamers where the media nodes listen).
+	ingestURL := rtmpURL(cfg.PublicURL, cfg.RTMPAddr)
+	if cfg.Has(config.RoleMedia) {
+		ingest, err := rtmp.Listen(cfg.RTMPAddr, a.streams, log)
+		if err != nil {
+			return err
+		}
+		stopRTMP := background(ingest.Run)
+		defer stopRTMP()
+		rtmpAddr, ingestURL = ingest.Addr().String(), rtmpURL(cfg.PublicURL, ingest.Addr().String())
 
-	webrtcIngest, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
-	if err != nil {
-		return err
+		w, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
+		if err != nil {
+			return err
+		}
+		stopWHIP := background(w.Run)
+		defer stopWHIP()
+		webrtcIngest, webrtcAddr = w, w.Addr().String()
 	}
-	stopWHIP := background(webrtcIngest.Run)
-	defer stopWHIP()
 
 	search, err := productSearch(cfg.AmazonProduct)
 	if err != nil {
@@ -124,7 +140,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	handler := httpapi.NewServer(httpapi.Deps{
 		Config: httpapi.Config{
-			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg.PublicURL, ingest.Addr()), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
+			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: ingestURL, AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
 			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
 		},
 		Log: log, Accounts: a.accounts, Channels: a.channels,
@@ -140,6 +156,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Actions:  a.actions,
 		Products: search,
 		Health:   a.health,
+		Roles:    cfg.Roles,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -152,7 +169,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(), "webrtc", webrtcIngest.Addr().String(),
+	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "roles", strings.Join(cfg.Roles, ","), "http", ln.Addr().String(), "rtmp", rtmpAddr, "webrtc", webrtcAddr,
 		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir, "amazon_product", search != nil)
 	fmt.Fprintf(stdout, "Livehouse is serving http://%s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
 	if err := a.transcoder.Available(); err != nil {
@@ -210,12 +227,12 @@ func productSearch(c config.AmazonProduct) (httpapi.ProductSearcher, error) {
 
 // rtmpURL is the ingest URL streamers paste into OBS: the public host with the port the
 // RTMP server actually listens on.
-func rtmpURL(publicURL string, addr net.Addr) string {
+func rtmpURL(publicURL string, addr string) string {
 	host := "localhost"
 	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
-	_, port, _ := net.SplitHostPort(addr.String())
+	_, port, _ := net.SplitHostPort(addr)
 	return "rtmp://" + net.JoinHostPort(host, port) + "/live/"
 }
 

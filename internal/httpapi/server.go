@@ -57,6 +57,9 @@ type Deps struct {
 	Products ProductSearcher // Amazon product search; nil when the feature is off
 	Health   *streams.Health // stream sessions, events and metrics
 	WHIP     WHIP            // WebRTC ingest; nil answers 404
+	// Roles are what this node serves (Role*); nil serves everything. Routes of other roles
+	// answer 421 RoleNotServed.
+	Roles []string
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)
