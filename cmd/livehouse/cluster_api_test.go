@@ -35,7 +35,7 @@ func TestWholeAPIFromAnyNode(t *testing.T) {
 	if err := pub.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = pub.Process.Kill(); _ = pub.Wait() }()
+	defer func() { _ = pub.Process.Kill() }()
 	hlsBase := a + "/hls/" + channelID + "/"
 	var playlist string
 	waitFor(t, 40*time.Second, "two segments on node A", func() bool {
@@ -156,6 +156,49 @@ func TestWholeAPIFromAnyNode(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "both nodes to count the one remaining viewer", func() bool {
 		return count(a) == 1 && count(b) == 1
+	})
+
+	// Stream health through node B: the session A runs, live, with A's measurements.
+	var sessions struct {
+		Sessions []struct {
+			ID     string `json:"id"`
+			IsLive bool   `json:"isLive"`
+		} `json:"sessions"`
+	}
+	if status := getAuthJSON(t, b+"/api/me/sessions", owner, &sessions); status != 200 || len(sessions.Sessions) != 1 || !sessions.Sessions[0].IsLive {
+		t.Fatalf("sessions through node B: %d %+v", status, sessions)
+	}
+	waitFor(t, 30*time.Second, "stream health measured on A (bitrate, concurrent views), read through B", func() bool {
+		var detail struct {
+			Metrics struct {
+				ConcurrentViews []*float64
+				Averages        struct{ VideoBitrate float64 }
+			}
+		}
+		getAuthJSON(t, b+"/api/me/sessions/"+sessions.Sessions[0].ID, owner, &detail)
+		viewed := false
+		for _, v := range detail.Metrics.ConcurrentViews {
+			viewed = viewed || (v != nil && *v >= 1)
+		}
+		return viewed && detail.Metrics.Averages.VideoBitrate > 0
+	})
+
+	// A stream key reset through node B ends the stream on node A.
+	exited := make(chan struct{})
+	go func() { _ = pub.Wait(); close(exited) }()
+	if status, _ := post(t, b+"/api/me/stream-key/reset", owner, nil); status != 200 {
+		t.Fatalf("key reset through node B: %d", status)
+	}
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the key reset through node B did not disconnect the encoder on node A")
+	}
+	waitFor(t, 20*time.Second, "the channel offline on both nodes", func() bool {
+		var pa, pb map[string]any
+		getJSON(t, a+"/api/channels/streamer", &pa)
+		getJSON(t, b+"/api/channels/streamer", &pb)
+		return pa["isLive"] == false && pb["isLive"] == false
 	})
 }
 
