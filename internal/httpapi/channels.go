@@ -171,7 +171,7 @@ func handleDirectory(ch *channels.Service, vc ViewerCounter, log *slog.Logger) h
 	})
 }
 
-func handleFollowing(ch *channels.Service, log *slog.Logger) http.Handler {
+func handleFollowing(ch *channels.Service, vc ViewerCounter, log *slog.Logger) http.Handler {
 	type response struct {
 		Channels []channelCard `json:"channels"`
 	}
@@ -190,7 +190,9 @@ func handleFollowing(ch *channels.Service, log *slog.Logger) http.Handler {
 			writeError(w, r, log, err)
 			return
 		}
-		encode(w, http.StatusOK, response{Channels: cards(list)})
+		out := cards(list)
+		countViewers(vc, out)
+		encode(w, http.StatusOK, response{Channels: out})
 	})
 }
 

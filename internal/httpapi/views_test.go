@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -78,6 +79,15 @@ func TestPlaybackTokens(t *testing.T) {
 	page := e.want(e.call("GET", "/api/channels/owner", "", nil), 200).json(t)
 	if page["viewerCount"] != float64(1) {
 		t.Errorf("viewerCount after one beacon = %v, want 1", page["viewerCount"])
+	}
+	// The directory and the following list count the same.
+	e.want(e.call("PUT", "/api/me/following/owner", fan.token, nil), 204)
+	var list struct{ Channels []struct{ ViewerCount int } }
+	for _, path := range []string{"/api/channels?live=true", "/api/me/following"} {
+		res := e.want(e.call("GET", path, fan.token, nil), 200)
+		if err := json.Unmarshal(res.body, &list); err != nil || len(list.Channels) != 1 || list.Channels[0].ViewerCount != 1 {
+			t.Errorf("%s: %s", path, res.body)
+		}
 	}
 
 	// Another channel's token, a forged one and an empty one are refused, counting nothing.
