@@ -172,7 +172,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "roles", strings.Join(cfg.Roles, ","), "http", ln.Addr().String(), "rtmp", rtmpAddr, "webrtc", webrtcAddr,
 		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir, "amazon_product", search != nil)
 	fmt.Fprintf(stdout, "Livehouse is serving http://%s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
-	if err := a.transcoder.Available(); err != nil {
+	if err := a.transcoder.Available(); err != nil && cfg.Has(config.RoleMedia) {
 		log.Warn("transcoding", "err", err)
 	}
 
