@@ -72,7 +72,7 @@ func TestWholeAPIFromAnyNode(t *testing.T) {
 		t.Errorf("stopping the action through node B: %d", status)
 	}
 
-	// Viewers: an anonymous one beaconing to A, one to B, and the signed-in fan to A: both
+	// Viewers: an anonymous one beaconing to A, one to B, and the signed-in fan to B: both
 	// nodes count all three.
 	token := func(base, session string) string {
 		t.Helper()
@@ -91,7 +91,7 @@ func TestWholeAPIFromAnyNode(t *testing.T) {
 		return status, renewed
 	}
 	anonA, anonB, fanTok := token(a, ""), token(b, ""), token(a, fanSession)
-	for _, v := range []struct{ base, tok string }{{a, anonA}, {b, anonB}, {a, fanTok}} {
+	for _, v := range []struct{ base, tok string }{{a, anonA}, {b, anonB}, {b, fanTok}} {
 		if status, _ := beacon(v.base, v.tok); status != 200 {
 			t.Fatalf("beacon to %s: %d", v.base, status)
 		}
@@ -118,7 +118,7 @@ func TestWholeAPIFromAnyNode(t *testing.T) {
 	}
 	// The fan's player renews its token as it goes (the one from the page may have lapsed
 	// while the counts settled).
-	status, fanTok = beacon(a, fanTok)
+	status, fanTok = beacon(b, fanTok)
 	if status != 200 || media(fanTok) != 200 {
 		t.Fatalf("the fan's renewed token on node A: beacon %d, playlist %d", status, media(fanTok))
 	}
@@ -133,6 +133,10 @@ func TestWholeAPIFromAnyNode(t *testing.T) {
 	if status, _ := beacon(a, fanTok); status != 403 {
 		t.Errorf("renewing the banned fan's token on node A: %d, want 403", status)
 	}
+	// The ban drops the fan from the counts of every node at once.
+	waitFor(t, 30*time.Second, "both nodes to stop counting the banned fan", func() bool {
+		return count(a) == 2 && count(b) == 2
+	})
 	// Meanwhile an anonymous viewer keeps renewing and keeps playing.
 	_, anonA = beacon(a, anonA)
 	waitFor(t, 30*time.Second, "the banned fan's token to stop working on node A", func() bool {

@@ -83,6 +83,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	defer chatSub.Unsubscribe()
 	a.channels.OnBan(func(ctx context.Context, channelID, userID string) {
 		hub.DisconnectUser(ctx, channelID, userID, "banned")
+		a.views.Banned(ctx, b, channelID, userID) // their playback stops counting on every node
 	})
 	// Key resets, suspensions and deletions made on any node (or by an operator command) end
 	// the stream on the node that runs it.
@@ -98,6 +99,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return fmt.Errorf("viewers: %w", err)
 	}
 	defer viewSub.Unsubscribe()
+	dropSub, err := b.Subscribe(viewers.DropSubject, a.views.DeliverDrop)
+	if err != nil {
+		return fmt.Errorf("viewers: %w", err)
+	}
+	defer dropSub.Unsubscribe()
 	stopViews := background(func(ctx context.Context) error { return a.views.Run(ctx, b) })
 	defer stopViews()
 

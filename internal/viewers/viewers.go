@@ -33,6 +33,10 @@ import (
 // its counts.
 const SubjectPrefix = "viewers.counts."
 
+// DropSubject carries {"channelId","userId"}: every node drops that viewer's sessions of the
+// channel (they were banned from it).
+const DropSubject = "viewers.drop"
+
 // Config shapes the counter.
 type Config struct {
 	// Node names this node in the published counts; counts from this name on the bus are
@@ -194,6 +198,49 @@ func (v *Counter) Left(c playback.Claims) {
 	if len(ch.sessions) == 0 {
 		delete(v.channels, c.ChannelID)
 	}
+}
+
+// DropUser stops counting a signed-in viewer's sessions of a channel on this node.
+func (v *Counter) DropUser(channelID, userID string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	ch := v.channels[channelID]
+	if ch == nil || userID == "" {
+		return
+	}
+	for id, s := range ch.sessions {
+		if s.user == userID {
+			v.removeLocked(ch, id, s)
+		}
+	}
+	if len(ch.sessions) == 0 {
+		delete(v.channels, channelID)
+	}
+}
+
+type dropMessage struct {
+	ChannelID string `json:"channelId"`
+	UserID    string `json:"userId"`
+}
+
+// Banned drops a viewer's sessions of a channel on every node: here at once, and on the
+// others through the bus.
+func (v *Counter) Banned(ctx context.Context, p Publisher, channelID, userID string) {
+	v.DropUser(channelID, userID)
+	msg, _ := json.Marshal(dropMessage{ChannelID: channelID, UserID: userID})
+	if err := p.Publish(ctx, DropSubject, msg); err != nil {
+		v.log.Warn("asking other nodes to stop counting a banned viewer", "channel", channelID, "err", err)
+	}
+}
+
+// DeliverDrop is the bus handler of DropSubject.
+func (v *Counter) DeliverDrop(_ string, data []byte) {
+	var m dropMessage
+	if json.Unmarshal(data, &m) != nil || m.ChannelID == "" || m.UserID == "" {
+		v.log.Warn("ignoring a malformed viewer drop")
+		return
+	}
+	v.DropUser(m.ChannelID, m.UserID)
 }
 
 func (v *Counter) removeLocked(ch *channel, id string, s *session) {

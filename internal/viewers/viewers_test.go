@@ -287,6 +287,38 @@ func TestNodesSumAndExpire(t *testing.T) {
 	}
 }
 
+func TestBannedViewerDropsOnEveryNode(t *testing.T) {
+	clk := newClock()
+	a := New(Config{Node: "a"}, clk.Now, nil)
+	b := New(Config{Node: "b"}, clk.Now, nil)
+	fb := &fakeBus{}
+	fb.handlers = []func(string, []byte){
+		func(s string, d []byte) {
+			if s == DropSubject {
+				b.DeliverDrop(s, d)
+			}
+		},
+	}
+	a.Seen(playback.Claims{ChannelID: "ch1", SessionID: "s1", UserID: "u1"}, "192.0.2.1")
+	b.Seen(playback.Claims{ChannelID: "ch1", SessionID: "s2", UserID: "u1"}, "192.0.2.1")
+	b.Seen(playback.Claims{ChannelID: "ch1", SessionID: "s3", UserID: "u2"}, "192.0.2.1")
+	b.Seen(playback.Claims{ChannelID: "ch2", SessionID: "s4", UserID: "u1"}, "192.0.2.1")
+	a.Banned(context.Background(), fb, "ch1", "u1")
+	for _, c := range []struct {
+		node    *Counter
+		channel string
+		want    int
+	}{{a, "ch1", 0}, {b, "ch1", 1}, {b, "ch2", 1}} {
+		if got := c.node.Viewers(c.channel); got != c.want {
+			t.Errorf("node %s after the ban: Viewers(%s) = %d, want %d", c.node.cfg.Node, c.channel, got, c.want)
+		}
+	}
+	b.DeliverDrop(DropSubject, []byte(`{"channelId":"ch2"}`)) // malformed: no user
+	if got := b.Viewers("ch2"); got != 1 {
+		t.Errorf("a malformed drop changed the count: %d", got)
+	}
+}
+
 // TestNodesOverTheBus runs two counters on one real (embedded) bus, as two nodes would.
 func TestNodesOverTheBus(t *testing.T) {
 	ctx := context.Background()
