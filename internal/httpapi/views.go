@@ -45,7 +45,7 @@ func handleViewBeacon(ch *channels.Service, views *viewers.Service, trustProxy b
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusOK, viewTicket{Token: t.Token, ExpiresAt: t.Expires.UTC(), RenewAfterSeconds: int(t.RenewAfter / time.Second)}, nil
+		return http.StatusOK, viewTicket{Token: t.Token, ExpiresAt: t.Expires.UTC(), RenewAfterSeconds: max(1, int(t.RenewAfter/time.Second))}, nil
 	})
 }
 
