@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -216,4 +217,60 @@ func getAuthJSON(t *testing.T, u, session string, v any) int {
 	raw, _ := json.Marshal(m)
 	_ = json.Unmarshal(raw, v)
 	return status
+}
+
+// TestNodesStartTogether starts two nodes at the same moment on a fresh database, several
+// times: both come up (migrations run under an advisory lock).
+func TestNodesStartTogether(t *testing.T) {
+	for round := range 3 {
+		c := newCluster(t)
+		type node struct {
+			base string
+			stop context.CancelFunc
+			done chan error
+		}
+		var nodes []node
+		start := make(chan struct{})
+		for i := range 2 {
+			vars := c.vars(t, "node-"+string(rune('a'+i)))
+			vars["LIVEHOUSE_HTTP_ADDR"] = freePort(t)
+			vars["LIVEHOUSE_WEBRTC_ADDR"] = "127.0.0.1:0"
+			ctx, cancel := context.WithCancel(context.Background())
+			n := node{base: "http://" + vars["LIVEHOUSE_HTTP_ADDR"], stop: cancel, done: make(chan error, 1)}
+			var out, logs syncBuffer
+			go func() {
+				<-start
+				n.done <- run(ctx, []string{"livehouse", "serve"}, envFunc(vars), strings.NewReader(""), &out, &logs)
+			}()
+			nodes = append(nodes, n)
+		}
+		close(start)
+		for i, n := range nodes {
+			waitFor(t, 60*time.Second, "both nodes healthy", func() bool {
+				select {
+				case err := <-n.done:
+					t.Fatalf("round %d: node %d exited: %v", round, i, err)
+				default:
+				}
+				status, _ := getStatus(n.base + "/healthz")
+				return status == 200
+			})
+		}
+		for _, n := range nodes {
+			n.stop()
+			if err := <-n.done; err != nil {
+				t.Errorf("round %d: stopping a node: %v", round, err)
+			}
+		}
+	}
+}
+
+// getStatus is a GET that reports a connection failure as status 0.
+func getStatus(u string) (int, error) {
+	res, err := http.Get(u)
+	if err != nil {
+		return 0, err
+	}
+	res.Body.Close()
+	return res.StatusCode, nil
 }
