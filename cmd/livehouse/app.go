@@ -28,6 +28,7 @@ import (
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/viewers"
 )
 
 // app is the wired domain: what both the server and the operator commands need.
@@ -40,6 +41,7 @@ type app struct {
 	health   *streams.Health
 	hls      *hls.Server
 	tokens   *playback.Signer // playback tokens, checked by every node's HLS
+	views    *viewers.Service // hands out playback tokens and counts viewers by beacon
 	node     string           // this node's name in the cluster
 
 	transcoder *transcode.Transcoder
@@ -126,11 +128,16 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	hcfg.Tokens, hcfg.Node, hcfg.Origins = tokens, a.node, originLocator{a.store, a.node}
 	a.hls = hls.NewServer(hcfg, log, nil, reg)
 	a.closers = append(a.closers, func() error { a.hls.Close(); return nil })
+	counter := viewers.New(viewers.Config{Node: a.node, PerAddress: cfg.ViewersPerAddress}, nil, log)
+	if reg != nil {
+		counter.Register(reg)
+	}
+	a.views = viewers.NewService(counter, tokens, a.store, time.Duration(cfg.PlaybackTokenSeconds)*time.Second, nil)
 	// The transcoder comes after the HLS output: its rungs join the source's packaging.
 	a.transcoder = transcode.New(transcode.Config{
 		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
 	}, a.hls, log, reg)
-	a.health = streams.NewHealth(a.store, a.hls, log, nil)
+	a.health = streams.NewHealth(a.store, a.views, log, nil)
 	a.streams = streams.NewService(a.store, box, log, nil, a.hls, a.transcoder, a.health)
 	a.streams.SetLease(time.Duration(cfg.NodeLeaseSeconds) * time.Second)
 	if reg != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -146,9 +145,7 @@ func TestLiveRTMPToHLS(t *testing.T) {
 		}
 	}
 
-	// The channel page hands each viewer a playback URL with a token of their own; every HLS
-	// request needs one, the playlists never carry it, and each player counts as one viewer
-	// while it reloads.
+	// Every HLS request needs a playback token.
 	raw := &http.Client{Transport: http.DefaultTransport} // no token added
 	res, err := raw.Get(playlist)
 	if err != nil {
@@ -158,34 +155,22 @@ func TestLiveRTMPToHLS(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden || res.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("index.m3u8 without a token: %d, Cache-Control %q", res.StatusCode, res.Header.Get("Cache-Control"))
 	}
-	getJSON(t, base+"/api/channels/streamer", &page)
-	before := page["viewerCount"].(float64) // ffprobe above was a viewer too
+	// Each player gets a playback token from the channel page and counts as one viewer once
+	// its beacon comes in (ffprobe above sent none, so it did not count).
 	for i := range 2 {
 		getJSON(t, base+"/api/channels/streamer", &page)
-		playbackURL := page["playbackUrl"].(string)
-		u, err := url.Parse(playbackURL)
-		if err != nil || u.Query().Get("token") == "" {
-			t.Fatalf("playbackUrl %q has no token", playbackURL)
+		tok, _ := page["playbackToken"].(string)
+		if tok == "" || !strings.HasSuffix(page["playbackUrl"].(string), "?token="+tok) {
+			t.Fatalf("channel page without a playback token: %v", page)
 		}
-		res, err := raw.Get(base + u.RequestURI())
-		if err != nil {
-			t.Fatal(err)
+		if status, _ := post(t, base+"/api/channels/streamer/views", "", map[string]string{"token": tok}); status != 200 {
+			t.Fatalf("viewing beacon: %d", status)
 		}
-		multi, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != 200 || strings.Contains(string(multi), "token") || res.Header.Get("Cache-Control") != "public, max-age=1" {
-			t.Fatalf("multivariant playlist with the viewer's token: %d %q\n%s", res.StatusCode, res.Header.Get("Cache-Control"), multi)
-		}
-		res, err = raw.Get(base + "/hls/" + channelID + "/video1_stream.m3u8?" + u.RawQuery)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
 		getJSON(t, base+"/api/channels/streamer", &page)
-		if page["viewerCount"] != before+float64(i+1) {
+		if page["viewerCount"] != float64(i+1) {
 			t.Errorf("after %d players: viewerCount = %v", i+1, page["viewerCount"])
 		}
-		if v := metric(t, base, "livehouse_hls_viewers"); v != before+float64(i+1) {
+		if v := metric(t, base, "livehouse_hls_viewers"); v != float64(i+1) {
 			t.Errorf("after %d players: livehouse_hls_viewers = %v", i+1, v)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,7 @@ import (
 	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/viewers"
 	"github.com/livehouse/livehouse/web"
 )
 
@@ -52,7 +54,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer b.Close()
 	a.streams.SetBus(b)
-	a.actions.SetBus(b)
+	a.actions.SetCluster(b) // actions through any node reach the stream where it runs
 	hub := chat.NewHub(a.store, b.Publish, log, nil)
 	hub.Register(reg)
 	hub.SetRoomRate(cfg.ChatRoomRate)
@@ -66,11 +68,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		hub.SetReview(cfg.ChatReviewFallback == "ALLOW", webhook)
 	}
 	hub.SetAccess(chatAccess(a.store))
-	sockets, err := socket.New(hub, log, socket.Config{PerAddress: cfg.ChatSocketsPerAddress, PerUser: cfg.ChatSocketsPerUser})
-	if err != nil {
-		return err
+	// Each role opens only what it serves: chat the WebSocket loop, media the ingest
+	// listeners; routes of roles the node does not take answer 421 (see httpapi).
+	var sockets httpapi.ChatSockets
+	if cfg.Has(config.RoleChat) {
+		s, err := socket.New(hub, log, socket.Config{PerAddress: cfg.ChatSocketsPerAddress, PerUser: cfg.ChatSocketsPerUser})
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		sockets = s
 	}
-	defer sockets.Close()
 	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", hub.Deliver)
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
@@ -83,7 +91,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	defer chatUserSub.Unsubscribe()
 	// A ban closes the user's sockets to the room on every node and voids their tokens; a
 	// deleted or suspended account's, to every room.
-	a.channels.OnBan(hub.Ban)
+	a.channels.OnBan(func(ctx context.Context, channelID, userID string) {
+		hub.Ban(ctx, channelID, userID)
+		a.views.Banned(ctx, b, channelID, userID) // their playback stops counting on every node
+	})
 	a.endChat = func(ctx context.Context, userID, reason string) {
 		if err := chat.EndUser(ctx, b.Publish, userID, reason, time.Now()); err != nil {
 			log.Error("ending a user's chat", "user", userID, "err", err)
@@ -99,12 +110,25 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer stopSub.Unsubscribe()
 
-	node := a.node
-	if _, err := a.streams.Recover(ctx, node); err != nil {
+	// Viewer counts: each node counts the beacons it gets and the others' published counts.
+	viewSub, err := b.Subscribe(viewers.SubjectPrefix+">", a.views.Deliver)
+	if err != nil {
+		return fmt.Errorf("viewers: %w", err)
+	}
+	defer viewSub.Unsubscribe()
+	dropSub, err := b.Subscribe(viewers.DropSubject, a.views.DeliverDrop)
+	if err != nil {
+		return fmt.Errorf("viewers: %w", err)
+	}
+	defer dropSub.Unsubscribe()
+	stopViews := background(log, "viewer counts", func(ctx context.Context) error { return a.views.Run(ctx, b) })
+	defer stopViews()
+
+	if _, err := a.streams.Recover(ctx, a.node); err != nil {
 		return fmt.Errorf("recovering sessions: %w", err)
 	}
 	// Recover took the node's lease; other nodes relay this node's streams from the URL on it.
-	if err := a.store.SetNodeURL(ctx, node, cfg.NodeBaseURL()); err != nil {
+	if err := a.store.SetNodeURL(ctx, a.node, cfg.NodeBaseURL()); err != nil {
 		return fmt.Errorf("recording the node's URL: %w", err)
 	}
 	stopLease := background(log, "node lease", a.streams.RunLease)
@@ -113,23 +137,32 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			log.Warn("dropping the node lease", "err", err)
 		}
 	}()
-	ingest, err := rtmp.Listen(rtmp.Config{
-		Addr: cfg.RTMPAddr, MaxConnections: cfg.RTMPMaxConnections, MaxConnectionsPerAddress: cfg.RTMPMaxConnectionsPerAddress,
-		PublishTimeout: time.Duration(cfg.RTMPPublishTimeoutSeconds) * time.Second,
-	}, a.streams, log)
-	if err != nil {
-		return err
-	}
-	registerListener(reg, "rtmp", ingest.Listener())
-	stopRTMP := background(log, "rtmp", ingest.Run)
-	defer stopRTMP()
+	rtmpAddr, webrtcAddr := "-", "-"
+	var webrtcIngest httpapi.WHIP
+	// The ingest URL streamers see: this node's listener, or the configured port when the
+	// node takes no ingest (an api node tells streamers where the media nodes listen).
+	ingestURL := rtmpURL(cfg.PublicURL, cfg.RTMPAddr)
+	if cfg.Has(config.RoleMedia) {
+		ingest, err := rtmp.Listen(rtmp.Config{
+			Addr: cfg.RTMPAddr, MaxConnections: cfg.RTMPMaxConnections, MaxConnectionsPerAddress: cfg.RTMPMaxConnectionsPerAddress,
+			PublishTimeout: time.Duration(cfg.RTMPPublishTimeoutSeconds) * time.Second,
+		}, a.streams, log)
+		if err != nil {
+			return err
+		}
+		registerListener(reg, "rtmp", ingest.Listener())
+		stopRTMP := background(log, "rtmp", ingest.Run)
+		defer stopRTMP()
+		rtmpAddr, ingestURL = ingest.Addr().String(), rtmpURL(cfg.PublicURL, ingest.Addr().String())
 
-	webrtcIngest, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
-	if err != nil {
-		return err
+		w, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
+		if err != nil {
+			return err
+		}
+		stopWHIP := background(log, "whip", w.Run)
+		defer stopWHIP()
+		webrtcIngest, webrtcAddr = w, w.Addr().String()
 	}
-	stopWHIP := background(log, "whip", webrtcIngest.Run)
-	defer stopWHIP()
 
 	search, err := productSearch(cfg.AmazonProduct)
 	if err != nil {
@@ -138,7 +171,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	handler := httpapi.NewServer(httpapi.Deps{
 		Config: httpapi.Config{
-			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: rtmpURL(cfg.PublicURL, ingest.Addr()), AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
+			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: ingestURL, AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
 			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
 			BodyTimeout: time.Duration(cfg.HTTPBodyTimeoutSeconds) * time.Second,
 		},
@@ -147,14 +180,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Registry: reg,
 		Web:      web.Dist(),
 		HLS:      a.hls,
-		Viewers:  a.hls,
-		Playback: a.tokens,
+		Viewers:  a.views,
+		Views:    a.views,
 		Chat:     hub,
 		Sockets:  sockets,
 		WHIP:     webrtcIngest,
 		Actions:  a.actions,
 		Products: search,
 		Health:   a.health,
+		Roles:    cfg.Roles,
 	})
 
 	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -170,10 +204,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "http", ln.Addr().String(), "rtmp", ingest.Addr().String(), "webrtc", webrtcIngest.Addr().String(),
+	log.Info("livehouse started", "version", version, "stage", cfg.Stage, "roles", strings.Join(cfg.Roles, ","), "http", ln.Addr().String(), "rtmp", rtmpAddr, "webrtc", webrtcAddr,
 		"database", a.store.Dialect(), "bus_embedded", b.Embedded(), "data_dir", cfg.DataDir, "amazon_product", search != nil)
 	fmt.Fprintf(stdout, "Livehouse is serving http://%s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
-	if err := a.transcoder.Available(); err != nil {
+	if err := a.transcoder.Available(); err != nil && cfg.Has(config.RoleMedia) {
 		log.Warn("transcoding", "err", err)
 	}
 
@@ -251,12 +285,12 @@ func productSearch(c config.AmazonProduct) (httpapi.ProductSearcher, error) {
 
 // rtmpURL is the ingest URL streamers paste into OBS: the public host with the port the
 // RTMP server actually listens on.
-func rtmpURL(publicURL string, addr net.Addr) string {
+func rtmpURL(publicURL string, addr string) string {
 	host := "localhost"
 	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
-	_, port, _ := net.SplitHostPort(addr.String())
+	_, port, _ := net.SplitHostPort(addr)
 	return "rtmp://" + net.JoinHostPort(host, port) + "/live/"
 }
 

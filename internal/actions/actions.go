@@ -71,13 +71,14 @@ type Options struct {
 
 // Service runs stream actions.
 type Service struct {
-	store Store
-	sink  Sink
-	lives Lives
-	bus   Publisher // may be nil
-	log   *slog.Logger
-	now   func() time.Time
-	opts  Options
+	store   Store
+	sink    Sink
+	lives   Lives
+	bus     Publisher // may be nil
+	cluster Cluster   // may be nil: requests for streams on other nodes go here
+	log     *slog.Logger
+	now     func() time.Time
+	opts    Options
 
 	mu     sync.Mutex
 	active map[string]*running    // by channel id
@@ -104,7 +105,18 @@ func (s *Service) SetBus(p Publisher) { s.bus = p }
 // Start validates an action and sends it to the channel's viewers, replacing the active one.
 // The configuration is saved as the streamer's last one (except for Amazon products, which
 // come from a search).
+//
+// When the stream runs on another node of the cluster, the request goes there over the bus;
+// ChannelNotBroadcasting means the channel is live on no node.
 func (s *Service) Start(ctx context.Context, ch *channels.Channel, name string, data json.RawMessage) (*Action, error) {
+	return s.start(ctx, ch, name, data, true)
+}
+
+func (s *Service) startHere(ctx context.Context, ch *channels.Channel, name string, data json.RawMessage) (*Action, error) {
+	return s.start(ctx, ch, name, data, false)
+}
+
+func (s *Service) start(ctx context.Context, ch *channels.Channel, name string, data json.RawMessage, mayForward bool) (*Action, error) {
 	if name == AmazonProduct && !s.opts.AmazonProduct {
 		return nil, invalid("name", "The Amazon product stream action is not enabled on this server.")
 	}
@@ -121,6 +133,11 @@ func (s *Service) Start(ctx context.Context, ch *channels.Channel, name string, 
 	}
 	live := s.lives.Live(ch.ID)
 	if live == nil {
+		if mayForward {
+			if a, found, err := s.forward(ctx, request{Op: "start", Channel: *ch, Name: name, Data: data}); found || err != nil {
+				return a, err
+			}
+		}
 		return nil, notBroadcasting()
 	}
 	if err := s.allow(ch.ID); err != nil {
@@ -157,9 +174,19 @@ func (s *Service) Start(ctx context.Context, ch *channels.Channel, name string, 
 	return a, nil
 }
 
-// Stop ends the channel's active action for every viewer. Stopping when nothing is active
-// does nothing.
+// Stop ends the channel's active action for every viewer, on whichever node runs the stream.
+// Stopping when nothing is active does nothing.
 func (s *Service) Stop(ctx context.Context, ch *channels.Channel) error {
+	if s.lives.Live(ch.ID) == nil {
+		if _, found, err := s.forward(ctx, request{Op: "stop", Channel: *ch}); found || err != nil {
+			return err
+		}
+		return notBroadcasting()
+	}
+	return s.stopHere(ctx, ch)
+}
+
+func (s *Service) stopHere(_ context.Context, ch *channels.Channel) error {
 	if s.lives.Live(ch.ID) == nil {
 		return notBroadcasting()
 	}
@@ -189,6 +216,18 @@ func (s *Service) Active(channelID string) *Action {
 	return nil
 }
 
+// Current returns the channel's active action on whichever node runs its stream, or nil.
+func (s *Service) Current(ctx context.Context, ch *channels.Channel) *Action {
+	if s.lives.Live(ch.ID) != nil {
+		return s.Active(ch.ID)
+	}
+	a, _, err := s.forward(ctx, request{Op: "active", Channel: *ch})
+	if err != nil {
+		s.log.Warn("asking for the active stream action", "channel", ch.ID, "err", err)
+	}
+	return a
+}
+
 // Save stores a configuration without sending it; unfinished forms may be saved, within the
 // limits.
 func (s *Service) Save(ctx context.Context, userID, name string, data json.RawMessage) (json.RawMessage, error) {
@@ -216,7 +255,9 @@ func (s *Service) Output() streams.Output { return output{s} }
 type output struct{ s *Service }
 
 func (o output) Start(l *streams.Live) func() {
+	unserve := o.s.serve(l)
 	return func() {
+		unserve()
 		o.s.mu.Lock()
 		r := o.s.active[l.Channel.ID]
 		o.s.mu.Unlock()

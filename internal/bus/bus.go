@@ -264,6 +264,56 @@ func (b *Bus) Subscribe(subject string, h Handler) (Subscription, error) {
 	return subscription{sub}, nil
 }
 
+// ErrNoResponders is what Request returns when nobody subscribes to the subject.
+var ErrNoResponders = errors.New("no responders")
+
+// Responder answers one request; what it returns is the reply. Unlike a Handler it runs on a
+// goroutine of its own, so it may wait on I/O (the requester waits for it anyway).
+type Responder func(subject string, data []byte) []byte
+
+// Respond answers every request on subject with h's reply. Subscribe to a subject only while
+// this node can answer it (e.g. a channel's subject while its stream runs here): a request
+// nobody can answer then fails at once with ErrNoResponders instead of waiting out its
+// deadline.
+func (b *Bus) Respond(subject string, h Responder) (Subscription, error) {
+	if h == nil {
+		return nil, fmt.Errorf("respond on %s: nil responder", subject)
+	}
+	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) {
+		if m.Reply == "" {
+			return // a plain publish: nobody waits for an answer
+		}
+		go func() {
+			if err := m.Respond(h(m.Subject, m.Data)); err != nil {
+				b.log.Warn("answering a bus request", "subject", m.Subject, "err", err)
+			}
+		}()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("respond on %s: %w", subject, err)
+	}
+	return subscription{sub}, nil
+}
+
+// Request sends data to one responder of subject and returns its reply, waiting at most
+// until ctx's deadline (5 s without one). It returns ErrNoResponders when nobody answers the
+// subject.
+func (b *Bus) Request(ctx context.Context, subject string, data []byte) ([]byte, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultPingTimeout)
+		defer cancel()
+	}
+	m, err := b.nc.RequestWithContext(ctx, subject, data)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return nil, fmt.Errorf("request to %s: %w", subject, ErrNoResponders)
+	case err != nil:
+		return nil, fmt.Errorf("request to %s: %w", subject, err)
+	}
+	return m.Data, nil
+}
+
 type subscription struct{ sub *nats.Subscription }
 
 func (s subscription) Unsubscribe() error {

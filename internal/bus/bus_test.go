@@ -689,3 +689,42 @@ func (r *recorder) wait(t *testing.T, msg string) slog.Record {
 		}
 	}
 }
+
+// TestRequestReply: a request reaches the one node that answers its subject, across nodes
+// when there is an external server; with nobody answering it fails at once.
+func TestRequestReply(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			a, b := m.open(t), m.open(t)
+			if m.embedded {
+				b = a // two embedded buses do not see each other
+			}
+			subject := uniqueSubject()
+			ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+			defer cancel()
+			if _, err := a.Request(ctx, subject+".ch1", []byte("x")); !errors.Is(err, ErrNoResponders) {
+				t.Errorf("request with no responder: %v, want ErrNoResponders", err)
+			}
+			sub, err := b.Respond(subject+".*", func(s string, data []byte) []byte {
+				return []byte(s + ":" + string(data))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ping(t, b)
+			got, err := a.Request(ctx, subject+".ch1", []byte("hello"))
+			if err != nil || string(got) != subject+".ch1:hello" {
+				t.Errorf("Request = %q, %v", got, err)
+			}
+			// A plain publish to the subject is not answered and does no harm.
+			mustPublish(t, a, subject+".ch1", "not a request")
+			if err := sub.Unsubscribe(); err != nil {
+				t.Fatal(err)
+			}
+			ping(t, b)
+			if _, err := a.Request(ctx, subject+".ch1", []byte("x")); !errors.Is(err, ErrNoResponders) {
+				t.Errorf("request after the responder left: %v, want ErrNoResponders", err)
+			}
+		})
+	}
+}

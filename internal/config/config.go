@@ -53,6 +53,11 @@ type Config struct {
 	RTMPMaxConnections           int `yaml:"rtmp_max_connections" help:"RTMP connections open at once; 0 = no cap"`
 	RTMPMaxConnectionsPerAddress int `yaml:"rtmp_max_connections_per_address" help:"RTMP connections open at once from one IP address; 0 = no cap"`
 	RTMPPublishTimeoutSeconds    int `yaml:"rtmp_publish_timeout_seconds" help:"an RTMP connection that has not asked to publish with a valid key this long after connecting is closed"`
+	// Roles is what this node serves; see Role*.
+	Roles []string `yaml:"roles" help:"what this node serves: all, or any of api (REST API and web app), chat, media (RTMP/WHIP ingest and HLS origin), edge (HLS relay only)"`
+
+	PlaybackTokenSeconds int `yaml:"playback_token_seconds" help:"lifetime of a player's signed playback token; players renew it through their viewing beacon, and a banned viewer's playback stops within it"`
+	ViewersPerAddress    int `yaml:"viewers_per_address" help:"anonymous playback sessions of one channel counted per source address (per /64 for IPv6); signed-in viewers count once each"`
 
 	PublicURL      string   `yaml:"public_url" help:"base URL users reach the web app at; links in mail point here"`
 	AllowedOrigins []string `yaml:"allowed_origins" help:"CORS allowlist for the API; * allows any origin"`
@@ -138,6 +143,9 @@ func Defaults(stage string) Config {
 		LogRetentionDays:     7,
 		SessionRetentionDays: 60,
 		NodeLeaseSeconds:     15,
+		Roles:                []string{RoleAll},
+		PlaybackTokenSeconds: 120,
+		ViewersPerAddress:    10,
 		ChatRoomRate:         100,
 		ChatReviewFallback:   "ALLOW",
 		Auth: Auth{
@@ -310,6 +318,20 @@ func (c *Config) Validate() error {
 	if c.Auth.HashWorkers < 0 || c.Auth.HashWorkers > 1024 {
 		bad("auth.hash_workers", "%d is not from 0 (one per CPU) to 1024", c.Auth.HashWorkers)
 	}
+	if c.PlaybackTokenSeconds < 2 || c.PlaybackTokenSeconds > 3600 {
+		bad("playback_token_seconds", "%d is not from 2 to 3600", c.PlaybackTokenSeconds)
+	}
+	if c.ViewersPerAddress < 1 || c.ViewersPerAddress > 10_000 {
+		bad("viewers_per_address", "%d is not from 1 to 10000", c.ViewersPerAddress)
+	}
+	if len(c.Roles) == 0 {
+		bad("roles", "must name at least one of %s", strings.Join(allRoles, ", "))
+	}
+	for _, r := range c.Roles {
+		if !slices.Contains(allRoles, r) {
+			bad("roles", "%q is not one of %s", r, strings.Join(allRoles, ", "))
+		}
+	}
 	if c.SMTP.Host != "" {
 		if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {
 			bad("smtp.port", "%d is not a port", c.SMTP.Port)
@@ -334,6 +356,22 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// Roles a node may take (the roles setting); all is every one of the others.
+const (
+	RoleAll   = "all"
+	RoleAPI   = "api"   // the REST API and the web app
+	RoleChat  = "chat"  // chat tokens and chat WebSockets
+	RoleMedia = "media" // RTMP and WHIP ingest, and the HLS origin of the streams ingested here
+	RoleEdge  = "edge"  // HLS relayed from the ingesting nodes only
+)
+
+var allRoles = []string{RoleAll, RoleAPI, RoleChat, RoleMedia, RoleEdge}
+
+// Has reports whether the node takes the role (all takes every one).
+func (c *Config) Has(role string) bool {
+	return slices.Contains(c.Roles, RoleAll) || slices.Contains(c.Roles, role)
 }
 
 // sizeUnits are the suffixes memory_limit takes, longest first so that "MiB" is not read as "B".

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,11 +98,47 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_RTMP_MAX_CONNECTIONS": "-5"}, "rtmp_max_connections"},
 		{map[string]string{"LIVEHOUSE_HTTP_BODY_TIMEOUT_SECONDS": "0"}, "http_body_timeout_seconds"},
 		{map[string]string{"LIVEHOUSE_RTMP_PUBLISH_TIMEOUT_SECONDS": "0"}, "rtmp_publish_timeout_seconds"},
+		{map[string]string{"LIVEHOUSE_ROLES": "api,cdn"}, `roles: "cdn"`},
+		{map[string]string{"LIVEHOUSE_ROLES": "API"}, `roles: "API"`},
+		{map[string]string{"LIVEHOUSE_PLAYBACK_TOKEN_SECONDS": "1"}, "playback_token_seconds"},
+		{map[string]string{"LIVEHOUSE_VIEWERS_PER_ADDRESS": "0"}, "viewers_per_address"},
 	}
 	for _, tt := range tests {
 		_, _, err := Load("t", nil, env(tt.vars), io.Discard)
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: err = %v, want ErrInvalid naming %s", tt.vars, err, tt.want)
+		}
+	}
+}
+
+func TestRoles(t *testing.T) {
+	for _, tt := range []struct {
+		roles string
+		has   []string // of api, chat, media, edge
+	}{
+		{"", []string{RoleAPI, RoleChat, RoleMedia, RoleEdge}},
+		{"all", []string{RoleAPI, RoleChat, RoleMedia, RoleEdge}},
+		{"api", []string{RoleAPI}},
+		{"chat", []string{RoleChat}},
+		{"api,chat", []string{RoleAPI, RoleChat}},
+		{"media,edge", []string{RoleMedia, RoleEdge}},
+	} {
+		vars := map[string]string{}
+		if tt.roles != "" {
+			vars["LIVEHOUSE_ROLES"] = tt.roles
+		}
+		c, _, err := Load("t", nil, env(vars), io.Discard)
+		if err != nil {
+			t.Fatalf("roles %q: %v", tt.roles, err)
+		}
+		var got []string
+		for _, r := range []string{RoleAPI, RoleChat, RoleMedia, RoleEdge} {
+			if c.Has(r) {
+				got = append(got, r)
+			}
+		}
+		if !slices.Equal(got, tt.has) {
+			t.Errorf("roles %q: has %v, want %v", tt.roles, got, tt.has)
 		}
 	}
 }

@@ -54,7 +54,7 @@ func me(r *http.Request, chs *channels.Service, u urls, user *accounts.User) (*m
 		BannerURL: assetURL(ch.ID, channels.AssetBanner, p.BannerVersion),
 		Channel: channelSelf{
 			ID: ch.ID, Type: ch.Type, StreamKey: ch.StreamKey, ChatRoomID: ch.ChatRoomID,
-			RTMPURL: u.rtmp, WHIPURL: u.whip(), PlaybackURL: u.playback(ch.ID, user.ID),
+			RTMPURL: u.rtmp, WHIPURL: u.whip(), PlaybackURL: playbackURL(u, ch.ID, user.ID),
 		},
 	}, nil
 }
@@ -244,4 +244,10 @@ func handleDeleteMe(acc *accounts.Service, jar cookies, trustProxy bool, log *sl
 		jar.clear(w)
 		return http.StatusNoContent, nil, nil
 	})
+}
+
+// playbackURL is the owner's own playback URL (for the stream manager's preview).
+func playbackURL(u urls, channelID, userID string) string {
+	url, _ := u.playback(channelID, userID)
+	return url
 }

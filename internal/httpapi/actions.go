@@ -22,7 +22,7 @@ func handleGetStreamActions(ch *channels.Service, act *actions.Service, log *slo
 			return 0, nil, err
 		}
 		saved, err := act.Saved(r.Context(), user.ID)
-		return http.StatusOK, response{Active: act.Active(c.ID), Saved: saved}, err
+		return http.StatusOK, response{Active: act.Current(r.Context(), c), Saved: saved}, err
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,34 +14,32 @@ import (
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/problem"
+	"github.com/livehouse/livehouse/internal/viewers"
 )
 
 // urls builds the public URLs the API hands out.
 type urls struct {
-	public string // base URL of the web app, no trailing slash
-	rtmp   string // rtmp://host:port/live/
-	tokens PlaybackTokens
+	public string           // base URL of the web app, no trailing slash
+	rtmp   string           // rtmp://host:port/live/
+	views  *viewers.Service // mints playback tokens; nil hands out URLs without one
 }
 
-// PlaybackTokens mints the short-lived tokens players carry on every HLS request
-// (*playback.Signer).
-type PlaybackTokens interface {
-	Mint(c playback.Claims) string
+func newURLs(c Config, views *viewers.Service) urls {
+	return urls{public: strings.TrimSuffix(c.PublicURL, "/"), rtmp: c.RTMPURL, views: views}
 }
 
-func newURLs(c Config, tokens PlaybackTokens) urls {
-	return urls{public: strings.TrimSuffix(c.PublicURL, "/"), rtmp: c.RTMPURL, tokens: tokens}
-}
-
-// playback is the channel's multivariant playlist URL with a playback token for the viewer
-// (userID empty for an anonymous one).
-func (u urls) playback(channelID, userID string) string {
+// playback is the channel's multivariant playlist URL with a fresh playback token for the
+// viewer (userID empty for an anonymous one), and the token's ticket (zero without tokens).
+// The caller has checked that the viewer is not banned.
+func (u urls) playback(channelID, userID string) (string, viewers.Ticket) {
 	base := u.public + "/hls/" + channelID + "/index.m3u8"
-	if u.tokens == nil {
-		return base
+	if u.views == nil {
+		return base, viewers.Ticket{}
 	}
-	return base + "?" + playback.Param + "=" + u.tokens.Mint(playback.Claims{ChannelID: channelID, UserID: userID})
+	t := u.views.Grant(channelID, userID)
+	return base + "?" + playback.Param + "=" + url.QueryEscape(t.Token), t
 }
+
 func (u urls) whip() string { return u.public + "/api/whip" }
 
 // asset is the immutable URL of an uploaded picture.
@@ -100,12 +99,16 @@ func countViewers(vc ViewerCounter, list []channelCard) {
 }
 
 // channelPage is GET /api/channels/{username}: public fields, plus the viewer's relation.
+// A viewer who may watch gets a playback token: on the playback URL, and on its own for the
+// player, which sends it on every media request and renews it through its viewing beacon.
 type channelPage struct {
 	channelCard
-	PlaybackURL string `json:"playbackUrl,omitempty"`
-	IsFollowed  bool   `json:"isFollowed"`
-	IsBanned    bool   `json:"isBanned"`
-	IsOwner     bool   `json:"isOwner"`
+	PlaybackURL            string     `json:"playbackUrl,omitempty"`
+	PlaybackToken          string     `json:"playbackToken,omitempty"`
+	PlaybackTokenExpiresAt *time.Time `json:"playbackTokenExpiresAt,omitempty"`
+	IsFollowed             bool       `json:"isFollowed"`
+	IsBanned               bool       `json:"isBanned"`
+	IsOwner                bool       `json:"isOwner"`
 }
 
 // optionalUser is the caller if they sent a session, nil if they sent none; a session that
@@ -119,7 +122,7 @@ func optionalUser(acc *accounts.Service, r *http.Request) (*accounts.User, error
 	return u, err
 }
 
-func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter, u urls, log *slog.Logger) http.Handler {
+func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter, views *viewers.Service, u urls, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		viewer, err := optionalUser(acc, r)
 		if err != nil {
@@ -145,12 +148,18 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 			page.IsFollowed, page.IsBanned = state.Following, state.Banned
 		}
 		if !page.IsBanned {
-			viewerID := ""
+			userID := ""
 			if viewer != nil {
-				viewerID = viewer.ID
+				userID = viewer.ID
 			}
-			page.PlaybackURL = u.playback(p.ChannelID, viewerID)
+			var t viewers.Ticket
+			page.PlaybackURL, t = u.playback(p.ChannelID, userID)
+			if t.Token != "" {
+				exp := t.Expires.UTC()
+				page.PlaybackToken, page.PlaybackTokenExpiresAt = t.Token, &exp
+			}
 		}
+		w.Header().Set("Cache-Control", "no-store") // it carries a token minted for this viewer
 		encode(w, http.StatusOK, page)
 	})
 }
@@ -171,7 +180,7 @@ func handleDirectory(ch *channels.Service, vc ViewerCounter, log *slog.Logger) h
 	})
 }
 
-func handleFollowing(ch *channels.Service, log *slog.Logger) http.Handler {
+func handleFollowing(ch *channels.Service, vc ViewerCounter, log *slog.Logger) http.Handler {
 	type response struct {
 		Channels []channelCard `json:"channels"`
 	}
@@ -190,7 +199,9 @@ func handleFollowing(ch *channels.Service, log *slog.Logger) http.Handler {
 			writeError(w, r, log, err)
 			return
 		}
-		encode(w, http.StatusOK, response{Channels: cards(list)})
+		out := cards(list)
+		countViewers(vc, out)
+		encode(w, http.StatusOK, response{Channels: out})
 	})
 }
 

@@ -17,6 +17,7 @@ var (
 	errUnsupportedMedia = errors.New("unsupported media type")
 	errMethodNotAllowed = errors.New("method not allowed")
 	errBadGateway       = errors.New("a service we depend on failed")
+	errMisdirected      = errors.New("not served by this node")
 )
 
 // statuses is the one table from kinds of problem to HTTP status.
@@ -35,6 +36,7 @@ var statuses = []struct {
 	{problem.ErrThrottled, http.StatusTooManyRequests},
 	{problem.ErrUnavailable, http.StatusServiceUnavailable},
 	{errBadGateway, http.StatusBadGateway},
+	{errMisdirected, http.StatusMisdirectedRequest},
 	// Store sentinels that reach here mean the thing vanished under the request.
 	{accounts.ErrNotFound, http.StatusNotFound},
 	{channels.ErrNotFound, http.StatusNotFound},

@@ -27,6 +27,7 @@ import (
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/viewers"
 )
 
 // fastHash keeps tests quick; the real parameters are measured by the benchmarks.
@@ -125,6 +126,7 @@ type env struct {
 	box    *channels.KeyBox
 	live   *liveSet
 	tokens *playback.Signer
+	views  *viewers.Service
 }
 
 // liveSet stands in for the live-stream service: the channels marked live, and the cues
@@ -249,17 +251,19 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 	t.Cleanup(sockets.Close)
 	live := &liveSet{ids: map[string]bool{}}
 	act := actions.NewService(store, live, live, log, clk.Now, actions.Options{})
-	tokens, err := playback.NewSigner(bytes.Repeat([]byte{9}, 32), clk.Now)
+	signer, err := playback.NewSigner(bytes.Repeat([]byte{7}, 32), clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
+	views := viewers.NewService(viewers.New(viewers.Config{Node: "test"}, clk.Now, log), signer, store, 0, clk.Now)
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
 		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Sockets: sockets, Actions: act,
+		Views: views, Viewers: views,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
-		Health: streams.NewHealth(store, nil, log, clk.Now), Playback: tokens,
+		Health: streams.NewHealth(store, nil, log, clk.Now),
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, tokens: tokens}
+	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer}
 }
 
 // response is a finished request.

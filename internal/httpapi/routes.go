@@ -1,9 +1,14 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/livehouse/livehouse/internal/problem"
 )
 
 // route is one API route. Every route under /api/ is listed here and described in
@@ -13,10 +18,51 @@ type route struct {
 	handler http.Handler
 }
 
+// routeRoles gives the role of the API routes that are not RoleAPI's.
+var routeRoles = map[string]string{
+	"POST /api/chat/token":  RoleChat,
+	"GET /api/chat":         RoleChat,
+	"POST /api/whip":        RoleMedia,
+	"DELETE /api/whip/{id}": RoleMedia,
+}
+
+// roleOf is the role that serves a route.
+func roleOf(pattern string) string {
+	if role, ok := routeRoles[pattern]; ok {
+		return role
+	}
+	return RoleAPI
+}
+
+// Node roles (the roles setting): what a node of a cluster serves.
+const (
+	RoleAll   = "all"
+	RoleAPI   = "api"   // the REST API and the web app
+	RoleChat  = "chat"  // chat tokens and chat WebSockets
+	RoleMedia = "media" // WHIP ingest (RTMP is its own listener) and the HLS origin
+	RoleEdge  = "edge"  // HLS relayed from the ingesting nodes
+)
+
+// serves reports whether a node of the given roles serves role (no roles: all of them).
+func serves(roles []string, role string) bool {
+	return len(roles) == 0 || slices.Contains(roles, RoleAll) || slices.Contains(roles, role)
+}
+
+// notServed answers requests for a role the node does not take: 421 Misdirected Request, as
+// a load balancer sent it to the wrong kind of node, naming the role and the node's roles.
+func notServed(role string, roles []string, log *slog.Logger) http.Handler {
+	msg := "This node does not serve " + roleNames[role] + " (its roles: " + strings.Join(roles, ", ") + ")."
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, log, &problem.Problem{Kind: errMisdirected, Code: "RoleNotServed", Message: msg})
+	})
+}
+
+var roleNames = map[string]string{RoleAPI: "the API", RoleChat: "chat", RoleMedia: "media ingest or playback", RoleEdge: "playback"}
+
 // apiRoutes lists the REST API.
 func apiRoutes(d Deps) []route {
 	log, acc, chs := d.Log, d.Accounts, d.Channels
-	links := newURLs(d.Config, d.Playback)
+	links := newURLs(d.Config, d.Views)
 	jar := cookies{secure: secureCookies(d.Config.PublicURL)}
 	auth := func(h http.Handler) http.Handler { return requireUser(acc, log, h) }
 	proxied := d.Config.TrustProxy
@@ -39,7 +85,7 @@ func apiRoutes(d Deps) []route {
 		{"POST /api/me/stream-key/reset", auth(handleResetStreamKey(chs, log))},
 		{"PUT /api/me/assets/{kind}", auth(handleUploadAsset(chs, log))},
 		{"DELETE /api/me/assets/{kind}", auth(handleDeleteAsset(chs, log))},
-		{"GET /api/me/following", auth(handleFollowing(chs, log))},
+		{"GET /api/me/following", auth(handleFollowing(chs, d.Viewers, log))},
 		{"PUT /api/me/following/{username}", auth(handleFollow(chs, true, log))},
 		{"DELETE /api/me/following/{username}", auth(handleFollow(chs, false, log))},
 		{"GET /api/me/stream-actions", auth(handleGetStreamActions(chs, d.Actions, log))},
@@ -50,7 +96,9 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/me/sessions/{sessionId}", auth(handleSession(d.Health, log))},
 
 		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
-		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, links, log)},
+		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, d.Views, links, log)},
+		{"POST /api/channels/{username}/views", handleViewBeacon(chs, d.Views, d.Config.TrustProxy, log)},
+		{"DELETE /api/channels/{username}/views", handleViewLeave(chs, d.Views, log)},
 		{"GET /api/channels/{username}/bans", auth(ownerOf(log, handleBans(chs, log)))},
 		{"PUT /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, true, log)))},
 		{"DELETE /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, false, log)))},
@@ -66,16 +114,27 @@ func apiRoutes(d Deps) []route {
 	}
 }
 
-// addRoutes mounts everything the server answers.
+// addRoutes mounts everything the server answers. A route of a role the node does not take
+// answers 421 naming the role; health and metrics are on every node.
 func addRoutes(mux *http.ServeMux, d Deps) {
 	for _, r := range apiRoutes(d) {
+		if role := roleOf(r.pattern); !serves(d.Roles, role) {
+			r.handler = notServed(role, d.Roles, d.Log)
+		}
 		mux.Handle(r.pattern, r.handler)
 	}
 	mux.Handle("/api/", apiFallback(mux, d.Log))
-	if d.HLS != nil {
-		mux.Handle("/hls/", d.HLS)
+	switch {
+	case !serves(d.Roles, RoleMedia) && !serves(d.Roles, RoleEdge):
+		mux.Handle("/hls/", notServed(RoleEdge, d.Roles, d.Log))
+	case d.HLS != nil:
+		mux.Handle("/hls/", checkPlaybackToken(d.Views, d.Log, d.HLS))
 	}
 	mux.Handle("GET /healthz", handleHealthz(d.Checks))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
-	mux.Handle("/", handleWebApp(d.Web))
+	if serves(d.Roles, RoleAPI) {
+		mux.Handle("/", handleWebApp(d.Web))
+	} else {
+		mux.Handle("/", notServed(RoleAPI, d.Roles, d.Log))
+	}
 }

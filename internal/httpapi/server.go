@@ -18,6 +18,7 @@ import (
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/viewers"
 )
 
 // Config is the part of the configuration the HTTP layer uses.
@@ -53,13 +54,16 @@ type Deps struct {
 	Web      fs.FS                // the built web app; nil serves a placeholder
 	HLS      http.Handler         // serves /hls/{channelId}/…; nil serves nothing
 	Viewers  ViewerCounter        // live viewer counts; nil counts none
-	Playback PlaybackTokens       // mints the playback URLs' tokens; nil hands out URLs without one
+	Views    *viewers.Service     // playback tokens and viewing beacons; nil hands out no tokens
 	Chat     *chat.Hub
 	Sockets  ChatSockets // takes chat WebSockets once their token is redeemed
 	Actions  *actions.Service
 	Products ProductSearcher // Amazon product search; nil when the feature is off
 	Health   *streams.Health // stream sessions, events and metrics
 	WHIP     WHIP            // WebRTC ingest; nil answers 404
+	// Roles are what this node serves (Role*); nil serves everything. Routes of other roles
+	// answer 421 RoleNotServed.
+	Roles []string
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)

@@ -124,6 +124,8 @@ func TestAuthorization(t *testing.T) {
 		{call{"POST", "/api/auth/login", map[string]string{"username": "owner", "password": "Wr0ng-passw0rd"}, ""}, want{401, 401, 401}},
 		{call{"GET", "/api/channels?live=true", nil, "GET /api/channels"}, want{200, 200, 200}},
 		{call{"GET", "/api/channels/owner", nil, "GET /api/channels/{username}"}, want{200, 200, 200}},
+		{call{"POST", "/api/channels/owner/views", map[string]string{"token": "forged.token"}, "POST /api/channels/{username}/views"}, want{403, 403, 403}},
+		{call{"DELETE", "/api/channels/owner/views", map[string]string{"token": "forged.token"}, "DELETE /api/channels/{username}/views"}, want{403, 403, 403}},
 		{call{"GET", "/api/channels/owner/bans", nil, "GET /api/channels/{username}/bans"}, want{401, 403, 200}},
 		{call{"PUT", "/api/channels/owner/bans/third", nil, "PUT /api/channels/{username}/bans/{user}"}, want{401, 403, 204}},
 		{call{"DELETE", "/api/channels/owner/bans/third", nil, "DELETE /api/channels/{username}/bans/{user}"}, want{401, 403, 204}},

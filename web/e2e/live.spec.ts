@@ -12,6 +12,13 @@ test('a stream published over RTMP plays on the channel page and lists in the di
   try {
     // A viewer, signed out, in a browser of their own.
     const viewer = await (await browser.newContext()).newPage();
+    // Every media request carries the viewer's playback token; the beacons renew it.
+    const hlsURLs: string[] = [];
+    viewer.on('request', (r) => {
+      // What hls.js asks for (a redirect the server answers is followed by the browser).
+      if (new URL(r.url()).pathname.startsWith('/hls/') && !r.redirectedFrom()) hlsURLs.push(r.url());
+    });
+    const beacon = viewer.waitForResponse((r) => r.url().endsWith(`/api/channels/${streamer}/views`) && r.request().method() === 'POST');
     await viewer.goto(`/${streamer}`);
     await expect(viewer.getByTestId('player').getByText('LIVE')).toBeVisible({ timeout: 20_000 });
     const video = viewer.getByTestId('video');
@@ -23,6 +30,9 @@ test('a stream published over RTMP plays on the channel page and lists in the di
     await expect(viewer.getByRole('alert')).toHaveCount(0);
     await expect(viewer.getByTestId('viewer-count')).toHaveText(/^[1-9]\d* viewers?$/, { timeout: 15_000 });
     expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
+    expect((await beacon).status()).toBe(200);
+    expect(hlsURLs.length).toBeGreaterThan(3);
+    expect(hlsURLs.filter((u) => !new URL(u).searchParams.get('token'))).toEqual([]);
 
     await viewer.goto('/');
     await expect(viewer.getByTestId('live-grid').getByText(streamer)).toBeVisible();

@@ -67,7 +67,6 @@ type Server struct {
 	mu       sync.RWMutex
 	channels map[string]*live             // by channel id
 	ended    map[string]map[string][]byte // final playlists (with EXT-X-ENDLIST) of streams that just ended
-	sessions *sessions
 
 	relays *relays
 
@@ -89,23 +88,15 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 		return c
 	}
 	s := &Server{
-		cfg: cfg, log: log, now: now, channels: map[string]*live{}, sessions: newSessions(),
+		cfg: cfg, log: log, now: now, channels: map[string]*live{},
 		ended:            map[string]map[string][]byte{},
 		playlistRequests: counter("livehouse_hls_playlist_requests_total", "Media playlist requests, blocking or not."),
 		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
 		playlistTimeouts: counter("livehouse_hls_playlist_timeouts_total", "Blocking playlist requests answered 503 after three target durations."),
 	}
 	s.relays = newRelays(s, counter)
-	if reg != nil {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_hls_viewers", Help: "Playback sessions fetching playlists from this node."},
-			func() float64 { return float64(s.sessions.total(s.now())) }))
-	}
 	return s
 }
-
-// Viewers is the number of playback sessions fetching a channel's playlists from this node.
-// Behind a shared cache it undercounts: the players' beacons are the cluster-wide count.
-func (s *Server) Viewers(channelID string) int { return s.sessions.count(channelID, s.now()) }
 
 // Close stops relaying; streams packaged here end through Start's stop functions.
 func (s *Server) Close() { s.relays.close() }
@@ -226,7 +217,6 @@ func (s *Server) close(channelID string, lv *live) {
 	for _, r := range rungs {
 		r.Close()
 	}
-	s.sessions.forget(channelID)
 }
 
 // EndedKeep is how long the final playlists of an ended stream stay servable.
@@ -309,13 +299,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "no such file")
 		return
 	}
-	claims, err := s.verify(r, req.channelID)
+	_, err := s.verify(r, req.channelID)
 	if err != nil {
 		fail(w, http.StatusForbidden, "a valid playback token for this channel is needed")
 		return
-	}
-	if strings.HasSuffix(req.file, ".m3u8") && !strings.HasPrefix(claims.UserID, NodeUserPrefix) {
-		s.sessions.seen(req.channelID, claims.SessionID, s.now())
 	}
 	s.mu.RLock()
 	lv := s.channels[req.channelID]

@@ -35,8 +35,11 @@ var dialect = sqlstore.Dialect{
 		}
 		return "", false
 	},
-	// Nodes starting together take turns; the key is an arbitrary constant of ours.
-	LockMigrations: `SELECT pg_advisory_xact_lock(7413120001)`,
+	// Nodes starting together take turns. The lock is keyed on an arbitrary constant of ours
+	// and the schema, so installations in separate schemas of one database do not wait for
+	// each other.
+	LockMigrations:   `SELECT pg_advisory_lock(741312, hashtext(current_schema()))`,
+	UnlockMigrations: `SELECT pg_advisory_unlock(741312, hashtext(current_schema()))`,
 }
 
 // Open connects to the database URL (postgres://…) and migrates it.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -55,6 +56,54 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	applied, err := s.Migrate(ctx, postgres.Migrations())
 	if err != nil || len(applied) != 0 {
 		t.Errorf("second Migrate applied %v, %v; want nothing", applied, err)
+	}
+}
+
+// TestNodesMigrateTogether starts several migrators at once on a fresh schema, as nodes of a
+// cluster started together do, several times over: every one succeeds, the schema is
+// migrated once, and the lock is not left held.
+func TestNodesMigrateTogether(t *testing.T) {
+	const nodes, rounds = 4, 5
+	want := 0
+	if names, err := fs.Glob(postgres.Migrations(), "*.sql"); err == nil {
+		want = len(names)
+	}
+	for round := range rounds {
+		u := freshSchema(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		errs := make(chan error, nodes)
+		start := make(chan struct{})
+		for range nodes {
+			go func() {
+				<-start
+				s, err := postgres.Open(ctx, u)
+				if err == nil {
+					s.Close()
+				}
+				errs <- err
+			}()
+		}
+		close(start)
+		for range nodes {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: a node failed to migrate: %v", round, err)
+			}
+		}
+		s, err := postgres.Open(ctx, u)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		var recorded int
+		if err := s.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&recorded); err != nil || recorded != want {
+			t.Errorf("round %d: %d migrations recorded (%v), want %d", round, recorded, err, want)
+		}
+		// The lock is free again: taking it without waiting succeeds.
+		var free bool
+		if err := s.SQL().QueryRowContext(ctx, `SELECT pg_try_advisory_lock(741312, hashtext(current_schema()))`).Scan(&free); err != nil || !free {
+			t.Errorf("round %d: the migration lock is still held (%v)", round, err)
+		}
+		s.Close()
+		cancel()
 	}
 }
 

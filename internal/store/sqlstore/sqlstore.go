@@ -6,6 +6,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,9 +24,10 @@ type Dialect struct {
 	// UniqueViolation reports whether err is a unique-constraint violation and, if so, text
 	// naming the constraint or column.
 	UniqueViolation func(err error) (string, bool)
-	// LockMigrations, if set, is run inside the migration transaction to serialise nodes that
-	// start at the same time.
-	LockMigrations string
+	// LockMigrations and UnlockMigrations, if set, take and release a session-level lock
+	// around the whole migration (creating schema_migrations included), on one connection,
+	// so that nodes starting at the same time migrate one after another.
+	LockMigrations, UnlockMigrations string
 }
 
 // DB is the store.
@@ -84,9 +86,34 @@ func (s *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // Migrate applies the *.sql files of migrations that are not yet recorded in
-// schema_migrations, in name order, each in its own transaction.
-func (s *DB) Migrate(ctx context.Context, migrations fs.FS) ([]string, error) {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+// schema_migrations, in name order, each in its own transaction. With the dialect's lock, the
+// whole of it runs under that lock on one connection: two nodes started together on a fresh
+// PostgreSQL database otherwise both ran CREATE TABLE IF NOT EXISTS schema_migrations, and
+// one of them failed on the catalog's unique index (pg_type_typname_nsp_index).
+func (s *DB) Migrate(ctx context.Context, migrations fs.FS) (applied []string, err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	defer conn.Close()
+	if s.d.LockMigrations != "" {
+		if _, err := conn.ExecContext(ctx, s.d.LockMigrations); err != nil {
+			return nil, fmt.Errorf("locking migrations: %w", err)
+		}
+		defer func() {
+			// A lock left behind would be held until the connection closes, which Close
+			// below does when the unlock fails.
+			unlockCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if _, uerr := conn.ExecContext(unlockCtx, s.d.UnlockMigrations); uerr != nil {
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+				if err == nil {
+					err = fmt.Errorf("unlocking migrations: %w", uerr)
+				}
+			}
+		}()
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("creating schema_migrations: %w", err)
 	}
 	names, err := fs.Glob(migrations, "*.sql")
@@ -94,33 +121,12 @@ func (s *DB) Migrate(ctx context.Context, migrations fs.FS) ([]string, error) {
 		return nil, err
 	}
 	slices.Sort(names)
-	var applied []string
 	for _, name := range names {
 		body, err := fs.ReadFile(migrations, name)
 		if err != nil {
 			return applied, err
 		}
-		did := false
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
-			if s.d.LockMigrations != "" {
-				if _, err := tx.ExecContext(ctx, s.d.LockMigrations); err != nil {
-					return fmt.Errorf("locking migrations: %w", err)
-				}
-			}
-			var n int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), name).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", name, err)
-			}
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), name, time.Now().UnixMilli())
-			did = err == nil
-			return err
-		})
+		did, err := s.migrateOne(ctx, conn, name, string(body))
 		if err != nil {
 			return applied, err
 		}
@@ -129,6 +135,32 @@ func (s *DB) Migrate(ctx context.Context, migrations fs.FS) ([]string, error) {
 		}
 	}
 	return applied, nil
+}
+
+// migrateOne applies one migration in a transaction on conn unless it is recorded already.
+func (s *DB) migrateOne(ctx context.Context, conn *sql.Conn, name, body string) (bool, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), name).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return false, fmt.Errorf("migration %s: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), name, time.Now().UnixMilli()); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	return true, nil
 }
 
 // Times are stored as Unix milliseconds.

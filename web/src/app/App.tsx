@@ -55,11 +55,12 @@ function Manager() {
 
 const Player = lazy(() => import('../features/channels/components/Player').then((m) => ({ default: m.Player })));
 
-// ownPlayer is the health page's small player of the streamer's own channel.
+// ownPlayer is the health page's small player of the streamer's own channel (title is its
+// username: the viewing beacon renews the playback token on src).
 const ownPlayer = (src: string, title: string) => (
   <section className="player" aria-label="Video player" data-testid="own-player">
     <Suspense fallback={null}>
-      <Player src={src} title={title} />
+      <Player src={src} title={title} channel={title} />
     </Suspense>
   </section>
 );

@@ -17,6 +17,8 @@ export type ChannelCard = {
 
 export type ChannelPage = ChannelCard & {
   playbackUrl?: string;
+  playbackToken?: string;
+  playbackTokenExpiresAt?: string;
   viewerCount: number;
   isFollowed: boolean;
   isBanned: boolean;

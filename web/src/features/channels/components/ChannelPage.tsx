@@ -8,6 +8,7 @@ import { useToast } from '../../../lib/toast';
 import { Avatar } from '../../../components/Avatar';
 import { Spinner } from '../../../components/Spinner';
 import { useBan, useChannel, useFollow, useMyBans } from '../api/channels';
+import { stripToken } from '../lib/playback';
 
 // hls.js is large: load the player only when a stream is live.
 const Player = lazy(() => import('./Player').then((m) => ({ default: m.Player })));
@@ -136,7 +137,7 @@ export function ChannelPage({ profile = false, chat, overlay }: { profile?: bool
           <p className="player-message">You are banned from this channel</p>
         ) : ch.isLive && ch.playbackUrl ? (
           <Suspense fallback={<Spinner label="Loading the player" />}>
-            <Player src={ch.playbackUrl} title={ch.username} channel={ch.username}>
+            <Player key={stripToken(ch.playbackUrl)} src={stripToken(ch.playbackUrl)} token={ch.playbackToken} title={ch.username} channel={ch.username}>
               {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'player', stacked })}
             </Player>
           </Suspense>

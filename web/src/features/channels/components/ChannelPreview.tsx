@@ -2,6 +2,7 @@ import { lazy, Suspense } from 'react';
 import { Link } from 'react-router';
 import { Spinner } from '../../../components/Spinner';
 import { useChannel } from '../api/channels';
+import { stripToken } from '../lib/playback';
 
 const Player = lazy(() => import('./Player').then((m) => ({ default: m.Player })));
 
@@ -13,7 +14,7 @@ export function ChannelPreview({ username }: { username: string }) {
     <section className="player preview" aria-label="Your channel" data-testid="channel-preview">
       {ch?.isLive && ch.playbackUrl ? (
         <Suspense fallback={<Spinner label="Loading the player" />}>
-          <Player src={ch.playbackUrl} title={ch.username} />
+          <Player key={stripToken(ch.playbackUrl)} src={stripToken(ch.playbackUrl)} token={ch.playbackToken} title={ch.username} channel={ch.username} />
         </Suspense>
       ) : (
         <div className="player-message preview-offline">

@@ -1,9 +1,15 @@
-import { render, screen } from '@testing-library/react';
+import { act, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Player } from './Player';
 
 // A stand-in for hls.js whose latency the test sets.
-const fake = vi.hoisted(() => ({ latency: 0, targetLatency: 0.8, liveSyncPosition: 30 as number | null }));
+const fake = vi.hoisted(() => ({
+  latency: 0,
+  targetLatency: 0.8,
+  liveSyncPosition: 30 as number | null,
+  config: undefined as undefined | { xhrSetup?: (xhr: { open: (method: string, url: string) => void }, url: string) => void },
+  loaded: '' as string,
+}));
 vi.mock('hls.js', () => {
   class FakeHls {
     static isSupported = () => true;
@@ -12,15 +18,34 @@ vi.mock('hls.js', () => {
     get latency() { return fake.latency; }
     get targetLatency() { return fake.targetLatency; }
     get liveSyncPosition() { return fake.liveSyncPosition; }
+    constructor(config: typeof fake.config) { fake.config = config; }
     on() {}
-    loadSource() {}
+    loadSource(url: string) { fake.loaded = url; }
     attachMedia() {}
     destroy() {}
   }
   return { default: FakeHls };
 });
 
-afterEach(() => vi.useRealTimers());
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
+
+// jsdom's video elements have no text track list to follow for timed metadata.
+Object.defineProperty(HTMLMediaElement.prototype, 'textTracks', {
+  configurable: true,
+  get: () => Object.assign([], { addEventListener() {}, removeEventListener() {} }),
+});
+
+// requested returns the URL hls.js would open for url, through the player's xhrSetup.
+function requested(url: string): URL {
+  const open = vi.fn();
+  fake.config?.xhrSetup?.({ open }, url);
+  expect(open).toHaveBeenCalledTimes(1);
+  expect(open.mock.calls[0][0]).toBe('GET');
+  return new URL(open.mock.calls[0][1], 'http://localhost');
+}
 
 describe('Player', () => {
   it('jumps to the live edge when it falls behind its target, and not before', () => {
@@ -37,5 +62,69 @@ describe('Player', () => {
     fake.latency = fake.targetLatency + 1.2; // as far behind as a late join leaves a viewer
     vi.advanceTimersByTime(1000);
     expect(video.currentTime).toBe(30);
+  });
+
+  it('sends the playback token on every request and swaps in the renewed one', async () => {
+    vi.useFakeTimers();
+    const beacons: { method: string; body: { token: string }; keepalive?: boolean }[] = [];
+    let next = 1;
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        expect(String(input)).toBe('/api/channels/streamer/views');
+        beacons.push({ method: init?.method ?? 'GET', body: JSON.parse(String(init?.body)), keepalive: init?.keepalive });
+        if (init?.method === 'DELETE') return new Response(null, { status: 204 });
+        return new Response(JSON.stringify({ token: `renewed-${next++}`, expiresAt: '2026-12-05T12:02:00Z', renewAfterSeconds: 30 }), { status: 200 });
+      }),
+    );
+    const { unmount } = render(<Player src="http://localhost/hls/ch1/index.m3u8" token="first" title="streamer" channel="streamer" />);
+    expect(new URL(fake.loaded).searchParams.get('token')).toBe('first');
+
+    // The beacon goes at once with the page's token; until it answers, requests carry that one.
+    expect(beacons[0]).toEqual({ method: 'POST', body: { token: 'first' }, keepalive: undefined });
+    await act(async () => undefined);
+    for (const name of ['index.m3u8', 'video1_stream.m3u8?_HLS_msn=5&_HLS_part=2', 'seg5_part2.mp4', 'init.mp4', '720p/video1_stream.m3u8']) {
+      const u = requested(`http://localhost/hls/ch1/${name}`);
+      expect(u.searchParams.get('token')).toBe('renewed-1');
+      expect(u.pathname).toBe(new URL(`http://localhost/hls/ch1/${name}`).pathname);
+    }
+    // Delivery directives stay as they were; a stale token in the URL is replaced.
+    const blocking = requested('http://localhost/hls/ch1/video1_stream.m3u8?_HLS_msn=5&_HLS_part=2&token=old');
+    expect([blocking.searchParams.get('_HLS_msn'), blocking.searchParams.get('_HLS_part'), blocking.searchParams.getAll('token')]).toEqual(['5', '2', ['renewed-1']]);
+
+    // 30 s later the next beacon sends the current token and the player swaps in the new one.
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(30_000);
+    });
+    expect(beacons[1]).toEqual({ method: 'POST', body: { token: 'renewed-1' }, keepalive: undefined });
+    expect(requested('http://localhost/hls/ch1/seg6.mp4').searchParams.get('token')).toBe('renewed-2');
+
+    // Leaving sends a beacon that outlives the page, so the viewer stops counting at once.
+    unmount();
+    expect(beacons[2]).toEqual({ method: 'DELETE', body: { token: 'renewed-2' }, keepalive: true });
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(60_000);
+    });
+    expect(beacons).toHaveLength(3);
+  });
+
+  it('stops its beacons when the renewal is refused', async () => {
+    vi.useFakeTimers();
+    const calls: string[] = [];
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (_input: RequestInfo | URL, init?: RequestInit) => {
+        calls.push(init?.method ?? 'GET');
+        return new Response(JSON.stringify({ error: { code: 'BannedFromChannel', message: 'You are banned from this channel.' } }), { status: 403 });
+      }),
+    );
+    const { unmount } = render(<Player src="http://localhost/hls/ch1/index.m3u8" token="first" title="streamer" channel="streamer" />);
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(120_000);
+    });
+    expect(calls).toEqual(['POST']);
+    expect(requested('http://localhost/hls/ch1/seg6.mp4').searchParams.get('token')).toBe('first');
+    unmount();
+    expect(calls).toEqual(['POST']);
   });
 });

@@ -1,9 +1,11 @@
 import Hls, { type Level } from 'hls.js';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { tokenOf, withToken } from '../../../lib/playback';
 import { parseCue, receiveCue } from '../../../lib/timed-metadata';
+import { startBeacons, tokenOf, withToken } from '../lib/playback';
 
-type Props = { src: string; title: string; channel?: string; children?: ReactNode };
+// src is the playback URL; token the playback token the channel page minted for this viewer,
+// sent on every media request and renewed by the viewing beacon (which needs channel).
+type Props = { src: string; token?: string; title: string; channel?: string; children?: ReactNode };
 
 // catchUpAfter is how far behind its target latency, in seconds, the player may fall before it
 // jumps to the live edge.
@@ -13,8 +15,12 @@ const catchUpAfter = 0.75;
 // run, as on iOS): muted autoplay when sound is blocked, play/pause, volume, quality and
 // fullscreen. Timed metadata in the stream (stream actions) is handed to lib/timed-metadata as
 // the playhead reaches it; children are overlays drawn over the video.
-export function Player({ src, title, channel, children }: Props) {
+export function Player({ src, token, title, channel, children }: Props) {
   const video = useRef<HTMLVideoElement>(null);
+  // The token of this playback session: the page's at the start, then each renewal's. Later
+  // tokens the page hands out (it refetches) belong to other sessions and are not taken.
+  const tokenRef = useRef(token ?? tokenOf(src));
+  const firstToken = useRef(token ?? tokenOf(src));
   const box = useRef<HTMLDivElement>(null);
   const hls = useRef<Hls | null>(null);
   const [levels, setLevels] = useState<Level[]>([]);
@@ -23,6 +29,16 @@ export function Player({ src, title, channel, children }: Props) {
   const [muted, setMuted] = useState(false);
   const [volume, setVolume] = useState(1);
   const [error, setError] = useState<string>();
+
+  // The viewing beacon: counts this session and renews its token.
+  useEffect(() => {
+    const initial = firstToken.current;
+    tokenRef.current = initial;
+    if (!channel || !initial) return;
+    return startBeacons(channel, initial, (t) => {
+      tokenRef.current = t;
+    });
+  }, [channel, src]);
 
   useEffect(() => {
     const v = video.current;
@@ -39,14 +55,13 @@ export function Player({ src, title, channel, children }: Props) {
     if (Hls.isSupported()) {
       // Low-latency mode targets the playlist's PART-HOLD-BACK; playing up to 1.5× lets a
       // viewer who joined behind, or stalled, catch up with the live edge.
-      // Every HLS request carries the playback token from src; the playlists do not list it.
-      const token = tokenOf(src);
       const h = new Hls({
         lowLatencyMode: true,
         maxLiveSyncPlaybackRate: 1.5,
         liveSyncOnStallIncrease: 0.2,
         backBufferLength: 30,
-        xhrSetup: (xhr, url) => xhr.open('GET', withToken(url, token)),
+        // Every playlist, part, segment and init request carries the current token.
+        xhrSetup: (xhr, url) => xhr.open('GET', withToken(url, tokenRef.current)),
       });
       hls.current = h;
       // Exposed for measurements (make bench reads playingDate to compute player latency).
@@ -63,7 +78,7 @@ export function Player({ src, title, channel, children }: Props) {
           setError('The stream could not be loaded.');
         }
       });
-      h.loadSource(src);
+      h.loadSource(withToken(src, tokenRef.current));
       h.attachMedia(v);
       // hls.js speeds up only near its target latency and with more than a second buffered
       // ahead: a viewer who joined, or fell, behind by more than that stays there. Jump to
@@ -81,7 +96,9 @@ export function Player({ src, title, channel, children }: Props) {
       };
     }
     if (v.canPlayType('application/vnd.apple.mpegurl')) {
-      v.src = src;
+      // Native HLS (iOS) sends no token on the media playlists it follows; the token stays on
+      // the multivariant playlist's URL only.
+      v.src = withToken(src, tokenRef.current);
       v.addEventListener('loadedmetadata', start, { once: true });
       return () => {
         v.removeAttribute('src');
