@@ -128,7 +128,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	case !serves(d.Roles, RoleMedia) && !serves(d.Roles, RoleEdge):
 		mux.Handle("/hls/", notServed(RoleEdge, d.Roles, d.Log))
 	case d.HLS != nil:
-		mux.Handle("/hls/", checkPlaybackToken(d.Views, d.Log, d.HLS))
+		mux.Handle("/hls/", d.HLS) // it checks every request's playback token itself
 	}
 	mux.Handle("GET /healthz", handleHealthz(d.Checks))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))

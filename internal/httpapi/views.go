@@ -3,11 +3,9 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/livehouse/livehouse/internal/channels"
-	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/viewers"
 )
@@ -67,36 +65,3 @@ func handleViewLeave(ch *channels.Service, views *viewers.Service, log *slog.Log
 	})
 }
 
-// checkPlaybackToken refuses an /hls/{channelId}/… request whose playback token is forged,
-// for another channel or expired (403), and hands the rest on without the token, so that
-// nothing downstream (playlists that carry their query on) repeats it and every viewer's
-// request looks the same.
-//
-// A request without a token passes for now: native HLS players (iOS) and tools such as
-// ffprobe cannot add one to the URLs a playlist lists. Requiring it on every media request is
-// the HLS handler's decision (see the relay work of issue 16).
-func checkPlaybackToken(views *viewers.Service, log *slog.Logger, next http.Handler) http.Handler {
-	if views == nil {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		token := q.Get(playback.Param)
-		if !q.Has(playback.Param) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		channelID, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/hls/"), "/")
-		if err := views.Check(channelID, token); err != nil {
-			w.Header().Set("Access-Control-Allow-Origin", "*")
-			w.Header().Set("Cache-Control", "no-store")
-			writeError(w, r, log, err)
-			return
-		}
-		q.Del(playback.Param)
-		r2 := r.Clone(r.Context())
-		r2.URL.RawQuery = q.Encode()
-		r2.RequestURI = r2.URL.RequestURI()
-		next.ServeHTTP(w, r2)
-	})
-}
