@@ -58,9 +58,6 @@ func (r *result) outcome() string {
 	return s
 }
 
-// rssGrowthMiB is how far the server's resident memory rose above its level before the attack.
-func (r *result) rssGrowthMiB() float64 { return (r.rssPeak - r.rss0) / 1024 }
-
 func printTable(w io.Writer, rs []result, took time.Duration) {
 	fmt.Fprintf(w, "\nAttacks on %s (issue 15), each on a fresh server with one channel live, on loopback; %v in all.\n", *binPath, took.Round(time.Second))
 	fmt.Fprintln(w, "RSS and fds: the server process before the attack → its peak during it (sampled from /proc every 100 ms).")
