@@ -105,7 +105,7 @@ func chatNoRead(ctx context.Context, e *env, r *result) error {
 	conns := make([]*chatConn, n)
 	var refusedAt statuses
 	var firstErr atomic.Value
-	parallel(ctx, n, 32, func(i int) {
+	parallel(ctx, n, 64, func(i int) {
 		ip := src(40, i/10)
 		tok, err := chatToken(clientFor(ip), e, "")
 		if err == nil {
@@ -124,15 +124,15 @@ func chatNoRead(ctx context.Context, e *env, r *result) error {
 		}
 	}()
 	opened := n - refusedAt.total()
-	more, _, err := bigMessages(ctx, e, 20, "more-")
+	more, moreRefused, err := bigMessages(ctx, e, 20, "more-")
 	if err != nil {
 		return err
 	}
 	time.Sleep(5 * time.Second) // what the server holds for the sockets, while it holds it
 	held, _ := harness.Metric(e.Base, "livehouse_chat_connections")
 	growth := e.smp.growthMiB()
-	r.check(growth < 400, "%d of %d sockets opened, %d more messages taken; server still holds %.0f chat connections; RSS %+.0f MiB (bound 400: 100 KiB a socket)",
-		opened, n, more, held, growth)
+	r.check(growth < 400, "%d of %d sockets opened; 20 more messages: %d taken, %d refused, %d unanswered within 5 s; server still holds %.0f chat connections; RSS %+.0f MiB (bound 400: 100 KiB a socket)",
+		opened, n, more, moreRefused.total(), 20-more-moreRefused.total(), held, growth)
 	if fe, _ := firstErr.Load().(string); fe != "" {
 		r.note("first refusal: %.100s", fe)
 	}
@@ -170,10 +170,12 @@ func chatIdleOneAddress(ctx context.Context, e *env, r *result) error {
 		}
 	}()
 	held, refused, why := 0, false, ""
+	t0 := time.Now()
 	for held < 24_000 && !refused && ctx.Err() == nil {
-		tokens := make([]string, 2500)
+		// Batches small enough to be dialled well within a token's minute.
+		tokens := make([]string, 2000)
 		var tokErr atomic.Value
-		parallel(ctx, len(tokens), 8, func(i int) {
+		parallel(ctx, len(tokens), 32, func(i int) {
 			t, err := chatToken(c, e, "")
 			if err != nil {
 				tokErr.CompareAndSwap(nil, err.Error())
@@ -205,7 +207,7 @@ func chatIdleOneAddress(ctx context.Context, e *env, r *result) error {
 				why = "socket refused: " + rep.FirstErr
 			}
 		}
-		fmt.Fprintf(os.Stderr, "attack 5a: %d sockets held, server fds %d\n", held, e.FDs())
+		fmt.Fprintf(os.Stderr, "attack 5a: %d sockets held, server fds %d, %v\n", held, e.FDs(), time.Since(t0).Round(time.Second))
 	}
 	limit := e.FDLimit()
 	peak := e.smp.peakFDs()
@@ -266,8 +268,8 @@ func (h *holder) kill() {
 	h.cmd.Wait()
 }
 
-// holdSockets is the child process: it opens the job's sockets (32 at a time, giving up after
-// 50 failures in a row), reports, and holds them until its standard input closes.
+// holdSockets is the child process: it opens the job's sockets (64 at a time, giving up after
+// 20 failures in a row), reports, and holds them until its standard input closes.
 func holdSockets() error {
 	var j holdJob
 	if err := json.NewDecoder(os.Stdin).Decode(&j); err != nil {
@@ -281,7 +283,7 @@ func holdSockets() error {
 	var inARow atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	parallel(ctx, len(j.Tokens), 32, func(i int) {
+	parallel(ctx, len(j.Tokens), 64, func(i int) {
 		c, err := dialChat(ctx, e, j.Tokens[i], ip, 0)
 		mu.Lock()
 		defer mu.Unlock()
@@ -290,7 +292,7 @@ func holdSockets() error {
 			if rep.FirstErr == "" {
 				rep.FirstErr = err.Error()
 			}
-			if inARow.Add(1) >= 50 {
+			if inARow.Add(1) >= 20 {
 				cancel()
 			}
 			return
@@ -345,23 +347,36 @@ func chatFairness(ctx context.Context, e *env, r *result) error {
 			c.Close()
 		}
 	}()
-	var floodOK atomic.Int64
+	// Each socket sends twice what its own limit allows, the sockets' ticks spread over the
+	// period, so the room's shared budget is asked for all the time.
+	var floodSent, floodOK atomic.Int64
+	var floodRefused statuses
 	floodCtx, stopFlood := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for k, c := range socks {
-		wg.Go(func() {
-			go func() {
-				for {
-					f, _, err := c.read()
-					if err != nil {
-						return
-					}
-					if f.Type == "MESSAGE" && strings.HasPrefix(f.RequestID, fmt.Sprintf("flood%d-", k)) {
-						floodOK.Add(1)
-					}
+		prefix := fmt.Sprintf("flood%d-", k)
+		go func() {
+			for {
+				f, _, err := c.read()
+				if err != nil {
+					return
 				}
-			}()
-			t := time.NewTicker(time.Second / 10)
+				switch {
+				case !strings.HasPrefix(f.RequestID, prefix):
+				case f.Type == "MESSAGE":
+					floodOK.Add(1)
+				default:
+					floodRefused.add(f.ErrorCode, nil)
+				}
+			}
+		}()
+		wg.Go(func() {
+			select {
+			case <-floodCtx.Done():
+				return
+			case <-time.After(time.Duration(k) * time.Second / 20 / n):
+			}
+			t := time.NewTicker(time.Second / 20)
 			defer t.Stop()
 			for i := 0; floodCtx.Err() == nil; i++ {
 				select {
@@ -369,9 +384,10 @@ func chatFairness(ctx context.Context, e *env, r *result) error {
 					return
 				case <-t.C:
 				}
-				if c.send(fmt.Sprintf("flood%d-%d", k, i), "flood", nil) != nil {
+				if c.send(prefix+strconv.Itoa(i), "flood", nil) != nil {
 					return
 				}
+				floodSent.Add(1)
 			}
 		})
 	}
@@ -429,7 +445,7 @@ func chatFairness(ctx context.Context, e *env, r *result) error {
 	if firstErr != "" {
 		msg += fmt.Sprintf(" (first refusal: %.80s)", firstErr)
 	}
-	r.note("%s, %d flood messages taken", msg, floodOK.Load())
+	r.note("%s; flood: %d sent, %d taken, refused %s", msg, floodSent.Load(), floodOK.Load(), floodRefused.String())
 	r.check(mine.get("200") == 10, "the other user's 10 messages: %d taken (answers %s)", mine.get("200"), mine.String())
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,7 +79,7 @@ func rawRequest(base, request string) (int, error) {
 }
 
 // manyNames (2): 3,000 distinct long playlist names on a live channel, with a valid playback
-// token; the live heap after a collection is what they left behind.
+// token; the live heap after a collection, and the goroutines, are what they left behind.
 func manyNames(ctx context.Context, e *env, r *result) error {
 	q := playbackQuery(e)
 	heap0 := e.LiveHeap(e.debug)
@@ -87,8 +88,18 @@ func manyNames(ctx context.Context, e *env, r *result) error {
 	c := clientFrom(src(20, 0))
 	defer c.CloseIdleConnections()
 	c.Timeout = 10 * time.Second
+	// The names: long made-up ones, and the real media playlist's name followed by an encoded
+	// "?" or "#" and a long tail, which decode to a name ending in .m3u8 that a URL parser
+	// downstream may cut back to the real one.
+	media, err := e.mediaURL(http.DefaultClient, "")
+	if err != nil {
+		return err
+	}
+	mu, _ := url.Parse(media)
+	real := path.Base(mu.Path)
 	parallel(ctx, 3000, 16, func(i int) {
-		name := fmt.Sprintf("%s-%04d.m3u8", strings.Repeat("n", 200), i)
+		tail := fmt.Sprintf("%s-%04d.m3u8", strings.Repeat("n", 200), i)
+		name := [...]string{tail, real + "%3F" + tail, real + "%23" + tail}[i%3]
 		u := e.Base + "/hls/" + e.channelID + "/" + name
 		if q != "" {
 			u += "?" + q

@@ -244,7 +244,7 @@ type chatConn struct {
 // dialChat opens the chat socket with a token, from ip (nil: any), with a receive buffer of
 // rcvbuf bytes when it is not 0 (a small one fills fast when the client never reads).
 func dialChat(ctx context.Context, e *env, token string, ip net.IP, rcvbuf int) (*chatConn, error) {
-	nd := &net.Dialer{Timeout: 10 * time.Second}
+	nd := &net.Dialer{Timeout: 5 * time.Second}
 	if ip != nil {
 		nd.LocalAddr = &net.TCPAddr{IP: ip}
 	}
@@ -253,7 +253,7 @@ func dialChat(ctx context.Context, e *env, token string, ip net.IP, rcvbuf int) 
 			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
 		}
 	}
-	d := ws.Dialer{Protocols: []string{token}, Timeout: 10 * time.Second, NetDial: nd.DialContext}
+	d := ws.Dialer{Protocols: []string{token}, Timeout: 5 * time.Second, NetDial: nd.DialContext}
 	conn, br, _, err := d.Dial(ctx, "ws"+strings.TrimPrefix(e.Base, "http")+"/api/chat")
 	if err != nil {
 		return nil, err
