@@ -162,6 +162,7 @@ var (
 func chatIdleOneAddress(ctx context.Context, e *env, r *result) error {
 	ip := src(50, 0)
 	c := clientFrom(ip)
+	c.Timeout = 10 * time.Second // a server out of descriptors leaves new connections unanswered
 	defer c.CloseIdleConnections()
 	var procs []*holder
 	defer func() {
