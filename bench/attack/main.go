@@ -16,6 +16,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime/debug"
@@ -67,6 +68,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "attack: ffmpeg is needed (make system-deps installs it)")
 		os.Exit(1)
 	}
+	// Nothing the server does may hang the program: every request has a deadline.
+	http.DefaultClient.Timeout = 60 * time.Second
 	want := map[string]bool{}
 	for _, n := range strings.Split(*only, ",") {
 		if n = strings.TrimSpace(n); n != "" {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -200,11 +202,22 @@ func parallel(ctx context.Context, n, workers int, f func(i int)) {
 	for range min(workers, n) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				f(i)
+				guard(func() { f(i) })
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// guard runs f, turning a panic into a line on stderr: a goroutine's panic would otherwise
+// end the whole program, and the table must come out whatever the server answers.
+func guard(f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(os.Stderr, "attack: recovered: %v\n%s", p, debug.Stack())
+		}
+	}()
+	f()
 }
 
 // together runs f(i) for i in [0, n) at once: every goroutine waits at a gate that opens when
@@ -215,7 +228,7 @@ func together(n int, f func(i int)) {
 	for i := range n {
 		wg.Go(func() {
 			<-gate
-			f(i)
+			guard(func() { f(i) })
 		})
 	}
 	close(gate)

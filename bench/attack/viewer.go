@@ -62,9 +62,13 @@ func startViewer(e *env) *viewer {
 	v := &viewer{e: e, start: time.Now()}
 	v.hlsLast, v.chatLast = v.start, v.start
 	v.ctx, v.cancel = context.WithCancel(context.Background())
-	v.wg.Go(v.play)
-	v.wg.Go(v.chatSender)
-	v.wg.Go(v.chatReader)
+	for _, f := range []func(){v.play, v.chatSender, v.chatReader} {
+		v.wg.Go(func() {
+			for v.ctx.Err() == nil {
+				guard(f) // a panic restarts it
+			}
+		})
+	}
 	return v
 }
 
