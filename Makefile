@@ -79,14 +79,14 @@ bench: system-deps build
 	$(GO) run ./bench/media -bin $(BIN)
 	$(GO) run ./bench/chat -bin $(BIN)
 	$(GO) run ./bench/whip -bin $(BIN)
-	$(MAKE) attack
+	$(ATTACK)
 
 ## attack: issue 15's attacks against the real binary (bench/attack), each on a fresh server with a
 ## live channel: a table of each attack, the bound it hit (HELD / NOT HELD), the server's peak RSS and
 ## descriptors, and whether a normal viewer (LL-HLS player + chat reader) was served throughout
+ATTACK = $(GO) run ./bench/attack -bin $(BIN) | tee bin/attack.txt
 attack: system-deps build
-	$(GO) build -o bin/attack ./bench/attack
-	./bin/attack -bin $(BIN) | tee bin/attack.txt
+	$(ATTACK)
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html
