@@ -10,7 +10,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT   := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: all run build web web-deps go-build test test-go test-web e2e check fuzz bench system-deps clean
+.PHONY: all run build web web-deps go-build test test-go test-web e2e check fuzz bench attack system-deps clean
 
 all: build
 
@@ -80,7 +80,7 @@ check: web-deps
 ## measurements against the real binary (bench/media: ingest-to-part and player latency, CPU
 ## per stream, LL-HLS egress; bench/chat: one room with 10,000 connections, the largest room one
 ## node holds, and one room over 3 nodes when LIVEHOUSE_TEST_POSTGRES_URL/_NATS_URL are set; bench/whip:
-## WHIP-to-part latency, CPU per WebRTC stream, the cost of an Opus→AAC transcode)
+## WHIP-to-part latency, CPU per WebRTC stream, the cost of an Opus→AAC transcode), then the attacks
 bench: system-deps build
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt
@@ -88,6 +88,14 @@ bench: system-deps build
 	$(GO) run ./bench/chat -bin $(BIN)
 	$(GO) run ./bench/whip -bin $(BIN)
 	$(GO) run ./bench/relay -bin $(BIN)
+	$(ATTACK)
+
+## attack: issue 15's attacks against the real binary (bench/attack), each on a fresh server with a
+## live channel: a table of each attack, the bound it hit (HELD / NOT HELD), the server's peak RSS and
+## descriptors, and whether a normal viewer (LL-HLS player + chat reader) was served throughout
+ATTACK = $(GO) run ./bench/attack -bin $(BIN) | tee bin/attack.txt
+attack: system-deps build
+	$(ATTACK)
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html

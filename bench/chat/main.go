@@ -101,7 +101,7 @@ func parent() error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "bench: %d tokens in %v\n", *conns, time.Since(t0).Round(time.Millisecond))
-	heap0, rss0 := liveHeap(srv, debugAddr), srv.RSSKiB()
+	heap0, rss0 := srv.LiveHeap(debugAddr), srv.RSSKiB()
 	var clients []*clientProc
 	defer func() {
 		for _, c := range clients {
@@ -120,7 +120,7 @@ func parent() error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "bench: %d connections in %v\n", *conns, time.Since(t0).Round(time.Millisecond))
-	heapIdle, rssIdle := liveHeap(srv, debugAddr), srv.RSSKiB()
+	heapIdle, rssIdle := srv.LiveHeap(debugAddr), srv.RSSKiB()
 
 	// One sender, rate messages per second, each carrying its send time.
 	stok, err := issueTokens(srv, session, 1)
@@ -196,7 +196,7 @@ func parent() error {
 		if err != nil {
 			return err
 		}
-		heap := liveHeap(srv, debugAddr)
+		heap := srv.LiveHeap(debugAddr)
 		fmt.Printf("chat: largest room on one node: %d connections (%s), %d of them received a message sent to it; process RSS %.0f MiB "+
 			"(%.1f KiB and %.1f KiB live heap per connection): at that rate 24 GiB would hold %.1f million, but this machine caps a process at 20,000 open files\n",
 			r.held, r.limit, r.delivered, r.rss[0]/1024, (r.rss[0]-rss0)/float64(r.held), (heap-heap0)/1024/float64(r.held),
@@ -377,7 +377,7 @@ func issueTokens(srv *harness.Server, session string, n int) ([]string, error) {
 
 // connections reads the server's open chat connections from its metrics.
 func connections(base string) (int, error) {
-	v, err := metric(base, "livehouse_chat_connections")
+	v, err := harness.Metric(base, "livehouse_chat_connections")
 	return int(v), err
 }
 
@@ -399,32 +399,6 @@ func waitFor(base string, ok func(int) bool) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// liveHeap forces a collection through the profiler and returns the bytes of heap in use.
-func liveHeap(srv *harness.Server, debugAddr string) float64 {
-	if res, err := http.Get("http://" + debugAddr + "/debug/pprof/heap?gc=1"); err == nil {
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-	}
-	v, _ := metric(srv.Base, "go_memstats_heap_inuse_bytes")
-	return v
-}
-
-// metric reads one unlabelled value from a Prometheus text endpoint at base + /metrics.
-func metric(base, name string) (float64, error) {
-	res, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	sc := bufio.NewScanner(res.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(v, 64)
-		}
-	}
-	return 0, fmt.Errorf("%s not in %s/metrics", name, base)
 }
 
 // cumulative is a Prometheus histogram's cumulative bucket counts by upper bound.

@@ -90,10 +90,13 @@ func Start(binary string, env ...string) (*Server, error) {
 	return nil, errors.New("server did not become healthy")
 }
 
-// Stop interrupts the server, waits for it and removes its data.
+// Stop interrupts the server, waits for it (killing it if it has not stopped within 30 s)
+// and removes its data.
 func (s *Server) Stop() {
 	s.cmd.Process.Signal(os.Interrupt)
+	kill := time.AfterFunc(30*time.Second, func() { s.cmd.Process.Kill() })
 	s.cmd.Wait()
+	kill.Stop()
 	os.RemoveAll(s.dir)
 }
 
