@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -387,6 +388,13 @@ func (h *Hub) Deliver(subject string, data []byte) {
 				break
 			}
 		}
+	}
+	if env.Disconnect != "" {
+		// Clients drop a disconnected (banned) user's messages; late joiners must not get
+		// them back from the history.
+		r.history = slices.DeleteFunc(r.history, func(m stored) bool {
+			return m.frame.Sender != nil && m.frame.Sender.UserID == env.Disconnect
+		})
 	}
 	r.queue = append(r.queue, &env)
 	if !r.sending {
