@@ -31,6 +31,7 @@ func apiRoutes(d Deps) []route {
 		{"POST /api/auth/password-reset", handlePasswordReset(acc, log)},
 		{"POST /api/auth/password-reset/confirm", handlePasswordResetConfirm(acc, log)},
 
+		{"GET /api/session", handleWhoAmI(acc, chs, links, log)},
 		{"GET /api/me", auth(handleGetMe(chs, links, log))},
 		{"PATCH /api/me", auth(handlePatchMe(acc, chs, links, log))},
 		{"DELETE /api/me", auth(handleDeleteMe(acc, jar, log))},
