@@ -22,6 +22,7 @@ import (
 	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/httpapi"
+	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
@@ -133,6 +134,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Actions:  a.actions,
 		Products: search,
 		Health:   a.health,
+		Images:   imageproxy.New(imageproxy.Config{}),
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -22,6 +22,7 @@ import (
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/httpapi"
+	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -187,6 +188,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Sockets: sockets, Actions: act,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
 		Health: streams.NewHealth(store, nil, log, clk.Now),
+		Images: imageproxy.New(imageproxy.Config{}),
 	}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live}

@@ -55,6 +55,7 @@ func apiRoutes(d Deps) []route {
 		{"PUT /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, true, log)))},
 		{"DELETE /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, false, log)))},
 		{"GET /api/assets/{channelId}/{kind}/{version}", handleAsset(chs, log)},
+		{"GET /api/images", handleImageProxy(d.Images, log)},
 
 		{"POST /api/chat/token", handleChatToken(acc, chs, d.Chat, log)},
 		{"GET /api/chat", handleChatSocket(d.Chat, d.Sockets, d.Config.TrustProxy, log)},

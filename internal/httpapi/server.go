@@ -55,6 +55,7 @@ type Deps struct {
 	Products ProductSearcher // Amazon product search; nil when the feature is off
 	Health   *streams.Health // stream sessions, events and metrics
 	WHIP     WHIP            // WebRTC ingest; nil answers 404
+	Images   ImageFetcher    // other sites' product images, fetched for the web app; nil answers 404
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)
