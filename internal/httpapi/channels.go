@@ -153,7 +153,7 @@ func handleDirectory(ch *channels.Service, vc ViewerCounter, log *slog.Logger) h
 	})
 }
 
-func handleFollowing(ch *channels.Service, log *slog.Logger) http.Handler {
+func handleFollowing(ch *channels.Service, vc ViewerCounter, log *slog.Logger) http.Handler {
 	type response struct {
 		Channels []channelCard `json:"channels"`
 	}
@@ -172,7 +172,9 @@ func handleFollowing(ch *channels.Service, log *slog.Logger) http.Handler {
 			writeError(w, r, log, err)
 			return
 		}
-		encode(w, http.StatusOK, response{Channels: cards(list)})
+		out := cards(list)
+		countViewers(vc, out) // the same count as the directory's, from the same source
+		encode(w, http.StatusOK, response{Channels: out})
 	})
 }
 

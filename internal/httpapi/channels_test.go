@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -202,5 +203,45 @@ func TestStreamKeyReset(t *testing.T) {
 	}
 	if fmt.Sprint(me["playbackUrl"]) != "http://livehouse.test/hls/"+me["id"].(string)+"/index.m3u8" {
 		t.Errorf("playbackUrl = %v", me["playbackUrl"])
+	}
+}
+
+// /following shows a live channel's viewers as the directory and the channel page do.
+func TestFollowingViewerCount(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	star := e.signUp("star")
+	fan := e.signUp("fanny")
+	e.openSession(star, "st-star", e.clock.Now())
+	if err := e.store.StartStreamSession(context.Background(), "st-star", e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	id := e.goLive(star)
+	e.live.mu.Lock()
+	e.live.viewers[id] = 3
+	e.live.mu.Unlock()
+	e.want(e.call("PUT", "/api/me/following/star", fan.token, nil), 204)
+
+	count := func(path, token string) any {
+		var body struct {
+			Channels []map[string]any `json:"channels"`
+		}
+		if err := json.Unmarshal(e.want(e.call("GET", path, token, nil), 200).body, &body); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range body.Channels {
+			if c["username"] == "star" {
+				return c["viewerCount"]
+			}
+		}
+		t.Fatalf("%s does not list star: %v", path, body.Channels)
+		return nil
+	}
+	for _, tt := range []struct{ path, token string }{
+		{"/api/channels?live=true", ""},
+		{"/api/me/following", fan.token},
+	} {
+		if got := count(tt.path, tt.token); got != float64(3) {
+			t.Errorf("%s viewerCount = %v, want 3", tt.path, got)
+		}
 	}
 }

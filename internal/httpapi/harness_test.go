@@ -94,9 +94,16 @@ type env struct {
 // liveSet stands in for the live-stream service: the channels marked live, and the cues
 // stream actions wrote into them.
 type liveSet struct {
-	mu   sync.Mutex
-	ids  map[string]bool
-	cues []actions.Cue
+	mu      sync.Mutex
+	ids     map[string]bool
+	cues    []actions.Cue
+	viewers map[string]int // channel id → viewers, as the HLS output counts them
+}
+
+func (l *liveSet) Viewers(channelID string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.viewers[channelID]
 }
 
 func (l *liveSet) Live(channelID string) *streams.Live {
@@ -182,10 +189,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(sockets.Close)
-	live := &liveSet{ids: map[string]bool{}}
+	live := &liveSet{ids: map[string]bool{}, viewers: map[string]int{}}
 	act := actions.NewService(store, live, live, log, clk.Now, actions.Options{})
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
-		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Sockets: sockets, Actions: act,
+		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Sockets: sockets, Actions: act, Viewers: live,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
 		Health: streams.NewHealth(store, nil, log, clk.Now),
 		Images: imageproxy.New(imageproxy.Config{}),

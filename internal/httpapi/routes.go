@@ -39,7 +39,7 @@ func apiRoutes(d Deps) []route {
 		{"POST /api/me/stream-key/reset", auth(handleResetStreamKey(chs, log))},
 		{"PUT /api/me/assets/{kind}", auth(handleUploadAsset(chs, log))},
 		{"DELETE /api/me/assets/{kind}", auth(handleDeleteAsset(chs, log))},
-		{"GET /api/me/following", auth(handleFollowing(chs, log))},
+		{"GET /api/me/following", auth(handleFollowing(chs, d.Viewers, log))},
 		{"PUT /api/me/following/{username}", auth(handleFollow(chs, true, log))},
 		{"DELETE /api/me/following/{username}", auth(handleFollow(chs, false, log))},
 		{"GET /api/me/stream-actions", auth(handleGetStreamActions(chs, d.Actions, log))},
