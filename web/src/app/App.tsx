@@ -11,6 +11,7 @@ import { DirectoryPage } from '../features/channels/components/DirectoryPage';
 import { FollowingPage } from '../features/channels/components/FollowingPage';
 import { ViewerOverlay } from '../features/actions/components/ViewerOverlay';
 import { AppShell } from './AppShell';
+import { GoLiveIntro } from './GoLiveIntro';
 import { GuestOnly, RequireAuth } from './guards';
 import { Spinner } from '../components/Spinner';
 
@@ -59,7 +60,7 @@ export function AppRoutes() {
   return (
     <Routes>
       <Route element={<AppShell />}>
-        <Route index element={<DirectoryPage />} />
+        <Route index element={<DirectoryPage intro={<GoLiveIntro />} />} />
         <Route path="following" element={<RequireAuth><FollowingPage /></RequireAuth>} />
         <Route path="settings" element={<RequireAuth>{page(<SettingsPage />)}</RequireAuth>} />
         <Route path="manager/*" element={<RequireAuth>{page(<Manager />)}</RequireAuth>} />

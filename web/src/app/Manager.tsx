@@ -2,6 +2,7 @@ import { ActionsPanel } from '../features/actions/components/ActionsPanel';
 import { BroadcastCard } from '../features/broadcast/components/BroadcastCard';
 import { ChannelPreview } from '../features/channels/components/ChannelPreview';
 import { ChatPanel } from '../features/chat/components/ChatPanel';
+import { EncoderLimitWarning } from '../features/health/components/EncoderLimitWarning';
 import { StreamStatusBar } from '../features/health/components/StreamStatusBar';
 import { ManagerPage } from '../features/manager/components/ManagerPage';
 import { useMe } from '../lib/session';
@@ -13,7 +14,12 @@ export function Manager() {
   const username = me.data?.username ?? '';
   return (
     <ManagerPage
-      status={<StreamStatusBar monitorLink />}
+      status={
+        <>
+          <StreamStatusBar monitorLink />
+          <EncoderLimitWarning />
+        </>
+      }
       broadcast={<BroadcastCard />}
       actions={<ActionsPanel />}
       preview={username ? <ChannelPreview username={username} /> : null}
