@@ -12,8 +12,8 @@ const viewports = [
   { width: 390, height: 844 },
 ];
 
-// publishNear sends 640×360 at 1.2 Mbps video + 96 kbps audio: within a BASIC channel's
-// 1.5 Mbps at that size, but over 85 % of it.
+// publishNear sends 640×360 at 1.2 Mbps video + 96 kbps audio: within a BASIC channel’s
+// 1.5 Mbps at that size, but over 80 % of it.
 function publishNear(url: string) {
   return spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re',

@@ -13,7 +13,7 @@ export function bitrateLimit(channelType: string, width: number, height: number)
 }
 
 // nearShare is how close to the limit counts as near: the warning comes before the cut.
-export const nearShare = 0.85;
+export const nearShare = 0.8;
 
 export type LimitStatus = { level: 'near' | 'over'; bitrate: number; limit: number; message: string };
 
