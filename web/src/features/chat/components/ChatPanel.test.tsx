@@ -128,3 +128,34 @@ it('says "Rate exceeded." when the server limits the sender', async () => {
   await userEvent.click(screen.getByRole('button', { name: 'Send' }));
   expect(await screen.findByRole('alert')).toHaveTextContent('Rate exceeded.');
 });
+
+it('keeps the list at its end only while the viewer is there, offers a jump otherwise, and never scrolls the page', async () => {
+  mockFetch({ 'GET /api/session': { status: 200, body: { user: null } }, 'POST /api/chat/token': token });
+  const intoView = vi.fn();
+  Element.prototype.scrollIntoView = intoView;
+  renderAt(<ChatPanel channel="streamer" isOwner={false} isBanned={false} />);
+  await waitFor(() => expect(rooms.at(-1)?.token).toBe('t'));
+  const room = rooms.at(-1)!;
+  const list = screen.getByTestId('chat-list');
+  // jsdom lays nothing out: the list is 100 px tall, 20 px a line.
+  Object.defineProperty(list, 'clientHeight', { configurable: true, get: () => 100 });
+  Object.defineProperty(list, 'scrollHeight', { configurable: true, get: () => list.children.length * 20 });
+  act(() => {
+    for (let i = 0; i < 10; i++) room.emit('message', message(`m${i}`, `line ${i}`));
+  });
+  expect(list.scrollTop).toBe(200); // at the end: 10 lines × 20 px
+
+  // The viewer scrolls up: a new line leaves the list where it is and offers the jump.
+  list.scrollTop = 0;
+  fireEvent.scroll(list);
+  act(() => room.emit('message', message('m10', 'line 10')));
+  expect(list.scrollTop).toBe(0);
+  await userEvent.click(screen.getByRole('button', { name: /New messages/ }));
+  expect(list.scrollTop).toBe(220);
+  expect(screen.queryByRole('button', { name: /New messages/ })).not.toBeInTheDocument();
+
+  // Back at the end, new lines keep it there.
+  act(() => room.emit('message', message('m11', 'line 11')));
+  expect(list.scrollTop).toBe(240);
+  expect(intoView).not.toHaveBeenCalled();
+});
