@@ -26,7 +26,11 @@ try {
       });
     });
     await page.goto(url);
-    out.push(await page.evaluate(() => window.livehouseFirstFrame));
+    out.push(
+      await page.evaluate(() =>
+        Promise.race([window.livehouseFirstFrame, new Promise((_, fail) => setTimeout(() => fail(new Error('no video frame within 30 s')), 30_000))]),
+      ),
+    );
     await context.close();
   }
   console.log(JSON.stringify(out));
