@@ -24,6 +24,7 @@ import (
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/httpapi"
+	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
@@ -189,6 +190,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Products: search,
 		Health:   a.health,
 		Roles:    cfg.Roles,
+		Images:   imageproxy.New(imageproxy.Config{}),
 	})
 
 	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)

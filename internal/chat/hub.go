@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -124,8 +125,9 @@ type member struct {
 
 // stored is a message kept for late joiners, with its JSON.
 type stored struct {
-	id   string
-	json []byte
+	id     string
+	sender string // the sender's user id, so a ban can take their messages out
+	json   []byte
 }
 
 func (r *room) members() []*Conn {
@@ -605,7 +607,11 @@ func (h *Hub) Deliver(subject string, data []byte) {
 	}
 	switch {
 	case env.Frame.Type == "MESSAGE":
-		r.history = append(r.history, stored{id: env.Frame.ID, json: env.json})
+		var sender string
+		if env.Frame.Sender != nil {
+			sender = env.Frame.Sender.UserID
+		}
+		r.history = append(r.history, stored{id: env.Frame.ID, sender: sender, json: env.json})
 		r.histSize += len(env.json)
 		for len(r.history) > HistorySize || r.histSize > HistoryBytes {
 			r.histSize -= len(r.history[0].json)
@@ -623,6 +629,18 @@ func (h *Hub) Deliver(subject string, data []byte) {
 				break
 			}
 		}
+	}
+	if env.Disconnect != "" {
+		// Clients drop a disconnected (banned) user's messages; late joiners must not get
+		// them back from the history.
+		r.history = slices.DeleteFunc(r.history, func(m stored) bool {
+			if m.sender != env.Disconnect {
+				return false
+			}
+			r.histSize -= len(m.json)
+			r.histEnc = nil
+			return true
+		})
 	}
 	r.queue = append(r.queue, &env)
 	if !r.sending {

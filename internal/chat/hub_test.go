@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -223,5 +224,47 @@ func TestBusyRoomBatchesFrames(t *testing.T) {
 	h.fanoutDelay.Write(&m)
 	if n := m.GetHistogram().GetSampleCount(); n != 2 {
 		t.Errorf("%d fan-outs timed, want 2", n)
+	}
+}
+
+// A disconnected (banned) user's messages leave the history: a late joiner, such as a viewer
+// who reloads the page, does not get them back.
+func TestHistoryDropsDisconnectedUser(t *testing.T) {
+	tests := []struct {
+		name       string
+		disconnect func(h *Hub, mod *Conn)
+		want       []string
+	}{
+		{"no disconnect", func(*Hub, *Conn) {}, []string{"a1", "b1", "a2"}},
+		{"moderator's DISCONNECT_USER", func(h *Hub, mod *Conn) {
+			h.Handle(context.Background(), mod, &Action{Action: "DISCONNECT_USER", UserID: "a", Reason: "Kicked by moderator"})
+		}, []string{"b1"}},
+		{"ban from the server", func(h *Hub, _ *Conn) {
+			h.DisconnectUser(context.Background(), "r", "a", "banned")
+		}, []string{"b1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newLoopHub()
+			h.SetRoomRate(1000)
+			a := join(h, &Grant{RoomID: "r", UserID: "a", Capabilities: []string{CapSend}})
+			b := join(h, &Grant{RoomID: "r", UserID: "b", Capabilities: []string{CapSend}})
+			mod := join(h, &Grant{RoomID: "r", UserID: "owner", Capabilities: []string{CapSend, CapDelete, CapDisconnect}})
+			h.Handle(context.Background(), a, &Action{Action: "SEND_MESSAGE", Content: "a1"})
+			h.Handle(context.Background(), b, &Action{Action: "SEND_MESSAGE", Content: "b1"})
+			h.Handle(context.Background(), a, &Action{Action: "SEND_MESSAGE", Content: "a2"})
+			tt.disconnect(h, mod)
+			h.fanning.Wait()
+			late := join(h, &Grant{RoomID: "r", UserID: "late"})
+			var got []string
+			for _, f := range frames(late) {
+				if f["Type"] == "MESSAGE" {
+					got = append(got, f["Content"].(string))
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("history = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

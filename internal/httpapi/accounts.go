@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/problem"
 )
 
 // meResponse is the account as its owner sees it, with its channel.
@@ -187,6 +189,26 @@ func handleGetMe(chs *channels.Service, links urls, log *slog.Logger) http.Handl
 	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		view, err := me(r, chs, links, currentUser(r))
 		return http.StatusOK, view, err
+	})
+}
+
+// handleWhoAmI answers who the caller is without failing for a visitor: {"user": null} when
+// signed out (or the session has ended), so the web app's signed-out pages make no request
+// that fails and logs a 401 in the console.
+func handleWhoAmI(acc *accounts.Service, chs *channels.Service, links urls, log *slog.Logger) http.Handler {
+	type response struct {
+		User *meResponse `json:"user"`
+	}
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		user, err := optionalUser(acc, r)
+		if errors.Is(err, problem.ErrUnauthenticated) || user == nil && err == nil {
+			return http.StatusOK, response{}, nil
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		view, err := me(r, chs, links, user)
+		return http.StatusOK, response{User: view}, err
 	})
 }
 

@@ -182,3 +182,45 @@ func TestCORS(t *testing.T) {
 		t.Errorf("CORS allowed an unlisted origin")
 	}
 }
+
+// GET /api/session says who the caller is and never fails for a visitor: the web app asks it
+// on every page, and a signed-out page must not log a 401.
+func TestSession(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	grace := e.signUp("grace")
+	ended := e.signUp("ended")
+	e.want(e.call("POST", "/api/auth/logout", ended.token, nil), 204)
+	tests := []struct {
+		name    string
+		token   string
+		headers []string
+		want    any // the username, or nil for a visitor
+	}{
+		{"no credentials", "", nil, nil},
+		{"bearer token", grace.token, nil, "grace"},
+		{"session cookie", "", []string{"Cookie", "lh_session=" + grace.token}, "grace"},
+		{"signed-out token", ended.token, nil, nil},
+		{"unknown cookie", "", []string{"Cookie", "lh_session=not-a-session"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := e.want(e.call("GET", "/api/session", tt.token, nil, tt.headers...), 200).json(t)
+			user, ok := body["user"]
+			if !ok {
+				t.Fatalf("no user field: %v", body)
+			}
+			var got any
+			if m, isMap := user.(map[string]any); isMap {
+				got = m["username"]
+				if m["email"] != grace.email {
+					t.Errorf("email = %v, want %v", m["email"], grace.email)
+				}
+			} else if user != nil {
+				t.Fatalf("user = %v, want an object or null", user)
+			}
+			if got != tt.want {
+				t.Errorf("user = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

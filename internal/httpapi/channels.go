@@ -200,7 +200,7 @@ func handleFollowing(ch *channels.Service, vc ViewerCounter, log *slog.Logger) h
 			return
 		}
 		out := cards(list)
-		countViewers(vc, out)
+		countViewers(vc, out) // the same count as the directory's, from the same source
 		encode(w, http.StatusOK, response{Channels: out})
 	})
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -243,4 +244,45 @@ func TestStreamKeyReset(t *testing.T) {
 		t.Errorf("playbackUrl = %v", me["playbackUrl"])
 	}
 	e.playbackClaims(me["playbackUrl"], me["id"].(string))
+}
+
+// /following shows a live channel's viewers as the directory and the channel page do.
+func TestFollowingViewerCount(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	star := e.signUp("star")
+	fan := e.signUp("fanny")
+	e.openSession(star, "st-star", e.clock.Now())
+	if err := e.store.StartStreamSession(context.Background(), "st-star", e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.goLive(star)
+	for range 3 { // three anonymous players, each counted by its viewing beacon
+		page := e.want(e.call("GET", "/api/channels/star", "", nil), 200).json(t)
+		e.want(e.call("POST", "/api/channels/star/views", "", map[string]any{"token": page["playbackToken"]}), 200)
+	}
+	e.want(e.call("PUT", "/api/me/following/star", fan.token, nil), 204)
+
+	count := func(path, token string) any {
+		var body struct {
+			Channels []map[string]any `json:"channels"`
+		}
+		if err := json.Unmarshal(e.want(e.call("GET", path, token, nil), 200).body, &body); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range body.Channels {
+			if c["username"] == "star" {
+				return c["viewerCount"]
+			}
+		}
+		t.Fatalf("%s does not list star: %v", path, body.Channels)
+		return nil
+	}
+	for _, tt := range []struct{ path, token string }{
+		{"/api/channels?live=true", ""},
+		{"/api/me/following", fan.token},
+	} {
+		if got := count(tt.path, tt.token); got != float64(3) {
+			t.Errorf("%s viewerCount = %v, want 3", tt.path, got)
+		}
+	}
 }

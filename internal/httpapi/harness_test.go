@@ -23,6 +23,7 @@ import (
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/httpapi"
+	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
@@ -132,9 +133,16 @@ type env struct {
 // liveSet stands in for the live-stream service: the channels marked live, and the cues
 // stream actions wrote into them.
 type liveSet struct {
-	mu   sync.Mutex
-	ids  map[string]bool
-	cues []actions.Cue
+	mu      sync.Mutex
+	ids     map[string]bool
+	cues    []actions.Cue
+	viewers map[string]int // channel id → viewers, as the HLS output counts them
+}
+
+func (l *liveSet) Viewers(channelID string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.viewers[channelID]
 }
 
 func (l *liveSet) Live(channelID string) *streams.Live {
@@ -249,7 +257,7 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 		t.Fatal(err)
 	}
 	t.Cleanup(sockets.Close)
-	live := &liveSet{ids: map[string]bool{}}
+	live := &liveSet{ids: map[string]bool{}, viewers: map[string]int{}}
 	act := actions.NewService(store, live, live, log, clk.Now, actions.Options{})
 	signer, err := playback.NewSigner(bytes.Repeat([]byte{7}, 32), clk.Now)
 	if err != nil {
@@ -261,6 +269,7 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 		Views: views, Viewers: views,
 		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
 		Health: streams.NewHealth(store, nil, log, clk.Now),
+		Images: imageproxy.New(imageproxy.Config{}),
 	}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer}

@@ -78,6 +78,7 @@ func apiRoutes(d Deps) []route {
 		{"POST /api/auth/password-reset", handlePasswordReset(acc, proxied, log)},
 		{"POST /api/auth/password-reset/confirm", handlePasswordResetConfirm(acc, log)},
 
+		{"GET /api/session", handleWhoAmI(acc, chs, links, log)},
 		{"GET /api/me", auth(handleGetMe(chs, links, log))},
 		{"PATCH /api/me", auth(handlePatchMe(acc, chs, links, proxied, log))},
 		{"DELETE /api/me", auth(handleDeleteMe(acc, jar, proxied, log))},
@@ -103,6 +104,7 @@ func apiRoutes(d Deps) []route {
 		{"PUT /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, true, log)))},
 		{"DELETE /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, false, log)))},
 		{"GET /api/assets/{channelId}/{kind}/{version}", handleAsset(chs, log)},
+		{"GET /api/images", handleImageProxy(d.Images, log)},
 
 		{"POST /api/chat/token", handleChatToken(acc, chs, d.Chat, log)},
 		{"GET /api/chat", handleChatSocket(d.Chat, d.Sockets, d.Config.TrustProxy, log)},

@@ -63,7 +63,8 @@ type Deps struct {
 	WHIP     WHIP            // WebRTC ingest; nil answers 404
 	// Roles are what this node serves (Role*); nil serves everything. Routes of other roles
 	// answer 421 RoleNotServed.
-	Roles []string
+	Roles  []string
+	Images ImageFetcher // other sites' product images, fetched for the web app; nil answers 404
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)

@@ -112,6 +112,8 @@ func TestAuthorization(t *testing.T) {
 	}{
 		{call{"GET", "/api/openapi.json", nil, ""}, want{200, 200, 200}},
 		{call{"GET", "/api/config", nil, ""}, want{200, 200, 200}},
+		{call{"GET", "/api/session", nil, ""}, want{200, 200, 200}},
+		{call{"GET", "/api/images?url=http://127.0.0.1/a.png", nil, "GET /api/images"}, want{400, 400, 400}},
 		{call{"GET", "/api/me", nil, ""}, want{401, 200, 200}},
 		{call{"PATCH", "/api/me", map[string]string{"username": "Owner"}, ""}, want{401, 409, 200}},
 		{call{"PUT", "/api/me/password", map[string]string{"currentPassword": "Wr0ng-passw0rd", "newPassword": "N3w-passw0rd"}, ""}, want{401, 401, 401}},

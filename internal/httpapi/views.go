@@ -64,4 +64,3 @@ func handleViewLeave(ch *channels.Service, views *viewers.Service, log *slog.Log
 		return http.StatusNoContent, nil, views.Leave(p.ChannelID, in.Token)
 	})
 }
-

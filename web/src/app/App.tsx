@@ -5,21 +5,15 @@ import { ToastProvider } from '../lib/toast';
 import { LoginPage } from '../features/auth/components/LoginPage';
 import { RegisterPage } from '../features/auth/components/RegisterPage';
 import { ResetPage } from '../features/auth/components/ResetPage';
-import { BroadcastCard } from '../features/broadcast/components/BroadcastCard';
 import { ChannelPage } from '../features/channels/components/ChannelPage';
 import { ChatPanel } from '../features/chat/components/ChatPanel';
 import { DirectoryPage } from '../features/channels/components/DirectoryPage';
 import { FollowingPage } from '../features/channels/components/FollowingPage';
-import { HealthPage } from '../features/health/components/HealthPage';
-import { StreamStatusBar } from '../features/health/components/StreamStatusBar';
-import { ManagerPage } from '../features/manager/components/ManagerPage';
-import { ActionsPanel } from '../features/actions/components/ActionsPanel';
 import { ViewerOverlay } from '../features/actions/components/ViewerOverlay';
-import { ChannelPreview } from '../features/channels/components/ChannelPreview';
-import { useMe } from '../lib/session';
 import { AppShell } from './AppShell';
+import { GoLiveIntro } from './GoLiveIntro';
 import { GuestOnly, RequireAuth } from './guards';
-import { SettingsPage } from './SettingsPage';
+import { Spinner } from '../components/Spinner';
 
 export function Providers({ children }: { children: ReactNode }) {
   const [client] = useState(() => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: true } } }));
@@ -38,20 +32,12 @@ const overlay = (c: { username: string; color: string; isLive: boolean; placemen
   <ViewerOverlay channel={c.username} color={c.color} live={c.isLive} placement={c.placement} stacked={c.stacked} />
 );
 
-// Manager composes the stream manager for the signed-in streamer.
-function Manager() {
-  const me = useMe();
-  const username = me.data?.username ?? '';
-  return (
-    <ManagerPage
-      status={<StreamStatusBar monitorLink />}
-      broadcast={<BroadcastCard />}
-      actions={<ActionsPanel />}
-      preview={username ? <ChannelPreview username={username} /> : null}
-      chat={username ? <ChatPanel key={username} channel={username} isOwner isBanned={false} /> : null}
-    />
-  );
-}
+// The streamer's pages load on demand: a viewer's first visit downloads none of them.
+const HealthPage = lazy(() => import('../features/health/components/HealthPage').then((m) => ({ default: m.HealthPage })));
+const Manager = lazy(() => import('./Manager').then((m) => ({ default: m.Manager })));
+const SettingsPage = lazy(() => import('./SettingsPage').then((m) => ({ default: m.SettingsPage })));
+
+const page = (p: ReactNode) => <Suspense fallback={<main className="page"><Spinner /></main>}>{p}</Suspense>;
 
 const Player = lazy(() => import('../features/channels/components/Player').then((m) => ({ default: m.Player })));
 
@@ -75,12 +61,12 @@ export function AppRoutes() {
   return (
     <Routes>
       <Route element={<AppShell />}>
-        <Route index element={<DirectoryPage />} />
+        <Route index element={<DirectoryPage intro={<GoLiveIntro />} />} />
         <Route path="following" element={<RequireAuth><FollowingPage /></RequireAuth>} />
-        <Route path="settings" element={<RequireAuth><SettingsPage /></RequireAuth>} />
-        <Route path="manager/*" element={<RequireAuth><Manager /></RequireAuth>} />
-        <Route path="health" element={<RequireAuth><HealthPage player={ownPlayer} /></RequireAuth>} />
-        <Route path="health/:sessionId" element={<RequireAuth><HealthPage player={ownPlayer} /></RequireAuth>} />
+        <Route path="settings" element={<RequireAuth>{page(<SettingsPage />)}</RequireAuth>} />
+        <Route path="manager/*" element={<RequireAuth>{page(<Manager />)}</RequireAuth>} />
+        <Route path="health" element={<RequireAuth>{page(<HealthPage player={ownPlayer} />)}</RequireAuth>} />
+        <Route path="health/:sessionId" element={<RequireAuth>{page(<HealthPage player={ownPlayer} />)}</RequireAuth>} />
         <Route path="health/*" element={<Navigate to="/health" replace />} />
         <Route path="login" element={<GuestOnly><LoginPage /></GuestOnly>} />
         <Route path="register" element={<GuestOnly><RegisterPage /></GuestOnly>} />

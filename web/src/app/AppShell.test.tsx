@@ -11,8 +11,8 @@ import { alice } from '../test/fixtures';
 afterEach(() => vi.unstubAllGlobals());
 
 const me = alice;
-const signedIn = { 'GET /api/me': { status: 200, body: me } };
-const signedOut = { 'GET /api/me': { status: 401, body: { error: { code: 'Unauthorized', message: 'Sign in first.' } } } };
+const signedIn = { 'GET /api/session': { status: 200, body: { user: me } } };
+const signedOut = { 'GET /api/session': { status: 200, body: { user: null } } };
 
 function Where() {
   const location = useLocation();
@@ -57,6 +57,44 @@ describe('AppShell', () => {
     expect(await screen.findByRole('link', { name: 'Log in' })).toBeInTheDocument();
     expect(screen.getByTestId('where')).toHaveTextContent(/^\/null$/);
     expect(calls.map((c) => c.key)).toContain('POST /api/auth/logout');
+  });
+});
+
+describe('AppShell menus', () => {
+  it('closes the menu on Escape and on its backdrop, giving focus back to the menu button', async () => {
+    mockFetch(signedOut);
+    renderApp('/');
+    const toggle = screen.getByTestId('floating-menu-toggle');
+    await userEvent.click(toggle);
+    expect(toggle).toHaveAttribute('aria-expanded', 'true');
+    await userEvent.click(screen.getByTestId('menu-backdrop'));
+    expect(toggle).toHaveAttribute('aria-expanded', 'false');
+    expect(screen.queryByTestId('menu-backdrop')).not.toBeInTheDocument();
+
+    await userEvent.click(toggle);
+    await userEvent.tab();
+    await userEvent.keyboard('{Escape}');
+    expect(toggle).toHaveAttribute('aria-expanded', 'false');
+    expect(toggle).toHaveFocus();
+  });
+
+  it('closes the profile menu on Escape, with focus back on the avatar button', async () => {
+    mockFetch(signedIn);
+    renderApp('/');
+    const avatar = await screen.findByTestId('sidebar-avatar');
+    await userEvent.click(avatar);
+    expect(screen.getByRole('menu')).toBeInTheDocument();
+    await userEvent.keyboard('{Escape}');
+    expect(screen.queryByRole('menu')).not.toBeInTheDocument();
+    expect(avatar).toHaveFocus();
+  });
+
+  it('titles each page and has a skip link to the content', async () => {
+    mockFetch(signedOut);
+    renderApp('/');
+    expect(document.title).toBe('Live channels — Livehouse');
+    await userEvent.click(screen.getByRole('link', { name: 'Skip to content' }));
+    expect(document.getElementById('content')).toHaveFocus();
   });
 });
 

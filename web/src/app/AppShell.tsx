@@ -1,8 +1,9 @@
-import { useState } from 'react';
-import { NavLink, Outlet, useNavigate } from 'react-router';
+import { useEffect, useLayoutEffect, useRef, useState, type MouseEvent } from 'react';
+import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { useMe } from '../lib/session';
 import { Avatar } from '../components/Avatar';
 import { useLogout } from '../features/auth/api/auth';
+import { titleFor } from './title';
 
 const nav = [
   { to: '/', label: 'Home', end: true },
@@ -16,11 +17,54 @@ export function AppShell() {
   const me = useMe();
   const logout = useLogout();
   const navigate = useNavigate();
+  const { pathname } = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
   const [profileOpen, setProfileOpen] = useState(false);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  const profileButton = useRef<HTMLButtonElement>(null);
+  const profileBox = useRef<HTMLDivElement>(null);
+  const content = useRef<HTMLDivElement>(null);
   const close = () => {
     setMenuOpen(false);
     setProfileOpen(false);
+  };
+
+  // Each page has its own title; a new page opens at its top.
+  useEffect(() => {
+    document.title = titleFor(pathname);
+  }, [pathname]);
+  useLayoutEffect(() => {
+    window.scrollTo(0, 0);
+  }, [pathname]);
+
+  // Escape closes the open menu and gives focus back to the button that opened it.
+  useEffect(() => {
+    if (!menuOpen && !profileOpen) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      if (profileOpen) {
+        setProfileOpen(false);
+        profileButton.current?.focus();
+      } else {
+        setMenuOpen(false);
+        menuButton.current?.focus();
+      }
+    };
+    // A click outside the profile menu closes it.
+    const onDown = (e: globalThis.MouseEvent) => {
+      if (profileOpen && !profileBox.current?.contains(e.target as Node)) setProfileOpen(false);
+    };
+    document.addEventListener('keydown', onKey);
+    document.addEventListener('mousedown', onDown);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      document.removeEventListener('mousedown', onDown);
+    };
+  }, [menuOpen, profileOpen]);
+
+  const skip = (e: MouseEvent) => {
+    e.preventDefault();
+    content.current?.focus();
   };
   const onLogout = async () => {
     close();
@@ -29,10 +73,23 @@ export function AppShell() {
   };
   return (
     <div className="shell">
-      <button type="button" className="menu-toggle" data-testid="floating-menu-toggle" aria-label="Menu" aria-expanded={menuOpen} onClick={() => setMenuOpen(!menuOpen)}>
+      <a className="skip-link" href="#content" onClick={skip}>
+        Skip to content
+      </a>
+      <button
+        type="button"
+        ref={menuButton}
+        className="menu-toggle"
+        data-testid="floating-menu-toggle"
+        aria-label="Menu"
+        aria-expanded={menuOpen}
+        aria-controls="sidebar"
+        onClick={() => setMenuOpen(!menuOpen)}
+      >
         ☰
       </button>
-      <aside className={`sidebar${menuOpen ? ' sidebar-open' : ''}`}>
+      {menuOpen && <div className="menu-backdrop" data-testid="menu-backdrop" aria-hidden="true" onClick={() => setMenuOpen(false)} />}
+      <aside id="sidebar" className={`sidebar${menuOpen ? ' sidebar-open' : ''}`}>
         <NavLink to="/" className="brand" onClick={close}>
           <span className="brand-dot" aria-hidden="true" /> Livehouse
         </NavLink>
@@ -45,8 +102,16 @@ export function AppShell() {
         </nav>
         <div className="sidebar-foot">
           {me.data ? (
-            <div className="profile-menu">
-              <button type="button" className="profile-button" data-testid="sidebar-avatar" aria-expanded={profileOpen} onClick={() => setProfileOpen(!profileOpen)}>
+            <div className="profile-menu" ref={profileBox}>
+              <button
+                type="button"
+                ref={profileButton}
+                className="profile-button"
+                data-testid="sidebar-avatar"
+                aria-haspopup="menu"
+                aria-expanded={profileOpen}
+                onClick={() => setProfileOpen(!profileOpen)}
+              >
                 <Avatar username={me.data.username} avatar={me.data.avatar} avatarUrl={me.data.avatarUrl} color={me.data.color} size={32} />
                 <span>{me.data.username}</span>
               </button>
@@ -75,7 +140,7 @@ export function AppShell() {
           )}
         </div>
       </aside>
-      <div className="content">
+      <div className="content" id="content" ref={content} tabIndex={-1}>
         <Outlet />
       </div>
     </div>

@@ -1,6 +1,6 @@
 // The signed-in account, shared by every feature: GET /api/me, null when signed out.
 import { useQuery } from '@tanstack/react-query';
-import { api, isApiError } from './api-client';
+import { api } from './api-client';
 
 export type Me = {
   id: string;
@@ -28,13 +28,11 @@ export type Me = {
 
 export const meKey = ['me'] as const;
 
+// fetchMe asks GET /api/session, which answers {user: null} for a visitor instead of a 401,
+// so signed-out pages make no failing request.
 export async function fetchMe(): Promise<Me | null> {
-  try {
-    return await api<Me>('GET', '/api/me');
-  } catch (e) {
-    if (isApiError(e) && e.status === 401) return null;
-    throw e;
-  }
+  const res = await api<{ user: Me | null }>('GET', '/api/session');
+  return res?.user ?? null;
 }
 
 export function useMe() {

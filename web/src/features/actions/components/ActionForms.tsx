@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { defaults, limits, searchProducts, type ActionData, type ProductResult } from '../api/actions';
+import { imageSrc } from '../../../lib/images';
 
 // The forms of the stream manager's action modals. Each edits a copy of the action's data;
 // validate() returns the reference's messages.
@@ -173,7 +174,7 @@ export function AmazonProductForm({ value, onChange }: FormProps<'amazon_product
           <li key={r.productUrl}>
             <label className={`amazon-result ${value.productUrl === r.productUrl ? 'selected' : ''}`}>
               <input type="radio" name="amazon-product" checked={value.productUrl === r.productUrl} onChange={() => onChange({ title: r.title, price: r.price, imageUrl: r.imageUrl, productUrl: r.productUrl })} />
-              <img src={r.imageUrl} alt="" />
+              <img src={imageSrc(r.imageUrl)} alt="" />
               <span>{r.title}</span>
               <strong>{r.price}</strong>
             </label>

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState, type CSSProperties } from 'react';
+import { imageSrc } from '../../../lib/images';
 import { colorValue } from '../../../lib/profile';
 import { clearAction, useCurrentAction, visibleFor, type CurrentAction } from '../../../lib/timed-metadata';
 import { Modal } from '../../../components/Modal';
@@ -85,7 +86,14 @@ function Quiz({ action, now, style }: { action: CurrentAction; now: number; styl
           const state = picked === undefined ? '' : i === correct ? 'correct' : i === picked ? 'incorrect' : 'muted';
           return (
             <button key={i} type="button" className={`quiz-answer ${state}`} disabled={picked !== undefined} onClick={() => setPicked(i)} data-testid={`quiz-answer-${i}`}>
-              {a}
+              {(state === 'correct' || state === 'incorrect') && (
+                <span className="quiz-answer-mark" aria-hidden="true">
+                  {state === 'correct' ? '✓' : '✗'}
+                </span>
+              )}
+              <span>{a}</span>
+              {state === 'correct' && <span className="quiz-answer-label">Correct answer</span>}
+              {state === 'incorrect' && <span className="quiz-answer-label">Your answer</span>}
             </button>
           );
         })}
@@ -107,7 +115,7 @@ function Product({ action, style }: { action: CurrentAction; style: CSSPropertie
   const title = str(action.data.title);
   return (
     <div className="action-card action-product" style={style} data-testid="product-overlay">
-      <img src={str(action.data.imageUrl)} alt={title} />
+      <img src={imageSrc(str(action.data.imageUrl))} alt={title} />
       <div className="action-product-text">
         <h3>{title}</h3>
         <p className="action-price">{str(action.data.price)}</p>
@@ -122,7 +130,7 @@ function Product({ action, style }: { action: CurrentAction; style: CSSPropertie
       </div>
       {more && (
         <Modal title={title} onClose={() => setMore(false)}>
-          <img className="action-product-large" src={str(action.data.imageUrl)} alt={title} />
+          <img className="action-product-large" src={imageSrc(str(action.data.imageUrl))} alt={title} />
           <p className="action-price">{str(action.data.price)}</p>
           <p>{str(action.data.description)}</p>
           <div className="modal-actions">
@@ -141,7 +149,7 @@ function AmazonProduct({ action, style }: { action: CurrentAction; style: CSSPro
   const url = str(action.data.productUrl);
   return (
     <div className="action-card action-product" style={style} data-testid="amazon-product-overlay">
-      <img src={str(action.data.imageUrl)} alt={title} />
+      <img src={imageSrc(str(action.data.imageUrl))} alt={title} />
       <div className="action-product-text">
         <h3>{title}</h3>
         <p className="action-price">{str(action.data.price)}</p>

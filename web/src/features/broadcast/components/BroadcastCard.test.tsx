@@ -10,7 +10,7 @@ afterEach(() => vi.unstubAllGlobals());
 const me = alice;
 
 it('asks for the camera and the microphone, and says both are required when refused', async () => {
-  mockFetch({ 'GET /api/me': { status: 200, body: me }, 'GET /api/channels/alice': { status: 200, body: { isLive: false } } });
+  mockFetch({ 'GET /api/session': { status: 200, body: { user: me } }, 'GET /api/channels/alice': { status: 200, body: { isLive: false } } });
   const getUserMedia = vi.fn().mockRejectedValue(new DOMException('denied', 'NotAllowedError'));
   vi.stubGlobal('navigator', { ...navigator, mediaDevices: { getUserMedia } });
   renderAt(<BroadcastCard />);

@@ -13,7 +13,7 @@ describe('ChannelPage', () => {
   it('says a suspended account’s channel is unavailable, not missing', async () => {
     mockFetch({
       'GET /api/channels/streamer': { status: 404, body: { error: { code: 'ChannelUnavailable', message: 'This channel is unavailable.' } } },
-      'GET /api/me': { status: 401, body: { error: { code: 'Unauthorized', message: 'Sign in to continue.' } } },
+      'GET /api/session': { status: 200, body: { user: null } },
     });
     renderAt(<ChannelPage />, { path: '/:username', route: '/streamer' });
     expect(await screen.findByRole('heading', { name: 'Channel unavailable' })).toBeInTheDocument();
@@ -24,7 +24,7 @@ describe('ChannelPage', () => {
   it('still says an unknown channel is not found', async () => {
     mockFetch({
       'GET /api/channels/nobody': { status: 404, body: { error: { code: 'ChannelNotFound', message: 'There is no channel with this name.' } } },
-      'GET /api/me': { status: 401, body: { error: { code: 'Unauthorized', message: 'Sign in to continue.' } } },
+      'GET /api/session': { status: 200, body: { user: null } },
     });
     renderAt(<ChannelPage />, { path: '/:username', route: '/nobody' });
     expect(await screen.findByRole('heading', { name: 'Channel not found' })).toBeInTheDocument();

@@ -10,8 +10,11 @@ import { Spinner } from '../../../components/Spinner';
 import { useBan, useChannel, useFollow, useMyBans } from '../api/channels';
 import { stripToken } from '../lib/playback';
 
-// hls.js is large: load the player only when a stream is live.
-const Player = lazy(() => import('./Player').then((m) => ({ default: m.Player })));
+// hls.js is large: it is its own chunk, outside the initial JavaScript. The channel page starts
+// loading it at once, alongside the channel's data, rather than after that data says the
+// channel is live: for a live channel the first frame comes one round trip sooner.
+const loadPlayer = () => import('./Player');
+const Player = lazy(() => loadPlayer().then((m) => ({ default: m.Player })));
 
 type ChatSlot = (channel: { username: string; isOwner: boolean; isBanned: boolean }) => ReactNode;
 // OverlaySlot draws stream actions: over the player, or (quiz and products on stacked layouts)
@@ -35,6 +38,9 @@ export function ChannelPage({ profile = false, chat, overlay }: { profile?: bool
   const banMutation = useBan(myName);
   const stacked = useMediaQuery(stackedQuery);
   const [tab, setTab] = useState<'chat' | 'actions'>('chat');
+  useEffect(() => {
+    loadPlayer().catch(() => undefined); // a failed prefetch is retried when the player renders
+  }, []);
 
   // Back from signing in after a signed-out Follow click: follow now.
   useEffect(() => {
@@ -92,89 +98,93 @@ export function ChannelPage({ profile = false, chat, overlay }: { profile?: bool
 
   return (
     <main className="page channel-page">
-      {profile && (
-        <div className="channel-banner" data-testid="channel-banner" style={{ background: ch.bannerUrl ? `center / cover url(${ch.bannerUrl})` : colorValue[ch.color] }}>
-          {ch.bannerUrl && <img src={ch.bannerUrl} alt={`${ch.username}'s banner`} />}
-        </div>
-      )}
-      <header className="channel-header">
-        <Link to={profile ? `/${ch.username}` : `/${ch.username}/profile`} aria-label={profile ? 'Back to the stream' : `Open ${ch.username}'s profile`}>
-          <Avatar username={ch.username} avatar={ch.avatar} avatarUrl={ch.avatarUrl} color={ch.color} size={56} live={ch.isLive} />
-        </Link>
-        <div className="channel-title">
-          <h1>{ch.username}</h1>
-          {ch.isLive ? <span className="live-pill">LIVE</span> : <span className="offline-pill">Offline</span>}
-        </div>
-        <div className="channel-actions">
-          {profile && (
-            <button type="button" className="btn btn-secondary" onClick={copyLink}>
-              Copy channel link
-            </button>
-          )}
-          {profile && bans.data && (
-            <BanButton
-              banned={bans.data.users.some((u) => u.username.toLowerCase() === ch.username.toLowerCase())}
-              onChange={(ban) =>
-                banMutation.mutate(
-                  { user: ch.username, ban },
-                  {
-                    onSuccess: () => toast.success(ban ? 'User banned from your channel' : 'User unbanned from your channel'),
-                    onError: () => toast.error(ban ? 'Failed to ban user' : 'Failed to unban user'),
-                  },
-                )
-              }
-            />
-          )}
-          {!ch.isOwner && (
-            <button type="button" className={`btn ${ch.isFollowed ? 'btn-secondary' : 'btn-primary'}`} onClick={onFollow} disabled={follow.isPending} title={ch.isFollowed ? 'Unfollow' : 'Follow'}>
-              {ch.isFollowed ? 'Following' : 'Follow'}
-            </button>
-          )}
-        </div>
-      </header>
-      <section className="player" aria-label="Video player" data-testid="player">
-        {ch.isBanned ? (
-          <p className="player-message">You are banned from this channel</p>
-        ) : ch.isLive && ch.playbackUrl ? (
-          <Suspense fallback={<Spinner label="Loading the player" />}>
-            <Player key={stripToken(ch.playbackUrl)} src={stripToken(ch.playbackUrl)} token={ch.playbackToken} title={ch.username} channel={ch.username}>
-              {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'player', stacked })}
-            </Player>
-          </Suspense>
-        ) : (
-          <p className="player-message">{ch.username} is offline</p>
+      <div className="channel-main">
+        {profile && (
+          <div className="channel-banner" data-testid="channel-banner" style={{ background: ch.bannerUrl ? `center / cover url(${ch.bannerUrl})` : colorValue[ch.color] }}>
+            {ch.bannerUrl && <img src={ch.bannerUrl} alt={`${ch.username}'s banner`} />}
+          </div>
         )}
-        {ch.isLive && (
-          <span className="player-badges">
-            <span className="live-pill">LIVE</span>
-            <span className="viewer-count" data-testid="viewer-count">
-              {ch.viewerCount} {ch.viewerCount === 1 ? 'viewer' : 'viewers'}
+        <header className="channel-header">
+          <Link to={profile ? `/${ch.username}` : `/${ch.username}/profile`} aria-label={profile ? 'Back to the stream' : `Open ${ch.username}'s profile`}>
+            <Avatar username={ch.username} avatar={ch.avatar} avatarUrl={ch.avatarUrl} color={ch.color} size={56} live={ch.isLive} />
+          </Link>
+          <div className="channel-title">
+            <h1>{ch.username}</h1>
+            {ch.isLive ? <span className="live-pill">LIVE</span> : <span className="offline-pill">Offline</span>}
+          </div>
+          <div className="channel-actions">
+            {profile && (
+              <button type="button" className="btn btn-secondary" onClick={copyLink}>
+                Copy channel link
+              </button>
+            )}
+            {profile && bans.data && (
+              <BanButton
+                banned={bans.data.users.some((u) => u.username.toLowerCase() === ch.username.toLowerCase())}
+                onChange={(ban) =>
+                  banMutation.mutate(
+                    { user: ch.username, ban },
+                    {
+                      onSuccess: () => toast.success(ban ? 'User banned from your channel' : 'User unbanned from your channel'),
+                      onError: () => toast.error(ban ? 'Failed to ban user' : 'Failed to unban user'),
+                    },
+                  )
+                }
+              />
+            )}
+            {!ch.isOwner && (
+              <button type="button" className={`btn ${ch.isFollowed ? 'btn-secondary' : 'btn-primary'}`} onClick={onFollow} disabled={follow.isPending} title={ch.isFollowed ? 'Unfollow' : 'Follow'}>
+                {ch.isFollowed ? 'Following' : 'Follow'}
+              </button>
+            )}
+          </div>
+        </header>
+        <section className="player" aria-label="Video player" data-testid="player">
+          {ch.isBanned ? (
+            <p className="player-message">You are banned from this channel</p>
+          ) : ch.isLive && ch.playbackUrl ? (
+            <Suspense fallback={<Spinner label="Loading the player" />}>
+              <Player key={stripToken(ch.playbackUrl)} src={stripToken(ch.playbackUrl)} token={ch.playbackToken} title={ch.username} channel={ch.username}>
+                {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'player', stacked })}
+              </Player>
+            </Suspense>
+          ) : (
+            <p className="player-message">{ch.username} is offline</p>
+          )}
+          {ch.isLive && (
+            <span className="player-badges">
+              <span className="live-pill">LIVE</span>
+              <span className="viewer-count" data-testid="viewer-count">
+                {ch.viewerCount} {ch.viewerCount === 1 ? 'viewer' : 'viewers'}
+              </span>
             </span>
-          </span>
+          )}
+        </section>
+        {location.pathname.endsWith('/profile') || profile ? null : (
+          <p className="muted">
+            <Link to={`/${ch.username}/profile`}>View profile</Link>
+          </p>
         )}
-      </section>
-      {stacked && overlay && ch.isLive && !ch.isBanned && (
-        <div className="side-tabs" role="tablist" aria-label="Chat and stream actions">
-          <button type="button" role="tab" aria-selected={tab === 'chat'} onClick={() => setTab('chat')}>
-            Chat
-          </button>
-          <button type="button" role="tab" aria-selected={tab === 'actions'} onClick={() => setTab('actions')}>
-            Quiz & products
-          </button>
-        </div>
-      )}
-      {stacked && tab === 'actions' && ch.isLive && !ch.isBanned ? (
-        <div className="side-tab-panel" role="tabpanel">
-          {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'tab', stacked })}
-        </div>
-      ) : (
-        chat?.({ username: ch.username, isOwner: ch.isOwner, isBanned: ch.isBanned })
-      )}
-      {location.pathname.endsWith('/profile') || profile ? null : (
-        <p className="muted">
-          <Link to={`/${ch.username}/profile`}>View profile</Link>
-        </p>
-      )}
+      </div>
+      <div className="channel-side">
+        {stacked && overlay && ch.isLive && !ch.isBanned && (
+          <div className="side-tabs" role="tablist" aria-label="Chat and stream actions">
+            <button type="button" role="tab" aria-selected={tab === 'chat'} onClick={() => setTab('chat')}>
+              Chat
+            </button>
+            <button type="button" role="tab" aria-selected={tab === 'actions'} onClick={() => setTab('actions')}>
+              Quiz & products
+            </button>
+          </div>
+        )}
+        {stacked && tab === 'actions' && ch.isLive && !ch.isBanned ? (
+          <div className="side-tab-panel" role="tabpanel">
+            {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'tab', stacked })}
+          </div>
+        ) : (
+          chat?.({ username: ch.username, isOwner: ch.isOwner, isBanned: ch.isBanned })
+        )}
+      </div>
     </main>
   );
 }

@@ -1,14 +1,18 @@
+import type { ReactNode } from 'react';
 import { useMe } from '../../../lib/session';
 import { Spinner } from '../../../components/Spinner';
 import { useDirectory } from '../api/channels';
 import { ChannelCardView } from './ChannelCardView';
 import { FollowingCarousel } from './FollowingCarousel';
 
-export function DirectoryPage() {
+// DirectoryPage lists live channels; intro is what the app shows above them (the Go live
+// checklist for a newcomer).
+export function DirectoryPage({ intro }: { intro?: ReactNode }) {
   const me = useMe();
   const dir = useDirectory();
   return (
     <main className="page">
+      {intro}
       {me.data && <FollowingCarousel />}
       <section aria-labelledby="live-heading">
         <h1 id="live-heading">Live streams</h1>

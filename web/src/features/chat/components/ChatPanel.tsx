@@ -1,13 +1,32 @@
 import { ChatRoom, DeleteMessageRequest, SendMessageRequest } from 'amazon-ivs-chat-messaging';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
 import { useLocation, useNavigate } from 'react-router';
 import { api, isApiError } from '../../../lib/api-client';
 import { useMe } from '../../../lib/session';
 import { useToast } from '../../../lib/toast';
 import { Modal } from '../../../components/Modal';
 
-type Item = { id: string; userId: string; username: string; color: string; content: string; removed?: boolean };
+type Item = { id: string; userId: string; username: string; color: string; content: string; sentAt: Date; removed?: boolean };
 type Props = { channel: string; isOwner: boolean; isBanned: boolean };
+
+// The reference's limits and wording.
+export const maxMessageLength = 500; // code points, as the server counts them
+export const tooLongMessage = 'Max message length reached.';
+export const rateMessage = 'Rate exceeded.';
+export const moderatingPillMs = 5000; // how long the owner sees the "Moderating" pill
+
+// chatErrorText turns a send failure from the chat client into what the viewer reads.
+export function chatErrorText(err: unknown): string {
+  const e = err as { errorCode?: number; errorMessage?: string } | undefined;
+  if (e?.errorCode === 429 || /rate|too many/i.test(e?.errorMessage ?? '')) return rateMessage;
+  if (/length|too long/i.test(e?.errorMessage ?? '')) return tooLongMessage;
+  return 'Your message could not be sent';
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+// nearBottom is how close, in pixels, to the end of the list counts as reading the newest line.
+const nearBottom = 24;
 
 const socketURL = () => `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/api/chat`;
 
@@ -27,7 +46,12 @@ export function ChatPanel({ channel, isOwner, isBanned }: Props) {
   const [confirmBan, setConfirmBan] = useState<Item>();
   const room = useRef<ChatRoom | null>(null);
   const list = useRef<HTMLOListElement>(null);
+  const atBottom = useRef(true); // the viewer reads the newest line: new lines keep it in view
+  const [unseen, setUnseen] = useState(false);
+  const [error, setError] = useState<string>();
+  const [pill, setPill] = useState(isOwner);
   const myId = me.data?.id;
+  const tooLong = [...draft].length > maxMessageLength;
 
   useEffect(() => {
     if (banned) return;
@@ -45,7 +69,9 @@ export function ChatPanel({ channel, isOwner, isBanned }: Props) {
       r.addListener('connect', () => setConnected(true));
       r.addListener('message', (m) => {
         const a = m.sender.attributes ?? {};
-        setItems((xs) => [...xs.filter((x) => x.id !== m.id), { id: m.id, userId: m.sender.userId, username: a.username ?? 'anonymous', color: a.color ?? 'blue', content: m.content }].slice(-200));
+        setItems((xs) =>
+          [...xs.filter((x) => x.id !== m.id), { id: m.id, userId: m.sender.userId, username: a.username ?? 'anonymous', color: a.color ?? 'blue', content: m.content, sentAt: m.sendTime }].slice(-200),
+        );
       });
       r.addListener('messageDelete', (e) => setItems((xs) => xs.map((x) => (x.id === e.messageId ? { ...x, removed: true } : x))));
       r.addListener('userDisconnect', (e) => {
@@ -72,19 +98,52 @@ export function ChatPanel({ channel, isOwner, isBanned }: Props) {
     };
   }, [channel, myId, banned, toast]);
 
+  // The owner's "Moderating" pill shows for 5 s, as the reference's does.
   useEffect(() => {
-    list.current?.lastElementChild?.scrollIntoView?.({ block: 'end' });
-  }, [items]);
+    if (!isOwner) return;
+    const t = window.setTimeout(() => setPill(false), moderatingPillMs);
+    return () => window.clearTimeout(t);
+  }, [isOwner]);
+
+  // New lines keep the list at its end only when the viewer is there; otherwise a "New
+  // messages" button offers the jump. Only the list scrolls, never the page.
+  const toBottom = useCallback(() => {
+    const l = list.current;
+    if (l) l.scrollTop = l.scrollHeight;
+    atBottom.current = true;
+    setUnseen(false);
+  }, []);
+  useLayoutEffect(() => {
+    if (items.length === 0) return;
+    if (atBottom.current) toBottom();
+    else setUnseen(true);
+  }, [items, toBottom]);
+  const onScroll = () => {
+    const l = list.current;
+    if (!l) return;
+    atBottom.current = l.scrollHeight - l.scrollTop - l.clientHeight <= nearBottom;
+    if (atBottom.current) setUnseen(false);
+  };
 
   const send = async (e: FormEvent) => {
     e.preventDefault();
     const content = draft.trim();
-    if (!content || !room.current) return;
+    if (!content || tooLong || banned) return;
+    if (!me.data) {
+      navigate('/login', { state: { from: location.pathname } });
+      return;
+    }
+    if (!room.current || !connected) {
+      setError('Please wait until chat has connected.');
+      return;
+    }
     setDraft('');
+    setError(undefined);
+    toBottom();
     try {
       await room.current.sendMessage(new SendMessageRequest(content));
-    } catch {
-      toast.error('Your message could not be sent');
+    } catch (err) {
+      setError(chatErrorText(err));
     }
   };
   const remove = async (item: Item) => {
@@ -111,10 +170,10 @@ export function ChatPanel({ channel, isOwner, isBanned }: Props) {
     <section className="chat" aria-label="Chat">
       <header className="chat-head">
         <h2>Chat</h2>
-        {isOwner && <span className="pill">Moderating</span>}
+        {isOwner && pill && <span className="pill">Moderating</span>}
         {!connected && !banned && <span className="muted">connecting…</span>}
       </header>
-      <ol className="chat-list" ref={list} data-testid="chat-list">
+      <ol className="chat-list" ref={list} data-testid="chat-list" onScroll={onScroll} tabIndex={0} aria-label="Chat messages">
         {items.map((m) =>
           m.removed ? (
             <li key={m.id} className="chat-removed" data-testid="chatline-message-removed">
@@ -123,24 +182,46 @@ export function ChatPanel({ channel, isOwner, isBanned }: Props) {
           ) : (
             <li key={m.id} className="chat-line" data-testid="chatline">
               <button type="button" className="chat-line-button" disabled={!isOwner} onClick={() => setSelected(m)} aria-label={isOwner ? `Moderate ${m.username}'s message` : undefined}>
+                <time className="chat-time" dateTime={m.sentAt.toISOString()}>
+                  {timeFormat.format(m.sentAt)}
+                </time>{' '}
                 <span className={`chat-user color-${m.color}`}>{m.username}</span> <span>{m.content}</span>
               </button>
             </li>
           ),
         )}
       </ol>
+      {unseen && (
+        <button type="button" className="chat-jump" onClick={toBottom}>
+          New messages ↓
+        </button>
+      )}
       <form className="chat-composer" onSubmit={send}>
-        <input
-          aria-label="Chat message"
-          placeholder={placeholder}
-          value={draft}
-          maxLength={500}
-          disabled={banned}
-          onChange={(e) => setDraft(e.target.value)}
-          onFocus={() => {
-            if (!me.data) navigate('/login', { state: { from: location.pathname } });
-          }}
-        />
+        <div className="chat-composer-row">
+          <input
+            aria-label="Chat message"
+            aria-invalid={tooLong || undefined}
+            aria-describedby={tooLong || error ? 'chat-composer-error' : undefined}
+            placeholder={placeholder}
+            value={draft}
+            disabled={banned}
+            onChange={(e) => {
+              setDraft(e.target.value);
+              setError(undefined);
+            }}
+            onFocus={() => {
+              if (!me.data) navigate('/login', { state: { from: location.pathname } });
+            }}
+          />
+          <button type="submit" className="btn btn-primary" disabled={banned || tooLong || !draft.trim()}>
+            Send
+          </button>
+        </div>
+        {(tooLong || error) && (
+          <p className="error-text" id="chat-composer-error" role="alert">
+            {tooLong ? tooLongMessage : error}
+          </p>
+        )}
       </form>
       {selected && (
         <Modal title="Moderate message" onClose={() => setSelected(undefined)}>
@@ -148,6 +229,9 @@ export function ChatPanel({ channel, isOwner, isBanned }: Props) {
             <strong>{selected.username}</strong>: {selected.content}
           </p>
           <div className="modal-actions">
+            <button type="button" className="btn btn-secondary" onClick={() => setSelected(undefined)}>
+              Cancel
+            </button>
             <button type="button" className="btn btn-secondary" onClick={() => remove(selected)}>
               Delete message
             </button>

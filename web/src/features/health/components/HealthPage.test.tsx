@@ -96,6 +96,24 @@ describe('HealthPage', () => {
   });
 });
 
+describe('SessionNavigator', () => {
+  it('closes its dropdown on Escape and gives focus back to its button', async () => {
+    mockFetch({
+      'GET /api/me/sessions?limit=20': { status: 200, body: { sessions: [newer, older] } },
+      'GET /api/me/sessions/st-new': { status: 200, body: detail(newer) },
+    });
+    renderAt(<HealthPage />, { path: '/health/:sessionId', route: '/health/st-new' });
+    const opener = await screen.findByRole('button', { name: 'Choose a stream session' });
+    await userEvent.click(opener);
+    await userEvent.tab();
+    expect(screen.getByTestId('stream-session-dropdown')).toBeInTheDocument();
+    await userEvent.keyboard('{Escape}');
+    expect(screen.queryByTestId('stream-session-dropdown')).not.toBeInTheDocument();
+    expect(opener).toHaveFocus();
+    expect(opener).toHaveAttribute('aria-expanded', 'false');
+  });
+});
+
 describe('StreamStatusBar', () => {
   it('shows a live session: elapsed time, the latest views and health', async () => {
     const live = summary('st-live', new Date(Date.now() - 65_000).toISOString(), true);

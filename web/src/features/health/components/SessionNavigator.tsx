@@ -17,6 +17,7 @@ export function SessionNavigator({ sessions, current, hasMore, loadMore, loading
   const navigate = useNavigate();
   const [open, setOpen] = useState(false);
   const box = useRef<HTMLDivElement>(null);
+  const toggle = useRef<HTMLButtonElement>(null);
   const i = sessions.findIndex((s) => s.id === current);
   const here = sessions[i];
   const older = i >= 0 ? sessions[i + 1] : undefined;
@@ -27,8 +28,18 @@ export function SessionNavigator({ sessions, current, hasMore, loadMore, loading
     const close = (e: MouseEvent) => {
       if (!box.current?.contains(e.target as Node)) setOpen(false);
     };
+    // Escape closes it and gives focus back to the button that opened it.
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      setOpen(false);
+      toggle.current?.focus();
+    };
     document.addEventListener('mousedown', close);
-    return () => document.removeEventListener('mousedown', close);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('mousedown', close);
+      document.removeEventListener('keydown', onKey);
+    };
   }, [open]);
 
   const go = (id: string) => {
@@ -41,7 +52,7 @@ export function SessionNavigator({ sessions, current, hasMore, loadMore, loading
       <button type="button" className="carousel-nav" aria-label="Go to previous session" disabled={!older} onClick={() => older && go(older.id)}>
         ‹
       </button>
-      <button type="button" className="btn btn-secondary session-current" aria-label="Choose a stream session" aria-haspopup="true" aria-expanded={open} onClick={() => setOpen(!open)}>
+      <button ref={toggle} type="button" className="btn btn-secondary session-current" aria-label="Choose a stream session" aria-haspopup="true" aria-expanded={open} onClick={() => setOpen(!open)}>
         {here ? sessionLabel(here) : 'Stream session'}
         {here?.isLive && <span className="live-pill">LIVE</span>}
         <span aria-hidden="true"> ▾</span>

@@ -1,0 +1,29 @@
+import { ActionsPanel } from '../features/actions/components/ActionsPanel';
+import { BroadcastCard } from '../features/broadcast/components/BroadcastCard';
+import { ChannelPreview } from '../features/channels/components/ChannelPreview';
+import { ChatPanel } from '../features/chat/components/ChatPanel';
+import { EncoderLimitWarning } from '../features/health/components/EncoderLimitWarning';
+import { StreamStatusBar } from '../features/health/components/StreamStatusBar';
+import { ManagerPage } from '../features/manager/components/ManagerPage';
+import { useMe } from '../lib/session';
+
+// Manager composes the stream manager for the signed-in streamer (its own chunk: viewers
+// never load the broadcast and action code).
+export function Manager() {
+  const me = useMe();
+  const username = me.data?.username ?? '';
+  return (
+    <ManagerPage
+      status={
+        <>
+          <StreamStatusBar monitorLink />
+          <EncoderLimitWarning />
+        </>
+      }
+      broadcast={<BroadcastCard />}
+      actions={<ActionsPanel />}
+      preview={username ? <ChannelPreview username={username} /> : null}
+      chat={username ? <ChatPanel key={username} channel={username} isOwner isBanned={false} /> : null}
+    />
+  );
+}
