@@ -70,7 +70,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err
 	}
 	defer sockets.Close()
-	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", hub.Deliver)
+	// The bus delivers on its own goroutines: a panic handling one message ends that one only.
+	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", safe.Callback(log, "chat delivery", hub.Deliver))
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
@@ -80,7 +81,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	})
 	// Key resets, suspensions and deletions made on any node (or by an operator command) end
 	// the stream on the node that runs it.
-	stopSub, err := b.Subscribe(streams.StopSubjectPrefix+">", a.streams.DeliverStop)
+	stopSub, err := b.Subscribe(streams.StopSubjectPrefix+">", safe.Callback(log, "stream stop delivery", a.streams.DeliverStop))
 	if err != nil {
 		return fmt.Errorf("streams: %w", err)
 	}
