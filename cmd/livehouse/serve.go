@@ -80,12 +80,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		defer s.Close()
 		sockets = s
 	}
-	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", hub.Deliver)
+	// The bus delivers on its own goroutines: a panic handling one message ends that one only.
+	chatSub, err := b.Subscribe(chat.SubjectPrefix+">", safe.Callback(log, "chat delivery", hub.Deliver))
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
 	defer chatSub.Unsubscribe()
-	chatUserSub, err := b.Subscribe(chat.UserSubjectPrefix+">", hub.Deliver)
+	chatUserSub, err := b.Subscribe(chat.UserSubjectPrefix+">", safe.Callback(log, "chat user delivery", hub.Deliver))
 	if err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
@@ -105,19 +106,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	defer stopHub()
 	// Key resets, suspensions and deletions made on any node (or by an operator command) end
 	// the stream on the node that runs it.
-	stopSub, err := b.Subscribe(streams.StopSubjectPrefix+">", a.streams.DeliverStop)
+	stopSub, err := b.Subscribe(streams.StopSubjectPrefix+">", safe.Callback(log, "stream stop delivery", a.streams.DeliverStop))
 	if err != nil {
 		return fmt.Errorf("streams: %w", err)
 	}
 	defer stopSub.Unsubscribe()
 
 	// Viewer counts: each node counts the beacons it gets and the others' published counts.
-	viewSub, err := b.Subscribe(viewers.SubjectPrefix+">", a.views.Deliver)
+	viewSub, err := b.Subscribe(viewers.SubjectPrefix+">", safe.Callback(log, "viewer counts delivery", a.views.Deliver))
 	if err != nil {
 		return fmt.Errorf("viewers: %w", err)
 	}
 	defer viewSub.Unsubscribe()
-	dropSub, err := b.Subscribe(viewers.DropSubject, a.views.DeliverDrop)
+	dropSub, err := b.Subscribe(viewers.DropSubject, safe.Callback(log, "viewer drop delivery", a.views.DeliverDrop))
 	if err != nil {
 		return fmt.Errorf("viewers: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
@@ -344,6 +345,9 @@ func TestConcurrentDecodesShareTheBudget(t *testing.T) {
 	if need := DecodeBytes(cfg, format, data); need > perImage || need < perImage*3/4 {
 		t.Fatalf("test picture needs %d bytes: not a max-size upload", need)
 	}
+	// Collect eagerly, so that the peak shows what is live rather than how far the collector
+	// let garbage grow on a busy machine.
+	defer debug.SetGCPercent(debug.SetGCPercent(25))
 	runtime.GC()
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
@@ -379,10 +383,13 @@ func TestConcurrentDecodesShareTheBudget(t *testing.T) {
 			t.Errorf("upload %d: %v", i, err)
 		}
 	}
-	// One decode at a time holds about 10 MB; with the garbage the collector has not yet
-	// reclaimed the heap may reach twice that. Eight at once would be 80 MB and more.
-	const bound = 3 * perImage
-	if grew := int64(peak) - int64(base.HeapAlloc); grew > bound {
+	// One decode at a time holds about 10 MB, plus the garbage the collector has not yet
+	// reclaimed (25–32 MB at the peak measured); eight at once hold 80 MB and more (131 MB
+	// measured with the budget lifted).
+	const bound = 5 * perImage
+	grew := int64(peak) - int64(base.HeapAlloc)
+	t.Logf("8 concurrent max-size decodes: heap peak %d MB over the baseline", grew>>20)
+	if grew > bound {
 		t.Errorf("heap grew by %d MB at its peak, want under %d MB", grew>>20, bound>>20)
 	}
 }

@@ -78,3 +78,12 @@ func Recover(log *slog.Logger, name string) {
 		log.Error("recovered from a panic", "in", name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 	}
 }
+
+// Callback wraps f, called on goroutines that others own (a bus subscription's delivery, a
+// library's hook): a panic in one call is logged and ends that call only.
+func Callback[A, B any](log *slog.Logger, name string, f func(A, B)) func(A, B) {
+	return func(a A, b B) {
+		defer Recover(log, name)
+		f(a, b)
+	}
+}

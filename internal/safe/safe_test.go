@@ -92,3 +92,21 @@ func TestSuperviseStopsWithItsContext(t *testing.T) {
 		t.Errorf("Supervise = %v, want nil after cancel", err)
 	}
 }
+
+func TestCallbackEndsOnlyThatCall(t *testing.T) {
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	var got []string
+	h := Callback(log, "bus handler", func(subject string, data []byte) {
+		if subject == "bad" {
+			panic("malformed message")
+		}
+		got = append(got, subject)
+	})
+	h("a", nil)
+	h("bad", nil) // would kill the process unwrapped: the bus calls it on its own goroutine
+	h("b", nil)
+	if strings.Join(got, ",") != "a,b" || !strings.Contains(logs.String(), "malformed message") {
+		t.Errorf("delivered %v, log %q", got, logs.String())
+	}
+}
