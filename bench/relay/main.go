@@ -8,6 +8,8 @@
 //     through nginx, against the viewers' own request rate (what they would send node A
 //     directly);
 //   - the ingesting node's CPU meanwhile, against the same time with no viewers;
+//   - player latency in Chromium with hls.js, direct from the ingesting node against through
+//     nginx, in the same run;
 //   - the latency a relay hop adds to a part's availability: the same part's blocking reload
 //     returning on node B minus on node A, followed side by side.
 //
@@ -17,6 +19,7 @@ package main
 
 import (
 	"database/sql"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +46,7 @@ var (
 	viewersF = flag.String("viewers", "1000,5000", "simulated LL-HLS viewers, one measurement per count")
 	duration = flag.Duration("duration", 30*time.Second, "how long each viewer measurement runs")
 	samples  = flag.Int("samples", 100, "parts followed for the hop latency")
+	player   = flag.Duration("player-warmup", 20*time.Second, "playback before the player latency is sampled; 0 skips the player figure")
 	nginxBin = flag.String("nginx", "/usr/sbin/nginx", "nginx binary")
 )
 
@@ -103,6 +107,11 @@ func run() error {
 		fmt.Printf("relay: nginx figures skipped: %v\n", err)
 	} else {
 		defer stop()
+	}
+	if edge != "" && *player > 0 {
+		if err := playerLatency(a, edge); err != nil {
+			return fmt.Errorf("player latency: %w", err)
+		}
 	}
 	for _, n := range strings.Split(*viewersF, ",") {
 		viewers, err := strconv.Atoi(strings.TrimSpace(n))
@@ -231,6 +240,31 @@ func upstreamRate(name, base string, relay *harness.Server, origin *harness.Live
 	fmt.Printf("upstream, %s: %d viewers for %.0f s made %.1f requests/viewer-second (%d failed) — what they would send the ingesting node directly; "+
 		"the ingesting node got %.0f, i.e. %.5f per viewer-second, and used %.1f %% of one core\n",
 		name, viewers, elapsed, float64(requests.Load())/viewerSeconds, failures.Load(), after-before, (after-before)/viewerSeconds, originCPU)
+	return nil
+}
+
+// playerLatency samples wall clock minus the playing frame's program-date-time in Chromium,
+// on the channel page of the ingesting node with its HLS direct, then through the edge.
+func playerLatency(a *harness.Live, edge string) error {
+	for _, via := range []struct{ name, hlsBase string }{{"direct", ""}, {"through nginx", edge}} {
+		args := []string{"bench/player-latency.mjs", a.Base + "/relaybench", strconv.Itoa(int(player.Seconds())), "20"}
+		if via.hlsBase != "" {
+			args = append(args, via.hlsBase)
+		}
+		cmd := exec.Command("node", args...)
+		cmd.Dir = "web" // playwright-core comes from the web app's node_modules
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("%s: %w", via.name, err)
+		}
+		var ms []float64
+		if err := json.Unmarshal(out, &ms); err != nil || len(ms) == 0 {
+			return fmt.Errorf("%s: samples %q: %v", via.name, out, err)
+		}
+		fmt.Printf("player latency in Chromium with hls.js, %s (wall clock minus the playing frame's PDT, %d samples after %v): p50 %.0f ms, p95 %.0f ms\n",
+			via.name, len(ms), *player, harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95))
+	}
 	return nil
 }
 
