@@ -7,6 +7,9 @@
 //     viewers (blocking reload for the next part, then that part, in a loop) on node B and
 //     through nginx, against the viewers' own request rate (what they would send node A
 //     directly);
+//   - the ingesting node's CPU meanwhile, against the same time with no viewers;
+//   - player latency in Chromium with hls.js, direct from the ingesting node against through
+//     nginx, in the same run;
 //   - the latency a relay hop adds to a part's availability: the same part's blocking reload
 //     returning on node B minus on node A, followed side by side.
 //
@@ -16,6 +19,7 @@ package main
 
 import (
 	"database/sql"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -39,9 +43,10 @@ import (
 
 var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
-	viewersF = flag.Int("viewers", 1000, "simulated LL-HLS viewers")
+	viewersF = flag.String("viewers", "1000,5000", "simulated LL-HLS viewers, one measurement per count")
 	duration = flag.Duration("duration", 30*time.Second, "how long each viewer measurement runs")
 	samples  = flag.Int("samples", 100, "parts followed for the hop latency")
+	player   = flag.Duration("player-warmup", 20*time.Second, "playback before the player latency is sampled; 0 skips the player figure")
 	nginxBin = flag.String("nginx", "/usr/sbin/nginx", "nginx binary")
 )
 
@@ -94,16 +99,35 @@ func run() error {
 	if err := hopLatency(a.Base+path, b.Base+path, a.ChannelID); err != nil {
 		return fmt.Errorf("hop latency: %w", err)
 	}
-	if err := upstreamRate("node B (relaying)", b.Base, b, a.ChannelID); err != nil {
-		return err
-	}
+	cpu0, t0 := a.CPUSeconds(), time.Now()
+	time.Sleep(*duration)
+	fmt.Printf("ingesting node, no viewers anywhere: %.1f %% of one core over %.0f s\n", 100*(a.CPUSeconds()-cpu0)/time.Since(t0).Seconds(), time.Since(t0).Seconds())
 	edge, stop, err := startNginx(strings.TrimPrefix(b.Base, "http://"))
 	if err != nil {
 		fmt.Printf("relay: nginx figures skipped: %v\n", err)
-		return nil
+	} else {
+		defer stop()
 	}
-	defer stop()
-	return upstreamRate("nginx in front of node B", edge, b, a.ChannelID)
+	if edge != "" && *player > 0 {
+		if err := playerLatency(a, edge); err != nil {
+			fmt.Printf("player latency: %v (the other figures go on)\n", err)
+		}
+	}
+	for _, n := range strings.Split(*viewersF, ",") {
+		viewers, err := strconv.Atoi(strings.TrimSpace(n))
+		if err != nil || viewers <= 0 {
+			return fmt.Errorf("bad -viewers %q", *viewersF)
+		}
+		if err := upstreamRate("node B (relaying)", b.Base, b, a, viewers); err != nil {
+			return err
+		}
+		if edge != "" {
+			if err := upstreamRate("nginx in front of node B", edge, b, a, viewers); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // hopLatency follows the media playlist on the ingesting node and on the relaying node side
@@ -154,20 +178,21 @@ func errorsJoin(errs ...error) error {
 
 // upstreamRate runs the simulated viewers against base and counts the relaying node's
 // requests to the ingesting node meanwhile (its livehouse_hls_relay_upstream_requests_total).
-func upstreamRate(name, base string, relay *harness.Server, channelID string) error {
+func upstreamRate(name, base string, relay *harness.Server, origin *harness.Live, viewers int) error {
+	channelID := origin.ChannelID
 	prefix := base + "/hls/" + channelID + "/"
 	before, err := metric(relay.Base, "livehouse_hls_relay_upstream_requests_total")
 	if err != nil {
 		return err
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 4 * *viewersF, MaxConnsPerHost: 0, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}
+	tr := &http.Transport{MaxIdleConnsPerHost: 4 * viewers, MaxConnsPerHost: 0, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
 	var requests, failures atomic.Int64
 	stop := time.Now().Add(*duration)
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), origin.CPUSeconds()
 	var wg sync.WaitGroup
-	for range *viewersF {
+	for range viewers {
 		wg.Go(func() {
 			token := harness.Token(channelID)
 			get := func(u string) ([]byte, bool) {
@@ -206,14 +231,40 @@ func upstreamRate(name, base string, relay *harness.Server, channelID string) er
 	}
 	wg.Wait()
 	elapsed := time.Since(t0).Seconds()
+	originCPU := 100 * (origin.CPUSeconds() - cpu0) / elapsed
 	after, err := metric(relay.Base, "livehouse_hls_relay_upstream_requests_total")
 	if err != nil {
 		return err
 	}
-	viewerSeconds := float64(*viewersF) * elapsed
+	viewerSeconds := float64(viewers) * elapsed
 	fmt.Printf("upstream, %s: %d viewers for %.0f s made %.1f requests/viewer-second (%d failed) — what they would send the ingesting node directly; "+
-		"the ingesting node got %.0f, i.e. %.5f per viewer-second\n",
-		name, *viewersF, elapsed, float64(requests.Load())/viewerSeconds, failures.Load(), after-before, (after-before)/viewerSeconds)
+		"the ingesting node got %.0f, i.e. %.5f per viewer-second, and used %.1f %% of one core\n",
+		name, viewers, elapsed, float64(requests.Load())/viewerSeconds, failures.Load(), after-before, (after-before)/viewerSeconds, originCPU)
+	return nil
+}
+
+// playerLatency samples wall clock minus the playing frame's program-date-time in Chromium,
+// on the channel page of the ingesting node with its HLS direct, then through the edge.
+func playerLatency(a *harness.Live, edge string) error {
+	for _, via := range []struct{ name, hlsBase string }{{"direct", ""}, {"through nginx", edge}} {
+		args := []string{"bench/player-latency.mjs", a.Base + "/relaybench", strconv.Itoa(int(player.Seconds())), "20"}
+		if via.hlsBase != "" {
+			args = append(args, via.hlsBase)
+		}
+		cmd := exec.Command("node", args...)
+		cmd.Dir = "web" // playwright-core comes from the web app's node_modules
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("%s: %w", via.name, err)
+		}
+		var ms []float64
+		if err := json.Unmarshal(out, &ms); err != nil || len(ms) == 0 {
+			return fmt.Errorf("%s: samples %q: %v", via.name, out, err)
+		}
+		fmt.Printf("player latency in Chromium with hls.js, %s (wall clock minus the playing frame's PDT, %d samples after %v): p50 %.0f ms, p95 %.0f ms\n",
+			via.name, len(ms), *player, harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95))
+	}
 	return nil
 }
 

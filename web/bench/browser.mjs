@@ -9,9 +9,16 @@ export async function launch() {
   });
 }
 
-// openPlaying opens url and waits until hls.js plays it, then for warmupSeconds more.
-export async function openPlaying(browser, url, warmupSeconds) {
+// openPlaying opens url and waits until hls.js plays it, then for warmupSeconds more. With
+// hlsBase, the page's /hls/ requests go to that origin instead (a caching edge, say).
+export async function openPlaying(browser, url, warmupSeconds, hlsBase) {
   const page = await browser.newPage();
+  if (hlsBase) {
+    await page.route('**/hls/**', (route) => {
+      const u = new URL(route.request().url());
+      route.continue({ url: hlsBase + u.pathname + u.search });
+    });
+  }
   await page.goto(url);
   await page.waitForFunction(() => window.livehouseHls?.playingDate && document.querySelector('video')?.currentTime > 0, null, { timeout: 30_000 });
   await page.waitForTimeout(Number(warmupSeconds) * 1000);
