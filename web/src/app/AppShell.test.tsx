@@ -55,7 +55,7 @@ describe('AppShell', () => {
     await userEvent.click(await screen.findByTestId('sidebar-avatar'));
     await userEvent.click(screen.getByRole('menuitem', { name: 'Log out' }));
     expect(await screen.findByRole('link', { name: 'Log in' })).toBeInTheDocument();
-    expect(screen.getByTestId('where')).toHaveTextContent(/^\/null$/);
+    expect(await screen.findByTestId('where')).toHaveTextContent(/^\/null$/);
     expect(calls.map((c) => c.key)).toContain('POST /api/auth/logout');
   });
 });
