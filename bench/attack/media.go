@@ -181,7 +181,7 @@ func rtmpPreAuth(ctx context.Context, e *env, r *result) error {
 	}
 	fe, _ := firstErr.Load().(string)
 	r.check(growth < 2*conns, "%d connections: %d handshaken, %d refused, %d sent all 10 MiB, %d cut off while sending, %d closed by the server (within 15 s of the last byte); RSS %+.0f MiB (bound %d: 2 MiB a connection)",
-		conns, handshaken.Load(), refused.Load(), sentAll.Load(), closedEarly.Load(), closed.Load()+closedEarly.Load(), growth, 2*conns)
+		conns, handshaken.Load(), refused.Load(), sentAll.Load(), closedEarly.Load(), closed.Load(), growth, 2*conns)
 	if fe != "" {
 		r.note("first error seen: %.120s", fe)
 	}
