@@ -64,7 +64,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		hub.SetReview(cfg.ChatReviewFallback == "ALLOW", webhook)
 	}
 	hub.SetAccess(chatAccess(a.store))
-	sockets, err := socket.New(hub, log, socket.Config{PerAddress: cfg.ChatSocketsPerAddress, PerUser: cfg.ChatSocketsPerUser})
+	sockets, err := socket.New(hub, log, socket.Config{PerAddress: cfg.ChatSocketsPerAddr, PerUser: cfg.ChatSocketsPerUser})
 	if err != nil {
 		return err
 	}
