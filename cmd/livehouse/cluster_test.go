@@ -128,6 +128,9 @@ func TestTwoNodesShareChat(t *testing.T) {
 	}
 	read(host) // the owner's own copy of the event
 
+	// A token minted on B before the ban connects on neither node after it.
+	_, minted := post(t, b+"/api/chat/token", viewerToken, map[string]string{"channel": owner})
+
 	// A ban made through node A closes the viewer's connection on node B.
 	if status, _ := putReq(t, a+"/api/channels/"+owner+"/bans/"+viewer, ownerToken); status != 204 {
 		t.Fatalf("ban: %d", status)
@@ -144,6 +147,14 @@ func TestTwoNodesShareChat(t *testing.T) {
 	}
 	if status, _ := post(t, b+"/api/chat/token", viewerToken, map[string]string{"channel": owner}); status != 403 {
 		t.Errorf("banned viewer got a token on the other node: %d", status)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if ws, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a, "http")+"/api/chat", &websocket.DialOptions{Subprotocols: []string{minted["token"].(string)}}); err == nil {
+		ws.CloseNow()
+		t.Errorf("a token minted before the ban connected after it")
+	} else if res == nil || res.StatusCode != 403 {
+		t.Errorf("a token minted before the ban: %v, want 403", err)
 	}
 }
 

@@ -73,7 +73,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	// listeners; routes of roles the node does not take answer 421 (see httpapi).
 	var sockets httpapi.ChatSockets
 	if cfg.Has(config.RoleChat) {
-		s, err := socket.New(hub, log, socket.Config{PerAddress: cfg.ChatSocketsPerAddress, PerUser: cfg.ChatSocketsPerUser})
+		s, err := socket.New(hub, log, socket.Config{PerAddress: cfg.ChatSocketsPerAddr, PerUser: cfg.ChatSocketsPerUser})
 		if err != nil {
 			return err
 		}

@@ -67,12 +67,12 @@ type Config struct {
 	ChannelType          string   `yaml:"channel_type" help:"type of new channels: BASIC (passthrough) or STANDARD (transcoded ladder)"`
 	SignUpAllowedDomains []string `yaml:"sign_up_allowed_domains" help:"email domains allowed to sign up; empty allows all"`
 
-	ChatBlockedWords      []string `yaml:"chat_blocked_words" help:"words that make a chat message be refused (406), whole words, any case"`
-	ChatReviewURL         string   `yaml:"chat_review_url" help:"HTTP endpoint that reviews each chat message (IVS review-handler JSON), within 200 ms"`
-	ChatReviewFallback    string   `yaml:"chat_review_fallback" help:"ALLOW or DENY when the review endpoint fails or is late"`
-	ChatRoomRate          int      `yaml:"chat_room_rate" help:"messages per second a chat room accepts, per node"`
-	ChatSocketsPerAddress int      `yaml:"chat_sockets_per_address" help:"chat WebSockets one client address (an IPv6 /64) may hold open on a node; more get 429"`
-	ChatSocketsPerUser    int      `yaml:"chat_sockets_per_user" help:"chat WebSockets one signed-in user may hold open on a node; more get 429"`
+	ChatBlockedWords   []string `yaml:"chat_blocked_words" help:"words that make a chat message be refused (406), whole words, any case"`
+	ChatReviewURL      string   `yaml:"chat_review_url" help:"HTTP endpoint that reviews each chat message (IVS review-handler JSON), within 200 ms"`
+	ChatReviewFallback string   `yaml:"chat_review_fallback" help:"ALLOW or DENY when the review endpoint fails or is late"`
+	ChatRoomRate       int      `yaml:"chat_room_rate" help:"messages per second a chat room accepts, per node"`
+	ChatSocketsPerAddr int      `yaml:"chat_sockets_per_address" help:"chat WebSockets one client address (an IPv6 /64) may hold open on a node; more get 429"`
+	ChatSocketsPerUser int      `yaml:"chat_sockets_per_user" help:"chat WebSockets one signed-in user may hold open on a node; more get 429"`
 
 	LogLevel             string `yaml:"log_level" help:"debug, info, warn or error"`
 	LogFormat            string `yaml:"log_format" help:"text or json"`
@@ -152,10 +152,10 @@ func Defaults(stage string) Config {
 			LoginAttemptsPerAccount: 5, LoginAttemptsPerAddress: 30, SignUpsPerAddress: 20,
 			MailsPerRecipient: 5, MailRequestsPerAddress: 10, HashQueue: 16,
 		},
-		SMTP:                  SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
-		Transcode:             Transcode{FFmpeg: "ffmpeg", Encoder: "x264", Preset: "veryfast"},
-		ChatSocketsPerAddress: 100,
-		ChatSocketsPerUser:    10,
+		SMTP:               SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
+		Transcode:          Transcode{FFmpeg: "ffmpeg", Encoder: "x264", Preset: "veryfast"},
+		ChatSocketsPerAddr: 100,
+		ChatSocketsPerUser: 10,
 
 		MaxConnections:               16_000,
 		MaxConnectionsPerAddress:     1_000,
@@ -279,8 +279,8 @@ func (c *Config) Validate() error {
 	if c.ChatRoomRate < 1 || c.ChatRoomRate > 10_000 {
 		bad("chat_room_rate", "%d is not from 1 to 10000", c.ChatRoomRate)
 	}
-	if c.ChatSocketsPerAddress < 1 || c.ChatSocketsPerAddress > 1_000_000 {
-		bad("chat_sockets_per_address", "%d is not from 1 to 1000000", c.ChatSocketsPerAddress)
+	if c.ChatSocketsPerAddr < 1 || c.ChatSocketsPerAddr > 1_000_000 {
+		bad("chat_sockets_per_address", "%d is not from 1 to 1000000", c.ChatSocketsPerAddr)
 	}
 	if c.ChatSocketsPerUser < 1 || c.ChatSocketsPerUser > 1_000_000 {
 		bad("chat_sockets_per_user", "%d is not from 1 to 1000000", c.ChatSocketsPerUser)

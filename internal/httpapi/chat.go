@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -35,8 +36,8 @@ func handleChatToken(acc *accounts.Service, chs *channels.Service, hub *chat.Hub
 		if minutes == 0 {
 			minutes = int(chat.DefaultSession / time.Minute)
 		}
-		if minutes < 1 || minutes > 180 {
-			return 0, nil, problem.Invalid("InvalidSessionDuration", "sessionDurationInMinutes", "sessionDurationInMinutes must be from 1 to 180.")
+		if maxMinutes := int(chat.MaxSession / time.Minute); minutes < 1 || minutes > maxMinutes {
+			return 0, nil, problem.Invalid("InvalidSessionDuration", "sessionDurationInMinutes", fmt.Sprintf("sessionDurationInMinutes must be from 1 to %d.", maxMinutes))
 		}
 		viewer, err := optionalUser(acc, r)
 		if err != nil {
