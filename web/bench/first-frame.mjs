@@ -31,6 +31,21 @@ try {
         Promise.race([window.livehouseFirstFrame, new Promise((_, fail) => setTimeout(() => fail(new Error('no video frame within 30 s')), 30_000))]),
       ),
     );
+    // Where the time went, for whoever tunes it (on stderr; stdout carries the figures).
+    const steps = await page.evaluate(() => {
+      const first = (re) => performance.getEntriesByType('resource').find((e) => re.test(e.name));
+      const end = (e) => (e ? Math.round(e.responseEnd) : null);
+      const nav = performance.getEntriesByType('navigation')[0];
+      return {
+        html: nav ? Math.round(nav.responseEnd) : null,
+        channelApi: end(first(/\/api\/channels\//)),
+        playerChunk: end(first(/\/assets\/Player-/)),
+        playlist: end(first(/\.m3u8/)),
+        init: end(first(/init/)),
+        firstMedia: end(first(/\.(m4s|mp4)(\?|$)/)),
+      };
+    });
+    console.error(JSON.stringify({ tab: i, firstFrame: Math.round(out[i]), ...steps }));
     await context.close();
   }
   console.log(JSON.stringify(out));

@@ -13,7 +13,16 @@ const frames = (page: Page) => page.evaluate(() => new Promise((r) => requestAni
 const scrollY = (page: Page) => page.evaluate(() => window.scrollY);
 const fromBottom = (list: Locator) => list.evaluate((l) => l.scrollHeight - l.scrollTop - l.clientHeight);
 
+// The server takes at most 10 messages a second from one connection ("Rate exceeded." beyond):
+// say spaces the sends 150 ms apart at least. A floor on spacing, not a wait for something to
+// happen, so a slow machine only makes it safer.
+const spacing = 150;
+let lastSend = 0;
+
 async function say(page: Page, text: string, count: number) {
+  const wait = lastSend + spacing - Date.now();
+  if (wait > 0) await page.waitForTimeout(wait);
+  lastSend = Date.now();
   const composer = page.getByLabel('Chat message');
   await composer.fill(text);
   await composer.press('Enter');

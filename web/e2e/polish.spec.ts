@@ -45,7 +45,18 @@ async function checkPage(page: Page, errors: string[], path: string, title: stri
   expect(errors, `console errors on ${path}`).toEqual([]);
   expect(await axe(page), `axe on ${path}`).toEqual([]);
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  expect(width, `${path} is ${width}px wide in a ${viewport.width}px window`).toBeLessThanOrEqual(viewport.width);
+  // The message names what sticks out, the outermost first.
+  const wide = await page.evaluate((w) => {
+    const out: string[] = [];
+    for (const e of document.querySelectorAll('body *')) {
+      const r = e.getBoundingClientRect();
+      if (r.right > w + 0.5 && !(e.parentElement && e.parentElement.getBoundingClientRect().right > w + 0.5)) {
+        out.push(`${e.tagName.toLowerCase()}.${[...e.classList].join('.')} right=${Math.round(r.right)} width=${Math.round(r.width)}`);
+      }
+    }
+    return out.slice(0, 8);
+  }, viewport.width);
+  expect(width, `${path} is ${width}px wide in a ${viewport.width}px window: ${wide.join('; ')}`).toBeLessThanOrEqual(viewport.width);
 }
 
 const heading = (name: string | RegExp) => async (p: Page) => {

@@ -173,7 +173,7 @@ export function ChatPanel({ channel, isOwner, isBanned }: Props) {
         {isOwner && pill && <span className="pill">Moderating</span>}
         {!connected && !banned && <span className="muted">connecting…</span>}
       </header>
-      <ol className="chat-list" ref={list} data-testid="chat-list" onScroll={onScroll} tabIndex={0} aria-label="Chat messages">
+      <ol className="chat-list" ref={list} data-testid="chat-list" onScroll={onScroll} tabIndex={0} aria-label="Chat history">
         {items.map((m) =>
           m.removed ? (
             <li key={m.id} className="chat-removed" data-testid="chatline-message-removed">

@@ -86,7 +86,7 @@ describe('HealthPage', () => {
       'GET /api/me/sessions/st-old': { status: 200, body: detail(older, { events: [] }) },
     });
     renderAt(<HealthPage />, { path: '/health/:sessionId', route: '/health/st-new' });
-    await userEvent.click(await screen.findByRole('button', { name: 'Choose a stream session' }));
+    await userEvent.click(await screen.findByRole('button', { name: /^Choose a stream session/ }));
     const dropdown = screen.getByTestId('stream-session-dropdown');
     expect(within(dropdown).getAllByRole('button')).toHaveLength(2);
     await userEvent.click(within(dropdown).getByRole('button', { name: 'Navigate to stream session st-old' }));
@@ -103,7 +103,7 @@ describe('SessionNavigator', () => {
       'GET /api/me/sessions/st-new': { status: 200, body: detail(newer) },
     });
     renderAt(<HealthPage />, { path: '/health/:sessionId', route: '/health/st-new' });
-    const opener = await screen.findByRole('button', { name: 'Choose a stream session' });
+    const opener = await screen.findByRole('button', { name: /^Choose a stream session/ });
     await userEvent.click(opener);
     await userEvent.tab();
     expect(screen.getByTestId('stream-session-dropdown')).toBeInTheDocument();

@@ -52,7 +52,7 @@ export function SessionNavigator({ sessions, current, hasMore, loadMore, loading
       <button type="button" className="carousel-nav" aria-label="Go to previous session" disabled={!older} onClick={() => older && go(older.id)}>
         ‹
       </button>
-      <button ref={toggle} type="button" className="btn btn-secondary session-current" aria-label="Choose a stream session" aria-haspopup="true" aria-expanded={open} onClick={() => setOpen(!open)}>
+      <button ref={toggle} type="button" className="btn btn-secondary session-current" aria-label={`Choose a stream session: ${here ? sessionLabel(here) : 'Stream session'}${here?.isLive ? ' LIVE' : ''}`} aria-haspopup="true" aria-expanded={open} onClick={() => setOpen(!open)}>
         {here ? sessionLabel(here) : 'Stream session'}
         {here?.isLive && <span className="live-pill">LIVE</span>}
         <span aria-hidden="true"> ▾</span>

@@ -21,7 +21,6 @@ export function StreamEvents({ events, live }: Props) {
               <button
                 type="button"
                 className="event-button"
-                aria-label={`Show description for the ${e.label} stream event`}
                 aria-expanded={open === i}
                 onClick={() => setOpen(open === i ? null : i)}
               >
