@@ -86,9 +86,11 @@ for (const viewport of viewports) {
       }
 
       // The skip link is the first stop of the keyboard and moves focus to the content.
-      await page.goto('/');
-      await page.keyboard.press('Tab');
+      // Wait for the app to have rendered: a Tab pressed before that focuses nothing.
+      await visit(page, '/', async (p) => expect(p.getByRole('link', { name: 'Log in' })).toBeVisible());
       const skip = page.getByRole('link', { name: 'Skip to content' });
+      await expect(skip).toBeAttached();
+      await page.keyboard.press('Tab');
       await expect(skip).toBeFocused();
       await expect(skip).toBeInViewport();
       await page.keyboard.press('Enter');
