@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -234,6 +235,12 @@ func followMuxer(e *edge, m *gohlslib.Muxer, tl *timeline, file string, renders 
 			"_HLS_msn=" + strconv.Itoa(st.cur+1) + "&_HLS_part=0",
 		} {
 			go func() {
+				defer func() {
+					if v := recover(); v != nil {
+						log(fmt.Errorf("rendering %s?%s: panic: %v\n%s", file, q, v, debug.Stack()))
+						next <- answer{nil, http.StatusInternalServerError} // the follower ends
+					}
+				}()
 				b, s, err := render(m, file, q)
 				if err != nil {
 					log(err)

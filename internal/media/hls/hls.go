@@ -3,8 +3,10 @@
 package hls
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -117,6 +119,14 @@ func (s *Server) Start(l *streams.Live) func() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer func() {
+			// Media from the network reaches the muxer here: a unit that makes it panic ends
+			// this stream (End waits for this goroutine, so it runs on its own), not the process.
+			if v := recover(); v != nil {
+				log.Error("recovered from a panic", "in", "hls packager", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				go l.End("internal error in the HLS packager")
+			}
+		}()
 		started := false
 		for u := range r.C {
 			if err := lv.write(u); err != nil {
