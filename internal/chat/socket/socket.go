@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -268,6 +269,14 @@ func (s *Server) Close() {
 
 // event is the loop's callback for one ready connection.
 func (s *Server) event(c *conn, readable, writable, hangup bool, buf []byte) {
+	// One loop serves every socket: a frame that makes its handling panic ends that
+	// connection only (closed off the loop: the panic may have left its locks held).
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("recovered from a panic", "in", "chat socket", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			go c.teardown()
+		}
+	}()
 	if writable {
 		c.flush()
 	}
@@ -614,6 +623,12 @@ func (c *conn) enqueue(msg []byte) {
 }
 
 func (c *conn) handle(hc *chat.Conn) {
+	defer func() {
+		if v := recover(); v != nil { // an action that panics ends its connection only
+			c.s.log.Error("recovered from a panic", "in", "chat action", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.teardown()
+		}
+	}()
 	for {
 		c.amu.Lock()
 		if len(c.actions) == 0 {
