@@ -316,7 +316,7 @@ func (ss *session) readAudio(t *webrtc.TrackRemote) {
 			continue
 		}
 		if tc == nil {
-			tc, err = startTranscoder(context.Background(), pts, func(pts time.Duration, au []byte) {
+			tc, err = startTranscoder(context.Background(), ss.srv.log, pts, func(pts time.Duration, au []byte) {
 				st.Write(&stream.Unit{Kind: stream.Audio, PTS: pts, NTP: t0.Add(pts), Payload: [][]byte{au}})
 			})
 			if err != nil {

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/exec"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
+
+	"github.com/livehouse/livehouse/internal/safe"
 )
 
 // Audio for HLS viewers: what Opus from WebRTC publishers becomes.
@@ -42,7 +45,7 @@ type transcoder struct {
 
 // startTranscoder starts ffmpeg; emit receives each AAC access unit with its presentation
 // time, base being the first Opus packet's.
-func startTranscoder(ctx context.Context, base time.Duration, emit func(pts time.Duration, au []byte)) (*transcoder, error) {
+func startTranscoder(ctx context.Context, log *slog.Logger, base time.Duration, emit func(pts time.Duration, au []byte)) (*transcoder, error) {
 	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
 		"-fflags", "nobuffer", "-probesize", "32", "-analyzeduration", "0", "-f", "ogg", "-i", "pipe:0",
 		"-c:a", "aac", "-b:a", aacBitrateFlag, "-ar", "48000", "-ac", "2", "-flush_packets", "1", "-f", "adts", "pipe:1")
@@ -66,6 +69,7 @@ func startTranscoder(ctx context.Context, base time.Duration, emit func(pts time
 	t := &transcoder{cmd: cmd, ogg: ogg, in: in, done: make(chan struct{})}
 	go func() {
 		defer close(t.done)
+		defer safe.Recover(log, "whip opus→aac reader") // ends the audio of this broadcast only
 		r := bufio.NewReader(out)
 		for n := 0; ; n++ {
 			au, err := readADTS(r)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"log/slog"
 	"os"
 	"os/exec"
 	"sync"
@@ -37,7 +38,7 @@ func TestTranscoderKeepsTiming(t *testing.T) {
 	var mu sync.Mutex
 	var adts bytes.Buffer
 	var first time.Duration = -1
-	tc, err := startTranscoder(context.Background(), 0, func(pts time.Duration, au []byte) {
+	tc, err := startTranscoder(context.Background(), slog.New(slog.DiscardHandler), 0, func(pts time.Duration, au []byte) {
 		mu.Lock()
 		defer mu.Unlock()
 		if first < 0 {
