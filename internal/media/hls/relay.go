@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -424,10 +425,26 @@ func (rl *relay) shared(ctx context.Context, key string, keep func(key string, c
 		rl.calls[key] = c
 		go func() {
 			defer func() { <-rl.rs.fetches }()
+			locked := false
+			defer func() {
+				// An upstream answer that makes relaying panic fails this fetch only: its
+				// waiters get an error and the next request tries again.
+				if v := recover(); v != nil {
+					rl.rs.s.log.Error("recovered from a panic", "in", "hls relay fetch", "key", key, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+					if !locked {
+						rl.mu.Lock()
+					}
+					delete(rl.calls, key)
+					rl.mu.Unlock()
+					c.body, c.status, c.err = nil, 0, fmt.Errorf("relaying %s: internal error", key)
+					close(c.done)
+				}
+			}()
 			fctx, cancel := context.WithTimeout(rl.life, upstreamTimeout)
 			c.body, c.status, c.err = rl.fetch(fctx, key, "")
 			cancel()
 			rl.mu.Lock()
+			locked = true
 			delete(rl.calls, key)
 			if c.err == nil && c.status == http.StatusOK {
 				keep(key, c)
@@ -543,6 +560,19 @@ func (rl *relay) edge(ctx context.Context, key string) (*edge, int) {
 // follow keeps one relayed media playlist current: each answer from the origin is published
 // to every viewer waiting on this node, and the next request asks for the part after it.
 func (rl *relay) follow(key string, e *edge) {
+	defer func() {
+		// A playlist that makes following panic ends this follower only; the next request
+		// for it starts a fresh one.
+		if v := recover(); v != nil {
+			rl.rs.s.log.Error("recovered from a panic", "in", "hls relay follower", "key", key, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			rl.mu.Lock()
+			if rl.edges[key] == e {
+				delete(rl.edges, key)
+			}
+			rl.mu.Unlock()
+			e.setLost(true)
+		}
+	}()
 	var last []byte
 	query := ""
 	backoff := 100 * time.Millisecond
