@@ -580,3 +580,23 @@ func FuzzConsume(f *testing.F) {
 		}
 	})
 }
+
+// TestPanicInAnActionEndsOnlyItsConnection: a panic while handling one client's message (here
+// in the hub's standing check) closes that connection; the server and the others go on.
+func TestPanicInAnActionEndsOnlyItsConnection(t *testing.T) {
+	f := newFixture(t)
+	f.hub.SetAccess(func(_ context.Context, _, userID string) error {
+		if userID == "bomb" {
+			panic("boom")
+		}
+		return nil
+	})
+	a, bomb := f.dial("user=a"), f.dial("user=bomb")
+	eventually(t, "two connections", func() bool { return f.hub.Connections() == 2 })
+	bomb.send(map[string]string{"Action": "SEND_MESSAGE", "Content": "boom", "RequestId": "b1"})
+	eventually(t, "the panicking connection to end", func() bool { return f.hub.Connections() == 1 })
+	a.send(map[string]string{"Action": "SEND_MESSAGE", "Content": "still here", "RequestId": "a1"})
+	if m := a.message(); m["Type"] != "MESSAGE" || m["Content"] != "still here" {
+		t.Errorf("after another connection's panic: got %v", m)
+	}
+}
