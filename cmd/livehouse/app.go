@@ -18,7 +18,6 @@ import (
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/bus"
 	"github.com/livehouse/livehouse/internal/channels"
-	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/mail"
 	"github.com/livehouse/livehouse/internal/media/hls"
@@ -51,25 +50,6 @@ type app struct {
 	// endChat closes a deleted or suspended user's chat sockets on every node; set by serve
 	// and by the operator commands when they reach the cluster's bus.
 	endChat func(ctx context.Context, userID, reason string)
-}
-
-// chatAccess answers the chat hub's question of a signed-in user's standing in a room from
-// the store: a deleted or suspended account, or a ban from the room's channel, ends it.
-func chatAccess(store *sqlstore.DB) chat.Access {
-	return func(ctx context.Context, roomID, userID string) error {
-		u, err := store.UserByID(ctx, userID)
-		if errors.Is(err, accounts.ErrNotFound) || err == nil && u.Suspended() {
-			return chat.ErrRevoked
-		}
-		if err != nil {
-			return err
-		}
-		banned, err := store.IsBanned(ctx, roomID, userID)
-		if err == nil && banned {
-			return chat.ErrBanned
-		}
-		return err
-	}
 }
 
 func (a *app) Close() error {

@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	} else {
 		hub.SetReview(cfg.ChatReviewFallback == "ALLOW", webhook)
 	}
-	hub.SetAccess(chatAccess(a.store))
+	hub.SetAccess(chat.StoreAccess(a.store))
 	// Each role opens only what it serves: chat the WebSocket loop, media the ingest
 	// listeners; routes of roles the node does not take answer 421 (see httpapi).
 	var sockets httpapi.ChatSockets

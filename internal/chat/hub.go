@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/livehouse/livehouse/internal/accounts"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 )
@@ -32,6 +34,31 @@ type TokenStore interface {
 // room's channel) or ErrRevoked (the account is deleted or suspended); any other error is the
 // store's.
 type Access func(ctx context.Context, roomID, userID string) error
+
+// Standing is what StoreAccess reads: the account and the room channel's bans.
+type Standing interface {
+	UserByID(ctx context.Context, id string) (*accounts.User, error)
+	IsBanned(ctx context.Context, channelID, userID string) (bool, error)
+}
+
+// StoreAccess answers Access from the store: a deleted or suspended account, or a ban from
+// the room's channel (a room's id is its channel's), ends a user's standing.
+func StoreAccess(s Standing) Access {
+	return func(ctx context.Context, roomID, userID string) error {
+		u, err := s.UserByID(ctx, userID)
+		if errors.Is(err, accounts.ErrNotFound) || err == nil && u.Suspended() {
+			return ErrRevoked
+		}
+		if err != nil {
+			return err
+		}
+		banned, err := s.IsBanned(ctx, roomID, userID)
+		if err == nil && banned {
+			return ErrBanned
+		}
+		return err
+	}
+}
 
 // accessTTL is how long a node trusts an Access answer for sends. Bans, deletions and
 // suspensions made through any node reach every node at once over the bus; this bounds only

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -231,20 +230,7 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 		return nil
 	}
 	hub = chat.NewHub(store, publish, log, nil)
-	hub.SetAccess(func(ctx context.Context, roomID, userID string) error {
-		u, err := store.UserByID(ctx, userID)
-		if errors.Is(err, accounts.ErrNotFound) || err == nil && u.Suspended() {
-			return chat.ErrRevoked
-		}
-		if err != nil {
-			return err
-		}
-		banned, err := store.IsBanned(ctx, roomID, userID)
-		if err == nil && banned {
-			return chat.ErrBanned
-		}
-		return err
-	})
+	hub.SetAccess(chat.StoreAccess(store))
 	chs.OnBan(hub.Ban)
 	acc.BeforeDelete(func(ctx context.Context, userID string) {
 		chat.EndUser(ctx, publish, userID, "account deleted", time.Now())

@@ -29,17 +29,11 @@ func noViews() error {
 // since its token was minted).
 func handleViewBeacon(ch *channels.Service, views *viewers.Service, trustProxy bool, log *slog.Logger) http.Handler {
 	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in viewRequest) (int, any, error) {
-		if views == nil {
-			return 0, nil, noViews()
-		}
-		if err := required("token", in.Token); err != nil {
-			return 0, nil, err
-		}
-		p, err := ch.ByUsername(r.Context(), r.PathValue("username"))
+		channelID, err := beaconChannel(ch, views, r, in)
 		if err != nil {
 			return 0, nil, err
 		}
-		t, err := views.Beacon(r.Context(), p.ChannelID, in.Token, clientAddr(r, trustProxy))
+		t, err := views.Beacon(r.Context(), channelID, in.Token, clientAddr(r, trustProxy))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -51,16 +45,26 @@ func handleViewBeacon(ch *channels.Service, views *viewers.Service, trustProxy b
 // (the tab closes, or the viewer navigates away).
 func handleViewLeave(ch *channels.Service, views *viewers.Service, log *slog.Logger) http.Handler {
 	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in viewRequest) (int, any, error) {
-		if views == nil {
-			return 0, nil, noViews()
-		}
-		if err := required("token", in.Token); err != nil {
-			return 0, nil, err
-		}
-		p, err := ch.ByUsername(r.Context(), r.PathValue("username"))
+		channelID, err := beaconChannel(ch, views, r, in)
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusNoContent, nil, views.Leave(p.ChannelID, in.Token)
+		return http.StatusNoContent, nil, views.Leave(channelID, in.Token)
 	})
+}
+
+// beaconChannel checks what both beacon routes need (a node that counts views, a token) and
+// returns the channel the beacon is for.
+func beaconChannel(ch *channels.Service, views *viewers.Service, r *http.Request, in viewRequest) (string, error) {
+	if views == nil {
+		return "", noViews()
+	}
+	if err := required("token", in.Token); err != nil {
+		return "", err
+	}
+	p, err := ch.ByUsername(r.Context(), r.PathValue("username"))
+	if err != nil {
+		return "", err
+	}
+	return p.ChannelID, nil
 }
