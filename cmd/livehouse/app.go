@@ -113,12 +113,14 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		counter.Register(reg)
 	}
 	a.views = viewers.NewService(counter, tokens, a.store, time.Duration(cfg.PlaybackTokenSeconds)*time.Second, nil)
-	// The transcoder comes after the HLS output: its rungs join the source's packaging.
 	a.transcoder = transcode.New(transcode.Config{
 		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
 	}, a.hls, log, reg)
 	a.health = streams.NewHealth(a.store, a.views, log, nil)
-	a.streams = streams.NewService(a.store, box, log, nil, a.hls, a.transcoder, a.health)
+	// Outputs in any order: the transcoder's rungs join the source's packaging once the HLS
+	// output reports it packaged (streams.View.Packaged).
+	a.streams = streams.NewService(streams.Deps{Store: a.store, Box: box, Log: log, Health: a.health,
+		Outputs: []streams.Output{a.hls, a.transcoder}})
 	a.streams.SetLease(time.Duration(cfg.NodeLeaseSeconds) * time.Second)
 	if reg != nil {
 		a.streams.Register(reg)

@@ -249,21 +249,24 @@ func (s *Service) Saved(ctx context.Context, userID string) (map[string]json.Raw
 	return s.store.ActionConfigs(ctx, userID)
 }
 
-// Output ends a channel's active action when its stream ends.
+// Output answers other nodes' requests for a channel's actions while its stream runs here, and
+// ends the channel's active action when its stream ends.
 func (s *Service) Output() streams.Output { return output{s} }
 
 type output struct{ s *Service }
 
-func (o output) Start(l *streams.Live) func() {
-	unserve := o.s.serve(l)
-	return func() {
+func (o output) Start(v *streams.View) streams.Run {
+	unserve := o.s.serve(v.Channel.ID) // now: the stream is live here from its first unit
+	return func(ctx context.Context, _ chan<- streams.Report) error {
+		<-ctx.Done()
 		unserve()
 		o.s.mu.Lock()
-		r := o.s.active[l.Channel.ID]
+		r := o.s.active[v.Channel.ID]
 		o.s.mu.Unlock()
-		if r != nil && r.session == l.SessionID {
-			o.s.clear(l.Channel.ID, r.action.ID)
+		if r != nil && r.session == v.SessionID {
+			o.s.clear(v.Channel.ID, r.action.ID)
 		}
+		return nil
 	}
 }
 

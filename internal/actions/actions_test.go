@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/streams"
 )
@@ -169,8 +170,12 @@ func TestReplaceStopAndStreamEnd(t *testing.T) {
 	}
 	// The stream's end clears the action.
 	_, _ = s.Start(ctx, ch, Product, json.RawMessage(`{"title":"Hat","price":"$5","imageUrl":"https://example.com/h.png"}`))
-	stop := s.Output().Start(&streams.Live{SessionID: "st-1", Channel: streams.Channel{ID: "ch_1"}})
-	stop()
+	run := s.Output().Start(streams.NewView("st-1", streams.Channel{ID: "ch_1"}, stream.New(stream.Tracks{})))
+	ended, end := context.WithCancel(context.Background())
+	end()
+	if err := run(ended, nil); err != nil {
+		t.Fatal(err)
+	}
 	if s.Active("ch_1") != nil {
 		t.Errorf("the stream ended but the action is active")
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/livehouse/livehouse/internal/bus"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/problem"
-	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // RequestSubjectPrefix starts the bus subject, "actions.requests.{channelId}", on which the
@@ -156,18 +155,18 @@ func (s *Service) answer(_ string, data []byte) []byte {
 }
 
 // serve answers the channel's requests while its stream runs here.
-func (s *Service) serve(l *streams.Live) (stop func()) {
+func (s *Service) serve(channelID string) (stop func()) {
 	if s.cluster == nil {
 		return func() {}
 	}
-	sub, err := s.cluster.Respond(RequestSubjectPrefix+l.Channel.ID, s.answer)
+	sub, err := s.cluster.Respond(RequestSubjectPrefix+channelID, s.answer)
 	if err != nil {
-		s.log.Error("answering stream action requests from other nodes", "channel", l.Channel.ID, "err", err)
+		s.log.Error("answering stream action requests from other nodes", "channel", channelID, "err", err)
 		return func() {}
 	}
 	return func() {
 		if err := sub.Unsubscribe(); err != nil {
-			s.log.Warn("unsubscribing stream action requests", "channel", l.Channel.ID, "err", err)
+			s.log.Warn("unsubscribing stream action requests", "channel", channelID, "err", err)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/bus"
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/streams"
 )
@@ -38,7 +39,16 @@ func TestActionsAcrossNodes(t *testing.T) {
 	if _, err := nodeB.Start(ctx, ch, Celebration, nil); !errors.Is(err, problem.ErrNotFound) {
 		t.Fatalf("before A serves the stream: %v, want ChannelNotBroadcasting", err)
 	}
-	stopOutput := nodeA.Output().Start(live)
+	run := nodeA.Output().Start(streams.NewView(live.SessionID, live.Channel, stream.New(stream.Tracks{})))
+	ended, end := context.WithCancel(ctx)
+	stopped := make(chan error)
+	stopOutput := func() {
+		end()
+		if err := <-stopped; err != nil {
+			t.Error(err)
+		}
+	}
+	go func() { stopped <- run(ended, nil) }()
 	if err := b.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}

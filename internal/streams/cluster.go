@@ -99,21 +99,18 @@ const ReasonSuspended = "account suspended"
 // drop stops a session that is already ended on record: the publisher is disconnected and the
 // outputs stop, with no events (whoever ended it wrote them).
 func (l *Live) drop() {
-	l.endOnce.Do(func() {
-		l.kick()
-		l.Stream.Close()
-		for _, stop := range l.stops {
-			stop()
-		}
-		l.svc.forget(l)
-	})
+	l.requestEnd(ending{silent: true, kickFirst: true})
+	<-l.done
 }
 
 // stop ends the session from our side and then disconnects the publisher: in that order, so
 // that the publisher's going away does not end the session first with another reason.
 func (l *Live) stop(reason string) {
-	l.End(reason)
-	l.kick()
+	l.requestEnd(ending{reason: reason, kickAfter: true})
+	<-l.done
+	if !l.end.kickFirst && !l.end.kickAfter { // it was ending already, for another reason
+		l.kick()
+	}
 }
 
 // Stop ends a channel's live session from our side (stream key reset, suspension, account
@@ -138,7 +135,8 @@ type stopMessage struct {
 }
 
 // DeliverStop is the bus handler of StopSubjectPrefix+">": it ends the channel's session if
-// it runs on this node. Ending writes to the store, so it runs apart from the bus's delivery.
+// it runs on this node. The session's goroutine ends it (writing to the store), not the bus's
+// delivery.
 func (s *Service) DeliverStop(subject string, data []byte) {
 	channelID, ok := strings.CutPrefix(subject, StopSubjectPrefix)
 	var m stopMessage
@@ -147,7 +145,7 @@ func (s *Service) DeliverStop(subject string, data []byte) {
 		return
 	}
 	if l := s.Live(channelID); l != nil {
-		go l.stop(m.Reason)
+		l.requestEnd(ending{reason: m.Reason, kickAfter: true})
 	}
 }
 

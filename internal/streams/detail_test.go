@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/livehouse/livehouse/internal/media/stream"
@@ -34,6 +35,15 @@ func TestTruncate(t *testing.T) {
 // health page reads back.
 func TestFailureReasonIsJSON(t *testing.T) {
 	s, store, _ := newService(t)
+	s.starveAfter = time.Hour
+	prefix := "ffmpeg: \x1b[31mError\x1b[0m \"bad\" \\ "
+	cut := MaxReasonBytes - len("…")
+	// An é (2 bytes) starts one byte before the cut, so a byte cut would split it.
+	reason := prefix + strings.Repeat("x", cut-1-len(prefix)) + strings.Repeat("é", 20)
+	if utf8.RuneStart(reason[cut]) {
+		t.Fatal("the cut does not fall inside a character")
+	}
+	s.outputs = []Output{&fakeOutput{reports: []Report{{Kind: ReportFailure, Reason: reason}}}}
 	ctx := context.Background()
 	ch, err := s.Authorize(ctx, "sk_key")
 	if err != nil {
@@ -44,14 +54,11 @@ func TestFailureReasonIsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.End("test over")
-	prefix := "ffmpeg: \x1b[31mError\x1b[0m \"bad\" \\ "
-	cut := MaxReasonBytes - len("…")
-	// An é (2 bytes) starts one byte before the cut, so a byte cut would split it.
-	reason := prefix + strings.Repeat("x", cut-1-len(prefix)) + strings.Repeat("é", 20)
-	if utf8.RuneStart(reason[cut]) {
-		t.Fatal("the cut does not fall inside a character")
+	for _, want := range []string{EventSessionCreated, EventStreamFailure} {
+		if got := store.next(t); got != want {
+			t.Fatalf("event %s, want %s", got, want)
+		}
 	}
-	l.Failure(reason)
 
 	store.mu.Lock()
 	var detail string

@@ -73,8 +73,8 @@ type ViewerCounter interface {
 	Viewers(channelID string) int
 }
 
-// Health measures live sessions and answers questions about past and present ones. It is an
-// Output: every live stream gets a sampler that writes a Point a second.
+// Health measures live sessions and answers questions about past and present ones: every live
+// session's goroutine keeps a sampler that writes a Point a second.
 type Health struct {
 	store   HealthStore
 	viewers ViewerCounter // may be nil

@@ -65,6 +65,11 @@ func (m *meter) add(u *stream.Unit) {
 	for _, p := range u.Payload {
 		size += len(p)
 	}
+	m.addSized(u, size)
+}
+
+// addSized counts a unit whose payload is size bytes.
+func (m *meter) addSized(u *stream.Unit, size int) {
 	switch u.Kind {
 	case stream.Video:
 		m.video.add(pending{pts: u.PTS, size: size, key: u.Key})

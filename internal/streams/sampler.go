@@ -4,48 +4,12 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
-
-	"github.com/livehouse/livehouse/internal/safe"
 )
 
-// samplerQueue is the sampler's reader queue, in units: several seconds of a 60 fps stream
-// with audio, so a database write that stalls the sampler briefly loses nothing.
-const samplerQueue = 512
-
-// Start runs a sampler on a live stream: another reader of its fan-out that measures a Point
-// every second and writes the current minute of points every few seconds, so that the health
-// page of a live session is at most a few seconds behind on any node. The returned function
-// stops it; the points so far are written first.
-func (h *Health) Start(l *Live) (stop func()) {
-	r := l.Stream.NewReader("sampler", samplerQueue)
-	done := make(chan struct{})
-	s := h.newSampler(l.SessionID, l.Channel.ID) // the session's first second is now
-	s.audioMean = &l.audioBitrate
-	tick, stopTicker := h.ticker()
-	go func() {
-		defer close(done)
-		defer stopTicker()
-		defer safe.Recover(h.log, "health sampler")
-		for {
-			select {
-			case u, ok := <-r.C:
-				if !ok {
-					s.flush()
-					return
-				}
-				s.m.add(u)
-			case now := <-tick:
-				s.tick(now)
-			}
-		}
-	}()
-	return func() {
-		l.Stream.RemoveReader(r)
-		<-done
-	}
-}
-
-// sampler is one live session's measurement state.
+// sampler is one live session's measurement state: the session's goroutine counts every unit
+// in it, and every second (Health's ticker) it measures a Point; every few seconds it writes
+// the current minute of points, so that the health page of a live session is at most a few
+// seconds behind on any node.
 type sampler struct {
 	h         *Health
 	sessionID string

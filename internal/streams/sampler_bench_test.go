@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/media/stream"
 )
 
@@ -44,17 +45,25 @@ var benchSeconds = func() [][]*stream.Unit {
 	return out
 }()
 
-// BenchmarkSamplerSecond is the sampler's CPU cost for one second of one live stream, as it
-// runs: the second's 77 units through the fan-out to the sampler's goroutine and its meter,
-// the one-second tick, and the write of the minute every 5 seconds (to a store that discards
-// it, so the database is not counted; BenchmarkStreamMetrics12h in the store packages times
-// the writes). ns/op ÷ 1e9 is the share of a core one stream costs; %core/stream says it.
-func BenchmarkSamplerSecond(b *testing.B) {
+// BenchmarkSessionSecond is the CPU cost of a live session's own bookkeeping for one second
+// of one stream, as it runs: the second's 77 units through the fan-out to the session's
+// goroutine (starvation, the bitrate limit, the health meter), the one-second tick, and the
+// write of the minute every 5 seconds (to a store that discards it, so the database is not
+// counted; BenchmarkStreamMetrics12h in the store packages times the writes). ns/op ÷ 1e9 is
+// the share of a core one stream costs; %core/stream says it.
+func BenchmarkSessionSecond(b *testing.B) {
 	h := NewHealth(&discardMetrics{}, fixedViewers(1), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	ticks := make(chan time.Time)
 	h.ticker = func() (<-chan time.Time, func()) { return ticks, func() {} }
-	st := stream.New(stream.Tracks{})
-	stop := h.Start(&Live{SessionID: "st-bench", Channel: Channel{ID: "ch_bench"}, Stream: st})
+	box, _ := channels.NewKeyBox(make([]byte, 32))
+	s := NewService(Deps{Store: newMemStore(), Box: box, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Health: h})
+	s.starveAfter = time.Hour
+	ch := &Channel{ID: "ch_bench", Type: "STANDARD"}
+	st := stream.New(stream.Tracks{H264: &stream.H264{}})
+	l, err := s.Begin(context.Background(), ch, st, func() {})
+	if err != nil {
+		b.Fatal(err)
+	}
 	start := time.Now()
 	i := 0
 	for b.Loop() {
@@ -64,8 +73,7 @@ func BenchmarkSamplerSecond(b *testing.B) {
 		i++
 		ticks <- start.Add(time.Duration(i) * time.Second)
 	}
-	st.Close()
-	stop()
+	l.End("done")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e9*100, "%core/stream")
 }
 
@@ -80,10 +88,10 @@ func BenchmarkSamplerMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		samplers := make([]*sampler, streams)
-		queues := make([]chan *stream.Unit, streams)
+		queues := make([]chan *stream.Unit, streams) // the session reader's
 		for j := range samplers {
 			samplers[j] = h.newSampler("st-bench", "ch_bench")
-			queues[j] = make(chan *stream.Unit, samplerQueue)
+			queues[j] = make(chan *stream.Unit, sessionQueue)
 			for k := range 60 {
 				samplers[j].add(Point{At: samplers[j].start.Add(time.Duration(k) * time.Second)})
 			}

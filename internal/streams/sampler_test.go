@@ -39,9 +39,9 @@ type fixedViewers int
 
 func (v fixedViewers) Viewers(string) int { return int(v) }
 
-// TestSampler runs the sampler on a live stream with a ticker the test drives: each tick is
-// a point, every flushEvery points the minute is written, a new minute starts a new row, and
-// closing the stream writes what is left.
+// TestSampler runs a live session measured by Health with a ticker the test drives: each tick
+// is a point, every flushEvery points the minute is written, a new minute starts a new row,
+// and the session's end writes what is left.
 func TestSampler(t *testing.T) {
 	store := &metricsStore{minutes: map[int64][]byte{}, writes: make(chan struct{}, 10)}
 	now := time.Date(2026, 12, 1, 10, 0, 57, 0, time.UTC) // three seconds before a new minute
@@ -49,10 +49,15 @@ func TestSampler(t *testing.T) {
 	h.flushEvery = 2
 	ticks := make(chan time.Time)
 	h.ticker = func() (<-chan time.Time, func()) { return ticks, func() {} }
-	st := stream.New(stream.Tracks{})
-	l := &Live{SessionID: "st-1", Channel: Channel{ID: "ch_1"}, Stream: st}
-	stop := h.Start(l)
-	defer stop()
+	s, _, _ := newService(t)
+	s.health, s.starveAfter = h, time.Hour
+	ch, _ := s.Authorize(context.Background(), "sk_key")
+	st := stream.New(stream.Tracks{H264: &stream.H264{}})
+	l, err := s.Begin(context.Background(), ch, st, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.End("test over")
 
 	// tick waits until the sampler took a second's units, then ends that second. The fan-out
 	// queue is FIFO, so a marker unit after them shows they were read when it is.
@@ -82,9 +87,9 @@ func TestSampler(t *testing.T) {
 	tick() // 10:00:59
 	tick() // 10:01:00: a new minute → 10:00 written with 3 points
 	written("when a new minute began")
-	st.Close() // the stream ends: 10:01 written with 1 point
-	written("when the stream ended")
-	stop()
+	audio := l.view.AudioBitrate() // as outputs see it
+	l.End("encoder disconnected") // 10:01 written with 1 point
+	written("when the session ended")
 
 	m0 := now.Unix() / 60
 	first, err := DecodeMinute(m0, store.minutes[m0])
@@ -112,8 +117,8 @@ func TestSampler(t *testing.T) {
 	if frames == 0 {
 		t.Errorf("no frames counted in %d seconds of video", second)
 	}
-	if got, want := float64(l.AudioBitrate()), audioSize*8/aacFrame.Seconds(); !near(got, want, 0.05) {
-		t.Errorf("the live stream's audio bitrate is %.0f bps, want %.0f (the sampler's mean)", got, want)
+	if got, want := float64(audio), audioSize*8/aacFrame.Seconds(); !near(got, want, 0.05) {
+		t.Errorf("the session's audio bitrate is %.0f bps, want %.0f (the sampler's mean)", got, want)
 	}
 }
 

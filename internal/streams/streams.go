@@ -1,6 +1,6 @@
 // Package streams is the domain of live streams: a session per go-live, its events, the one
-// publisher a channel may have, and the outputs (HLS, later recording and WebRTC) that read
-// each live stream.
+// publisher a channel may have, and the outputs (HLS, the transcoder, later recording and
+// WebRTC) that read each live stream. A session owns its pipeline (session.go).
 package streams
 
 import (
@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -18,7 +17,6 @@ import (
 
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/media/stream"
-	"github.com/livehouse/livehouse/internal/safe"
 )
 
 // Errors an ingest adapter reports to the encoder.
@@ -111,31 +109,28 @@ type LeaseStore interface {
 	NodeStreamSessions(ctx context.Context, node string) (map[string]bool, error)
 }
 
-// Output is something that reads every live stream, such as the HLS packager. Start is
-// called when a stream goes live; the returned function stops it when the stream ends.
-type Output interface {
-	Start(l *Live) (stop func())
-}
-
 // Transcoded reports whether the channel's streams get an adaptive-bitrate ladder: STANDARD
 // channels do, BASIC ones are passed through.
 func (c Channel) Transcoded() bool { return c.Type == channels.TypeStandard }
 
-// Live is a stream being published now.
+// Live is a stream being published now. Its own goroutine (run, in session.go) owns the
+// session from Begin to its end.
 type Live struct {
 	SessionID string
 	Channel   Channel
 	Stream    *stream.Stream
 
-	audioBitrate atomic.Int64 // the health sampler's mean audio bitrate so far
+	svc     *Service
+	view    *View
+	kick    func() // closes the publisher's connection
+	limits  Limits
+	opened  bool // the session is on record; guarded by svc.mu
+	started bool // Stream Start is written; used by the session's goroutine only
 
-	svc       *Service
-	startOnce sync.Once
-	endOnce   sync.Once
-	kick      func() // closes the publisher's connection
-	stops     []func()
-	limits    Limits
-	opened    bool // the session is on record; guarded by svc.mu
+	endOnce sync.Once
+	end     ending        // the first request to end; written before ending closes
+	ending  chan struct{} // closed by the first request to end
+	done    chan struct{} // closed once the session has ended: outputs stopped, events written
 }
 
 // Service runs live sessions.
@@ -144,6 +139,7 @@ type Service struct {
 	box     *channels.KeyBox
 	log     *slog.Logger
 	now     func() time.Time
+	health  *Health // may be nil
 	outputs []Output
 
 	bus         Publisher     // may be nil
@@ -207,12 +203,23 @@ func (s *Service) endedElsewhere(ids map[string]string, reason string) {
 // "streams.events.{channelId}".
 func (s *Service) SetBus(p Publisher) { s.bus = p }
 
-// NewService wires the live-stream rules. now may be nil.
-func NewService(store Store, box *channels.KeyBox, log *slog.Logger, now func() time.Time, outputs ...Output) *Service {
-	if now == nil {
-		now = time.Now
+// Deps is what the live-stream service is built from.
+type Deps struct {
+	Store   Store
+	Box     *channels.KeyBox
+	Log     *slog.Logger
+	Now     func() time.Time // nil: time.Now
+	Health  *Health          // measures every live session; nil: not measured
+	Outputs []Output         // in any order: each waits for what it needs (View.Packaged)
+}
+
+// NewService wires the live-stream rules.
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Service{store: store, box: box, log: log, now: now, outputs: outputs, live: map[string]*Live{}, starveAfter: StarvationAfter, limitWindow: LimitWindow, lease: DefaultLease}
+	return &Service{store: d.Store, box: d.Box, log: d.Log, now: d.Now, health: d.Health, outputs: d.Outputs,
+		live: map[string]*Live{}, starveAfter: StarvationAfter, limitWindow: LimitWindow, lease: DefaultLease}
 }
 
 // AddOutput adds a reader of every stream that goes live from now on; call it before serving.
@@ -261,7 +268,8 @@ const staleReason = "the node running the session stopped answering"
 // publisher's connection when the session must end from our side.
 func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kick func()) (*Live, error) {
 	now := s.now().UTC()
-	l := &Live{SessionID: "st-" + channels.RandomID(23), Channel: *ch, Stream: st, svc: s, kick: kick}
+	l := &Live{SessionID: "st-" + channels.RandomID(23), Channel: *ch, Stream: st, svc: s, kick: kick,
+		ending: make(chan struct{}), done: make(chan struct{})}
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
@@ -276,6 +284,7 @@ func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kic
 
 	if err := s.store.OpenStreamSession(ctx, l.SessionID, ch.ID, s.node, now); err != nil {
 		s.forget(l)
+		close(l.done)
 		if errors.Is(err, ErrAlreadyLive) {
 			return nil, err // another node opened one since Authorize
 		}
@@ -288,66 +297,74 @@ func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kic
 	s.log.Info("stream session created", "session", l.SessionID, "channel", ch.ID)
 	if st.Tracks.H264 == nil {
 		// Refused, but on the record: the streamer sees why in the session's events.
-		l.End("unsupported codec: Livehouse takes H.264 video with AAC audio")
+		s.recordEnd(l, "unsupported codec: Livehouse takes H.264 video with AAC audio")
+		close(l.done)
 		return nil, fmt.Errorf("%w: a stream needs H.264 video", ErrUnsupported)
 	}
 	w, h := resolution(st.Tracks.H264.SPS)
 	l.limits = LimitsFor(ch.Type, w, h)
 	if b, over := resolutionBreach(l.limits, w, h); over {
 		s.event(l, EventLimitBreach, "IVS Limit Breach", b.detail())
-		l.End(b.reason())
+		s.recordEnd(l, b.reason())
+		close(l.done)
 		return nil, fmt.Errorf("%w: %s", ErrLimitBreach, b.reason())
 	}
+	// The session's reader and every output's are made before the publisher writes its first
+	// unit, so that none misses it; then the session's goroutine runs them all.
+	l.view = newView(l.SessionID, l.Channel, st)
+	r := st.NewReader("session", sessionQueue)
+	var runs []Run
 	for _, o := range s.outputs {
-		l.stops = append(l.stops, o.Start(l))
+		if run := o.Start(l.view); run != nil {
+			runs = append(runs, run)
+		}
 	}
-	l.stops = append(l.stops, s.watch(l))
+	ctx, cancel := context.WithCancel(context.Background())
+	go l.run(ctx, cancel, r, runs)
 	return l, nil
 }
 
-// AudioBitrate is the stream's mean audio bitrate since it began, in bits per second, as
-// stream health measures it (0 until its first sample, or when health is not measured). The
-// HLS output adds it to the bandwidth of the renditions that play the source's audio.
-func (l *Live) AudioBitrate() int { return int(l.audioBitrate.Load()) }
-
-// MarkStarted records that the stream's first part is playable; only the first call counts.
-func (l *Live) MarkStarted() {
-	l.startOnce.Do(func() {
-		s := l.svc
-		now := s.now().UTC()
-		if err := s.store.StartStreamSession(context.Background(), l.SessionID, now); err != nil {
-			s.log.Error("marking session started", "session", l.SessionID, "err", err)
-		}
-		s.event(l, EventStreamStart, "IVS Stream State Change", "")
-	})
+// markStarted records that the stream's first part is playable; only the first call counts.
+// The session's goroutine calls it, on an output's ReportStarted.
+func (l *Live) markStarted() {
+	if l.started {
+		return
+	}
+	l.started = true
+	s := l.svc
+	now := s.now().UTC()
+	if err := s.store.StartStreamSession(context.Background(), l.SessionID, now); err != nil {
+		s.log.Error("marking session started", "session", l.SessionID, "err", err)
+	}
+	s.event(l, EventStreamStart, "IVS Stream State Change", "")
 }
 
-// Failure records a Stream Failure event with its reason; the session goes on.
-func (l *Live) Failure(reason string) {
+// failure records a Stream Failure event with its reason; the session goes on.
+func (l *Live) failure(reason string) {
 	l.svc.event(l, EventStreamFailure, "IVS Stream State Change", reasonDetail(reason))
 	l.svc.log.Warn("stream failure", "session", l.SessionID, "channel", l.Channel.ID, "reason", reason)
 }
 
-// End closes the session: outputs stop (HLS ends its playlist), events are written and the
-// channel is free again. reason is recorded with the events.
+// End closes the session and returns once it is closed: outputs stop (HLS ends its playlist),
+// events are written and the channel is free again. reason is recorded with the events; when
+// the session is ending already, the first reason stays.
 func (l *Live) End(reason string) {
-	l.endOnce.Do(func() {
-		s := l.svc
-		l.Stream.Close()
-		for _, stop := range l.stops {
-			stop()
-		}
-		now := s.now().UTC()
-		ctx := context.Background()
-		detail := reasonDetail(reason)
-		s.event(l, EventStreamEnd, "IVS Stream State Change", detail)
-		if err := s.store.EndStreamSession(ctx, l.SessionID, now); err != nil {
-			s.log.Error("ending session", "session", l.SessionID, "err", err)
-		}
-		s.event(l, EventSessionEnded, "IVS Stream State Change", detail)
-		s.forget(l)
-		s.log.Info("stream session ended", "session", l.SessionID, "channel", l.Channel.ID, "reason", reason)
-	})
+	l.requestEnd(ending{reason: reason})
+	<-l.done
+}
+
+// recordEnd writes a session's end: its events and its end on record; the channel is free.
+func (s *Service) recordEnd(l *Live, reason string) {
+	now := s.now().UTC()
+	ctx := context.Background()
+	detail := reasonDetail(reason)
+	s.event(l, EventStreamEnd, "IVS Stream State Change", detail)
+	if err := s.store.EndStreamSession(ctx, l.SessionID, now); err != nil {
+		s.log.Error("ending session", "session", l.SessionID, "err", err)
+	}
+	s.event(l, EventSessionEnded, "IVS Stream State Change", detail)
+	s.forget(l)
+	s.log.Info("stream session ended", "session", l.SessionID, "channel", l.Channel.ID, "reason", reason)
 }
 
 func (s *Service) forget(l *Live) {
@@ -368,71 +385,6 @@ func (s *Service) event(l *Live, name, typ, detail string) {
 		if err := s.bus.Publish(context.Background(), "streams.events."+l.Channel.ID, msg); err != nil {
 			s.log.Warn("publishing stream event", "session", l.SessionID, "event", name, "err", err)
 		}
-	}
-}
-
-// watch reads the stream like any output and writes Starvation Start when no media has come
-// for starveAfter, and Starvation End when it comes again.
-func (s *Service) watch(l *Live) (stop func()) {
-	r := l.Stream.NewReader("health", 64)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer safe.Recover(s.log, "stream watcher")
-		tick := time.NewTicker(s.starveAfter / 5)
-		defer tick.Stop()
-		last, starving := time.Now(), false
-		var windowStart, windowEnd time.Duration // the video PTS the window spans
-		windowOpen, windowBytes := false, 0
-		for {
-			select {
-			case u, ok := <-r.C:
-				if !ok {
-					return
-				}
-				last = time.Now()
-				if starving {
-					starving = false
-					s.event(l, EventStarvationEnd, "IVS Stream Health Change", "")
-				}
-				n := 0
-				for _, p := range u.Payload {
-					n += len(p)
-				}
-				windowBytes += n
-				if s.ingestBytes != nil {
-					s.ingestBytes.Add(float64(n))
-				}
-				if u.Kind == stream.Video {
-					if !windowOpen {
-						windowStart, windowEnd, windowOpen = u.PTS, u.PTS, true
-					}
-					windowEnd = max(windowEnd, u.PTS) // B-frames come before frames they follow
-				}
-				if span := windowEnd - windowStart; span >= s.limitWindow {
-					bitrate := int(float64(windowBytes*8) / span.Seconds())
-					if l.limits.MaxBitrate > 0 && bitrate > l.limits.MaxBitrate {
-						b := breach{Name: "Bitrate", Value: l.limits.MaxBitrate, ExceededBy: bitrate - l.limits.MaxBitrate, Unit: "bps"}
-						s.event(l, EventLimitBreach, "IVS Limit Breach", b.detail())
-						go func() { // End waits for this watcher, so it cannot run here
-							l.kick()
-							l.End(b.reason())
-						}()
-						return
-					}
-					windowStart, windowBytes = windowEnd, 0
-				}
-			case <-tick.C:
-				if !starving && time.Since(last) >= s.starveAfter {
-					starving = true
-					s.event(l, EventStarvationStart, "IVS Stream Health Change", "")
-				}
-			}
-		}
-	}()
-	return func() {
-		l.Stream.RemoveReader(r)
-		<-done
 	}
 }
 

@@ -3,6 +3,8 @@
 package hls
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -103,49 +105,62 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 // Close stops relaying; streams packaged here end through Start's stop functions.
 func (s *Server) Close() { s.relays.close() }
 
-// Start packages a live stream until the returned function is called.
-func (s *Server) Start(l *streams.Live) func() {
-	log := s.log.With("session", l.SessionID)
+// Start opens the packaging of a live session's stream and returns the function that runs it
+// (see streams.Output): it reports the source packaged, so that the transcoder's rungs may
+// join it, and the stream started at its first keyframe, and packages every unit until the
+// session ends. A unit that makes the packager panic ends the session (the returned error),
+// not the process.
+func (s *Server) Start(v *streams.View) streams.Run {
+	log := s.log.With("session", v.SessionID)
 	var audioBitrate func() int // nil: a passthrough stream, which has no ladder to describe
-	if l.Channel.Transcoded() {
-		audioBitrate = l.AudioBitrate
+	if v.Channel.Transcoded() {
+		audioBitrate = v.AudioBitrate
 	}
-	lv, err := s.open(l.Channel.ID, l.Stream.Tracks, audioBitrate, log)
+	lv, err := s.open(v.Channel.ID, v.Tracks, audioBitrate, log)
 	if err != nil {
 		log.Error("starting hls muxer", "err", err)
-		return func() {}
+		return nil
 	}
-	r := l.Stream.NewReader("hls", queueSize)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	r := v.NewReader("hls", queueSize)
+	return func(ctx context.Context, reports chan<- streams.Report) (err error) {
 		defer func() {
-			// Media from the network reaches the muxer here: a unit that makes it panic ends
-			// this stream (End waits for this goroutine, so it runs on its own), not the process.
-			if v := recover(); v != nil {
-				log.Error("recovered from a panic", "in", "hls packager", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				go l.End("internal error in the HLS packager")
+			s.close(v.Channel.ID, lv)
+			if n := r.Dropped(); n > 0 {
+				log.Warn("hls muxer fell behind", "dropped_units", n)
 			}
 		}()
-		started := false
-		for u := range r.C {
-			if err := lv.write(u); err != nil {
-				log.Warn("hls write", "err", err)
-			} else if u.Kind == stream.Video && u.Key && !started {
-				started = true
-				l.MarkStarted()
+		defer func() { // runs before the close above
+			if p := recover(); p != nil {
+				log.Error("recovered from a panic", "in", "hls packager", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				v.RemoveReader(r)
+				err = errPackager
 			}
-		}
-	}()
-	return func() {
-		l.Stream.RemoveReader(r)
-		<-done
-		s.close(l.Channel.ID, lv)
-		if n := r.Dropped(); n > 0 {
-			log.Warn("hls muxer fell behind", "dropped_units", n)
+		}()
+		streams.Send(ctx, reports, streams.Report{Kind: streams.ReportPackaged})
+		started := false
+		done := ctx.Done()
+		for {
+			select {
+			case <-done: // the session closes the stream too; what is queued is still packaged
+				v.RemoveReader(r)
+				done = nil
+			case u, ok := <-r.C:
+				if !ok {
+					return nil
+				}
+				if err := lv.write(u); err != nil {
+					log.Warn("hls write", "err", err)
+				} else if u.Kind == stream.Video && u.Key && !started {
+					started = true
+					streams.Send(ctx, reports, streams.Report{Kind: streams.ReportStarted})
+				}
+			}
 		}
 	}
 }
+
+// errPackager ends a session whose packager panicked.
+var errPackager = errors.New("internal error in the HLS packager")
 
 // open starts packaging a channel's stream of the given tracks. A stream that may get a
 // ladder (a STANDARD channel's) has audioBitrate, the measured bitrate of its audio for the

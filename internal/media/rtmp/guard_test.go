@@ -26,7 +26,7 @@ func listenTest(t *testing.T, cfg Config) *Server {
 	cfg.Addr = "127.0.0.1:0"
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	box, _ := channels.NewKeyBox(make([]byte, 32))
-	s, err := Listen(cfg, streams.NewService(&anyKeyStore{}, box, log, nil), log)
+	s, err := Listen(cfg, streams.NewService(streams.Deps{Store: &anyKeyStore{}, Box: box, Log: log}), log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,15 +81,13 @@ type counter struct {
 	tracks       stream.Tracks
 }
 
-func (c *counter) Start(l *streams.Live) func() {
-	r := l.Stream.NewReader("count", 10_000)
-	done := make(chan struct{})
+func (c *counter) Start(v *streams.View) streams.Run {
+	r := v.NewReader("count", 10_000)
 	c.mu.Lock()
-	c.tracks = l.Stream.Tracks
+	c.tracks = v.Tracks
 	c.mu.Unlock()
-	go func() {
-		defer close(done)
-		for u := range r.C {
+	return func(context.Context, chan<- streams.Report) error {
+		for u := range r.C { // until the session ends
 			c.mu.Lock()
 			if u.Kind == stream.Video {
 				c.video++
@@ -98,15 +96,15 @@ func (c *counter) Start(l *streams.Live) func() {
 			}
 			c.mu.Unlock()
 		}
-	}()
-	return func() { l.Stream.RemoveReader(r); <-done }
+		return nil
+	}
 }
 
 func newTestServer() (*Server, *anyKeyStore, *counter) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	box, _ := channels.NewKeyBox(make([]byte, 32))
 	store, out := &anyKeyStore{}, &counter{}
-	return &Server{ingest: streams.NewService(store, box, log, nil, out), log: log}, store, out
+	return &Server{ingest: streams.NewService(streams.Deps{Store: store, Box: box, Log: log, Outputs: []streams.Output{out}}), log: log}, store, out
 }
 
 // TestReplayFFmpegPublish feeds a recorded ffmpeg publish session (H.264 + AAC) through the

@@ -84,63 +84,81 @@ func (t *Transcoder) Available() error {
 	return nil
 }
 
-// Start runs a ladder for a STANDARD channel's stream; other streams pass through untouched.
-func (t *Transcoder) Start(l *streams.Live) func() {
-	h := l.Stream.Tracks.H264
-	if !l.Channel.Transcoded() || h == nil {
-		return func() {}
+// Start prepares a ladder for a STANDARD channel's stream (see streams.Output); other streams
+// pass through untouched. The ladder's rungs join the source's packaging once the session
+// reports it packaged (View.Packaged), whichever output started first. Failures the stream
+// survives are reported to the session as Stream Failures.
+func (t *Transcoder) Start(v *streams.View) streams.Run {
+	h := v.Tracks.H264
+	if !v.Channel.Transcoded() || h == nil {
+		return nil
 	}
 	var sps h264.SPS
 	if err := sps.Unmarshal(h.SPS); err != nil {
-		l.Failure("transcoding: the video's SPS cannot be read, so the stream is served as BASIC")
-		return func() {}
+		return failed("transcoding: the video's SPS cannot be read, so the stream is served as BASIC")
 	}
 	rungs := Plan(sps.Width(), sps.Height())
-	log := t.log.With("session", l.SessionID, "channel", l.Channel.ID)
+	log := t.log.With("session", v.SessionID, "channel", v.Channel.ID)
 	if len(rungs) == 0 {
 		log.Info("no rendition below the source's size; the source plays alone", "width", sps.Width(), "height", sps.Height())
-		return func() {}
+		return nil
 	}
 	path, err := exec.LookPath(t.cfg.FFmpeg)
 	if err != nil {
-		l.Failure(fmt.Sprintf("transcoding: ffmpeg (%q) was not found, so the stream is served as BASIC: install ffmpeg or set transcode.ffmpeg (LIVEHOUSE_TRANSCODE_FFMPEG)", t.cfg.FFmpeg))
-		return func() {}
+		return failed(fmt.Sprintf("transcoding: ffmpeg (%q) was not found, so the stream is served as BASIC: install ffmpeg or set transcode.ffmpeg (LIVEHOUSE_TRANSCODE_FFMPEG)", t.cfg.FFmpeg))
 	}
-	if err := t.pkg.SetLadder(l.Channel.ID, true); err != nil {
-		log.Warn("transcoding: the stream is not packaged here", "err", err)
-		return func() {}
-	}
-	s := &session{t: t, l: l, log: log, path: path, args: Args(t.cfg, rungs, sps.Height() > sps.Width()), rungs: rungs,
-		out: make([]*hls.Rung, len(rungs)), ended: make(chan struct{})}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := l.Stream.NewReader("transcode", 512)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); defer safe.Recover(s.log, "transcode feed"); s.feed(r) }()
-	go func() { defer wg.Done(); defer safe.Recover(s.log, "transcode supervisor"); s.supervise(ctx) }()
-	return func() {
-		l.Stream.RemoveReader(r)
-		cancel()
+	r := v.NewReader("transcode", 512) // now, so that the ladder can start on the first keyframe
+	return func(ctx context.Context, reports chan<- streams.Report) error {
+		defer func() {
+			if n := r.Dropped(); n > 0 {
+				log.Warn("transcoder fell behind the source", "dropped_units", n)
+			}
+		}()
+		defer v.RemoveReader(r)
+		select {
+		case <-v.Packaged():
+		case <-ctx.Done():
+			return nil
+		}
+		if err := t.pkg.SetLadder(v.Channel.ID, true); err != nil {
+			log.Warn("transcoding: the stream is not packaged here", "err", err)
+			return nil
+		}
+		s := &session{t: t, v: v, reports: reports, log: log, path: path, args: Args(t.cfg, rungs, sps.Height() > sps.Width()), rungs: rungs,
+			out: make([]*hls.Rung, len(rungs)), ended: make(chan struct{})}
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); defer safe.Recover(s.log, "transcode feed"); s.feed(r) }()
+		go func() { defer wg.Done(); defer safe.Recover(s.log, "transcode supervisor"); s.supervise(ctx) }()
+		<-ctx.Done()
+		v.RemoveReader(r) // the feed ends with the session's stream, or here
 		wg.Wait()
 		for _, o := range s.out {
 			if o != nil {
 				o.Close()
 			}
 		}
-		if n := r.Dropped(); n > 0 {
-			log.Warn("transcoder fell behind the source", "dropped_units", n)
-		}
+		return nil
+	}
+}
+
+// failed is the run of a ladder that cannot be: it reports why, and the source plays alone.
+func failed(reason string) streams.Run {
+	return func(ctx context.Context, reports chan<- streams.Report) error {
+		streams.Send(ctx, reports, streams.Report{Kind: streams.ReportFailure, Reason: reason})
+		return nil
 	}
 }
 
 // session is one live stream's ladder.
 type session struct {
-	t     *Transcoder
-	l     *streams.Live
-	log   *slog.Logger
-	path  string
-	args  []string
-	rungs []Rung
+	t       *Transcoder
+	v       *streams.View
+	reports chan<- streams.Report
+	log     *slog.Logger
+	path    string
+	args    []string
+	rungs   []Rung
 
 	ended chan struct{} // closed when the source ends: ffmpeg then stops for good
 
@@ -192,7 +210,7 @@ func (s *session) feed(r *stream.Reader) {
 			continue
 		}
 		p.writing.Store(true)
-		err := p.write(s.l.Stream.Tracks, u)
+		err := p.write(s.v.Tracks, u)
 		p.writing.Store(false)
 		if err != nil {
 			p.broken = true
@@ -286,8 +304,9 @@ func (s *session) supervise(ctx context.Context) {
 			// A run that never produced a rendition (a bad encoder setting, a broken ffmpeg):
 			// the streamer sees it among the session's events, once.
 			reported = true
-			// Failure cuts the text to streams.MaxReasonBytes on a character boundary.
-			s.l.Failure("transcoding: ffmpeg produced no rendition, so the source plays alone while it is restarted: " + fmt.Sprint(err))
+			// The session cuts the text to streams.MaxReasonBytes on a character boundary.
+			streams.Send(ctx, s.reports, streams.Report{Kind: streams.ReportFailure,
+				Reason: "transcoding: ffmpeg produced no rendition, so the source plays alone while it is restarted: " + fmt.Sprint(err)})
 		}
 		if time.Since(began) > time.Minute {
 			backoff = 500 * time.Millisecond
@@ -426,7 +445,7 @@ func (s *session) read(p *proc, i int, f io.Reader) error {
 			cfg = &c
 		}
 		var err error
-		if out, err = s.t.pkg.AddRung(s.l.Channel.ID, s.rungs[i].Name, cfg); err != nil {
+		if out, err = s.t.pkg.AddRung(s.v.Channel.ID, s.rungs[i].Name, cfg); err != nil {
 			s.mu.Unlock()
 			return err
 		}

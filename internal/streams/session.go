@@ -1,0 +1,308 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/safe"
+)
+
+// A live session owns its pipeline. One goroutine per session (run, below) is the only reader
+// of the stream's fan-out that the session itself has: it does the session's bookkeeping
+// (starvation, the bitrate limit, health measurement, ingested bytes) from one read of each
+// unit, handles what the outputs report, and ends the session. Outputs (the HLS packager, the
+// transcoder, stream actions) get a read-only View and a channel for their Reports; they never
+// call into the session. Each output's Run goroutine belongs to the session, which waits for
+// every one of them before the session counts as ended.
+
+// Output is something that reads every live session, such as the HLS packager. Start is
+// called, in any order with the other outputs, when a session goes live, before its first
+// unit is written: it prepares what must miss no unit (its reader of the fan-out) and returns
+// the function that runs it, or nil when it has nothing to do for this session.
+type Output interface {
+	Start(v *View) Run
+}
+
+// Run runs an output for one session, in a goroutine the session owns, until ctx ends (the
+// session is ending) or it has nothing more to do. It tells the session what happens only
+// through reports (sending with a select on ctx.Done()). A returned error ends the session,
+// with the error as the reason; a failure the session survives is a ReportFailure instead.
+type Run func(ctx context.Context, reports chan<- Report) error
+
+// ReportKind says what an output reports.
+type ReportKind int
+
+// What outputs report to their session.
+const (
+	// ReportPackaged: the source rendition is being packaged, so renditions (the transcoder's)
+	// may join it. Outputs that need it wait on View.Packaged, whatever order they started in.
+	ReportPackaged ReportKind = iota + 1
+	// ReportStarted: the stream's first part is playable (Stream Start); only the first counts.
+	ReportStarted
+	// ReportFailure: part of the processing failed while the session goes on (Stream Failure,
+	// with Reason), such as a STANDARD channel's transcoder, then served as BASIC.
+	ReportFailure
+)
+
+// Report is what an output tells its session.
+type Report struct {
+	Kind   ReportKind
+	Reason string // ReportFailure's
+}
+
+// Send delivers a report unless ctx ends first (the session no longer listens for it then).
+func Send(ctx context.Context, reports chan<- Report, r Report) {
+	select {
+	case reports <- r:
+	case <-ctx.Done():
+	}
+}
+
+// View is what an output sees of a live session: who it is, what it carries, its units and
+// what the session measured. Outputs read it; nothing in it changes the session.
+type View struct {
+	SessionID string
+	Channel   Channel
+	Tracks    stream.Tracks
+
+	stream       *stream.Stream
+	audioBitrate *atomic.Int64 // the session's mean audio bitrate so far
+	packaged     chan struct{} // closed on the first ReportPackaged
+	packagedOnce sync.Once
+}
+
+// NewView returns the view of a stream outside any session, for tests of outputs. Its
+// Packaged is closed already, as if a packager were running.
+func NewView(sessionID string, ch Channel, st *stream.Stream) *View {
+	v := newView(sessionID, ch, st)
+	v.markPackaged()
+	return v
+}
+
+func newView(sessionID string, ch Channel, st *stream.Stream) *View {
+	return &View{SessionID: sessionID, Channel: ch, Tracks: st.Tracks, stream: st, audioBitrate: &atomic.Int64{}, packaged: make(chan struct{})}
+}
+
+func (v *View) markPackaged() { v.packagedOnce.Do(func() { close(v.packaged) }) }
+
+// NewReader adds a reader of the session's units with a queue of size units (see
+// stream.Stream.NewReader). Its channel closes when the session ends or it is removed.
+func (v *View) NewReader(name string, size int) *stream.Reader { return v.stream.NewReader(name, size) }
+
+// RemoveReader stops delivering units to r and closes its channel.
+func (v *View) RemoveReader(r *stream.Reader) { v.stream.RemoveReader(r) }
+
+// AudioBitrate is the stream's mean audio bitrate since it began, in bits per second, as the
+// session's health measurement has it (0 until its first sample, or when health is not
+// measured). The HLS output adds it to the bandwidth of the renditions that play the source's
+// audio.
+func (v *View) AudioBitrate() int { return int(v.audioBitrate.Load()) }
+
+// Packaged is closed once an output reported ReportPackaged.
+func (v *View) Packaged() <-chan struct{} { return v.packaged }
+
+// sessionQueue is the session reader's queue, in units: several seconds of a 60 fps stream
+// with audio, so that a database write that stalls the reader briefly (an event, the
+// minute of health points) loses nothing.
+const sessionQueue = 512
+
+// ending is how a session is asked to end.
+type ending struct {
+	reason    string
+	kickFirst bool // disconnect the publisher before the outputs stop (a limit breach, a drop)
+	kickAfter bool // disconnect the publisher once the session has ended (a stop from our side)
+	silent    bool // ended on record already by someone else: write no events
+}
+
+// requestEnd asks the session's goroutine to end it; the first request counts.
+func (l *Live) requestEnd(e ending) {
+	l.endOnce.Do(func() {
+		l.end = e
+		close(l.ending)
+	})
+}
+
+// run is the session's goroutine: it reads the fan-out once for the session's bookkeeping,
+// runs the outputs' goroutines and handles their reports, and ends the session when asked,
+// when the bitrate limit is breached or when an output fails. It returns once every output's
+// goroutine has returned and the end is on record.
+func (l *Live) run(ctx context.Context, cancel context.CancelFunc, r *stream.Reader, runs []Run) {
+	defer close(l.done)
+	s := l.svc
+	reports := make(chan Report, 16)
+	exits := make(chan error, len(runs)) // never blocks: one slot per output
+	for _, run := range runs {
+		go func() { exits <- safe.Run(s.log, "stream output", func() error { return run(ctx, reports) }) }()
+	}
+	running := len(runs)
+
+	b := l.newBookkeeping()
+	starve := time.NewTicker(s.starveAfter / 5)
+	defer starve.Stop()
+	var sample <-chan time.Time
+	if b.sampler != nil {
+		tick, stop := s.health.ticker()
+		defer stop()
+		sample = tick
+	}
+	handle := func(rep Report) {
+		switch rep.Kind {
+		case ReportPackaged:
+			l.view.markPackaged()
+		case ReportStarted:
+			l.markStarted()
+		case ReportFailure:
+			l.failure(rep.Reason)
+		}
+	}
+
+	units := r.C
+loop:
+	for {
+		select {
+		case u, ok := <-units:
+			if !ok { // only the end closes the stream; wait for its request
+				units = nil
+				continue
+			}
+			if reason, over := b.unit(u); over {
+				l.requestEnd(ending{reason: reason, kickFirst: true})
+				break loop
+			}
+		case <-starve.C:
+			b.checkStarving()
+		case now := <-sample:
+			b.sampler.tick(now)
+		case rep := <-reports:
+			handle(rep)
+		case err := <-exits:
+			running--
+			if err != nil {
+				var p *safe.PanicError
+				reason := err.Error()
+				if errors.As(err, &p) {
+					reason = "internal error in a stream output"
+				}
+				l.requestEnd(ending{reason: reason})
+				break loop
+			}
+		case <-l.ending:
+			break loop
+		}
+	}
+
+	e := l.end
+	if e.kickFirst {
+		l.kick()
+	}
+	l.Stream.Close() // every reader's channel closes after its queued units: outputs drain them
+	cancel()
+	if units != nil {
+		for u := range units { // what was queued counts in the last health point
+			b.measure(u)
+		}
+	}
+	for running > 0 {
+		select {
+		case rep := <-reports:
+			if rep.Kind == ReportFailure {
+				handle(rep)
+			}
+		case err := <-exits:
+			running--
+			if err != nil {
+				s.log.Warn("stream output ended with an error", "session", l.SessionID, "err", err)
+			}
+		}
+	}
+	if b.sampler != nil {
+		b.sampler.flush()
+	}
+	if !e.silent {
+		s.recordEnd(l, e.reason)
+	} else {
+		s.forget(l)
+	}
+	if e.kickAfter {
+		l.kick()
+	}
+}
+
+// bookkeeping is what the session's goroutine keeps of its units.
+type bookkeeping struct {
+	l       *Live
+	sampler *sampler // nil when health is not measured
+
+	last     time.Time // when the last unit came
+	starving bool
+
+	windowStart, windowEnd time.Duration // the video PTS the limit window spans
+	windowOpen             bool
+	windowBytes            int
+}
+
+func (l *Live) newBookkeeping() *bookkeeping {
+	b := &bookkeeping{l: l, last: time.Now()}
+	if h := l.svc.health; h != nil {
+		b.sampler = h.newSampler(l.SessionID, l.Channel.ID)
+		b.sampler.audioMean = l.view.audioBitrate
+	}
+	return b
+}
+
+// unit does the session's bookkeeping of one unit: it ends starvation, measures the unit for
+// stream health and for the bitrate limit, and reports a breach of the limit with its reason.
+func (b *bookkeeping) unit(u *stream.Unit) (reason string, over bool) {
+	l, s := b.l, b.l.svc
+	b.last = time.Now()
+	if b.starving {
+		b.starving = false
+		s.event(l, EventStarvationEnd, "IVS Stream Health Change", "")
+	}
+	n := b.measure(u)
+	if s.ingestBytes != nil {
+		s.ingestBytes.Add(float64(n))
+	}
+	// The limit's bitrate is the same bytes over a longer window of media time.
+	b.windowBytes += n
+	if u.Kind == stream.Video {
+		if !b.windowOpen {
+			b.windowStart, b.windowEnd, b.windowOpen = u.PTS, u.PTS, true
+		}
+		b.windowEnd = max(b.windowEnd, u.PTS) // B-frames come before frames they follow
+	}
+	if span := b.windowEnd - b.windowStart; span >= s.limitWindow {
+		bitrate := int(float64(b.windowBytes*8) / span.Seconds())
+		if l.limits.MaxBitrate > 0 && bitrate > l.limits.MaxBitrate {
+			br := breach{Name: "Bitrate", Value: l.limits.MaxBitrate, ExceededBy: bitrate - l.limits.MaxBitrate, Unit: "bps"}
+			s.event(l, EventLimitBreach, "IVS Limit Breach", br.detail())
+			return br.reason(), true
+		}
+		b.windowStart, b.windowBytes = b.windowEnd, 0
+	}
+	return "", false
+}
+
+// measure counts a unit for stream health and returns its size in bytes.
+func (b *bookkeeping) measure(u *stream.Unit) int {
+	n := 0
+	for _, p := range u.Payload {
+		n += len(p)
+	}
+	if b.sampler != nil {
+		b.sampler.m.addSized(u, n)
+	}
+	return n
+}
+
+// checkStarving writes Starvation Start when no media has come for starveAfter.
+func (b *bookkeeping) checkStarving() {
+	if !b.starving && time.Since(b.last) >= b.l.svc.starveAfter {
+		b.starving = true
+		b.l.svc.event(b.l, EventStarvationStart, "IVS Stream Health Change", "")
+	}
+}
