@@ -88,7 +88,7 @@ func TestSampler(t *testing.T) {
 	tick() // 10:01:00: a new minute → 10:00 written with 3 points
 	written("when a new minute began")
 	audio := l.view.AudioBitrate() // as outputs see it
-	l.End("encoder disconnected") // 10:01 written with 1 point
+	l.End("encoder disconnected")  // 10:01 written with 1 point
 	written("when the session ended")
 
 	m0 := now.Unix() / 60
