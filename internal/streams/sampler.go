@@ -16,6 +16,7 @@ type sampler struct {
 	channelID string
 	m         *meter
 	audioMean *atomic.Int64 // where the mean audio bitrate goes after each sample; may be nil
+	write     func(func())  // runs a store write; nil: at once
 
 	start   time.Time // the session's first second
 	last    time.Time // when the last point was measured
@@ -61,16 +62,24 @@ func (s *sampler) add(p Point) {
 	}
 }
 
-// flush writes the current minute, whole, over what was written of it before.
+// flush writes the current minute, whole, over what was written of it before: through write
+// when it is set (the session's recorder, apart from the session's goroutine), else now.
 func (s *sampler) flush() {
 	if s.dirty == 0 || len(s.buf) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.h.store.PutStreamMetrics(ctx, s.sessionID, s.minute, EncodeMinute(s.buf)); err != nil {
-		s.h.log.Error("writing stream metrics", "session", s.sessionID, "err", err)
+	minute, points := s.minute, EncodeMinute(s.buf)
+	s.dirty = 0
+	put := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.h.store.PutStreamMetrics(ctx, s.sessionID, minute, points); err != nil {
+			s.h.log.Error("writing stream metrics", "session", s.sessionID, "err", err)
+		}
+	}
+	if s.write != nil {
+		s.write(put)
 		return
 	}
-	s.dirty = 0
+	put()
 }

@@ -51,6 +51,8 @@ func TestSampler(t *testing.T) {
 	h.ticker = func() (<-chan time.Time, func()) { return ticks, func() {} }
 	s, _, _ := newService(t)
 	s.health, s.starveAfter = h, time.Hour
+	seen := &tapped{units: make(chan struct{}, 1000)}
+	s.outputs = []Output{seen}
 	ch, _ := s.Authorize(context.Background(), "sk_key")
 	st := stream.New(stream.Tracks{H264: &stream.H264{}})
 	l, err := s.Begin(context.Background(), ch, st, func() {})
@@ -59,15 +61,21 @@ func TestSampler(t *testing.T) {
 	}
 	defer l.End("test over")
 
-	// tick waits until the sampler took a second's units, then ends that second. The fan-out
-	// queue is FIFO, so a marker unit after them shows they were read when it is.
+	// tick waits until the session measured a second's units (a tap sees each unit after the
+	// session's bookkeeping of it), then ends that second.
 	second := 0
 	tick := func() {
-		for _, u := range videoSecond(second, 60) {
+		t.Helper()
+		units := append(videoSecond(second, 60), audioUntil(time.Duration(second)*time.Second, time.Duration(second+1)*time.Second)...)
+		for _, u := range units {
 			st.Write(u)
 		}
-		for _, u := range audioUntil(time.Duration(second)*time.Second, time.Duration(second+1)*time.Second) {
-			st.Write(u)
+		for range units {
+			select {
+			case <-seen.units:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the session did not read the second's units")
+			}
 		}
 		second++
 		ticks <- now.Add(time.Duration(second) * time.Second)
@@ -81,7 +89,7 @@ func TestSampler(t *testing.T) {
 			t.Fatalf("no write %s", what)
 		}
 	}
-	tick() // 10:00:57 (nothing counted yet: the units may still be queued, so values are not checked)
+	tick() // 10:00:57
 	tick() // 10:00:58 → written (2 points)
 	written("after flushEvery points")
 	tick() // 10:00:59
@@ -120,6 +128,14 @@ func TestSampler(t *testing.T) {
 	if got, want := float64(audio), audioSize*8/aacFrame.Seconds(); !near(got, want, 0.05) {
 		t.Errorf("the session's audio bitrate is %.0f bps, want %.0f (the sampler's mean)", got, want)
 	}
+}
+
+// tapped is an output that signals every unit the session's goroutine has taken.
+type tapped struct{ units chan struct{} }
+
+func (o *tapped) Start(v *View) Run {
+	v.Tap("test", func(*stream.Unit) Report { o.units <- struct{}{}; return Report{} })
+	return nil
 }
 
 func TestPurge(t *testing.T) {

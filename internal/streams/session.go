@@ -3,6 +3,9 @@ package streams
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +76,13 @@ type View struct {
 	audioBitrate *atomic.Int64 // the session's mean audio bitrate so far
 	packaged     chan struct{} // closed on the first ReportPackaged
 	packagedOnce sync.Once
+	taps         []tap // added by outputs' Start, before the session's goroutine runs
+}
+
+// tap is an output's function that the session's goroutine calls with every unit.
+type tap struct {
+	name string
+	fn   func(*stream.Unit) Report
 }
 
 // NewView returns the view of a stream outside any session, for tests of outputs. Its
@@ -92,6 +102,17 @@ func (v *View) markPackaged() { v.packagedOnce.Do(func() { close(v.packaged) }) 
 // NewReader adds a reader of the session's units with a queue of size units (see
 // stream.Stream.NewReader). Its channel closes when the session ends or it is removed.
 func (v *View) NewReader(name string, size int) *stream.Reader { return v.stream.NewReader(name, size) }
+
+// Tap has fn called with every unit of the session, in order, by the session's own goroutine
+// right after its bookkeeping of the unit, instead of the output reading the fan-out in a
+// goroutine of its own: one wake-up per unit for both. What fn returns is handled as a report
+// (a zero Report is none). fn must be quick and must not wait (a slow fn delays the session's
+// bookkeeping and the other taps); it is called until the session's queued units are done,
+// before the output's Run sees ctx end. A panic in fn ends the session ("internal error in
+// the " + name). Tap may only be called from Start.
+func (v *View) Tap(name string, fn func(u *stream.Unit) Report) {
+	v.taps = append(v.taps, tap{name: name, fn: fn})
+}
 
 // RemoveReader stops delivering units to r and closes its channel.
 func (v *View) RemoveReader(r *stream.Reader) { v.stream.RemoveReader(r) }
@@ -126,13 +147,16 @@ func (l *Live) requestEnd(e ending) {
 	})
 }
 
-// run is the session's goroutine: it reads the fan-out once for the session's bookkeeping,
-// runs the outputs' goroutines and handles their reports, and ends the session when asked,
-// when the bitrate limit is breached or when an output fails. It returns once every output's
-// goroutine has returned and the end is on record.
+// run is the session's goroutine: it reads the fan-out once for the session's bookkeeping and
+// the outputs' taps, runs the outputs' goroutines and handles their reports, and ends the
+// session when asked, when the bitrate limit is breached or when an output fails. It returns
+// once every output's goroutine has returned and the end is on record. Store writes go
+// through the session's recorder, so that a slow database delays neither the bookkeeping nor
+// the taps.
 func (l *Live) run(ctx context.Context, cancel context.CancelFunc, r *stream.Reader, runs []Run) {
 	defer close(l.done)
 	s := l.svc
+	l.rec = newRecorder(s.log)
 	reports := make(chan Report, 16)
 	exits := make(chan error, len(runs)) // never blocks: one slot per output
 	for _, run := range runs {
@@ -159,6 +183,21 @@ func (l *Live) run(ctx context.Context, cancel context.CancelFunc, r *stream.Rea
 			l.failure(rep.Reason)
 		}
 	}
+	taps := l.view.taps
+	// tapAll hands a unit to every tap; a tap that panics is dropped and its error returned.
+	tapAll := func(u *stream.Unit) error {
+		for i := 0; i < len(taps); i++ {
+			rep, err := callTap(s.log, taps[i], u)
+			if err != nil {
+				taps = append(taps[:i:i], taps[i+1:]...)
+				return err
+			}
+			if rep.Kind != 0 {
+				handle(rep)
+			}
+		}
+		return nil
+	}
 
 	units := r.C
 loop:
@@ -171,6 +210,10 @@ loop:
 			}
 			if reason, over := b.unit(u); over {
 				l.requestEnd(ending{reason: reason, kickFirst: true})
+				break loop
+			}
+			if err := tapAll(u); err != nil {
+				l.requestEnd(ending{reason: err.Error()})
 				break loop
 			}
 		case <-starve.C:
@@ -200,12 +243,13 @@ loop:
 		l.kick()
 	}
 	l.Stream.Close() // every reader's channel closes after its queued units: outputs drain them
-	cancel()
 	if units != nil {
-		for u := range units { // what was queued counts in the last health point
+		for u := range units { // what was queued is measured and tapped (HLS packages it)
 			b.measure(u)
+			_ = tapAll(u) // ending already
 		}
 	}
+	cancel() // after the last tap: outputs may close what their taps write to
 	for running > 0 {
 		select {
 		case rep := <-reports:
@@ -222,6 +266,10 @@ loop:
 	if b.sampler != nil {
 		b.sampler.flush()
 	}
+	l.rec.close()
+	if n := r.Dropped(); n > 0 {
+		s.log.Warn("stream session fell behind its publisher", "session", l.SessionID, "dropped_units", n)
+	}
 	if !e.silent {
 		s.recordEnd(l, e.reason)
 	} else {
@@ -230,6 +278,49 @@ loop:
 	if e.kickAfter {
 		l.kick()
 	}
+}
+
+// callTap calls a tap, turning a panic into an error that ends the session.
+func callTap(log *slog.Logger, t tap, u *stream.Unit) (rep Report, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Error("recovered from a panic", "in", t.name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error in the %s", t.name)
+		}
+	}()
+	return t.fn(u), nil
+}
+
+// recorderQueue bounds the store writes a session may have waiting (events, minutes of
+// health points): minutes of a database that does not answer. Beyond it the session's
+// goroutine waits.
+const recorderQueue = 64
+
+// recorder writes a session's events and health points to the store in order, in a goroutine
+// of its own that the session's goroutine starts and waits for.
+type recorder struct {
+	jobs chan func()
+	done chan struct{}
+}
+
+func newRecorder(log *slog.Logger) *recorder {
+	r := &recorder{jobs: make(chan func(), recorderQueue), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for job := range r.jobs {
+			_ = safe.Run(log, "stream session recorder", func() error { job(); return nil }) // logged by Run
+		}
+	}()
+	return r
+}
+
+// do queues a write.
+func (r *recorder) do(job func()) { r.jobs <- job }
+
+// close waits for the queued writes.
+func (r *recorder) close() {
+	close(r.jobs)
+	<-r.done
 }
 
 // bookkeeping is what the session's goroutine keeps of its units.
@@ -250,6 +341,7 @@ func (l *Live) newBookkeeping() *bookkeeping {
 	if h := l.svc.health; h != nil {
 		b.sampler = h.newSampler(l.SessionID, l.Channel.ID)
 		b.sampler.audioMean = l.view.audioBitrate
+		b.sampler.write = l.rec.do
 	}
 	return b
 }
@@ -261,7 +353,7 @@ func (b *bookkeeping) unit(u *stream.Unit) (reason string, over bool) {
 	b.last = time.Now()
 	if b.starving {
 		b.starving = false
-		s.event(l, EventStarvationEnd, "IVS Stream Health Change", "")
+		l.rec.do(func() { s.event(l, EventStarvationEnd, "IVS Stream Health Change", "") })
 	}
 	n := b.measure(u)
 	if s.ingestBytes != nil {
@@ -279,7 +371,7 @@ func (b *bookkeeping) unit(u *stream.Unit) (reason string, over bool) {
 		bitrate := int(float64(b.windowBytes*8) / span.Seconds())
 		if l.limits.MaxBitrate > 0 && bitrate > l.limits.MaxBitrate {
 			br := breach{Name: "Bitrate", Value: l.limits.MaxBitrate, ExceededBy: bitrate - l.limits.MaxBitrate, Unit: "bps"}
-			s.event(l, EventLimitBreach, "IVS Limit Breach", br.detail())
+			l.rec.do(func() { s.event(l, EventLimitBreach, "IVS Limit Breach", br.detail()) })
 			return br.reason(), true
 		}
 		b.windowStart, b.windowBytes = b.windowEnd, 0
@@ -303,6 +395,6 @@ func (b *bookkeeping) measure(u *stream.Unit) int {
 func (b *bookkeeping) checkStarving() {
 	if !b.starving && time.Since(b.last) >= b.l.svc.starveAfter {
 		b.starving = true
-		b.l.svc.event(b.l, EventStarvationStart, "IVS Stream Health Change", "")
+		b.l.rec.do(func() { b.l.svc.event(b.l, EventStarvationStart, "IVS Stream Health Change", "") })
 	}
 }

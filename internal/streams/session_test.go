@@ -16,13 +16,17 @@ import (
 // fakeOutput sends its reports, then fails, panics or runs until the session ends; it records
 // that its goroutine returned.
 type fakeOutput struct {
-	reports []Report
-	err     error
-	panics  bool
-	exited  atomic.Bool
+	reports   []Report
+	err       error
+	panics    bool
+	tapPanics bool // a tap that panics on the first unit
+	exited    atomic.Bool
 }
 
-func (o *fakeOutput) Start(*View) Run {
+func (o *fakeOutput) Start(v *View) Run {
+	if o.tapPanics {
+		v.Tap("packager", func(*stream.Unit) Report { panic("boom") })
+	}
 	return func(ctx context.Context, reports chan<- Report) error {
 		defer o.exited.Store(true)
 		for _, r := range o.reports {
@@ -39,20 +43,34 @@ func (o *fakeOutput) Start(*View) Run {
 	}
 }
 
-// fakePackager reports the source packaged, then reads the units and reports the stream
-// started at the first keyframe, as the HLS output does.
+// fakePackager reports the source packaged, and the stream started at the first keyframe it
+// taps, as the HLS output does.
 type fakePackager struct{}
 
 func (fakePackager) Start(v *View) Run {
-	r := v.NewReader("packager", 16)
+	started := false
+	v.Tap("packager", func(u *stream.Unit) Report {
+		if u.Key && !started {
+			started = true
+			return Report{Kind: ReportStarted}
+		}
+		return Report{}
+	})
 	return func(ctx context.Context, reports chan<- Report) error {
 		Send(ctx, reports, Report{Kind: ReportPackaged})
-		started := false
-		for u := range r.C {
-			if u.Key && !started {
-				started = true
-				Send(ctx, reports, Report{Kind: ReportStarted})
-			}
+		<-ctx.Done()
+		return nil
+	}
+}
+
+// fakeReader reads the fan-out in its own goroutine, counting units, until the session ends.
+type fakeReader struct{ units atomic.Int64 }
+
+func (o *fakeReader) Start(v *View) Run {
+	r := v.NewReader("reader", 16)
+	return func(context.Context, chan<- Report) error {
+		for range r.C {
+			o.units.Add(1)
 		}
 		return nil
 	}
@@ -122,6 +140,7 @@ func TestOutputFailureEndsTheSession(t *testing.T) {
 	}{
 		{"error", &fakeOutput{err: errors.New("internal error in the HLS packager")}, "internal error in the HLS packager"},
 		{"panic", &fakeOutput{panics: true}, "internal error in a stream output"},
+		{"tap panic", &fakeOutput{tapPanics: true}, "internal error in the packager"},
 	}
 	for _, tt := range tests {
 		s, store, _ := newService(t)
@@ -129,10 +148,12 @@ func TestOutputFailureEndsTheSession(t *testing.T) {
 		s.outputs = []Output{tt.out}
 		ctx := context.Background()
 		ch, _ := s.Authorize(ctx, "sk_key")
-		l, err := s.Begin(ctx, ch, stream.New(stream.Tracks{H264: &stream.H264{}}), func() {})
+		st := stream.New(stream.Tracks{H264: &stream.H264{}})
+		l, err := s.Begin(ctx, ch, st, func() {})
 		if err != nil {
 			t.Fatal(err)
 		}
+		st.Write(&stream.Unit{Kind: stream.Video, Key: true})
 		select {
 		case <-l.done:
 		case <-time.After(5 * time.Second):
@@ -188,7 +209,8 @@ func TestEndWaitsForEveryOutput(t *testing.T) {
 	for _, o := range outs {
 		s.outputs = append(s.outputs, o)
 	}
-	s.outputs = append(s.outputs, fakePackager{})
+	reader := &fakeReader{}
+	s.outputs = append(s.outputs, fakePackager{}, reader)
 	before := runtime.NumGoroutine()
 	ctx := context.Background()
 	ch, _ := s.Authorize(ctx, "sk_key")
@@ -199,10 +221,18 @@ func TestEndWaitsForEveryOutput(t *testing.T) {
 	}
 	st.Write(&stream.Unit{Kind: stream.Video, Key: true})
 	l.End("done")
+	if n := reader.units.Load(); n != 1 {
+		t.Errorf("the reader counted %d units when End returned, want 1", n)
+	}
 	for i, o := range outs {
 		if !o.exited.Load() {
 			t.Errorf("output %d still runs after End", i)
 		}
+	}
+	// The session's goroutines have closed what End waits for, and end right after it.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // polling the count, bounded
 	}
 	if after := runtime.NumGoroutine(); after > before {
 		t.Errorf("%d goroutines after End, %d before Begin", after, before)

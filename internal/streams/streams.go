@@ -122,6 +122,7 @@ type Live struct {
 
 	svc     *Service
 	view    *View
+	rec     *recorder // the session's store writes; made by its goroutine
 	kick    func() // closes the publisher's connection
 	limits  Limits
 	opened  bool // the session is on record; guarded by svc.mu
@@ -333,15 +334,17 @@ func (l *Live) markStarted() {
 	l.started = true
 	s := l.svc
 	now := s.now().UTC()
-	if err := s.store.StartStreamSession(context.Background(), l.SessionID, now); err != nil {
-		s.log.Error("marking session started", "session", l.SessionID, "err", err)
-	}
-	s.event(l, EventStreamStart, "IVS Stream State Change", "")
+	l.rec.do(func() {
+		if err := s.store.StartStreamSession(context.Background(), l.SessionID, now); err != nil {
+			s.log.Error("marking session started", "session", l.SessionID, "err", err)
+		}
+		s.event(l, EventStreamStart, "IVS Stream State Change", "")
+	})
 }
 
 // failure records a Stream Failure event with its reason; the session goes on.
 func (l *Live) failure(reason string) {
-	l.svc.event(l, EventStreamFailure, "IVS Stream State Change", reasonDetail(reason))
+	l.rec.do(func() { l.svc.event(l, EventStreamFailure, "IVS Stream State Change", reasonDetail(reason)) })
 	l.svc.log.Warn("stream failure", "session", l.SessionID, "channel", l.Channel.ID, "reason", reason)
 }
 

@@ -4,11 +4,8 @@ package hls
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -58,9 +55,6 @@ func (c Config) segmentMin() time.Duration {
 	return max(c.SegmentMinDuration-segmentSlack, c.SegmentMinDuration/2)
 }
 
-// queueSize bounds each muxer's backlog of units (about 4 s of 30 fps video with audio).
-const queueSize = 256
-
 // Server holds a muxer per live channel and serves their playlists and media.
 type Server struct {
 	cfg Config
@@ -105,11 +99,12 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 // Close stops relaying; streams packaged here end through Start's stop functions.
 func (s *Server) Close() { s.relays.close() }
 
-// Start opens the packaging of a live session's stream and returns the function that runs it
-// (see streams.Output): it reports the source packaged, so that the transcoder's rungs may
-// join it, and the stream started at its first keyframe, and packages every unit until the
-// session ends. A unit that makes the packager panic ends the session (the returned error),
-// not the process.
+// Start opens the packaging of a live session's stream (see streams.Output). The units are
+// packaged by the session's own goroutine, through a tap (one wake-up per unit for the
+// session's bookkeeping and the packaging), which reports the stream started at its first
+// keyframe; a unit that makes the packager panic ends the session, not the process. The run
+// reports the source packaged, so that the transcoder's rungs may join it, and ends the
+// packaging (the playlists get EXT-X-ENDLIST) once the session has ended.
 func (s *Server) Start(v *streams.View) streams.Run {
 	log := s.log.With("session", v.SessionID)
 	var audioBitrate func() int // nil: a passthrough stream, which has no ladder to describe
@@ -121,46 +116,23 @@ func (s *Server) Start(v *streams.View) streams.Run {
 		log.Error("starting hls muxer", "err", err)
 		return nil
 	}
-	r := v.NewReader("hls", queueSize)
-	return func(ctx context.Context, reports chan<- streams.Report) (err error) {
-		defer func() {
-			s.close(v.Channel.ID, lv)
-			if n := r.Dropped(); n > 0 {
-				log.Warn("hls muxer fell behind", "dropped_units", n)
-			}
-		}()
-		defer func() { // runs before the close above
-			if p := recover(); p != nil {
-				log.Error("recovered from a panic", "in", "hls packager", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				v.RemoveReader(r)
-				err = errPackager
-			}
-		}()
-		streams.Send(ctx, reports, streams.Report{Kind: streams.ReportPackaged})
-		started := false
-		done := ctx.Done()
-		for {
-			select {
-			case <-done: // the session closes the stream too; what is queued is still packaged
-				v.RemoveReader(r)
-				done = nil
-			case u, ok := <-r.C:
-				if !ok {
-					return nil
-				}
-				if err := lv.write(u); err != nil {
-					log.Warn("hls write", "err", err)
-				} else if u.Kind == stream.Video && u.Key && !started {
-					started = true
-					streams.Send(ctx, reports, streams.Report{Kind: streams.ReportStarted})
-				}
-			}
+	started := false
+	v.Tap("HLS packager", func(u *stream.Unit) streams.Report {
+		if err := lv.write(u); err != nil {
+			log.Warn("hls write", "err", err)
+		} else if u.Kind == stream.Video && u.Key && !started {
+			started = true
+			return streams.Report{Kind: streams.ReportStarted}
 		}
+		return streams.Report{}
+	})
+	return func(ctx context.Context, reports chan<- streams.Report) error {
+		streams.Send(ctx, reports, streams.Report{Kind: streams.ReportPackaged})
+		<-ctx.Done() // the session's last unit is tapped by now
+		s.close(v.Channel.ID, lv)
+		return nil
 	}
 }
-
-// errPackager ends a session whose packager panicked.
-var errPackager = errors.New("internal error in the HLS packager")
 
 // open starts packaging a channel's stream of the given tracks. A stream that may get a
 // ladder (a STANDARD channel's) has audioBitrate, the measured bitrate of its audio for the
