@@ -123,7 +123,7 @@ type Live struct {
 	svc     *Service
 	view    *View
 	rec     *recorder // the session's store writes; made by its goroutine
-	kick    func() // closes the publisher's connection
+	kick    func()    // closes the publisher's connection
 	limits  Limits
 	opened  bool // the session is on record; guarded by svc.mu
 	started bool // Stream Start is written; used by the session's goroutine only
