@@ -1,6 +1,7 @@
 // Package stream is the in-process fan-out of one live stream: the publisher writes units,
-// every reader (HLS muxer, metrics sampler, recorder, …) gets them through its own bounded
-// queue. A reader that falls behind loses units, counted, and never slows the publisher.
+// every reader (the live session's own goroutine, which also packages HLS; the transcoder's
+// feed; later a recorder, …) gets them through its own bounded queue. A reader that falls
+// behind loses units, counted, and never slows the publisher.
 package stream
 
 import (
