@@ -363,7 +363,8 @@ func sessionEvents(t *testing.T, path, channelID string) [][]string {
 }
 
 // TestRestartEndsOrphanedSessions: a session a node left open (it crashed) is ended, with its
-// events, when that node starts again; the channel is no longer live.
+// events, when that node starts again; the channel is no longer live. The session and its
+// closing events are stamped with its last sign of life, not with the restart.
 func TestRestartEndsOrphanedSessions(t *testing.T) {
 	dir := t.TempDir()
 	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error", "LIVEHOUSE_NODE_NAME": "node-a", "LIVEHOUSE_RTMP_ADDR": freePort(t)}
@@ -381,10 +382,12 @@ func TestRestartEndsOrphanedSessions(t *testing.T) {
 	}
 	ctx := context.Background()
 	id := "st-AAAAAAAAAAAAAAAAAAAAAAA"
-	now := time.Now()
+	opened := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	lastAlive := opened.Add(20 * time.Minute) // the crashed run's last lease renewal
 	for _, err := range []error{
-		s.OpenStreamSession(ctx, id, page["channelId"].(string), "node-a", now),
-		s.StartStreamSession(ctx, id, now),
+		s.OpenStreamSession(ctx, id, page["channelId"].(string), "node-a", opened),
+		s.StartStreamSession(ctx, id, opened),
+		s.RenewNodeLease(ctx, "node-a", lastAlive, lastAlive.Add(15*time.Second)),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -401,5 +404,23 @@ func TestRestartEndsOrphanedSessions(t *testing.T) {
 	}
 	if diff := cmp.Diff([][]string{{"Stream End", "Session Ended"}}, sessionEvents(t, filepath.Join(dir, "livehouse.db"), page["channelId"].(string))); diff != "" {
 		t.Errorf("events of the orphaned session (-want +got):\n%s", diff)
+	}
+	s, err = sqlite.Open(ctx, filepath.Join(dir, "livehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	info, err := s.StreamSession(ctx, id)
+	if err != nil || info.EndedAt == nil || !info.EndedAt.Equal(lastAlive) {
+		t.Fatalf("the session ended at %v (%v), want its last sign of life %v", info.EndedAt, err, lastAlive)
+	}
+	evs, err := s.StreamEvents(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if !e.At.Equal(lastAlive) {
+			t.Errorf("%s is stamped %v, want the session's end %v (not the restart)", e.Name, e.At, lastAlive)
+		}
 	}
 }
