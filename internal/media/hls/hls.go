@@ -72,6 +72,8 @@ type Server struct {
 
 	relays *relays
 
+	unitHook func(channelID string, u *stream.Unit) // tests only: sees each unit before it is packaged
+
 	playlistRequests prometheus.Counter
 	playlistRenders  prometheus.Counter
 	playlistTimeouts prometheus.Counter
@@ -129,6 +131,9 @@ func (s *Server) Start(l *streams.Live) func() {
 		}()
 		started := false
 		for u := range r.C {
+			if s.unitHook != nil {
+				s.unitHook(l.Channel.ID, u)
+			}
 			if err := lv.write(u); err != nil {
 				log.Warn("hls write", "err", err)
 			} else if u.Kind == stream.Video && u.Key && !started {
