@@ -127,10 +127,13 @@ export type QuizAnswered = {
 export async function answerQuiz(quiz: Locator, answer: Locator): Promise<QuizAnswered> {
   await quiz.evaluate((card) => {
     const w = window as unknown as { quizAnswered?: Promise<QuizAnswered> };
-    w.quizAnswered = new Promise((resolve) => {
+    w.quizAnswered = new Promise((resolve, reject) => {
+      // Only a failed run waits this out: marking the answer is one render after the click.
+      const bound = setTimeout(() => reject(new Error('the quiz did not mark the answer within 60 s of the click being armed')), 60_000);
       const take = () => {
         const status = card.querySelector('[role="status"]');
         if (!status) return false;
+        clearTimeout(bound);
         resolve({
           answers: [...card.querySelectorAll('button')].map((b) => ({
             text: b.textContent ?? '',
