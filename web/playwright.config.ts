@@ -15,8 +15,11 @@ process.env.E2E_DATA_DIR = dataDir; // the tests read the outbox from here
 
 export default defineConfig({
   testDir: './e2e',
-  timeout: 60_000,
-  expect: { timeout: 10_000 },
+  // Sized for a loaded machine (`make test` beside another on 2 cores), where a page and its
+  // API calls can take several times as long as alone. Tests that go live set their own
+  // budget (streamBudget), and wait for media with mediaWait (e2e/helpers.ts).
+  timeout: 120_000,
+  expect: { timeout: 20_000 },
   fullyParallel: false,
   workers: 1,
   retries: 0,
@@ -44,7 +47,7 @@ export default defineConfig({
     command: '../bin/livehouse serve',
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
-    timeout: 30_000,
+    timeout: 60_000,
     stdout: 'ignore',
     stderr: 'pipe',
     env: {

@@ -49,6 +49,7 @@ func me(r *http.Request, chs *channels.Service, u urls, user *accounts.User) (*m
 	if !user.Verified() {
 		ch.StreamKey = "" // ingest refuses it until the email is confirmed; do not hand it out
 	}
+	preview, _ := u.playback(ch.ID, user.ID) // the owner's own, for the stream manager's preview
 	return &meResponse{
 		ID: user.ID, Username: user.Username, Email: user.Email, EmailVerified: user.Verified(), PendingEmail: user.PendingEmail,
 		Color: p.Color, Avatar: p.Avatar, CreatedAt: user.CreatedAt,
@@ -56,7 +57,7 @@ func me(r *http.Request, chs *channels.Service, u urls, user *accounts.User) (*m
 		BannerURL: assetURL(ch.ID, channels.AssetBanner, p.BannerVersion),
 		Channel: channelSelf{
 			ID: ch.ID, Type: ch.Type, StreamKey: ch.StreamKey, ChatRoomID: ch.ChatRoomID,
-			RTMPURL: u.rtmp, WHIPURL: u.whip(), PlaybackURL: playbackURL(u, ch.ID, user.ID),
+			RTMPURL: u.rtmp, WHIPURL: u.whip(), PlaybackURL: preview,
 		},
 	}, nil
 }
@@ -266,10 +267,4 @@ func handleDeleteMe(acc *accounts.Service, jar cookies, trustProxy bool, log *sl
 		jar.clear(w)
 		return http.StatusNoContent, nil, nil
 	})
-}
-
-// playbackURL is the owner's own playback URL (for the stream manager's preview).
-func playbackURL(u urls, channelID, userID string) string {
-	url, _ := u.playback(channelID, userID)
-	return url
 }

@@ -66,9 +66,12 @@ func TestAnotherNodesSessionHoldsTheChannelUntilItsLeaseExpires(t *testing.T) {
 	store.mu.Lock()
 	got := append([]Event(nil), store.events...)
 	store.mu.Unlock()
+	// Stamped with the session's end as the store found it (the fake: when the lease ran
+	// out), not with when it was noticed.
+	end := store.staleAfter
 	want := []Event{
-		{SessionID: "st-other", At: now, Name: EventStreamEnd, Type: "IVS Stream State Change", Detail: `{"reason":"the node running the session stopped answering"}`},
-		{SessionID: "st-other", At: now, Name: EventSessionEnded, Type: "IVS Stream State Change", Detail: `{"reason":"the node running the session stopped answering"}`},
+		{SessionID: "st-other", At: end, Name: EventStreamEnd, Type: "IVS Stream State Change", Detail: `{"reason":"the node running the session stopped answering"}`},
+		{SessionID: "st-other", At: end, Name: EventSessionEnded, Type: "IVS Stream State Change", Detail: `{"reason":"the node running the session stopped answering"}`},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("events of the stale session (-want +got):\n%s", diff)

@@ -79,6 +79,13 @@ type Event struct {
 	Detail    string // JSON with details, e.g. the end reason
 }
 
+// EndedSession is a session the store ended on behalf of a node that is gone: its channel,
+// and when it ended — its last sign of life, not when its end was noticed.
+type EndedSession struct {
+	ChannelID string
+	EndedAt   time.Time
+}
+
 // Store is what streams need from persistence.
 type Store interface {
 	ChannelByStreamKeyHash(ctx context.Context, hash string) (*Channel, error)
@@ -89,7 +96,9 @@ type Store interface {
 	EndStreamSession(ctx context.Context, id string, at time.Time) error
 	AddStreamEvent(ctx context.Context, e *Event) error
 	SetIngestConfig(ctx context.Context, sessionID, config string) error
-	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error)
+	// EndOrphanedStreamSessions ends the node's open sessions (left open by a crash), each at
+	// its last sign of life, and returns them by session id.
+	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]EndedSession, error)
 	StreamEvents(ctx context.Context, sessionID string) ([]Event, error)
 	LeaseStore
 }
@@ -99,9 +108,9 @@ type LeaseStore interface {
 	RenewNodeLease(ctx context.Context, node string, at, expires time.Time) error
 	DropNodeLease(ctx context.Context, node string) error
 	// EndStaleStreamSessions ends the open sessions (of one channel, or all for "") whose
-	// node holds no lease valid at the time, returning session id to channel id of those it
-	// ended itself.
-	EndStaleStreamSessions(ctx context.Context, channelID string, at time.Time) (map[string]string, error)
+	// node holds no lease valid at the time, each at its last sign of life, and returns by
+	// session id those it ended itself.
+	EndStaleStreamSessions(ctx context.Context, channelID string, at time.Time) (map[string]EndedSession, error)
 	// HasOpenStreamSession reports whether the channel has an open session on any node.
 	HasOpenStreamSession(ctx context.Context, channelID string) (bool, error)
 	// NodeStreamSessions returns the node's open sessions, id to whether the channel's owner
@@ -190,13 +199,14 @@ func (s *Service) Recover(ctx context.Context, node string) (int, error) {
 	return len(ids), nil
 }
 
-// endedElsewhere writes the closing events of sessions ended in the store, not run here.
-func (s *Service) endedElsewhere(ids map[string]string, reason string) {
+// endedElsewhere writes the closing events of sessions ended in the store, not run here,
+// stamped with the time each session ended.
+func (s *Service) endedElsewhere(ended map[string]EndedSession, reason string) {
 	detail := reasonDetail(reason)
-	for id, channelID := range ids {
-		l := &Live{SessionID: id, Channel: Channel{ID: channelID}, svc: s}
-		s.event(l, EventStreamEnd, "IVS Stream State Change", detail)
-		s.event(l, EventSessionEnded, "IVS Stream State Change", detail)
+	for id, e := range ended {
+		l := &Live{SessionID: id, Channel: Channel{ID: e.ChannelID}, svc: s}
+		s.eventAt(l, e.EndedAt, EventStreamEnd, "IVS Stream State Change", detail)
+		s.eventAt(l, e.EndedAt, EventSessionEnded, "IVS Stream State Change", detail)
 	}
 }
 
@@ -379,7 +389,12 @@ func (s *Service) forget(l *Live) {
 }
 
 func (s *Service) event(l *Live, name, typ, detail string) {
-	e := &Event{SessionID: l.SessionID, At: s.now().UTC(), Name: name, Type: typ, Detail: detail}
+	s.eventAt(l, s.now(), name, typ, detail)
+}
+
+// eventAt records and publishes an event that happened at a given time.
+func (s *Service) eventAt(l *Live, at time.Time, name, typ, detail string) {
+	e := &Event{SessionID: l.SessionID, At: at.UTC(), Name: name, Type: typ, Detail: detail}
 	if err := s.store.AddStreamEvent(context.Background(), e); err != nil {
 		s.log.Error("writing stream event", "session", l.SessionID, "event", name, "err", err)
 	}

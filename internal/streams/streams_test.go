@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"sync"
@@ -16,7 +17,8 @@ import (
 
 // memStore is an in-memory Store that signals each event. Its sessions are open or not, by
 // id; other nodes' sessions are those in elsewhere (id to channel), which the store ends as
-// stale once staleAfter has passed.
+// stale once staleAfter has passed, at staleAfter; orphans are the sessions it ends on
+// recovery.
 type memStore struct {
 	mu         sync.Mutex
 	events     []Event
@@ -27,6 +29,7 @@ type memStore struct {
 	elsewhere  map[string]string
 	staleAfter time.Time
 	leases     map[string]time.Time // node to expiry
+	orphans    map[string]EndedSession
 
 	orphansEndedAfterRenewal bool // the lease was renewed before orphans were ended
 }
@@ -79,13 +82,16 @@ func (m *memStore) DropNodeLease(_ context.Context, node string) error {
 	delete(m.leases, node)
 	return nil
 }
-func (m *memStore) EndStaleStreamSessions(_ context.Context, _ string, at time.Time) (map[string]string, error) {
+func (m *memStore) EndStaleStreamSessions(_ context.Context, _ string, at time.Time) (map[string]EndedSession, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.elsewhere) == 0 || at.Before(m.staleAfter) {
 		return nil, nil
 	}
-	ended := m.elsewhere
+	ended := map[string]EndedSession{}
+	for id, ch := range m.elsewhere {
+		ended[id] = EndedSession{ChannelID: ch, EndedAt: m.staleAfter}
+	}
 	m.elsewhere = map[string]string{}
 	return ended, nil
 }
@@ -105,11 +111,13 @@ func (m *memStore) NodeStreamSessions(context.Context, string) (map[string]bool,
 	}
 	return out, nil
 }
-func (m *memStore) EndOrphanedStreamSessions(_ context.Context, node string, _ time.Time) (map[string]string, error) {
+func (m *memStore) EndOrphanedStreamSessions(_ context.Context, node string, _ time.Time) (map[string]EndedSession, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.orphansEndedAfterRenewal = !m.leases[node].IsZero()
-	return nil, nil
+	ended := m.orphans
+	m.orphans = nil
+	return ended, nil
 }
 func (m *memStore) SetIngestConfig(context.Context, string, string) error { return nil }
 
@@ -128,12 +136,14 @@ func (m *memStore) next(t *testing.T) string {
 type busRecorder struct {
 	mu       sync.Mutex
 	subjects []string
+	msgs     [][]byte
 }
 
-func (b *busRecorder) Publish(_ context.Context, subject string, _ []byte) error {
+func (b *busRecorder) Publish(_ context.Context, subject string, msg []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.subjects = append(b.subjects, subject)
+	b.msgs = append(b.msgs, msg)
 	return nil
 }
 
@@ -256,5 +266,38 @@ func TestRecoverEndsOrphansBeforeRenewingTheLease(t *testing.T) {
 	}
 	if store.leases["node-a"].IsZero() {
 		t.Error("the lease was not taken")
+	}
+}
+
+// TestRecoverStampsEventsWithTheSessionsEnd: the closing events of a session a crash left
+// open carry the time it ended (its last sign of life), not the time of the restart.
+func TestRecoverStampsEventsWithTheSessionsEnd(t *testing.T) {
+	restart := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	end := restart.Add(-42 * time.Minute)
+	s, store, bus := newService(t)
+	s.now = func() time.Time { return restart }
+	store.orphans = map[string]EndedSession{"st-crashed": {ChannelID: "ch_1", EndedAt: end}}
+	if n, err := s.Recover(context.Background(), "node-a"); err != nil || n != 1 {
+		t.Fatalf("Recover = %d, %v; want 1 session ended", n, err)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	var got []string
+	for _, e := range store.events {
+		got = append(got, e.Name)
+		if e.SessionID != "st-crashed" || !e.At.Equal(end) {
+			t.Errorf("%s of %s at %v, want of st-crashed at %v (not the restart, %v)", e.Name, e.SessionID, e.At, end, restart)
+		}
+	}
+	if diff := cmp.Diff([]string{EventStreamEnd, EventSessionEnded}, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	bus.mu.Lock()
+	defer bus.mu.Unlock()
+	for _, m := range bus.msgs {
+		var e struct{ At time.Time }
+		if err := json.Unmarshal(m, &e); err != nil || !e.At.Equal(end) {
+			t.Errorf("published event %s: at %v (%v), want %v", m, e.At, err, end)
+		}
 	}
 }

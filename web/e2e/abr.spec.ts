@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { goLive, signUpVerified, uniqueName } from './helpers';
+import { goLive, mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 type HlsProbe = { levels: { height: number }[]; currentLevel: number };
 
@@ -22,13 +22,13 @@ function playing(page: Page) {
 // transcoded: a 640x360 source plays as 360p beside a 160p rung, and hls.js in Chromium
 // switches rendition when the viewer forces one in the quality menu, and back.
 test('a STANDARD channel offers renditions and the player switches between them', async ({ page, browser, request }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(streamBudget);
   const streamer = uniqueName('abr');
   await signUpVerified(page, streamer);
   execFileSync('../bin/livehouse', ['channel', 'set-type', streamer, 'STANDARD'], {
     env: { ...process.env, LIVEHOUSE_DATA_DIR: process.env.E2E_DATA_DIR, LIVEHOUSE_LOG_LEVEL: 'error' },
   });
-  const ffmpeg = await goLive(page, 110);
+  const ffmpeg = await goLive(page);
   try {
     const page0 = await (await request.get(`/api/channels/${streamer}`)).json();
     expect(page0.channelId as string).toMatch(/^ch_/);
@@ -38,23 +38,23 @@ test('a STANDARD channel offers renditions and the player switches between them'
       .poll(async () => {
         const res = await request.get(playback.pathname + playback.search);
         return res.ok() ? (await res.text()).match(/#EXT-X-STREAM-INF/g)?.length ?? 0 : 0;
-      }, { timeout: 45_000 })
+      }, mediaWait)
       .toBe(2);
 
     const viewer = await (await browser.newContext()).newPage();
     await viewer.goto(`/${streamer}`);
-    await expect(viewer.getByTestId('player').getByText('LIVE')).toBeVisible({ timeout: 20_000 });
-    await expect.poll(async () => (await playing(viewer)).time, { timeout: 20_000 }).toBeGreaterThan(1);
+    await expect(viewer.getByTestId('player').getByText('LIVE')).toBeVisible(mediaWait);
+    await expect.poll(async () => (await playing(viewer)).time, mediaWait).toBeGreaterThan(1);
     expect((await playing(viewer)).levels.sort()).toEqual([160, 360]);
 
     const quality = viewer.getByLabel('Quality');
     await expect(quality.locator('option')).toHaveText(['Auto', '160p', '360p']);
     for (const want of [160, 360]) {
       await quality.selectOption(`${want}p`);
-      await expect.poll(async () => (await playing(viewer)).level, { timeout: 20_000 }).toBe(want);
-      await expect.poll(async () => (await playing(viewer)).videoHeight, { timeout: 20_000 }).toBe(want);
+      await expect.poll(async () => (await playing(viewer)).level, mediaWait).toBe(want);
+      await expect.poll(async () => (await playing(viewer)).videoHeight, mediaWait).toBe(want);
       const t = (await playing(viewer)).time;
-      await expect.poll(async () => (await playing(viewer)).time, { timeout: 10_000 }).toBeGreaterThan(t + 1);
+      await expect.poll(async () => (await playing(viewer)).time, mediaWait).toBeGreaterThan(t + 1);
     }
     await expect(viewer.getByRole('alert')).toHaveCount(0);
   } finally {

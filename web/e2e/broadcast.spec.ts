@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { signUpVerified, uniqueName } from './helpers';
+import { mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 // Chromium's fake camera and microphone, no permission prompts, and the whole (virtual) screen
 // picked for getDisplayMedia without a picker.
@@ -15,7 +15,7 @@ test.use({
     ],
   },
 });
-test.setTimeout(120_000);
+test.setTimeout(streamBudget);
 
 // sessionEvents reads the channel's stream sessions and their events from the server's database.
 function sessionEvents(channelId: string): { names: string[]; details: string[] }[] {
@@ -37,9 +37,9 @@ function sessionEvents(channelId: string): { names: string[]; details: string[] 
 async function playing(viewer: Page) {
   const video = viewer.getByTestId('video');
   const currentTime = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
-  await expect.poll(currentTime, { timeout: 30_000 }).toBeGreaterThan(0.5);
+  await expect.poll(currentTime, mediaWait).toBeGreaterThan(0.5);
   const t1 = await currentTime();
-  await expect.poll(currentTime, { timeout: 15_000 }).toBeGreaterThan(t1 + 1);
+  await expect.poll(currentTime, mediaWait).toBeGreaterThan(t1 + 1);
   expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
 }
 
@@ -55,16 +55,16 @@ test('go live from /manager with camera and microphone, share the screen, end th
   const card = page.getByTestId('broadcast-card');
   const preview = card.getByTestId('broadcast-preview');
   // The preview is the composed 720p picture that will be sent.
-  await expect.poll(() => preview.evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 15_000 }).toBe(1280);
+  await expect.poll(() => preview.evaluate((v: HTMLVideoElement) => v.videoWidth), mediaWait).toBe(1280);
   await expect(preview).toHaveJSProperty('videoHeight', 720);
 
   await card.getByRole('button', { name: 'Start stream' }).click();
-  await expect(card.getByTestId('broadcast-live')).toHaveText('LIVE', { timeout: 15_000 });
+  await expect(card.getByTestId('broadcast-live')).toHaveText('LIVE', mediaWait);
 
   // A viewer, signed out, in a browser context of their own, watches the channel.
   const viewer = await (await browser.newContext()).newPage();
   await viewer.goto(`/${streamer}`);
-  await expect(viewer.getByTestId('player').getByText('LIVE')).toBeVisible({ timeout: 30_000 });
+  await expect(viewer.getByTestId('player').getByText('LIVE')).toBeVisible(mediaWait);
   await playing(viewer);
   // The stream carries the microphone as an audio rendition (AAC, or Opus with webrtc_hls_audio=opus).
   const multivariant = await viewer.evaluate(async (name) => {
@@ -115,7 +115,7 @@ test('go live from /manager with camera and microphone, share the screen, end th
   await expect(card.getByRole('button', { name: 'Start stream' })).toBeVisible();
 
   await viewer.goto(`/${streamer}`);
-  await expect(viewer.getByText(`${streamer} is offline`)).toBeVisible({ timeout: 20_000 });
+  await expect(viewer.getByText(`${streamer} is offline`)).toBeVisible(mediaWait);
   await expect.poll(() => sessionEvents(channelId), { timeout: 10_000 }).toEqual([
     { names: ['Session Created', 'Stream Start', 'Stream End', 'Session Ended'], details: expect.any(Array) },
   ]);
@@ -130,14 +130,14 @@ test('a channel already live from an encoder cannot start a web broadcast', asyn
   const key = await page.locator('#streamKeyValue').inputValue();
   const ffmpeg = spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-t', '60', '-f', 'flv',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-t', String(streamBudget / 1000), '-f', 'flv',
     ingest.replace('localhost', '127.0.0.1') + key,
   ], { stdio: 'ignore' });
   try {
     await page.goto('/manager');
     const card = page.getByTestId('broadcast-card');
     await card.getByRole('button', { name: 'Go live' }).click();
-    await expect(card.getByTestId('already-live')).toHaveText('Your channel is already live', { timeout: 20_000 });
+    await expect(card.getByTestId('already-live')).toHaveText('Your channel is already live', mediaWait);
     await expect(card.getByRole('button', { name: 'Start stream' })).toBeDisabled();
   } finally {
     ffmpeg.kill('SIGKILL');

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import firefoxCore, { type Browser } from 'playwright-core-firefox';
-import { goLive, signUpVerified, uniqueName } from './helpers';
+import { goLive, mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 // Debian's Firefox ESR, driven over WebDriver BiDi. Playwright's patched Firefox cannot be
 // downloaded here, and playwright-core 1.65's BiDi client sends ESR 153 a command it does not
@@ -10,6 +10,7 @@ type BidiLauncher = { launch(options: { executablePath: string; headless: boolea
 const bidiFirefox = (firefoxCore as unknown as { _bidiFirefox: BidiLauncher })._bidiFirefox;
 
 test('a live channel plays in Firefox with hls.js', async ({ page, baseURL }) => {
+  test.setTimeout(streamBudget);
   const streamer = uniqueName('fox');
   await signUpVerified(page, streamer);
   const ffmpeg = await goLive(page);
@@ -24,10 +25,10 @@ test('a live channel plays in Firefox with hls.js', async ({ page, baseURL }) =>
         const pill = document.querySelector('[data-testid="player"]')?.textContent ?? '';
         return { live: pill.includes('LIVE'), time: v?.currentTime ?? 0, error: v?.error?.code ?? null, alerts: document.querySelectorAll('[role="alert"]').length };
       });
-    await expect.poll(async () => (await state()).live, { timeout: 20_000 }).toBe(true);
-    await expect.poll(async () => (await state()).time, { timeout: 20_000 }).toBeGreaterThan(1);
+    await expect.poll(async () => (await state()).live, mediaWait).toBe(true);
+    await expect.poll(async () => (await state()).time, mediaWait).toBeGreaterThan(1);
     const t1 = (await state()).time;
-    await expect.poll(async () => (await state()).time, { timeout: 10_000 }).toBeGreaterThan(t1 + 1);
+    await expect.poll(async () => (await state()).time, mediaWait).toBeGreaterThan(t1 + 1);
     const end = await state();
     expect(end.error).toBeNull();
     expect(end.alerts).toBe(0);

@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { signUpVerified, uniqueName } from './helpers';
+import { mediaWait, signUpVerified, streamBudget, uniqueName, windowWait } from './helpers';
 
 // The known stream: 960×540 (over 480p, so a BASIC channel allows 3.5 Mbps), 30 fps, a
 // keyframe every `gop` frames, constant 2,500 kbit/s video (x264's CBR mode pads with filler
@@ -18,7 +18,7 @@ function publish(url: string, { gop = 60, size = '960x540', kbps = 2500 } = {}):
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
     '-b:v', rate, '-minrate', rate, '-maxrate', rate, '-bufsize', rate, '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000',
-    '-t', '120', '-f', 'flv', url,
+    '-t', String(streamBudget / 1000), '-f', 'flv', url,
   ], { stdio: 'ignore' });
 }
 
@@ -66,25 +66,25 @@ async function numberIn(page: Page, testId: string): Promise<number> {
 }
 
 test('a known stream: the health page measures it within 10 %, shows its declared configuration, and the session ends with its events in order', async ({ page }) => {
-  test.setTimeout(150_000);
+  test.setTimeout(streamBudget);
   const streamer = uniqueName('health');
   await signUpVerified(page, streamer);
   const ffmpeg = await goLive(page);
   try {
     await page.goto('/health');
-    await expect(page).toHaveURL(/\/health\/st-[0-9A-Za-z]{23}$/, { timeout: 20_000 });
+    await expect(page).toHaveURL(/\/health\/st-[0-9A-Za-z]{23}$/, mediaWait);
     const id = page.url().split('/').pop()!;
-    await expect(page.getByRole('button', { name: 'Choose a stream session' }).getByText('LIVE')).toBeVisible({ timeout: 20_000 });
+    await expect(page.getByRole('button', { name: 'Choose a stream session' }).getByText('LIVE')).toBeVisible(mediaWait);
     await expect(page.getByTestId('status-item-timer')).toHaveText(/^00:\d\d:\d\d$/);
     await expect(page.getByTestId('status-item-health')).toHaveText('Stable');
-    await expect(page.getByRole('button', { name: 'Show the latest 5 minutes of data' })).toHaveAttribute('aria-pressed', 'true', { timeout: 20_000 });
+    await expect(page.getByRole('button', { name: 'Show the latest 5 minutes of data' })).toHaveAttribute('aria-pressed', 'true', mediaWait);
     await expect(page.locator('.uplot')).toHaveCount(2);
     // The page's own player is the one viewer.
-    await expect(page.getByTestId('status-item-concurrent-views')).toHaveText('1 view', { timeout: 30_000 });
+    await expect(page.getByTestId('status-item-concurrent-views')).toHaveText('1 view', mediaWait);
 
     // 20 seconds of 1-second points, through the API.
     await expect
-      .poll(async () => (await session(page, id, '?period=1')).metrics.framerate.filter((v) => v != null).length, { timeout: 45_000 })
+      .poll(async () => (await session(page, id, '?period=1')).metrics.framerate.filter((v) => v != null).length, windowWait)
       .toBeGreaterThanOrEqual(20);
     const s = await session(page, id, '?period=1');
     // Every second after the first two (the encoder's start-up burst) measures the truth.
@@ -149,7 +149,7 @@ test('a known stream: the health page measures it within 10 %, shows its declare
 
     // The encoder stops: the session ends, with its events in order.
     ffmpeg.kill('SIGINT');
-    await expect(page.getByTestId('status-item-timer')).toHaveText('Offline', { timeout: 30_000 });
+    await expect(page.getByTestId('status-item-timer')).toHaveText('Offline', mediaWait);
     const names = ['Session Created', 'Stream Start', 'Stream End', 'Session Ended'];
     await expect(page.getByTestId('stream-event')).toHaveCount(4);
     expect(await page.getByTestId('stream-event').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).toEqual(names);
@@ -164,14 +164,14 @@ test('a known stream: the health page measures it within 10 %, shows its declare
 });
 
 test('a 4-second keyframe interval shows the warning', async ({ page }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(streamBudget);
   await signUpVerified(page, uniqueName('keyint'));
   const ffmpeg = await goLive(page, { gop: 120, size: '640x360', kbps: 800 });
   try {
     await page.goto('/health');
-    await expect(page).toHaveURL(/\/health\/st-/, { timeout: 20_000 });
+    await expect(page).toHaveURL(/\/health\/st-/, mediaWait);
     // Two keyframes 4 s apart are needed to measure the interval; the page refreshes every 5 s.
-    await expect(page.getByTestId('warning-keyframeInterval')).toContainText('set it to 2 seconds', { timeout: 45_000 });
+    await expect(page.getByTestId('warning-keyframeInterval')).toContainText('set it to 2 seconds', windowWait);
     within10(await numberIn(page, 'encoder-keyframeInterval'), 4);
   } finally {
     ffmpeg.kill('SIGKILL');

@@ -1,9 +1,23 @@
-import { expect, type Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const password = 'Passw0rd!x';
+
+// Budgets sized for a loaded machine (two `make test` side by side on 2 cores), where ffmpeg,
+// the packager, Chromium and hls.js all run many times slower than alone. Each bounds a wait
+// for a real condition, so a passing run never waits it out; it only has to be longer than
+// the work on the busiest machine we test on.
+// mediaWait: a stream reaching a viewer — ffmpeg starting, the first parts, hls.js joining
+// and playing — or a cue reaching a viewer's playhead.
+export const mediaWait = { timeout: 60_000 };
+// windowWait: a measurement over a stretch of stream (20 s of one-second points, keyframes
+// 4 s apart seen by a page that refreshes every 5 s): mediaWait plus that stretch.
+export const windowWait = { timeout: 90_000 };
+// streamBudget: a test that goes live; ffmpeg publishes for this long at most, so the stream
+// outlasts any passing run of the test (test.setTimeout(streamBudget)).
+export const streamBudget = 300_000;
 
 // uniqueName makes a username (≤ 20 characters) no other run has used.
 export function uniqueName(prefix: string): string {
@@ -79,8 +93,8 @@ export async function logout(page: Page) {
 }
 
 // publish starts ffmpeg sending a test pattern and tone over RTMP, as OBS would, for at most
-// `seconds`.
-export function publish(url: string, seconds = 90): ChildProcess {
+// `seconds` (by default as long as a test that goes live may take).
+export function publish(url: string, seconds = streamBudget / 1000): ChildProcess {
   return spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
@@ -92,9 +106,65 @@ export function publish(url: string, seconds = 90): ChildProcess {
 }
 
 // goLive reads the signed-in streamer's ingest URL and key from /settings and starts ffmpeg.
-export async function goLive(page: Page, seconds = 90): Promise<ChildProcess> {
+export async function goLive(page: Page, seconds = streamBudget / 1000): Promise<ChildProcess> {
   await page.goto('/settings');
   const ingest = await page.locator('#ingestServerUrl').inputValue();
   const key = await page.locator('#streamKeyValue').inputValue();
   return publish(ingest.replace('localhost', '127.0.0.1') + key, seconds);
+}
+
+// QuizAnswered is a quiz card as it was drawn the moment an answer was marked.
+export type QuizAnswered = {
+  answers: { text: string; className: string; color: string; background: string }[];
+  status: string;
+  background: string; // the card's
+};
+
+// answerQuiz clicks one answer of a quiz card and returns the card as drawn when the answer
+// was marked. The card closes 2 s after an answer, as the reference's does: checking it with
+// one round trip per assertion races that window, which a loaded machine loses. The page
+// records the card itself, in the same task that marks the answer.
+export async function answerQuiz(quiz: Locator, answer: Locator): Promise<QuizAnswered> {
+  await quiz.evaluate((card) => {
+    const w = window as unknown as { quizAnswered?: Promise<QuizAnswered> };
+    w.quizAnswered = new Promise((resolve, reject) => {
+      // Only a failed run waits this out: marking the answer is one render after the click.
+      const bound = setTimeout(() => reject(new Error('the quiz did not mark the answer within 60 s of the click being armed')), 60_000);
+      const take = () => {
+        const status = card.querySelector('[role="status"]');
+        if (!status) return false;
+        clearTimeout(bound);
+        resolve({
+          answers: [...card.querySelectorAll('button')].map((b) => ({
+            text: b.textContent ?? '',
+            className: b.className,
+            color: getComputedStyle(b).color,
+            background: getComputedStyle(b).backgroundColor,
+          })),
+          status: status.textContent ?? '',
+          background: getComputedStyle(card).backgroundColor,
+        });
+        return true;
+      };
+      const seen = new MutationObserver(() => {
+        if (take()) seen.disconnect();
+      });
+      seen.observe(card, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+  });
+  await answer.click();
+  return quiz.page().evaluate(() => (window as unknown as { quizAnswered: Promise<QuizAnswered> }).quizAnswered);
+}
+
+// contrastRatio is the WCAG contrast ratio of two CSS rgb() colours.
+export function contrastRatio(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+      const s = Number(v) / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
 }

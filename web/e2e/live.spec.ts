@@ -1,7 +1,8 @@
 import { expect, test } from '@playwright/test';
-import { publish, signUpVerified, uniqueName } from './helpers';
+import { mediaWait, publish, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 test('a stream published over RTMP plays on the channel page and lists in the directory', async ({ page, browser }) => {
+  test.setTimeout(streamBudget);
   const streamer = uniqueName('live');
   await signUpVerified(page, streamer);
   await page.goto('/settings');
@@ -20,15 +21,15 @@ test('a stream published over RTMP plays on the channel page and lists in the di
     });
     const beacon = viewer.waitForResponse((r) => r.url().endsWith(`/api/channels/${streamer}/views`) && r.request().method() === 'POST');
     await viewer.goto(`/${streamer}`);
-    await expect(viewer.getByTestId('player').getByText('LIVE')).toBeVisible({ timeout: 20_000 });
+    await expect(viewer.getByTestId('player').getByText('LIVE')).toBeVisible(mediaWait);
     const video = viewer.getByTestId('video');
     await expect(video).toBeVisible();
     const currentTime = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
-    await expect.poll(currentTime, { timeout: 20_000 }).toBeGreaterThan(1);
+    await expect.poll(currentTime, mediaWait).toBeGreaterThan(1);
     const t1 = await currentTime();
-    await expect.poll(currentTime, { timeout: 10_000 }).toBeGreaterThan(t1 + 1);
+    await expect.poll(currentTime, mediaWait).toBeGreaterThan(t1 + 1);
     await expect(viewer.getByRole('alert')).toHaveCount(0);
-    await expect(viewer.getByTestId('viewer-count')).toHaveText(/^[1-9]\d* viewers?$/, { timeout: 15_000 });
+    await expect(viewer.getByTestId('viewer-count')).toHaveText(/^[1-9]\d* viewers?$/, mediaWait);
     expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
     expect((await beacon).status()).toBe(200);
     expect(hlsURLs.length).toBeGreaterThan(3);
@@ -40,7 +41,7 @@ test('a stream published over RTMP plays on the channel page and lists in the di
     // The encoder stops: the channel goes offline.
     ffmpeg.kill('SIGINT');
     await viewer.goto(`/${streamer}`);
-    await expect(viewer.getByText(`${streamer} is offline`)).toBeVisible({ timeout: 20_000 });
+    await expect(viewer.getByText(`${streamer} is offline`)).toBeVisible(mediaWait);
   } finally {
     ffmpeg.kill('SIGKILL');
   }

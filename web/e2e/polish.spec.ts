@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { goLive, signUpVerified, uniqueName } from './helpers';
+import { goLive, mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 // Every page as a newcomer meets it, signed out and signed in, at a desktop and a phone size:
 // its own title, no console error (no CSP violation, no failing /api/me), no serious or critical
@@ -98,12 +98,12 @@ for (const viewport of viewports) {
     });
 
     test('signed-in pages: titles, no console errors, no serious axe violations, menus close on Escape, /health fits', async ({ page }) => {
-      test.setTimeout(150_000);
+      test.setTimeout(streamBudget);
       const me = uniqueName('pol');
       await signUpVerified(page, me);
       // A short stream, so /health has a session with its charts and events.
       const ffmpeg = await goLive(page, 6);
-      await expect.poll(async () => ((await (await page.request.get('/api/me/sessions')).json()) as { sessions: unknown[] }).sessions.length, { timeout: 30_000 }).toBeGreaterThan(0);
+      await expect.poll(async () => ((await (await page.request.get('/api/me/sessions')).json()) as { sessions: unknown[] }).sessions.length, mediaWait).toBeGreaterThan(0);
       await new Promise<void>((resolve) => (ffmpeg.exitCode !== null ? resolve() : ffmpeg.once('exit', () => resolve())));
 
       const errors = watchConsole(page);
@@ -112,7 +112,7 @@ for (const viewport of viewports) {
         ['/following', 'Following — Livehouse', heading('Following')],
         ['/settings', 'Settings — Livehouse', heading('Settings')],
         ['/manager', 'Stream manager — Livehouse', heading('Stream manager')],
-        ['/health', 'Stream health — Livehouse', async (p) => expect(p.getByTestId('stream-event').first()).toBeVisible({ timeout: 20_000 })],
+        ['/health', 'Stream health — Livehouse', async (p) => expect(p.getByTestId('stream-event').first()).toBeVisible(mediaWait)],
         [`/${me}`, `${me} — Livehouse`, heading(me)],
         [`/${me}/profile`, `${me} — Livehouse`, async (p) => expect(p.getByTestId('channel-banner')).toBeVisible()],
       ];

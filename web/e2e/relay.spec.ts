@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { publish, uniqueName } from './helpers';
+import { mediaWait, publish, streamBudget, uniqueName } from './helpers';
 
 // Scale-out: hls.js in Chromium plays a channel ingested by node A through node B (which relays
 // it) and through the shipped nginx edge in front of both. Its own two nodes share a fresh
@@ -13,7 +13,7 @@ const pg = process.env.LIVEHOUSE_TEST_POSTGRES_URL;
 const nats = process.env.LIVEHOUSE_TEST_NATS_URL;
 const nginx = '/usr/sbin/nginx';
 test.skip(!pg || !nats || !existsSync(nginx), 'needs LIVEHOUSE_TEST_POSTGRES_URL, LIVEHOUSE_TEST_NATS_URL and nginx');
-test.setTimeout(180_000);
+test.setTimeout(streamBudget);
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -27,7 +27,7 @@ function freePort(): Promise<number> {
 
 async function healthy(base: string) {
   await expect
-    .poll(async () => (await fetch(`${base}/healthz`).catch(() => null))?.status ?? 0, { timeout: 30_000, message: `${base} healthy` })
+    .poll(async () => (await fetch(`${base}/healthz`).catch(() => null))?.status ?? 0, { ...mediaWait, message: `${base} healthy` })
     .toBe(200);
 }
 
@@ -68,7 +68,7 @@ async function startEdge(nodes: string[]): Promise<string> {
   const global = `daemon off;${process.getuid?.() === 0 ? ' user root;' : ''}`;
   children.push(spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', global], { stdio: 'ignore' }));
   const base = `http://127.0.0.1:${port}`;
-  await expect.poll(async () => (await fetch(`${base}/healthz`).catch(() => null))?.status ?? 0, { timeout: 10_000 }).toBe(200);
+  await expect.poll(async () => (await fetch(`${base}/healthz`).catch(() => null))?.status ?? 0, mediaWait).toBe(200);
   return base;
 }
 
@@ -76,9 +76,9 @@ async function startEdge(nodes: string[]): Promise<string> {
 async function playing(viewer: Page) {
   const video = viewer.getByTestId('video');
   const currentTime = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
-  await expect.poll(currentTime, { timeout: 40_000 }).toBeGreaterThan(0.5);
+  await expect.poll(currentTime, mediaWait).toBeGreaterThan(0.5);
   const t1 = await currentTime();
-  await expect.poll(currentTime, { timeout: 20_000 }).toBeGreaterThan(t1 + 1);
+  await expect.poll(currentTime, mediaWait).toBeGreaterThan(t1 + 1);
   expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
 }
 
@@ -101,14 +101,14 @@ test('hls.js plays a channel of node A through node B and through nginx', async 
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ username: streamer, password: 'Passw0rd!x' }),
   })).json();
-  const ffmpeg = publish(`rtmp://${a.rtmp}/live/${login.user.channel.streamKey}`, 150);
+  const ffmpeg = publish(`rtmp://${a.rtmp}/live/${login.user.channel.streamKey}`);
   try {
     // Through node B: its page, its playback URL; node B relays from node A.
     const viaB = await (await browser.newContext()).newPage();
     const hlsHosts = new Set<string>();
     viaB.on('request', (r) => { if (r.url().includes('/hls/')) hlsHosts.add(new URL(r.url()).host); });
     await viaB.goto(`${b.base}/${streamer}`);
-    await expect(viaB.getByTestId('player').getByText('LIVE')).toBeVisible({ timeout: 30_000 });
+    await expect(viaB.getByTestId('player').getByText('LIVE')).toBeVisible(mediaWait);
     await playing(viaB);
     expect([...hlsHosts]).toEqual([new URL(b.base).host]);
 
@@ -118,7 +118,7 @@ test('hls.js plays a channel of node A through node B and through nginx', async 
     const cache = new Set<string>();
     viaEdge.on('response', (r) => { const s = r.headers()['x-cache-status']; if (s) cache.add(s); });
     await viaEdge.goto(`${b.base}/${streamer}`);
-    await expect(viaEdge.getByTestId('player').getByText('LIVE')).toBeVisible({ timeout: 30_000 });
+    await expect(viaEdge.getByTestId('player').getByText('LIVE')).toBeVisible(mediaWait);
     await playing(viaEdge);
     expect(cache.size).toBeGreaterThan(0); // the edge answered (MISS, HIT, …)
   } finally {

@@ -68,6 +68,8 @@ type Server struct {
 
 	relays *relays
 
+	unitHook func(channelID string, u *stream.Unit) // tests only: sees each unit before it is packaged
+
 	playlistRequests prometheus.Counter
 	playlistRenders  prometheus.Counter
 	playlistTimeouts prometheus.Counter
@@ -118,6 +120,9 @@ func (s *Server) Start(v *streams.View) streams.Run {
 	}
 	started := false
 	v.Tap("HLS packager", func(u *stream.Unit) streams.Report {
+		if s.unitHook != nil {
+			s.unitHook(v.Channel.ID, u)
+		}
 		if err := lv.write(u); err != nil {
 			log.Warn("hls write", "err", err)
 		} else if u.Kind == stream.Video && u.Key && !started {

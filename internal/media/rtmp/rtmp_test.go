@@ -57,14 +57,14 @@ func (s *anyKeyStore) AddStreamEvent(_ context.Context, e *streams.Event) error 
 func (s *anyKeyStore) StreamEvents(context.Context, string) ([]streams.Event, error)      { return nil, nil }
 func (s *anyKeyStore) RenewNodeLease(context.Context, string, time.Time, time.Time) error { return nil }
 func (s *anyKeyStore) DropNodeLease(context.Context, string) error                        { return nil }
-func (s *anyKeyStore) EndStaleStreamSessions(context.Context, string, time.Time) (map[string]string, error) {
+func (s *anyKeyStore) EndStaleStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
 	return nil, nil
 }
 func (s *anyKeyStore) HasOpenStreamSession(context.Context, string) (bool, error) { return false, nil }
 func (s *anyKeyStore) NodeStreamSessions(context.Context, string) (map[string]bool, error) {
 	return nil, nil
 }
-func (s *anyKeyStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]string, error) {
+func (s *anyKeyStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
 	return nil, nil
 }
 func (s *anyKeyStore) SetIngestConfig(_ context.Context, _, config string) error {

@@ -63,8 +63,8 @@ func (s *DB) SetIngestConfig(ctx context.Context, sessionID, config string) erro
 }
 
 // EndOrphanedStreamSessions closes the sessions a node left open, each at its last sign of
-// life (see lastSignOfLife), and returns them, session id to channel id.
-func (s *DB) EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error) {
+// life (see lastSignOfLife), and returns them by session id, with their channel and end.
+func (s *DB) EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]streams.EndedSession, error) {
 	return s.endOpenSessions(ctx, at, `SELECT id, channel_id FROM stream_sessions WHERE node = ? AND ended_at IS NULL`, []any{node}, "")
 }
 
@@ -74,9 +74,10 @@ const staleLease = `NOT EXISTS (SELECT 1 FROM node_leases n WHERE n.node = strea
 
 // EndStaleStreamSessions closes the open sessions whose node's lease had expired at the
 // given time, or that name a node with no lease: of one channel, or of all when channelID
-// is empty. It returns those it closed, session id to channel id; a session another node
-// closed meanwhile is not among them, so each one's end is reported once.
-func (s *DB) EndStaleStreamSessions(ctx context.Context, channelID string, at time.Time) (map[string]string, error) {
+// is empty, each at its last sign of life. It returns those it closed by session id, with
+// their channel and end; a session another node closed meanwhile is not among them, so each
+// one's end is reported once.
+func (s *DB) EndStaleStreamSessions(ctx context.Context, channelID string, at time.Time) (map[string]streams.EndedSession, error) {
 	query, args := `SELECT id, channel_id FROM stream_sessions WHERE ended_at IS NULL AND `+staleLease, []any{ms(at)}
 	if channelID != "" {
 		query, args = query+` AND channel_id = ?`, append(args, channelID)
@@ -85,8 +86,9 @@ func (s *DB) EndStaleStreamSessions(ctx context.Context, channelID string, at ti
 }
 
 // endOpenSessions ends the sessions the query selects (id, channel_id) that still match cond
-// when they are updated; cond takes the time as its one parameter.
-func (s *DB) endOpenSessions(ctx context.Context, at time.Time, query string, args []any, cond string) (map[string]string, error) {
+// when they are updated, each at its last sign of life; cond takes the time as its one
+// parameter.
+func (s *DB) endOpenSessions(ctx context.Context, at time.Time, query string, args []any, cond string) (map[string]streams.EndedSession, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, err
@@ -104,7 +106,7 @@ func (s *DB) endOpenSessions(ctx context.Context, at time.Time, query string, ar
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	ended := map[string]string{}
+	ended := map[string]streams.EndedSession{}
 	for id, channelID := range found {
 		end, err := s.lastSignOfLife(ctx, id, at)
 		if err != nil {
@@ -119,7 +121,7 @@ func (s *DB) endOpenSessions(ctx context.Context, at time.Time, query string, ar
 			return ended, err
 		}
 		if n, err := res.RowsAffected(); err == nil && n == 1 {
-			ended[id] = channelID
+			ended[id] = streams.EndedSession{ChannelID: channelID, EndedAt: fromMS(ms(end))} // as stored
 		}
 	}
 	return ended, nil

@@ -280,7 +280,7 @@ func testOrphanedSessions(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	ids, err := s.EndOrphanedStreamSessions(ctx, "node-1", t0.Add(time.Hour))
-	if diff := cmp.Diff(map[string]string{"st-a": a.ID}, ids); err != nil || diff != "" {
+	if diff := cmp.Diff(map[string]streams.EndedSession{"st-a": {ChannelID: a.ID, EndedAt: last}}, ids); err != nil || diff != "" {
 		t.Fatalf("EndOrphanedStreamSessions: %v (-want +got):\n%s", err, diff)
 	}
 	// It ends at its last sign of life, not when the restart noticed it.

@@ -75,12 +75,12 @@ func testNodeLeases(t *testing.T, s Store) {
 	if got, err := s.EndStaleStreamSessions(ctx, chans["alive"], t0); err != nil || len(got) != 0 {
 		t.Errorf("EndStaleStreamSessions(alive) = %v, %v; want nothing", got, err)
 	}
-	if got, err := s.EndStaleStreamSessions(ctx, chans["expired"], t0); err != nil || !cmp.Equal(got, map[string]string{"st-expired": chans["expired"]}) {
+	if got, err := s.EndStaleStreamSessions(ctx, chans["expired"], t0); err != nil || !cmp.Equal(got, endedAtT0("st-expired", chans["expired"])) {
 		t.Errorf("EndStaleStreamSessions(expired) = %v, %v", got, err)
 	}
 	// All channels, as the lease round does; each session is reported by one caller only.
 	got, err := s.EndStaleStreamSessions(ctx, "", t0)
-	if diff := cmp.Diff(map[string]string{"st-nolease": chans["nolease"], "st-dropped": chans["dropped"]}, got); err != nil || diff != "" {
+	if diff := cmp.Diff(endedAtT0("st-nolease", chans["nolease"], "st-dropped", chans["dropped"]), got); err != nil || diff != "" {
 		t.Errorf("EndStaleStreamSessions(all): %v (-want +got):\n%s", err, diff)
 	}
 	if got, err := s.EndStaleStreamSessions(ctx, "", t0); err != nil || len(got) != 0 {
@@ -91,9 +91,19 @@ func testNodeLeases(t *testing.T, s Store) {
 		t.Errorf("live after the sweep (-want +got):\n%s", diff)
 	}
 	// Once the live node's lease runs out too, its session goes.
-	if got, err := s.EndStaleStreamSessions(ctx, "", t0.Add(16*time.Second)); err != nil || !cmp.Equal(got, map[string]string{"st-alive": chans["alive"]}) {
+	if got, err := s.EndStaleStreamSessions(ctx, "", t0.Add(16*time.Second)); err != nil || !cmp.Equal(got, endedAtT0("st-alive", chans["alive"])) {
 		t.Errorf("EndStaleStreamSessions after node-alive's lease = %v, %v", got, err)
 	}
+}
+
+// endedAtT0 is what EndStaleStreamSessions returns for sessions (id, channel id, ...) whose
+// last sign of life is t0: they opened then, and their nodes' last renewal was then.
+func endedAtT0(idChannel ...string) map[string]streams.EndedSession {
+	out := map[string]streams.EndedSession{}
+	for i := 0; i+1 < len(idChannel); i += 2 {
+		out[idChannel[i]] = streams.EndedSession{ChannelID: idChannel[i+1], EndedAt: t0}
+	}
+	return out
 }
 
 // testNodeStreamSessions: a node reads back its open sessions and whether their owners are

@@ -26,7 +26,7 @@ type Store interface {
 	OpenStreamSession(ctx context.Context, id, channelID, node string, at time.Time) error
 	StartStreamSession(ctx context.Context, id string, at time.Time) error
 	EndStreamSession(ctx context.Context, id string, at time.Time) error
-	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]string, error)
+	EndOrphanedStreamSessions(ctx context.Context, node string, at time.Time) (map[string]streams.EndedSession, error)
 	streams.LeaseStore
 	actions.Store
 	AddStreamEvent(ctx context.Context, e *streams.Event) error

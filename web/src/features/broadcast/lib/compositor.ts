@@ -39,13 +39,24 @@ function videoFor(stream: MediaStream | null): HTMLVideoElement | null {
 }
 
 // A worker's timer keeps drawing while the tab is in the background (a streamer sharing
-// another window), where the page's own timers would be slowed to once a second.
+// another window), where the page's own timers would be slowed to once a second. It sends a
+// tick only once the page has drawn the last one: on a loaded machine, where a draw can take
+// longer than a frame, ticks sent regardless piled up in the page's task queue without end,
+// the page stopped answering its streamer, and the stream's frames came seconds apart. A
+// page that falls behind draws fewer frames instead.
 function ticker(onTick: () => void): () => void {
   try {
-    const src = `setInterval(() => postMessage(0), ${Math.round(1000 / FPS)});`;
+    const src = `let drawn = true; onmessage = () => { drawn = true; };
+      setInterval(() => { if (drawn) { drawn = false; postMessage(0); } }, ${Math.round(1000 / FPS)});`;
     const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
     const worker = new Worker(url);
-    worker.onmessage = onTick;
+    worker.onmessage = () => {
+      try {
+        onTick();
+      } finally {
+        worker.postMessage(0);
+      }
+    };
     return () => {
       worker.terminate();
       URL.revokeObjectURL(url);

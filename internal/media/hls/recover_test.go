@@ -1,0 +1,172 @@
+package hls
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/playback"
+	"github.com/livehouse/livehouse/internal/streams"
+)
+
+// sessionStore is the streams.Store of TestPackagerPanicEndsOnlyItsStream: it keeps the
+// sessions' channels and events, and signals each event.
+type sessionStore struct {
+	mu       sync.Mutex
+	channels map[string]string // session id to channel id
+	events   []streams.Event
+	seen     chan struct{}
+}
+
+func (m *sessionStore) ChannelByStreamKeyHash(context.Context, string) (*streams.Channel, error) {
+	return nil, streams.ErrUnknownKey
+}
+func (m *sessionStore) OpenStreamSession(_ context.Context, id, channelID, _ string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.channels[id] = channelID
+	return nil
+}
+func (m *sessionStore) StartStreamSession(context.Context, string, time.Time) error { return nil }
+func (m *sessionStore) EndStreamSession(context.Context, string, time.Time) error   { return nil }
+func (m *sessionStore) AddStreamEvent(_ context.Context, e *streams.Event) error {
+	m.mu.Lock()
+	m.events = append(m.events, *e)
+	m.mu.Unlock()
+	select {
+	case m.seen <- struct{}{}:
+	default:
+	}
+	return nil
+}
+func (m *sessionStore) SetIngestConfig(context.Context, string, string) error { return nil }
+func (m *sessionStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
+	return nil, nil
+}
+func (m *sessionStore) StreamEvents(context.Context, string) ([]streams.Event, error) {
+	return nil, nil
+}
+func (m *sessionStore) RenewNodeLease(context.Context, string, time.Time, time.Time) error {
+	return nil
+}
+func (m *sessionStore) DropNodeLease(context.Context, string) error { return nil }
+func (m *sessionStore) EndStaleStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
+	return nil, nil
+}
+func (m *sessionStore) HasOpenStreamSession(context.Context, string) (bool, error) {
+	return false, nil
+}
+func (m *sessionStore) NodeStreamSessions(context.Context, string) (map[string]bool, error) {
+	return nil, nil
+}
+
+// endOf returns the detail of the channel's Stream End event, and whether there is one.
+func (m *sessionStore) endOf(channelID string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.events {
+		if e.Name == streams.EventStreamEnd && m.channels[e.SessionID] == channelID {
+			return e.Detail, true
+		}
+	}
+	return "", false
+}
+
+var partNumberRE = regexp.MustCompile(`_part(\d+)\.mp4"`)
+
+// mediaPlaylist fetches a channel's video playlist with a valid token.
+func mediaPlaylist(s *Server, channelID string) (int, string) {
+	req := httptest.NewRequest(http.MethodGet, "/hls/"+channelID+"/video1_stream.m3u8?"+playback.Param+"="+testTokens.Mint(playback.Claims{ChannelID: channelID}), nil)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+// TestPackagerPanicEndsOnlyItsStream: a panic while packaging one stream's media (which comes
+// from the network) ends that stream with an internal-error reason; the process lives on (a
+// panic that escaped would end this test binary) and other streams keep being packaged.
+func TestPackagerPanicEndsOnlyItsStream(t *testing.T) {
+	hs := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond, Tokens: testTokens},
+		slog.New(slog.DiscardHandler), nil, nil)
+	hs.unitHook = func(channelID string, _ *stream.Unit) {
+		if channelID == "bad" {
+			panic("a unit the muxer cannot take")
+		}
+	}
+	store := &sessionStore{channels: map[string]string{}, seen: make(chan struct{}, 1)}
+	svc := streams.NewService(streams.Deps{Store: store, Log: slog.New(slog.DiscardHandler), Outputs: []streams.Output{hs}})
+	tracks := stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}
+	good, bad := stream.New(tracks), stream.New(tracks)
+	for id, st := range map[string]*stream.Stream{"good": good, "bad": bad} {
+		if _, err := svc.Begin(context.Background(), &streams.Channel{ID: id, Type: "BASIC"}, st, func() {}); err != nil {
+			t.Fatalf("Begin(%s): %v", id, err)
+		}
+	}
+	t.Cleanup(svc.Shutdown)
+
+	// frames writes video frames [from, to) of a 30 fps stream with a keyframe a second. The
+	// packager's queue holds them all, so none is dropped.
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	frames := func(st *stream.Stream, from, to int) {
+		for i := from; i < to; i++ {
+			pts, au, key := frame(i, 30)
+			d := time.Duration(pts) * time.Second / videoClock
+			st.Write(&stream.Unit{Kind: stream.Video, PTS: d, NTP: t0.Add(d), Payload: au, Key: key})
+		}
+	}
+	// waitFor polls cond; the bound only ends a test that has failed.
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("gave up waiting for %s", what)
+			}
+			select {
+			case <-store.seen:
+			case <-time.After(20 * time.Millisecond): // polling interval, not synchronisation
+			}
+		}
+	}
+	// lastPart is the number of the newest part the good stream's playlist lists (-1: none).
+	lastPart := func() int {
+		last := -1
+		if code, body := mediaPlaylist(hs, "good"); code == http.StatusOK {
+			for _, m := range partNumberRE.FindAllStringSubmatch(body, -1) {
+				n, _ := strconv.Atoi(m[1])
+				last = max(last, n)
+			}
+		}
+		return last
+	}
+
+	frames(good, 0, 90)
+	waitFor("the good stream's first parts", func() bool { return lastPart() >= 0 })
+	// Wait for the parts of all 3 s, so that what comes later is from the frames after the panic.
+	waitFor("the good stream's parts of its first 3 s", func() bool { return lastPart() >= 13 })
+	before := lastPart()
+
+	frames(bad, 0, 1)
+	waitFor("the bad stream's end", func() bool { _, ok := store.endOf("bad"); return ok })
+	if detail, _ := store.endOf("bad"); !strings.Contains(detail, `"reason":"internal error in the HLS packager"`) {
+		t.Errorf("the bad stream ended with %s, want the internal-error reason", detail)
+	}
+	waitFor("the bad channel to be free", func() bool { return svc.Live("bad") == nil })
+
+	if svc.Live("good") == nil {
+		t.Fatal("the good stream ended with the bad one")
+	}
+	if detail, ended := store.endOf("good"); ended {
+		t.Fatalf("the good stream ended: %s", detail)
+	}
+	frames(good, 90, 180)
+	waitFor("more parts of the good stream", func() bool { return lastPart() >= before+10 })
+}
