@@ -46,9 +46,9 @@ var (
 	duration = flag.Duration("duration", 30*time.Second, "how long each viewer measurement runs")
 	samples  = flag.Int("samples", 100, "parts followed for the hop latency")
 	figures  = flag.String("figures", "hop,cpu,player,upstream", "which figures to take: hop, cpu (no viewers), player, upstream")
-	player   = flag.Duration("player-warmup", 6*time.Second, "playback before each join's player latency is sampled")
+	player   = flag.Duration("player-warmup", 5*time.Second, "playback before each join's player latency is sampled")
 	joins    = flag.Int("player-joins", 10, "fresh players (joins) per path for the player latency")
-	perJoin  = flag.Int("player-samples", 5, "player latency samples per join, a second apart")
+	perJoin  = flag.Int("player-samples", 4, "player latency samples per join, a second apart")
 	nginxBin = flag.String("nginx", "/usr/sbin/nginx", "nginx binary")
 )
 
