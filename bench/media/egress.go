@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/livehouse/livehouse/bench/internal/harness"
+	"github.com/livehouse/livehouse/bench/internal/viewer"
 )
 
 var (
@@ -31,11 +31,11 @@ type viewerResult struct {
 	Latencies          []float32 // milliseconds, blocking waits included
 }
 
-// egress simulates n LL-HLS viewers on one stream, each holding a blocking playlist reload
-// for the next part and then fetching that part, as hls.js does at the live edge. The viewers
-// run in child processes of viewers-per-process each (this program re-run with -viewer-set),
-// so that no generator process nears the open-files limit, and the kernel spreads their work
-// over the cores; their CPU is reported next to the server's.
+// egress simulates n LL-HLS viewers (package viewer) on one stream, each holding a blocking
+// playlist reload for the next part and then fetching that part, as hls.js does at the live
+// edge. The viewers run in child processes of viewers-per-process each (this program re-run
+// with -viewer-set), so that no generator process nears the open-files limit, and the kernel
+// spreads their work over the cores; their CPU is reported next to the server's.
 func egress(n int) error {
 	file, err := sample()
 	if err != nil {
@@ -119,36 +119,15 @@ func viewers(set string) error {
 				DialContext:         (&net.Dialer{LocalAddr: local, Timeout: 10 * time.Second}).DialContext,
 				MaxIdleConnsPerHost: 2,
 			}, Timeout: 30 * time.Second}
-			token := harness.Token(channelID)
 			var mine []float32
-			get := func(url string) ([]byte, bool) {
-				t := time.Now()
-				res, err := client.Get(url)
+			viewer.Viewer{Client: client, Base: base, Token: harness.Token(channelID), Observe: func(took time.Duration, ok bool) {
 				requests.Add(1)
-				if err != nil {
+				if !ok {
 					failures.Add(1)
-					return nil, false
+					return
 				}
-				b, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					failures.Add(1)
-					return nil, false
-				}
-				mine = append(mine, float32(time.Since(t).Microseconds())/1000)
-				return b, true
-			}
-			pl, ok := get(base + "video1_stream.m3u8?token=" + token)
-			for ok && time.Now().Before(stop) {
-				msn, part, _, uri, parsed := harness.NextPart(string(pl))
-				if !parsed {
-					break
-				}
-				if _, ok = get(base + uri + "?token=" + token); !ok {
-					break
-				}
-				pl, ok = get(fmt.Sprintf("%svideo1_stream.m3u8?token=%s&_HLS_msn=%d&_HLS_part=%d", base, token, msn, part))
-			}
+				mine = append(mine, float32(took.Microseconds())/1000)
+			}}.Play(stop)
 			client.CloseIdleConnections()
 			mu.Lock()
 			lat = append(lat, mine...)

@@ -159,14 +159,21 @@ func ingestToPart() error {
 // the playing frame's program-date-time (stamped at RTMP arrival, so the encoder's own delay
 // is not counted).
 func playerLatency() error {
-	ms, err := browserSamples("playerbench", func(base, _ string) []string {
-		return []string{"bench/player-latency.mjs", base + "/playerbench", strconv.Itoa(int(warmup.Seconds())), "30"}
-	})
+	s, err := harness.StartLive(*binary, "playerbench", liveEncoder)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("player latency in Chromium with hls.js (low-latency mode; wall clock minus the playing frame's PDT, %d samples after %v of playback): p50 %.0f ms, p95 %.0f ms\n",
-		len(ms), *warmup, harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95))
+	defer s.Stop()
+	res, err := harness.MeasurePlayerLatency(s.Base+"/playerbench", *warmup, 30, 1)
+	if err != nil {
+		return err
+	}
+	ms := res[0].All()
+	if len(ms) == 0 {
+		return fmt.Errorf("no sample had a playingDate")
+	}
+	fmt.Printf("player latency in Chromium with hls.js (low-latency mode; wall clock minus the playing frame's PDT, %d samples after %v of playback, %d without a playingDate): p50 %.0f ms, p95 %.0f ms\n",
+		len(ms), *warmup, res[0].Missing, harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95))
 	return nil
 }
 

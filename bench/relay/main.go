@@ -8,8 +8,8 @@
 //     through nginx, against the viewers' own request rate (what they would send node A
 //     directly);
 //   - the ingesting node's CPU meanwhile, against the same time with no viewers;
-//   - player latency in Chromium with hls.js, direct from the ingesting node against through
-//     nginx, in the same run;
+//   - player latency in Chromium with hls.js, direct from the ingesting node, through node B
+//     and through nginx in front of node B, joins taking turns in the same run;
 //   - the latency a relay hop adds to a part's availability: the same part's blocking reload
 //     returning on node B minus on node A, followed side by side.
 //
@@ -19,10 +19,8 @@ package main
 
 import (
 	"database/sql"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -39,6 +37,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/livehouse/livehouse/bench/internal/harness"
+	"github.com/livehouse/livehouse/bench/internal/viewer"
 )
 
 var (
@@ -46,7 +45,10 @@ var (
 	viewersF = flag.String("viewers", "1000,5000", "simulated LL-HLS viewers, one measurement per count")
 	duration = flag.Duration("duration", 30*time.Second, "how long each viewer measurement runs")
 	samples  = flag.Int("samples", 100, "parts followed for the hop latency")
-	player   = flag.Duration("player-warmup", 20*time.Second, "playback before the player latency is sampled; 0 skips the player figure")
+	figures  = flag.String("figures", "hop,cpu,player,upstream", "which figures to take: hop, cpu (no viewers), player, upstream")
+	player   = flag.Duration("player-warmup", 5*time.Second, "playback before each join's player latency is sampled")
+	joins    = flag.Int("player-joins", 10, "fresh players (joins) per path for the player latency")
+	perJoin  = flag.Int("player-samples", 4, "player latency samples per join, a second apart")
 	nginxBin = flag.String("nginx", "/usr/sbin/nginx", "nginx binary")
 )
 
@@ -96,22 +98,33 @@ func run() error {
 	defer b.Stop()
 	path := "/hls/" + a.ChannelID + "/video1_stream.m3u8"
 
-	if err := hopLatency(a.Base+path, b.Base+path, a.ChannelID); err != nil {
-		return fmt.Errorf("hop latency: %w", err)
+	want := map[string]bool{}
+	for _, f := range strings.Split(*figures, ",") {
+		want[strings.TrimSpace(f)] = true
 	}
-	cpu0, t0 := a.CPUSeconds(), time.Now()
-	time.Sleep(*duration)
-	fmt.Printf("ingesting node, no viewers anywhere: %.1f %% of one core over %.0f s\n", 100*(a.CPUSeconds()-cpu0)/time.Since(t0).Seconds(), time.Since(t0).Seconds())
+	if want["hop"] {
+		if err := hopLatency(a.Base+path, b.Base+path, a.ChannelID); err != nil {
+			return fmt.Errorf("hop latency: %w", err)
+		}
+	}
+	if want["cpu"] {
+		cpu0, t0 := a.CPUSeconds(), time.Now()
+		time.Sleep(*duration)
+		fmt.Printf("ingesting node, no viewers anywhere: %.1f %% of one core over %.0f s\n", 100*(a.CPUSeconds()-cpu0)/time.Since(t0).Seconds(), time.Since(t0).Seconds())
+	}
 	edge, stop, err := startNginx(strings.TrimPrefix(b.Base, "http://"))
 	if err != nil {
 		fmt.Printf("relay: nginx figures skipped: %v\n", err)
 	} else {
 		defer stop()
 	}
-	if edge != "" && *player > 0 {
-		if err := playerLatency(a, edge); err != nil {
+	if want["player"] {
+		if err := playerLatency(a, b, edge); err != nil {
 			fmt.Printf("player latency: %v (the other figures go on)\n", err)
 		}
+	}
+	if !want["upstream"] {
+		return nil
 	}
 	for _, n := range strings.Split(*viewersF, ",") {
 		viewers, err := strconv.Atoi(strings.TrimSpace(n))
@@ -181,7 +194,7 @@ func errorsJoin(errs ...error) error {
 func upstreamRate(name, base string, relay *harness.Server, origin *harness.Live, viewers int) error {
 	channelID := origin.ChannelID
 	prefix := base + "/hls/" + channelID + "/"
-	before, err := metric(relay.Base, "livehouse_hls_relay_upstream_requests_total")
+	before, err := harness.Metric(relay.Base, "livehouse_hls_relay_upstream_requests_total")
 	if err != nil {
 		return err
 	}
@@ -194,45 +207,18 @@ func upstreamRate(name, base string, relay *harness.Server, origin *harness.Live
 	var wg sync.WaitGroup
 	for range viewers {
 		wg.Go(func() {
-			token := harness.Token(channelID)
-			get := func(u string) ([]byte, bool) {
-				res, err := client.Get(u)
+			viewer.Viewer{Client: client, Base: prefix, Token: harness.Token(channelID), Observe: func(_ time.Duration, ok bool) {
 				requests.Add(1)
-				if err != nil {
-					failures.Add(1)
-					return nil, false
-				}
-				b, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					failures.Add(1)
-					return nil, false
-				}
-				return b, true
-			}
-			pl, ok := get(prefix + "video1_stream.m3u8?token=" + token)
-			for time.Now().Before(stop) {
 				if !ok {
-					time.Sleep(200 * time.Millisecond) // a player's retry pause
-					pl, ok = get(prefix + "video1_stream.m3u8?token=" + token)
-					continue
+					failures.Add(1)
 				}
-				msn, part, _, uri, parsed := harness.NextPart(string(pl))
-				if !parsed {
-					ok = false
-					continue
-				}
-				if _, ok = get(prefix + uri + "?token=" + token); !ok {
-					continue
-				}
-				pl, ok = get(fmt.Sprintf("%svideo1_stream.m3u8?token=%s&_HLS_msn=%d&_HLS_part=%d", prefix, token, msn, part))
-			}
+			}}.Play(stop)
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(t0).Seconds()
 	originCPU := 100 * (origin.CPUSeconds() - cpu0) / elapsed
-	after, err := metric(relay.Base, "livehouse_hls_relay_upstream_requests_total")
+	after, err := harness.Metric(relay.Base, "livehouse_hls_relay_upstream_requests_total")
 	if err != nil {
 		return err
 	}
@@ -244,43 +230,40 @@ func upstreamRate(name, base string, relay *harness.Server, origin *harness.Live
 }
 
 // playerLatency samples wall clock minus the playing frame's program-date-time in Chromium,
-// on the channel page of the ingesting node with its HLS direct, then through the edge.
-func playerLatency(a *harness.Live, edge string) error {
-	for _, via := range []struct{ name, hlsBase string }{{"direct", ""}, {"through nginx", edge}} {
-		args := []string{"bench/player-latency.mjs", a.Base + "/relaybench", strconv.Itoa(int(player.Seconds())), "20"}
-		if via.hlsBase != "" {
-			args = append(args, via.hlsBase)
+// on the channel page of the ingesting node with its HLS requests sent direct to it, to the
+// relaying node, and to the edge in front of the relaying node; fresh players (joins) take
+// turns between the paths, so that each sees the same moments of the stream and the
+// machine. It prints a table.
+func playerLatency(a *harness.Live, b *harness.Server, edge string) error {
+	// Every path but the first sends the page's HLS requests through Playwright's request
+	// interception to an origin; the first leaves them alone, to show what that costs.
+	paths := []struct{ name, base string }{
+		{"node A, not intercepted", "-"}, {"node A (ingesting)", a.Base}, {"node B (relaying from A)", b.Base},
+	}
+	if edge != "" {
+		paths = append(paths, struct{ name, base string }{"nginx in front of node B", edge})
+	}
+	bases := make([]string, len(paths))
+	for i, p := range paths {
+		bases[i] = p.base
+	}
+	res, err := harness.MeasurePlayerLatency(a.Base+"/relaybench", *player, *perJoin, *joins, bases...)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("player latency in Chromium with hls.js (wall clock minus the playing frame's PDT; %d joins per path taking turns, each a fresh page sampled %d times a second apart after %v of playback):\n",
+		*joins, *perJoin, *player)
+	fmt.Printf("  %-26s %8s %8s %22s %15s\n", "HLS from", "p50", "p95", "join medians min–max", "no playingDate")
+	for i, p := range paths {
+		ms, medians := res[i].All(), res[i].JoinMedians()
+		if len(ms) == 0 {
+			fmt.Printf("  %-26s no sample had a playingDate (%d missing)\n", p.name, res[i].Missing)
+			continue
 		}
-		cmd := exec.Command("node", args...)
-		cmd.Dir = "web" // playwright-core comes from the web app's node_modules
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return fmt.Errorf("%s: %w", via.name, err)
-		}
-		var ms []float64
-		if err := json.Unmarshal(out, &ms); err != nil || len(ms) == 0 {
-			return fmt.Errorf("%s: samples %q: %v", via.name, out, err)
-		}
-		fmt.Printf("player latency in Chromium with hls.js, %s (wall clock minus the playing frame's PDT, %d samples after %v): p50 %.0f ms, p95 %.0f ms\n",
-			via.name, len(ms), *player, harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95))
+		fmt.Printf("  %-26s %5.0f ms %5.0f ms %14.0f–%.0f ms %15d\n", p.name, harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95),
+			harness.Percentile(medians, 0), harness.Percentile(medians, 1), res[i].Missing)
 	}
 	return nil
-}
-
-func metric(base, name string) (float64, error) {
-	res, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
-	}
-	return 0, fmt.Errorf("%s: no %s", base, name)
 }
 
 // startNginx runs deploy/nginx/livehouse-edge.conf in front of the given node.

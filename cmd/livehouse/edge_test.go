@@ -149,13 +149,33 @@ func TestRelayAndEdge(t *testing.T) {
 		if strings.Contains(pl, "token") {
 			t.Errorf("%s: the playlist carries the token", via.name)
 		}
+		// A player at the live edge: blocking reloads, one part after another, as hls.js makes
+		// them (with _HLS_skip). Each answer lists the part asked for (a cache that answered
+		// from an older copy would not) and carries the program-date-time the player's
+		// latency comes from, moving forward.
 		msn, part := nextPart(t, pl)
-		status, blocked, h := fetch(t, fmt.Sprintf("%s%svideo1_stream.m3u8?_HLS_msn=%d&_HLS_part=%d", via.base, hlsPath, msn, part), token)
-		if status != 200 {
-			t.Fatalf("%s: blocking reload: %d %s", via.name, status, blocked)
-		}
-		if gotMSN, gotPart := nextPart(t, blocked); gotMSN*100+gotPart <= msn*100+part {
-			t.Errorf("%s: blocking reload for %d.%d answered with next part %d.%d", via.name, msn, part, gotMSN, gotPart)
+		var blocked string
+		var h http.Header
+		var lastPDT time.Time
+		for i := range 6 {
+			q := fmt.Sprintf("_HLS_msn=%d&_HLS_part=%d", msn, part)
+			if i%2 == 1 {
+				q += "&_HLS_skip=YES"
+			}
+			var status int
+			status, blocked, h = fetch(t, via.base+hlsPath+"video1_stream.m3u8?"+q, token)
+			if status != 200 {
+				t.Fatalf("%s: blocking reload %s: %d %s", via.name, q, status, blocked)
+			}
+			gotMSN, gotPart := nextPart(t, blocked)
+			if gotMSN*100+gotPart <= msn*100+part {
+				t.Fatalf("%s: blocking reload %s answered with next part %d.%d: an older playlist", via.name, q, gotMSN, gotPart)
+			}
+			pdt := newestPDT(t, blocked)
+			if pdt.Before(lastPDT) {
+				t.Errorf("%s: blocking reload %s: program-date-time %v went back from %v", via.name, q, pdt, lastPDT)
+			}
+			msn, part, lastPDT = gotMSN, gotPart, pdt
 		}
 		if cc := h.Get("Cache-Control"); !strings.HasPrefix(cc, "public, max-age=") {
 			t.Errorf("%s: blocking reload Cache-Control %q", via.name, cc)
@@ -250,3 +270,20 @@ func TestRelayAndEdge(t *testing.T) {
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+var pdtRE = regexp.MustCompile(`(?m)^#EXT-X-PROGRAM-DATE-TIME:(\S+)$`)
+
+// newestPDT is the last EXT-X-PROGRAM-DATE-TIME of a media playlist; a playlist without one
+// fails the test (players compute their latency, and sync with others, from it).
+func newestPDT(t *testing.T, playlist string) time.Time {
+	t.Helper()
+	all := pdtRE.FindAllStringSubmatch(playlist, -1)
+	if len(all) == 0 {
+		t.Fatalf("no EXT-X-PROGRAM-DATE-TIME in:\n%s", playlist)
+	}
+	at, err := time.Parse(time.RFC3339Nano, all[len(all)-1][1])
+	if err != nil {
+		t.Fatalf("EXT-X-PROGRAM-DATE-TIME %q: %v", all[len(all)-1][1], err)
+	}
+	return at
+}

@@ -350,6 +350,11 @@ func nextPart(t *testing.T, playlist string) (int, int) {
 			}
 		case strings.HasPrefix(line, "#EXT-X-PART:"):
 			parts++
+		case strings.HasPrefix(line, "#EXT-X-SKIP:SKIPPED-SEGMENTS="):
+			// A delta update (_HLS_skip) leaves out the oldest segments and says how many.
+			v, _, _ := strings.Cut(strings.TrimPrefix(line, "#EXT-X-SKIP:SKIPPED-SEGMENTS="), ",")
+			n, _ := strconv.Atoi(v)
+			segments += n
 		}
 	}
 	return seq + segments, parts

@@ -9,10 +9,25 @@ export async function launch() {
   });
 }
 
-// openPlaying opens url and waits until hls.js plays it, then for warmupSeconds more. With
-// hlsBase, the page's /hls/ requests go to that origin instead (a caching edge, say).
+// openPlaying opens url in a fresh browser context (nothing cached) and waits until hls.js
+// plays it, then for warmupSeconds more. With hlsBase, the page's /hls/ requests go to that
+// origin instead (a caching edge, say). The page keeps the player's hls.js errors in
+// window.livehouseHlsErrors, for a measurement to report when it cannot sample.
 export async function openPlaying(browser, url, warmupSeconds, hlsBase) {
-  const page = await browser.newPage();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    let hls;
+    window.livehouseHlsErrors = [];
+    Object.defineProperty(window, 'livehouseHls', {
+      configurable: true,
+      get: () => hls,
+      set: (h) => {
+        hls = h;
+        h.on('hlsError', (_e, d) => window.livehouseHlsErrors.push(`${d.fatal ? 'fatal ' : ''}${d.type}/${d.details}`));
+      },
+    });
+  });
   if (hlsBase) {
     await page.route('**/hls/**', (route) => {
       const u = new URL(route.request().url());

@@ -82,6 +82,18 @@ async function playing(viewer: Page) {
   expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
 }
 
+// lowLatency waits until hls.js knows the wall-clock time of the frame it shows (the
+// playlist's PROGRAM-DATE-TIME reached it) and that frame is less than 5 s old: the player
+// follows the live edge through this path rather than an old playlist. A generous bound on
+// behaviour, not a speed figure (make bench measures that).
+async function lowLatency(viewer: Page) {
+  const behind = () => viewer.evaluate(() => {
+    const at = (window as unknown as { livehouseHls?: { playingDate: Date | null } }).livehouseHls?.playingDate;
+    return at ? Date.now() - at.getTime() : Infinity;
+  });
+  await expect.poll(behind, { timeout: 30_000, message: 'the playing frame\'s program-date-time within 5 s of now' }).toBeLessThan(5_000);
+}
+
 test('hls.js plays a channel of node A through node B and through nginx', async ({ browser }) => {
   schema = `lh_e2e_relay_${process.pid}_${Date.now().toString(36)}`;
   execFileSync('psql', [pg!, '-q', '-c', `CREATE SCHEMA ${schema}`]);
@@ -110,6 +122,7 @@ test('hls.js plays a channel of node A through node B and through nginx', async 
     await viaB.goto(`${b.base}/${streamer}`);
     await expect(viaB.getByTestId('player').getByText('LIVE')).toBeVisible(mediaWait);
     await playing(viaB);
+    await lowLatency(viaB);
     expect([...hlsHosts]).toEqual([new URL(b.base).host]);
 
     // Through nginx: the same page, with its HLS requests sent to the edge instead.
@@ -120,6 +133,7 @@ test('hls.js plays a channel of node A through node B and through nginx', async 
     await viaEdge.goto(`${b.base}/${streamer}`);
     await expect(viaEdge.getByTestId('player').getByText('LIVE')).toBeVisible(mediaWait);
     await playing(viaEdge);
+    await lowLatency(viaEdge);
     expect(cache.size).toBeGreaterThan(0); // the edge answered (MISS, HIT, …)
   } finally {
     ffmpeg.kill('SIGINT');
