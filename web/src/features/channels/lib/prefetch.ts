@@ -171,6 +171,9 @@ export function prefetchChannelPage(path: string, origin: string): ChannelPrefet
       // Nobody came: let it all go.
       p.stopped = true;
       files.clear();
+    } else {
+      // What the player has not taken by then it will not want.
+      window.setTimeout(() => files.clear(), followFor);
     }
   };
 
