@@ -58,6 +58,20 @@ describe('startAtLatestIndependentPart', () => {
     expect(Number(startOf(startAtLatestIndependentPart(playlist(8, { keyframeAt: 7 }))))).toBeCloseTo(-0.2);
   });
 
+  it('lands inside the independent part whatever the rounding of the durations', () => {
+    // hls.js adds the offset to its own float sum of the durations (15.399999999999999 for
+    // 15.4, say): the start must not fall a rounding error before the keyframe.
+    for (let n = 1; n <= 2; n++) {
+      for (const at of [undefined, 1]) {
+        const pl = playlist(n, { keyframeAt: at });
+        const s = liveStart(pl)!;
+        const start = s.edge + Number(startOf(startAtLatestIndependentPart(pl)));
+        expect(start, `${n} parts, keyframe at ${at}`).toBeGreaterThan(s.independent);
+        expect(start - s.independent).toBeLessThan(0.01);
+      }
+    }
+  });
+
   it('leaves the start to hls.js when the newest independent part is further back than that', () => {
     // Five parts in: 0.5 s behind the edge is inside the newest segment already.
     for (const n of [3, 5, 9]) expect(startAtLatestIndependentPart(playlist(n))).toBe(playlist(n));

@@ -59,5 +59,8 @@ export function startAtLatestIndependentPart(playlist: string): string {
   if (behind <= 0 || behind >= s.holdBack) return playlist;
   const eol = playlist.indexOf('\n');
   if (eol < 0) return playlist;
-  return `${playlist.slice(0, eol + 1)}#EXT-X-START:TIME-OFFSET=-${behind.toFixed(5)},PRECISE=YES\n${playlist.slice(eol + 1)}`;
+  // A millisecond into the part: hls.js adds the offset to its own sum of the durations, and
+  // a start a rounding error before the keyframe would load the part before it.
+  const offset = behind - 0.001;
+  return `${playlist.slice(0, eol + 1)}#EXT-X-START:TIME-OFFSET=-${offset.toFixed(5)},PRECISE=YES\n${playlist.slice(eol + 1)}`;
 }

@@ -108,7 +108,7 @@ describe('prefetchLoader', () => {
     hold({ '/hls/ch/video1_stream.m3u8': { data: Promise.resolve(media) } });
     const fromMemory = load('/hls/ch/video1_stream.m3u8?token=t', 'level', 'text');
     await fromMemory.done;
-    expect(fromMemory.got.data).toMatch(/^#EXTM3U\n#EXT-X-START:TIME-OFFSET=-0\.20000,PRECISE=YES\n/);
+    expect(fromMemory.got.data).toMatch(/^#EXTM3U\n#EXT-X-START:TIME-OFFSET=-0\.19900,PRECISE=YES\n/);
 
     networkAnswer.data = media;
     const fromNetwork = load('/hls/ch/video1_stream.m3u8?token=t', 'level', 'text');
