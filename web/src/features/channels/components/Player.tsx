@@ -61,8 +61,9 @@ export function Player({ src, token, title, channel, children }: Props) {
         maxLiveSyncPlaybackRate: 1.5,
         liveSyncOnStallIncrease: 0.2,
         backBufferLength: 30,
-        // What the boot script fetched ahead (playlists, init sections, the parts since the
-        // latest independent part) comes from memory.
+        // What the boot script fetched ahead (playlists, init sections, the newest segment's
+        // parts) comes from memory; the first media playlist says to start at the newest
+        // independent part when it is near the edge.
         loader: prefetchLoader(Hls.DefaultConfig.loader),
         // Every playlist, part, segment and init request carries the current token.
         xhrSetup: (xhr, url) => xhr.open('GET', withToken(url, tokenRef.current)),
