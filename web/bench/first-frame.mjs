@@ -1,6 +1,8 @@
 // Time to first frame on a live channel page in Chromium: for each of TABS fresh tabs (a new
 // browser context each, so nothing is cached), the time from the start of navigation to the
-// first video frame presented (requestVideoFrameCallback), in milliseconds.
+// first video frame presented (requestVideoFrameCallback), in milliseconds. On stderr, each
+// tab's steps (ms from navigation start; behindEdge: how far the first frame is behind the
+// newest part of the first media playlist hls.js read, in ms of media).
 // Usage: node bench/first-frame.mjs CHANNEL_URL TABS
 import { launch } from './browser.mjs';
 
@@ -14,12 +16,38 @@ try {
     // Installed before any of the page's scripts run: the first video element's first
     // presented frame, on the page's own clock (0 = navigation start).
     await page.addInitScript(() => {
+      // Steps of the start, on the same clock: hls.js created, its first media playlist and
+      // main part, the video's metadata; and the first playlist's edge, to tell how far
+      // behind it the first frame is.
+      const steps = (window.livehouseSteps = {});
+      const at = (name) => (steps[name] ??= Math.round(performance.now()));
+      let hls;
+      Object.defineProperty(window, 'livehouseHls', {
+        configurable: true,
+        get: () => hls,
+        set: (h) => {
+          hls = h;
+          at('hlsCreated');
+          h.on('hlsLevelLoaded', (_e, d) => {
+            if (steps.levelLoaded === undefined) steps.edge = d.details.edge;
+            at('levelLoaded');
+          });
+          h.on('hlsFragLoaded', (_e, d) => d.frag.type === 'main' && at('firstPartLoaded'));
+        },
+      });
       window.livehouseFirstFrame = new Promise((resolve) => {
-        const watch = (v) => v.requestVideoFrameCallback(() => resolve(performance.now()));
+        const watch = (v) => {
+          v.addEventListener('loadedmetadata', () => at('metadata'), { once: true });
+          v.requestVideoFrameCallback((now, md) => {
+            steps.behindEdge = steps.edge === undefined ? null : Math.round((steps.edge - md.mediaTime) * 1000);
+            resolve(performance.now());
+          });
+        };
         new MutationObserver((_, obs) => {
           const v = document.querySelector('video');
           if (v) {
             obs.disconnect();
+            at('video');
             watch(v);
           }
         }).observe(document, { childList: true, subtree: true });
@@ -38,11 +66,13 @@ try {
       const nav = performance.getEntriesByType('navigation')[0];
       return {
         html: nav ? Math.round(nav.responseEnd) : null,
-        channelApi: end(first(/\/api\/channels\//)),
+        appScript: end(first(/\/assets\/index-[^/]*\.js/)),
+        domContentLoaded: nav ? Math.round(nav.domContentLoadedEventEnd) : null,
+        channelApi: end(first(/\/api\/channels\/[^/]+$/)),
         playerChunk: end(first(/\/assets\/Player-/)),
-        playlist: end(first(/\.m3u8/)),
-        init: end(first(/init/)),
-        firstMedia: end(first(/\.(m4s|mp4)(\?|$)/)),
+        multivariant: end(first(/\/index\.m3u8/)),
+        mediaPlaylist: end(first(/_stream\.m3u8/)),
+        ...window.livehouseSteps,
       };
     });
     console.error(JSON.stringify({ tab: i, firstFrame: Math.round(out[i]), ...steps }));

@@ -26,9 +26,14 @@ export async function api<T = void>(method: string, path: string, body?: Body): 
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
   }
+  return readResponse<T>(fetch(path, { method, headers, body: payload, credentials: 'same-origin' }));
+}
+
+// readResponse reads a response of the API as api does: its JSON, or an ApiError.
+export async function readResponse<T = void>(response: Promise<Response>): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
+    res = await response;
   } catch {
     throw new ApiError(0, 'NetworkError', 'Could not reach the server. Check your connection and try again.');
   }

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api } from '../../../lib/api-client';
+import { api, readResponse } from '../../../lib/api-client';
 import { meKey, type Me } from '../../../lib/session';
+import { takeChannel } from '../lib/prefetched';
 
 export type ChannelCard = {
   channelId: string;
@@ -30,7 +31,11 @@ export const channelKey = (username: string) => ['channel', username.toLowerCase
 export function useChannel(username: string) {
   return useQuery({
     queryKey: channelKey(username),
-    queryFn: () => api<ChannelPage>('GET', `/api/channels/${encodeURIComponent(username)}`),
+    // The first load takes what the boot script fetched already, if it did.
+    queryFn: () => {
+      const prefetched = takeChannel(username);
+      return prefetched ? readResponse<ChannelPage>(prefetched) : api<ChannelPage>('GET', `/api/channels/${encodeURIComponent(username)}`);
+    },
     refetchInterval: 5000,
     retry: false,
   });

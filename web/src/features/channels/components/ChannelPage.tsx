@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { isApiError } from '../../../lib/api-client';
 import { stackedQuery, useMediaQuery } from '../../../lib/media-query';
@@ -12,9 +12,30 @@ import { stripToken } from '../lib/playback';
 
 // hls.js is large: it is its own chunk, outside the initial JavaScript. The channel page starts
 // loading it at once, alongside the channel's data, rather than after that data says the
-// channel is live: for a live channel the first frame comes one round trip sooner.
-const loadPlayer = () => import('./Player');
-const Player = lazy(() => loadPlayer().then((m) => ({ default: m.Player })));
+// channel is live: for a live channel the first frame comes one round trip sooner (on a
+// channel page the boot script has preloaded it already). It is not React.lazy: a Suspense
+// boundary that showed its fallback holds the revealed player back by up to 300 ms.
+type PlayerModule = typeof import('./Player');
+let playerModule: PlayerModule | undefined;
+const loadPlayer = () => import('./Player').then((m) => (playerModule = m));
+
+// usePlayer is the player component once its chunk is loaded; failed is set if it cannot be.
+function usePlayer() {
+  const [mod, setMod] = useState(playerModule);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    if (mod) return;
+    let live = true;
+    loadPlayer().then(
+      (m) => live && setMod(m),
+      () => live && setFailed(true),
+    );
+    return () => {
+      live = false;
+    };
+  }, [mod]);
+  return { Player: mod?.Player, failed };
+}
 
 type ChatSlot = (channel: { username: string; isOwner: boolean; isBanned: boolean }) => ReactNode;
 // OverlaySlot draws stream actions: over the player, or (quiz and products on stacked layouts)
@@ -38,9 +59,7 @@ export function ChannelPage({ profile = false, chat, overlay }: { profile?: bool
   const banMutation = useBan(myName);
   const stacked = useMediaQuery(stackedQuery);
   const [tab, setTab] = useState<'chat' | 'actions'>('chat');
-  useEffect(() => {
-    loadPlayer().catch(() => undefined); // a failed prefetch is retried when the player renders
-  }, []);
+  const { Player, failed: playerFailed } = usePlayer();
 
   // Back from signing in after a signed-out Follow click: follow now.
   useEffect(() => {
@@ -143,11 +162,15 @@ export function ChannelPage({ profile = false, chat, overlay }: { profile?: bool
           {ch.isBanned ? (
             <p className="player-message">You are banned from this channel</p>
           ) : ch.isLive && ch.playbackUrl ? (
-            <Suspense fallback={<Spinner label="Loading the player" />}>
+            Player ? (
               <Player key={stripToken(ch.playbackUrl)} src={stripToken(ch.playbackUrl)} token={ch.playbackToken} title={ch.username} channel={ch.username}>
                 {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'player', stacked })}
               </Player>
-            </Suspense>
+            ) : playerFailed ? (
+              <p className="player-message">The player could not be loaded. Reload the page to try again.</p>
+            ) : (
+              <Spinner label="Loading the player" />
+            )
           ) : (
             <p className="player-message">{ch.username} is offline</p>
           )}

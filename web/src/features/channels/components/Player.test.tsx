@@ -15,6 +15,7 @@ vi.mock('hls.js', () => {
     static isSupported = () => true;
     static Events = { MANIFEST_PARSED: 'manifestParsed', ERROR: 'error' };
     static ErrorTypes = { MEDIA_ERROR: 'mediaError' };
+    static DefaultConfig = { loader: class {} };
     get latency() { return fake.latency; }
     get targetLatency() { return fake.targetLatency; }
     get liveSyncPosition() { return fake.liveSyncPosition; }
@@ -53,13 +54,25 @@ describe('Player', () => {
     render(<Player src="/hls/ch/index.m3u8" title="streamer" />);
     const video = screen.getByTestId('video') as HTMLVideoElement;
     Object.defineProperty(video, 'paused', { value: false });
+    const state: { readyState: number; bufferedTo: number } = { readyState: HTMLMediaElement.HAVE_METADATA, bufferedTo: 25 };
+    Object.defineProperty(video, 'readyState', { get: () => state.readyState });
+    Object.defineProperty(video, 'buffered', { get: () => ({ length: 1, start: () => 18, end: () => state.bufferedTo }) });
     video.currentTime = 20;
 
     fake.latency = fake.targetLatency + 0.5; // a little behind: hls.js's own catch-up handles it
     vi.advanceTimersByTime(3000);
     expect(video.currentTime).toBe(20);
 
+    // Far behind, but not playing yet (no frame to play) or the edge not buffered yet: a jump
+    // would throw away what is loading.
     fake.latency = fake.targetLatency + 1.2; // as far behind as a late join leaves a viewer
+    vi.advanceTimersByTime(1000);
+    expect(video.currentTime).toBe(20);
+    state.readyState = HTMLMediaElement.HAVE_ENOUGH_DATA;
+    vi.advanceTimersByTime(1000);
+    expect(video.currentTime).toBe(20);
+
+    state.bufferedTo = 31;
     vi.advanceTimersByTime(1000);
     expect(video.currentTime).toBe(30);
   });

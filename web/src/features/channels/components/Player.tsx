@@ -2,6 +2,7 @@ import Hls, { type Level } from 'hls.js';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { parseCue, receiveCue } from '../../../lib/timed-metadata';
 import { startBeacons, tokenOf, withToken } from '../lib/playback';
+import { dropPrefetch, prefetchLoader } from '../lib/prefetched';
 
 // src is the playback URL; token the playback token the channel page minted for this viewer,
 // sent on every media request and renewed by the viewing beacon (which needs channel).
@@ -60,6 +61,10 @@ export function Player({ src, token, title, channel, children }: Props) {
         maxLiveSyncPlaybackRate: 1.5,
         liveSyncOnStallIncrease: 0.2,
         backBufferLength: 30,
+        // What the boot script fetched ahead (playlists, init sections, the newest segment's
+        // parts) comes from memory; the first media playlist says to start at the newest
+        // independent part when it is near the edge.
+        loader: prefetchLoader(Hls.DefaultConfig.loader),
         // Every playlist, part, segment and init request carries the current token.
         xhrSetup: (xhr, url) => xhr.open('GET', withToken(url, tokenRef.current)),
       });
@@ -82,16 +87,26 @@ export function Player({ src, token, title, channel, children }: Props) {
       h.attachMedia(v);
       // hls.js speeds up only near its target latency and with more than a second buffered
       // ahead: a viewer who joined, or fell, behind by more than that stays there. Jump to
-      // the live sync position instead (inside what is buffered, so without a stall).
+      // the live sync position instead, once playing and only inside what is buffered: a
+      // jump before the first frame, or past the buffer, throws away what is loading and
+      // starts over from the next keyframe.
       const catchUp = window.setInterval(() => {
         const edge = h.liveSyncPosition;
-        if (edge != null && !v.paused && h.latency > (h.targetLatency ?? 0) + catchUpAfter && edge > v.currentTime) {
+        if (
+          edge != null &&
+          !v.paused &&
+          v.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA &&
+          h.latency > (h.targetLatency ?? 0) + catchUpAfter &&
+          edge > v.currentTime &&
+          isBuffered(v.buffered, edge)
+        ) {
           v.currentTime = edge;
         }
       }, 1000);
       return () => {
         window.clearInterval(catchUp);
         h.destroy();
+        dropPrefetch();
         hls.current = null;
       };
     }
@@ -185,6 +200,14 @@ export function Player({ src, token, title, channel, children }: Props) {
       </div>
     </div>
   );
+}
+
+// isBuffered reports whether t lies inside one of the buffered ranges.
+function isBuffered(ranges: TimeRanges, t: number): boolean {
+  for (let i = 0; i < ranges.length; i++) {
+    if (ranges.start(i) <= t && t < ranges.end(i)) return true;
+  }
+  return false;
 }
 
 function Icon({ d }: { d: string }) {

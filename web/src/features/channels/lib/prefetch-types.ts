@@ -1,0 +1,23 @@
+// What the boot script's prefetch (prefetch.ts) hands the app (prefetched.ts). Types only: the
+// two sides are in different entry chunks and share no code.
+
+// PrefetchedFile is a playlist, init section or part fetched ahead of the player.
+export type PrefetchedFile = {
+  url: string; // as fetched, with its token
+  start: number; // performance.now() when the request went out
+  end?: number; // and when its body had arrived
+  data: Promise<string | ArrayBuffer>;
+};
+
+export type ChannelPrefetch = {
+  username: string; // lower case
+  channel?: Promise<Response>; // GET /api/channels/{username}, until the app takes it
+  files: Map<string, PrefetchedFile>; // by fileKey: absolute URL without the token
+  stopped: boolean; // the player is gone, or never came: stop following the edge
+};
+
+declare global {
+  interface Window {
+    livehousePrefetch?: ChannelPrefetch;
+  }
+}
