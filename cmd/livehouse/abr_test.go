@@ -80,8 +80,10 @@ func TestStandardChannelLadder(t *testing.T) {
 	needTool(t, "ffprobe")
 	dir := t.TempDir()
 	rtmpAddr := freePort(t)
-	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
-		"LIVEHOUSE_RTMP_ADDR": rtmpAddr, "LIVEHOUSE_CHANNEL_TYPE": "STANDARD"})
+	srv := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
+		"LIVEHOUSE_RTMP_ADDR": rtmpAddr, "LIVEHOUSE_CHANNEL_TYPE": "STANDARD"}
+	base, stop := startServer(t, srv)
+	rtmpAddr = srv["LIVEHOUSE_RTMP_ADDR"] // startServer replaces a port taken meanwhile
 	defer stop()
 	token, key, channelID, _ := signUpStreamer(t, base)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -273,8 +275,10 @@ func TestStandardWithoutTranscoder(t *testing.T) {
 				program = filepath.Join(dir, program)
 			}
 			rtmpAddr := freePort(t)
-			base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error",
-				"LIVEHOUSE_RTMP_ADDR": rtmpAddr, "LIVEHOUSE_CHANNEL_TYPE": "STANDARD", "LIVEHOUSE_TRANSCODE_FFMPEG": program})
+			srv := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error",
+				"LIVEHOUSE_RTMP_ADDR": rtmpAddr, "LIVEHOUSE_CHANNEL_TYPE": "STANDARD", "LIVEHOUSE_TRANSCODE_FFMPEG": program}
+			base, stop := startServer(t, srv)
+			rtmpAddr = srv["LIVEHOUSE_RTMP_ADDR"] // startServer replaces a port taken meanwhile
 			defer stop()
 			_, key, channelID, _ := signUpStreamer(t, base)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

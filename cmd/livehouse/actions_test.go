@@ -110,7 +110,9 @@ func TestStreamActionsInBand(t *testing.T) {
 	needTool(t, "ffmpeg")
 	dir := t.TempDir()
 	rtmpAddr := freePort(t)
-	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": rtmpAddr})
+	srv := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": rtmpAddr}
+	base, stop := startServer(t, srv)
+	rtmpAddr = srv["LIVEHOUSE_RTMP_ADDR"] // startServer replaces a port taken meanwhile
 	defer stop()
 	token, key, channelID, _ := signUpStreamer(t, base)
 

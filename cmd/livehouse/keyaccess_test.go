@@ -33,6 +33,7 @@ func newKeyAccess(t *testing.T, extra map[string]string) *keyAccess {
 	}
 	base, stop := startServer(t, vars)
 	t.Cleanup(func() { stop() })
+	rtmpAddr = vars["LIVEHOUSE_RTMP_ADDR"] // startServer replaces a port taken meanwhile
 	e.base = base
 	e.token, e.key, e.channelID, _ = signUpStreamer(t, base)
 	e.ingest = "rtmp://" + rtmpAddr + "/live/" + e.key

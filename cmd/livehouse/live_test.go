@@ -84,7 +84,9 @@ func TestLiveRTMPToHLS(t *testing.T) {
 	needTool(t, "ffprobe")
 	dir := t.TempDir()
 	rtmpAddr := freePort(t)
-	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": rtmpAddr})
+	srv := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": rtmpAddr}
+	base, stop := startServer(t, srv)
+	rtmpAddr = srv["LIVEHOUSE_RTMP_ADDR"] // startServer replaces a port taken meanwhile
 	defer stop()
 	token, key, channelID, ch := signUpStreamer(t, base)
 	if want := "rtmp://localhost:" + rtmpAddr[strings.LastIndexByte(rtmpAddr, ':')+1:] + "/live/"; ch["rtmpUrl"] != want {
