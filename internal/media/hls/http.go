@@ -93,22 +93,20 @@ func fail(w http.ResponseWriter, status int, msg string) {
 }
 
 func writePlaylist(w http.ResponseWriter, r *http.Request, body []byte, cacheControl string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/vnd.apple.mpegurl")
-	h.Set("Cache-Control", cacheControl)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
+	writeBody(w, r, body, "application/vnd.apple.mpegurl", cacheControl)
 }
 
 // writeMedia answers a part, segment or init section held whole. Range requests get all of
 // it, which a 200 allows.
 func writeMedia(w http.ResponseWriter, r *http.Request, body []byte) {
+	writeBody(w, r, body, "video/mp4", cacheImmutable)
+}
+
+// writeBody answers 200 with body whole (none for HEAD).
+func writeBody(w http.ResponseWriter, r *http.Request, body []byte, contentType, cacheControl string) {
 	h := w.Header()
-	h.Set("Content-Type", "video/mp4")
-	h.Set("Cache-Control", cacheImmutable)
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", cacheControl)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
