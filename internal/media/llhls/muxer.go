@@ -473,3 +473,16 @@ func extractDTS(x *h264.DTSExtractor, au [][]byte, pts int64) (dts int64, err er
 	}()
 	return x.Extract(au, pts)
 }
+
+// Resync makes a follower's tracks wait for the leader's next segment start, as after its
+// input restarted (a transcoder's): the segments it misses meanwhile are listed as gaps.
+func (m *Muxer) Resync() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.cfg.Follow {
+		return
+	}
+	for _, t := range m.tracks {
+		t.waitKey = true
+	}
+}

@@ -111,7 +111,11 @@ func (t *track) write(s *sample, newInit bool) {
 	if hole && t.m.cfg.Follow {
 		t.waitKey = true // resume on the leader's next segment start
 	}
-	if started := t.cut(s, newInit, hole); t.cur == nil || t.waitKey && !started {
+	started := t.cut(s, newInit, hole)
+	if started {
+		t.waitKey = false // the audio of a follower resumes with the segment its video began
+	}
+	if t.cur == nil || t.waitKey && !started {
 		return // before the first segment, or under parameters no segment has yet: dropped
 	}
 	t.pending = s
