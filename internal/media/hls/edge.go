@@ -3,17 +3,14 @@ package hls
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"net/http"
 	"regexp"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/bluenviron/gohlslib/v2"
+	"github.com/livehouse/livehouse/internal/media/llhls"
 )
 
 // edge holds one media playlist at the live edge and answers blocking reloads from it. A
@@ -195,67 +192,31 @@ func (e *edge) wait(ctx context.Context, msn, part int, limit time.Duration) ([]
 	}
 }
 
-// render asks gohlslib for a media playlist (file, a name the muxer serves) with the given
-// query.
-func render(m *gohlslib.Muxer, file, query string) ([]byte, int, error) {
-	req, err := http.NewRequest(http.MethodGet, "/"+file+"?"+query, nil)
-	if err != nil {
-		return nil, 0, fmt.Errorf("rendering %q: %w", file, err)
-	}
-	rec := &recorder{header: http.Header{}}
-	m.Handle(rec, req)
-	return rec.body.Bytes(), rec.status, nil
-}
-
-// followMuxer keeps an edge current from a local muxer until the muxer closes.
-//
-// gohlslib renders a playlist per waiting request, has no 503, and mishandles one valid
-// request: asking for the part after the last part of a segment that has just completed waits
-// for the whole next segment instead of answering with its part 0. The follower asks gohlslib
-// for both candidates of the next update — the next part of the current segment, and part 0
-// of the next segment — takes whichever comes first, and shares that one rendering with every
-// request it satisfies.
-func followMuxer(e *edge, m *gohlslib.Muxer, tl *timeline, file string, renders func(), log func(error)) {
-	type answer struct {
-		body   []byte
-		status int
-	}
-	body, status, err := render(m, file, "")
-	for err == nil && status == http.StatusOK {
-		st, ok := parseState(body)
+// followMuxer keeps an edge current from a local muxer until the muxer closes: the muxer
+// renders each playlist once per change, and the edge shares that rendering (with the
+// channel's EXT-X-DATERANGEs) with every request it satisfies.
+func followMuxer(e *edge, m *llhls.Muxer, tl *timeline, file string, renders func()) {
+	for {
+		body, changed, final, ok := m.Playlist(file)
 		if !ok {
-			break
+			e.finish(nil)
+			return
 		}
-		e.publish(withDateRanges(body, tl), st)
-		// Both candidates for the next update; the slower one is answered by gohlslib when
-		// its turn comes (within a segment) and is discarded.
-		next := make(chan answer, 2)
-		for _, q := range []string{
-			"_HLS_msn=" + strconv.Itoa(st.cur) + "&_HLS_part=" + strconv.Itoa(st.curParts),
-			"_HLS_msn=" + strconv.Itoa(st.cur+1) + "&_HLS_part=0",
-		} {
-			go func() {
-				defer func() {
-					if v := recover(); v != nil {
-						log(fmt.Errorf("rendering %s?%s: panic: %v\n%s", file, q, v, debug.Stack()))
-						next <- answer{nil, http.StatusInternalServerError} // the follower ends
-					}
-				}()
-				b, s, err := render(m, file, q)
-				if err != nil {
-					log(err)
+		if body != nil {
+			if st, parsed := parseState(body); parsed {
+				if final {
+					e.finish(withDateRanges(body, tl))
+					return
 				}
-				next <- answer{b, s}
-			}()
+				e.publish(withDateRanges(body, tl), st)
+				renders()
+			}
+		} else if final {
+			e.finish(nil)
+			return
 		}
-		a := <-next
-		body, status = a.body, a.status
-		renders()
+		<-changed
 	}
-	if err != nil {
-		log(err)
-	}
-	e.finish(nil)
 }
 
 // withDateRanges lists the stream's cues in a playlist, before its first segment.

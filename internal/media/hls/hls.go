@@ -1,5 +1,7 @@
-// Package hls is the Low-Latency HLS output: for each live stream, a gohlslib muxer packages
-// the units into fMP4/CMAF segments and parts, and serves them under /hls/{channelId}/.
+// Package hls is the Low-Latency HLS output: for each live stream, Livehouse's own packager
+// (internal/media/llhls, in packager.go) makes fMP4 parts, segments and media playlists, and
+// the Server serves them under /hls/{channelId}/ (blocking reloads through edges, edge.go and
+// origin.go), or relays a channel packaged on another node (relay.go).
 package hls
 
 import (
@@ -11,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bluenviron/gohlslib/v2"
-	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/livehouse/livehouse/internal/media/stream"
@@ -44,13 +44,13 @@ var DefaultConfig = Config{SegmentCount: 7, SegmentMinDuration: 2 * time.Second,
 
 // segmentSlack lets a keyframe that comes a little short of SegmentMinDuration still begin a
 // segment. Encoders commonly put a keyframe every 2 s (OBS's default), exactly the minimum,
-// and gohlslib measures segments in the decode times it derives: RTMP's millisecond rounding
+// and the packager measures segments in the decode times it derives: RTMP's millisecond rounding
 // makes some intervals a hair under 2 s, and with B-frames the first segment starts a couple
 // of frames early. Such a segment ran on to the next keyframe, 4 s, which doubled the window
 // kept in memory and fixed the playlist's target duration at 4 s for the whole stream.
 const segmentSlack = 150 * time.Millisecond
 
-// segmentMin is the segment length gohlslib and the ladder's schedule cut at.
+// segmentMin is the segment length the packager cuts at.
 func (c Config) segmentMin() time.Duration {
 	return max(c.SegmentMinDuration-segmentSlack, c.SegmentMinDuration/2)
 }
@@ -109,13 +109,9 @@ func (s *Server) Close() { s.relays.close() }
 // packaging (the playlists get EXT-X-ENDLIST) once the session has ended.
 func (s *Server) Start(v *streams.View) streams.Run {
 	log := s.log.With("session", v.SessionID)
-	var audioBitrate func() int // nil: a passthrough stream, which has no ladder to describe
-	if v.Channel.Transcoded() {
-		audioBitrate = v.AudioBitrate
-	}
-	lv, err := s.open(v.Channel.ID, v.Tracks, audioBitrate, log)
+	lv, err := s.open(v.Channel.ID, v.Tracks, v.Channel.Transcoded())
 	if err != nil {
-		log.Error("starting hls muxer", "err", err)
+		log.Error("starting the hls packager", "err", err)
 		return nil
 	}
 	started := false
@@ -139,29 +135,11 @@ func (s *Server) Start(v *streams.View) streams.Run {
 	}
 }
 
-// open starts packaging a channel's stream of the given tracks. A stream that may get a
-// ladder (a STANDARD channel's) has audioBitrate, the measured bitrate of its audio for the
-// multivariant playlist's bandwidths; the others skip the ladder's bookkeeping on every frame.
-func (s *Server) open(channelID string, t stream.Tracks, audioBitrate func() int, log *slog.Logger) (*live, error) {
-	lv := &live{tl: &timeline{}, rungs: map[string]*Rung{}, edges: map[string]*localEdge{}, audioBitrate: audioBitrate}
-	if audioBitrate != nil {
-		lv.sched = &schedule{minTicks: ticks(s.cfg.segmentMin(), videoClock)}
-	}
-	var tracks []*gohlslib.Track
-	if h := t.H264; h != nil {
-		lv.video = &gohlslib.Track{Codec: &codecs.H264{SPS: h.SPS, PPS: h.PPS}, ClockRate: videoClock}
-		tracks = append(tracks, lv.video)
-	}
-	if a := t.AAC; a != nil {
-		lv.audioTrack = &gohlslib.Track{Codec: &codecs.MPEG4Audio{Config: *a}, ClockRate: a.SampleRate, Name: "main", IsDefault: true}
-		tracks = append(tracks, lv.audioTrack)
-	}
-	if o := t.Opus; o != nil && lv.audioTrack == nil {
-		lv.audioTrack = &gohlslib.Track{Codec: &codecs.Opus{ChannelCount: o.ChannelCount}, ClockRate: 48000, Name: "main", IsDefault: true}
-		tracks = append(tracks, lv.audioTrack)
-	}
-	lv.source = s.newMuxer(tracks, log)
-	if err := lv.source.Start(); err != nil {
+// open starts packaging a channel's stream of the given tracks; ladder: the stream may get
+// transcoded rungs (a STANDARD channel's).
+func (s *Server) open(channelID string, t stream.Tracks, ladder bool) (*live, error) {
+	lv, err := newLive(s.cfg, t, ladder)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -171,67 +149,20 @@ func (s *Server) open(channelID string, t stream.Tracks, audioBitrate func() int
 	return lv, nil
 }
 
-// write packages one unit of the source; the calls must be serialised.
-func (lv *live) write(u *stream.Unit) error {
-	switch {
-	case u.Kind == stream.Video && lv.video != nil:
-		pts := ticks(u.PTS, videoClock)
-		lv.tl.stamp(pts, u.NTP)
-		if lv.sched != nil {
-			lv.sched.video(pts, u.NTP, u.Key)
-		}
-		return lv.source.WriteH264(lv.video, u.NTP, pts, u.Payload)
-	case u.Kind == stream.Audio && lv.audioTrack != nil:
-		if _, opus := lv.audioTrack.Codec.(*codecs.Opus); opus {
-			return lv.source.WriteOpus(lv.audioTrack, u.NTP, ticks(u.PTS, 48000), u.Payload)
-		}
-		return lv.source.WriteMPEG4Audio(lv.audioTrack, u.NTP, ticks(u.PTS, lv.audioTrack.ClockRate), u.Payload)
-	}
-	return nil
-}
-
 // close ends a channel's packaging: its playlists are kept a while with EXT-X-ENDLIST.
 func (s *Server) close(channelID string, lv *live) {
-	lv.mu.Lock()
-	rungs := make([]*Rung, 0, len(lv.rungs))
-	for _, r := range lv.rungs {
-		rungs = append(rungs, r)
-	}
-	lv.mu.Unlock()
+	lv.close()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.channels[channelID] == lv {
 		delete(s.channels, channelID)
-		last := map[string][]byte{}
-		lv.mu.Lock()
-		for key, le := range lv.edges {
-			le.e.mu.Lock()
-			if le.e.body != nil {
-				last[key] = le.e.body
-			}
-			le.e.mu.Unlock()
-		}
-		lv.mu.Unlock()
-		s.ended[channelID] = endPlaylists(last)
+		s.ended[channelID] = lv.final()
 		time.AfterFunc(EndedKeep, func() { s.forgetEnded(channelID) })
-	}
-	s.mu.Unlock()
-	lv.source.Close()
-	for _, r := range rungs {
-		r.Close()
 	}
 }
 
 // EndedKeep is how long the final playlists of an ended stream stay servable.
 const EndedKeep = time.Minute
-
-// endPlaylists turns the newest media playlists into final ones.
-func endPlaylists(last map[string][]byte) map[string][]byte {
-	out := map[string][]byte{}
-	for file, body := range last {
-		out[file] = endPlaylist(body)
-	}
-	return out
-}
 
 // endPlaylist turns a media playlist into a final one: no preload hint (nothing more will
 // come) and EXT-X-ENDLIST.
@@ -256,18 +187,6 @@ func (s *Server) forgetEnded(channelID string) {
 // ticks converts a duration to a clock rate's ticks.
 func ticks(d time.Duration, rate int) int64 {
 	return d.Nanoseconds() / 1000 * int64(rate) / 1_000_000
-}
-
-// newMuxer returns an LL-HLS muxer of the server's shape, not started.
-func (s *Server) newMuxer(tracks []*gohlslib.Track, log *slog.Logger) *gohlslib.Muxer {
-	return &gohlslib.Muxer{
-		Variant:            gohlslib.MuxerVariantLowLatency,
-		SegmentCount:       s.cfg.SegmentCount,
-		SegmentMinDuration: s.cfg.segmentMin(),
-		PartMinDuration:    s.cfg.PartMinDuration,
-		Tracks:             tracks,
-		OnEncodeError:      func(err error) { log.Warn("hls encode", "err", err) },
-	}
 }
 
 // ServeHTTP serves /hls/{channelId}/{file}: the multivariant playlist index.m3u8, media
@@ -390,17 +309,28 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lv *live, re
 	case req.file == "index.m3u8" && req.rung == "" && lv.transcoded():
 		s.serveMultivariant(w, r, lv)
 	case req.file == "index.m3u8":
-		serveMuxerIndex(w, r, m)
-	case slices.Contains(mediaPlaylists(m), req.file):
-		e := s.localEdge(req.channelID, lv, m, req.key, req.file)
+		serveMuxerIndex(w, r, m, s.blockLimit())
+	case slices.Contains(m.Playlists(), req.file):
+		e := s.localEdge(lv, m, req.key, req.file)
 		s.servePlaylist(w, r, e, s.blockLimit(), r.URL.Query())
 	case !mediaFileRE.MatchString(req.file):
 		fail(w, http.StatusNotFound, "no such file")
-	case isMedia(req.file) && !lv.tl.empty():
-		serveWithMetadata(w, r, m, lv.tl, req.key)
 	default:
-		serveMuxerFile(w, r, m)
+		serveMuxerFile(w, r, m, req.file, s.blockLimit())
 	}
+}
+
+// serveMultivariant answers index.m3u8 of a transcoded channel. Rungs come and go (a
+// transcoder restart), so it is not cached for long.
+func (s *Server) serveMultivariant(w http.ResponseWriter, r *http.Request, lv *live) {
+	waitReady(r.Context(), lv.source, s.blockLimit())
+	body, ok := lv.multivariant()
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "the stream is not ready")
+		return
+	}
+	writePlaylist(w, r, body, cacheShort)
 }
 
 // PutMetadata writes a cue into a live channel's output at the media time of its next video
@@ -414,28 +344,4 @@ func (s *Server) PutMetadata(channelID string, md Metadata) error {
 	}
 	lv.tl.put(md)
 	return nil
-}
-
-// isMedia reports whether a file is a part or a segment (not the init section).
-func isMedia(file string) bool {
-	return strings.HasSuffix(file, ".mp4") && !strings.HasSuffix(file, "_init.mp4")
-}
-
-// serveWithMetadata serves a part or segment with the stream's cues in it. The whole body is
-// rewritten, so range requests are answered with all of it (which a 200 allows).
-func serveWithMetadata(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer, tl *timeline, key string) {
-	var rec *recorder
-	body, ok := tl.rewritten(key, func() ([]byte, bool) {
-		get := r.Clone(r.Context())
-		get.Method = http.MethodGet
-		get.Header.Del("Range")
-		rec = &recorder{header: http.Header{}}
-		m.Handle(rec, get)
-		return rec.body.Bytes(), rec.status == http.StatusOK
-	})
-	if !ok {
-		fail(w, http.StatusNotFound, "no such file")
-		return
-	}
-	writeMedia(w, r, body)
 }

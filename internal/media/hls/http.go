@@ -1,12 +1,14 @@
 package hls
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/bluenviron/gohlslib/v2"
+	"github.com/livehouse/livehouse/internal/media/llhls"
 )
 
 // Cache-Control per artifact, so that a shared cache (nginx, a CDN) in front of the nodes
@@ -47,7 +49,7 @@ var (
 	idRE        = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	rungRE      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 	fileRE      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}\.(m3u8|mp4)$`)
-	mediaFileRE = regexp.MustCompile(`^[0-9a-f]{12}_(video|audio)[0-9]{1,2}_(init|seg[0-9]{1,18}|part[0-9]{1,18})\.mp4$`)
+	mediaFileRE = regexp.MustCompile(`^[0-9a-f]{12}_(video|audio)[0-9]{1,2}_(init[0-9]{1,9}|seg[0-9]{1,18}|part[0-9]{1,18})\.mp4$`)
 )
 
 // parsePath checks the shape of every name in the path before anything is looked up.
@@ -70,20 +72,6 @@ func parsePath(path string) (hlsRequest, bool) {
 		return hlsRequest{}, false
 	}
 	return req, idRE.MatchString(req.channelID) && fileRE.MatchString(req.file)
-}
-
-// mediaPlaylists are the names of the media playlists a muxer serves: one per track, named as
-// gohlslib names them (video1_stream.m3u8, audio2_stream.m3u8, …).
-func mediaPlaylists(m *gohlslib.Muxer) []string {
-	out := make([]string, 0, len(m.Tracks))
-	for i, t := range m.Tracks {
-		kind := "audio"
-		if t.Codec.IsVideo() {
-			kind = "video"
-		}
-		out = append(out, kind+strconv.Itoa(i+1)+"_stream.m3u8")
-	}
-	return out
 }
 
 // fail answers an error: a short text body that no cache keeps.
@@ -114,11 +102,12 @@ func writeBody(w http.ResponseWriter, r *http.Request, body []byte, contentType,
 	}
 }
 
-// serveMuxerIndex answers a muxer's own multivariant playlist, rendered without the request's
-// query (gohlslib copies it onto every URI; the token must not be there).
-func serveMuxerIndex(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer) {
-	body, status, err := render(m, "index.m3u8", "")
-	if err != nil || status != http.StatusOK {
+// serveMuxerIndex answers a muxer's own multivariant playlist (a BASIC channel's, or one
+// rung's).
+func serveMuxerIndex(w http.ResponseWriter, r *http.Request, m *llhls.Muxer, wait time.Duration) {
+	waitReady(r.Context(), m, wait)
+	body, ok := muxerIndex(m)
+	if !ok {
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "the stream is not ready")
 		return
@@ -126,39 +115,60 @@ func serveMuxerIndex(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer) 
 	writePlaylist(w, r, body, cacheShort)
 }
 
-// serveMuxerFile lets gohlslib answer a part, segment or init section (waiting for a hinted
-// part), with our caching headers; gohlslib writes nothing for a name it does not have.
-func serveMuxerFile(w http.ResponseWriter, r *http.Request, m *gohlslib.Muxer) {
-	cw := &cacheWriter{ResponseWriter: w}
-	m.Handle(cw, r)
-	if !cw.wrote {
+// serveMuxerFile answers a part, segment or init section, waiting up to wait for the part a
+// playlist hints at. Each is held whole: range requests get all of it, which a 200 allows.
+func serveMuxerFile(w http.ResponseWriter, r *http.Request, m *llhls.Muxer, file string, wait time.Duration) {
+	pieces, ok := m.Media(r.Context(), file, wait)
+	if !ok {
 		fail(w, http.StatusNotFound, "no such file")
-	}
-}
-
-// cacheWriter sets Cache-Control on what gohlslib writes: immutable for a 200, never stored
-// otherwise.
-type cacheWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (c *cacheWriter) WriteHeader(status int) {
-	if c.wrote {
 		return
 	}
-	c.wrote = true
-	if status == http.StatusOK {
-		c.Header().Set("Cache-Control", cacheImmutable)
-	} else {
-		c.Header().Set("Cache-Control", cacheNone)
+	n := 0
+	for _, p := range pieces {
+		n += len(p)
 	}
-	c.ResponseWriter.WriteHeader(status)
+	h := w.Header()
+	h.Set("Content-Type", "video/mp4")
+	h.Set("Cache-Control", cacheImmutable)
+	h.Set("Content-Length", strconv.Itoa(n))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	for _, p := range pieces {
+		if _, err := w.Write(p); err != nil {
+			return
+		}
+	}
 }
 
-func (c *cacheWriter) Write(b []byte) (int, error) {
-	if !c.wrote {
-		c.WriteHeader(http.StatusOK)
+// waitReady waits, up to limit, until every playlist of a muxer lists a complete segment: a
+// player that asks for the multivariant playlist as the stream starts is answered once there
+// is something to play, rather than refused.
+func waitReady(ctx context.Context, m *llhls.Muxer, limit time.Duration) {
+	var timer *time.Timer
+	for {
+		var changed <-chan struct{}
+		for _, name := range m.Playlists() {
+			body, c, final, _ := m.Playlist(name)
+			if body == nil && !final {
+				changed = c
+				break
+			}
+		}
+		if changed == nil {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(limit)
+			defer timer.Stop()
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
-	return c.ResponseWriter.Write(b)
 }

@@ -43,10 +43,11 @@ func serve(t *testing.T, s *Server, path string) string {
 		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
 	}
 	b, _ := io.ReadAll(rec.Body)
+	checkerFor(t).Playlist(path, b)
 	return string(b)
 }
 
-var segmentRE = regexp.MustCompile(`(?:#EXT-X-PROGRAM-DATE-TIME:(\S+)\n)?(?:#EXT-X-PART:[^\n]*\n)*#EXTINF:[^\n]*\n(\S+)`)
+var segmentRE = regexp.MustCompile(`(?:#EXT-X-PROGRAM-DATE-TIME:(\S+)\n)?(?:#EXT-X-PART:[^\n]*\n)*(#EXT-X-GAP\n)?#EXTINF:[^\n]*\n(\S+)`)
 
 // starts maps each complete segment's first video decode time to its program-date-time (""
 // where gohlslib does not write one).
@@ -55,12 +56,12 @@ func starts(t *testing.T, s *Server, dir string) map[uint64]string {
 	pl := serve(t, s, "/hls/ch/"+dir+"video1_stream.m3u8")
 	out := map[uint64]string{}
 	for _, m := range segmentRE.FindAllStringSubmatch(pl, -1) {
-		if strings.HasSuffix(m[2], "gap.mp4") {
-			continue
+		if m[2] != "" {
+			continue // a gap: the rendition has no media for this segment
 		}
 		var parts fmp4.Parts
-		if err := parts.Unmarshal([]byte(serve(t, s, "/hls/ch/"+dir+m[2]))); err != nil || len(parts) == 0 {
-			t.Fatalf("%s: %v", m[2], err)
+		if err := parts.Unmarshal([]byte(serve(t, s, "/hls/ch/"+dir+m[3]))); err != nil || len(parts) == 0 {
+			t.Fatalf("%s: %v", m[3], err)
 		}
 		out[parts[0].Tracks[0].BaseTime] = m[1]
 	}
@@ -72,7 +73,7 @@ func starts(t *testing.T, s *Server, dir string) map[uint64]string {
 // keyframes that do not start a source segment: the rung waits for one that does, so its
 // segments begin at the same media times, with the same program-date-time, as the source's.
 func TestRungSegmentsFollowTheSource(t *testing.T) {
-	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, noAudio)
+	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, true)
 	if err := s.SetLadder("ch", true); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestRungSegmentsFollowTheSource(t *testing.T) {
 // its audio group, then the rungs by height, each with its figures, and the viewer's token on
 // every URI.
 func TestMultivariantPlaylist(t *testing.T) {
-	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, noAudio)
+	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, true)
 	r, _ := s.AddRung("ch", "160p", nil)
 	for i := 0; i < 120; i++ {
 		pts, au, key := frame(i, 15)
@@ -200,16 +201,13 @@ func TestMultivariantPlaylist(t *testing.T) {
 	}
 }
 
-// noAudio is the measured audio bitrate of the test streams, which have no audio.
-func noAudio() int { return 0 }
-
 // openVideo opens channel "ch" with a video-only stream, closed when the test ends;
-// audioBitrate nil opens it as a passthrough (BASIC) stream.
-func openVideo(tb testing.TB, cfg Config, audioBitrate func() int) (*Server, *live) {
+// without ladder it is a passthrough (BASIC) stream.
+func openVideo(tb testing.TB, cfg Config, ladder bool) (*Server, *live) {
 	tb.Helper()
 	cfg.Tokens = testTokens
 	s := NewServer(cfg, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, audioBitrate, s.log)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, ladder)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -220,7 +218,7 @@ func openVideo(tb testing.TB, cfg Config, audioBitrate func() int) (*Server, *li
 // TestPassthroughHasNoLadder: a stream opened without a ladder (a BASIC channel's) takes no
 // rungs, so none of the ladder's per-frame bookkeeping is needed for it.
 func TestPassthroughHasNoLadder(t *testing.T) {
-	s, lv := openVideo(t, DefaultConfig, nil)
+	s, lv := openVideo(t, DefaultConfig, false)
 	pts, au, key := frame(0, 60)
 	if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(pts), NTP: time.Now(), Payload: au, Key: key}); err != nil {
 		t.Fatal(err)
@@ -238,12 +236,12 @@ func TestPassthroughHasNoLadder(t *testing.T) {
 // whose frames also go to the ladder's schedule and to one rung.
 func BenchmarkSourceFrame(b *testing.B) {
 	for _, ladder := range []bool{false, true} {
-		name, audio := "passthrough", (func() int)(nil)
+		name := "passthrough"
 		if ladder {
-			name, audio = "ladder", noAudio
+			name = "ladder"
 		}
 		b.Run(name, func(b *testing.B) {
-			s, lv := openVideo(b, DefaultConfig, audio)
+			s, lv := openVideo(b, DefaultConfig, ladder)
 			var r *Rung
 			if ladder {
 				r, _ = s.AddRung("ch", "160p", nil)
@@ -271,7 +269,7 @@ func BenchmarkSourceFrame(b *testing.B) {
 // millisecond timestamps put some keyframes a hair under 2 s apart, still gets 2 s segments
 // (not 4 s ones that run to the next keyframe).
 func TestTwoSecondKeyframes(t *testing.T) {
-	s, lv := openVideo(t, DefaultConfig, nil)
+	s, lv := openVideo(t, DefaultConfig, false)
 	t0 := time.Now()
 	for i := range 30 * 20 {
 		pts, au, key := frame(i, 60)

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	amp4 "github.com/abema/go-mp4"
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+
+	"github.com/livehouse/livehouse/internal/media/llhls"
 )
 
 // Timed metadata: a live stream's cues (stream actions, for instance) are written into the
@@ -21,10 +22,12 @@ import (
 // turns into cues on a "metadata" text track, fired when the playhead reaches them — and into
 // the media playlists as EXT-X-DATERANGE for native players.
 //
-// gohlslib writes the parts; the boxes are added as the parts and segments are served. That
-// is deterministic: a cue is stamped with the media time of the next video frame, before the
-// frame is handed to the muxer, so no part already served can change. Every part that starts
-// with a keyframe announces the active cue again, so a player that joins late sees it too.
+// The packager asks the timeline for the boxes of each video fragment as it makes it
+// (llhls.Config.Metadata), so parts and segments are written once, with their cues: a cue
+// is stamped with the media time of the next video frame, before the frame is handed to the
+// muxer, so it always falls in a fragment not yet made. Every part that starts with a
+// keyframe announces the active cue again, so a player that joins late sees it too. The
+// rungs' fragments ask the same timeline, on the same media times.
 
 // ErrNotLive is returned when metadata is put on a channel that is not live here.
 var ErrNotLive = errors.New("the channel is not live")
@@ -48,8 +51,7 @@ type Envelope struct {
 const (
 	emsgScheme    = "https://aomedia.org/emsg/ID3"
 	videoClock    = 90000
-	muxerStartDTS = 10 * videoClock // gohlslib starts fMP4 timestamps at 10 s
-	videoTrackID  = 1               // the video track is the muxer's first
+	muxerStartDTS = llhls.StartDTS  // the packager starts fMP4 timestamps there
 	dateRangeKeep = 60 * videoClock // DATERANGEs older than this leave the playlist
 )
 
@@ -77,46 +79,6 @@ type timeline struct {
 	pending []Metadata
 	cues    []*cue
 	seq     uint32
-
-	// Parts and segments with their boxes, by file name, newest last: a file's bytes never
-	// change once served, nor do the cues that fall in it, so each is rewritten once.
-	served      map[string][]byte
-	servedOrder []string
-	servedBytes int
-}
-
-// servedKeep bounds the rewritten files kept: about a playlist window of parts and segments
-// of a 3 Mbps stream and its ladder's renditions (4.5 Mbps more at 1080p).
-const servedKeep = 20 << 20
-
-func (t *timeline) rewritten(file string, body func() ([]byte, bool)) ([]byte, bool) {
-	t.mu.Lock()
-	if b, ok := t.served[file]; ok {
-		t.mu.Unlock()
-		return b, true
-	}
-	t.mu.Unlock()
-	raw, ok := body()
-	if !ok {
-		return raw, false
-	}
-	out := t.withMetadata(raw)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.served == nil {
-		t.served = map[string][]byte{}
-	}
-	if _, dup := t.served[file]; !dup {
-		t.served[file] = out
-		t.servedOrder = append(t.servedOrder, file)
-		t.servedBytes += len(out)
-		for t.servedBytes > servedKeep && len(t.servedOrder) > 1 {
-			t.servedBytes -= len(t.served[t.servedOrder[0]])
-			delete(t.served, t.servedOrder[0])
-			t.servedOrder = t.servedOrder[1:]
-		}
-	}
-	return out, true
 }
 
 func (t *timeline) put(m Metadata) {
@@ -262,76 +224,4 @@ func id3TXXX(description string, value []byte) []byte {
 
 func syncsafe(n int) []byte {
 	return []byte{byte(n>>21) & 0x7f, byte(n>>14) & 0x7f, byte(n>>7) & 0x7f, byte(n) & 0x7f}
-}
-
-// withMetadata returns a part or segment with the timeline's emsg boxes in front of each
-// fragment they belong to. Bytes that do not parse as fMP4 fragments are returned unchanged.
-func (t *timeline) withMetadata(body []byte) []byte {
-	var out []byte
-	changed := false
-	for pos := 0; pos < len(body); {
-		size, typ, ok := boxAt(body, pos)
-		if !ok {
-			return body
-		}
-		if typ == "moof" {
-			fragEnd := pos + size
-			if next, ntyp, ok := boxAt(body, fragEnd); ok && ntyp == "mdat" {
-				fragEnd += next
-			}
-			if d0, d1, sync, ok := videoSpan(body[pos:fragEnd]); ok {
-				for _, box := range t.announcements(d0, d1, sync) {
-					if !changed {
-						out = append(make([]byte, 0, len(body)+len(box)), body[:pos]...)
-						changed = true
-					}
-					out = append(out, box...)
-				}
-			}
-			if changed {
-				out = append(out, body[pos:fragEnd]...)
-			}
-			pos = fragEnd
-			continue
-		}
-		if changed {
-			out = append(out, body[pos:pos+size]...)
-		}
-		pos += size
-	}
-	if !changed {
-		return body
-	}
-	return out
-}
-
-func boxAt(b []byte, pos int) (int, string, bool) {
-	if pos+8 > len(b) {
-		return 0, "", false
-	}
-	size := int(binary.BigEndian.Uint32(b[pos:]))
-	if size < 8 || pos+size > len(b) {
-		return 0, "", false
-	}
-	return size, string(b[pos+4 : pos+8]), true
-}
-
-// videoSpan reads a fragment's video decode-time range and whether it starts with a keyframe.
-func videoSpan(frag []byte) (d0, d1 int64, sync, ok bool) {
-	var parts fmp4.Parts
-	if err := parts.Unmarshal(frag); err != nil || len(parts) != 1 {
-		return 0, 0, false, false
-	}
-	for _, tr := range parts[0].Tracks {
-		if tr.ID != videoTrackID || len(tr.Samples) == 0 {
-			continue
-		}
-		d0 = int64(tr.BaseTime)
-		d1 = d0
-		for _, s := range tr.Samples {
-			d1 += int64(s.Duration)
-		}
-		return d0, d1, !tr.Samples[0].IsNonSyncSample, true
-	}
-	return 0, 0, false, false
 }

@@ -3,7 +3,10 @@ package hls
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"github.com/livehouse/livehouse/internal/media/stream"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +24,7 @@ func fragment(t *testing.T, base uint64, n int, key bool) []byte {
 	for i := 0; i < n; i++ {
 		samples = append(samples, &fmp4.Sample{Duration: 3000, IsNonSyncSample: i > 0 || !key, Payload: []byte{0, 0, 0, 1, 0x65}})
 	}
-	p := fmp4.Part{SequenceNumber: 1, Tracks: []*fmp4.PartTrack{{ID: videoTrackID, BaseTime: base, Samples: samples}}}
+	p := fmp4.Part{SequenceNumber: 1, Tracks: []*fmp4.PartTrack{{ID: 1, BaseTime: base, Samples: samples}}}
 	var buf seekablebuffer.Buffer
 	if err := p.Marshal(&buf); err != nil {
 		t.Fatal(err)
@@ -67,48 +70,48 @@ func TestTimedMetadataInParts(t *testing.T) {
 
 	// The part before it carries nothing; the part holding 0.5 s carries the cue at 0.5 s.
 	before := fragment(t, muxerStartDTS, 15, true) // [0, 0.5 s)
-	if got := tl.withMetadata(before); !bytes.Equal(got, before) {
+	if got := withMetadata(tl, before); !bytes.Equal(got, before) {
 		t.Errorf("a part before the cue changed")
 	}
 	holding := fragment(t, at-3000, 6, false)
-	times, envs := emsgs(t, tl.withMetadata(holding))
+	times, envs := emsgs(t, withMetadata(tl, holding))
 	if len(times) != 1 || times[0] != at || envs[0].ID != "quiz-1" || envs[0].Elapsed != 0 || string(envs[0].Event) != `{"name":"quiz"}` {
 		t.Fatalf("part with the cue: times %v envs %+v", times, envs)
 	}
 	// The part is still a valid fragment after the box.
 	var parts fmp4.Parts
-	if err := parts.Unmarshal(tl.withMetadata(holding)); err != nil || len(parts) != 1 {
+	if err := parts.Unmarshal(withMetadata(tl, holding)); err != nil || len(parts) != 1 {
 		t.Errorf("rewritten part does not parse: %v", err)
 	}
 
 	// A later part starting on a keyframe announces it again, with how far into it it is.
 	seg2 := uint64(muxerStartDTS + 2*videoClock)
-	times, envs = emsgs(t, tl.withMetadata(fragment(t, seg2, 6, true)))
+	times, envs = emsgs(t, withMetadata(tl, fragment(t, seg2, 6, true)))
 	if len(times) != 1 || times[0] != seg2 || envs[0].ID != "quiz-1" || envs[0].Elapsed != 1500 {
 		t.Fatalf("segment start: times %v envs %+v", times, envs)
 	}
 	// ... but not in a part without a keyframe, nor once the cue has run its course.
-	if times, _ := emsgs(t, tl.withMetadata(fragment(t, seg2+18000, 6, false))); len(times) != 0 {
+	if times, _ := emsgs(t, withMetadata(tl, fragment(t, seg2+18000, 6, false))); len(times) != 0 {
 		t.Errorf("a non-independent part repeats the cue")
 	}
-	if times, _ := emsgs(t, tl.withMetadata(fragment(t, muxerStartDTS+6*videoClock, 6, true))); len(times) != 0 {
+	if times, _ := emsgs(t, withMetadata(tl, fragment(t, muxerStartDTS+6*videoClock, 6, true))); len(times) != 0 {
 		t.Errorf("an expired cue is announced")
 	}
 
 	// A segment made of parts gets the same boxes as its parts.
 	seg := append(append([]byte{}, before...), holding...)
-	if times, _ := emsgs(t, tl.withMetadata(seg)); len(times) != 1 || times[0] != at {
+	if times, _ := emsgs(t, withMetadata(tl, seg)); len(times) != 1 || times[0] != at {
 		t.Errorf("segment: %v", times)
 	}
 
 	// Clearing stops the announcements from its media time on, and says so in-band.
 	tl.put(Metadata{ID: "quiz-1"})
 	tl.stamp(3*videoClock, start.Add(3*time.Second))
-	times, envs = emsgs(t, tl.withMetadata(fragment(t, muxerStartDTS+3*videoClock, 6, true)))
+	times, envs = emsgs(t, withMetadata(tl, fragment(t, muxerStartDTS+3*videoClock, 6, true)))
 	if len(times) != 1 || string(envs[0].Event) != "null" {
 		t.Fatalf("clear: times %v envs %+v", times, envs)
 	}
-	if times, _ := emsgs(t, tl.withMetadata(fragment(t, muxerStartDTS+4*videoClock, 6, true))); len(times) != 0 {
+	if times, _ := emsgs(t, withMetadata(tl, fragment(t, muxerStartDTS+4*videoClock, 6, true))); len(times) != 0 {
 		t.Errorf("a cleared cue is announced")
 	}
 
@@ -133,63 +136,112 @@ func TestTimedMetadataInParts(t *testing.T) {
 	}
 }
 
-// Not fMP4: served as it is.
-func TestTimedMetadataLeavesOtherBytes(t *testing.T) {
-	tl := &timeline{}
-	tl.put(Metadata{ID: "x", Payload: json.RawMessage(`1`)})
-	tl.stamp(0, time.Now())
-	body := []byte("not a box at all")
-	if got := tl.withMetadata(body); !bytes.Equal(got, body) {
-		t.Errorf("changed: %q", got)
+// withMetadata returns a fragment (or fragments) with the timeline's emsg boxes in front of
+// each, as the packager asks for them (Config.Metadata) when it makes a part. Bytes that do not parse as fMP4 fragments are returned unchanged.
+func withMetadata(t *timeline, body []byte) []byte {
+	var out []byte
+	changed := false
+	for pos := 0; pos < len(body); {
+		size, typ, ok := boxAt(body, pos)
+		if !ok {
+			return body
+		}
+		if typ == "moof" {
+			fragEnd := pos + size
+			if next, ntyp, ok := boxAt(body, fragEnd); ok && ntyp == "mdat" {
+				fragEnd += next
+			}
+			if d0, d1, sync, ok := videoSpan(body[pos:fragEnd]); ok {
+				for _, box := range t.announcements(d0, d1, sync) {
+					if !changed {
+						out = append(make([]byte, 0, len(body)+len(box)), body[:pos]...)
+						changed = true
+					}
+					out = append(out, box...)
+				}
+			}
+			if changed {
+				out = append(out, body[pos:fragEnd]...)
+			}
+			pos = fragEnd
+			continue
+		}
+		if changed {
+			out = append(out, body[pos:pos+size]...)
+		}
+		pos += size
 	}
+	if !changed {
+		return body
+	}
+	return out
 }
 
-// The cost of serving a part with a cue in force: parsing its fragment and adding the box.
-func BenchmarkPartWithMetadata(b *testing.B) {
-	tl := &timeline{}
-	tl.put(Metadata{ID: "quiz-1", Payload: json.RawMessage(`{"name":"quiz","data":{"question":"Capital of Canada?","answers":["Vancouver","Ottawa","Calgary"],"correctAnswerIndex":1,"duration":30}}`), Duration: 30 * time.Second})
-	tl.stamp(0, time.Now())
-	var samples []*fmp4.Sample
-	for i := 0; i < 6; i++ {
-		samples = append(samples, &fmp4.Sample{Duration: 3000, IsNonSyncSample: i > 0, Payload: bytes.Repeat([]byte{1}, 12_000)}) // ~2.9 Mbps of video
+func boxAt(b []byte, pos int) (int, string, bool) {
+	if pos+8 > len(b) {
+		return 0, "", false
 	}
-	p := fmp4.Part{SequenceNumber: 1, Tracks: []*fmp4.PartTrack{{ID: videoTrackID, BaseTime: muxerStartDTS + 90000, Samples: samples}}}
-	var buf seekablebuffer.Buffer
-	if err := p.Marshal(&buf); err != nil {
-		b.Fatal(err)
+	size := int(binary.BigEndian.Uint32(b[pos:]))
+	if size < 8 || pos+size > len(b) {
+		return 0, "", false
 	}
-	part := buf.Bytes()
-	b.SetBytes(int64(len(part)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if out := tl.withMetadata(part); len(out) <= len(part) {
-			b.Fatal("no cue added")
+	return size, string(b[pos+4 : pos+8]), true
+}
+
+// videoSpan reads a fragment's video decode-time range and whether it starts with a keyframe.
+func videoSpan(frag []byte) (d0, d1 int64, sync, ok bool) {
+	var parts fmp4.Parts
+	if err := parts.Unmarshal(frag); err != nil || len(parts) != 1 {
+		return 0, 0, false, false
+	}
+	for _, tr := range parts[0].Tracks {
+		if tr.ID != 1 || len(tr.Samples) == 0 {
+			continue
+		}
+		d0 = int64(tr.BaseTime)
+		d1 = d0
+		for _, s := range tr.Samples {
+			d1 += int64(s.Duration)
+		}
+		return d0, d1, !tr.Samples[0].IsNonSyncSample, true
+	}
+	return 0, 0, false, false
+}
+
+// TestCuesInServedParts: a cue put on a live channel is in the parts the packager makes, as
+// served, from its media time on, and in the media playlist as a DATERANGE.
+func TestCuesInServedParts(t *testing.T) {
+	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, false)
+	t0 := time.Now()
+	for i := range 120 {
+		if i == 60 {
+			if err := s.PutMetadata("ch", Metadata{ID: "quiz-1", Payload: json.RawMessage(`{"name":"quiz"}`), Duration: 10 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pts, au, key := frame(i, 30)
+		d := time.Duration(pts) * time.Second / videoClock
+		if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: d, NTP: t0.Add(d), Payload: au, Key: key}); err != nil {
+			t.Fatal(err)
 		}
 	}
+	pl := serve(t, s, "/hls/ch/video1_stream.m3u8")
+	if !strings.Contains(pl, "#EXT-X-DATERANGE:ID=\"quiz-1-1\"") {
+		t.Errorf("no DATERANGE for the cue:\n%s", pl)
+	}
+	var cued []uint64
+	for _, m := range listedPartRE.FindAllStringSubmatch(pl, -1) {
+		times, envs := emsgs(t, []byte(serve(t, s, "/hls/ch/"+m[1])))
+		for i, at := range times {
+			if envs[i].ID != "quiz-1" {
+				t.Errorf("part %s: cue %q", m[1], envs[i].ID)
+			}
+			cued = append(cued, at)
+		}
+	}
+	if want := uint64(muxerStartDTS + 60*3000); len(cued) == 0 || cued[0] != want && cued[0] < want {
+		t.Errorf("cue times in parts %v, want the first at %d or later (a keyframe's announcement)", cued, want)
+	}
 }
 
-// A file is rewritten once; later requests get the same bytes without asking gohlslib again,
-// and the cache stays within its byte budget.
-func TestRewrittenOnce(t *testing.T) {
-	tl := &timeline{}
-	tl.put(Metadata{ID: "p", Payload: json.RawMessage(`{"name":"product"}`)})
-	tl.stamp(0, time.Now())
-	part := fragment(t, muxerStartDTS, 6, true)
-	calls := 0
-	get := func() ([]byte, bool) { calls++; return part, true }
-	first, ok1 := tl.rewritten("a_part1.mp4", get)
-	again, ok2 := tl.rewritten("a_part1.mp4", get)
-	if !ok1 || !ok2 || calls != 1 || !bytes.Equal(first, again) || len(first) <= len(part) {
-		t.Fatalf("calls %d, ok %v %v, sizes %d %d", calls, ok1, ok2, len(first), len(again))
-	}
-	if _, ok := tl.rewritten("missing.mp4", func() ([]byte, bool) { return nil, false }); ok {
-		t.Errorf("a failed fetch reported ok")
-	}
-	big := bytes.Repeat([]byte{0}, servedKeep/3)
-	for i := 0; i < 5; i++ {
-		tl.rewritten(string(rune('b'+i)), func() ([]byte, bool) { return big, true })
-	}
-	if tl.servedBytes > servedKeep || len(tl.served) != len(tl.servedOrder) {
-		t.Errorf("cache holds %d bytes in %d files (%d listed)", tl.servedBytes, len(tl.served), len(tl.servedOrder))
-	}
-}
+var listedPartRE = regexp.MustCompile(`#EXT-X-PART:[^\n]*URI="([^"]+)"`)

@@ -1,39 +1,18 @@
 package hls
 
 import (
-	"bytes"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
-	"github.com/bluenviron/gohlslib/v2"
+	"github.com/livehouse/livehouse/internal/media/llhls"
 )
 
 // Blocking playlist reloads, per draft-pantos-hls-rfc8216bis §6.2.5.2: every waiter for the
-// same update shares one rendering (made by the stream's edge), a request that names a part
+// same update shares one rendering (the muxer's, published by the stream's edge), a request that names a part
 // too far ahead is refused with 400, and one blocked longer than three target durations gets
 // 503.
-
-// recorder captures one rendering of a playlist from gohlslib.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(b)
-}
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-}
 
 // advanceParts is the Advance Part Limit for 200 ms parts: three seconds' worth.
 const advanceParts = 15
@@ -97,21 +76,20 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, e *edge, 
 // localEdge is an edge that follows one of this node's muxers.
 type localEdge struct {
 	e *edge
-	m *gohlslib.Muxer
+	m *llhls.Muxer
 }
 
 // localEdge returns the edge following one media playlist of a local stream, starting its
 // follower if needed. file is one the muxer serves (checked by the caller), so the edges of a
 // stream are bounded by its renditions.
-func (s *Server) localEdge(channelID string, lv *live, m *gohlslib.Muxer, key, file string) *edge {
+func (s *Server) localEdge(lv *live, m *llhls.Muxer, key, file string) *edge {
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
 	le := lv.edges[key]
 	if le == nil || le.m != m {
 		le = &localEdge{e: newEdge(), m: m}
 		lv.edges[key] = le
-		log := func(err error) { s.log.Warn("hls playlist", "channel", channelID, "err", err) }
-		go followMuxer(le.e, m, lv.tl, file, s.playlistRenders.Inc, log)
+		go followMuxer(le.e, m, lv.tl, file, s.playlistRenders.Inc)
 	}
 	return le.e
 }

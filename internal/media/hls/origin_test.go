@@ -2,6 +2,7 @@ package hls
 
 import (
 	"bytes"
+	"github.com/livehouse/livehouse/internal/media/stream"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,9 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/bluenviron/gohlslib/v2"
-	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
 
 	"github.com/livehouse/livehouse/internal/playback"
 )
@@ -38,15 +36,12 @@ func tokenFor(t testing.TB, path string) string {
 func TestBlockingReloadTimesOut(t *testing.T) {
 	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: 20 * time.Millisecond, PartMinDuration: 10 * time.Millisecond, Tokens: testTokens},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
-	m := &gohlslib.Muxer{Variant: gohlslib.MuxerVariantLowLatency, Tracks: []*gohlslib.Track{{
-		Codec:     &codecs.H264{SPS: []byte{0x67, 0x42, 0xc0, 0x1e, 0xd9, 0x00, 0xa0, 0x47, 0xfe, 0xc8}, PPS: []byte{0x68, 0xce, 0x3c, 0x80}},
-		ClockRate: 90000,
-	}}}
-	if err := m.Start(); err != nil {
+	// A stream that never sends media.
+	lv, err := s.open("ch_1", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, false)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
-	s.channels["ch_1"] = &live{source: m, tl: &timeline{}, sched: &schedule{}, rungs: map[string]*Rung{}, edges: map[string]*localEdge{}} // a stream that never sends media
+	defer s.close("ch_1", lv)
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 

@@ -83,10 +83,14 @@ func (m *sessionStore) endOf(channelID string) (string, bool) {
 var partNumberRE = regexp.MustCompile(`_part(\d+)\.mp4"`)
 
 // mediaPlaylist fetches a channel's video playlist with a valid token.
-func mediaPlaylist(s *Server, channelID string) (int, string) {
+func mediaPlaylist(t *testing.T, s *Server, channelID string) (int, string) {
+	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, "/hls/"+channelID+"/video1_stream.m3u8?"+playback.Param+"="+testTokens.Mint(playback.Claims{ChannelID: channelID}), nil)
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, req)
+	if rec.Code == http.StatusOK {
+		checkerFor(t).Playlist(req.URL.Path, rec.Body.Bytes())
+	}
 	return rec.Code, rec.Body.String()
 }
 
@@ -139,7 +143,7 @@ func TestPackagerPanicEndsOnlyItsStream(t *testing.T) {
 	// lastPart is the number of the newest part the good stream's playlist lists (-1: none).
 	lastPart := func() int {
 		last := -1
-		if code, body := mediaPlaylist(hs, "good"); code == http.StatusOK {
+		if code, body := mediaPlaylist(t, hs, "good"); code == http.StatusOK {
 			for _, m := range partNumberRE.FindAllStringSubmatch(body, -1) {
 				n, _ := strconv.Atoi(m[1])
 				last = max(last, n)

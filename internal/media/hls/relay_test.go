@@ -48,7 +48,7 @@ func originNode(t *testing.T) (srv *httptest.Server, end func()) {
 	t.Helper()
 	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond, Tokens: testTokens},
 		slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, nil, s.log)
+	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func relayNode(t *testing.T, loc Locator) *Server {
 
 func getBody(t *testing.T, s http.Handler, path string) (int, string, http.Header) {
 	t.Helper()
-	rec := do(s.(*Server), path, true)
+	rec := do(t, s.(*Server), path, true)
 	return rec.Code, rec.Body.String(), rec.Header()
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/livehouse/livehouse/internal/media/llhls/validate"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +25,7 @@ import (
 // a live stream with complete segments, parts and a preload hint.
 func liveChannel(tb testing.TB) (*Server, *live) {
 	tb.Helper()
-	s, lv := openVideo(tb, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, nil)
+	s, lv := openVideo(tb, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, false)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 180 {
 		pts, au, key := frame(i, 30)
@@ -37,7 +39,8 @@ func liveChannel(tb testing.TB) (*Server, *live) {
 
 // do serves one request for path (which may carry a query) with a token for channel "ch"
 // added to the query, unless token is false.
-func do(s *Server, path string, token bool) *httptest.ResponseRecorder {
+func do(tb testing.TB, s *Server, path string, token bool) *httptest.ResponseRecorder {
+	tb.Helper()
 	u, err := url.Parse(path)
 	if err != nil {
 		panic(err)
@@ -53,6 +56,9 @@ func do(s *Server, path string, token bool) *httptest.ResponseRecorder {
 	defer cancel()
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, req.WithContext(ctx))
+	if rec.Code == http.StatusOK {
+		checkerFor(tb).Playlist(u.Path, rec.Body.Bytes())
+	}
 	return rec
 }
 
@@ -92,7 +98,7 @@ func TestServeHTTPChecksNames(t *testing.T) {
 	s, lv := liveChannel(t)
 	for _, tt := range pathCases {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := do(s, tt.path, true)
+			rec := do(t, s, tt.path, true)
 			if rec.Code != tt.want {
 				t.Errorf("GET %s: %d %q, want %d", tt.path, rec.Code, rec.Body.String(), tt.want)
 			}
@@ -112,14 +118,14 @@ func TestServeHTTPChecksNames(t *testing.T) {
 // for the stream's life (232 MB). Now they make no follower and the heap stays put.
 func TestManyNamesMakeNoState(t *testing.T) {
 	s, lv := liveChannel(t)
-	do(s, "/hls/ch/video1_stream.m3u8", true) // the one real follower
+	do(t, s, "/hls/ch/video1_stream.m3u8", true) // the one real follower
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	goroutines := runtime.NumGoroutine()
 	for i := range 3000 {
 		path := "/hls/ch/video" + strconv.Itoa(i) + strings.Repeat("x", 40) + "_stream.m3u8"
-		if rec := do(s, path, true); rec.Code != 404 {
+		if rec := do(t, s, path, true); rec.Code != 404 {
 			t.Fatalf("GET %s: %d", path, rec.Code)
 		}
 	}
@@ -243,7 +249,7 @@ func TestTokenCheck(t *testing.T) {
 // TestCacheControl: each artifact says how long a shared cache may keep it.
 func TestCacheControl(t *testing.T) {
 	s, _ := liveChannel(t)
-	pl := do(s, "/hls/ch/video1_stream.m3u8", true).Body.String()
+	pl := do(t, s, "/hls/ch/video1_stream.m3u8", true).Body.String()
 	st, ok := parseState([]byte(pl))
 	parts := partURIRE.FindAllStringSubmatch(pl, -1)
 	init := regexp.MustCompile(`#EXT-X-MAP:URI="([^"]+)"`).FindStringSubmatch(pl)
@@ -263,7 +269,7 @@ func TestCacheControl(t *testing.T) {
 		{"/hls/ch/video1_stream.m3u8?_HLS_part=1", "no-store"},
 	}
 	for _, tt := range tests {
-		rec := do(s, tt.path, true)
+		rec := do(t, s, tt.path, true)
 		if got := rec.Header().Get("Cache-Control"); got != tt.want {
 			t.Errorf("GET %s: %d, Cache-Control %q, want %q", tt.path, rec.Code, got, tt.want)
 		}
@@ -302,4 +308,19 @@ func FuzzServeHTTP(f *testing.F) {
 			t.Fatalf("GET %q ? %q: %d with Cache-Control %q", path, query, rec.Code, rec.Header().Get("Cache-Control"))
 		}
 	})
+}
+
+// checkers hold each test's playlist checker: every media playlist a test fetches is checked
+// against the LL-HLS rules, and each reload against the one before.
+var checkers sync.Map // testing.TB → *validate.Checker
+
+func checkerFor(tb testing.TB) *validate.Checker {
+	if c, ok := checkers.Load(tb); ok {
+		return c.(*validate.Checker)
+	}
+	c, loaded := checkers.LoadOrStore(tb, validate.NewChecker(tb))
+	if !loaded {
+		tb.Cleanup(func() { checkers.Delete(tb) })
+	}
+	return c.(*validate.Checker)
 }

@@ -196,6 +196,13 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 	if video != nil {
 		sps, pps := tracks.H264.SPS, tracks.H264.PPS
 		r.OnDataH264(video, func(pts, _ time.Duration, au [][]byte) {
+			if s, p, ok := sequenceHeader(au); ok {
+				// A new AVC sequence header mid-stream (an encoder that changed its canvas
+				// size): the keyframes from here on carry the new parameter sets, and the
+				// packager starts a discontinuity with a new init section at the first.
+				sps, pps = s, p
+				return
+			}
 			key := h264.IsRandomAccess(au)
 			if key {
 				// FLV carries the parameter sets out of band; players need them in band.
@@ -216,4 +223,30 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 			return err
 		}
 	}
+}
+
+// sequenceHeader reports whether an access unit is only parameter sets (gortmplib hands an
+// AVC sequence header over as the SPS and PPS), and returns them.
+func sequenceHeader(au [][]byte) (sps, pps []byte, ok bool) {
+	for _, nalu := range au {
+		if len(nalu) == 0 {
+			continue
+		}
+		switch h264.NALUType(nalu[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			sps = nalu
+		case h264.NALUTypePPS:
+			pps = nalu
+		default:
+			return nil, nil, false
+		}
+	}
+	if sps == nil || pps == nil {
+		return nil, nil, false
+	}
+	var s h264.SPS
+	if err := s.Unmarshal(sps); err != nil {
+		return nil, nil, false // not one the packager could use: keep the old ones
+	}
+	return append([]byte(nil), sps...), append([]byte(nil), pps...), true
 }
