@@ -4,7 +4,6 @@ go 1.26.8
 
 require (
 	github.com/abema/go-mp4 v1.7.3
-	github.com/bluenviron/gohlslib/v2 v2.4.5
 	github.com/bluenviron/gortmplib v1.0.2
 	github.com/bluenviron/gortsplib/v5 v5.6.5
 	github.com/bluenviron/mediacommon/v2 v2.9.5
