@@ -14,15 +14,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/livehouse/livehouse/internal/media/llhls/validate"
 	"github.com/livehouse/livehouse/internal/media/whip/whiptest"
 )
 
-// segmentsOf lists the complete segments of a media playlist (not the initial gaps), by URI.
+// segmentsOf lists the complete segments of a media playlist (not the gaps), by URI.
 func segmentsOf(playlist string) []string {
 	var out []string
 	lines := strings.Split(playlist, "\n")
 	for i, line := range lines {
-		if strings.HasPrefix(line, "#EXTINF") && i+1 < len(lines) && !strings.HasSuffix(lines[i+1], "gap.mp4") {
+		if strings.HasPrefix(line, "#EXTINF") && i+1 < len(lines) && (i == 0 || lines[i-1] != "#EXT-X-GAP") {
 			out = append(out, strings.TrimSpace(lines[i+1]))
 		}
 	}
@@ -95,6 +96,9 @@ func TestStandardChannelLadder(t *testing.T) {
 	defer func() { cancel(); _ = pub.Wait() }()
 
 	hlsBase := base + "/hls/" + channelID + "/"
+	// The renditions report each other (EXT-X-RENDITION-REPORT), checked on every reload.
+	checkerFor(t).Expect(hlsBase+"video1_stream.m3u8", validate.Options{Reports: []string{"160p/video1_stream.m3u8"}})
+	checkerFor(t).Expect(hlsBase+"160p/video1_stream.m3u8", validate.Options{Reports: []string{"../video1_stream.m3u8"}})
 	var variants [][]string
 	waitFor(t, 40*time.Second, "two renditions in the multivariant playlist", func() bool {
 		_, body := get(t, hlsBase+"index.m3u8")
@@ -339,6 +343,9 @@ func TestStandardWHIPOpus(t *testing.T) {
 	}
 	defer pub.Close()
 	hlsBase := base + "/hls/" + channelID + "/"
+	// The renditions report each other (EXT-X-RENDITION-REPORT), checked on every reload.
+	checkerFor(t).Expect(hlsBase+"video1_stream.m3u8", validate.Options{Reports: []string{"160p/video1_stream.m3u8"}})
+	checkerFor(t).Expect(hlsBase+"160p/video1_stream.m3u8", validate.Options{Reports: []string{"../video1_stream.m3u8"}})
 	var variants [][]string
 	waitFor(t, 45*time.Second, "two renditions in the multivariant playlist", func() bool {
 		_, body := get(t, hlsBase+"index.m3u8")

@@ -90,6 +90,9 @@ func fetch(t *testing.T, u, token string) (int, string, http.Header) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusOK {
+		checkerFor(t).Playlist(u, b)
+	}
 	return res.StatusCode, string(b), res.Header
 }
 

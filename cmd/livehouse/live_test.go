@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/livehouse/livehouse/internal/media/llhls/validate"
 	"io"
 	"net/http"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -62,7 +64,25 @@ func get(t *testing.T, url string) (int, string) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusOK {
+		checkerFor(t).Playlist(url, b)
+	}
 	return res.StatusCode, string(b)
+}
+
+// checkers hold each test's playlist checker: every media playlist a test fetches (get,
+// fetch) is checked against the LL-HLS rules, and each reload against the one before.
+var checkers sync.Map // *testing.T → *validate.Checker
+
+func checkerFor(t *testing.T) *validate.Checker {
+	if c, ok := checkers.Load(t); ok {
+		return c.(*validate.Checker)
+	}
+	c, loaded := checkers.LoadOrStore(t, validate.NewChecker(t))
+	if !loaded {
+		t.Cleanup(func() { checkers.Delete(t) })
+	}
+	return c.(*validate.Checker)
 }
 
 // waitFor polls cond every 50 ms for up to limit.
