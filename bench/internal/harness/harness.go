@@ -66,9 +66,11 @@ func Start(binary string, env ...string) (*Server, error) {
 	s.cmd.Env = append(os.Environ(), "LIVEHOUSE_SECRET_KEY="+Secret, "LIVEHOUSE_DATA_DIR="+dir, "LIVEHOUSE_HTTP_ADDR="+strings.TrimPrefix(s.Base, "http://"),
 		"LIVEHOUSE_RTMP_ADDR="+s.RTMP, "LIVEHOUSE_PUBLIC_URL="+s.Base, "LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_WEBRTC_ADDR=127.0.0.1:0")
 	// The load comes from loopback, thousands of connections from one address: lift the
-	// connection caps (a caller's env, appended after, may set them again).
+	// connection caps, and the sign-ups per address (20 an hour, which stopped the cpu
+	// scenario at 50 streams), which a caller's env, appended after, may set again.
 	s.cmd.Env = append(s.cmd.Env, "LIVEHOUSE_MAX_CONNECTIONS=0", "LIVEHOUSE_MAX_CONNECTIONS_PER_ADDRESS=0",
-		"LIVEHOUSE_RTMP_MAX_CONNECTIONS=0", "LIVEHOUSE_RTMP_MAX_CONNECTIONS_PER_ADDRESS=0")
+		"LIVEHOUSE_RTMP_MAX_CONNECTIONS=0", "LIVEHOUSE_RTMP_MAX_CONNECTIONS_PER_ADDRESS=0",
+		"LIVEHOUSE_AUTH_SIGN_UPS_PER_ADDRESS=100000")
 	if os.Getenv("LIVEHOUSE_LOG_LEVEL") == "" { // quiet unless the caller asks for more
 		s.cmd.Env = append(s.cmd.Env, "LIVEHOUSE_LOG_LEVEL=error")
 	}
