@@ -15,6 +15,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/livehouse/livehouse/internal/media/llhls/validate"
 	"github.com/livehouse/livehouse/internal/media/stream"
 )
 
@@ -288,6 +289,55 @@ func TestTwoSecondKeyframes(t *testing.T) {
 	for _, m := range regexp.MustCompile(`#EXTINF:([0-9.]+)`).FindAllStringSubmatch(pl, -1) {
 		if d, _ := strconv.ParseFloat(m[1], 64); d > 2.5 {
 			t.Errorf("a segment of %s s", m[1])
+		}
+	}
+}
+
+// TestRenditionsReportEachOther: a STANDARD channel's video playlists each carry an
+// EXT-X-RENDITION-REPORT for every other rendition, with that rendition's live edge, and a
+// source that changes its SPS mid-stream marks a discontinuity while the rungs go on.
+func TestRenditionsReportEachOther(t *testing.T) {
+	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, true)
+	_ = s.SetLadder("ch", true)
+	r1, _ := s.AddRung("ch", "360p", nil)
+	r2, _ := s.AddRung("ch", "160p", nil)
+	sps360 := []byte{0x67, 0x42, 0xc0, 0x1e, 0xd9, 0x00, 0xa0, 0x2f, 0xf9, 0x70, 0x11, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00, 0x00, 0x03, 0x00, 0x3c, 0x0f, 0x16, 0x2e, 0x48}
+	t0 := time.Now()
+	for i := range 300 {
+		pts, au, key := frame(i, 15)
+		src := au
+		if key && i >= 150 { // the encoder changed its canvas: new parameter sets
+			src = [][]byte{sps360, testPPS, au[2]}
+		}
+		d := time.Duration(pts) * time.Second / videoClock
+		if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: d, NTP: t0.Add(d), Payload: src, Key: key}); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []*Rung{r1, r2} {
+			if err := r.WriteVideo(pts, au); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c := checkerFor(t)
+	c.Expect("/hls/ch/video1_stream.m3u8", validate.Options{Reports: []string{"160p/video1_stream.m3u8", "360p/video1_stream.m3u8"}})
+	c.Expect("/hls/ch/360p/video1_stream.m3u8", validate.Options{Reports: []string{"../video1_stream.m3u8", "../160p/video1_stream.m3u8"}})
+	c.Expect("/hls/ch/160p/video1_stream.m3u8", validate.Options{Reports: []string{"../video1_stream.m3u8", "../360p/video1_stream.m3u8"}})
+	src := serve(t, s, "/hls/ch/video1_stream.m3u8")
+	for _, dir := range []string{"360p/", "160p/"} {
+		serve(t, s, "/hls/ch/"+dir+"video1_stream.m3u8")
+	}
+	if !strings.Contains(src, "#EXT-X-DISCONTINUITY\n") || strings.Count(src, "#EXT-X-MAP:") != 2 {
+		t.Errorf("the source's new SPS: no discontinuity with a new init section:\n%s", src)
+	}
+	m, err := validate.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msn := int64(m.MediaSequence) + int64(len(m.Segments))
+	for _, r := range m.Reports {
+		if r.MSN < msn-1 || r.MSN > msn {
+			t.Errorf("report %s: LAST-MSN %d, the source's edge is at %d", r.URI, r.MSN, msn)
 		}
 	}
 }
