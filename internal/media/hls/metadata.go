@@ -167,15 +167,6 @@ func (t *timeline) dateRanges() string {
 
 func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-func (t *timeline) empty() bool {
-	if t == nil {
-		return true
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.cues) == 0
-}
-
 func emsgFor(c *cue, at int64, id uint32) []byte {
 	env := Envelope{ID: c.ID, At: c.at, Elapsed: (at - c.pts) * 1000 / videoClock, Event: c.Payload}
 	if env.Event == nil {
