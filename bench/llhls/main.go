@@ -40,20 +40,20 @@ var (
 
 // result is what a child process measures.
 type result struct {
-	Streams     int
-	IdleRSS     float64 // KiB, before any muxer
-	PeakRSS     float64 // KiB, VmHWM at the end
-	RSS         float64 // KiB, VmRSS at the end
-	HeapInuse   float64 // bytes, before the forced collection (the steady state)
-	PeakHeap    float64 // bytes, largest HeapInuse sampled while feeding
-	LiveHeap    float64 // bytes, HeapAlloc after runtime.GC
-	OffHeap     float64 // bytes the packager holds outside the Go heap (llhls.Stats)
-	Media       float64 // bytes of media the packager's windows hold (llhls.Stats)
-	Units       int     // video frames and audio access units written
-	CPUNs       float64 // user+system CPU of the feed
-	WallNs      float64
-	NumGC       uint32
-	Mallocs     float64 // heap allocations while feeding, the feed's own one per unit included
+	Streams   int
+	IdleRSS   float64 // KiB, before any muxer
+	PeakRSS   float64 // KiB, VmHWM at the end
+	RSS       float64 // KiB, VmRSS at the end
+	HeapInuse float64 // bytes, before the forced collection (the steady state)
+	PeakHeap  float64 // bytes, largest HeapInuse sampled while feeding
+	LiveHeap  float64 // bytes, HeapAlloc after runtime.GC
+	OffHeap   float64 // bytes the packager holds outside the Go heap (llhls.Stats)
+	Media     float64 // bytes of media the packager's windows hold (llhls.Stats)
+	Units     int     // video frames and audio access units written
+	CPUNs     float64 // user+system CPU of the feed
+	WallNs    float64
+	NumGC     uint32
+	Mallocs   float64 // heap allocations while feeding, the feed's own one per unit included
 }
 
 func main() {

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -136,6 +137,13 @@ func New(cfg Config, t Tracks) (*Muxer, error) {
 	if len(m.tracks) == 0 {
 		return nil, errors.New("llhls: no tracks")
 	}
+	stores := make([]*store, len(m.tracks))
+	for i, t := range m.tracks {
+		stores[i] = t.st
+	}
+	// The part bytes are outside the Go heap: when the muxer is gone, so are they (unless
+	// Free came first), except what readers still hold.
+	runtime.AddCleanup(m, freeStores, stores)
 	return m, nil
 }
 
@@ -149,6 +157,7 @@ func (m *Muxer) newTrack(name string, scale int64) *track {
 		target:     max(int64(math.Round(m.cfg.SegmentMinDuration.Seconds())), 1),
 		partWait:   make(chan struct{}),
 		changed:    make(chan struct{}),
+		st:         &store{},
 	}
 }
 
@@ -319,6 +328,19 @@ func (m *Muxer) Close() {
 	}
 }
 
+// Free closes the muxer if it is open and gives back the memory of its media now, rather than
+// when the muxer is collected: what readers hold stays theirs until they release it, and
+// nothing more is served (Open and Media find nothing; Playlist answers as before).
+func (m *Muxer) Free() {
+	m.Close()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.tracks {
+		t.segs, t.cur = nil, nil
+		t.st.free()
+	}
+}
+
 // Playlists are the names of the muxer's media playlists.
 func (m *Muxer) Playlists() []string {
 	out := make([]string, len(m.tracks))
@@ -366,7 +388,60 @@ func (m *Muxer) Edge(playlist string) (msn, part int64, ok bool) {
 // Media returns the bytes of an init section, segment or part by its file name, as the
 // pieces to write in order. A request for the part the playlist hints at waits for it, up to
 // wait or until ctx ends.
+//
+// The bytes are a copy on the Go heap, the caller's to keep: serving should use Open, which
+// hands out the packager's own bytes without copying.
 func (m *Muxer) Media(ctx context.Context, name string, wait time.Duration) ([][]byte, bool) {
+	b, ok := m.Open(ctx, name, wait)
+	if !ok {
+		return nil, false
+	}
+	defer b.Release()
+	n := 0
+	for _, p := range b.Pieces {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range b.Pieces {
+		out = append(out, p...)
+	}
+	return [][]byte{out}, true
+}
+
+// Bytes are an init section's, segment's or part's bytes held for a reader: Pieces, to be
+// written in order, stay as they are until Release (and must not be used after it), even if
+// the media leaves the window meanwhile.
+type Bytes struct {
+	Pieces [][]byte
+	slabs  []*slab
+}
+
+// Release gives the bytes back; the second and later calls do nothing.
+func (b *Bytes) Release() {
+	for _, s := range b.slabs {
+		s.release()
+	}
+	b.Pieces, b.slabs = nil, nil
+}
+
+// hold references the slabs of parts for a reader.
+func (b *Bytes) hold(parts ...*part) {
+	for _, p := range parts {
+		b.Pieces = append(b.Pieces, p.data...)
+		for _, s := range p.slabs {
+			if n := len(b.slabs); n > 0 && b.slabs[n-1] == s {
+				continue // a part goes on in the slab the previous one ended in
+			}
+			s.retain()
+			b.slabs = append(b.slabs, s)
+		}
+	}
+}
+
+// Open returns the bytes of an init section, segment or part by its file name, held until
+// the caller releases them. A request for the part the playlist hints at waits for it, up to
+// wait or until ctx ends.
+func (m *Muxer) Open(ctx context.Context, name string, wait time.Duration) (*Bytes, bool) {
 	rest, ok := strings.CutPrefix(name, m.prefix+"_")
 	if !ok {
 		return nil, false
@@ -396,18 +471,22 @@ func (m *Muxer) Media(ctx context.Context, name string, wait time.Duration) ([][
 	var timer *time.Timer
 	for {
 		m.mu.Lock()
-		var out [][]byte
+		var out *Bytes
 		var next <-chan struct{}
 		switch kind {
 		case "init":
 			if b := t.inits[int(num)]; b != nil {
-				out = [][]byte{b}
+				out = &Bytes{Pieces: [][]byte{b}} // on the heap: nothing to hold
 			}
 		case "seg":
-			out = t.segmentBytes(num)
+			if s := t.findSegment(num); s != nil {
+				out = &Bytes{}
+				out.hold(s.parts...)
+			}
 		case "part":
 			if p := t.findPart(num); p != nil {
-				out = [][]byte{p.data}
+				out = &Bytes{}
+				out.hold(p)
 			} else if num == t.partN && !m.closed {
 				next = t.partWait
 			}
