@@ -67,8 +67,8 @@ type part struct {
 	// Room for the pieces and slabs of a part of up to three slabs, without an allocation.
 	pieceBuf [3][]byte
 	slabBuf  [3]*slab
-	dur   int64
-	indep bool
+	dur      int64
+	indep    bool
 }
 
 func (t *track) setInit(c codecs.Codec) error {
