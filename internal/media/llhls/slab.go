@@ -48,7 +48,7 @@ var (
 )
 
 // poison, set by tests, fills released slabs so that a reader still using one shows.
-var poison bool
+var poison atomic.Bool
 
 // warmLimit is how many free slabs keep their pages: enough for the churn of many streams
 // (a 3 Mbps stream frees and takes about six a second), a small fraction of what is in use.
@@ -100,7 +100,7 @@ func (s *slab) release() {
 	case n < 0:
 		panic("llhls: a slab released twice")
 	}
-	if poison {
+	if poison.Load() {
 		for i := range s.buf {
 			s.buf[i] = 0xdb
 		}

@@ -14,8 +14,11 @@ import (
 	"github.com/livehouse/livehouse/internal/media/llhls/validate"
 )
 
-func init() {
-	poison = true // a slab released while a reader still uses it shows as 0xdb (or, given back, 0)
+// poisoned makes released slabs show, for the rest of the test: a slab released while a
+// reader still uses it reads as 0xdb (or, its pages given back, 0).
+func poisoned(t testing.TB) {
+	poison.Store(true)
+	t.Cleanup(func() { poison.Store(false) })
 }
 
 // feed writes seconds of 3 Mbps video at 30 fps and 128 kbps AAC, from frame *i on, each
@@ -44,6 +47,7 @@ func join(pieces [][]byte) []byte { return bytes.Join(pieces, nil) }
 // TestReaderKeepsItsBytes: bytes a reader opened stay as they were while it holds them,
 // though the window turns over many times and their slabs would otherwise be reused.
 func TestReaderKeepsItsBytes(t *testing.T) {
+	poisoned(t)
 	m, err := New(testConfig, Tracks{SPS: sps1080, PPS: pps1080, AAC: aac})
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +94,7 @@ func TestReaderKeepsItsBytes(t *testing.T) {
 // writes (run with -race); every byte they hold is the part's, as the mfhd's sequence
 // number and the payload's marker show, until they release it.
 func TestConcurrentReaders(t *testing.T) {
+	poisoned(t)
 	m, err := New(testConfig, Tracks{SPS: sps1080, PPS: pps1080, AAC: aac})
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +264,7 @@ func FuzzStore(f *testing.F) {
 	f.Add([]byte{0, 200, 1, 0, 2, 3, 0, 255, 4, 1})
 	f.Add([]byte{0, 255, 0, 255, 0, 255, 0, 255, 1, 3, 2, 0, 3, 0})
 	f.Fuzz(func(t *testing.T, ops []byte) {
+		poisoned(t)
 		inUse := slabsInUse.Load()
 		st := &store{}
 		type rec struct {
