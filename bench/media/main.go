@@ -35,6 +35,7 @@ var (
 	streamsF = flag.String("streams", "1,10,50", "concurrent streams for the cpu scenario (0: the idle server)")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
+	lateFor  = flag.Duration("late", 20*time.Second, "after each cpu measurement, how long every stream is followed with blocking reloads to count the parts late (0: not)")
 	profiles = flag.String("profiles", "", "directory for the cpu scenario's profiles (a CPU profile of the measurement and the heap at its end); empty = none")
 )
 
@@ -243,7 +244,8 @@ func cpuPerStream(n int) error {
 		debug = harness.FreeAddr()
 		env = append(env, "LIVEHOUSE_DEBUG_ADDR="+debug)
 	}
-	s, err := harness.Start(*binary, env...)
+	// One account per stream, all signed up from loopback: lift the per-address sign-up limit.
+	s, err := harness.Start(*binary, append(env, harness.ManyAccounts...)...)
 	if err != nil {
 		return err
 	}
@@ -293,6 +295,12 @@ func cpuPerStream(n int) error {
 			}
 		}
 	}
+	var late lateParts
+	if *lateFor > 0 && n > 0 {
+		if late, err = partsLate(s, ids, *lateFor); err != nil {
+			return err
+		}
+	}
 	var segments, seconds float64
 	for i, id := range ids {
 		d, ended, err := s.SegmentDurations(id)
@@ -314,7 +322,80 @@ func cpuPerStream(n int) error {
 	streamMinutes := float64(n) * elapsed.Minutes()
 	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
 		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
+	if *lateFor > 0 {
+		fmt.Printf("parts late with %d streams (then every stream followed part by part with blocking reloads for %v, publishers still on the same box; late: the reload listing a part returned more than PART-TARGET (%.0f ms) after the part's newest frame arrived, by its PDT): %d of %d parts late; arrival to listing p50 %.0f ms, p95 %.0f ms, max %.0f ms\n",
+			n, *lateFor, late.target*1000, late.late, len(late.ms), harness.Percentile(late.ms, 0.5), harness.Percentile(late.ms, 0.95), harness.Percentile(late.ms, 1))
+	}
 	return nil
+}
+
+type lateParts struct {
+	target float64 // PART-TARGET, seconds
+	ms     []float64
+	late   int
+}
+
+// partsLate follows every channel's video playlist at its live edge with blocking reloads,
+// part after part, for d, and measures for each newly listed part the time from the arrival of
+// its newest frame (its end by PDT, less a frame) to the return of the reload that listed it.
+// A part is late when that exceeds PART-TARGET: either it was published late after its media
+// arrived, or the blocking reload waiting for it was answered late.
+func partsLate(s *harness.Server, ids []string, d time.Duration) (lateParts, error) {
+	var out lateParts
+	target, err := partTarget(s.Base + "/hls/" + ids[0] + "/video1_stream.m3u8?token=" + harness.Token(ids[0]))
+	if err != nil {
+		return out, err
+	}
+	out.target = target
+	type result struct {
+		ms  []float64
+		err error
+	}
+	results := make(chan result, len(ids))
+	stop := time.Now().Add(d)
+	for _, id := range ids {
+		go func() {
+			var r result
+			r.err = harness.FollowParts(s.Base+"/hls/"+id+"/video1_stream.m3u8?token="+harness.Token(id), func(end, at time.Time) bool {
+				r.ms = append(r.ms, float64(at.Sub(end.Add(-time.Second/30)).Microseconds())/1000)
+				return at.Before(stop)
+			})
+			results <- r
+		}()
+	}
+	for range ids {
+		r := <-results
+		if r.err != nil && err == nil {
+			err = r.err
+		}
+		out.ms = append(out.ms, r.ms...)
+	}
+	for _, ms := range out.ms {
+		if ms > target*1000 {
+			out.late++
+		}
+	}
+	return out, err
+}
+
+// partTarget reads PART-TARGET (seconds) from a media playlist.
+func partTarget(url string) (float64, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, err
+	}
+	_, v, ok := strings.Cut(string(body), "PART-TARGET=")
+	if !ok {
+		return 0, fmt.Errorf("%s lists no PART-TARGET", url)
+	}
+	v, _, _ = strings.Cut(v, "\n")
+	v, _, _ = strings.Cut(v, ",")
+	return strconv.ParseFloat(strings.TrimSpace(v), 64)
 }
 
 // saveProfile writes what a profiler URL answers to a file in the profiles directory.
