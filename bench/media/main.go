@@ -32,7 +32,7 @@ var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
 	scenario = flag.String("scenario", "all", "ingest, player, firstframe, actions, cpu, egress, transcode or all")
 	warmup   = flag.Duration("warmup", 60*time.Second, "playback before the player latency is sampled")
-	streamsF = flag.String("streams", "1,10,50", "concurrent streams for the cpu scenario (0: the idle server)")
+	streamsF = flag.String("streams", "1,10,50,100", "concurrent streams for the cpu scenario (0: the idle server)")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
 	lateFor  = flag.Duration("late", 20*time.Second, "after each cpu measurement, how long every stream is followed with blocking reloads to count the parts late (0: not)")
