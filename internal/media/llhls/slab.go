@@ -27,7 +27,6 @@ const (
 type slab struct {
 	buf  []byte // slabSize long
 	refs atomic.Int32
-	cold bool // its pages were given back to the OS (guarded by the pool's mutex)
 }
 
 // slabPool is the process's slabs.
@@ -58,7 +57,30 @@ func warmLimit() int {
 
 // get returns a slab with one reference.
 func (p *slabPool) get() *slab {
+	s := p.take()
+	if s == nil {
+		// Mapped outside the lock: should the OS refuse (out of memory, as the Go heap would
+		// be), the panic leaves the pool usable.
+		arena := mapArena(arenaSize)
+		fresh := make([]*slab, 0, arenaSize/slabSize)
+		for off := 0; off < len(arena); off += slabSize {
+			fresh = append(fresh, &slab{buf: arena[off : off+slabSize : off+slabSize]})
+		}
+		slabsMapped.Add(int64(len(fresh)))
+		s = fresh[0]
+		p.mu.Lock()
+		p.cold = append(p.cold, fresh[1:]...)
+		p.mu.Unlock()
+	}
+	s.refs.Store(1)
+	slabsInUse.Add(1)
+	return s
+}
+
+// take returns a free slab, warm if there is one, or nil.
+func (p *slabPool) take() *slab {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	var s *slab
 	switch {
 	case len(p.warm) > 0:
@@ -70,18 +92,7 @@ func (p *slabPool) get() *slab {
 		s = p.cold[len(p.cold)-1]
 		p.cold[len(p.cold)-1] = nil
 		p.cold = p.cold[:len(p.cold)-1]
-		s.cold = false
-	default:
-		arena := mapArena(arenaSize)
-		for off := slabSize; off < len(arena); off += slabSize {
-			p.cold = append(p.cold, &slab{buf: arena[off : off+slabSize : off+slabSize]})
-		}
-		s = &slab{buf: arena[:slabSize:slabSize]}
-		slabsMapped.Add(int64(len(arena) / slabSize))
 	}
-	p.mu.Unlock()
-	s.refs.Store(1)
-	slabsInUse.Add(1)
 	return s
 }
 
@@ -115,7 +126,6 @@ func (s *slab) release() {
 		return
 	}
 	releasePages(s.buf)
-	s.cold = true
 	p.cold = append(p.cold, s)
 }
 
