@@ -3,6 +3,7 @@ package llhls
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
@@ -17,6 +18,7 @@ type sample struct {
 	nalus    [][]byte // H.264: the NAL units, written length-prefixed
 	data     []byte   // audio: the access unit
 	nominal  int64    // audio: the frame's length, when known
+	arrived  time.Time
 }
 
 func (s *sample) size() int {

@@ -237,7 +237,7 @@ func (m *Muxer) WriteH264(pts int64, ntp time.Time, au [][]byte) error {
 	if !m.cfg.Follow {
 		m.clock.observe(pts, ntp)
 	}
-	t.write(&sample{dts: dts, pts: pts, key: idr, nalus: vcl}, newInit)
+	t.write(&sample{dts: dts, pts: pts, key: idr, nalus: vcl, arrived: ntp}, newInit)
 	m.publish()
 	return nil
 }
@@ -298,7 +298,7 @@ func (m *Muxer) writeAudio(t *track, ts int64, ntp time.Time, data []byte, frame
 	if m.video == nil && !m.cfg.Follow {
 		m.clock.observe(ts*VideoClock/t.scale, ntp)
 	}
-	t.write(&sample{dts: ts, pts: ts, key: true, data: data, nominal: frame}, false)
+	t.write(&sample{dts: ts, pts: ts, key: true, data: data, nominal: frame, arrived: ntp}, false)
 }
 
 // publish renders what changed and wakes those waiting for it.

@@ -346,3 +346,39 @@ func FuzzStore(f *testing.F) {
 		}
 	})
 }
+
+// TestPartsLate: a part published more than PART-TARGET after its newest frame arrived
+// counts as late; one published as its media arrives does not.
+func TestPartsLate(t *testing.T) {
+	m, err := New(testConfig, Tracks{SPS: sps1080, PPS: pps1080})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	// Frames arrive in real time from base on; the packager sees each lag after its arrival.
+	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var clock time.Time
+	wallNow = func() time.Time { return clock }
+	t.Cleanup(func() { wallNow = time.Now })
+	write := func(from, to int, lag time.Duration) {
+		for i := from; i < to; i++ {
+			pts, au := frame(i, 60, sps1080, pps1080)
+			arrived := base.Add(time.Duration(pts) * time.Second / VideoClock)
+			clock = arrived.Add(lag)
+			if err := m.WriteH264(pts, arrived, au); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	p0 := Parts()
+	write(0, 90, 20*time.Millisecond)
+	p1 := Parts()
+	if p1.Made-p0.Made < 10 || p1.Late != p0.Late {
+		t.Fatalf("on time: %+v → %+v", p0, p1)
+	}
+	write(90, 180, time.Second) // handed over a second after they arrived
+	p2 := Parts()
+	if p2.Made-p1.Made < 10 || p2.Late-p1.Late != p2.Made-p1.Made {
+		t.Fatalf("a second behind: %+v → %+v", p1, p2)
+	}
+}

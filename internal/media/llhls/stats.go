@@ -1,10 +1,42 @@
 package llhls
 
+import (
+	"sync/atomic"
+	"time"
+)
+
 // MemoryStats is what the process's muxers hold.
 type MemoryStats struct {
 	Media   int64 // bytes of media in the windows: parts of the segments listed and in progress
 	OffHeap int64 // bytes of slabs outside the Go heap in use or kept warm for reuse (resident)
 	Mapped  int64 // bytes of slabs ever mapped (address space; free ones' pages given back)
+}
+
+// PartStats count the parts the process's muxers made from media with an arrival time (a
+// ladder's rungs, made from the transcoder's output, have none).
+type PartStats struct {
+	Made int64
+	// Late were published more than PART-TARGET after their newest sample arrived: the
+	// packager, or the goroutine feeding it, fell behind the stream.
+	Late int64
+}
+
+var partsMade, partsLate atomic.Int64
+
+// wallNow is the time a part is published (tests replace it).
+var wallNow = time.Now
+
+// Parts sums the parts of every muxer of the process.
+func Parts() PartStats { return PartStats{Made: partsMade.Load(), Late: partsLate.Load()} }
+
+func countPart(arrived time.Time, target time.Duration) {
+	if arrived.IsZero() {
+		return
+	}
+	partsMade.Add(1)
+	if wallNow().Sub(arrived) > target {
+		partsLate.Add(1)
+	}
 }
 
 // Stats sums the memory of every muxer of the process.
