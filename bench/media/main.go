@@ -277,6 +277,7 @@ func cpuPerStream(n int) error {
 			return err
 		}
 	}
+	made0, late0, counted := serverParts(s)
 	cpu0, t0 := s.CPUSeconds(), time.Now()
 	if debug != "" {
 		// The CPU profile covers the measurement; the profiler's own cost is a few per cent.
@@ -286,6 +287,7 @@ func cpuPerStream(n int) error {
 	}
 	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
 	rss := s.RSSKiB()
+	made1, late1, _ := serverParts(s)
 	if err != nil {
 		return err
 	}
@@ -323,6 +325,10 @@ func cpuPerStream(n int) error {
 	streamMinutes := float64(n) * elapsed.Minutes()
 	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
 		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
+	if counted {
+		fmt.Printf("parts late with %d streams, as the server counts them (%s, over the %v measured above): %.0f of %.0f parts published more than PART-TARGET after their newest frame arrived\n",
+			n, partsLateMetric, elapsed.Round(time.Second), late1-late0, made1-made0)
+	}
 	if *lateFor > 0 {
 		fmt.Printf("parts late with %d streams (then every stream followed part by part with blocking reloads for %v, publishers still on the same box; a part's delay: from its newest frame's arrival, by its PDT, to the return of the reload listing it): %d of %d parts late, listed more than PART-TARGET (%.0f ms) later than the quickest part of their stream; %d delayed more than PART-TARGET in all; delay p50 %.0f ms, p95 %.0f ms, max %.0f ms; over the stream's quickest p95 %.0f ms, max %.0f ms\n",
 			n, *lateFor, late.late, len(late.ms), late.target*1000, late.overTarget,
@@ -330,6 +336,22 @@ func cpuPerStream(n int) error {
 			harness.Percentile(late.excess, 0.95), harness.Percentile(late.excess, 1))
 	}
 	return nil
+}
+
+// The server's count of the parts its packager made and of those published more than
+// PART-TARGET after their newest frame arrived (llhls.Parts), where it exposes them.
+const (
+	partsMetric     = "livehouse_hls_parts_total"
+	partsLateMetric = "livehouse_hls_parts_late_total"
+)
+
+func serverParts(s *harness.Server) (made, late float64, ok bool) {
+	made, err := harness.Metric(s.Base, partsMetric)
+	if err != nil {
+		return 0, 0, false
+	}
+	late, err = harness.Metric(s.Base, partsLateMetric)
+	return made, late, err == nil
 }
 
 type lateParts struct {
