@@ -277,7 +277,7 @@ func cpuPerStream(n int) error {
 			return err
 		}
 	}
-	made0, late0, counted := serverParts(s)
+	made0, late0, slow0, counted := serverParts(s)
 	cpu0, t0 := s.CPUSeconds(), time.Now()
 	if debug != "" {
 		// The CPU profile covers the measurement; the profiler's own cost is a few per cent.
@@ -287,7 +287,7 @@ func cpuPerStream(n int) error {
 	}
 	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
 	rss := s.RSSKiB()
-	made1, late1, _ := serverParts(s)
+	made1, late1, slow1, _ := serverParts(s)
 	if err != nil {
 		return err
 	}
@@ -326,8 +326,8 @@ func cpuPerStream(n int) error {
 	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
 		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
 	if counted {
-		fmt.Printf("parts late with %d streams, as the server counts them (%s, over the %v measured above): %.0f of %.0f parts published more than PART-TARGET after their newest frame arrived\n",
-			n, partsLateMetric, elapsed.Round(time.Second), late1-late0, made1-made0)
+		fmt.Printf("parts late with %d streams, as the server counts them (%s and %s, over the %v measured above): of %.0f parts, %.0f published more than PART-TARGET after the unit that completed them arrived (the server's own delay), %.0f more than PART-TARGET after their newest frame arrived (the publisher's pauses included)\n",
+			n, partsSlowMetric, partsLateMetric, elapsed.Round(time.Second), made1-made0, slow1-slow0, late1-late0)
 	}
 	if *lateFor > 0 {
 		fmt.Printf("parts late with %d streams (then every stream followed part by part with blocking reloads for %v, publishers still on the same box; a part's delay: from its newest frame's arrival, by its PDT, to the return of the reload listing it): %d of %d parts late, listed more than PART-TARGET (%.0f ms) later than the quickest part of their stream; %d delayed more than PART-TARGET in all; delay p50 %.0f ms, p95 %.0f ms, max %.0f ms; over the stream's quickest p95 %.0f ms, max %.0f ms\n",
@@ -338,20 +338,21 @@ func cpuPerStream(n int) error {
 	return nil
 }
 
-// The server's count of the parts its packager made and of those published more than
-// PART-TARGET after their newest frame arrived (llhls.Parts), where it exposes them.
+// The server's count of the parts its packager made, of those published more than
+// PART-TARGET after their newest frame arrived, and of those published more than PART-TARGET
+// after the unit that completed them arrived (llhls.Parts), where it exposes them.
 const (
 	partsMetric     = "livehouse_hls_parts_total"
 	partsLateMetric = "livehouse_hls_parts_late_total"
+	partsSlowMetric = "livehouse_hls_parts_slow_total"
 )
 
-func serverParts(s *harness.Server) (made, late float64, ok bool) {
-	made, err := harness.Metric(s.Base, partsMetric)
-	if err != nil {
-		return 0, 0, false
-	}
-	late, err = harness.Metric(s.Base, partsLateMetric)
-	return made, late, err == nil
+func serverParts(s *harness.Server) (made, late, slow float64, ok bool) {
+	var err [3]error
+	made, err[0] = harness.Metric(s.Base, partsMetric)
+	late, err[1] = harness.Metric(s.Base, partsLateMetric)
+	slow, err[2] = harness.Metric(s.Base, partsSlowMetric)
+	return made, late, slow, err[0] == nil && err[1] == nil && err[2] == nil
 }
 
 type lateParts struct {

@@ -91,6 +91,8 @@ type Muxer struct {
 	dtsx   *h264.DTSExtractor
 	starts []Start // the video track's newest segment starts, for the audio track to follow
 	closed bool
+	// arriving: when the unit being written arrived (zero: unknown, or closing), for PartStats.
+	arriving time.Time
 }
 
 // New returns a muxer for the given tracks.
@@ -237,6 +239,7 @@ func (m *Muxer) WriteH264(pts int64, ntp time.Time, au [][]byte) error {
 	if !m.cfg.Follow {
 		m.clock.observe(pts, ntp)
 	}
+	m.arriving = ntp
 	t.write(&sample{dts: dts, pts: pts, key: idr, nalus: vcl, arrived: ntp}, newInit)
 	m.publish()
 	return nil
@@ -298,6 +301,7 @@ func (m *Muxer) writeAudio(t *track, ts int64, ntp time.Time, data []byte, frame
 	if m.video == nil && !m.cfg.Follow {
 		m.clock.observe(ts*VideoClock/t.scale, ntp)
 	}
+	m.arriving = ntp
 	t.write(&sample{dts: ts, pts: ts, key: true, data: data, nominal: frame, arrived: ntp}, false)
 }
 
@@ -319,6 +323,7 @@ func (m *Muxer) Close() {
 		return
 	}
 	m.closed = true
+	m.arriving = time.Time{} // the last parts wait for the end, not for the packager
 	for _, t := range m.tracks {
 		t.finish()
 	}

@@ -373,12 +373,20 @@ func TestPartsLate(t *testing.T) {
 	p0 := Parts()
 	write(0, 90, 20*time.Millisecond)
 	p1 := Parts()
-	if p1.Made-p0.Made < 10 || p1.Late != p0.Late {
+	if p1.Made-p0.Made < 10 || p1.Late != p0.Late || p1.Slow != p0.Slow {
 		t.Fatalf("on time: %+v → %+v", p0, p1)
 	}
 	write(90, 180, time.Second) // handed over a second after they arrived
 	p2 := Parts()
-	if p2.Made-p1.Made < 10 || p2.Late-p1.Late != p2.Made-p1.Made {
+	if p2.Made-p1.Made < 10 || p2.Late-p1.Late != p2.Made-p1.Made || p2.Slow-p1.Slow != p2.Made-p1.Made {
 		t.Fatalf("a second behind: %+v → %+v", p1, p2)
+	}
+	// The publisher pauses for a second after frame 180: the part it ends is late, but the
+	// server was not slow.
+	base = base.Add(time.Second)
+	write(180, 181, 20*time.Millisecond)
+	p3 := Parts()
+	if p3.Late-p2.Late != 1 || p3.Slow != p2.Slow {
+		t.Fatalf("after a pause: %+v → %+v", p2, p3)
 	}
 }

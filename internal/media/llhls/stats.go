@@ -16,26 +16,37 @@ type MemoryStats struct {
 // ladder's rungs, made from the transcoder's output, have none).
 type PartStats struct {
 	Made int64
-	// Late were published more than PART-TARGET after their newest sample arrived: the
-	// packager, or the goroutine feeding it, fell behind the stream.
+	// Late were published more than PART-TARGET after their newest sample arrived. A part is
+	// complete when the sample after it arrives, so this counts the publisher's pauses too.
 	Late int64
+	// Slow were published more than PART-TARGET after the sample that completed them arrived:
+	// the server's own delay (the packager, or the goroutine feeding it, fell behind).
+	Slow int64
 }
 
-var partsMade, partsLate atomic.Int64
+var partsMade, partsLate, partsSlow atomic.Int64
 
 // wallNow is the time a part is published (tests replace it).
 var wallNow = time.Now
 
 // Parts sums the parts of every muxer of the process.
-func Parts() PartStats { return PartStats{Made: partsMade.Load(), Late: partsLate.Load()} }
+func Parts() PartStats {
+	return PartStats{Made: partsMade.Load(), Late: partsLate.Load(), Slow: partsSlow.Load()}
+}
 
-func countPart(arrived time.Time, target time.Duration) {
-	if arrived.IsZero() {
+// countPart counts a part published now whose newest sample arrived at newest, completed by
+// a sample that arrived at completing.
+func countPart(newest, completing time.Time, target time.Duration) {
+	if newest.IsZero() || completing.IsZero() {
 		return
 	}
 	partsMade.Add(1)
-	if wallNow().Sub(arrived) > target {
+	now := wallNow()
+	if now.Sub(newest) > target {
 		partsLate.Add(1)
+	}
+	if now.Sub(completing) > target {
+		partsSlow.Add(1)
 	}
 }
 
