@@ -418,27 +418,54 @@ func (m *Muxer) Media(ctx context.Context, name string, wait time.Duration) ([][
 // the media leaves the window meanwhile.
 type Bytes struct {
 	Pieces [][]byte
-	slabs  []*slab
+	h      *holding
+}
+
+// holding is the slabs a Bytes references. It is apart from the Bytes so that a cleanup can
+// release them should the caller drop the Bytes without Release: a forgotten Release costs
+// memory until the next collection, not for ever.
+type holding struct {
+	mu    sync.Mutex // the cleanup runs on a goroutine of its own
+	slabs []*slab
+}
+
+func (h *holding) add(s *slab) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := len(h.slabs); n > 0 && h.slabs[n-1] == s {
+		return // a part goes on in the slab the previous one ended in
+	}
+	s.retain()
+	h.slabs = append(h.slabs, s)
+}
+
+func (h *holding) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range h.slabs {
+		s.release()
+	}
+	h.slabs = nil
 }
 
 // Release gives the bytes back; the second and later calls do nothing.
 func (b *Bytes) Release() {
-	for _, s := range b.slabs {
-		s.release()
+	if b.h != nil {
+		b.h.release()
 	}
-	b.Pieces, b.slabs = nil, nil
+	b.Pieces = nil
 }
 
 // hold references the slabs of parts for a reader.
 func (b *Bytes) hold(parts ...*part) {
+	if b.h == nil {
+		b.h = &holding{}
+		runtime.AddCleanup(b, (*holding).release, b.h)
+	}
 	for _, p := range parts {
 		b.Pieces = append(b.Pieces, p.data...)
 		for _, s := range p.slabs {
-			if n := len(b.slabs); n > 0 && b.slabs[n-1] == s {
-				continue // a part goes on in the slab the previous one ended in
-			}
-			s.retain()
-			b.slabs = append(b.slabs, s)
+			b.h.add(s)
 		}
 	}
 }

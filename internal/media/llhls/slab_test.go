@@ -258,6 +258,40 @@ func TestCollectedMuxerGivesItsSlabsBack(t *testing.T) {
 	}
 }
 
+// TestForgottenReleaseIsCollected: bytes a reader drops without Release are given back once
+// they are collected.
+func TestForgottenReleaseIsCollected(t *testing.T) {
+	m, err := New(testConfig, Tracks{SPS: sps1080, PPS: pps1080})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	i := 0
+	feed(t, m, &i, 20)
+	body, _, _, _ := m.Playlist("video1_stream.m3u8")
+	pl, err := validate.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, ok := m.Open(context.Background(), pl.Segments[0].URI, time.Second)
+	if !ok {
+		t.Fatal("no segment")
+	}
+	held := b.h.slabs[0]
+	if n := held.refs.Load(); n != 2 {
+		t.Fatalf("%d references to a listed segment's held slab", n)
+	}
+	b = nil
+	deadline := time.Now().Add(60 * time.Second)
+	for held.refs.Load() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d references a minute after the reader dropped its bytes", held.refs.Load())
+		}
+		runtime.GC()
+		runtime.Gosched()
+	}
+}
+
 // FuzzStore: any sequence of allocations, window drops, reader holds and releases keeps every
 // held byte as written, and freeing everything leaves no slab in use.
 func FuzzStore(f *testing.F) {
