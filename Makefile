@@ -84,6 +84,7 @@ check: web-deps
 bench: system-deps build
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt
+	$(GO) run ./bench/llhls
 	$(GO) run ./bench/media -bin $(BIN)
 	$(GO) run ./bench/chat -bin $(BIN)
 	$(GO) run ./bench/whip -bin $(BIN)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,9 +33,10 @@ var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
 	scenario = flag.String("scenario", "all", "ingest, player, firstframe, actions, cpu, egress, transcode or all")
 	warmup   = flag.Duration("warmup", 60*time.Second, "playback before the player latency is sampled")
-	streamsF = flag.String("streams", "1,10,50", "concurrent streams for the cpu scenario (0: the idle server)")
+	streamsF = flag.String("streams", "1,10,50,100", "concurrent streams for the cpu scenario (0: the idle server)")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
+	lateFor  = flag.Duration("late", 20*time.Second, "after each cpu measurement, how long every stream is followed with blocking reloads to count the parts late (0: not)")
 	profiles = flag.String("profiles", "", "directory for the cpu scenario's profiles (a CPU profile of the measurement and the heap at its end); empty = none")
 )
 
@@ -243,7 +245,8 @@ func cpuPerStream(n int) error {
 		debug = harness.FreeAddr()
 		env = append(env, "LIVEHOUSE_DEBUG_ADDR="+debug)
 	}
-	s, err := harness.Start(*binary, env...)
+	// One account per stream, all signed up from loopback: lift the per-address sign-up limit.
+	s, err := harness.Start(*binary, append(env, harness.ManyAccounts...)...)
 	if err != nil {
 		return err
 	}
@@ -274,6 +277,7 @@ func cpuPerStream(n int) error {
 			return err
 		}
 	}
+	made0, late0, slow0, counted := serverParts(s)
 	cpu0, t0 := s.CPUSeconds(), time.Now()
 	if debug != "" {
 		// The CPU profile covers the measurement; the profiler's own cost is a few per cent.
@@ -283,6 +287,7 @@ func cpuPerStream(n int) error {
 	}
 	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
 	rss := s.RSSKiB()
+	made1, late1, slow1, _ := serverParts(s)
 	if err != nil {
 		return err
 	}
@@ -291,6 +296,12 @@ func cpuPerStream(n int) error {
 			if err := saveProfile("http://"+debug+"/debug/pprof/heap"+q, fmt.Sprintf(name, n)); err != nil {
 				return err
 			}
+		}
+	}
+	var late lateParts
+	if *lateFor > 0 && n > 0 {
+		if late, err = partsLate(s, ids, *lateFor); err != nil {
+			return err
 		}
 	}
 	var segments, seconds float64
@@ -314,7 +325,115 @@ func cpuPerStream(n int) error {
 	streamMinutes := float64(n) * elapsed.Minutes()
 	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
 		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
+	if counted {
+		fmt.Printf("parts late with %d streams, as the server counts them (%s and %s, over the %v measured above): of %.0f parts, %.0f published more than PART-TARGET after the unit that completed them arrived (the server's own delay), %.0f more than PART-TARGET after their newest frame arrived (the publisher's pauses included)\n",
+			n, partsSlowMetric, partsLateMetric, elapsed.Round(time.Second), made1-made0, slow1-slow0, late1-late0)
+	}
+	if *lateFor > 0 {
+		fmt.Printf("parts late with %d streams (then every stream followed part by part with blocking reloads for %v, publishers still on the same box; a part's delay: from its newest frame's arrival, by its PDT, to the return of the reload listing it): %d of %d parts late, listed more than PART-TARGET (%.0f ms) later than the quickest part of their stream; %d delayed more than PART-TARGET in all; delay p50 %.0f ms, p95 %.0f ms, max %.0f ms; over the stream's quickest p95 %.0f ms, max %.0f ms\n",
+			n, *lateFor, late.late, len(late.ms), late.target*1000, late.overTarget,
+			harness.Percentile(late.ms, 0.5), harness.Percentile(late.ms, 0.95), harness.Percentile(late.ms, 1),
+			harness.Percentile(late.excess, 0.95), harness.Percentile(late.excess, 1))
+	}
 	return nil
+}
+
+// The server's count of the parts its packager made, of those published more than
+// PART-TARGET after their newest frame arrived, and of those published more than PART-TARGET
+// after the unit that completed them arrived (llhls.Parts), where it exposes them.
+const (
+	partsMetric     = "livehouse_hls_parts_total"
+	partsLateMetric = "livehouse_hls_parts_late_total"
+	partsSlowMetric = "livehouse_hls_parts_slow_total"
+)
+
+func serverParts(s *harness.Server) (made, late, slow float64, ok bool) {
+	var err [3]error
+	made, err[0] = harness.Metric(s.Base, partsMetric)
+	late, err[1] = harness.Metric(s.Base, partsLateMetric)
+	slow, err[2] = harness.Metric(s.Base, partsSlowMetric)
+	return made, late, slow, err[0] == nil && err[1] == nil && err[2] == nil
+}
+
+type lateParts struct {
+	target     float64   // PART-TARGET, seconds
+	ms         []float64 // each part's delay
+	excess     []float64 // each part's delay over the quickest of its stream
+	late       int       // excess over PART-TARGET
+	overTarget int       // delay over PART-TARGET
+}
+
+// partsLate follows every channel's video playlist at its live edge with blocking reloads,
+// part after part, for d, and measures for each newly listed part the time from the arrival of
+// its newest frame (its end by PDT, less a frame) to the return of the reload that listed it.
+// A part is late when it was published late after its media arrived, or the blocking reload
+// waiting for it was answered late: when its delay exceeds the quickest of its stream by more
+// than PART-TARGET. The quickest, not zero: PDT is the estimated capture time of a segment's
+// first frame in presentation order, and with B-frames the frames arrive in decode order, up to
+// the reorder depth (about 100 ms for x264's defaults) after their PDT would say.
+func partsLate(s *harness.Server, ids []string, d time.Duration) (lateParts, error) {
+	var out lateParts
+	target, err := partTarget(s.Base + "/hls/" + ids[0] + "/video1_stream.m3u8?token=" + harness.Token(ids[0]))
+	if err != nil {
+		return out, err
+	}
+	out.target = target
+	type result struct {
+		ms  []float64
+		err error
+	}
+	results := make(chan result, len(ids))
+	stop := time.Now().Add(d)
+	for _, id := range ids {
+		go func() {
+			var r result
+			r.err = harness.FollowParts(s.Base+"/hls/"+id+"/video1_stream.m3u8?token="+harness.Token(id), func(end, at time.Time) bool {
+				r.ms = append(r.ms, float64(at.Sub(end.Add(-time.Second/30)).Microseconds())/1000)
+				return at.Before(stop)
+			})
+			results <- r
+		}()
+	}
+	for range ids {
+		r := <-results
+		if r.err != nil && err == nil {
+			err = r.err
+		}
+		if len(r.ms) == 0 {
+			continue
+		}
+		least := slices.Min(r.ms)
+		for _, ms := range r.ms {
+			out.ms, out.excess = append(out.ms, ms), append(out.excess, ms-least)
+			if ms-least > target*1000 {
+				out.late++
+			}
+			if ms > target*1000 {
+				out.overTarget++
+			}
+		}
+	}
+	return out, err
+}
+
+// partTarget reads PART-TARGET (seconds) from a media playlist.
+func partTarget(url string) (float64, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, err
+	}
+	_, v, ok := strings.Cut(string(body), "PART-TARGET=")
+	if !ok {
+		return 0, fmt.Errorf("%s lists no PART-TARGET", url)
+	}
+	v, _, _ = strings.Cut(v, "\n")
+	v, _, _ = strings.Cut(v, ",")
+	return strconv.ParseFloat(strings.TrimSpace(v), 64)
 }
 
 // saveProfile writes what a profiler URL answers to a file in the profiles directory.

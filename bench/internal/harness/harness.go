@@ -48,6 +48,11 @@ func Token(channelID string) string {
 	return tokens.Mint(playback.Claims{ChannelID: channelID, Expires: time.Now().Add(time.Hour)})
 }
 
+// ManyAccounts are the settings of a server one benchmark signs up many accounts on, all from
+// loopback: the per-address sign-up limit (20 an hour by default) lifted to its maximum. Not
+// in Start's defaults: bench/attack measures that limit.
+var ManyAccounts = []string{"LIVEHOUSE_AUTH_SIGN_UPS_PER_ADDRESS=1000000"}
+
 // FreeAddr returns a loopback address nobody listens on right now.
 func FreeAddr() string {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")

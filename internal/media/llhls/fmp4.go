@@ -3,6 +3,7 @@ package llhls
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
@@ -17,6 +18,7 @@ type sample struct {
 	nalus    [][]byte // H.264: the NAL units, written length-prefixed
 	data     []byte   // audio: the access unit
 	nominal  int64    // audio: the frame's length, when known
+	arrived  time.Time
 }
 
 func (s *sample) size() int {
@@ -41,86 +43,121 @@ const (
 	sampleNonSync = 1 << 16
 )
 
+// partLayout is the shape of one fragment (moof + mdat) of one track: its trun flags and
+// box sizes, from which its exact size is known before a byte is written.
+type partLayout struct {
+	flags, entry           int
+	trunSz, trafSz, moofSz int
+	dataSz, preSz          int
+}
+
+func layoutPart(samples []*sample, pre [][]byte) partLayout {
+	l := partLayout{flags: trunDataOffset | trunDuration | trunSize}
+	for _, s := range samples {
+		if !s.key {
+			l.flags |= trunFlags
+		}
+		if s.pts != s.dts {
+			l.flags |= trunCTO
+		}
+	}
+	l.entry = 8
+	if l.flags&trunFlags != 0 {
+		l.entry += 4
+	}
+	if l.flags&trunCTO != 0 {
+		l.entry += 4
+	}
+	l.trunSz = 12 + 4 + 4 + l.entry*len(samples)
+	l.trafSz = 8 + 16 + 20 + l.trunSz
+	l.moofSz = 8 + 16 + l.trafSz
+	for _, s := range samples {
+		l.dataSz += s.size()
+	}
+	for _, b := range pre {
+		l.preSz += len(b)
+	}
+	return l
+}
+
+// size is the fragment's, with the boxes in front of it.
+func (l *partLayout) size() int { return l.preSz + l.moofSz + 8 + l.dataSz }
+
 // marshalPart writes one fragment (moof + mdat) of one track, with the boxes of pre (emsg)
 // in front, into a slice of exactly its size. It writes the same bytes as mediacommon's
 // fmp4.Part.Marshal (a test holds the two together) without its reflection-based box
 // writer: this runs for every part of every stream.
 func marshalPart(seq uint32, trackID int, base uint64, samples []*sample, pre [][]byte) []byte {
-	flags := trunDataOffset | trunDuration | trunSize
-	for _, s := range samples {
-		if !s.key {
-			flags |= trunFlags
-		}
-		if s.pts != s.dts {
-			flags |= trunCTO
-		}
-	}
-	entry := 8
-	if flags&trunFlags != 0 {
-		entry += 4
-	}
-	if flags&trunCTO != 0 {
-		entry += 4
-	}
-	trunSz := 12 + 4 + 4 + entry*len(samples)
-	trafSz := 8 + 16 + 20 + trunSz
-	moofSz := 8 + 16 + trafSz
-	dataSz := 0
-	for _, s := range samples {
-		dataSz += s.size()
-	}
-	preSz := 0
-	for _, b := range pre {
-		preSz += len(b)
-	}
-	out := make([]byte, 0, preSz+moofSz+8+dataSz)
-	for _, b := range pre {
-		out = append(out, b...)
-	}
-	u32 := func(v uint32) { out = binary.BigEndian.AppendUint32(out, v) }
-	box := func(size int, typ string) { u32(uint32(size)); out = append(out, typ...) }
+	l := layoutPart(samples, pre)
+	out := make([]byte, l.size())
+	writePart(&span{pieces: [][]byte{out}}, &l, seq, trackID, base, samples, pre)
+	return out
+}
 
-	box(moofSz, "moof")
+// writePart writes the fragment laid out by l into w, which has room for exactly l.size().
+func writePart(w *span, l *partLayout, seq uint32, trackID int, base uint64, samples []*sample, pre [][]byte) {
+	for _, b := range pre {
+		w.write(b)
+	}
+	// The boxes' headers and the sample table go through a small buffer on the stack; the
+	// media, straight to w.
+	var hdr [512]byte
+	b := hdr[:0]
+	flush := func() {
+		w.write(b)
+		b = hdr[:0]
+	}
+	u32 := func(v uint32) {
+		if len(b)+8 > len(hdr) { // room for a box's type after it too
+			flush()
+		}
+		b = binary.BigEndian.AppendUint32(b, v)
+	}
+	box := func(size int, typ string) { u32(uint32(size)); b = append(b, typ...) }
+
+	box(l.moofSz, "moof")
 	box(16, "mfhd")
 	u32(0)
 	u32(seq)
-	box(trafSz, "traf")
+	box(l.trafSz, "traf")
 	box(16, "tfhd")
 	u32(0x020000) // default-base-is-moof
 	u32(uint32(trackID))
 	box(20, "tfdt")
 	u32(1 << 24) // version 1
-	out = binary.BigEndian.AppendUint64(out, base)
-	box(trunSz, "trun")
-	u32(1<<24 | uint32(flags))
+	b = binary.BigEndian.AppendUint64(b, base)
+	box(l.trunSz, "trun")
+	u32(1<<24 | uint32(l.flags))
 	u32(uint32(len(samples)))
-	u32(uint32(moofSz + 8)) // data offset: from the moof's start to the mdat's payload
+	u32(uint32(l.moofSz + 8)) // data offset: from the moof's start to the mdat's payload
 	for _, s := range samples {
 		u32(uint32(s.dur))
 		u32(uint32(s.size()))
-		if flags&trunFlags != 0 {
+		if l.flags&trunFlags != 0 {
 			if s.key {
 				u32(0)
 			} else {
 				u32(sampleNonSync)
 			}
 		}
-		if flags&trunCTO != 0 {
+		if l.flags&trunCTO != 0 {
 			u32(uint32(int32(s.pts - s.dts)))
 		}
 	}
-	box(8+dataSz, "mdat")
+	box(8+l.dataSz, "mdat")
 	for _, s := range samples {
 		if s.nalus == nil {
-			out = append(out, s.data...)
+			flush()
+			w.write(s.data)
 			continue
 		}
 		for _, nalu := range s.nalus {
 			u32(uint32(len(nalu)))
-			out = append(out, nalu...)
+			flush()
+			w.write(nalu)
 		}
 	}
-	return out
+	flush()
 }
 
 // marshalInit writes the initialization section of one track (ID 1). It is made once per

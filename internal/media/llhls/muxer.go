@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,6 +91,8 @@ type Muxer struct {
 	dtsx   *h264.DTSExtractor
 	starts []Start // the video track's newest segment starts, for the audio track to follow
 	closed bool
+	// arriving: when the unit being written arrived (zero: unknown, or closing), for PartStats.
+	arriving time.Time
 }
 
 // New returns a muxer for the given tracks.
@@ -136,6 +139,13 @@ func New(cfg Config, t Tracks) (*Muxer, error) {
 	if len(m.tracks) == 0 {
 		return nil, errors.New("llhls: no tracks")
 	}
+	stores := make([]*store, len(m.tracks))
+	for i, t := range m.tracks {
+		stores[i] = t.st
+	}
+	// The part bytes are outside the Go heap: when the muxer is gone, so are they (unless
+	// Free came first), except what readers still hold.
+	runtime.AddCleanup(m, freeStores, stores)
 	return m, nil
 }
 
@@ -149,6 +159,7 @@ func (m *Muxer) newTrack(name string, scale int64) *track {
 		target:     max(int64(math.Round(m.cfg.SegmentMinDuration.Seconds())), 1),
 		partWait:   make(chan struct{}),
 		changed:    make(chan struct{}),
+		st:         &store{},
 	}
 }
 
@@ -228,7 +239,8 @@ func (m *Muxer) WriteH264(pts int64, ntp time.Time, au [][]byte) error {
 	if !m.cfg.Follow {
 		m.clock.observe(pts, ntp)
 	}
-	t.write(&sample{dts: dts, pts: pts, key: idr, nalus: vcl}, newInit)
+	m.arriving = ntp
+	t.write(&sample{dts: dts, pts: pts, key: idr, nalus: vcl, arrived: ntp}, newInit)
 	m.publish()
 	return nil
 }
@@ -289,7 +301,8 @@ func (m *Muxer) writeAudio(t *track, ts int64, ntp time.Time, data []byte, frame
 	if m.video == nil && !m.cfg.Follow {
 		m.clock.observe(ts*VideoClock/t.scale, ntp)
 	}
-	t.write(&sample{dts: ts, pts: ts, key: true, data: data, nominal: frame}, false)
+	m.arriving = ntp
+	t.write(&sample{dts: ts, pts: ts, key: true, data: data, nominal: frame, arrived: ntp}, false)
 }
 
 // publish renders what changed and wakes those waiting for it.
@@ -310,12 +323,26 @@ func (m *Muxer) Close() {
 		return
 	}
 	m.closed = true
+	m.arriving = time.Time{} // the last parts wait for the end, not for the packager
 	for _, t := range m.tracks {
 		t.finish()
 	}
 	m.publish()
 	for _, t := range m.tracks {
 		close(t.partWait)
+	}
+}
+
+// Free closes the muxer if it is open and gives back the memory of its media now, rather than
+// when the muxer is collected: what readers hold stays theirs until they release it, and
+// nothing more is served (Open and Media find nothing; Playlist answers as before).
+func (m *Muxer) Free() {
+	m.Close()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.tracks {
+		t.segs, t.cur = nil, nil
+		t.st.free()
 	}
 }
 
@@ -366,7 +393,87 @@ func (m *Muxer) Edge(playlist string) (msn, part int64, ok bool) {
 // Media returns the bytes of an init section, segment or part by its file name, as the
 // pieces to write in order. A request for the part the playlist hints at waits for it, up to
 // wait or until ctx ends.
+//
+// The bytes are a copy on the Go heap, the caller's to keep: serving should use Open, which
+// hands out the packager's own bytes without copying.
 func (m *Muxer) Media(ctx context.Context, name string, wait time.Duration) ([][]byte, bool) {
+	b, ok := m.Open(ctx, name, wait)
+	if !ok {
+		return nil, false
+	}
+	defer b.Release()
+	n := 0
+	for _, p := range b.Pieces {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range b.Pieces {
+		out = append(out, p...)
+	}
+	return [][]byte{out}, true
+}
+
+// Bytes are an init section's, segment's or part's bytes held for a reader: Pieces, to be
+// written in order, stay as they are until Release (and must not be used after it), even if
+// the media leaves the window meanwhile.
+type Bytes struct {
+	Pieces [][]byte
+	h      *holding
+}
+
+// holding is the slabs a Bytes references. It is apart from the Bytes so that a cleanup can
+// release them should the caller drop the Bytes without Release: a forgotten Release costs
+// memory until the next collection, not for ever.
+type holding struct {
+	mu    sync.Mutex // the cleanup runs on a goroutine of its own
+	slabs []*slab
+}
+
+func (h *holding) add(s *slab) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := len(h.slabs); n > 0 && h.slabs[n-1] == s {
+		return // a part goes on in the slab the previous one ended in
+	}
+	s.retain()
+	h.slabs = append(h.slabs, s)
+}
+
+func (h *holding) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range h.slabs {
+		s.release()
+	}
+	h.slabs = nil
+}
+
+// Release gives the bytes back; the second and later calls do nothing.
+func (b *Bytes) Release() {
+	if b.h != nil {
+		b.h.release()
+	}
+	b.Pieces = nil
+}
+
+// hold references the slabs of parts for a reader.
+func (b *Bytes) hold(parts ...*part) {
+	if b.h == nil {
+		b.h = &holding{}
+		runtime.AddCleanup(b, (*holding).release, b.h)
+	}
+	for _, p := range parts {
+		b.Pieces = append(b.Pieces, p.data...)
+		for _, s := range p.slabs {
+			b.h.add(s)
+		}
+	}
+}
+
+// Open returns the bytes of an init section, segment or part by its file name, held until
+// the caller releases them. A request for the part the playlist hints at waits for it, up to
+// wait or until ctx ends.
+func (m *Muxer) Open(ctx context.Context, name string, wait time.Duration) (*Bytes, bool) {
 	rest, ok := strings.CutPrefix(name, m.prefix+"_")
 	if !ok {
 		return nil, false
@@ -396,18 +503,22 @@ func (m *Muxer) Media(ctx context.Context, name string, wait time.Duration) ([][
 	var timer *time.Timer
 	for {
 		m.mu.Lock()
-		var out [][]byte
+		var out *Bytes
 		var next <-chan struct{}
 		switch kind {
 		case "init":
 			if b := t.inits[int(num)]; b != nil {
-				out = [][]byte{b}
+				out = &Bytes{Pieces: [][]byte{b}} // on the heap: nothing to hold
 			}
 		case "seg":
-			out = t.segmentBytes(num)
+			if s := t.findSegment(num); s != nil {
+				out = &Bytes{}
+				out.hold(s.parts...)
+			}
 		case "part":
 			if p := t.findPart(num); p != nil {
-				out = [][]byte{p.data}
+				out = &Bytes{}
+				out.hold(p)
 			} else if num == t.partN && !m.closed {
 				next = t.partWait
 			}

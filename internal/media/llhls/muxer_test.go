@@ -497,12 +497,23 @@ func TestPartsHeldAtExactSize(t *testing.T) {
 	}
 	for _, tr := range m.tracks {
 		held, media := 0, 0
+		slabsUsed := map[*slab]bool{}
 		for _, s := range append(append([]*segment{}, tr.segs...), tr.cur) {
 			for _, p := range s.parts {
-				if cap(p.data) != len(p.data) {
-					t.Errorf("%s part %d: %d bytes in %d", tr.name, p.n, len(p.data), cap(p.data))
+				n := 0
+				for _, piece := range p.data {
+					if cap(piece) != len(piece) {
+						t.Errorf("%s part %d: a piece of %d bytes in %d", tr.name, p.n, len(piece), cap(piece))
+					}
+					n += len(piece)
 				}
-				held += cap(p.data)
+				if n != p.size {
+					t.Errorf("%s part %d: %d bytes in pieces for %d", tr.name, p.n, n, p.size)
+				}
+				held += n
+				for _, sl := range p.slabs {
+					slabsUsed[sl] = true
+				}
 			}
 			media += s.size
 		}
@@ -511,6 +522,11 @@ func TestPartsHeldAtExactSize(t *testing.T) {
 		}
 		if tr == m.video && (held < 7*2*3_000_000/8 || held > 9*2*3_100_000/8) {
 			t.Errorf("video holds %d bytes: not the 7 segments of 2 s at 3 Mbps and the one in progress", held)
+		}
+		// The slabs the track references are those of its window, less than a slab wasted at
+		// either end of it.
+		if len(tr.st.slabs) != len(slabsUsed) || len(slabsUsed)*slabSize > held+2*slabSize {
+			t.Errorf("%s: %d slabs referenced, %d used by its parts, for %d bytes", tr.name, len(tr.st.slabs), len(slabsUsed), held)
 		}
 	}
 }

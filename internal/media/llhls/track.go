@@ -36,6 +36,7 @@ type track struct {
 	discSeq  uint64 // EXT-X-DISCONTINUITY-SEQUENCE: discontinuities before the first segment listed
 	target   int64  // EXT-X-TARGETDURATION, seconds; never lowered
 	partWait chan struct{}
+	st       *store // the parts' bytes
 
 	dirty   bool
 	body    []byte
@@ -60,9 +61,14 @@ type segment struct {
 
 type part struct {
 	n     uint64
-	data  []byte
-	dur   int64
-	indep bool
+	data  [][]byte // its bytes, in order: pieces of the slabs in slabs
+	slabs []*slab
+	size  int
+	// Room for the pieces and slabs of a part of up to three slabs, without an allocation.
+	pieceBuf [3][]byte
+	slabBuf  [3]*slab
+	dur      int64
+	indep    bool
 }
 
 func (t *track) setInit(c codecs.Codec) error {
@@ -272,10 +278,13 @@ func (t *track) flushPart() {
 	if t == t.m.video && t.m.cfg.Metadata != nil {
 		pre = t.m.cfg.Metadata(int64(base), int64(base)+t.partDur, t.samples[0].key)
 	}
-	p := &part{n: t.partN, dur: t.partDur, indep: t.samples[0].key,
-		data: marshalPart(uint32(t.partN), 1, base, t.samples, pre)}
+	countPart(t.samples[len(t.samples)-1].arrived, t.m.arriving, t.m.cfg.PartTarget)
+	l := layoutPart(t.samples, pre)
+	p := &part{n: t.partN, dur: t.partDur, indep: t.samples[0].key, size: l.size()}
+	p.data, p.slabs = t.st.alloc(p.size, t.cur.msn, p.pieceBuf[:0], p.slabBuf[:0])
+	writePart(&span{pieces: p.data}, &l, uint32(t.partN), 1, base, t.samples, pre)
 	t.cur.parts = append(t.cur.parts, p)
-	t.cur.size += len(p.data)
+	t.cur.size += p.size
 	t.partN++
 	clear(t.samples)
 	t.samples, t.partDur = t.samples[:0], 0
@@ -305,6 +314,7 @@ func (t *track) pushSegment(c *segment) {
 		if t.segs[0].disc {
 			t.discSeq++
 		}
+		t.st.drop(t.segs[0].msn, t.segs[0].size)
 		t.segs[0] = nil
 		t.segs = t.segs[1:]
 	}
@@ -353,14 +363,10 @@ func (t *track) findPart(n uint64) *part {
 	return nil
 }
 
-func (t *track) segmentBytes(msn uint64) [][]byte {
+func (t *track) findSegment(msn uint64) *segment {
 	for _, s := range t.segs {
 		if s.msn == msn && !s.gap {
-			out := make([][]byte, len(s.parts))
-			for i, p := range s.parts {
-				out[i] = p.data
-			}
-			return out
+			return s
 		}
 	}
 	return nil
