@@ -176,6 +176,8 @@ func startProcess(t *testing.T, vars map[string]string) (base string, cmd *exec.
 	addr := freePort(t)
 	vars["LIVEHOUSE_HTTP_ADDR"] = addr
 	vars["LIVEHOUSE_WEBRTC_ADDR"] = "127.0.0.1:0"
+	vars["LIVEHOUSE_RTMPS_ADDR"] = "127.0.0.1:0"
+	vars["LIVEHOUSE_SRT_ADDR"] = "127.0.0.1:0"
 	vars["LIVEHOUSE_TEST_SERVE"] = "1"
 	cmd = exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = os.Environ()
