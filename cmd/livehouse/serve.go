@@ -26,6 +26,7 @@ import (
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
+	"github.com/livehouse/livehouse/internal/media/srt"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/internal/safe"
@@ -146,6 +147,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	// node takes no ingest (an api node tells streamers where the media nodes listen).
 	ingestURL := rtmpURL(cfg.PublicURL, cfg.RTMPAddr)
 	rtmpsIngestURL := ingestURLFor("rtmps", cfg.PublicURL, cfg.RTMPSAddr)
+	srtIngestURL := ingestURLFor("srt", cfg.PublicURL, cfg.SRTAddr)
 	if cfg.Has(config.RoleMedia) {
 		ingest, err := rtmp.Listen(rtmp.Config{
 			Addr: cfg.RTMPAddr, MaxConnections: cfg.RTMPMaxConnections, MaxConnectionsPerAddress: cfg.RTMPMaxConnectionsPerAddress,
@@ -179,6 +181,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			defer stopRTMPS()
 			rtmpsIngestURL = ingestURLFor("rtmps", cfg.PublicURL, secure.Addr().String())
 		}
+		if cfg.SRTAddr != "" {
+			s, err := srt.Listen(srt.Config{
+				Addr: cfg.SRTAddr, Latency: time.Duration(cfg.SRTLatencyMS) * time.Millisecond, Passphrase: cfg.SRTPassphrase,
+				MaxConnections: cfg.SRTMaxConnections, MaxConnectionsPerAddress: cfg.SRTMaxConnectionsPerAddress,
+				PublishTimeout: time.Duration(cfg.RTMPPublishTimeoutSeconds) * time.Second,
+			}, a.streams, log)
+			if err != nil {
+				return err
+			}
+			registerListener(reg, "srt", s.Caps())
+			stopSRT := background(log, "srt", s.Run)
+			defer stopSRT()
+			srtIngestURL = ingestURLFor("srt", cfg.PublicURL, s.Addr().String())
+		}
 
 		w, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
 		if err != nil {
@@ -196,7 +212,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	handler := httpapi.NewServer(httpapi.Deps{
 		Config: httpapi.Config{
-			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: ingestURL, RTMPSURL: rtmpsIngestURL, AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
+			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: ingestURL, RTMPSURL: rtmpsIngestURL, SRTURL: srtIngestURL, AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
 			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
 			BodyTimeout: time.Duration(cfg.HTTPBodyTimeoutSeconds) * time.Second,
 		},

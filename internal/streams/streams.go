@@ -335,6 +335,27 @@ func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kic
 	return l, nil
 }
 
+// Refuse puts a refused go-live on record (an encoder sending a codec Livehouse does not
+// take, say): a session with Session Created, then Stream End and Session Ended carrying
+// reason, so the streamer sees why among its sessions' events. ch must be authorised.
+func (s *Service) Refuse(ctx context.Context, ch *Channel, reason string) error {
+	l := &Live{SessionID: "st-" + channels.RandomID(23), Channel: *ch, svc: s}
+	s.mu.Lock()
+	if _, busy := s.live[ch.ID]; busy {
+		s.mu.Unlock()
+		return ErrAlreadyLive
+	}
+	s.live[ch.ID] = l
+	s.mu.Unlock()
+	if err := s.store.OpenStreamSession(ctx, l.SessionID, ch.ID, s.node, s.now().UTC()); err != nil {
+		s.forget(l)
+		return err
+	}
+	s.event(l, EventSessionCreated, "IVS Stream State Change", "")
+	s.recordEnd(l, reason)
+	return nil
+}
+
 // markStarted records that the stream's first part is playable; only the first call counts.
 // The session's goroutine calls it, on an output's ReportStarted.
 func (l *Live) markStarted() {

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// publishTo starts ffmpeg sending a test pattern (size WxH) and tone to an rtmps:// (FLV,
+// certificate not verified) or srt:// (MPEG-TS) URL for at most seconds.
+func publishTo(ctx context.Context, ingestURL, size string, seconds int) *exec.Cmd {
+	args := []string{"-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=" + size + ":rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-t", strconv.Itoa(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-x264-params", "sliced-threads=0",
+		"-g", "30", "-b:v", "800k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k"}
+	if strings.HasPrefix(ingestURL, "srt://") {
+		args = append(args, "-f", "mpegts", ingestURL)
+	} else {
+		args = append(args, "-tls_verify", "0", "-f", "flv", ingestURL)
+	}
+	return exec.CommandContext(ctx, "ffmpeg", args...)
+}
+
+// loopback points an ingest URL the API hands out (localhost) at 127.0.0.1, which ffmpeg's
+// SRT resolves without IPv6 first.
+func loopback(u string) string { return strings.Replace(u, "://localhost:", "://127.0.0.1:", 1) }
+
+// TestRTMPSAndSRTIngest publishes with ffmpeg over RTMPS (the generated self-signed
+// certificate, unverified) and over SRT, one after the other, on the URLs the API gives the
+// streamer: each plays (ffprobe reads H.264 and AAC through the LL-HLS playlist), records its
+// encoder configuration in stream health, and a wrong key is refused on both.
+func TestRTMPSAndSRTIngest(t *testing.T) {
+	needTool(t, "ffmpeg")
+	needTool(t, "ffprobe")
+	srv := map[string]string{"LIVEHOUSE_DATA_DIR": t.TempDir(), "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
+		"LIVEHOUSE_RTMP_ADDR": "127.0.0.1:0", "LIVEHOUSE_RECONNECT_GRACE_SECONDS": "0"}
+	base, stop := startServer(t, srv)
+	defer stop()
+	token, key, channelID, ch := signUpStreamer(t, base)
+	rtmps, _ := ch["rtmpsUrl"].(string)
+	srtURL, _ := ch["srtUrl"].(string)
+	if !strings.HasPrefix(rtmps, "rtmps://localhost:") || !strings.HasSuffix(rtmps, "/live/") {
+		t.Fatalf("rtmpsUrl = %q", rtmps)
+	}
+	if !strings.HasPrefix(srtURL, "srt://localhost:") || !strings.HasSuffix(srtURL, "?streamid=publish:") {
+		t.Fatalf("srtUrl = %q", srtURL)
+	}
+	for _, c := range []struct{ name, url, wrong string }{
+		{"RTMPS", loopback(rtmps) + key, loopback(rtmps) + "sk_wrong"},
+		{"SRT", loopback(srtURL) + url.QueryEscape(key), loopback(srtURL) + "sk_wrong"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			if out, err := publishTo(ctx, c.wrong, "320x240", 2).CombinedOutput(); err == nil {
+				t.Errorf("ffmpeg with a wrong key succeeded over %s: %s", c.name, out)
+			}
+			pub := publishTo(ctx, c.url, "640x360", 80)
+			if err := pub.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { pub.Process.Kill(); pub.Wait() }()
+			var page map[string]any
+			waitFor(t, 30*time.Second, "the channel to be live over "+c.name, func() bool {
+				getJSON(t, base+"/api/channels/streamer", &page)
+				return page["isLive"] == true
+			})
+			playlist := base + "/hls/" + channelID + "/index.m3u8"
+			waitFor(t, 30*time.Second, "a playable playlist", func() bool {
+				status, body := get(t, base+"/hls/"+channelID+"/video1_stream.m3u8")
+				return status == 200 && strings.Count(body, "#EXTINF") >= 1
+			})
+			out, err := ffprobe(ctx, playlist, "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "compact").CombinedOutput()
+			if err != nil {
+				t.Fatalf("ffprobe: %v\n%s", err, out)
+			}
+			for _, want := range []string{"codec_name=h264|width=640|height=360", "codec_name=aac"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("ffprobe output lacks %q:\n%s", want, out)
+				}
+			}
+			// Stream health has the encoder's configuration, read from the stream itself.
+			var list struct{ Sessions []struct{ ID string } }
+			getAuthJSON(t, base+"/api/me/sessions", token, &list)
+			if len(list.Sessions) == 0 {
+				t.Fatal("no sessions")
+			}
+			var s struct {
+				IngestConfiguration struct {
+					Video struct {
+						Codec                   string
+						VideoWidth, VideoHeight int
+					}
+					Audio struct {
+						Codec      string
+						SampleRate int
+					}
+				}
+			}
+			getAuthJSON(t, base+"/api/me/sessions/"+list.Sessions[0].ID, token, &s)
+			v, a := s.IngestConfiguration.Video, s.IngestConfiguration.Audio
+			if !strings.HasPrefix(v.Codec, "avc1.") || v.VideoWidth != 640 || v.VideoHeight != 360 || a.Codec != "mp4a.40.2" || a.SampleRate != 48000 {
+				t.Errorf("ingest configuration over %s = %+v", c.name, s.IngestConfiguration)
+			}
+			pub.Process.Kill()
+			pub.Wait()
+			waitFor(t, 30*time.Second, "the channel to end", func() bool {
+				getJSON(t, base+"/api/channels/streamer", &page)
+				return page["isLive"] == false
+			})
+		})
+	}
+}
