@@ -115,3 +115,76 @@ func TestRTMPSAndSRTIngest(t *testing.T) {
 		})
 	}
 }
+
+// TestReconnectKeepsTheSession: ffmpeg publishing 1280x720 stops and a second ffmpeg
+// publishes 640x360 on the same key at once (within the grace period): the channel stays
+// live in ONE session, whose events have Stream Reconnected and Resolution Change, and the
+// media playlist viewers hold goes on growing after the change.
+func TestReconnectKeepsTheSession(t *testing.T) {
+	needTool(t, "ffmpeg")
+	srv := map[string]string{"LIVEHOUSE_DATA_DIR": t.TempDir(), "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
+		"LIVEHOUSE_RTMP_ADDR": "127.0.0.1:0", "LIVEHOUSE_RECONNECT_GRACE_SECONDS": "10"}
+	base, stop := startServer(t, srv)
+	defer stop()
+	token, key, channelID, ch := signUpStreamer(t, base)
+	ingest := loopback(ch["rtmpsUrl"].(string)) + key
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+
+	first := publishTo(ctx, ingest, "1280x720", 60)
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { first.Process.Kill(); first.Wait() }()
+	media := base + "/hls/" + channelID + "/video1_stream.m3u8"
+	waitFor(t, 30*time.Second, "two segments at 1280x720", func() bool {
+		status, body := get(t, media)
+		return status == 200 && strings.Count(body, "#EXTINF") >= 2
+	})
+	_, before := get(t, media)
+	msnBefore, _ := nextPart(t, before)
+
+	first.Process.Kill() // the encoder drops
+	first.Wait()
+	second := publishTo(ctx, ingest, "640x360", 60)
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { second.Process.Kill(); second.Wait() }()
+
+	var sessions struct {
+		Sessions []struct {
+			ID     string
+			IsLive bool
+		}
+	}
+	waitFor(t, 30*time.Second, "the reconnect on record", func() bool {
+		getAuthJSON(t, base+"/api/me/sessions", token, &sessions)
+		if len(sessions.Sessions) != 1 {
+			return false
+		}
+		var s struct{ Events []struct{ Name string } }
+		getAuthJSON(t, base+"/api/me/sessions/"+sessions.Sessions[0].ID, token, &s)
+		names := map[string]bool{}
+		for _, e := range s.Events {
+			names[e.Name] = true
+		}
+		return names["Stream Reconnected"] && names["Resolution Change"] && !names["Session Ended"]
+	})
+	if len(sessions.Sessions) != 1 || !sessions.Sessions[0].IsLive {
+		t.Fatalf("sessions after the reconnect = %+v, want the one live session", sessions.Sessions)
+	}
+	// The playlist viewers hold goes on: segments after the change, in the same session.
+	waitFor(t, 40*time.Second, "the media playlist to go on after the reconnect", func() bool {
+		status, body := get(t, media)
+		if status != 200 {
+			return false
+		}
+		msn, _ := nextPart(t, body)
+		return msn >= msnBefore+3
+	})
+	getAuthJSON(t, base+"/api/me/sessions", token, &sessions)
+	if len(sessions.Sessions) != 1 {
+		t.Errorf("%d sessions, want 1", len(sessions.Sessions))
+	}
+}

@@ -61,6 +61,11 @@ func startServer(t *testing.T, vars map[string]string) (base string, stop func()
 			vars[k] = "127.0.0.1:0"
 		}
 	}
+	if vars["LIVEHOUSE_RECONNECT_GRACE_SECONDS"] == "" {
+		// A stopped publisher ends its session at once, as the tests that publish again
+		// expect; TestReconnectKeepsTheSession sets a grace period.
+		vars["LIVEHOUSE_RECONNECT_GRACE_SECONDS"] = "0"
+	}
 	for attempt := 1; ; attempt++ {
 		base, stop, err := tryStartServer(t, vars)
 		if err == nil {

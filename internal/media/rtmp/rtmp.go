@@ -28,7 +28,7 @@ import (
 // Ingest is what the server needs from the streams domain.
 type Ingest interface {
 	Authorize(ctx context.Context, key string) (*streams.Channel, error)
-	Begin(ctx context.Context, ch *streams.Channel, st *stream.Stream, kick func()) (*streams.Live, error)
+	Begin(ctx context.Context, ch *streams.Channel, st *stream.Stream, kick func()) (*streams.Encoder, error)
 }
 
 // readTimeout ends a publisher that sends nothing for this long.

@@ -26,7 +26,7 @@ import (
 // Ingest is what the server needs from the streams domain.
 type Ingest interface {
 	Authorize(ctx context.Context, key string) (*streams.Channel, error)
-	Begin(ctx context.Context, ch *streams.Channel, st *stream.Stream, kick func()) (*streams.Live, error)
+	Begin(ctx context.Context, ch *streams.Channel, st *stream.Stream, kick func()) (*streams.Encoder, error)
 	Refuse(ctx context.Context, ch *streams.Channel, reason string) error
 }
 
@@ -191,7 +191,7 @@ func (s *Server) handle(ctx context.Context, req gosrt.ConnRequest) error {
 // nothing, so a watchdog closes a connection that has not begun its stream within
 // PublishTimeout, or that sends nothing for readTimeout.
 func (s *Server) read(ctx context.Context, conn gosrt.Conn, ch *streams.Channel) error {
-	var live *streams.Live
+	var live *streams.Encoder
 	var begun atomic.Bool
 	wr := &watchedReader{r: conn}
 	wr.last.Store(time.Now().UnixNano())
