@@ -9,6 +9,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
+	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
 
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -47,13 +48,13 @@ func demux(r io.Reader, begin beginFunc) error {
 	hevc := false
 	for _, t := range tr.Tracks() {
 		switch c := t.Codec.(type) {
-		case *mpegts.CodecH264:
+		case *tscodecs.H264:
 			if video == nil {
 				video = t
 			}
-		case *mpegts.CodecH265:
+		case *tscodecs.H265:
 			hevc = true
-		case *mpegts.CodecMPEG4Audio:
+		case *tscodecs.MPEG4Audio:
 			if audio == nil {
 				cfg := c.Config
 				audio, d.aac = t, &cfg
