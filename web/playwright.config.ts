@@ -57,6 +57,8 @@ export default defineConfig({
       LIVEHOUSE_AUTO_VERIFY: 'false',
       LIVEHOUSE_RTMP_ADDR: '127.0.0.1:0',
       LIVEHOUSE_WEBRTC_ADDR: '127.0.0.1:0',
+      LIVEHOUSE_RTMPS_ADDR: '127.0.0.1:0',
+      LIVEHOUSE_SRT_ADDR: '127.0.0.1:0',
       LIVEHOUSE_LOG_LEVEL: 'warn',
       // Every spec signs up from 127.0.0.1: lift the per-address limits a real client meets.
       LIVEHOUSE_AUTH_SIGN_UPS_PER_ADDRESS: '10000',

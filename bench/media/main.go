@@ -34,6 +34,7 @@ var (
 	scenario = flag.String("scenario", "all", "ingest, player, firstframe, actions, cpu, egress, transcode or all")
 	warmup   = flag.Duration("warmup", 60*time.Second, "playback before the player latency is sampled")
 	streamsF = flag.String("streams", "1,10,50,100", "concurrent streams for the cpu scenario (0: the idle server)")
+	ingestsF = flag.String("ingests", "rtmp,rtmps,srt", "ingest protocols the cpu scenario measures, each at every -streams count")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
 	lateFor  = flag.Duration("late", 20*time.Second, "after each cpu measurement, how long every stream is followed with blocking reloads to count the parts late (0: not)")
@@ -81,8 +82,13 @@ func run() error {
 	}
 	if all || *scenario == "cpu" {
 		for _, n := range ints(*streamsF) {
-			if err := cpuPerStream(n); err != nil {
-				return fmt.Errorf("cpu with %d streams: %w", n, err)
+			for _, ingest := range strings.Split(*ingestsF, ",") {
+				if err := cpuPerStream(n, strings.TrimSpace(ingest)); err != nil {
+					return fmt.Errorf("cpu with %d streams over %s: %w", n, ingest, err)
+				}
+				if n == 0 {
+					break // the idle server has no ingest to vary
+				}
 			}
 		}
 	}
@@ -133,6 +139,34 @@ var liveEncoder = harness.FFmpeg("-hide_banner", "-loglevel", "error", "-re",
 // copyOf publishes a pre-encoded file in a loop in real time with -c copy.
 func copyOf(file string) harness.Publisher {
 	return harness.FFmpeg("-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "flv")
+}
+
+// copyOver publishes a pre-encoded file like copyOf over an ingest protocol: rtmp, rtmps
+// (FLV over TLS, the server's self-signed certificate unverified) or srt (MPEG-TS).
+func copyOver(file, ingest string) (harness.Publisher, error) {
+	args := []string{"-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy"}
+	var url func(s *harness.Server, key string) []string
+	switch ingest {
+	case "rtmp":
+		return copyOf(file), nil
+	case "rtmps":
+		url = func(s *harness.Server, key string) []string {
+			return []string{"-tls_verify", "0", "-f", "flv", "rtmps://" + s.RTMPS + "/live/" + key}
+		}
+	case "srt":
+		url = func(s *harness.Server, key string) []string {
+			return []string{"-f", "mpegts", "srt://" + s.SRT + "?streamid=publish:" + key}
+		}
+	default:
+		return nil, fmt.Errorf("ingest %q is not rtmp, rtmps or srt", ingest)
+	}
+	return func(ctx context.Context, s *harness.Server, key string) (func(), error) {
+		cmd := exec.CommandContext(ctx, "ffmpeg", append(append([]string(nil), args...), url(s, key)...)...)
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		return func() { _ = cmd.Wait() }, nil
+	}, nil
 }
 
 // ingestToPart publishes one stream and, for each new part, measures the time from the
@@ -232,10 +266,14 @@ func browserSamples(channel string, args func(base, token string) []string) ([]f
 	return ms, nil
 }
 
-// cpuPerStream publishes n copies of the sample with -c copy and measures the server's CPU
-// seconds per stream-minute and its resident memory.
-func cpuPerStream(n int) error {
+// cpuPerStream publishes n copies of the sample with -c copy over an ingest protocol and
+// measures the server's CPU seconds per stream-minute and its resident memory.
+func cpuPerStream(n int, ingest string) error {
 	file, err := sample()
+	if err != nil {
+		return err
+	}
+	publish, err := copyOver(file, ingest)
 	if err != nil {
 		return err
 	}
@@ -265,7 +303,7 @@ func cpuPerStream(n int) error {
 		if err != nil {
 			return err
 		}
-		wait, err := copyOf(file)(ctx, s, key)
+		wait, err := publish(ctx, s, key)
 		if err != nil {
 			return err
 		}
@@ -281,7 +319,7 @@ func cpuPerStream(n int) error {
 	cpu0, t0 := s.CPUSeconds(), time.Now()
 	if debug != "" {
 		// The CPU profile covers the measurement; the profiler's own cost is a few per cent.
-		err = saveProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debug, int(duration.Seconds())), fmt.Sprintf("cpu-%d.pprof", n))
+		err = saveProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debug, int(duration.Seconds())), fmt.Sprintf("cpu-%s-%d.pprof", ingest, n))
 	} else {
 		time.Sleep(*duration)
 	}
@@ -292,7 +330,7 @@ func cpuPerStream(n int) error {
 		return err
 	}
 	if debug != "" {
-		for name, q := range map[string]string{"heap-%d.pprof": "", "heap-%d.txt": "?debug=1"} {
+		for name, q := range map[string]string{"heap-" + ingest + "-%d.pprof": "", "heap-" + ingest + "-%d.txt": "?debug=1"} {
 			if err := saveProfile("http://"+debug+"/debug/pprof/heap"+q, fmt.Sprintf(name, n)); err != nil {
 				return err
 			}
@@ -323,8 +361,8 @@ func cpuPerStream(n int) error {
 		return nil
 	}
 	streamMinutes := float64(n) * elapsed.Minutes()
-	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
-		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
+	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams over %s (ffmpeg -c copy from a pre-encoded file, %s in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
+		n, strings.ToUpper(ingest), strings.ToUpper(ingest), elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
 	if counted {
 		fmt.Printf("parts late with %d streams, as the server counts them (%s and %s, over the %v measured above): of %.0f parts, %.0f published more than PART-TARGET after the unit that completed them arrived (the server's own delay), %.0f more than PART-TARGET after their newest frame arrived (the publisher's pauses included)\n",
 			n, partsSlowMetric, partsLateMetric, elapsed.Round(time.Second), made1-made0, slow1-slow0, late1-late0)

@@ -120,7 +120,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	// Outputs in any order: the transcoder's rungs join the source's packaging once the HLS
 	// output reports it packaged (streams.View.Packaged).
 	a.streams = streams.NewService(streams.Deps{Store: a.store, Box: box, Log: log, Health: a.health,
-		Outputs: []streams.Output{a.hls, a.transcoder}})
+		Outputs:        []streams.Output{a.hls, a.transcoder},
+		ReconnectGrace: time.Duration(cfg.ReconnectGraceSeconds) * time.Second})
 	a.streams.SetLease(time.Duration(cfg.NodeLeaseSeconds) * time.Second)
 	if reg != nil {
 		a.streams.Register(reg)

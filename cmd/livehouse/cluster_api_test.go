@@ -235,6 +235,9 @@ func TestNodesStartTogether(t *testing.T) {
 			vars := c.vars(t, "node-"+string(rune('a'+i)))
 			vars["LIVEHOUSE_HTTP_ADDR"] = freePort(t)
 			vars["LIVEHOUSE_WEBRTC_ADDR"] = "127.0.0.1:0"
+			vars["LIVEHOUSE_RTMPS_ADDR"] = "127.0.0.1:0"
+			vars["LIVEHOUSE_SRT_ADDR"] = "127.0.0.1:0"
+			vars["LIVEHOUSE_RECONNECT_GRACE_SECONDS"] = "0"
 			ctx, cancel := context.WithCancel(context.Background())
 			n := node{base: "http://" + vars["LIVEHOUSE_HTTP_ADDR"], stop: cancel, done: make(chan error, 1)}
 			var out, logs syncBuffer

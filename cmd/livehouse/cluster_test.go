@@ -176,6 +176,9 @@ func startProcess(t *testing.T, vars map[string]string) (base string, cmd *exec.
 	addr := freePort(t)
 	vars["LIVEHOUSE_HTTP_ADDR"] = addr
 	vars["LIVEHOUSE_WEBRTC_ADDR"] = "127.0.0.1:0"
+	vars["LIVEHOUSE_RTMPS_ADDR"] = "127.0.0.1:0"
+	vars["LIVEHOUSE_SRT_ADDR"] = "127.0.0.1:0"
+	vars["LIVEHOUSE_RECONNECT_GRACE_SECONDS"] = "0" // a publisher that stops frees the channel at once
 	vars["LIVEHOUSE_TEST_SERVE"] = "1"
 	cmd = exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = os.Environ()

@@ -55,8 +55,16 @@ func startServer(t *testing.T, vars map[string]string) (base string, stop func()
 	if _, set := vars["LIVEHOUSE_SECRET_KEY"]; !set {
 		vars["LIVEHOUSE_SECRET_KEY"] = testSecret // the tests mint playback tokens with it
 	}
-	if vars["LIVEHOUSE_WEBRTC_ADDR"] == "" {
-		vars["LIVEHOUSE_WEBRTC_ADDR"] = "127.0.0.1:0" // tests run side by side; never the fixed :8189
+	// Tests run side by side: never the fixed ports (:8189, :1936, :9000).
+	for _, k := range []string{"LIVEHOUSE_WEBRTC_ADDR", "LIVEHOUSE_RTMPS_ADDR", "LIVEHOUSE_SRT_ADDR"} {
+		if vars[k] == "" {
+			vars[k] = "127.0.0.1:0"
+		}
+	}
+	if vars["LIVEHOUSE_RECONNECT_GRACE_SECONDS"] == "" {
+		// A stopped publisher ends its session at once, as the tests that publish again
+		// expect; TestReconnectKeepsTheSession sets a grace period.
+		vars["LIVEHOUSE_RECONNECT_GRACE_SECONDS"] = "0"
 	}
 	for attempt := 1; ; attempt++ {
 		base, stop, err := tryStartServer(t, vars)

@@ -26,10 +26,12 @@ import (
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
+	"github.com/livehouse/livehouse/internal/media/srt"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/tlscert"
 	"github.com/livehouse/livehouse/internal/viewers"
 	"github.com/livehouse/livehouse/web"
 )
@@ -144,6 +146,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	// The ingest URL streamers see: this node's listener, or the configured port when the
 	// node takes no ingest (an api node tells streamers where the media nodes listen).
 	ingestURL := rtmpURL(cfg.PublicURL, cfg.RTMPAddr)
+	rtmpsIngestURL := ingestURLFor("rtmps", cfg.PublicURL, cfg.RTMPSAddr)
+	srtIngestURL := ingestURLFor("srt", cfg.PublicURL, cfg.SRTAddr)
 	if cfg.Has(config.RoleMedia) {
 		ingest, err := rtmp.Listen(rtmp.Config{
 			Addr: cfg.RTMPAddr, MaxConnections: cfg.RTMPMaxConnections, MaxConnectionsPerAddress: cfg.RTMPMaxConnectionsPerAddress,
@@ -156,6 +160,41 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		stopRTMP := background(log, "rtmp", ingest.Run)
 		defer stopRTMP()
 		rtmpAddr, ingestURL = ingest.Addr().String(), rtmpURL(cfg.PublicURL, ingest.Addr().String())
+
+		if cfg.RTMPSAddr != "" {
+			tlsCfg, selfSigned, err := tlscert.Config(cfg.TLSCertFile, cfg.TLSKeyFile, cfg.DataDir, []string{publicHost(cfg.PublicURL)})
+			if err != nil {
+				return fmt.Errorf("rtmps: %w", err)
+			}
+			if selfSigned {
+				log.Info("rtmps uses a self-signed certificate from the data dir; set tls_cert_file and tls_key_file for encoders that verify it")
+			}
+			secure, err := rtmp.Listen(rtmp.Config{
+				Addr: cfg.RTMPSAddr, MaxConnections: cfg.RTMPMaxConnections, MaxConnectionsPerAddress: cfg.RTMPMaxConnectionsPerAddress,
+				PublishTimeout: time.Duration(cfg.RTMPPublishTimeoutSeconds) * time.Second, TLS: tlsCfg,
+			}, a.streams, log)
+			if err != nil {
+				return err
+			}
+			registerListener(reg, "rtmps", secure.Listener())
+			stopRTMPS := background(log, "rtmps", secure.Run)
+			defer stopRTMPS()
+			rtmpsIngestURL = ingestURLFor("rtmps", cfg.PublicURL, secure.Addr().String())
+		}
+		if cfg.SRTAddr != "" {
+			s, err := srt.Listen(srt.Config{
+				Addr: cfg.SRTAddr, Latency: time.Duration(cfg.SRTLatencyMS) * time.Millisecond, Passphrase: cfg.SRTPassphrase,
+				MaxConnections: cfg.SRTMaxConnections, MaxConnectionsPerAddress: cfg.SRTMaxConnectionsPerAddress,
+				PublishTimeout: time.Duration(cfg.RTMPPublishTimeoutSeconds) * time.Second,
+			}, a.streams, log)
+			if err != nil {
+				return err
+			}
+			registerListener(reg, "srt", s.Caps())
+			stopSRT := background(log, "srt", s.Run)
+			defer stopSRT()
+			srtIngestURL = ingestURLFor("srt", cfg.PublicURL, s.Addr().String())
+		}
 
 		w, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
 		if err != nil {
@@ -173,7 +212,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	handler := httpapi.NewServer(httpapi.Deps{
 		Config: httpapi.Config{
-			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: ingestURL, AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
+			Stage: cfg.Stage, PublicURL: cfg.PublicURL, RTMPURL: ingestURL, RTMPSURL: rtmpsIngestURL, SRTURL: srtIngestURL, AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy,
 			AutoVerify: cfg.AutoVerify, ChannelType: cfg.ChannelType, AllowedDomains: cfg.SignUpAllowedDomains, Version: version,
 			BodyTimeout: time.Duration(cfg.HTTPBodyTimeoutSeconds) * time.Second,
 		},
@@ -288,13 +327,29 @@ func productSearch(c config.AmazonProduct) (httpapi.ProductSearcher, error) {
 
 // rtmpURL is the ingest URL streamers paste into OBS: the public host with the port the
 // RTMP server actually listens on.
-func rtmpURL(publicURL string, addr string) string {
-	host := "localhost"
-	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
-		host = u.Hostname()
+func rtmpURL(publicURL string, addr string) string { return ingestURLFor("rtmp", publicURL, addr) }
+
+// ingestURLFor is an ingest URL of scheme rtmp, rtmps (…/live/, the key follows) or srt
+// (…?streamid=publish:, the key follows) on the public host and the listener's port; empty
+// for a listener that is off.
+func ingestURLFor(scheme, publicURL, addr string) string {
+	if addr == "" {
+		return ""
 	}
 	_, port, _ := net.SplitHostPort(addr)
-	return "rtmp://" + net.JoinHostPort(host, port) + "/live/"
+	hostPort := net.JoinHostPort(publicHost(publicURL), port)
+	if scheme == "srt" {
+		return "srt://" + hostPort + "?streamid=publish:"
+	}
+	return scheme + "://" + hostPort + "/live/"
+}
+
+// publicHost is the host name of the public URL, or localhost.
+func publicHost(publicURL string) string {
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "localhost"
 }
 
 // janitor runs the periodic housekeeping: purging accounts left unverified, expired sessions

@@ -26,6 +26,8 @@ type Config struct {
 
 	HTTPAddr   string `yaml:"http_addr" help:"HTTP listen address (web app, API, HLS)"`
 	RTMPAddr   string `yaml:"rtmp_addr" help:"RTMP ingest listen address"`
+	RTMPSAddr  string `yaml:"rtmps_addr" help:"RTMPS (RTMP over TLS) ingest listen address; off (or empty) = no RTMPS"`
+	SRTAddr    string `yaml:"srt_addr" help:"SRT ingest listen address (UDP); off (or empty) = no SRT"`
 	WebRTCAddr string `yaml:"webrtc_addr" help:"UDP address for WebRTC (WHIP/WHEP) media"`
 	DataDir    string `yaml:"data_dir" help:"directory for the SQLite database, uploads and the mail outbox"`
 	DebugAddr  string `yaml:"debug_addr" help:"listen address for Go's profiler (/debug/pprof/); empty = off. Keep it on loopback"`
@@ -53,6 +55,19 @@ type Config struct {
 	RTMPMaxConnections           int `yaml:"rtmp_max_connections" help:"RTMP connections open at once; 0 = no cap"`
 	RTMPMaxConnectionsPerAddress int `yaml:"rtmp_max_connections_per_address" help:"RTMP connections open at once from one IP address; 0 = no cap"`
 	RTMPPublishTimeoutSeconds    int `yaml:"rtmp_publish_timeout_seconds" help:"an RTMP connection that has not asked to publish with a valid key this long after connecting is closed"`
+
+	// TLS for RTMPS: a certificate and key in PEM files, or (both empty) a self-signed one
+	// generated into the data dir and kept across restarts, for development.
+	TLSCertFile string `yaml:"tls_cert_file" help:"PEM certificate (chain) for RTMPS; empty (with tls_key_file) = a self-signed one generated into the data dir"`
+	TLSKeyFile  string `yaml:"tls_key_file" help:"PEM private key of tls_cert_file"`
+
+	SRTLatencyMS                int    `yaml:"srt_latency_ms" help:"SRT receive latency in milliseconds (the larger of this and the encoder's own is used)"`
+	SRTPassphrase               string `yaml:"srt_passphrase" secret:"true" help:"SRT encryption passphrase (10 to 79 characters) every SRT publisher must use; empty = unencrypted SRT"`
+	SRTMaxConnections           int    `yaml:"srt_max_connections" help:"SRT connections open at once; 0 = no cap"`
+	SRTMaxConnectionsPerAddress int    `yaml:"srt_max_connections_per_address" help:"SRT connections open at once from one IP address; 0 = no cap"`
+	// ReconnectGraceSeconds is how long a session whose encoder disconnected waits for it to
+	// come back on the same key before it ends.
+	ReconnectGraceSeconds int `yaml:"reconnect_grace_seconds" help:"seconds a live session waits for its encoder to reconnect on the same key (same session, same playlist) before it ends; 0 = ends at once"`
 	// Roles is what this node serves; see Role*.
 	Roles []string `yaml:"roles" help:"what this node serves: all, or any of api (REST API and web app), chat, media (RTMP/WHIP ingest and HLS origin), edge (HLS relay only)"`
 
@@ -128,26 +143,30 @@ type AmazonProduct struct {
 // Defaults returns the defaults of a stage, mirroring the reference's dev and prod options.
 func Defaults(stage string) Config {
 	c := Config{
-		Stage:                "dev",
-		HTTPAddr:             ":8080",
-		RTMPAddr:             ":1935",
-		WebRTCAddr:           ":8189",
-		WebRTCHLSAudio:       "aac",
-		DataDir:              "./data",
-		PublicURL:            "http://localhost:8080",
-		AllowedOrigins:       []string{"*"},
-		AutoVerify:           true,
-		ChannelType:          "BASIC",
-		LogLevel:             "info",
-		LogFormat:            "text",
-		LogRetentionDays:     7,
-		SessionRetentionDays: 60,
-		NodeLeaseSeconds:     15,
-		Roles:                []string{RoleAll},
-		PlaybackTokenSeconds: 120,
-		ViewersPerAddress:    10,
-		ChatRoomRate:         100,
-		ChatReviewFallback:   "ALLOW",
+		Stage:                 "dev",
+		HTTPAddr:              ":8080",
+		RTMPAddr:              ":1935",
+		RTMPSAddr:             ":1936",
+		SRTAddr:               ":9000",
+		SRTLatencyMS:          120,
+		ReconnectGraceSeconds: 5,
+		WebRTCAddr:            ":8189",
+		WebRTCHLSAudio:        "aac",
+		DataDir:               "./data",
+		PublicURL:             "http://localhost:8080",
+		AllowedOrigins:        []string{"*"},
+		AutoVerify:            true,
+		ChannelType:           "BASIC",
+		LogLevel:              "info",
+		LogFormat:             "text",
+		LogRetentionDays:      7,
+		SessionRetentionDays:  60,
+		NodeLeaseSeconds:      15,
+		Roles:                 []string{RoleAll},
+		PlaybackTokenSeconds:  120,
+		ViewersPerAddress:     10,
+		ChatRoomRate:          100,
+		ChatReviewFallback:    "ALLOW",
 		Auth: Auth{
 			LoginAttemptsPerAccount: 5, LoginAttemptsPerAddress: 30, SignUpsPerAddress: 20,
 			MailsPerRecipient: 5, MailRequestsPerAddress: 10, HashQueue: 16,
@@ -163,6 +182,8 @@ func Defaults(stage string) Config {
 		RTMPMaxConnections:           1_000,
 		RTMPMaxConnectionsPerAddress: 100,
 		RTMPPublishTimeoutSeconds:    10,
+		SRTMaxConnections:            1_000,
+		SRTMaxConnectionsPerAddress:  100,
 	}
 	if stage == "prod" {
 		c.Stage = "prod"
@@ -194,6 +215,29 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(key, "%q is not host:port", addr)
 		}
+	}
+	// "off" turns a listener off where an empty value cannot (an empty variable is unset).
+	for _, addr := range []*string{&c.RTMPSAddr, &c.SRTAddr} {
+		if *addr == "off" {
+			*addr = ""
+		}
+	}
+	for key, addr := range map[string]string{"rtmps_addr": c.RTMPSAddr, "srt_addr": c.SRTAddr} {
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
+			bad(key, "%q is not host:port (or empty for off)", addr)
+		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("tls_cert_file", "tls_cert_file and tls_key_file go together: set both, or neither for a generated self-signed certificate")
+	}
+	if c.SRTLatencyMS < 20 || c.SRTLatencyMS > 10_000 {
+		bad("srt_latency_ms", "%d is not from 20 to 10000", c.SRTLatencyMS)
+	}
+	if n := len(c.SRTPassphrase); n != 0 && (n < 10 || n > 79) {
+		bad("srt_passphrase", "must be 10 to 79 characters (SRT's bounds), or empty")
+	}
+	if c.ReconnectGraceSeconds < 0 || c.ReconnectGraceSeconds > 300 {
+		bad("reconnect_grace_seconds", "%d is not from 0 to 300", c.ReconnectGraceSeconds)
 	}
 	if _, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
 		bad("debug_addr", "%q is not host:port", c.DebugAddr)
@@ -292,7 +336,8 @@ func (c *Config) Validate() error {
 		key string
 		n   int
 	}{{"max_connections", c.MaxConnections}, {"max_connections_per_address", c.MaxConnectionsPerAddress},
-		{"rtmp_max_connections", c.RTMPMaxConnections}, {"rtmp_max_connections_per_address", c.RTMPMaxConnectionsPerAddress}} {
+		{"rtmp_max_connections", c.RTMPMaxConnections}, {"rtmp_max_connections_per_address", c.RTMPMaxConnectionsPerAddress},
+		{"srt_max_connections", c.SRTMaxConnections}, {"srt_max_connections_per_address", c.SRTMaxConnectionsPerAddress}} {
 		if n.n < 0 {
 			bad(n.key, "must not be negative")
 		}

@@ -98,6 +98,13 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_RTMP_MAX_CONNECTIONS": "-5"}, "rtmp_max_connections"},
 		{map[string]string{"LIVEHOUSE_HTTP_BODY_TIMEOUT_SECONDS": "0"}, "http_body_timeout_seconds"},
 		{map[string]string{"LIVEHOUSE_RTMP_PUBLISH_TIMEOUT_SECONDS": "0"}, "rtmp_publish_timeout_seconds"},
+		{map[string]string{"LIVEHOUSE_RTMPS_ADDR": "1936"}, "rtmps_addr"},
+		{map[string]string{"LIVEHOUSE_SRT_ADDR": "nine"}, "srt_addr"},
+		{map[string]string{"LIVEHOUSE_TLS_CERT_FILE": "/x.pem"}, "tls_cert_file"},
+		{map[string]string{"LIVEHOUSE_SRT_LATENCY_MS": "5"}, "srt_latency_ms"},
+		{map[string]string{"LIVEHOUSE_SRT_PASSPHRASE": "short"}, "srt_passphrase"},
+		{map[string]string{"LIVEHOUSE_SRT_MAX_CONNECTIONS": "-1"}, "srt_max_connections"},
+		{map[string]string{"LIVEHOUSE_RECONNECT_GRACE_SECONDS": "301"}, "reconnect_grace_seconds"},
 		{map[string]string{"LIVEHOUSE_ROLES": "api,cdn"}, `roles: "cdn"`},
 		{map[string]string{"LIVEHOUSE_ROLES": "API"}, `roles: "API"`},
 		{map[string]string{"LIVEHOUSE_PLAYBACK_TOKEN_SECONDS": "1"}, "playback_token_seconds"},
@@ -246,4 +253,19 @@ func FuzzLoadFile(f *testing.F) {
 			t.Fatalf("accepted config does not validate: %v", err)
 		}
 	})
+}
+
+func TestIngestListenersOff(t *testing.T) {
+	env := map[string]string{"LIVEHOUSE_RTMPS_ADDR": "off", "LIVEHOUSE_SRT_ADDR": "off"}
+	cfg, _, err := Load("livehouse", nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RTMPSAddr != "" || cfg.SRTAddr != "" {
+		t.Errorf("rtmps_addr %q, srt_addr %q; want both off (empty)", cfg.RTMPSAddr, cfg.SRTAddr)
+	}
+	def := Defaults("dev")
+	if def.RTMPSAddr != ":1936" || def.SRTAddr != ":9000" || def.SRTLatencyMS != 120 || def.ReconnectGraceSeconds != 5 {
+		t.Errorf("defaults: rtmps %q, srt %q, latency %d, grace %d", def.RTMPSAddr, def.SRTAddr, def.SRTLatencyMS, def.ReconnectGraceSeconds)
+	}
 }

@@ -61,6 +61,22 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
+// Caps returns the caps alone, for connections no net.Listener accepts (a UDP protocol's,
+// such as SRT's), taken with Admit. Its Accept and Addr must not be used.
+func Caps(cfg Config) *Listener { return Wrap(nil, cfg) }
+
+// Admit takes a place for a connection from addr that Accept did not hand over; release
+// gives it back (once, however often it is called). Over a cap it reports false and counts
+// the refusal.
+func (l *Listener) Admit(addr net.Addr) (release func(), ok bool) {
+	a := addrOf(addr)
+	if !l.admit(a) {
+		l.refused.Add(1)
+		return func() {}, false
+	}
+	return sync.OnceFunc(func() { l.leave(a) }), true
+}
+
 // Refused counts the connections refused since the listener was made.
 func (l *Listener) Refused() int64 { return l.refused.Load() }
 

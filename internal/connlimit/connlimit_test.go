@@ -143,3 +143,30 @@ func TestKeepsTheDescriptor(t *testing.T) {
 		t.Errorf("connection %T must offer CloseWrite", c)
 	}
 }
+
+// TestAdmitOutsideAccept: connections no listener accepts (SRT's, over UDP) take and give
+// back places under the same caps.
+func TestAdmitOutsideAccept(t *testing.T) {
+	caps := Caps(Config{Total: 3, PerAddress: 2})
+	a := &net.UDPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1}
+	b := &net.UDPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 1}
+	r1, ok1 := caps.Admit(a)
+	_, ok2 := caps.Admit(a)
+	_, ok3 := caps.Admit(a)
+	if !ok1 || !ok2 || ok3 {
+		t.Fatalf("one address: admitted %v %v %v, want true true false", ok1, ok2, ok3)
+	}
+	_, ok4 := caps.Admit(b)
+	_, ok5 := caps.Admit(b)
+	if !ok4 || ok5 {
+		t.Fatalf("over the total: admitted %v %v, want true false", ok4, ok5)
+	}
+	r1()
+	r1() // once only
+	if got := caps.Open(); got != 2 {
+		t.Errorf("open = %d after one release, want 2", got)
+	}
+	if got := caps.Refused(); got != 2 {
+		t.Errorf("refused = %d, want 2", got)
+	}
+}

@@ -32,6 +32,8 @@ type channelSelf struct {
 	StreamKey   string `json:"streamKey,omitempty"` // only once the email is verified
 	ChatRoomID  string `json:"chatRoomId"`
 	RTMPURL     string `json:"rtmpUrl"`
+	RTMPSURL    string `json:"rtmpsUrl,omitempty"` // the key follows, as for rtmpUrl
+	SRTURL      string `json:"srtUrl,omitempty"`   // the key follows: srt://host:port?streamid=publish:KEY
 	WHIPURL     string `json:"whipUrl"`
 	PlaybackURL string `json:"playbackUrl"`
 }
@@ -57,7 +59,7 @@ func me(r *http.Request, chs *channels.Service, u urls, user *accounts.User) (*m
 		BannerURL: assetURL(ch.ID, channels.AssetBanner, p.BannerVersion),
 		Channel: channelSelf{
 			ID: ch.ID, Type: ch.Type, StreamKey: ch.StreamKey, ChatRoomID: ch.ChatRoomID,
-			RTMPURL: u.rtmp, WHIPURL: u.whip(), PlaybackURL: preview,
+			RTMPURL: u.rtmp, RTMPSURL: u.rtmps, SRTURL: u.srt, WHIPURL: u.whip(), PlaybackURL: preview,
 		},
 	}, nil
 }

@@ -21,11 +21,13 @@ import (
 type urls struct {
 	public string           // base URL of the web app, no trailing slash
 	rtmp   string           // rtmp://host:port/live/
+	rtmps  string           // rtmps://host:port/live/, or empty
+	srt    string           // srt://host:port?streamid=publish:, or empty
 	views  *viewers.Service // mints playback tokens; nil hands out URLs without one
 }
 
 func newURLs(c Config, views *viewers.Service) urls {
-	return urls{public: strings.TrimSuffix(c.PublicURL, "/"), rtmp: c.RTMPURL, views: views}
+	return urls{public: strings.TrimSuffix(c.PublicURL, "/"), rtmp: c.RTMPURL, rtmps: c.RTMPSURL, srt: c.SRTURL, views: views}
 }
 
 // playback is the channel's multivariant playlist URL with a fresh playback token for the

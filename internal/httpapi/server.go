@@ -26,6 +26,8 @@ type Config struct {
 	Stage          string
 	PublicURL      string
 	RTMPURL        string // ingest URL shown to streamers, e.g. rtmp://host:1935/live/
+	RTMPSURL       string // e.g. rtmps://host:1936/live/; empty when RTMPS is off
+	SRTURL         string // e.g. srt://host:9000?streamid=publish: (the key follows); empty when off
 	AllowedOrigins []string
 	TrustProxy     bool
 	AutoVerify     bool

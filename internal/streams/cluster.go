@@ -109,7 +109,7 @@ func (l *Live) stop(reason string) {
 	l.requestEnd(ending{reason: reason, kickAfter: true})
 	<-l.done
 	if !l.end.kickFirst && !l.end.kickAfter { // it was ending already, for another reason
-		l.kick()
+		l.kickEncoder()
 	}
 }
 

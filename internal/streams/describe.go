@@ -27,6 +27,8 @@ type EventDetail struct {
 	LimitValue int    `json:"limit_value,omitempty"`
 	ExceededBy int    `json:"exceeded_by,omitempty"`
 	LimitUnit  string `json:"limit_unit,omitempty"`
+	From       string `json:"from,omitempty"` // a Resolution Change's sizes
+	To         string `json:"to,omitempty"`
 }
 
 // ParseDetail reads an event's Detail; malformed or empty details read as empty.
@@ -42,6 +44,11 @@ func (e *Event) ParseDetail() EventDetail {
 func Describe(e *Event) EventDescription {
 	d := e.ParseDetail()
 	switch e.Name {
+	case EventStreamReconnected:
+		return EventDescription{Label: "Encoder reconnected", Severity: SeveritySuccess,
+			Message: "The encoder came back within the grace period: the same session and playlist go on."}
+	case EventResolutionChange:
+		return EventDescription{Label: "Resolution changed", Message: "The encoder now sends " + d.To + " (was " + d.From + ")."}
 	case EventSessionCreated:
 		return EventDescription{Label: "Session created"}
 	case EventStreamStart:

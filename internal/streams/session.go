@@ -199,10 +199,69 @@ func (l *Live) run(ctx context.Context, cancel context.CancelFunc, r *stream.Rea
 		return nil
 	}
 
+	// Encoders coming and going (see reconnect.go).
+	var fwd *forwarder
+	var fwdUnits <-chan *stream.Unit
+	var grace *time.Timer
+	var graceC <-chan time.Time
+	defer func() {
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
+	onEncoder := func(ev encoderEvent) {
+		if ev.gone {
+			s.mu.Lock()
+			current := l.enc == ev.enc
+			if current {
+				l.enc, l.waiting = nil, true
+			}
+			s.mu.Unlock()
+			if !current {
+				return // an encoder already replaced
+			}
+			grace = time.NewTimer(s.grace)
+			graceC = grace.C
+			l.graceReason = ev.reason
+			s.log.Info("encoder disconnected; waiting for it to reconnect", "session", l.SessionID, "channel", l.Channel.ID, "grace", s.grace, "reason", ev.reason)
+			return
+		}
+		// A reconnected encoder, already claimed by Begin.
+		if grace != nil {
+			grace.Stop()
+			grace, graceC = nil, nil
+		}
+		if fwd != nil {
+			fwd.stream.RemoveReader(fwd.r)
+		}
+		gap := min(max(time.Since(b.last), 0), s.grace+time.Second)
+		fwd = &forwarder{r: ev.fwd, stream: ev.enc.st, base: b.lastPTS + max(gap, 10*time.Millisecond)}
+		fwdUnits = ev.fwd.C
+		l.rec.do(func() { s.event(l, EventStreamReconnected, "IVS Stream State Change", "") })
+		s.log.Info("encoder reconnected; the session goes on", "session", l.SessionID, "channel", l.Channel.ID, "away", gap)
+	}
+
 	units := r.C
 loop:
 	for {
 		select {
+		case ev := <-l.encoders:
+			onEncoder(ev)
+		case <-graceC:
+			s.mu.Lock()
+			expired := l.waiting // else a reconnecting encoder claimed the session just now
+			s.mu.Unlock()
+			graceC = nil
+			if expired {
+				l.requestEnd(ending{reason: l.graceReason})
+				break loop
+			}
+		case u, ok := <-fwdUnits:
+			if !ok {
+				fwdUnits = nil
+				continue
+			}
+			fwd.unit(u, l.Stream)
 		case u, ok := <-units:
 			if !ok { // only the end closes the stream; wait for its request
 				units = nil
@@ -240,7 +299,10 @@ loop:
 
 	e := l.end
 	if e.kickFirst {
-		l.kick()
+		l.kickEncoder()
+	}
+	if fwd != nil {
+		fwd.stream.RemoveReader(fwd.r)
 	}
 	l.Stream.Close() // every reader's channel closes after its queued units: outputs drain them
 	if units != nil {
@@ -276,7 +338,7 @@ loop:
 		s.forget(l)
 	}
 	if e.kickAfter {
-		l.kick()
+		l.kickEncoder()
 	}
 }
 
@@ -329,6 +391,8 @@ type bookkeeping struct {
 	sampler *sampler // nil when health is not measured
 
 	last     time.Time // when the last unit came
+	lastPTS  time.Duration
+	sps      []byte // the video's parameter sets now, to see the resolution change
 	starving bool
 
 	windowStart, windowEnd time.Duration // the video PTS the limit window spans
@@ -338,6 +402,9 @@ type bookkeeping struct {
 
 func (l *Live) newBookkeeping() *bookkeeping {
 	b := &bookkeeping{l: l, last: time.Now()}
+	if h := l.Stream.Tracks.H264; h != nil {
+		b.sps = h.SPS
+	}
 	if h := l.svc.health; h != nil {
 		b.sampler = h.newSampler(l.SessionID, l.Channel.ID)
 		b.sampler.audioMean = l.view.audioBitrate
@@ -354,6 +421,10 @@ func (b *bookkeeping) unit(u *stream.Unit) (reason string, over bool) {
 	if b.starving {
 		b.starving = false
 		l.rec.do(func() { s.event(l, EventStarvationEnd, "IVS Stream Health Change", "") })
+	}
+	b.lastPTS = max(b.lastPTS, u.PTS)
+	if reason, over := b.watchSPS(u); over {
+		return reason, true
 	}
 	n := b.measure(u)
 	if s.ingestBytes != nil {

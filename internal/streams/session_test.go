@@ -195,7 +195,7 @@ func TestOutputFailureEndsTheSession(t *testing.T) {
 			t.Fatalf("event %s, want %s", got, want)
 		}
 	}
-	if s.Live(ch.ID) != l {
+	if s.Live(ch.ID) != l.Live {
 		t.Errorf("a reported failure ended the session")
 	}
 	l.End("done")

@@ -132,10 +132,18 @@ type Live struct {
 	svc     *Service
 	view    *View
 	rec     *recorder // the session's store writes; made by its goroutine
-	kick    func()    // closes the publisher's connection
-	limits  Limits
-	opened  bool // the session is on record; guarded by svc.mu
-	started bool // Stream Start is written; used by the session's goroutine only
+	limits  Limits    // used by the session's goroutine (after Begin)
+	opened  bool      // the session is on record; guarded by svc.mu
+	started bool      // Stream Start is written; used by the session's goroutine only
+
+	// enc is the encoder connected now (its kick closes its connection); waiting is true
+	// while the session waits for its encoder to reconnect. Both guarded by svc.mu.
+	enc      *Encoder
+	waiting  bool
+	encoders chan encoderEvent // encoders coming and going, to the session's goroutine
+	// graceReason is why the last encoder left, the session's end reason if none comes
+	// back; used by the session's goroutine only.
+	graceReason string
 
 	endOnce sync.Once
 	end     ending        // the first request to end; written before ending closes
@@ -156,6 +164,7 @@ type Service struct {
 	node        string        // this process's name in the cluster
 	lease       time.Duration // how long this node's lease lasts unrenewed
 	starveAfter time.Duration // StarvationAfter; shorter in tests
+	grace       time.Duration // how long a session waits for its encoder to reconnect
 	limitWindow time.Duration // bitrate is averaged over this long before it counts as a breach
 
 	mu       sync.Mutex
@@ -222,6 +231,9 @@ type Deps struct {
 	Now     func() time.Time // nil: time.Now
 	Health  *Health          // measures every live session; nil: not measured
 	Outputs []Output         // in any order: each waits for what it needs (View.Packaged)
+	// ReconnectGrace is how long a session whose encoder disconnected waits for it to come
+	// back on the same key (the same session goes on); 0 ends the session at once.
+	ReconnectGrace time.Duration
 }
 
 // NewService wires the live-stream rules.
@@ -230,7 +242,7 @@ func NewService(d Deps) *Service {
 		d.Now = time.Now
 	}
 	return &Service{store: d.Store, box: d.Box, log: d.Log, now: d.Now, health: d.Health, outputs: d.Outputs,
-		live: map[string]*Live{}, starveAfter: StarvationAfter, limitWindow: LimitWindow, lease: DefaultLease}
+		live: map[string]*Live{}, starveAfter: StarvationAfter, limitWindow: LimitWindow, lease: DefaultLease, grace: d.ReconnectGrace}
 }
 
 // AddOutput adds a reader of every stream that goes live from now on; call it before serving.
@@ -251,13 +263,16 @@ func (s *Service) Authorize(ctx context.Context, key string) (*Channel, error) {
 		return nil, ErrNotVerified
 	}
 	s.mu.Lock()
-	draining, busy := s.draining, s.live[ch.ID] != nil
+	l := s.live[ch.ID]
+	draining, busy, resumable := s.draining, l != nil && !l.waiting, l != nil && l.waiting
 	s.mu.Unlock()
 	switch {
 	case draining:
 		return nil, ErrShuttingDown
 	case busy:
 		return nil, ErrAlreadyLive
+	case resumable:
+		return ch, nil // the encoder coming back: Begin continues the session waiting for it
 	}
 	ids, err := s.store.EndStaleStreamSessions(ctx, ch.ID, s.now().UTC())
 	if err != nil {
@@ -275,21 +290,49 @@ func (s *Service) Authorize(ctx context.Context, key string) (*Channel, error) {
 // staleReason is recorded with the end of a session whose node stopped renewing its lease.
 const staleReason = "the node running the session stopped answering"
 
-// Begin opens a session for an authorised channel with the given stream; kick closes the
-// publisher's connection when the session must end from our side.
-func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kick func()) (*Live, error) {
+// Begin opens a session for an authorised channel with the given stream, or continues the
+// channel's session that waits for its encoder to reconnect (within the grace period, when
+// the tracks are compatible); kick closes the encoder's connection when the session must end
+// from our side.
+func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kick func()) (*Encoder, error) {
+	for {
+		s.mu.Lock()
+		if s.draining {
+			s.mu.Unlock()
+			return nil, ErrShuttingDown
+		}
+		held := s.live[ch.ID]
+		if held == nil {
+			break // s.mu stays locked for the new session below
+		}
+		if !held.waiting {
+			s.mu.Unlock()
+			return nil, ErrAlreadyLive
+		}
+		held.waiting = false // claimed: its grace timer no longer ends it
+		if compatible(held.Stream.Tracks, st.Tracks) {
+			e := &Encoder{Live: held, st: st, kick: kick}
+			held.enc = e
+			fwd := st.NewReader("reconnected encoder", sessionQueue) // before its first unit
+			s.mu.Unlock()
+			select {
+			case held.encoders <- encoderEvent{enc: e, fwd: fwd}:
+				return e, nil
+			case <-held.done:
+				return nil, ErrAlreadyLive // ended meanwhile from our side
+			}
+		}
+		s.mu.Unlock()
+		// Other tracks (another audio codec, say) cannot continue the session: end it and
+		// open a new one.
+		held.requestEnd(ending{reason: "the encoder reconnected with other tracks"})
+		<-held.done
+	}
 	now := s.now().UTC()
-	l := &Live{SessionID: "st-" + channels.RandomID(23), Channel: *ch, Stream: st, svc: s, kick: kick,
-		ending: make(chan struct{}), done: make(chan struct{})}
-	s.mu.Lock()
-	if s.draining {
-		s.mu.Unlock()
-		return nil, ErrShuttingDown
-	}
-	if _, busy := s.live[ch.ID]; busy {
-		s.mu.Unlock()
-		return nil, ErrAlreadyLive
-	}
+	l := &Live{SessionID: "st-" + channels.RandomID(23), Channel: *ch, Stream: st, svc: s,
+		ending: make(chan struct{}), done: make(chan struct{}), encoders: make(chan encoderEvent, 4)}
+	enc := &Encoder{Live: l, st: st, kick: kick}
+	l.enc = enc
 	s.live[ch.ID] = l
 	s.mu.Unlock()
 
@@ -332,7 +375,28 @@ func (s *Service) Begin(ctx context.Context, ch *Channel, st *stream.Stream, kic
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go l.run(ctx, cancel, r, runs)
-	return l, nil
+	return enc, nil
+}
+
+// Refuse puts a refused go-live on record (an encoder sending a codec Livehouse does not
+// take, say): a session with Session Created, then Stream End and Session Ended carrying
+// reason, so the streamer sees why among its sessions' events. ch must be authorised.
+func (s *Service) Refuse(ctx context.Context, ch *Channel, reason string) error {
+	l := &Live{SessionID: "st-" + channels.RandomID(23), Channel: *ch, svc: s}
+	s.mu.Lock()
+	if _, busy := s.live[ch.ID]; busy {
+		s.mu.Unlock()
+		return ErrAlreadyLive
+	}
+	s.live[ch.ID] = l
+	s.mu.Unlock()
+	if err := s.store.OpenStreamSession(ctx, l.SessionID, ch.ID, s.node, s.now().UTC()); err != nil {
+		s.forget(l)
+		return err
+	}
+	s.event(l, EventSessionCreated, "IVS Stream State Change", "")
+	s.recordEnd(l, reason)
+	return nil
 }
 
 // markStarted records that the stream's first part is playable; only the first call counts.

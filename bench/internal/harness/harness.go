@@ -23,10 +23,12 @@ import (
 
 // Server is a livehouse process on a fresh data dir.
 type Server struct {
-	Base string // http://127.0.0.1:port
-	RTMP string // 127.0.0.1:port
-	cmd  *exec.Cmd
-	dir  string
+	Base  string // http://127.0.0.1:port
+	RTMP  string // 127.0.0.1:port
+	RTMPS string // 127.0.0.1:port (TLS, self-signed)
+	SRT   string // 127.0.0.1:port (UDP)
+	cmd   *exec.Cmd
+	dir   string
 }
 
 // Secret is the secret_key of the servers the benchmarks start, so that they can mint the
@@ -53,6 +55,13 @@ func Token(channelID string) string {
 // in Start's defaults: bench/attack measures that limit.
 var ManyAccounts = []string{"LIVEHOUSE_AUTH_SIGN_UPS_PER_ADDRESS=1000000"}
 
+// FreeUDPAddr returns a loopback UDP address nobody listens on right now.
+func FreeUDPAddr() string {
+	c, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer c.Close()
+	return c.LocalAddr().String()
+}
+
 // FreeAddr returns a loopback address nobody listens on right now.
 func FreeAddr() string {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -66,16 +75,17 @@ func Start(binary string, env ...string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Base: "http://" + FreeAddr(), RTMP: FreeAddr(), dir: dir}
+	s := &Server{Base: "http://" + FreeAddr(), RTMP: FreeAddr(), RTMPS: FreeAddr(), SRT: FreeUDPAddr(), dir: dir}
 	s.cmd = exec.Command(binary, "serve")
 	s.cmd.Env = append(os.Environ(), "LIVEHOUSE_SECRET_KEY="+Secret, "LIVEHOUSE_DATA_DIR="+dir, "LIVEHOUSE_HTTP_ADDR="+strings.TrimPrefix(s.Base, "http://"),
-		"LIVEHOUSE_RTMP_ADDR="+s.RTMP, "LIVEHOUSE_PUBLIC_URL="+s.Base, "LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_WEBRTC_ADDR=127.0.0.1:0")
+		"LIVEHOUSE_RTMP_ADDR="+s.RTMP, "LIVEHOUSE_PUBLIC_URL="+s.Base, "LIVEHOUSE_AUTO_VERIFY=true", "LIVEHOUSE_WEBRTC_ADDR=127.0.0.1:0",
+		"LIVEHOUSE_RTMPS_ADDR="+s.RTMPS, "LIVEHOUSE_SRT_ADDR="+s.SRT)
 	// The load comes from loopback, thousands of connections from one address: lift the
-	// connection caps, and the sign-ups per address (20 an hour, which stopped the cpu
-	// scenario at 50 streams), which a caller's env, appended after, may set again.
+	// connection caps (a caller's env, appended after, may set them again; a benchmark that
+	// signs many accounts up passes ManyAccounts).
 	s.cmd.Env = append(s.cmd.Env, "LIVEHOUSE_MAX_CONNECTIONS=0", "LIVEHOUSE_MAX_CONNECTIONS_PER_ADDRESS=0",
 		"LIVEHOUSE_RTMP_MAX_CONNECTIONS=0", "LIVEHOUSE_RTMP_MAX_CONNECTIONS_PER_ADDRESS=0",
-		"LIVEHOUSE_AUTH_SIGN_UPS_PER_ADDRESS=100000")
+		"LIVEHOUSE_SRT_MAX_CONNECTIONS=0", "LIVEHOUSE_SRT_MAX_CONNECTIONS_PER_ADDRESS=0")
 	if os.Getenv("LIVEHOUSE_LOG_LEVEL") == "" { // quiet unless the caller asks for more
 		s.cmd.Env = append(s.cmd.Env, "LIVEHOUSE_LOG_LEVEL=error")
 	}

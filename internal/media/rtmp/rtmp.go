@@ -1,10 +1,12 @@
 // Package rtmp is the RTMP ingest adapter: it accepts publishers at
-// rtmp://HOST:PORT/live/{streamKey}, checks the key with the streams domain and turns the
-// FLV tags into units of a stream.Stream. The chunk protocol itself is gortmplib's.
+// rtmp://HOST:PORT/live/{streamKey} (or rtmps:// with a TLS configuration), checks the key
+// with the streams domain and turns the FLV tags into units of a stream.Stream. The chunk
+// protocol itself is gortmplib's.
 package rtmp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,7 +28,7 @@ import (
 // Ingest is what the server needs from the streams domain.
 type Ingest interface {
 	Authorize(ctx context.Context, key string) (*streams.Channel, error)
-	Begin(ctx context.Context, ch *streams.Channel, st *stream.Stream, kick func()) (*streams.Live, error)
+	Begin(ctx context.Context, ch *streams.Channel, st *stream.Stream, kick func()) (*streams.Encoder, error)
 }
 
 // readTimeout ends a publisher that sends nothing for this long.
@@ -41,6 +43,9 @@ type Config struct {
 	// PublishTimeout is how long a connection has from connecting to having its publish
 	// accepted (handshake, connect, publish with a valid key); 0 = readTimeout.
 	PublishTimeout time.Duration
+	// TLS, when set, makes this an RTMPS listener: the TLS handshake comes first, within
+	// PublishTimeout like the rest, and the same guard, limits and sessions follow.
+	TLS *tls.Config
 }
 
 // Server accepts RTMP publishers.
@@ -49,6 +54,8 @@ type Server struct {
 	log     *slog.Logger
 	ln      *connlimit.Listener
 	publish time.Duration
+	tls     *tls.Config
+	name    string // "rtmp" or "rtmps", in logs
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -64,8 +71,12 @@ func Listen(cfg Config, ingest Ingest, log *slog.Logger) (*Server, error) {
 	if cfg.PublishTimeout <= 0 {
 		cfg.PublishTimeout = readTimeout
 	}
+	name := "rtmp"
+	if cfg.TLS != nil {
+		name = "rtmps"
+	}
 	return &Server{
-		ingest: ingest, log: log, publish: cfg.PublishTimeout, conns: map[net.Conn]struct{}{},
+		ingest: ingest, log: log, publish: cfg.PublishTimeout, conns: map[net.Conn]struct{}{}, tls: cfg.TLS, name: name,
 		ln: connlimit.Wrap(ln, connlimit.Config{Total: cfg.MaxConnections, PerAddress: cfg.MaxConnectionsPerAddress}),
 	}, nil
 }
@@ -94,7 +105,11 @@ func (s *Server) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("rtmp accept: %w", err)
+			return fmt.Errorf("%s accept: %w", s.name, err)
+		}
+		if s.tls != nil {
+			// The handshake runs on the connection's first read, under its publish deadline.
+			conn = tls.Server(conn, s.tls)
 		}
 		s.mu.Lock()
 		s.conns[conn] = struct{}{}
@@ -103,12 +118,12 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() {
 			defer s.wg.Done()
 			// A panic ends this connection (and its session) only.
-			err := safe.Run(s.log, "rtmp connection", func() error { return s.handle(ctx, conn) })
+			err := safe.Run(s.log, s.name+" connection", func() error { return s.handle(ctx, conn) })
 			conn.Close()
 			s.mu.Lock()
 			delete(s.conns, conn)
 			s.mu.Unlock()
-			s.log.Info("rtmp connection closed", "remote", conn.RemoteAddr().String(), "reason", err)
+			s.log.Info(s.name+" connection closed", "remote", conn.RemoteAddr().String(), "reason", err)
 		}()
 	}
 }
@@ -191,7 +206,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 	}
 	defer live.End("encoder disconnected") // also when reading panics; End runs once
 	live.SetIngestConfig(mc.meta)
-	s.log.Info("rtmp publishing", "session", live.SessionID, "channel", ch.ID, "remote", conn.RemoteAddr().String(), "audio", audio != nil)
+	s.log.Info(s.name+" publishing", "session", live.SessionID, "channel", ch.ID, "remote", conn.RemoteAddr().String(), "audio", audio != nil)
 
 	if video != nil {
 		sps, pps := tracks.H264.SPS, tracks.H264.PPS

@@ -23,7 +23,7 @@ func (fakeIngest) Authorize(_ context.Context, key string) (*streams.Channel, er
 	return &streams.Channel{ID: "ch_1"}, nil
 }
 
-func (fakeIngest) Begin(context.Context, *streams.Channel, *stream.Stream, func()) (*streams.Live, error) {
+func (fakeIngest) Begin(context.Context, *streams.Channel, *stream.Stream, func()) (*streams.Encoder, error) {
 	return nil, errors.New("not in this test")
 }
 

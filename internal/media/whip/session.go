@@ -43,7 +43,7 @@ type session struct {
 	clocks senderClocks
 
 	mu      sync.Mutex
-	live    *streams.Live
+	live    *streams.Encoder
 	st      *stream.Stream
 	t0      time.Time // arrival of the first keyframe: PTS zero
 	t0Clock time.Time // the first keyframe on the sender's clock (zero if it sent no report)

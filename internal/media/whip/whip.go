@@ -35,7 +35,7 @@ import (
 // Ingest is what the adapter needs from the streams domain.
 type Ingest interface {
 	Authorize(ctx context.Context, key string) (*streams.Channel, error)
-	Begin(ctx context.Context, ch *streams.Channel, st *stream.Stream, kick func()) (*streams.Live, error)
+	Begin(ctx context.Context, ch *streams.Channel, st *stream.Stream, kick func()) (*streams.Encoder, error)
 }
 
 // Config is the adapter's part of the configuration.

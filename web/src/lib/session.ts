@@ -21,6 +21,10 @@ export type Me = {
     streamKey?: string;
     chatRoomId: string;
     rtmpUrl: string;
+    // RTMP over TLS and SRT; absent when the server has them off. The stream key follows
+    // each (for SRT, after streamid=publish:).
+    rtmpsUrl?: string;
+    srtUrl?: string;
     whipUrl: string;
     playbackUrl: string;
   };

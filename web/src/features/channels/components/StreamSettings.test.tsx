@@ -21,4 +21,18 @@ describe('StreamSettings', () => {
     expect(screen.queryByRole('button', { name: 'Reset stream key' })).not.toBeInTheDocument();
     expect(screen.queryByRole('link', { name: 'Go live from web' })).not.toBeInTheDocument();
   });
+
+  it('shows the RTMPS and SRT URLs next to the RTMP one when the server offers them', () => {
+    const both = { ...alice, channel: { ...alice.channel, rtmpUrl: 'rtmp://h:1935/live/', rtmpsUrl: 'rtmps://h:1936/live/', srtUrl: 'srt://h:9000?streamid=publish:' } };
+    renderAt(<StreamSettings me={both} />);
+    expect(screen.getByLabelText('Ingest server URL')).toHaveValue('rtmp://h:1935/live/');
+    expect(screen.getByLabelText('RTMPS server URL')).toHaveValue('rtmps://h:1936/live/');
+    expect(screen.getByLabelText(/^SRT URL/)).toHaveValue('srt://h:9000?streamid=publish:');
+  });
+
+  it('leaves out RTMPS and SRT when they are off', () => {
+    renderAt(<StreamSettings me={alice} />);
+    expect(screen.queryByLabelText('RTMPS server URL')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText(/^SRT URL/)).not.toBeInTheDocument();
+  });
 });

@@ -72,6 +72,10 @@ export function StreamSettings({ me }: { me: Me }) {
         <VerifyToGoLive email={me.email} />
       )}
       <CopyRow id="ingestServerUrl" label="Ingest server URL" value={me.channel.rtmpUrl} />
+      {me.channel.rtmpsUrl && <CopyRow id="rtmpsUrl" label="RTMPS server URL" value={me.channel.rtmpsUrl} />}
+      {me.channel.srtUrl && (
+        <CopyRow id="srtUrl" label="SRT URL (the stream key goes after publish:)" value={me.channel.srtUrl} />
+      )}
       <CopyRow id="whipUrl" label="WHIP URL" value={me.channel.whipUrl} />
       <CopyRow id="playbackUrl" label="Playback URL" value={me.channel.playbackUrl} />
       {me.channel.streamKey && (
