@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,8 +22,11 @@ import (
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/mail"
 	"github.com/livehouse/livehouse/internal/media/hls"
+	"github.com/livehouse/livehouse/internal/media/record"
 	"github.com/livehouse/livehouse/internal/media/transcode"
 	"github.com/livehouse/livehouse/internal/playback"
+	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/store/postgres"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
@@ -45,6 +49,8 @@ type app struct {
 
 	transcoder *transcode.Transcoder
 	actions    *actions.Service
+	recordings *recordings.Service
+	recorder   *record.Recorder
 	closers    []func() error
 
 	// endChat closes a deleted or suspended user's chat sockets on every node; set by serve
@@ -117,10 +123,20 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
 	}, a.hls, log, reg)
 	a.health = streams.NewHealth(a.store, a.views, log, nil)
+	media, err := openStorage(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.recordings = recordings.NewService(recordings.Deps{Store: a.store, Media: media, Finisher: record.Store{Media: media},
+		Events: recordingEvents{a.store}, Log: log, Enabled: cfg.Recording})
+	a.recorder = record.New(record.DefaultConfig, a.recordings, media, log)
+	if reg != nil {
+		a.recorder.Register(reg)
+	}
 	// Outputs in any order: the transcoder's rungs join the source's packaging once the HLS
 	// output reports it packaged (streams.View.Packaged).
 	a.streams = streams.NewService(streams.Deps{Store: a.store, Box: box, Log: log, Health: a.health,
-		Outputs: []streams.Output{a.hls, a.transcoder}})
+		Outputs: []streams.Output{a.hls, a.transcoder, a.recorder}})
 	a.streams.SetLease(time.Duration(cfg.NodeLeaseSeconds) * time.Second)
 	if reg != nil {
 		a.streams.Register(reg)
@@ -131,6 +147,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	a.accounts.BeforeDelete(func(ctx context.Context, userID string) {
 		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {
 			a.streams.Stop(ch.ID, "account deleted")
+		}
+		if err := a.recordings.DeleteUser(ctx, userID); err != nil {
+			log.Error("deleting a deleted account's recordings", "user", userID, "err", err)
 		}
 		if a.endChat != nil {
 			a.endChat(ctx, userID, "account deleted")
@@ -145,6 +164,25 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		}
 	})
 	return a, nil
+}
+
+// openStorage opens where recordings are kept: the S3 bucket of storage.*, else the data
+// dir's recordings folder.
+func openStorage(cfg config.Config) (storage.Store, error) {
+	if st := cfg.Storage; st.Bucket != "" {
+		return storage.NewS3(storage.S3Config{Endpoint: st.Endpoint, Bucket: st.Bucket, Region: st.Region,
+			AccessKey: st.AccessKey, SecretKey: st.SecretKey, PathStyle: st.PathStyle})
+	}
+	return storage.NewFolder(filepath.Join(cfg.DataDir, "recordings"))
+}
+
+// recordingEvents writes the Recording End of a recording finished after its session, on
+// the session's events.
+type recordingEvents struct{ store *sqlstore.DB }
+
+func (e recordingEvents) RecordingEnded(ctx context.Context, r *recordings.Recording, reason string) {
+	detail, _ := json.Marshal(map[string]any{"recording_duration_ms": r.Duration.Milliseconds(), "recording_s3_key_prefix": r.Prefix, "recording_status_reason": reason})
+	_ = e.store.AddStreamEvent(ctx, &streams.Event{SessionID: r.ID, At: time.Now().UTC(), Name: streams.EventRecordingEnd, Type: "IVS Recording State Change", Detail: string(detail)})
 }
 
 // nodeName is this node's name: node_name, else the host name.

@@ -142,8 +142,16 @@ func (s *Service) Begin(ctx context.Context, sessionID, channelID, userID string
 	return r, nil
 }
 
-// End records that a recording is complete.
+// End records that a recording is complete; one that holds nothing (the stream ended before
+// its first segment) is removed.
 func (s *Service) End(ctx context.Context, id string, p Progress) error {
+	if p.Segments == 0 {
+		r, err := s.store.Recording(ctx, id)
+		if err != nil {
+			return err
+		}
+		return s.remove(ctx, r)
+	}
 	return s.store.FinishRecording(ctx, id, s.now().UTC(), p)
 }
 
@@ -288,6 +296,12 @@ func (s *Service) FinishAbandoned(ctx context.Context) (int, error) {
 		p, err := s.finisher.Finish(ctx, r.Prefix)
 		if err != nil {
 			s.log.Error("finishing an abandoned recording", "recording", r.ID, "err", err)
+			continue
+		}
+		if p.Segments == 0 {
+			if err := s.remove(ctx, r); err != nil {
+				return n, err
+			}
 			continue
 		}
 		if err := s.store.FinishRecording(ctx, r.ID, r.StartedAt.Add(p.Duration), p); err != nil {

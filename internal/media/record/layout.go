@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -130,6 +131,9 @@ func (s Store) Finish(ctx context.Context, prefix string) (recordings.Progress, 
 		after = objs[len(objs)-1].Key
 	}
 	meta, err := s.readMeta(ctx, prefix)
+	if errors.Is(err, storage.ErrNotFound) {
+		return p, nil // stopped before anything was stored
+	}
 	if err != nil {
 		return p, err
 	}
@@ -193,7 +197,7 @@ func (s Store) readMeta(ctx context.Context, prefix string) (Meta, error) {
 	var m Meta
 	rc, _, err := s.Media.Get(ctx, prefix+metaFile)
 	if err != nil {
-		return m, fmt.Errorf("recording meta: %w", err)
+		return m, err
 	}
 	defer rc.Close()
 	if err := json.NewDecoder(io.LimitReader(rc, 64<<10)).Decode(&m); err != nil {

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/storage"
+	"github.com/livehouse/livehouse/internal/storage/s3test"
+)
+
+type videoList struct {
+	Videos []struct {
+		ID              string
+		DurationSeconds float64
+		PlaybackURL     string
+		Hidden          bool
+	}
+}
+
+// ffprobeDuration is the duration ffprobe reads from a playlist URL, in seconds.
+func ffprobeDuration(t *testing.T, url string) float64 {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type,codec_name,width,height", "-of", "json", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", url, err, out)
+	}
+	var probe struct {
+		Format  struct{ Duration string }
+		Streams []struct {
+			CodecType string `json:"codec_type"`
+			CodecName string `json:"codec_name"`
+			Width     int
+		}
+	}
+	if err := json.Unmarshal(out, &probe); err != nil {
+		t.Fatalf("ffprobe output: %v\n%s", err, out)
+	}
+	var kinds []string
+	for _, s := range probe.Streams {
+		kinds = append(kinds, s.CodecType+":"+s.CodecName)
+	}
+	slices.Sort(kinds)
+	if !slices.Contains(kinds, "video:h264") || !slices.Contains(kinds, "audio:aac") {
+		t.Errorf("ffprobe streams = %v, want h264 video and aac audio", kinds)
+	}
+	d, _ := strconv.ParseFloat(probe.Format.Duration, 64)
+	return d
+}
+
+// TestRecordingToS3: a session published over RTMP is recorded into an S3 bucket (a gofakes3
+// process); once it ends it is listed with its duration, its VOD playlists are complete,
+// ffprobe reads it over HTTP as long as the session, its events include Recording Start and
+// End, and deleting it removes its media from the bucket.
+func TestRecordingToS3(t *testing.T) {
+	needTool(t, "ffmpeg")
+	needTool(t, "ffprobe")
+	endpoint := s3test.Start(t)
+	dir := t.TempDir()
+	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": freePort(t),
+		"LIVEHOUSE_STORAGE_ENDPOINT": endpoint, "LIVEHOUSE_STORAGE_BUCKET": s3test.Bucket, "LIVEHOUSE_STORAGE_REGION": "us-east-1",
+		"LIVEHOUSE_STORAGE_ACCESS_KEY": "test", "LIVEHOUSE_STORAGE_SECRET_KEY": "testsecret", "LIVEHOUSE_STORAGE_PATH_STYLE": "true"}
+	base, stop := startServer(t, vars)
+	defer stop()
+	token, key, channelID, _ := signUpStreamer(t, base)
+
+	const seconds = 20
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// A keyframe every 2 s, as encoders are told to send.
+	pub := publish(ctx, "rtmp://"+vars["LIVEHOUSE_RTMP_ADDR"]+"/live/"+key, "-t", strconv.Itoa(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
+		"-g", "60", "-b:v", "600k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k")
+	if out, err := pub.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+
+	var list videoList
+	waitFor(t, 60*time.Second, "the recording to be listed", func() bool {
+		getJSON(t, base+"/api/channels/streamer/videos", &list)
+		return len(list.Videos) == 1
+	})
+	v := list.Videos[0]
+	// Within one segment (4 s) of the session.
+	if v.DurationSeconds < seconds-4 || v.DurationSeconds > seconds+1 {
+		t.Errorf("recording lasts %.2f s, want about %d", v.DurationSeconds, seconds)
+	}
+	status, index := get(t, base+v.PlaybackURL)
+	if status != 200 || !strings.Contains(index, "#EXT-X-STREAM-INF:") {
+		t.Fatalf("GET %s = %d:\n%s", v.PlaybackURL, status, index)
+	}
+	_, media := get(t, base+strings.TrimSuffix(v.PlaybackURL, "index.m3u8")+"video1.m3u8")
+	for _, want := range []string{"#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-ENDLIST", "#EXT-X-MAP:"} {
+		if !strings.Contains(media, want) {
+			t.Errorf("video playlist lacks %s:\n%s", want, media)
+		}
+	}
+	if d := ffprobeDuration(t, base+v.PlaybackURL); d < seconds-4 || d > seconds+1 {
+		t.Errorf("ffprobe reads %.2f s, want about %d", d, seconds)
+	}
+	events := sessionEvents(t, filepath.Join(dir, "livehouse.db"), channelID)
+	if len(events) != 1 || !slices.Contains(events[0], "Recording Start") || !slices.Contains(events[0], "Recording End") {
+		t.Errorf("session events = %v, want Recording Start and Recording End among them", events)
+	}
+	if n := metric(t, base, "livehouse_recording_bytes_total"); n <= 0 {
+		t.Errorf("livehouse_recording_bytes_total = %v", n)
+	}
+
+	bucket, err := storage.NewS3(storage.S3Config{Endpoint: endpoint, Bucket: s3test.Bucket, Region: "us-east-1", AccessKey: "test", SecretKey: "testsecret", PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := bucket.List(ctx, "recordings/", "", 1000)
+	if err != nil || len(objs) < seconds/4 {
+		t.Fatalf("objects in the bucket: %d, %v", len(objs), err)
+	}
+	if status, _ := send(t, "DELETE", base+"/api/videos/"+v.ID, token, nil); status != 204 {
+		t.Fatalf("DELETE = %d", status)
+	}
+	if objs, err := bucket.List(ctx, "recordings/", "", 1000); err != nil || len(objs) != 0 {
+		t.Errorf("left in the bucket after delete: %d objects, %v", len(objs), err)
+	}
+	if status, _ := get(t, base+v.PlaybackURL); status != 404 {
+		t.Errorf("GET the deleted recording's playlist = %d, want 404", status)
+	}
+}
