@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -128,4 +129,95 @@ func TestRecordingToS3(t *testing.T) {
 	if status, _ := get(t, base+v.PlaybackURL); status != 404 {
 		t.Errorf("GET the deleted recording's playlist = %d, want 404", status)
 	}
+}
+
+// TestRecordingSurvivesACrash: a server killed (SIGKILL) mid-session leaves what it had
+// stored; started again, it ends the session and finishes the recording from the stored
+// segments, which then plays.
+func TestRecordingSurvivesACrash(t *testing.T) {
+	needTool(t, "ffmpeg")
+	needTool(t, "ffprobe")
+	bin := filepath.Join(t.TempDir(), "livehouse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_NODE_NAME": "crashy",
+		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_HTTP_ADDR": freePort(t), "LIVEHOUSE_WEBRTC_ADDR": "127.0.0.1:0", "LIVEHOUSE_SECRET_KEY": testSecret}
+	srv := exec.Command(bin, "serve")
+	for k, v := range vars {
+		srv.Env = append(srv.Env, k+"="+v)
+	}
+	var logs syncBuffer
+	srv.Stdout, srv.Stderr = &logs, &logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	defer func() {
+		if !killed {
+			_ = srv.Process.Kill()
+			_ = srv.Wait()
+		}
+	}()
+	base := "http://" + vars["LIVEHOUSE_HTTP_ADDR"]
+	waitFor(t, 60*time.Second, "the server to start", func() bool {
+		status, _ := getQuiet(base + "/healthz")
+		return status == 200
+	})
+	_, key, _, _ := signUpStreamer(t, base)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	pub := publish(ctx, "rtmp://"+vars["LIVEHOUSE_RTMP_ADDR"]+"/live/"+key, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
+		"-g", "60", "-b:v", "600k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k")
+	if err := pub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pub.Process.Kill(); _ = pub.Wait() }()
+	folder, err := storage.NewFolder(filepath.Join(dir, "recordings"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three video segments stored (12 s), then the crash.
+	waitFor(t, 90*time.Second, "three stored video segments", func() bool {
+		objs, _ := folder.List(ctx, "recordings/", "", 1000)
+		n := 0
+		for _, o := range objs {
+			if strings.Contains(o.Key, "/video1/") && strings.HasSuffix(o.Key, ".m4s") {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	if err := srv.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Wait()
+	killed = true
+	_ = pub.Process.Kill()
+
+	vars["LIVEHOUSE_RTMP_ADDR"] = freePort(t)
+	base, stop := startServer(t, vars)
+	defer stop()
+	var list videoList
+	waitFor(t, 60*time.Second, "the crashed session's recording to be finished", func() bool {
+		getJSON(t, base+"/api/channels/streamer/videos", &list)
+		return len(list.Videos) == 1
+	})
+	if d := list.Videos[0].DurationSeconds; d < 11.9 {
+		t.Errorf("the recording lasts %.2f s, want the 12 s or more stored before the crash", d)
+	}
+	if d := ffprobeDuration(t, base+list.Videos[0].PlaybackURL); d < 11.9 {
+		t.Errorf("ffprobe reads %.2f s, want 12 or more", d)
+	}
+}
+
+// getQuiet is GET without failing the test on a connection error (a server starting).
+func getQuiet(url string) (int, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	res.Body.Close()
+	return res.StatusCode, nil
 }
