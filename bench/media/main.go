@@ -30,9 +30,10 @@ func main() {
 
 var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
-	scenario = flag.String("scenario", "all", "ingest, player, firstframe, actions, cpu, egress, transcode or all")
+	scenario = flag.String("scenario", "all", "ingest, player, firstframe, actions, cpu, record, egress, transcode or all")
 	warmup   = flag.Duration("warmup", 60*time.Second, "playback before the player latency is sampled")
 	streamsF = flag.String("streams", "1,10,50", "concurrent streams for the cpu scenario (0: the idle server)")
+	recordF  = flag.String("record-streams", "10,50", "concurrent streams for the record scenario (each measured with recording off, then on)")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
 	profiles = flag.String("profiles", "", "directory for the cpu scenario's profiles (a CPU profile of the measurement and the heap at its end); empty = none")
@@ -77,9 +78,16 @@ func run() error {
 			return fmt.Errorf("transcode latency: %w", err)
 		}
 	}
+	if all || *scenario == "record" {
+		for _, n := range ints(*recordF) {
+			if err := recordingCost(n); err != nil {
+				return fmt.Errorf("recording cost with %d streams: %w", n, err)
+			}
+		}
+	}
 	if all || *scenario == "cpu" {
 		for _, n := range ints(*streamsF) {
-			if err := cpuPerStream(n); err != nil {
+			if _, err := cpuPerStream(n, "LIVEHOUSE_RECORDING=false"); err != nil {
 				return fmt.Errorf("cpu with %d streams: %w", n, err)
 			}
 		}
@@ -232,12 +240,35 @@ func browserSamples(channel string, args func(base, token string) []string) ([]f
 
 // cpuPerStream publishes n copies of the sample with -c copy and measures the server's CPU
 // seconds per stream-minute and its resident memory.
-func cpuPerStream(n int) error {
-	file, err := sample()
+// recordingCost measures n streams with recording off, then on (into the data dir), and
+// prints the server's CPU per stream-minute for each and the bytes recorded per second.
+func recordingCost(n int) error {
+	off, err := cpuPerStream(n, "LIVEHOUSE_RECORDING=false")
 	if err != nil {
 		return err
 	}
-	var env []string
+	on, err := cpuPerStream(n, "LIVEHOUSE_RECORDING=true")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("recording cost with %d streams: %.3f CPU-s per stream-minute off, %.3f on (%+.1f%%); %.0f bytes written per stream-second (%.1f MB per stream-minute)\n",
+		n, off.cpuPerStreamMinute, on.cpuPerStreamMinute, 100*(on.cpuPerStreamMinute/off.cpuPerStreamMinute-1), on.recordedPerStreamSecond, on.recordedPerStreamSecond*60/1e6)
+	return nil
+}
+
+// cpuFigures is what one cpu measurement found.
+type cpuFigures struct {
+	cpuPerStreamMinute      float64
+	recordedPerStreamSecond float64 // bytes the recorder wrote
+}
+
+func cpuPerStream(n int, extra ...string) (cpuFigures, error) {
+	var fig cpuFigures
+	file, err := sample()
+	if err != nil {
+		return fig, err
+	}
+	env := append([]string(nil), extra...)
 	debug := ""
 	if *profiles != "" {
 		debug = harness.FreeAddr()
@@ -245,7 +276,7 @@ func cpuPerStream(n int) error {
 	}
 	s, err := harness.Start(*binary, env...)
 	if err != nil {
-		return err
+		return fig, err
 	}
 	defer s.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -260,20 +291,21 @@ func cpuPerStream(n int) error {
 	for i := range n {
 		token, key, id, err := s.Channel(fmt.Sprintf("cpubench%03d", i))
 		if err != nil {
-			return err
+			return fig, err
 		}
 		wait, err := copyOf(file)(ctx, s, key)
 		if err != nil {
-			return err
+			return fig, err
 		}
 		waits = append(waits, wait)
 		ids, tokens = append(ids, id), append(tokens, token)
 	}
 	for _, id := range ids {
 		if err := s.WaitLive(id); err != nil {
-			return err
+			return fig, err
 		}
 	}
+	rec0, _ := harness.Metric(s.Base, "livehouse_recording_bytes_total")
 	cpu0, t0 := s.CPUSeconds(), time.Now()
 	if debug != "" {
 		// The CPU profile covers the measurement; the profiler's own cost is a few per cent.
@@ -282,14 +314,15 @@ func cpuPerStream(n int) error {
 		time.Sleep(*duration)
 	}
 	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
+	rec1, _ := harness.Metric(s.Base, "livehouse_recording_bytes_total")
 	rss := s.RSSKiB()
 	if err != nil {
-		return err
+		return fig, err
 	}
 	if debug != "" {
 		for name, q := range map[string]string{"heap-%d.pprof": "", "heap-%d.txt": "?debug=1"} {
 			if err := saveProfile("http://"+debug+"/debug/pprof/heap"+q, fmt.Sprintf(name, n)); err != nil {
-				return err
+				return fig, err
 			}
 		}
 	}
@@ -297,11 +330,11 @@ func cpuPerStream(n int) error {
 	for i, id := range ids {
 		d, ended, err := s.SegmentDurations(id)
 		if err != nil {
-			return err
+			return fig, err
 		}
 		if ended {
 			events, _ := s.SessionEvents(tokens[i])
-			return fmt.Errorf("stream %d of %d ended during the measurement; its session's events: %s", i+1, n, strings.Join(events, ", "))
+			return fig, fmt.Errorf("stream %d of %d ended during the measurement; its session's events: %s", i+1, n, strings.Join(events, ", "))
 		}
 		for _, v := range d {
 			segments, seconds = segments+1, seconds+v
@@ -309,12 +342,13 @@ func cpuPerStream(n int) error {
 	}
 	if n == 0 {
 		fmt.Printf("server CPU with no stream (idle; %v): %.1f%% of one core, RSS %.0f MiB\n", elapsed.Round(time.Second), 100*cpu/elapsed.Seconds(), rss/1024)
-		return nil
+		return fig, nil
 	}
 	streamMinutes := float64(n) * elapsed.Minutes()
-	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
-		n, elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
-	return nil
+	fig.cpuPerStreamMinute, fig.recordedPerStreamSecond = cpu/streamMinutes, (rec1-rec0)/(streamMinutes*60)
+	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams (ffmpeg -c copy from a pre-encoded file, RTMP in, LL-HLS packaging, no viewers, %s; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
+		n, strings.Join(extra, " "), elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
+	return fig, nil
 }
 
 // saveProfile writes what a profiler URL answers to a file in the profiles directory.
