@@ -142,7 +142,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		a.streams.Register(reg)
 	}
 	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
-	a.actions = actions.NewService(a.store, cueSink{a.hls}, a.streams, log, nil, actions.Options{AmazonProduct: cfg.AmazonProduct.Enabled})
+	a.actions = actions.NewService(a.store, cueSink{a.hls, a.recorder}, a.streams, log, nil, actions.Options{AmazonProduct: cfg.AmazonProduct.Enabled})
 	a.streams.AddOutput(a.actions.Output())
 	a.accounts.BeforeDelete(func(ctx context.Context, userID string) {
 		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {
@@ -213,13 +213,20 @@ func (l originLocator) Origin(ctx context.Context, channelID string) (hls.Origin
 	return hls.Origin{SessionID: o.SessionID, NodeURL: o.URL}, nil
 }
 
-// cueSink writes stream actions into the HLS output as timed metadata.
-type cueSink struct{ h *hls.Server }
+// cueSink writes stream actions into the HLS output as timed metadata, and into the
+// channel's recording, so that they replay in it.
+type cueSink struct {
+	h   *hls.Server
+	rec *record.Recorder
+}
 
 func (c cueSink) PutCue(channelID string, cue actions.Cue) error {
 	err := c.h.PutMetadata(channelID, hls.Metadata{ID: cue.ID, Payload: cue.Payload, Duration: cue.Duration})
 	if errors.Is(err, hls.ErrNotLive) {
 		return actions.ErrNotLive
+	}
+	if err == nil {
+		c.rec.PutCue(channelID, record.Cue{ID: cue.ID, Payload: cue.Payload, Duration: cue.Duration})
 	}
 	return err
 }

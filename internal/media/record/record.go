@@ -66,12 +66,15 @@ type Recorder struct {
 
 	active  atomic.Int64
 	dropped prometheus.Counter
+
+	mu      sync.Mutex
+	cues    map[string]*timeline // by channel id, of the sessions being recorded
 	written prometheus.Counter
 }
 
 // New returns a recorder writing into media.
 func New(cfg Config, recs Recordings, media storage.Store, log *slog.Logger) *Recorder {
-	return &Recorder{cfg: cfg, recs: recs, media: media, log: log,
+	return &Recorder{cfg: cfg, recs: recs, media: media, log: log, cues: map[string]*timeline{},
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_segments_dropped_total", Help: "Recorded segments dropped because the recordings storage was too slow."}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_bytes_total", Help: "Bytes of recorded media written to the recordings storage."}),
 	}
@@ -81,6 +84,17 @@ func New(cfg Config, recs Recordings, media storage.Store, log *slog.Logger) *Re
 func (r *Recorder) Register(reg prometheus.Registerer) {
 	reg.MustRegister(r.dropped, r.written, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_recordings", Help: "Sessions being recorded on this node."},
 		func() float64 { return float64(r.active.Load()) }))
+}
+
+// PutCue records a stream action into the channel's recording, if it is being recorded, at
+// the media time of its next video frame (as the live output stamps it).
+func (r *Recorder) PutCue(channelID string, c Cue) {
+	r.mu.Lock()
+	tl := r.cues[channelID]
+	r.mu.Unlock()
+	if tl != nil {
+		tl.put(c)
+	}
 }
 
 // Start implements streams.Output: it takes a reader of the session's units before the first
@@ -121,6 +135,16 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 		v.RemoveReader(rd)
 		return nil
 	}
+	r.mu.Lock()
+	r.cues[v.Channel.ID] = s.cues
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		if r.cues[v.Channel.ID] == s.cues {
+			delete(r.cues, v.Channel.ID)
+		}
+		r.mu.Unlock()
+	}()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -177,6 +201,7 @@ type session struct {
 	r     *Recorder
 	rec   *recordings.Recording
 	mux   *llhls.Muxer
+	cues  *timeline
 	opus  bool
 	last  map[string]int64        // per track: the newest segment handed on
 	inits map[string]map[int]bool // per track: init sections stored (by the writer)
@@ -204,12 +229,14 @@ func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*sess
 	if v.Tracks.Opus != nil && t.AAC == nil {
 		t.OpusChannels = v.Tracks.Opus.ChannelCount
 	}
-	mux, err := llhls.New(llhls.Config{SegmentMinDuration: r.cfg.SegmentDuration, PartTarget: r.cfg.SegmentDuration, SegmentCount: 3}, t)
+	cues := &timeline{}
+	mux, err := llhls.New(llhls.Config{SegmentMinDuration: r.cfg.SegmentDuration, PartTarget: r.cfg.SegmentDuration, SegmentCount: 3,
+		Metadata: cues.announcements}, t)
 	if err != nil {
 		r.log.Error("recording: muxer", "session", v.SessionID, "err", err)
 		return nil, err
 	}
-	s := &session{r: r, rec: rec, mux: mux, opus: t.OpusChannels > 0, last: map[string]int64{}, inits: map[string]map[int]bool{},
+	s := &session{r: r, rec: rec, mux: mux, cues: cues, opus: t.OpusChannels > 0, last: map[string]int64{}, inits: map[string]map[int]bool{},
 		jobs: make(chan job, r.cfg.Queue)}
 	meta := Meta{}
 	for _, name := range mux.Tracks() {
@@ -240,6 +267,7 @@ func (s *session) unit(u *stream.Unit) {
 	pts := u.PTS.Nanoseconds() / 1000 * llhls.VideoClock / 1_000_000
 	switch {
 	case u.Kind == stream.Video:
+		s.cues.stamp(pts, u.NTP)
 		_ = s.mux.WriteH264(pts, u.NTP, u.Payload)
 	case u.Kind == stream.Audio && s.opus && len(u.Payload) > 0:
 		_ = s.mux.WriteOpus(pts, u.NTP, u.Payload[0])

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
+	"github.com/livehouse/livehouse/internal/media/llhls"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/storage"
@@ -320,3 +322,55 @@ func TestParseSegmentName(t *testing.T) {
 		}
 	}
 }
+
+// A stream action put at 10 s is in the recording's fragment covering 10 s, and the segments
+// after it (each starting with a keyframe) announce it again, so a seek lands on it.
+func TestStreamActionsReplay(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	rec := New(testConfig, &fakeRecordings{}, media, quiet())
+	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
+	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, st)
+	r := &recordings.Recording{ID: "st-test", Prefix: recordings.Prefix("ch1", "st-test")}
+	s, err := rec.newSession(v, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports := make(chan streams.Report, 16)
+	done := make(chan struct{})
+	go func() { defer close(done); s.write(context.Background(), reports) }()
+	for i := range 30 * 20 {
+		pts := time.Duration(i) * time.Second / 30
+		if i == 30*10 {
+			s.cues.put(Cue{ID: "act-1", Payload: []byte(`{"name":"notice","data":{"title":"Hello"}}`)})
+		}
+		u := &stream.Unit{Kind: stream.Video, PTS: pts, NTP: t0.Add(pts), Payload: [][]byte{{0x41, 0x9a, byte(i)}}}
+		if i%60 == 0 {
+			u.Key, u.Payload = true, [][]byte{sps1080, pps1080, {0x65, 0x88, byte(i)}}
+		}
+		s.unit(u)
+		s.collect(context.Background(), reports, false)
+	}
+	s.mux.Close()
+	s.collect(context.Background(), reports, true)
+	close(s.jobs)
+	<-done
+	objs, _ := media.List(context.Background(), r.Prefix+"video1/0", "", 100)
+	var with []int64 // start seconds of the segments that carry the action
+	for _, o := range objs {
+		seg, ok := parseSegment("video1", strings.TrimPrefix(o.Key, r.Prefix+"video1/"), o.Size)
+		if !ok {
+			t.Fatalf("bad name %s", o.Key)
+		}
+		body := read(t, media, o.Key)
+		if strings.Contains(body, "emsg") && strings.Contains(body, `"id":"act-1"`) && strings.Contains(body, "https://aomedia.org/emsg/ID3") {
+			with = append(with, (seg.start-llhlsStart)/seg.scale)
+		}
+	}
+	// Segments of 4 s from 0: the one from 8 s holds 10 s; 12 and 16 announce it again.
+	if want := []int64{8, 12, 16}; !slices.Equal(with, want) {
+		t.Errorf("segments with the action start at %v s, want %v", with, want)
+	}
+}
+
+const llhlsStart = llhls.StartDTS
