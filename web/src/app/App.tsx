@@ -72,7 +72,10 @@ function ChannelVideos() {
 function ChannelVideo() {
   const { username = '', id = '' } = useParams();
   const me = useMe();
-  return page(<VideoPage key={id} username={username} id={id} isOwner={me.data?.username.toLowerCase() === username.toLowerCase()} />);
+  const isOwner = me.data?.username.toLowerCase() === username.toLowerCase();
+  // Stream actions replay over the video, keyed by the recording rather than the channel.
+  const vodOverlay = (cues: string) => overlay({ username: cues, color: 'blue', isLive: true, placement: 'player', stacked: false });
+  return page(<VideoPage key={id} username={username} id={id} isOwner={isOwner} overlay={vodOverlay} />);
 }
 
 // ToChannel sends unknown channel subpaths to the channel page, as the reference does.

@@ -1,14 +1,20 @@
 import Hls from 'hls.js';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { isApiError } from '../../../lib/api-client';
+import { clearAction, followMetadata } from '../../../lib/timed-metadata';
 import { useToast } from '../../../lib/toast';
 import { Spinner } from '../../../components/Spinner';
 import { duration, useDeleteVideo, useUpdateVideo, useVideo, type Video } from '../api/videos';
 
+// OverlaySlot draws the stream action in force at the playhead, keyed by cues (the app passes
+// the actions feature's overlay; features do not import each other).
+export type OverlaySlot = (cues: string) => ReactNode;
+
 // VodPlayer plays a recording's VOD playlist with hls.js (or the browser's own HLS), with the
-// browser's controls for seeking.
-function VodPlayer({ src, title }: { src: string; title: string }) {
+// browser's controls for seeking. The stream actions in it replay over it (under the key
+// cues) as the playhead reaches them.
+function VodPlayer({ src, title, cues, children }: { src: string; title: string; cues: string; children?: ReactNode }) {
   const video = useRef<HTMLVideoElement>(null);
   const [error, setError] = useState<string>();
   useEffect(() => {
@@ -26,9 +32,24 @@ function VodPlayer({ src, title }: { src: string; title: string }) {
     }
     v.src = src;
   }, [src]);
+  useEffect(() => {
+    const v = video.current;
+    if (!v) return;
+    const stop = followMetadata(v.textTracks, cues);
+    // A seek backwards may land before the action shown: start from none, and let the
+    // fragment's announcement bring back the one in force there.
+    const onSeek = () => clearAction(cues);
+    v.addEventListener('seeking', onSeek);
+    return () => {
+      stop();
+      v.removeEventListener('seeking', onSeek);
+      clearAction(cues);
+    };
+  }, [cues, src]);
   return (
     <section className="player" aria-label="Video player">
       <video ref={video} data-testid="vod-video" controls playsInline aria-label={title} />
+      {children}
       {error && <p role="alert" className="player-message">{error}</p>}
     </section>
   );
@@ -36,7 +57,7 @@ function VodPlayer({ src, title }: { src: string; title: string }) {
 
 // VideoPage is /:username/videos/:id: one past broadcast, and for its owner rename, hide and
 // delete.
-export function VideoPage({ username, id, isOwner }: { username: string; id: string; isOwner: boolean }) {
+export function VideoPage({ username, id, isOwner, overlay }: { username: string; id: string; isOwner: boolean; overlay?: OverlaySlot }) {
   const video = useVideo(id);
   if (video.isPending) return <main className="page"><Spinner /></main>;
   if (video.isError) {
@@ -61,7 +82,9 @@ export function VideoPage({ username, id, isOwner }: { username: string; id: str
         {new Date(v.startedAt).toLocaleString()} · {duration(v.durationSeconds)}
         {v.hidden && ' · Private'}
       </p>
-      <VodPlayer src={v.playbackUrl} title={v.title || 'Past broadcast'} />
+      <VodPlayer src={v.playbackUrl} title={v.title || 'Past broadcast'} cues={`vod:${v.id}`}>
+        {overlay?.(`vod:${v.id}`)}
+      </VodPlayer>
       {isOwner && <OwnerTools username={username} video={v} />}
     </main>
   );
