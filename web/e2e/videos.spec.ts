@@ -8,16 +8,21 @@ test('a recorded stream is listed after it ends, plays and seeks', async ({ page
   test.setTimeout(streamBudget);
   const streamer = uniqueName('vod');
   await signUpVerified(page, streamer);
-  const seconds = 16;
+  const seconds = 20;
   const ffmpeg = await goLive(page, seconds);
   try {
     await page.goto(`/${streamer}`);
     await expect(page.getByTestId('player').getByText('LIVE')).toBeVisible(mediaWait);
+    // A stream action a few seconds in: it is recorded with the video.
+    const live = page.getByTestId('video');
+    await expect.poll(() => live.evaluate((v: HTMLVideoElement) => v.currentTime), mediaWait).toBeGreaterThan(3);
+    const sent = await page.request.post('/api/me/stream-actions', { data: { name: 'notice', data: { title: 'Recorded notice', message: 'Seen again in the recording', duration: 10 } } });
+    expect(sent.status()).toBe(201);
     // ffmpeg stops after its seconds: the channel goes offline and the recording is listed.
     await expect(page.getByText(`${streamer} is offline`)).toBeVisible(mediaWait);
     const list = page.getByTestId('video-list');
     await expect(list.getByRole('link')).toHaveCount(1, mediaWait);
-    await expect(list.getByTestId('video-duration')).toHaveText(/^0:1[2-7]$/);
+    await expect(list.getByTestId('video-duration')).toHaveText(/^0:(1[6-9]|2[01])$/);
 
     // A viewer, signed out, from the Videos tab.
     const viewer = await (await browser.newContext()).newPage();
@@ -33,6 +38,9 @@ test('a recorded stream is listed after it ends, plays and seeks', async ({ page
     });
     const currentTime = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
     await expect.poll(currentTime, mediaWait).toBeGreaterThan(1);
+    // The stream action replays as the playhead reaches it.
+    await expect(viewer.getByTestId('notice-overlay')).toContainText('Recorded notice', mediaWait);
+    expect(await currentTime()).toBeGreaterThan(2);
     const total = await video.evaluate((v: HTMLVideoElement) => v.duration);
     expect(total).toBeGreaterThan(seconds - 4);
     expect(total).toBeLessThan(seconds + 1);
