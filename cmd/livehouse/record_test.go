@@ -14,6 +14,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/storage/s3test"
+	"github.com/livehouse/livehouse/internal/store/sqlite"
 )
 
 type videoList struct {
@@ -69,7 +70,7 @@ func TestRecordingToS3(t *testing.T) {
 		"LIVEHOUSE_STORAGE_ACCESS_KEY": "test", "LIVEHOUSE_STORAGE_SECRET_KEY": "testsecret", "LIVEHOUSE_STORAGE_PATH_STYLE": "true"}
 	base, stop := startServer(t, vars)
 	defer stop()
-	token, key, channelID, _ := signUpStreamer(t, base)
+	token, key, _, _ := signUpStreamer(t, base)
 
 	const seconds = 20
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -104,9 +105,8 @@ func TestRecordingToS3(t *testing.T) {
 	if d := ffprobeDuration(t, base+v.PlaybackURL); d < seconds-4 || d > seconds+1 {
 		t.Errorf("ffprobe reads %.2f s, want about %d", d, seconds)
 	}
-	events := sessionEvents(t, filepath.Join(dir, "livehouse.db"), channelID)
-	if len(events) != 1 || !slices.Contains(events[0], "Recording Start") || !slices.Contains(events[0], "Recording End") {
-		t.Errorf("session events = %v, want Recording Start and Recording End among them", events)
+	if events := recorderEvents(t, filepath.Join(dir, "livehouse.db"), v.ID); !slices.Equal(events, []string{"Recording Start", "Recording End"}) {
+		t.Errorf("recording events = %v, want Recording Start, Recording End", events)
 	}
 	if n := metric(t, base, "livehouse_recording_bytes_total"); n <= 0 {
 		t.Errorf("livehouse_recording_bytes_total = %v", n)
@@ -210,6 +210,30 @@ func TestRecordingSurvivesACrash(t *testing.T) {
 	if d := ffprobeDuration(t, base+list.Videos[0].PlaybackURL); d < 11.9 {
 		t.Errorf("ffprobe reads %.2f s, want 12 or more", d)
 	}
+	if events := recorderEvents(t, filepath.Join(dir, "livehouse.db"), list.Videos[0].ID); !slices.Equal(events, []string{"Recording Start", "Recording End"}) {
+		t.Errorf("recording events = %v, want Recording Start, then the restart's Recording End", events)
+	}
+}
+
+// recorderEvents lists the names of a session's recording events.
+func recorderEvents(t *testing.T, path, sessionID string) []string {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs, err := s.StreamEvents(context.Background(), sessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		if e.Type == recordingEventType {
+			out = append(out, e.Name)
+		}
+	}
+	return out
 }
 
 // getQuiet is GET without failing the test on a connection error (a server starting).

@@ -186,6 +186,9 @@ func (r *Recorder) finish(ctx context.Context, s *session, reports chan<- stream
 		name = "Recording End Failure"
 		detail["recording_status_reason"] = "the playlists could not be written"
 	}
+	if p.Segments == 0 && !s.started && err == nil {
+		return nil // nothing was recorded (the recording is removed): no events
+	}
 	// The session reads reports until every output has returned, ending or not.
 	reports <- recordingReport(name, detail)
 	return nil
