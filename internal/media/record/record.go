@@ -66,10 +66,11 @@ type Recorder struct {
 
 	active  atomic.Int64
 	dropped prometheus.Counter
-
-	mu      sync.Mutex
-	cues    map[string]*timeline // by channel id, of the sessions being recorded
 	written prometheus.Counter
+	bytes   atomic.Int64 // what written counts, for benchmarks
+
+	mu   sync.Mutex
+	cues map[string]*timeline // by channel id, of the sessions being recorded
 }
 
 // New returns a recorder writing into media.
@@ -85,6 +86,9 @@ func (r *Recorder) Register(reg prometheus.Registerer) {
 	reg.MustRegister(r.dropped, r.written, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_recordings", Help: "Sessions being recorded on this node."},
 		func() float64 { return float64(r.active.Load()) }))
 }
+
+// writtenBytes is how many bytes of segments the recorder has stored.
+func (r *Recorder) writtenBytes() int64 { return r.bytes.Load() }
 
 // PutCue records a stream action into the channel's recording, if it is being recorded, at
 // the media time of its next video frame (as the live output stamps it).
@@ -350,6 +354,7 @@ func (s *session) write(ctx context.Context, reports chan<- streams.Report) {
 			continue
 		}
 		r.written.Add(float64(j.size))
+		r.bytes.Add(int64(j.size))
 		if !s.started {
 			s.started = true
 			streams.Send(ctx, reports, recordingReport(streams.EventRecordingStart, map[string]any{"recording_s3_key_prefix": s.rec.Prefix}))
