@@ -137,6 +137,7 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 	s, err := r.newSession(v, rec)
 	if err != nil {
 		v.RemoveReader(rd)
+		streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": "the recordings storage did not take the recording's first file"}))
 		return nil
 	}
 	r.mu.Lock()
@@ -297,8 +298,15 @@ func (s *session) collect(ctx context.Context, reports chan<- streams.Report, fi
 				j.init = s.mux.InitSection(track, seg.Init)
 			}
 			s.mu.Unlock()
-			if final {
-				s.jobs <- j
+			if final { // the publisher is gone: wait for room, a while
+				t := time.NewTimer(s.r.cfg.PutTimeout)
+				select {
+				case s.jobs <- j:
+				case <-t.C:
+					s.r.dropped.Inc()
+					atomic.AddInt64(&s.droppedTotal, 1)
+				}
+				t.Stop()
 				continue
 			}
 			select {
@@ -332,7 +340,13 @@ func (s *session) drop(ctx context.Context, reports chan<- streams.Report) {
 // write stores the queued segments in order, in a goroutine of the recorder's run.
 func (s *session) write(ctx context.Context, reports chan<- streams.Report) {
 	r := s.r
+	failed := false // a write failed after the session ended: the rest is dropped, not tried
 	for j := range s.jobs {
+		if failed && ctx.Err() != nil {
+			r.dropped.Inc()
+			atomic.AddInt64(&s.droppedTotal, 1)
+			continue
+		}
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.PutTimeout)
 		var err error
 		if j.init != nil {
@@ -348,11 +362,13 @@ func (s *session) write(ctx context.Context, reports chan<- streams.Report) {
 		}
 		cancel()
 		if err != nil {
+			failed = true
 			r.log.Warn("recording: storing a segment", "session", s.rec.ID, "key", j.key, "err", err)
 			r.dropped.Inc()
 			atomic.AddInt64(&s.droppedTotal, 1)
 			continue
 		}
+		failed = false
 		r.written.Add(float64(j.size))
 		r.bytes.Add(int64(j.size))
 		if !s.started {

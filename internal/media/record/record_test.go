@@ -374,3 +374,34 @@ func TestStreamActionsReplay(t *testing.T) {
 }
 
 const llhlsStart = llhls.StartDTS
+
+// deadStore never completes a segment's write.
+type deadStore struct{ storage.Store }
+
+func (d deadStore) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	if strings.HasSuffix(key, ".m4s") {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return d.Store.Put(ctx, key, r, size)
+}
+
+// A store that takes nothing costs the session's end a bounded wait, and the loss is counted.
+func TestDeadStoreEndsInTime(t *testing.T) {
+	t.Parallel()
+	folder, _ := storage.NewFolder(t.TempDir())
+	cfg := testConfig
+	cfg.PutTimeout = 200 * time.Millisecond
+	recs := &fakeRecordings{}
+	start := time.Now()
+	reps := record(t, New(cfg, recs, deadStore{folder}, quiet()), 12, 0, nil)
+	if took := time.Since(start); took > time.Minute {
+		t.Errorf("the recording took %v to end", took)
+	}
+	if got := events(reps); len(got) != 0 {
+		t.Errorf("events = %v, want none (nothing was recorded)", got)
+	}
+	if p := recs.ended["st-test"]; p.Dropped == 0 || p.Segments != 0 {
+		t.Errorf("progress = %+v, want segments dropped and none stored", p)
+	}
+}
