@@ -127,9 +127,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	if err != nil {
 		return nil, err
 	}
-	a.recordings = recordings.NewService(recordings.Deps{Store: a.store, Media: media, Finisher: record.Store{Media: media},
+	a.recordings = recordings.NewService(recordings.Deps{Store: a.store, Media: media, Finisher: record.Store{Media: media, FFmpeg: cfg.Transcode.FFmpeg},
 		Events: recordingEvents{a.store}, Log: log, Enabled: cfg.Recording})
-	a.recorder = record.New(record.DefaultConfig, a.recordings, media, log)
+	rcfg := record.DefaultConfig
+	rcfg.FFmpeg = cfg.Transcode.FFmpeg // posters
+	a.recorder = record.New(rcfg, a.recordings, media, log)
 	if reg != nil {
 		a.recorder.Register(reg)
 	}

@@ -22,6 +22,7 @@ type videoList struct {
 		ID              string
 		DurationSeconds float64
 		PlaybackURL     string
+		PosterURL       string
 		Hidden          bool
 	}
 }
@@ -107,6 +108,12 @@ func TestRecordingToS3(t *testing.T) {
 	}
 	if events := recorderEvents(t, filepath.Join(dir, "livehouse.db"), v.ID); !slices.Equal(events, []string{"Recording Start", "Recording End"}) {
 		t.Errorf("recording events = %v, want Recording Start, Recording End", events)
+	}
+	// Its poster: the first frame as a JPEG.
+	if v.PosterURL == "" {
+		t.Error("the recording has no poster")
+	} else if status, body := get(t, base+v.PosterURL); status != 200 || !strings.HasPrefix(body, "\xff\xd8") {
+		t.Errorf("GET %s = %d, %d bytes; want a JPEG", v.PosterURL, status, len(body))
 	}
 	if n := metric(t, base, "livehouse_recording_bytes_total"); n <= 0 {
 		t.Errorf("livehouse_recording_bytes_total = %v", n)

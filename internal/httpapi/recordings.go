@@ -26,11 +26,16 @@ type video struct {
 	DurationSeconds float64   `json:"durationSeconds"`
 	Hidden          bool      `json:"hidden"`
 	PlaybackURL     string    `json:"playbackUrl"`
+	PosterURL       string    `json:"posterUrl,omitempty"`
 }
 
 func videoOf(r *recordings.Recording) video {
-	return video{ID: r.ID, ChannelID: r.ChannelID, Title: r.Title, StartedAt: r.StartedAt, EndedAt: r.EndedAt,
+	v := video{ID: r.ID, ChannelID: r.ChannelID, Title: r.Title, StartedAt: r.StartedAt, EndedAt: r.EndedAt,
 		DurationSeconds: float64(r.Duration.Milliseconds()) / 1000, Hidden: r.Hidden, PlaybackURL: "/hls/vod/" + r.ID + "/index.m3u8"}
+	if r.Poster {
+		v.PosterURL = "/hls/vod/" + r.ID + "/poster.jpg"
+	}
+	return v
 }
 
 // viewerID is the signed-in caller's id, or "" for anyone else (a stale session included:
@@ -150,7 +155,7 @@ func handleVOD(acc *accounts.Service, recs *recordings.Service, log *slog.Logger
 			writeError(w, r, log, err)
 		}
 		file := r.PathValue("file")
-		if storage.CheckKey(file) != nil || !(strings.HasSuffix(file, ".m3u8") || strings.HasSuffix(file, ".m4s") || strings.HasSuffix(file, ".mp4")) {
+		if storage.CheckKey(file) != nil || !(strings.HasSuffix(file, ".m3u8") || strings.HasSuffix(file, ".m4s") || strings.HasSuffix(file, ".mp4") || file == "poster.jpg") {
 			fail(problem.NotFound("NoSuchFile", "There is no such file in this recording."))
 			return
 		}
@@ -173,6 +178,9 @@ func handleVOD(acc *accounts.Service, recs *recordings.Service, log *slog.Logger
 		switch {
 		case strings.HasSuffix(file, ".m3u8"):
 			h.Set("Content-Type", "application/vnd.apple.mpegurl")
+			h.Set("Cache-Control", vodPlaylistCache)
+		case file == "poster.jpg":
+			h.Set("Content-Type", "image/jpeg")
 			h.Set("Cache-Control", vodPlaylistCache)
 		default:
 			h.Set("Content-Type", "video/mp4")

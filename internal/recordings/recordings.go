@@ -42,6 +42,7 @@ type Recording struct {
 	Segments  int
 	Dropped   int // segments a slow store could not take
 	Hidden    bool
+	Poster    bool // a poster.jpg is stored
 }
 
 // Progress is what a recorder has written so far.
@@ -50,6 +51,7 @@ type Progress struct {
 	Bytes    int64
 	Segments int
 	Dropped  int
+	Poster   bool // a poster.jpg was stored
 }
 
 // Store is what recordings need from persistence.

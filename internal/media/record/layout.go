@@ -96,7 +96,8 @@ const MaxObjects = 100_000
 
 // Store finishes recordings from what is in storage.
 type Store struct {
-	Media storage.Store
+	Media  storage.Store
+	FFmpeg string // the program that makes posters; empty: no posters
 }
 
 // Finish writes a recording's playlists from the segments stored under prefix and returns
@@ -157,6 +158,10 @@ func (s Store) Finish(ctx context.Context, prefix string) (recordings.Progress, 
 		case tm.Kind == "video" && video == nil:
 			video = v
 			p.Duration, p.Segments = dur, len(segs)
+			if s.FFmpeg != "" {
+				// A poster failing leaves the recording without one; it plays all the same.
+				p.Poster = makePoster(ctx, s.Media, s.FFmpeg, prefix, tm.Name, segs[0]) == nil
+			}
 		case tm.Kind == "audio" && audio == nil:
 			audio = v
 			if video == nil || p.Duration == 0 {

@@ -42,6 +42,8 @@ type Config struct {
 	PutTimeout time.Duration
 	// DropEventEvery: at most one Recording Segments Dropped event per this long.
 	DropEventEvery time.Duration
+	// FFmpeg makes each recording's poster; empty: none.
+	FFmpeg string
 	// Units is the recorder's queue of the session's fan-out, in units: seconds of a 60 fps
 	// stream with audio. Packaging is quick; the store is behind a queue of its own.
 	Units int
@@ -174,7 +176,7 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 func (r *Recorder) finish(ctx context.Context, s *session, reports chan<- streams.Report) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*r.cfg.PutTimeout)
 	defer cancel()
-	p, err := Store{Media: r.media}.Finish(fctx, s.rec.Prefix)
+	p, err := Store{Media: r.media, FFmpeg: r.cfg.FFmpeg}.Finish(fctx, s.rec.Prefix)
 	p.Dropped = int(atomic.LoadInt64(&s.droppedTotal))
 	if err != nil {
 		r.log.Error("recording: writing the playlists", "session", s.rec.ID, "err", err)

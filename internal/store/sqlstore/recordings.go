@@ -8,14 +8,14 @@ import (
 	"github.com/livehouse/livehouse/internal/recordings"
 )
 
-const recordingColumns = `id, channel_id, user_id, title, prefix, status, started_at, ended_at, duration_ms, bytes, segments, dropped, hidden`
+const recordingColumns = `id, channel_id, user_id, title, prefix, status, started_at, ended_at, duration_ms, bytes, segments, dropped, hidden, poster`
 
 func scanRecording(sc interface{ Scan(...any) error }) (*recordings.Recording, error) {
 	var r recordings.Recording
 	var started, durMS int64
 	var ended sql.NullInt64
-	var hidden int
-	if err := sc.Scan(&r.ID, &r.ChannelID, &r.UserID, &r.Title, &r.Prefix, &r.Status, &started, &ended, &durMS, &r.Bytes, &r.Segments, &r.Dropped, &hidden); err != nil {
+	var hidden, poster int
+	if err := sc.Scan(&r.ID, &r.ChannelID, &r.UserID, &r.Title, &r.Prefix, &r.Status, &started, &ended, &durMS, &r.Bytes, &r.Segments, &r.Dropped, &hidden, &poster); err != nil {
 		return nil, err
 	}
 	r.StartedAt = fromMS(started)
@@ -23,7 +23,7 @@ func scanRecording(sc interface{ Scan(...any) error }) (*recordings.Recording, e
 		r.EndedAt = fromMS(ended.Int64)
 	}
 	r.Duration = time.Duration(durMS) * time.Millisecond
-	r.Hidden = hidden != 0
+	r.Hidden, r.Poster = hidden != 0, poster != 0
 	return &r, nil
 }
 
@@ -53,8 +53,12 @@ func (s *DB) CreateRecording(ctx context.Context, r *recordings.Recording) error
 
 // FinishRecording marks a recording complete.
 func (s *DB) FinishRecording(ctx context.Context, id string, endedAt time.Time, p recordings.Progress) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE recordings SET status = ?, ended_at = ?, duration_ms = ?, bytes = ?, segments = ?, dropped = ? WHERE id = ?`),
-		recordings.StatusComplete, ms(endedAt), p.Duration.Milliseconds(), p.Bytes, p.Segments, p.Dropped, id)
+	poster := 0
+	if p.Poster {
+		poster = 1
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE recordings SET status = ?, ended_at = ?, duration_ms = ?, bytes = ?, segments = ?, dropped = ?, poster = ? WHERE id = ?`),
+		recordings.StatusComplete, ms(endedAt), p.Duration.Milliseconds(), p.Bytes, p.Segments, p.Dropped, poster, id)
 	return err
 }
 

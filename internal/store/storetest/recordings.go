@@ -54,7 +54,7 @@ func testRecordings(t *testing.T, s Store) {
 		}
 	}
 	// st-2's recorder finishes it; st-1's was lost with its node.
-	p := recordings.Progress{Duration: 90 * time.Second, Bytes: 1234, Segments: 45, Dropped: 1}
+	p := recordings.Progress{Duration: 90 * time.Second, Bytes: 1234, Segments: 45, Dropped: 1, Poster: true}
 	if err := s.FinishRecording(ctx, "st-2", t0.Add(time.Hour+95*time.Second), p); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func testRecordings(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	want := &recordings.Recording{ID: "st-2", ChannelID: a.ID, UserID: ua.ID, Prefix: recordings.Prefix(a.ID, "st-2"), Status: recordings.StatusComplete,
-		StartedAt: t0.Add(time.Hour), EndedAt: t0.Add(time.Hour + 95*time.Second), Duration: 90 * time.Second, Bytes: 1234, Segments: 45, Dropped: 1}
+		StartedAt: t0.Add(time.Hour), EndedAt: t0.Add(time.Hour + 95*time.Second), Duration: 90 * time.Second, Bytes: 1234, Segments: 45, Dropped: 1, Poster: true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Recording (-want +got):\n%s", diff)
 	}

@@ -14,7 +14,8 @@ CREATE TABLE recordings (
     bytes       INTEGER NOT NULL DEFAULT 0,
     segments    INTEGER NOT NULL DEFAULT 0,
     dropped     INTEGER NOT NULL DEFAULT 0,
-    hidden      INTEGER NOT NULL DEFAULT 0
+    hidden      INTEGER NOT NULL DEFAULT 0,
+    poster      INTEGER NOT NULL DEFAULT 0 -- a poster.jpg is stored
 );
 CREATE INDEX recordings_by_channel ON recordings (channel_id, started_at);
 CREATE INDEX recordings_by_user ON recordings (user_id);

@@ -11,6 +11,7 @@ export type Video = {
   durationSeconds: number;
   hidden: boolean;
   playbackUrl: string;
+  posterUrl?: string;
 };
 
 export const videosKey = (username: string) => ['videos', username.toLowerCase()] as const;

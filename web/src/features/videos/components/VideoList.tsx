@@ -18,6 +18,7 @@ export function VideoList({ username, heading = 'Past broadcasts' }: { username:
           {list.map((v) => (
             <li key={v.id}>
               <Link to={`/${username}/videos/${v.id}`} className="video-item">
+                {v.posterUrl && <img className="video-poster" src={v.posterUrl} alt="" loading="lazy" width={160} height={90} />}
                 <span className="video-title">{v.title || `Broadcast of ${new Date(v.startedAt).toLocaleString()}`}</span>
                 <span className="muted">
                   {new Date(v.startedAt).toLocaleDateString()} · <span data-testid="video-duration">{duration(v.durationSeconds)}</span>

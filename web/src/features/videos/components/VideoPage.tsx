@@ -14,7 +14,7 @@ export type OverlaySlot = (cues: string) => ReactNode;
 // VodPlayer plays a recording's VOD playlist with hls.js (or the browser's own HLS), with the
 // browser's controls for seeking. The stream actions in it replay over it (under the key
 // cues) as the playhead reaches them.
-function VodPlayer({ src, title, cues, children }: { src: string; title: string; cues: string; children?: ReactNode }) {
+function VodPlayer({ src, title, poster, cues, children }: { src: string; title: string; poster?: string; cues: string; children?: ReactNode }) {
   const video = useRef<HTMLVideoElement>(null);
   const [error, setError] = useState<string>();
   useEffect(() => {
@@ -48,7 +48,7 @@ function VodPlayer({ src, title, cues, children }: { src: string; title: string;
   }, [cues, src]);
   return (
     <section className="player" aria-label="Video player">
-      <video ref={video} data-testid="vod-video" controls playsInline aria-label={title} />
+      <video ref={video} data-testid="vod-video" controls playsInline aria-label={title} poster={poster} />
       {children}
       {error && <p role="alert" className="player-message">{error}</p>}
     </section>
@@ -82,7 +82,7 @@ export function VideoPage({ username, id, isOwner, overlay }: { username: string
         {new Date(v.startedAt).toLocaleString()} · {duration(v.durationSeconds)}
         {v.hidden && ' · Private'}
       </p>
-      <VodPlayer src={v.playbackUrl} title={v.title || 'Past broadcast'} cues={`vod:${v.id}`}>
+      <VodPlayer src={v.playbackUrl} title={v.title || 'Past broadcast'} poster={v.posterUrl} cues={`vod:${v.id}`}>
         {overlay?.(`vod:${v.id}`)}
       </VodPlayer>
       {isOwner && <OwnerTools username={username} video={v} />}
