@@ -128,7 +128,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		return nil, err
 	}
 	a.recordings = recordings.NewService(recordings.Deps{Store: a.store, Media: media, Finisher: record.Store{Media: media, FFmpeg: cfg.Transcode.FFmpeg},
-		Events: recordingEvents{a.store}, Log: log, Enabled: cfg.Recording})
+		Events: recordingEvents{a.store}, Log: log, Enabled: cfg.Recording, Quota: int64(cfg.RecordingQuotaMiB) << 20})
 	rcfg := record.DefaultConfig
 	rcfg.FFmpeg = cfg.Transcode.FFmpeg // posters
 	a.recorder = record.New(rcfg, a.recordings, media, log)

@@ -86,6 +86,7 @@ type Config struct {
 
 	Recording              bool    `yaml:"recording" help:"record live sessions for playback afterwards (each channel may still turn its own off); false records none"`
 	RecordingRetentionDays int     `yaml:"recording_retention_days" help:"days to keep recordings; 0 keeps them"`
+	RecordingQuotaMiB      int     `yaml:"recording_quota_mib" help:"MiB of recordings each user may keep; once their recordings hold it, new sessions are not recorded (Recording Start Failure). 0 = no quota"`
 	Storage                Storage `yaml:"storage"`
 }
 
@@ -324,6 +325,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RecordingRetentionDays < 0 {
 		bad("recording_retention_days", "must not be negative")
+	}
+	if c.RecordingQuotaMiB < 0 || c.RecordingQuotaMiB > 1<<30 {
+		bad("recording_quota_mib", "%d is not from 0 (none) to 1073741824", c.RecordingQuotaMiB)
 	}
 	if st := c.Storage; st.Bucket != "" || st.Endpoint != "" {
 		if u, err := url.Parse(st.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {

@@ -70,6 +70,8 @@ type Store interface {
 	UnfinishedRecordings(ctx context.Context, limit int) ([]*Recording, error)
 	// ExpiredRecordings lists complete recordings that ended before t.
 	ExpiredRecordings(ctx context.Context, before time.Time, limit int) ([]*Recording, error)
+	// UserRecordingBytes is the size of a user's recordings, for the quota.
+	UserRecordingBytes(ctx context.Context, userID string) (int64, error)
 	// UserRecordings lists a user's recordings (to delete them with the account).
 	UserRecordings(ctx context.Context, userID string, limit int) ([]*Recording, error)
 	// RecordingEnabled reports whether the channel records its sessions (its own switch).
@@ -96,7 +98,8 @@ type Service struct {
 	events   Events
 	log      *slog.Logger
 	now      func() time.Time
-	enabled  bool // the operator's recording setting
+	enabled  bool  // the operator's recording setting
+	quota    int64 // bytes of recordings per user; 0: none
 }
 
 // Deps is what the service is built from.
@@ -108,6 +111,7 @@ type Deps struct {
 	Log      *slog.Logger
 	Now      func() time.Time // nil: time.Now
 	Enabled  bool             // the operator's recording setting: false records nothing
+	Quota    int64            // bytes of recordings a user may keep before no more are made; 0: none
 }
 
 // NewService returns the service.
@@ -115,19 +119,34 @@ func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{store: d.Store, media: d.Media, finisher: d.Finisher, events: d.Events, log: d.Log, now: d.Now, enabled: d.Enabled}
+	return &Service{store: d.Store, media: d.Media, finisher: d.Finisher, events: d.Events, log: d.Log, now: d.Now, enabled: d.Enabled, quota: d.Quota}
 }
 
 // Media is the storage recordings are kept in.
 func (s *Service) Media() storage.Store { return s.media }
 
-// ShouldRecord reports whether a session of the channel is recorded: the operator's setting
-// and the channel's own switch.
-func (s *Service) ShouldRecord(ctx context.Context, channelID string) (bool, error) {
+// ErrQuota is ShouldRecord's answer for a user whose recordings fill their storage quota.
+var ErrQuota = errors.New("the account's recordings fill its storage quota: delete some to record again")
+
+// ShouldRecord reports whether a session of the channel (of user) is recorded: the operator's
+// setting and the channel's own switch; ErrQuota when the user's recordings already hold
+// their quota (a session under way is not cut: a quota can be passed by one session).
+func (s *Service) ShouldRecord(ctx context.Context, channelID, userID string) (bool, error) {
 	if !s.enabled {
 		return false, nil
 	}
-	return s.store.RecordingEnabled(ctx, channelID)
+	on, err := s.store.RecordingEnabled(ctx, channelID)
+	if err != nil || !on || s.quota <= 0 {
+		return on, err
+	}
+	used, err := s.store.UserRecordingBytes(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	if used >= s.quota {
+		return false, ErrQuota
+	}
+	return true, nil
 }
 
 // Prefix is where a session's recording is kept.

@@ -37,7 +37,7 @@ func (m *memStore) FinishRecording(_ context.Context, id string, at time.Time, p
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.recs[id]
-	r.Status, r.EndedAt, r.Duration, r.Segments = recordings.StatusComplete, at, p.Duration, p.Segments
+	r.Status, r.EndedAt, r.Duration, r.Segments, r.Bytes = recordings.StatusComplete, at, p.Duration, p.Segments, p.Bytes
 	return nil
 }
 func (m *memStore) Recording(_ context.Context, id string) (*recordings.Recording, error) {
@@ -89,6 +89,13 @@ func (m *memStore) ExpiredRecordings(_ context.Context, before time.Time, _ int)
 }
 func (m *memStore) UserRecordings(_ context.Context, user string, _ int) ([]*recordings.Recording, error) {
 	return m.list(func(r *recordings.Recording) bool { return r.UserID == user }), nil
+}
+func (m *memStore) UserRecordingBytes(_ context.Context, user string) (int64, error) {
+	var n int64
+	for _, r := range m.list(func(r *recordings.Recording) bool { return r.UserID == user }) {
+		n += r.Bytes
+	}
+	return n, nil
 }
 func (m *memStore) RecordingEnabled(_ context.Context, ch string) (bool, error) {
 	m.mu.Lock()
@@ -147,17 +154,17 @@ func stored(t *testing.T, media storage.Store) int {
 func TestShouldRecord(t *testing.T) {
 	ctx := context.Background()
 	svc, _, _, _ := setup(t, true, nil)
-	if on, _ := svc.ShouldRecord(ctx, "ch1"); !on {
+	if on, _ := svc.ShouldRecord(ctx, "ch1", "u1"); !on {
 		t.Error("a channel records by default")
 	}
 	if err := svc.SetChannelRecording(ctx, "ch1", false); err != nil {
 		t.Fatal(err)
 	}
-	if on, _ := svc.ShouldRecord(ctx, "ch1"); on {
+	if on, _ := svc.ShouldRecord(ctx, "ch1", "u1"); on {
 		t.Error("a channel that turned recording off records")
 	}
 	off, _, _, _ := setup(t, false, nil)
-	if on, _ := off.ShouldRecord(ctx, "ch2"); on {
+	if on, _ := off.ShouldRecord(ctx, "ch2", "u2"); on {
 		t.Error("the operator turned recording off, and a channel records")
 	}
 }
@@ -245,5 +252,33 @@ func TestDeleteWhileRecording(t *testing.T) {
 	}
 	if err := svc.Delete(ctx, "u2", "st-1"); !errors.Is(err, problem.ErrForbidden) {
 		t.Errorf("Delete by another user = %v, want forbidden", err)
+	}
+}
+
+func TestQuota(t *testing.T) {
+	ctx := context.Background()
+	media, _ := storage.NewFolder(t.TempDir())
+	store := newMemStore()
+	svc := recordings.NewService(recordings.Deps{Store: store, Media: media, Finisher: stubFinisher{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Enabled: true, Quota: 1000})
+	if _, err := svc.Begin(ctx, "st-1", "ch1", "u1", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.End(ctx, "st-1", recordings.Progress{Segments: 1, Bytes: 999}); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := svc.ShouldRecord(ctx, "ch1", "u1"); !on || err != nil {
+		t.Errorf("under quota: %v, %v", on, err)
+	}
+	if _, err := svc.Begin(ctx, "st-2", "ch1", "u1", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.End(ctx, "st-2", recordings.Progress{Segments: 1, Bytes: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := svc.ShouldRecord(ctx, "ch1", "u1"); on || !errors.Is(err, recordings.ErrQuota) {
+		t.Errorf("at quota: %v, %v; want ErrQuota", on, err)
+	}
+	if on, err := svc.ShouldRecord(ctx, "ch2", "u2"); !on || err != nil {
+		t.Errorf("another user: %v, %v", on, err)
 	}
 }

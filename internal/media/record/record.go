@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -54,7 +55,7 @@ var DefaultConfig = Config{SegmentDuration: 4 * time.Second, Queue: 8, PutTimeou
 
 // Recordings is what the recorder needs of the recordings domain.
 type Recordings interface {
-	ShouldRecord(ctx context.Context, channelID string) (bool, error)
+	ShouldRecord(ctx context.Context, channelID, userID string) (bool, error)
 	Begin(ctx context.Context, sessionID, channelID, userID string, at time.Time) (*recordings.Recording, error)
 	End(ctx context.Context, id string, p recordings.Progress) error
 }
@@ -117,8 +118,13 @@ func (r *Recorder) Start(v *streams.View) streams.Run {
 
 func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, reports chan<- streams.Report) error {
 	askCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	on, err := r.recs.ShouldRecord(askCtx, v.Channel.ID)
+	on, err := r.recs.ShouldRecord(askCtx, v.Channel.ID, v.Channel.UserID)
 	cancel()
+	if errors.Is(err, recordings.ErrQuota) {
+		v.RemoveReader(rd)
+		streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": err.Error()}))
+		return nil
+	}
 	if err != nil || !on {
 		v.RemoveReader(rd)
 		if err != nil && ctx.Err() == nil {

@@ -34,14 +34,20 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // fakeRecordings records what the recorder tells the domain.
 type fakeRecordings struct {
-	off bool
+	off  bool
+	full bool // over quota
 
 	mu    sync.Mutex
 	begun []string
 	ended map[string]recordings.Progress
 }
 
-func (f *fakeRecordings) ShouldRecord(context.Context, string) (bool, error) { return !f.off, nil }
+func (f *fakeRecordings) ShouldRecord(context.Context, string, string) (bool, error) {
+	if f.full {
+		return false, recordings.ErrQuota
+	}
+	return !f.off, nil
+}
 func (f *fakeRecordings) Begin(_ context.Context, id, ch, user string, at time.Time) (*recordings.Recording, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -403,5 +409,18 @@ func TestDeadStoreEndsInTime(t *testing.T) {
 	}
 	if p := recs.ended["st-test"]; p.Dropped == 0 || p.Segments != 0 {
 		t.Errorf("progress = %+v, want segments dropped and none stored", p)
+	}
+}
+
+func TestOverQuota(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	recs := &fakeRecordings{full: true}
+	reps := record(t, New(testConfig, recs, media, quiet()), 6, 0, nil)
+	if got := events(reps); len(got) != 1 || got[0] != streams.EventRecordingFailure || !strings.Contains(reps[0].Detail, "quota") {
+		t.Errorf("reports = %+v, want one Recording Start Failure naming the quota", reps)
+	}
+	if objs, _ := media.List(context.Background(), "", "", 10); len(objs) != 0 || len(recs.begun) != 0 {
+		t.Errorf("stored %v, begun %v", objs, recs.begun)
 	}
 }

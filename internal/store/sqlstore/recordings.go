@@ -122,6 +122,13 @@ func (s *DB) UserRecordings(ctx context.Context, userID string, limit int) ([]*r
 	return s.recordings(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE user_id = ? ORDER BY started_at LIMIT ?`, userID, limit)
 }
 
+// UserRecordingBytes sums the sizes of a user's complete recordings.
+func (s *DB) UserRecordingBytes(ctx context.Context, userID string) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(bytes), 0) FROM recordings WHERE user_id = ?`), userID).Scan(&n)
+	return n, err
+}
+
 // RecordingEnabled reports a channel's own recording switch.
 func (s *DB) RecordingEnabled(ctx context.Context, channelID string) (bool, error) {
 	var off int

@@ -103,6 +103,9 @@ func testRecordings(t *testing.T, s Store) {
 	if diff := cmp.Diff([]string{"st-1"}, recordingIDs(old)); err != nil || diff != "" {
 		t.Errorf("ExpiredRecordings: %v (-want +got):\n%s", err, diff)
 	}
+	if n, err := s.UserRecordingBytes(ctx, ua.ID); err != nil || n != 1234 {
+		t.Errorf("UserRecordingBytes = %d, %v; want 1234", n, err)
+	}
 	mine, _ := s.UserRecordings(ctx, ua.ID, 10)
 	if diff := cmp.Diff([]string{"st-1", "st-2", "st-3"}, recordingIDs(mine)); diff != "" {
 		t.Errorf("UserRecordings (-want +got):\n%s", diff)
