@@ -309,20 +309,23 @@ func TestFinishAfterACrash(t *testing.T) {
 	read(t, media, prefix+"index.m3u8")
 }
 
+// segmentNames are TestParseSegmentName's cases, and FuzzParseSegment's seeds.
+var segmentNames = []struct {
+	name string
+	ok   bool
+}{
+	{segmentName(7, 900000, 360000, 90000, 1, true), true},
+	{segmentName(7, 900000, 360000, 90000, 0, false), true},
+	{"000000007_1_2_3.m4s", false},
+	{"000000007_1_2_0_0.m4s", false}, // no timescale
+	{"000000007_-1_2_3_0.m4s", false},
+	{"a_1_2_3_0.m4s", false},
+	{"000000007_1_2_3_0_x.m4s", false},
+	{"init0.mp4", false},
+}
+
 func TestParseSegmentName(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		ok   bool
-	}{
-		{segmentName(7, 900000, 360000, 90000, 1, true), true},
-		{segmentName(7, 900000, 360000, 90000, 0, false), true},
-		{"000000007_1_2_3.m4s", false},
-		{"000000007_1_2_0_0.m4s", false}, // no timescale
-		{"000000007_-1_2_3_0.m4s", false},
-		{"a_1_2_3_0.m4s", false},
-		{"000000007_1_2_3_0_x.m4s", false},
-		{"init0.mp4", false},
-	} {
+	for _, tt := range segmentNames {
 		if _, ok := parseSegment("video1", tt.name, 1); ok != tt.ok {
 			t.Errorf("parseSegment(%q) ok = %v, want %v", tt.name, ok, tt.ok)
 		}
@@ -423,4 +426,25 @@ func TestOverQuota(t *testing.T) {
 	if objs, _ := media.List(context.Background(), "", "", 10); len(objs) != 0 || len(recs.begun) != 0 {
 		t.Errorf("stored %v, begun %v", objs, recs.begun)
 	}
+}
+
+// FuzzParseSegment: a stored name that parses describes itself (it is what segmentName
+// writes for the values read), and no name panics.
+func FuzzParseSegment(f *testing.F) {
+	for _, tt := range segmentNames {
+		f.Add(tt.name)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		seg, ok := parseSegment("video1", name, 1)
+		if !ok {
+			return
+		}
+		if again := segmentName(seg.msn, seg.start, seg.dur, seg.scale, seg.init, seg.disc); again != name {
+			s2, ok := parseSegment("video1", again, 1)
+			s2.file = seg.file // leading zeros differ
+			if !ok || s2 != seg {
+				t.Errorf("%q parses to %+v, written back as %q", name, seg, again)
+			}
+		}
+	})
 }
