@@ -1,7 +1,9 @@
-import { screen, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mockFetch, renderAt } from '../../../test/render';
 import { duration } from '../api/videos';
+import { RecordingSettings } from './RecordingSettings';
 import { VideoList } from './VideoList';
 
 afterEach(() => vi.unstubAllGlobals());
@@ -40,4 +42,19 @@ describe('duration', () => {
     [125, '2:05'],
     [3600, '1:00:00'],
   ])('%s s is %s', (s, want) => expect(duration(s)).toBe(want));
+});
+
+describe('RecordingSettings', () => {
+  it('shows and changes the channel’s recording switch', async () => {
+    const calls = mockFetch({
+      'GET /api/me/recording': { status: 200, body: { enabled: true } },
+      'PUT /api/me/recording': { status: 200, body: { enabled: false } },
+    });
+    renderAt(<RecordingSettings />);
+    const box = await screen.findByTestId('recording-enabled');
+    await waitFor(() => expect(box).toBeChecked());
+    await userEvent.click(box);
+    await waitFor(() => expect(box).not.toBeChecked());
+    expect(calls.filter((c) => c.key === 'PUT /api/me/recording').map((c) => c.body)).toEqual([{ enabled: false }]);
+  });
 });
