@@ -31,10 +31,11 @@ func main() {
 
 var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
-	scenario = flag.String("scenario", "all", "ingest, player, firstframe, actions, cpu, egress, transcode or all")
+	scenario = flag.String("scenario", "all", "ingest, player, firstframe, actions, cpu, record, egress, transcode or all")
 	warmup   = flag.Duration("warmup", 60*time.Second, "playback before the player latency is sampled")
 	streamsF = flag.String("streams", "1,10,50,100", "concurrent streams for the cpu scenario (0: the idle server)")
 	ingestsF = flag.String("ingests", "rtmp,rtmps,srt", "ingest protocols the cpu scenario measures, each at every -streams count")
+	recordF  = flag.String("record-streams", "10,50", "concurrent streams for the record scenario (each measured with recording off, then on)")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
 	lateFor  = flag.Duration("late", 20*time.Second, "after each cpu measurement, how long every stream is followed with blocking reloads to count the parts late (0: not)")
@@ -80,10 +81,17 @@ func run() error {
 			return fmt.Errorf("transcode latency: %w", err)
 		}
 	}
+	if all || *scenario == "record" {
+		for _, n := range ints(*recordF) {
+			if err := recordingCost(n); err != nil {
+				return fmt.Errorf("recording cost with %d streams: %w", n, err)
+			}
+		}
+	}
 	if all || *scenario == "cpu" {
 		for _, n := range ints(*streamsF) {
 			for _, ingest := range strings.Split(*ingestsF, ",") {
-				if err := cpuPerStream(n, strings.TrimSpace(ingest)); err != nil {
+				if _, err := cpuPerStream(n, strings.TrimSpace(ingest), "LIVEHOUSE_RECORDING=false"); err != nil {
 					return fmt.Errorf("cpu with %d streams over %s: %w", n, ingest, err)
 				}
 				if n == 0 {
@@ -266,18 +274,42 @@ func browserSamples(channel string, args func(base, token string) []string) ([]f
 	return ms, nil
 }
 
-// cpuPerStream publishes n copies of the sample with -c copy over an ingest protocol and
-// measures the server's CPU seconds per stream-minute and its resident memory.
-func cpuPerStream(n int, ingest string) error {
-	file, err := sample()
+// recordingCost measures n streams with recording off, then on (into the data dir), and
+// prints the server's CPU per stream-minute for each and the bytes recorded per second.
+func recordingCost(n int) error {
+	off, err := cpuPerStream(n, "rtmp", "LIVEHOUSE_RECORDING=false")
 	if err != nil {
 		return err
+	}
+	on, err := cpuPerStream(n, "rtmp", "LIVEHOUSE_RECORDING=true")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("recording cost with %d streams: %.3f CPU-s per stream-minute off, %.3f on (%+.1f%%); %.0f bytes written per stream-second (%.1f MB per stream-minute)\n",
+		n, off.cpuPerStreamMinute, on.cpuPerStreamMinute, 100*(on.cpuPerStreamMinute/off.cpuPerStreamMinute-1), on.recordedPerStreamSecond, on.recordedPerStreamSecond*60/1e6)
+	return nil
+}
+
+// cpuFigures is what one cpu measurement found.
+type cpuFigures struct {
+	cpuPerStreamMinute      float64
+	recordedPerStreamSecond float64 // bytes the recorder wrote
+}
+
+// cpuPerStream publishes n copies of the sample with -c copy over an ingest protocol and
+// measures the server's CPU seconds per stream-minute and its resident memory; extra are
+// settings of the server.
+func cpuPerStream(n int, ingest string, extra ...string) (cpuFigures, error) {
+	var fig cpuFigures
+	file, err := sample()
+	if err != nil {
+		return fig, err
 	}
 	publish, err := copyOver(file, ingest)
 	if err != nil {
-		return err
+		return fig, err
 	}
-	var env []string
+	env := append([]string(nil), extra...)
 	debug := ""
 	if *profiles != "" {
 		debug = harness.FreeAddr()
@@ -286,7 +318,7 @@ func cpuPerStream(n int, ingest string) error {
 	// One account per stream, all signed up from loopback: lift the per-address sign-up limit.
 	s, err := harness.Start(*binary, append(env, harness.ManyAccounts...)...)
 	if err != nil {
-		return err
+		return fig, err
 	}
 	defer s.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -301,21 +333,22 @@ func cpuPerStream(n int, ingest string) error {
 	for i := range n {
 		token, key, id, err := s.Channel(fmt.Sprintf("cpubench%03d", i))
 		if err != nil {
-			return err
+			return fig, err
 		}
 		wait, err := publish(ctx, s, key)
 		if err != nil {
-			return err
+			return fig, err
 		}
 		waits = append(waits, wait)
 		ids, tokens = append(ids, id), append(tokens, token)
 	}
 	for _, id := range ids {
 		if err := s.WaitLive(id); err != nil {
-			return err
+			return fig, err
 		}
 	}
 	made0, late0, slow0, counted := serverParts(s)
+	rec0, _ := harness.Metric(s.Base, "livehouse_recording_bytes_total")
 	cpu0, t0 := s.CPUSeconds(), time.Now()
 	if debug != "" {
 		// The CPU profile covers the measurement; the profiler's own cost is a few per cent.
@@ -324,33 +357,34 @@ func cpuPerStream(n int, ingest string) error {
 		time.Sleep(*duration)
 	}
 	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
+	rec1, _ := harness.Metric(s.Base, "livehouse_recording_bytes_total")
 	rss := s.RSSKiB()
 	made1, late1, slow1, _ := serverParts(s)
 	if err != nil {
-		return err
+		return fig, err
 	}
 	if debug != "" {
 		for name, q := range map[string]string{"heap-" + ingest + "-%d.pprof": "", "heap-" + ingest + "-%d.txt": "?debug=1"} {
 			if err := saveProfile("http://"+debug+"/debug/pprof/heap"+q, fmt.Sprintf(name, n)); err != nil {
-				return err
+				return fig, err
 			}
 		}
 	}
 	var late lateParts
 	if *lateFor > 0 && n > 0 {
 		if late, err = partsLate(s, ids, *lateFor); err != nil {
-			return err
+			return fig, err
 		}
 	}
 	var segments, seconds float64
 	for i, id := range ids {
 		d, ended, err := s.SegmentDurations(id)
 		if err != nil {
-			return err
+			return fig, err
 		}
 		if ended {
 			events, _ := s.SessionEvents(tokens[i])
-			return fmt.Errorf("stream %d of %d ended during the measurement; its session's events: %s", i+1, n, strings.Join(events, ", "))
+			return fig, fmt.Errorf("stream %d of %d ended during the measurement; its session's events: %s", i+1, n, strings.Join(events, ", "))
 		}
 		for _, v := range d {
 			segments, seconds = segments+1, seconds+v
@@ -358,11 +392,12 @@ func cpuPerStream(n int, ingest string) error {
 	}
 	if n == 0 {
 		fmt.Printf("server CPU with no stream (idle; %v): %.1f%% of one core, RSS %.0f MiB\n", elapsed.Round(time.Second), 100*cpu/elapsed.Seconds(), rss/1024)
-		return nil
+		return fig, nil
 	}
 	streamMinutes := float64(n) * elapsed.Minutes()
-	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams over %s (ffmpeg -c copy from a pre-encoded file, %s in, LL-HLS packaging, no viewers; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
-		n, strings.ToUpper(ingest), strings.ToUpper(ingest), elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
+	fig.cpuPerStreamMinute, fig.recordedPerStreamSecond = cpu/streamMinutes, (rec1-rec0)/(streamMinutes*60)
+	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams over %s (ffmpeg -c copy from a pre-encoded file, %s in, LL-HLS packaging, no viewers, %s; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
+		n, strings.ToUpper(ingest), strings.ToUpper(ingest), strings.Join(extra, " "), elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
 	if counted {
 		fmt.Printf("parts late with %d streams, as the server counts them (%s and %s, over the %v measured above): of %.0f parts, %.0f published more than PART-TARGET after the unit that completed them arrived (the server's own delay), %.0f more than PART-TARGET after their newest frame arrived (the publisher's pauses included)\n",
 			n, partsSlowMetric, partsLateMetric, elapsed.Round(time.Second), made1-made0, slow1-slow0, late1-late0)
@@ -373,7 +408,7 @@ func cpuPerStream(n int, ingest string) error {
 			harness.Percentile(late.ms, 0.5), harness.Percentile(late.ms, 0.95), harness.Percentile(late.ms, 1),
 			harness.Percentile(late.excess, 0.95), harness.Percentile(late.excess, 1))
 	}
-	return nil
+	return fig, nil
 }
 
 // The server's count of the parts its packager made, of those published more than

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,8 +22,11 @@ import (
 	"github.com/livehouse/livehouse/internal/config"
 	"github.com/livehouse/livehouse/internal/mail"
 	"github.com/livehouse/livehouse/internal/media/hls"
+	"github.com/livehouse/livehouse/internal/media/record"
 	"github.com/livehouse/livehouse/internal/media/transcode"
 	"github.com/livehouse/livehouse/internal/playback"
+	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/store/postgres"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
@@ -45,6 +49,8 @@ type app struct {
 
 	transcoder *transcode.Transcoder
 	actions    *actions.Service
+	recordings *recordings.Service
+	recorder   *record.Recorder
 	closers    []func() error
 
 	// endChat closes a deleted or suspended user's chat sockets on every node; set by serve
@@ -117,21 +123,36 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
 	}, a.hls, log, reg)
 	a.health = streams.NewHealth(a.store, a.views, log, nil)
+	media, err := openStorage(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.recordings = recordings.NewService(recordings.Deps{Store: a.store, Media: media, Finisher: record.Store{Media: media, FFmpeg: cfg.Transcode.FFmpeg},
+		Events: recordingEvents{a.store}, Log: log, Enabled: cfg.Recording, Quota: int64(cfg.RecordingQuotaMiB) << 20})
+	rcfg := record.DefaultConfig
+	rcfg.FFmpeg = cfg.Transcode.FFmpeg // posters
+	a.recorder = record.New(rcfg, a.recordings, media, log)
+	if reg != nil {
+		a.recorder.Register(reg)
+	}
 	// Outputs in any order: the transcoder's rungs join the source's packaging once the HLS
 	// output reports it packaged (streams.View.Packaged).
 	a.streams = streams.NewService(streams.Deps{Store: a.store, Box: box, Log: log, Health: a.health,
-		Outputs:        []streams.Output{a.hls, a.transcoder},
+		Outputs:        []streams.Output{a.hls, a.transcoder, a.recorder},
 		ReconnectGrace: time.Duration(cfg.ReconnectGraceSeconds) * time.Second})
 	a.streams.SetLease(time.Duration(cfg.NodeLeaseSeconds) * time.Second)
 	if reg != nil {
 		a.streams.Register(reg)
 	}
 	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
-	a.actions = actions.NewService(a.store, cueSink{a.hls}, a.streams, log, nil, actions.Options{AmazonProduct: cfg.AmazonProduct.Enabled})
+	a.actions = actions.NewService(a.store, cueSink{a.hls, a.recorder}, a.streams, log, nil, actions.Options{AmazonProduct: cfg.AmazonProduct.Enabled})
 	a.streams.AddOutput(a.actions.Output())
 	a.accounts.BeforeDelete(func(ctx context.Context, userID string) {
 		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {
 			a.streams.Stop(ch.ID, "account deleted")
+		}
+		if err := a.recordings.DeleteUser(ctx, userID); err != nil {
+			log.Error("deleting a deleted account's recordings", "user", userID, "err", err)
 		}
 		if a.endChat != nil {
 			a.endChat(ctx, userID, "account deleted")
@@ -146,6 +167,25 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		}
 	})
 	return a, nil
+}
+
+// openStorage opens where recordings are kept: the S3 bucket of storage.*, else the data
+// dir's recordings folder.
+func openStorage(cfg config.Config) (storage.Store, error) {
+	if st := cfg.Storage; st.Bucket != "" {
+		return storage.NewS3(storage.S3Config{Endpoint: st.Endpoint, Bucket: st.Bucket, Region: st.Region,
+			AccessKey: st.AccessKey, SecretKey: st.SecretKey, PathStyle: st.PathStyle})
+	}
+	return storage.NewFolder(filepath.Join(cfg.DataDir, "recordings"))
+}
+
+// recordingEvents writes the Recording End of a recording finished after its session, on
+// the session's events.
+type recordingEvents struct{ store *sqlstore.DB }
+
+func (e recordingEvents) RecordingEnded(ctx context.Context, r *recordings.Recording, reason string) {
+	detail, _ := json.Marshal(map[string]any{"recording_duration_ms": r.Duration.Milliseconds(), "recording_s3_key_prefix": r.Prefix, "recording_status_reason": reason})
+	_ = e.store.AddStreamEvent(ctx, &streams.Event{SessionID: r.ID, At: time.Now().UTC(), Name: streams.EventRecordingEnd, Type: "IVS Recording State Change", Detail: string(detail)})
 }
 
 // nodeName is this node's name: node_name, else the host name.
@@ -176,13 +216,20 @@ func (l originLocator) Origin(ctx context.Context, channelID string) (hls.Origin
 	return hls.Origin{SessionID: o.SessionID, NodeURL: o.URL}, nil
 }
 
-// cueSink writes stream actions into the HLS output as timed metadata.
-type cueSink struct{ h *hls.Server }
+// cueSink writes stream actions into the HLS output as timed metadata, and into the
+// channel's recording, so that they replay in it.
+type cueSink struct {
+	h   *hls.Server
+	rec *record.Recorder
+}
 
 func (c cueSink) PutCue(channelID string, cue actions.Cue) error {
 	err := c.h.PutMetadata(channelID, hls.Metadata{ID: cue.ID, Payload: cue.Payload, Duration: cue.Duration})
 	if errors.Is(err, hls.ErrNotLive) {
 		return actions.ErrNotLive
+	}
+	if err == nil {
+		c.rec.PutCue(channelID, record.Cue{ID: cue.ID, Payload: cue.Payload, Duration: cue.Duration})
 	}
 	return err
 }

@@ -135,6 +135,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err := a.store.SetNodeURL(ctx, a.node, cfg.NodeBaseURL()); err != nil {
 		return fmt.Errorf("recording the node's URL: %w", err)
 	}
+	// Recordings whose session ended without them (a crash, a node gone) are finished from
+	// what was stored, at start and then every half minute.
+	stopRecordings := background(log, "recordings", func(ctx context.Context) error {
+		return finishRecordings(ctx, a, log)
+	})
+	defer stopRecordings()
 	stopLease := background(log, "node lease", a.streams.RunLease)
 	defer func() { // after streams.Shutdown below: the lease goes once no session is left
 		if err := stopLease(); err != nil {
@@ -217,20 +223,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			BodyTimeout: time.Duration(cfg.HTTPBodyTimeoutSeconds) * time.Second,
 		},
 		Log: log, Accounts: a.accounts, Channels: a.channels,
-		Checks:   []httpapi.Check{{Name: "database", Ping: a.store.Ping}, {Name: "bus", Ping: b.Ping}},
-		Registry: reg,
-		Web:      web.Dist(),
-		HLS:      a.hls,
-		Viewers:  a.views,
-		Views:    a.views,
-		Chat:     hub,
-		Sockets:  sockets,
-		WHIP:     webrtcIngest,
-		Actions:  a.actions,
-		Products: search,
-		Health:   a.health,
-		Roles:    cfg.Roles,
-		Images:   imageproxy.New(imageproxy.Config{}),
+		Checks:     []httpapi.Check{{Name: "database", Ping: a.store.Ping}, {Name: "bus", Ping: b.Ping}},
+		Registry:   reg,
+		Web:        web.Dist(),
+		HLS:        a.hls,
+		Viewers:    a.views,
+		Views:      a.views,
+		Chat:       hub,
+		Sockets:    sockets,
+		WHIP:       webrtcIngest,
+		Actions:    a.actions,
+		Products:   search,
+		Health:     a.health,
+		Roles:      cfg.Roles,
+		Images:     imageproxy.New(imageproxy.Config{}),
+		Recordings: a.recordings,
 	})
 
 	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -368,12 +375,37 @@ func janitor(ctx context.Context, a *app, cfg config.Config, log *slog.Logger) {
 				log.Info("purged old stream sessions", "count", n, "retention_days", cfg.SessionRetentionDays)
 			}
 		}
+		if cfg.RecordingRetentionDays > 0 {
+			if n, err := a.recordings.Purge(ctx, time.Duration(cfg.RecordingRetentionDays)*24*time.Hour); err != nil && ctx.Err() == nil {
+				log.Error("purging old recordings", "err", err)
+			} else if n > 0 {
+				log.Info("purged old recordings", "count", n, "retention_days", cfg.RecordingRetentionDays)
+			}
+		}
 		if cfg.LogRetentionDays > 0 {
 			pruneOutbox(filepath.Join(cfg.DataDir, "outbox"), time.Duration(cfg.LogRetentionDays)*24*time.Hour, log)
 		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+		}
+	}
+}
+
+// finishRecordings finishes abandoned recordings now and every 30 s until ctx ends.
+func finishRecordings(ctx context.Context, a *app, log *slog.Logger) error {
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		if n, err := a.recordings.FinishAbandoned(ctx); err != nil && ctx.Err() == nil {
+			log.Error("finishing abandoned recordings", "err", err)
+		} else if n > 0 {
+			log.Info("finished recordings whose session ended without them", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
 		case <-tick.C:
 		}
 	}

@@ -98,6 +98,22 @@ type Config struct {
 	SMTP          SMTP          `yaml:"smtp"`
 	AmazonProduct AmazonProduct `yaml:"amazon_product"`
 	Transcode     Transcode     `yaml:"transcode"`
+
+	Recording              bool    `yaml:"recording" help:"record live sessions for playback afterwards (each channel may still turn its own off); false records none"`
+	RecordingRetentionDays int     `yaml:"recording_retention_days" help:"days to keep recordings; 0 keeps them"`
+	RecordingQuotaMiB      int     `yaml:"recording_quota_mib" help:"MiB of recordings each user may keep; once their recordings hold it, new sessions are not recorded (Recording Start Failure). 0 = no quota"`
+	Storage                Storage `yaml:"storage"`
+}
+
+// Storage says where recordings are kept: a folder under the data dir, or an S3-compatible
+// bucket when bucket is set (any node of a cluster then serves any recording).
+type Storage struct {
+	Endpoint  string `yaml:"endpoint" help:"S3 endpoint URL (https://s3.eu-west-1.amazonaws.com, http://minio:9000); empty with no bucket = <data_dir>/recordings"`
+	Bucket    string `yaml:"bucket" help:"S3 bucket for recordings; empty = the data dir's recordings folder"`
+	Region    string `yaml:"region" help:"S3 region; empty = asked of the server"`
+	AccessKey string `yaml:"access_key" secret:"true" help:"S3 access key"`
+	SecretKey string `yaml:"secret_key" secret:"true" help:"S3 secret key"`
+	PathStyle bool   `yaml:"path_style" help:"address the bucket in the path (most self-hosted S3 servers) rather than the host name"`
 }
 
 // Auth bounds what one client can make the account routes do: throttles counted before the
@@ -173,6 +189,7 @@ func Defaults(stage string) Config {
 		},
 		SMTP:               SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
 		Transcode:          Transcode{FFmpeg: "ffmpeg", Encoder: "x264", Preset: "veryfast"},
+		Recording:          true,
 		ChatSocketsPerAddr: 100,
 		ChatSocketsPerUser: 10,
 
@@ -350,6 +367,20 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionRetentionDays < 0 {
 		bad("session_retention_days", "must not be negative")
+	}
+	if c.RecordingRetentionDays < 0 {
+		bad("recording_retention_days", "must not be negative")
+	}
+	if c.RecordingQuotaMiB < 0 || c.RecordingQuotaMiB > 1<<30 {
+		bad("recording_quota_mib", "%d is not from 0 (none) to 1073741824", c.RecordingQuotaMiB)
+	}
+	if st := c.Storage; st.Bucket != "" || st.Endpoint != "" {
+		if u, err := url.Parse(st.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("storage.endpoint", "%q is not an http(s)://host[:port] URL", st.Endpoint)
+		}
+		if st.Bucket == "" {
+			bad("storage.bucket", "must be set with storage.endpoint")
+		}
 	}
 	for key, v := range map[string]int{
 		"auth.login_attempts_per_account": c.Auth.LoginAttemptsPerAccount, "auth.login_attempts_per_address": c.Auth.LoginAttemptsPerAddress,

@@ -109,6 +109,12 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_ROLES": "API"}, `roles: "API"`},
 		{map[string]string{"LIVEHOUSE_PLAYBACK_TOKEN_SECONDS": "1"}, "playback_token_seconds"},
 		{map[string]string{"LIVEHOUSE_VIEWERS_PER_ADDRESS": "0"}, "viewers_per_address"},
+		{map[string]string{"LIVEHOUSE_RECORDING_RETENTION_DAYS": "-1"}, "recording_retention_days"},
+		{map[string]string{"LIVEHOUSE_STORAGE_BUCKET": "b"}, "storage.endpoint"},
+		{map[string]string{"LIVEHOUSE_STORAGE_ENDPOINT": "http://127.0.0.1:9000"}, "storage.bucket"},
+		{map[string]string{"LIVEHOUSE_STORAGE_ENDPOINT": "s3.amazonaws.com", "LIVEHOUSE_STORAGE_BUCKET": "b"}, "storage.endpoint"},
+		{map[string]string{"LIVEHOUSE_RECORDING": "sometimes"}, "LIVEHOUSE_RECORDING"},
+		{map[string]string{"LIVEHOUSE_RECORDING_QUOTA_MIB": "-1"}, "recording_quota_mib"},
 	}
 	for _, tt := range tests {
 		_, _, err := Load("t", nil, env(tt.vars), io.Discard)

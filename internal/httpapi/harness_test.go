@@ -23,7 +23,10 @@ import (
 	"github.com/livehouse/livehouse/internal/chat/socket"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/imageproxy"
+	"github.com/livehouse/livehouse/internal/media/record"
 	"github.com/livehouse/livehouse/internal/playback"
+	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -127,6 +130,7 @@ type env struct {
 	live   *liveSet
 	tokens *playback.Signer
 	views  *viewers.Service
+	media  storage.Store
 }
 
 // liveSet stands in for the live-stream service: the channels marked live, and the cues
@@ -250,15 +254,21 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 		t.Fatal(err)
 	}
 	views := viewers.NewService(viewers.New(viewers.Config{Node: "test"}, clk.Now, log), signer, store, 0, clk.Now)
+	media, err := storage.NewFolder(filepath.Join(t.TempDir(), "recordings"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := recordings.NewService(recordings.Deps{Store: store, Media: media, Finisher: record.Store{Media: media}, Log: log, Now: clk.Now, Enabled: true})
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
 		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Sockets: sockets, Actions: act,
 		Views: views, Viewers: views,
-		Checks: []httpapi.Check{{Name: "database", Ping: store.Ping}},
-		Health: streams.NewHealth(store, nil, log, clk.Now),
-		Images: imageproxy.New(imageproxy.Config{}),
+		Checks:     []httpapi.Check{{Name: "database", Ping: store.Ping}},
+		Health:     streams.NewHealth(store, nil, log, clk.Now),
+		Images:     imageproxy.New(imageproxy.Config{}),
+		Recordings: recs,
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer}
+	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer, media: media}
 }
 
 // response is a finished request.

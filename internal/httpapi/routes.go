@@ -111,6 +111,13 @@ func apiRoutes(d Deps) []route {
 
 		{"GET /api/products", auth(handleProductSearch(d.Products, chs, log))},
 
+		{"GET /api/channels/{username}/videos", handleChannelVideos(acc, chs, d.Recordings, log)},
+		{"GET /api/videos/{id}", handleVideo(acc, d.Recordings, log)},
+		{"PATCH /api/videos/{id}", auth(handleUpdateVideo(d.Recordings, log))},
+		{"DELETE /api/videos/{id}", auth(handleDeleteVideo(d.Recordings, log))},
+		{"GET /api/me/recording", auth(handleGetRecordingSetting(chs, d.Recordings, log))},
+		{"PUT /api/me/recording", auth(handlePutRecordingSetting(chs, d.Recordings, log))},
+
 		{"POST /api/whip", handleWHIPPublish(d.WHIP, log)},
 		{"DELETE /api/whip/{id}", handleWHIPEnd(d.WHIP, log)},
 	}
@@ -131,6 +138,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("/hls/", notServed(RoleEdge, d.Roles, d.Log))
 	case d.HLS != nil:
 		mux.Handle("/hls/", d.HLS) // it checks every request's playback token itself
+	}
+	if d.Recordings != nil { // from the recordings storage, on any node that reaches it
+		mux.Handle("GET /hls/vod/{id}/{file...}", handleVOD(d.Accounts, d.Recordings, d.Log))
 	}
 	mux.Handle("GET /healthz", handleHealthz(d.Checks))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))

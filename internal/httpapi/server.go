@@ -17,6 +17,7 @@ import (
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/internal/viewers"
 )
@@ -67,6 +68,8 @@ type Deps struct {
 	// answer 421 RoleNotServed.
 	Roles  []string
 	Images ImageFetcher // other sites' product images, fetched for the web app; nil answers 404
+	// Recordings are the past broadcasts and their media; nil: no recordings routes.
+	Recordings *recordings.Service
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)

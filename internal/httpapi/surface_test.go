@@ -100,6 +100,9 @@ func TestAuthorization(t *testing.T) {
 	e.goLive(owner)
 	ownerSession := e.openSession(owner, "st-owner", e.clock.Now())
 	png := imageBody(pngBytes(t, 64, 64))
+	public := e.recording(owner, "st-public", false)
+	hidden := e.recording(owner, "st-hidden", true)
+	doomed := e.recording(owner, "st-doomed", false)
 	type call struct {
 		method, path string
 		body         any
@@ -151,6 +154,15 @@ func TestAuthorization(t *testing.T) {
 		// WHIP's bearer token is a stream key, not a session token; this server has no WHIP.
 		{call{"POST", "/api/whip", "v=0", ""}, want{401, 415, 415}},
 		{call{"DELETE", "/api/whip/abc", nil, "DELETE /api/whip/{id}"}, want{401, 404, 404}},
+		{call{"GET", "/api/channels/owner/videos", nil, "GET /api/channels/{username}/videos"}, want{200, 200, 200}},
+		{call{"GET", "/api/videos/" + public, nil, "GET /api/videos/{id}"}, want{200, 200, 200}},
+		{call{"GET", "/api/videos/" + hidden, nil, "GET /api/videos/{id}"}, want{404, 404, 200}},
+		{call{"PATCH", "/api/videos/" + public, map[string]any{"title": "Renamed"}, "PATCH /api/videos/{id}"}, want{401, 403, 200}},
+		{call{"PATCH", "/api/videos/" + hidden, map[string]any{"title": "Renamed"}, "PATCH /api/videos/{id}"}, want{401, 404, 200}},
+		{call{"DELETE", "/api/videos/" + hidden + "x", nil, "DELETE /api/videos/{id}"}, want{401, 404, 404}},
+		{call{"DELETE", "/api/videos/" + doomed, nil, "DELETE /api/videos/{id}"}, want{401, 403, 204}},
+		{call{"GET", "/api/me/recording", nil, ""}, want{401, 200, 200}},
+		{call{"PUT", "/api/me/recording", map[string]any{"enabled": true}, ""}, want{401, 200, 200}},
 	}
 	routes := map[string]bool{}
 	for _, tt := range tests {

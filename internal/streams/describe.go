@@ -29,6 +29,9 @@ type EventDetail struct {
 	LimitUnit  string `json:"limit_unit,omitempty"`
 	From       string `json:"from,omitempty"` // a Resolution Change's sizes
 	To         string `json:"to,omitempty"`
+	// The recorder's (ReportRecording).
+	RecordingReason string `json:"recording_status_reason,omitempty"`
+	SegmentsDropped int    `json:"recording_segments_dropped,omitempty"`
 }
 
 // ParseDetail reads an event's Detail; malformed or empty details read as empty.
@@ -73,7 +76,14 @@ func Describe(e *Event) EventDescription {
 		if e.Name == "Recording End Failure" {
 			label = "Recording end failure"
 		}
-		return EventDescription{Label: label, Severity: SeverityError, Message: reasonMessage(d.Reason)}
+		reason := d.Reason
+		if reason == "" {
+			reason = d.RecordingReason
+		}
+		return EventDescription{Label: label, Severity: SeverityError, Message: reasonMessage(reason)}
+	case EventRecordingDropped:
+		return EventDescription{Label: "Recording gaps", Severity: SeverityWarning,
+			Message: fmt.Sprintf("The recordings storage was too slow, so %d segments of about 4 seconds are missing from this stream's recording. The live stream was not affected.", d.SegmentsDropped)}
 	case EventLimitBreach:
 		switch d.LimitName {
 		case "Bitrate":

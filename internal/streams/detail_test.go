@@ -80,3 +80,22 @@ func TestFailureReasonIsJSON(t *testing.T) {
 		t.Errorf("health page message %q lacks the reason", msg)
 	}
 }
+
+// The recorder's events read as the health page shows them, with their reasons and counts.
+func TestDescribeRecordingEvents(t *testing.T) {
+	for _, tt := range []struct {
+		e               Event
+		label, severity string
+		messageContains string
+	}{
+		{Event{Name: EventRecordingStart}, "Recording started", SeverityNone, ""},
+		{Event{Name: EventRecordingEnd, Detail: `{"recording_duration_ms":20000}`}, "Recording ended", SeverityNone, ""},
+		{Event{Name: EventRecordingFailure, Detail: `{"recording_status_reason":"quota full"}`}, "Recording start failure", SeverityError, "quota full"},
+		{Event{Name: EventRecordingDropped, Detail: `{"recording_segments_dropped":3}`}, "Recording gaps", SeverityWarning, "3 segments"},
+	} {
+		d := Describe(&tt.e)
+		if d.Label != tt.label || d.Severity != tt.severity || !strings.Contains(d.Message, tt.messageContains) {
+			t.Errorf("Describe(%s) = %+v", tt.e.Name, d)
+		}
+	}
+}

@@ -49,12 +49,18 @@ const (
 	// ReportFailure: part of the processing failed while the session goes on (Stream Failure,
 	// with Reason), such as a STANDARD channel's transcoder, then served as BASIC.
 	ReportFailure
+	// ReportRecording: the recorder's state changed (Recording Start, Recording End, …): an
+	// event named Event, with Detail (JSON, or ""), of type "IVS Recording State Change". It
+	// is written also while the session ends, so the recorder reports its end then.
+	ReportRecording
 )
 
 // Report is what an output tells its session.
 type Report struct {
 	Kind   ReportKind
 	Reason string // ReportFailure's
+	Event  string // ReportRecording's event name
+	Detail string // ReportRecording's event detail
 }
 
 // Send delivers a report unless ctx ends first (the session no longer listens for it then).
@@ -181,6 +187,8 @@ func (l *Live) run(ctx context.Context, cancel context.CancelFunc, r *stream.Rea
 			l.markStarted()
 		case ReportFailure:
 			l.failure(rep.Reason)
+		case ReportRecording:
+			l.rec.do(func() { s.event(l, rep.Event, "IVS Recording State Change", rep.Detail) })
 		}
 	}
 	taps := l.view.taps
@@ -315,7 +323,7 @@ loop:
 	for running > 0 {
 		select {
 		case rep := <-reports:
-			if rep.Kind == ReportFailure {
+			if rep.Kind == ReportFailure || rep.Kind == ReportRecording {
 				handle(rep)
 			}
 		case err := <-exits:

@@ -44,6 +44,15 @@ const (
 // session goes on, such as the transcoder of a STANDARD channel (then served as BASIC).
 const EventStreamFailure = "Stream Failure"
 
+// Events of a session's recording (ReportRecording), as the managed service names them, and
+// the one it lacks: segments a slow store could not take in time, so they are missing.
+const (
+	EventRecordingStart   = "Recording Start"
+	EventRecordingEnd     = "Recording End"
+	EventRecordingFailure = "Recording Start Failure"
+	EventRecordingDropped = "Recording Segments Dropped"
+)
+
 // StarvationAfter is how long a live stream may go without media before it is starving.
 const StarvationAfter = 5 * time.Second
 

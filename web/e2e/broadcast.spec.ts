@@ -22,7 +22,7 @@ function sessionEvents(channelId: string): { names: string[]; details: string[] 
   const db = join(process.env.E2E_DATA_DIR ?? '', 'livehouse.db');
   const rows = execFileSync('sqlite3', ['-json', db,
     `SELECT s.id AS session, e.name AS name, e.detail AS detail FROM stream_sessions s JOIN stream_events e ON e.session_id = s.id
-     WHERE s.channel_id = '${channelId.replace(/'/g, "''")}' ORDER BY s.created_at, e.seq`], { encoding: 'utf8' });
+     WHERE s.channel_id = '${channelId.replace(/'/g, "''")}' AND e.type <> 'IVS Recording State Change' ORDER BY s.created_at, e.seq`], { encoding: 'utf8' });
   const out = new Map<string, { names: string[]; details: string[] }>();
   for (const r of (rows.trim() ? JSON.parse(rows) : []) as { session: string; name: string; detail: string }[]) {
     const s = out.get(r.session) ?? { names: [], details: [] };

@@ -15,6 +15,7 @@ import (
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -35,6 +36,7 @@ type Store interface {
 	chat.TokenStore
 	SetNodeURL(ctx context.Context, node, url string) error
 	LiveOrigin(ctx context.Context, channelID string, at time.Time) (streams.Origin, bool, error)
+	recordings.Store
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -72,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"LiveOrigin", testLiveOrigin},
 		{"Suspension", testSuspension},
 		{"ChatTokens", testChatTokens},
+		{"Recordings", testRecordings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

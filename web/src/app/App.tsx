@@ -14,6 +14,7 @@ import { AppShell } from './AppShell';
 import { GoLiveIntro } from './GoLiveIntro';
 import { GuestOnly, RequireAuth } from './guards';
 import { Spinner } from '../components/Spinner';
+import { useMe } from '../lib/session';
 
 export function Providers({ children }: { children: ReactNode }) {
   const [client] = useState(() => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: true } } }));
@@ -51,6 +52,32 @@ const ownPlayer = (src: string, title: string) => (
   </section>
 );
 
+// Past broadcasts load on demand, like the streamer's pages.
+const VideoList = lazy(() => import('../features/videos/components/VideoList').then((m) => ({ default: m.VideoList })));
+const VideosPage = lazy(() => import('../features/videos/components/VideoList').then((m) => ({ default: m.VideosPage })));
+const VideoPage = lazy(() => import('../features/videos/components/VideoPage').then((m) => ({ default: m.VideoPage })));
+
+// videoList is the channel page's list of past broadcasts, under the player when offline.
+const videoList = (username: string) => (
+  <Suspense fallback={null}>
+    <VideoList username={username} />
+  </Suspense>
+);
+
+function ChannelVideos() {
+  const { username = '' } = useParams();
+  return page(<VideosPage username={username} />);
+}
+
+function ChannelVideo() {
+  const { username = '', id = '' } = useParams();
+  const me = useMe();
+  const isOwner = me.data?.username.toLowerCase() === username.toLowerCase();
+  // Stream actions replay over the video, keyed by the recording rather than the channel.
+  const vodOverlay = (cues: string) => overlay({ username: cues, color: 'blue', isLive: true, placement: 'player', stacked: false });
+  return page(<VideoPage key={id} username={username} id={id} isOwner={isOwner} overlay={vodOverlay} />);
+}
+
 // ToChannel sends unknown channel subpaths to the channel page, as the reference does.
 function ToChannel() {
   const { username = '' } = useParams();
@@ -71,8 +98,10 @@ export function AppRoutes() {
         <Route path="login" element={<GuestOnly><LoginPage /></GuestOnly>} />
         <Route path="register" element={<GuestOnly><RegisterPage /></GuestOnly>} />
         <Route path="reset" element={<GuestOnly><ResetPage /></GuestOnly>} />
-        <Route path=":username" element={<ChannelPage chat={chatPanel} overlay={overlay} />} />
-        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={overlay} />} />
+        <Route path=":username" element={<ChannelPage chat={chatPanel} overlay={overlay} videos={videoList} />} />
+        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={overlay} videos={videoList} />} />
+        <Route path=":username/videos" element={<ChannelVideos />} />
+        <Route path=":username/videos/:id" element={<ChannelVideo />} />
         <Route path=":username/*" element={<ToChannel />} />
       </Route>
     </Routes>

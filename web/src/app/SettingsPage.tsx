@@ -3,6 +3,7 @@ import { Spinner } from '../components/Spinner';
 import { AccountSettings } from '../features/account/components/AccountSettings';
 import { ChannelSettings } from '../features/channels/components/ChannelSettings';
 import { StreamSettings } from '../features/channels/components/StreamSettings';
+import { RecordingSettings } from '../features/videos/components/RecordingSettings';
 
 // SettingsPage composes the features' settings sections.
 export function SettingsPage() {
@@ -12,6 +13,7 @@ export function SettingsPage() {
     <main className="page settings">
       <h1>Settings</h1>
       <StreamSettings me={me.data} />
+      <RecordingSettings />
       <ChannelSettings me={me.data} />
       <AccountSettings me={me.data} key={me.data.username} />
     </main>

@@ -96,3 +96,31 @@ export function visibleFor(a: CurrentAction): number | null {
       return null;
   }
 }
+
+// followMetadata hands every metadata cue of a video's text tracks (hls.js turns emsg ID3
+// boxes into them) to receiveCue for channel as the playhead reaches it, until the returned
+// function is called. The recordings' player uses it; after a seek the fragment's repeated
+// announcement brings back the action in force there.
+export function followMetadata(tracks: TextTrackList, channel: string): () => void {
+  const handlers = new Map<TextTrack, () => void>();
+  const watch = (track: TextTrack | null) => {
+    if (!track || track.kind !== 'metadata' || handlers.has(track)) return;
+    track.mode = 'hidden';
+    const onCues = () => {
+      const active = [...(track.activeCues ?? [])].sort((a, b) => a.startTime - b.startTime);
+      for (const cue of active) {
+        const env = parseCue(cue);
+        if (env) receiveCue(channel, env);
+      }
+    };
+    handlers.set(track, onCues);
+    track.addEventListener('cuechange', onCues);
+  };
+  for (const t of tracks) watch(t);
+  const onAdd = (e: TrackEvent) => watch(e.track as TextTrack | null);
+  tracks.addEventListener('addtrack', onAdd);
+  return () => {
+    tracks.removeEventListener('addtrack', onAdd);
+    handlers.forEach((h, t) => t.removeEventListener('cuechange', h));
+  };
+}

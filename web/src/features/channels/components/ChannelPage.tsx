@@ -42,9 +42,12 @@ type ChatSlot = (channel: { username: string; isOwner: boolean; isBanned: boolea
 // in a tab beside chat.
 type OverlaySlot = (channel: { username: string; color: string; isLive: boolean; placement: 'player' | 'tab'; stacked: boolean }) => ReactNode;
 
-// ChannelPage shows a channel; the app passes in the chat panel (features do not import each
-// other).
-export function ChannelPage({ profile = false, chat, overlay }: { profile?: boolean; chat?: ChatSlot; overlay?: OverlaySlot }) {
+// VideosSlot lists the channel's past broadcasts.
+type VideosSlot = (username: string) => ReactNode;
+
+// ChannelPage shows a channel; the app passes in the chat panel and the past broadcasts
+// (features do not import each other).
+export function ChannelPage({ profile = false, chat, overlay, videos }: { profile?: boolean; chat?: ChatSlot; overlay?: OverlaySlot; videos?: VideosSlot }) {
   const { username = '' } = useParams();
   const channel = useChannel(username);
   const me = useMe();
@@ -183,11 +186,11 @@ export function ChannelPage({ profile = false, chat, overlay }: { profile?: bool
             </span>
           )}
         </section>
-        {location.pathname.endsWith('/profile') || profile ? null : (
-          <p className="muted">
-            <Link to={`/${ch.username}/profile`}>View profile</Link>
-          </p>
-        )}
+        <p className="muted channel-links">
+          {location.pathname.endsWith('/profile') || profile ? null : <Link to={`/${ch.username}/profile`}>View profile</Link>}
+          <Link to={`/${ch.username}/videos`}>Videos</Link>
+        </p>
+        {!ch.isLive && !ch.isBanned && videos?.(ch.username)}
       </div>
       <div className="channel-side">
         {stacked && overlay && ch.isLive && !ch.isBanned && (

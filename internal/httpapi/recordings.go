@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/problem"
+	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/storage"
+)
+
+// video is a recording as the API shows it.
+type video struct {
+	ID              string    `json:"id"`
+	ChannelID       string    `json:"channelId"`
+	Title           string    `json:"title"`
+	StartedAt       time.Time `json:"startedAt"`
+	EndedAt         time.Time `json:"endedAt"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	Hidden          bool      `json:"hidden"`
+	PlaybackURL     string    `json:"playbackUrl"`
+	PosterURL       string    `json:"posterUrl,omitempty"`
+}
+
+func videoOf(r *recordings.Recording) video {
+	v := video{ID: r.ID, ChannelID: r.ChannelID, Title: r.Title, StartedAt: r.StartedAt, EndedAt: r.EndedAt,
+		DurationSeconds: float64(r.Duration.Milliseconds()) / 1000, Hidden: r.Hidden, PlaybackURL: "/hls/vod/" + r.ID + "/index.m3u8"}
+	if r.Poster {
+		v.PosterURL = "/hls/vod/" + r.ID + "/poster.jpg"
+	}
+	return v
+}
+
+// viewerID is the signed-in caller's id, or "" for anyone else (a stale session included:
+// public recordings play for them as for anyone).
+func viewerID(acc *accounts.Service, r *http.Request) string {
+	if u, err := optionalUser(acc, r); err == nil && u != nil {
+		return u.ID
+	}
+	return ""
+}
+
+// handleChannelVideos is GET /api/channels/{username}/videos: the channel's past broadcasts,
+// newest first; its owner sees hidden ones too.
+func handleChannelVideos(acc *accounts.Service, chs *channels.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		p, err := chs.ByUsername(r.Context(), r.PathValue("username"))
+		if err != nil {
+			return 0, nil, err
+		}
+		list, err := recs.List(r.Context(), viewerID(acc, r), p.ChannelID, p.UserID, 0)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := struct {
+			Videos []video `json:"videos"`
+		}{Videos: make([]video, 0, len(list))}
+		for _, rec := range list {
+			out.Videos = append(out.Videos, videoOf(rec))
+		}
+		return http.StatusOK, out, nil
+	})
+}
+
+// handleVideo is GET /api/videos/{id}.
+func handleVideo(acc *accounts.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		rec, err := recs.Playable(r.Context(), viewerID(acc, r), r.PathValue("id"))
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, videoOf(rec), nil
+	})
+}
+
+type videoChange struct {
+	Title  *string `json:"title"`
+	Hidden *bool   `json:"hidden"`
+}
+
+// handleUpdateVideo is PATCH /api/videos/{id}: the owner renames or hides a recording.
+func handleUpdateVideo(recs *recordings.Service, log *slog.Logger) http.Handler {
+	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in videoChange) (int, any, error) {
+		rec, err := recs.Update(r.Context(), currentUser(r).ID, r.PathValue("id"), recordings.Change{Title: in.Title, Hidden: in.Hidden})
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, videoOf(rec), nil
+	})
+}
+
+// handleDeleteVideo is DELETE /api/videos/{id}: the owner deletes a recording and its media.
+func handleDeleteVideo(recs *recordings.Service, log *slog.Logger) http.Handler {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		return http.StatusNoContent, nil, recs.Delete(r.Context(), currentUser(r).ID, r.PathValue("id"))
+	})
+}
+
+type recordingSetting struct {
+	Enabled *bool `json:"enabled"`
+}
+
+// handleGetRecordingSetting is GET /api/me/recording: whether the caller's channel records.
+func handleGetRecordingSetting(chs *channels.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		own, err := chs.ForOwner(r.Context(), currentUser(r).ID)
+		if err != nil {
+			return 0, nil, err
+		}
+		on, err := recs.ChannelRecording(r.Context(), own.ID)
+		return http.StatusOK, recordingSetting{Enabled: &on}, err
+	})
+}
+
+// handlePutRecordingSetting is PUT /api/me/recording {enabled}: from the next session on.
+func handlePutRecordingSetting(chs *channels.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
+	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in recordingSetting) (int, any, error) {
+		if in.Enabled == nil {
+			return 0, nil, problem.Invalid("InvalidSetting", "enabled", "enabled must be true or false.")
+		}
+		own, err := chs.ForOwner(r.Context(), currentUser(r).ID)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := recs.SetChannelRecording(r.Context(), own.ID, *in.Enabled); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, in, nil
+	})
+}
+
+// vodCache is how long shared caches keep a recording's files. Media never changes (an
+// object's name says what it holds); a playlist only disappears (hidden, deleted), which
+// reaches caches within a minute.
+const (
+	vodMediaCache    = "public, max-age=31536000, immutable"
+	vodPlaylistCache = "public, max-age=60"
+)
+
+// handleVOD is GET /hls/vod/{id}/{file...}: a complete recording's playlists, init sections
+// and segments, from the recordings storage. A hidden recording plays for its owner only
+// (by the sign-in cookie, which the web player sends with its same-origin requests), and is
+// then never cached by others.
+func handleVOD(acc *accounts.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail := func(err error) {
+			w.Header().Set("Cache-Control", "no-store")
+			writeError(w, r, log, err)
+		}
+		file := r.PathValue("file")
+		if storage.CheckKey(file) != nil || !(strings.HasSuffix(file, ".m3u8") || strings.HasSuffix(file, ".m4s") || strings.HasSuffix(file, ".mp4") || file == "poster.jpg") {
+			fail(problem.NotFound("NoSuchFile", "There is no such file in this recording."))
+			return
+		}
+		rec, err := recs.Playable(r.Context(), viewerID(acc, r), r.PathValue("id"))
+		if err != nil {
+			fail(err)
+			return
+		}
+		body, size, err := recs.Media().Get(r.Context(), rec.Prefix+file)
+		if errors.Is(err, storage.ErrNotFound) {
+			fail(problem.NotFound("NoSuchFile", "There is no such file in this recording."))
+			return
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		defer body.Close()
+		h := w.Header()
+		switch {
+		case strings.HasSuffix(file, ".m3u8"):
+			h.Set("Content-Type", "application/vnd.apple.mpegurl")
+			h.Set("Cache-Control", vodPlaylistCache)
+		case file == "poster.jpg":
+			h.Set("Content-Type", "image/jpeg")
+			h.Set("Cache-Control", vodPlaylistCache)
+		default:
+			h.Set("Content-Type", "video/mp4")
+			h.Set("Cache-Control", vodMediaCache)
+		}
+		if rec.Hidden {
+			h.Set("Cache-Control", "private, max-age=60")
+		}
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = io.Copy(w, body)
+		}
+	})
+}

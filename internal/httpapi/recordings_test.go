@@ -1,0 +1,108 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/recordings"
+)
+
+// recording makes a complete recording of one of u's sessions, with a playlist and a segment
+// in storage, and returns its id.
+func (e *env) recording(u user, id string, hidden bool) string {
+	e.t.Helper()
+	ctx := context.Background()
+	ch, err := e.store.ChannelByUser(ctx, u.id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	at := e.clock.Now().Add(-time.Hour)
+	r := &recordings.Recording{ID: id, ChannelID: ch.ID, UserID: u.id, Prefix: recordings.Prefix(ch.ID, id), Status: recordings.StatusRecording, StartedAt: at}
+	if err := e.store.CreateRecording(ctx, r); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.store.FinishRecording(ctx, id, at.Add(time.Minute), recordings.Progress{Duration: time.Minute, Segments: 1}); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.store.UpdateRecording(ctx, id, "", hidden); err != nil {
+		e.t.Fatal(err)
+	}
+	for key, body := range map[string]string{"index.m3u8": "#EXTM3U\n", "video1/000000000_0_1_1_0.m4s": "media"} {
+		if err := e.media.Put(ctx, r.Prefix+key, strings.NewReader(body), int64(len(body))); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return id
+}
+
+func (e *env) get(path, token string) response {
+	e.t.Helper()
+	return e.call("GET", path, token, nil)
+}
+
+// TestVODAccess: a recording's files play for anyone while public; a hidden one only for
+// its owner, never cached by shared caches; a deleted one for nobody, its media gone.
+func TestVODAccess(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	owner := e.signUp("owner")
+	other := e.signUp("other")
+	id := e.recording(owner, "st-rec", false)
+	index := "/hls/vod/" + id + "/index.m3u8"
+	seg := "/hls/vod/" + id + "/video1/000000000_0_1_1_0.m4s"
+
+	res := e.want(e.get(index, ""), 200)
+	if got := res.header.Get("Content-Type"); got != "application/vnd.apple.mpegurl" {
+		t.Errorf("playlist Content-Type = %q", got)
+	}
+	if got := res.header.Get("Cache-Control"); got != "public, max-age=60" {
+		t.Errorf("playlist Cache-Control = %q", got)
+	}
+	res = e.want(e.get(seg, ""), 200)
+	if got := res.header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" || string(res.body) != "media" {
+		t.Errorf("segment: Cache-Control %q, body %q", got, res.body)
+	}
+	for _, bad := range []string{"/hls/vod/" + id + "/meta.json", "/hls/vod/" + id + "/nothing.m3u8", "/hls/vod/st-none/index.m3u8"} {
+		if res := e.get(bad, ""); res.status != 404 {
+			t.Errorf("GET %s = %d", bad, res.status)
+		}
+	}
+
+	// Hidden: 404 to everyone but the owner.
+	e.want(e.call("PATCH", "/api/videos/"+id, owner.token, map[string]any{"hidden": true}), 200)
+	for _, who := range []struct {
+		name, token string
+		status      int
+	}{{"anonymous", "", 404}, {"other", other.token, 404}, {"owner", owner.token, 200}} {
+		for _, path := range []string{index, seg, "/api/videos/" + id} {
+			if got := e.get(path, who.token).status; got != who.status {
+				t.Errorf("hidden: GET %s as %s = %d, want %d", path, who.name, got, who.status)
+			}
+		}
+		list := e.want(e.get("/api/channels/owner/videos", who.token), 200)
+		if listed := strings.Contains(string(list.body), id); listed != (who.status == 200) {
+			t.Errorf("hidden: listed for %s = %v", who.name, listed)
+		}
+	}
+	if got := e.get(seg, owner.token).header.Get("Cache-Control"); !strings.HasPrefix(got, "private") {
+		t.Errorf("hidden segment for its owner: Cache-Control %q, want private", got)
+	}
+	// Nobody else renames or deletes it: it is not there for them.
+	e.want(e.call("PATCH", "/api/videos/"+id, other.token, map[string]any{"title": "mine now"}), 404)
+	e.want(e.call("DELETE", "/api/videos/"+id, other.token, nil), 404)
+	e.want(e.call("PATCH", "/api/videos/"+id, owner.token, map[string]any{"title": "bad\ntitle"}), 400)
+	e.want(e.call("PATCH", "/api/videos/"+id, owner.token, map[string]any{"title": strings.Repeat("é", recordings.MaxTitle+1)}), 400)
+	got := e.want(e.call("PATCH", "/api/videos/"+id, owner.token, map[string]any{"title": "  First stream  ", "hidden": false}), 200).json(t)
+	if got["title"] != "First stream" || got["hidden"] != false {
+		t.Errorf("after rename: %v", got)
+	}
+
+	// Deleted: its media is gone from storage.
+	e.want(e.call("DELETE", "/api/videos/"+id, owner.token, nil), http.StatusNoContent)
+	e.want(e.get(index, owner.token), 404)
+	if objs, err := e.media.List(context.Background(), "", "", 10); err != nil || len(objs) != 0 {
+		t.Errorf("left in storage after delete: %v, %v", objs, err)
+	}
+}

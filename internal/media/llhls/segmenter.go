@@ -1,0 +1,100 @@
+package llhls
+
+import "time"
+
+// What a recorder takes from a muxer: its complete segments, as they complete, and their
+// init sections. A recorder runs its own muxer, with a short window (SegmentCount) that it
+// drains after every write, and stores each segment once.
+
+// Segment is a complete segment of one track.
+type Segment struct {
+	Track    string // the track's name: video1, audio2, …
+	MSN      uint64
+	Start    int64 // decode time of its first sample on the fMP4 timeline (tfdt), in Timescale
+	Duration int64 // in Timescale
+	Scale    int64 // the track's timescale
+	PDT      time.Time
+	Init     int  // index of its init section (InitSection)
+	Disc     bool // a discontinuity comes before it (new parameters or missing media)
+	Parts    [][]byte
+}
+
+// Size is the segment's length in bytes.
+func (s Segment) Size() int {
+	n := 0
+	for _, p := range s.Parts {
+		n += len(p)
+	}
+	return n
+}
+
+// Tracks returns the names of the muxer's tracks, video first.
+func (m *Muxer) Tracks() []string {
+	out := make([]string, len(m.tracks))
+	for i, t := range m.tracks {
+		out[i] = t.name
+	}
+	return out
+}
+
+// SegmentsAfter returns the track's complete segments with a sequence number above after (-1:
+// all), oldest first, as far as the muxer's window still holds them. Segments for which the
+// track had no media (gaps) are left out. The bytes are copies on the Go heap, the caller's to
+// keep: the packager's own live in slabs that are reused once the window moves on.
+func (m *Muxer) SegmentsAfter(track string, after int64) []Segment {
+	t := m.trackByName(track)
+	if t == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Segment
+	for _, s := range t.segs {
+		if int64(s.msn) <= after || s.gap || len(s.parts) == 0 {
+			continue
+		}
+		parts := make([][]byte, len(s.parts))
+		for i, p := range s.parts {
+			b := make([]byte, 0, p.size)
+			for _, piece := range p.data {
+				b = append(b, piece...)
+			}
+			parts[i] = b
+		}
+		out = append(out, Segment{Track: t.name, MSN: s.msn, Start: s.start + StartDTS*t.scale/VideoClock, Duration: s.dur, Scale: t.scale,
+			PDT: s.pdt, Init: s.init, Disc: s.disc, Parts: parts})
+	}
+	return out
+}
+
+// InitSection returns the track's init section of index n while a segment in the window uses
+// it (or it is the current one).
+func (m *Muxer) InitSection(track string, n int) []byte {
+	t := m.trackByName(track)
+	if t == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return t.inits[n]
+}
+
+// Codec is the track's RFC 6381 codec string (avc1.64001f, mp4a.40.2, opus).
+func (m *Muxer) Codec(track string) string {
+	t := m.trackByName(track)
+	if t == nil {
+		return ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return t.codec
+}
+
+func (m *Muxer) trackByName(name string) *track {
+	for _, t := range m.tracks {
+		if t.name == name {
+			return t
+		}
+	}
+	return nil
+}

@@ -1,0 +1,406 @@
+// Package record is the recorder: an output of every live session that writes the source
+// rendition as fMP4 (CMAF) segments cut on keyframes, with their init sections, into the
+// recordings storage, and the VOD playlists when the session ends.
+//
+// It reads the session's fan-out through a bounded queue of its own, like the other outputs,
+// so it never slows the publisher. It packages with its own llhls muxer (the same fMP4
+// writing as the live output; a new SPS starts a segment after a discontinuity, under a new
+// init section) and hands each complete segment to a writer goroutine through a bounded
+// queue: when the store is slower than the stream, segments are dropped, counted, and the
+// session gets a Recording Segments Dropped event, rather than media piling up in memory.
+package record
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/livehouse/livehouse/internal/media/llhls"
+	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/storage"
+	"github.com/livehouse/livehouse/internal/streams"
+)
+
+// Config shapes the recorder.
+type Config struct {
+	// SegmentDuration: a keyframe at least this far into a segment begins the next. Longer
+	// than the live output's 2 s: half the objects to store, and VOD players do not need
+	// short ones.
+	SegmentDuration time.Duration
+	// Queue is how many segments may wait for the store; more are dropped.
+	Queue int
+	// PutTimeout bounds one object's write.
+	PutTimeout time.Duration
+	// DropEventEvery: at most one Recording Segments Dropped event per this long.
+	DropEventEvery time.Duration
+	// FFmpeg makes each recording's poster; empty: none.
+	FFmpeg string
+	// Units is the recorder's queue of the session's fan-out, in units: seconds of a 60 fps
+	// stream with audio. Packaging is quick; the store is behind a queue of its own.
+	Units int
+}
+
+// DefaultConfig is the recorder's shape in production.
+var DefaultConfig = Config{SegmentDuration: 4 * time.Second, Queue: 8, PutTimeout: 30 * time.Second, DropEventEvery: 30 * time.Second, Units: 1024}
+
+// Recordings is what the recorder needs of the recordings domain.
+type Recordings interface {
+	ShouldRecord(ctx context.Context, channelID, userID string) (bool, error)
+	Begin(ctx context.Context, sessionID, channelID, userID string, at time.Time) (*recordings.Recording, error)
+	End(ctx context.Context, id string, p recordings.Progress) error
+}
+
+// Recorder records every live session whose channel records.
+type Recorder struct {
+	cfg   Config
+	recs  Recordings
+	media storage.Store
+	log   *slog.Logger
+
+	active  atomic.Int64
+	dropped prometheus.Counter
+	written prometheus.Counter
+	bytes   atomic.Int64 // what written counts, for benchmarks
+
+	mu   sync.Mutex
+	cues map[string]*timeline // by channel id, of the sessions being recorded
+}
+
+// New returns a recorder writing into media.
+func New(cfg Config, recs Recordings, media storage.Store, log *slog.Logger) *Recorder {
+	return &Recorder{cfg: cfg, recs: recs, media: media, log: log, cues: map[string]*timeline{},
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_segments_dropped_total", Help: "Recorded segments dropped because the recordings storage was too slow."}),
+		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_bytes_total", Help: "Bytes of recorded media written to the recordings storage."}),
+	}
+}
+
+// Register exposes the recorder's metrics.
+func (r *Recorder) Register(reg prometheus.Registerer) {
+	reg.MustRegister(r.dropped, r.written, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_recordings", Help: "Sessions being recorded on this node."},
+		func() float64 { return float64(r.active.Load()) }))
+}
+
+// writtenBytes is how many bytes of segments the recorder has stored.
+func (r *Recorder) writtenBytes() int64 { return r.bytes.Load() }
+
+// PutCue records a stream action into the channel's recording, if it is being recorded, at
+// the media time of its next video frame (as the live output stamps it).
+func (r *Recorder) PutCue(channelID string, c Cue) {
+	r.mu.Lock()
+	tl := r.cues[channelID]
+	r.mu.Unlock()
+	if tl != nil {
+		tl.put(c)
+	}
+}
+
+// Start implements streams.Output: it takes a reader of the session's units before the first
+// is written; whether the channel records is asked in Run.
+func (r *Recorder) Start(v *streams.View) streams.Run {
+	if v.Tracks.H264 == nil {
+		return nil
+	}
+	rd := v.NewReader("recorder", r.cfg.Units)
+	return func(ctx context.Context, reports chan<- streams.Report) error {
+		return r.run(ctx, v, rd, reports)
+	}
+}
+
+func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, reports chan<- streams.Report) error {
+	askCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	on, err := r.recs.ShouldRecord(askCtx, v.Channel.ID, v.Channel.UserID)
+	cancel()
+	if errors.Is(err, recordings.ErrQuota) {
+		v.RemoveReader(rd)
+		streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": err.Error()}))
+		return nil
+	}
+	if err != nil || !on {
+		v.RemoveReader(rd)
+		if err != nil && ctx.Err() == nil {
+			r.log.Error("recording: asking whether the channel records", "session", v.SessionID, "err", err)
+			streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": "the database did not answer"}))
+		}
+		return nil
+	}
+	r.active.Add(1)
+	defer r.active.Add(-1)
+	rec, err := r.recs.Begin(context.WithoutCancel(ctx), v.SessionID, v.Channel.ID, v.Channel.UserID, time.Now())
+	if err != nil {
+		v.RemoveReader(rd)
+		r.log.Error("recording: beginning", "session", v.SessionID, "err", err)
+		streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": "the recording could not be created"}))
+		return nil
+	}
+	s, err := r.newSession(v, rec)
+	if err != nil {
+		v.RemoveReader(rd)
+		streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": "the recordings storage did not take the recording's first file"}))
+		return nil
+	}
+	r.mu.Lock()
+	r.cues[v.Channel.ID] = s.cues
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		if r.cues[v.Channel.ID] == s.cues {
+			delete(r.cues, v.Channel.ID)
+		}
+		r.mu.Unlock()
+	}()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.write(ctx, reports)
+	}()
+	for u := range rd.C { // closes once the session has ended, after the units queued
+		s.unit(u)
+		s.collect(ctx, reports, false)
+	}
+	s.mux.Close()
+	s.collect(ctx, reports, true)
+	close(s.jobs)
+	wg.Wait()
+	if n := rd.Dropped(); n > 0 {
+		r.log.Warn("recorder fell behind its stream", "session", v.SessionID, "dropped_units", n)
+	}
+	return r.finish(ctx, s, reports)
+}
+
+// finish writes the playlists and the recording's end.
+func (r *Recorder) finish(ctx context.Context, s *session, reports chan<- streams.Report) error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*r.cfg.PutTimeout)
+	defer cancel()
+	p, err := Store{Media: r.media, FFmpeg: r.cfg.FFmpeg}.Finish(fctx, s.rec.Prefix)
+	p.Dropped = int(atomic.LoadInt64(&s.droppedTotal))
+	if err != nil {
+		r.log.Error("recording: writing the playlists", "session", s.rec.ID, "err", err)
+	}
+	if err := r.recs.End(fctx, s.rec.ID, p); err != nil {
+		r.log.Error("recording: ending", "session", s.rec.ID, "err", err)
+	}
+	detail := map[string]any{"recording_duration_ms": p.Duration.Milliseconds(), "recording_s3_key_prefix": s.rec.Prefix}
+	if p.Dropped > 0 {
+		detail["recording_segments_dropped"] = p.Dropped
+	}
+	name := streams.EventRecordingEnd
+	if err != nil {
+		name = "Recording End Failure"
+		detail["recording_status_reason"] = "the playlists could not be written"
+	}
+	if p.Segments == 0 && !s.started && err == nil {
+		return nil // nothing was recorded (the recording is removed): no events
+	}
+	// The session reads reports until every output has returned, ending or not.
+	reports <- recordingReport(name, detail)
+	return nil
+}
+
+func recordingReport(name string, detail map[string]any) streams.Report {
+	b, _ := json.Marshal(detail)
+	return streams.Report{Kind: streams.ReportRecording, Event: name, Detail: string(b)}
+}
+
+// session is one session's recording in progress.
+type session struct {
+	r     *Recorder
+	rec   *recordings.Recording
+	mux   *llhls.Muxer
+	cues  *timeline
+	opus  bool
+	last  map[string]int64        // per track: the newest segment handed on
+	inits map[string]map[int]bool // per track: init sections stored (by the writer)
+	jobs  chan job
+
+	mu           sync.Mutex // guards inits, shared with the writer
+	dropped      int        // since the last event
+	droppedTotal int64
+	lastDropEv   time.Time
+	started      bool
+}
+
+// job is one segment to store, with the init section it needs if that is not stored yet.
+type job struct {
+	track string
+	key   string
+	parts [][]byte
+	size  int
+	init  []byte
+	initN int
+}
+
+func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*session, error) {
+	t := llhls.Tracks{SPS: v.Tracks.H264.SPS, PPS: v.Tracks.H264.PPS, AAC: v.Tracks.AAC}
+	if v.Tracks.Opus != nil && t.AAC == nil {
+		t.OpusChannels = v.Tracks.Opus.ChannelCount
+	}
+	cues := &timeline{}
+	mux, err := llhls.New(llhls.Config{SegmentMinDuration: r.cfg.SegmentDuration, PartTarget: r.cfg.SegmentDuration, SegmentCount: 3,
+		Metadata: cues.announcements}, t)
+	if err != nil {
+		r.log.Error("recording: muxer", "session", v.SessionID, "err", err)
+		return nil, err
+	}
+	s := &session{r: r, rec: rec, mux: mux, cues: cues, opus: t.OpusChannels > 0, last: map[string]int64{}, inits: map[string]map[int]bool{},
+		jobs: make(chan job, r.cfg.Queue)}
+	meta := Meta{}
+	for _, name := range mux.Tracks() {
+		s.last[name] = -1
+		s.inits[name] = map[int]bool{}
+		tm := TrackMeta{Name: name, Kind: "audio", Codec: mux.Codec(name)}
+		if name == mux.Tracks()[0] && v.Tracks.H264 != nil {
+			tm.Kind = "video"
+			var sps h264.SPS
+			if sps.Unmarshal(v.Tracks.H264.SPS) == nil {
+				tm.Width, tm.Height, tm.FPS = sps.Width(), sps.Height(), sps.FPS()
+			}
+		}
+		meta.Tracks = append(meta.Tracks, tm)
+	}
+	b, _ := json.Marshal(meta)
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.PutTimeout)
+	defer cancel()
+	if err := put(ctx, r.media, rec.Prefix+metaFile, b); err != nil {
+		r.log.Error("recording: writing its description", "session", v.SessionID, "err", err)
+		return nil, err
+	}
+	return s, nil
+}
+
+// unit packages one unit. Errors (a malformed access unit) lose that unit only.
+func (s *session) unit(u *stream.Unit) {
+	pts := u.PTS.Nanoseconds() / 1000 * llhls.VideoClock / 1_000_000
+	switch {
+	case u.Kind == stream.Video:
+		s.cues.stamp(pts, u.NTP)
+		_ = s.mux.WriteH264(pts, u.NTP, u.Payload)
+	case u.Kind == stream.Audio && s.opus && len(u.Payload) > 0:
+		_ = s.mux.WriteOpus(pts, u.NTP, u.Payload[0])
+	case u.Kind == stream.Audio:
+		_ = s.mux.WriteAAC(pts, u.NTP, u.Payload...)
+	}
+}
+
+// collect hands the segments completed since the last call to the writer. Live, a full
+// queue drops the segment; at the end (final) the recorder waits for room, the publisher
+// being gone.
+func (s *session) collect(ctx context.Context, reports chan<- streams.Report, final bool) {
+	for _, track := range s.mux.Tracks() {
+		for _, seg := range s.mux.SegmentsAfter(track, s.last[track]) {
+			s.last[track] = int64(seg.MSN)
+			j := job{track: track, key: s.rec.Prefix + track + "/" + segmentName(seg.MSN, seg.Start, seg.Duration, seg.Scale, seg.Init, seg.Disc),
+				parts: seg.Parts, size: seg.Size(), initN: seg.Init}
+			s.mu.Lock()
+			if !s.inits[track][seg.Init] {
+				j.init = s.mux.InitSection(track, seg.Init)
+			}
+			s.mu.Unlock()
+			if final { // the publisher is gone: wait for room, a while
+				t := time.NewTimer(s.r.cfg.PutTimeout)
+				select {
+				case s.jobs <- j:
+				case <-t.C:
+					s.r.dropped.Inc()
+					atomic.AddInt64(&s.droppedTotal, 1)
+				}
+				t.Stop()
+				continue
+			}
+			select {
+			case s.jobs <- j:
+			default:
+				s.drop(ctx, reports)
+			}
+		}
+	}
+}
+
+// drop counts a segment the store had no room for, with an event at most every
+// DropEventEvery.
+func (s *session) drop(ctx context.Context, reports chan<- streams.Report) {
+	s.r.dropped.Inc()
+	s.dropped++
+	atomic.AddInt64(&s.droppedTotal, 1)
+	if time.Since(s.lastDropEv) < s.r.cfg.DropEventEvery {
+		return
+	}
+	s.lastDropEv = time.Now()
+	n := s.dropped
+	s.dropped = 0
+	s.r.log.Warn("recording: storage too slow, segments dropped", "session", s.rec.ID, "segments", n)
+	select { // never wait on the session here
+	case reports <- recordingReport(streams.EventRecordingDropped, map[string]any{"recording_status_reason": "the recordings storage was too slow", "recording_segments_dropped": n}):
+	default:
+	}
+}
+
+// write stores the queued segments in order, in a goroutine of the recorder's run.
+func (s *session) write(ctx context.Context, reports chan<- streams.Report) {
+	r := s.r
+	failed := false // a write failed after the session ended: the rest is dropped, not tried
+	for j := range s.jobs {
+		if failed && ctx.Err() != nil {
+			r.dropped.Inc()
+			atomic.AddInt64(&s.droppedTotal, 1)
+			continue
+		}
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.PutTimeout)
+		var err error
+		if j.init != nil {
+			err = put(pctx, r.media, s.rec.Prefix+j.track+"/"+initName(j.initN), j.init)
+			if err == nil {
+				s.mu.Lock()
+				s.inits[j.track][j.initN] = true
+				s.mu.Unlock()
+			}
+		}
+		if err == nil {
+			err = r.media.Put(pctx, j.key, &partsReader{parts: j.parts}, int64(j.size))
+		}
+		cancel()
+		if err != nil {
+			failed = true
+			r.log.Warn("recording: storing a segment", "session", s.rec.ID, "key", j.key, "err", err)
+			r.dropped.Inc()
+			atomic.AddInt64(&s.droppedTotal, 1)
+			continue
+		}
+		failed = false
+		r.written.Add(float64(j.size))
+		r.bytes.Add(int64(j.size))
+		if !s.started {
+			s.started = true
+			streams.Send(ctx, reports, recordingReport(streams.EventRecordingStart, map[string]any{"recording_s3_key_prefix": s.rec.Prefix}))
+		}
+	}
+}
+
+// partsReader reads a segment's parts in order without joining them.
+type partsReader struct {
+	parts [][]byte
+	cur   *bytes.Reader
+}
+
+func (p *partsReader) Read(b []byte) (int, error) {
+	for {
+		if p.cur != nil && p.cur.Len() > 0 {
+			return p.cur.Read(b)
+		}
+		if len(p.parts) == 0 {
+			return 0, io.EOF
+		}
+		p.cur = bytes.NewReader(p.parts[0])
+		p.parts = p.parts[1:]
+	}
+}

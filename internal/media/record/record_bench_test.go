@@ -1,0 +1,72 @@
+package record
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/storage"
+	"github.com/livehouse/livehouse/internal/streams"
+)
+
+// nullStore takes every object and keeps nothing, so the benchmark measures the recorder.
+type nullStore struct{ storage.Store }
+
+func (nullStore) Put(_ context.Context, _ string, r io.Reader, _ int64) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+
+// BenchmarkRecordStreamMinute records one minute of a 30 fps, 3 Mbps stream with AAC per
+// iteration (packaging into fMP4 segments and handing them to a store that discards them):
+// the recorder's own CPU per stream-minute, without the storage's.
+func BenchmarkRecordStreamMinute(b *testing.B) {
+	folder, err := storage.NewFolder(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	media := nullStore{folder}
+	rec := New(testConfig, &fakeRecordings{}, media, quiet())
+	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
+	v := streams.NewView("st-bench", streams.Channel{ID: "ch1", UserID: "u1"}, st)
+	// A minute of units: 3 Mbps of video in 30 frames a second, keyframes every 2 s at 8x.
+	var units []*stream.Unit
+	frame := 3_000_000 / 8 / 30
+	audio := time.Duration(0)
+	for i := range 30 * 60 {
+		pts := time.Duration(i) * time.Second / 30
+		u := &stream.Unit{Kind: stream.Video, PTS: pts, NTP: t0.Add(pts)}
+		if i%60 == 0 {
+			u.Key, u.Payload = true, [][]byte{sps1080, pps1080, append([]byte{0x65}, make([]byte, 4*frame)...)}
+		} else {
+			u.Payload = [][]byte{append([]byte{0x41}, make([]byte, frame*5/6)...)}
+		}
+		units = append(units, u)
+		for ; audio < pts; audio += 1024 * time.Second / 48000 {
+			units = append(units, &stream.Unit{Kind: stream.Audio, PTS: audio, NTP: t0.Add(audio), Payload: [][]byte{make([]byte, 340)}})
+		}
+	}
+	var bytes int64
+	for b.Loop() {
+		s, err := rec.newSession(v, &recordings.Recording{ID: "st-bench", Prefix: "recordings/ch1/st-bench/"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		reports := make(chan streams.Report, 16)
+		done := make(chan struct{})
+		go func() { defer close(done); s.write(context.Background(), reports) }()
+		for _, u := range units {
+			s.unit(u)
+			s.collect(context.Background(), reports, true)
+		}
+		s.mux.Close()
+		s.collect(context.Background(), reports, true)
+		close(s.jobs)
+		<-done
+		bytes = int64(rec.writtenBytes())
+	}
+	b.ReportMetric(float64(bytes)/float64(b.N)/60, "bytes/stream-s")
+}

@@ -1,0 +1,450 @@
+package record
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"github.com/livehouse/livehouse/internal/media/llhls"
+	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/storage"
+	"github.com/livehouse/livehouse/internal/streams"
+)
+
+// Baseline SPSs (pic_order_cnt_type 2) from x264, as in llhls's tests.
+var (
+	sps1080 = []byte{0x67, 0x42, 0xc0, 0x28, 0xd9, 0x00, 0x78, 0x02, 0x27, 0xe5, 0x84, 0x00, 0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x03, 0x00, 0xf0, 0x3c, 0x60, 0xc9, 0x20}
+	pps1080 = []byte{0x08, 0x06, 0x07, 0x08}
+	sps360  = []byte{0x67, 0x42, 0xc0, 0x1e, 0xd9, 0x00, 0xa0, 0x2f, 0xf9, 0x70, 0x11, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00, 0x00, 0x03, 0x00, 0x3c, 0x0f, 0x16, 0x2e, 0x48}
+	pps360  = []byte{0x68, 0xcb, 0x83, 0xcb, 0x20}
+	aac     = &mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 48000, ChannelConfig: 2}
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// fakeRecordings records what the recorder tells the domain.
+type fakeRecordings struct {
+	off  bool
+	full bool // over quota
+
+	mu    sync.Mutex
+	begun []string
+	ended map[string]recordings.Progress
+}
+
+func (f *fakeRecordings) ShouldRecord(context.Context, string, string) (bool, error) {
+	if f.full {
+		return false, recordings.ErrQuota
+	}
+	return !f.off, nil
+}
+func (f *fakeRecordings) Begin(_ context.Context, id, ch, user string, at time.Time) (*recordings.Recording, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.begun = append(f.begun, id)
+	return &recordings.Recording{ID: id, ChannelID: ch, UserID: user, Prefix: recordings.Prefix(ch, id), StartedAt: at}, nil
+}
+func (f *fakeRecordings) End(_ context.Context, id string, p recordings.Progress) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ended == nil {
+		f.ended = map[string]recordings.Progress{}
+	}
+	f.ended[id] = p
+	return nil
+}
+
+// publish writes seconds of 30 fps video (a keyframe every 2 s) and AAC to st; from
+// switchAt seconds on (if > 0), with new parameter sets.
+func publish(st *stream.Stream, seconds, switchAt int) {
+	audio := time.Duration(0)
+	for i := range 30 * seconds {
+		pts := time.Duration(i) * time.Second / 30
+		sps, pps := sps1080, pps1080
+		if switchAt > 0 && i >= 30*switchAt {
+			sps, pps = sps360, pps360
+		}
+		u := &stream.Unit{Kind: stream.Video, PTS: pts, NTP: t0.Add(pts)}
+		if i%60 == 0 {
+			u.Key, u.Payload = true, [][]byte{sps, pps, {0x65, 0x88, byte(i)}}
+		} else {
+			u.Payload = [][]byte{{0x41, 0x9a, byte(i)}}
+		}
+		st.Write(u)
+		for ; audio < pts; audio += 1024 * time.Second / 48000 {
+			st.Write(&stream.Unit{Kind: stream.Audio, PTS: audio, NTP: t0.Add(audio), Payload: [][]byte{make([]byte, 200)}})
+		}
+	}
+}
+
+// record runs the recorder over one published session and returns its reports.
+func record(t *testing.T, rec *Recorder, seconds, switchAt int, during func()) []streams.Report {
+	t.Helper()
+	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
+	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, st)
+	run := rec.Start(v)
+	if run == nil {
+		t.Fatal("Start returned no run")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	reports := make(chan streams.Report, 64)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, reports) }()
+	publish(st, seconds, switchAt)
+	if during != nil {
+		during()
+	}
+	st.Close()
+	var got []streams.Report
+	for {
+		select {
+		case r := <-reports:
+			got = append(got, r)
+		case err := <-done:
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for len(reports) > 0 {
+				got = append(got, <-reports)
+			}
+			return got
+		case <-time.After(2 * time.Minute):
+			t.Fatal("the recorder did not end")
+		}
+	}
+}
+
+func events(rs []streams.Report) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Event)
+	}
+	return out
+}
+
+func read(t *testing.T, s storage.Store, key string) string {
+	t.Helper()
+	rc, _, err := s.Get(context.Background(), key)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", key, err)
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	return string(b)
+}
+
+var extinf = regexp.MustCompile(`#EXTINF:([0-9.]+),`)
+
+func playlistSeconds(t *testing.T, body string) float64 {
+	t.Helper()
+	total := 0.0
+	for _, m := range extinf.FindAllStringSubmatch(body, -1) {
+		f, _ := strconv.ParseFloat(m[1], 64)
+		total += f
+	}
+	return total
+}
+
+// testConfig queues a whole test session's units: the tests publish faster than real time.
+var testConfig = func() Config { c := DefaultConfig; c.Units, c.Queue = 1<<14, 64; return c }()
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestRecordsASession(t *testing.T) {
+	t.Parallel()
+	media, err := storage.NewFolder(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := &fakeRecordings{}
+	rec := New(testConfig, recs, media, quiet())
+	reps := record(t, rec, 30, 0, nil)
+	if got := events(reps); len(got) != 2 || got[0] != streams.EventRecordingStart || got[1] != streams.EventRecordingEnd {
+		t.Fatalf("events = %v, want Recording Start, Recording End", got)
+	}
+	prefix := recordings.Prefix("ch1", "st-test")
+	index := read(t, media, prefix+"index.m3u8")
+	for _, want := range []string{"#EXT-X-STREAM-INF:", `CODECS="avc1.42c028,mp4a.40.2"`, "RESOLUTION=1920x1080", `TYPE=AUDIO`, `URI="audio2.m3u8"`, "\nvideo1.m3u8\n"} {
+		if !strings.Contains(index, want) {
+			t.Errorf("index.m3u8 lacks %q:\n%s", want, index)
+		}
+	}
+	video := read(t, media, prefix+"video1.m3u8")
+	for _, want := range []string{"#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-ENDLIST", `#EXT-X-MAP:URI="video1/init0.mp4"`, "#EXT-X-TARGETDURATION:4"} {
+		if !strings.Contains(video, want) {
+			t.Errorf("video1.m3u8 lacks %q:\n%s", want, video)
+		}
+	}
+	if strings.Contains(video, "DISCONTINUITY") || strings.Contains(video, "GAP") {
+		t.Errorf("an unbroken session's playlist has a discontinuity or gap:\n%s", video)
+	}
+	// The whole session is there, to within a frame (the last frame's duration is guessed).
+	if secs := playlistSeconds(t, video); secs < 29.9 || secs > 30.1 {
+		t.Errorf("video1.m3u8 lists %.3f s, want 30:\n%s", secs, video)
+	}
+	if secs := playlistSeconds(t, read(t, media, prefix+"audio2.m3u8")); secs < 29.5 || secs > 30.5 {
+		t.Errorf("audio2.m3u8 lists %.3f s, want about 30", secs)
+	}
+	// Every file a playlist names is stored.
+	for _, line := range strings.Split(video, "\n") {
+		if strings.HasSuffix(line, ".m4s") {
+			if body := read(t, media, prefix+line); !strings.Contains(body[:12], "moof") {
+				t.Errorf("%s does not start with a moof", line)
+			}
+		}
+	}
+	p := recs.ended["st-test"]
+	if p.Segments != 8 || p.Duration < 29900*time.Millisecond || p.Bytes == 0 || p.Dropped != 0 {
+		t.Errorf("progress = %+v, want 8 segments over 30 s", p)
+	}
+}
+
+func TestNewParametersStartANewInit(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	rec := New(testConfig, &fakeRecordings{}, media, quiet())
+	record(t, rec, 20, 10, nil)
+	video := read(t, media, recordings.Prefix("ch1", "st-test")+"video1.m3u8")
+	if strings.Count(video, "#EXT-X-DISCONTINUITY\n") != 1 || !strings.Contains(video, `#EXT-X-MAP:URI="video1/init1.mp4"`) {
+		t.Errorf("want one discontinuity and a second init section:\n%s", video)
+	}
+	if secs := playlistSeconds(t, video); secs < 19.9 || secs > 20.1 {
+		t.Errorf("video lists %.3f s, want 20", secs)
+	}
+}
+
+func TestChannelThatDoesNotRecord(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	recs := &fakeRecordings{off: true}
+	reps := record(t, New(testConfig, recs, media, quiet()), 6, 0, nil)
+	if len(reps) != 0 || len(recs.begun) != 0 {
+		t.Errorf("reports %v, begun %v; want none", events(reps), recs.begun)
+	}
+	if objs, _ := media.List(context.Background(), "", "", 10); len(objs) != 0 {
+		t.Errorf("stored %v", objs)
+	}
+}
+
+// slowStore blocks segment writes until released.
+type slowStore struct {
+	storage.Store
+	release chan struct{}
+}
+
+func (s *slowStore) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	if strings.HasSuffix(key, ".m4s") {
+		<-s.release
+	}
+	return s.Store.Put(ctx, key, r, size)
+}
+
+func TestSlowStoreDropsSegments(t *testing.T) {
+	t.Parallel()
+	folder, _ := storage.NewFolder(t.TempDir())
+	media := &slowStore{Store: folder, release: make(chan struct{})}
+	cfg := testConfig
+	cfg.Queue = 2
+	recs := &fakeRecordings{}
+	rec := New(cfg, recs, media, quiet())
+	// 40 s of media: 10 video and 10 audio segments. While the store takes none, the
+	// queue holds 2 and the writer 1; the publisher is never held up (Write never waits).
+	reps := record(t, rec, 40, 0, func() { close(media.release) })
+	got := events(reps)
+	if len(got) == 0 || got[0] != streams.EventRecordingDropped {
+		t.Fatalf("events = %v, want Recording Segments Dropped first", got)
+	}
+	p := recs.ended["st-test"]
+	if p.Dropped == 0 {
+		t.Errorf("progress = %+v, want segments dropped", p)
+	}
+	video := read(t, media, recordings.Prefix("ch1", "st-test")+"video1.m3u8")
+	// The recording keeps the media's timeline: the lost segments are listed as a gap.
+	if !strings.Contains(video, "#EXT-X-GAP") {
+		t.Errorf("no gap listed for the dropped segments:\n%s", video)
+	}
+	if secs := playlistSeconds(t, video); secs < 39.9 || secs > 40.1 {
+		t.Errorf("video lists %.3f s with its gap, want 40:\n%s", secs, video)
+	}
+}
+
+// A crash leaves segments and no playlists; Finish writes them from what was stored.
+func TestFinishAfterACrash(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	rec := New(testConfig, &fakeRecordings{}, media, quiet())
+	record(t, rec, 12, 0, nil)
+	ctx := context.Background()
+	prefix := recordings.Prefix("ch1", "st-test")
+	want := read(t, media, prefix+"video1.m3u8")
+	for _, f := range []string{"index.m3u8", "video1.m3u8", "audio2.m3u8"} {
+		if err := media.Delete(ctx, prefix+f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The last segment, being written at the crash, never made it.
+	objs, _ := media.List(ctx, prefix+"video1/0", "", 100)
+	if err := media.Delete(ctx, objs[len(objs)-1].Key); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Store{Media: media}.Finish(ctx, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := read(t, media, prefix+"video1.m3u8")
+	if got == want || !strings.Contains(got, "#EXT-X-ENDLIST") || p.Segments != 2 {
+		t.Errorf("after Finish (%+v):\n%s", p, got)
+	}
+	read(t, media, prefix+"index.m3u8")
+}
+
+// segmentNames are TestParseSegmentName's cases, and FuzzParseSegment's seeds.
+var segmentNames = []struct {
+	name string
+	ok   bool
+}{
+	{segmentName(7, 900000, 360000, 90000, 1, true), true},
+	{segmentName(7, 900000, 360000, 90000, 0, false), true},
+	{"000000007_1_2_3.m4s", false},
+	{"000000007_1_2_0_0.m4s", false}, // no timescale
+	{"000000007_-1_2_3_0.m4s", false},
+	{"a_1_2_3_0.m4s", false},
+	{"000000007_1_2_3_0_x.m4s", false},
+	{"init0.mp4", false},
+}
+
+func TestParseSegmentName(t *testing.T) {
+	for _, tt := range segmentNames {
+		if _, ok := parseSegment("video1", tt.name, 1); ok != tt.ok {
+			t.Errorf("parseSegment(%q) ok = %v, want %v", tt.name, ok, tt.ok)
+		}
+	}
+}
+
+// A stream action put at 10 s is in the recording's fragment covering 10 s, and the segments
+// after it (each starting with a keyframe) announce it again, so a seek lands on it.
+func TestStreamActionsReplay(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	rec := New(testConfig, &fakeRecordings{}, media, quiet())
+	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
+	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, st)
+	r := &recordings.Recording{ID: "st-test", Prefix: recordings.Prefix("ch1", "st-test")}
+	s, err := rec.newSession(v, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports := make(chan streams.Report, 16)
+	done := make(chan struct{})
+	go func() { defer close(done); s.write(context.Background(), reports) }()
+	for i := range 30 * 20 {
+		pts := time.Duration(i) * time.Second / 30
+		if i == 30*10 {
+			s.cues.put(Cue{ID: "act-1", Payload: []byte(`{"name":"notice","data":{"title":"Hello"}}`)})
+		}
+		u := &stream.Unit{Kind: stream.Video, PTS: pts, NTP: t0.Add(pts), Payload: [][]byte{{0x41, 0x9a, byte(i)}}}
+		if i%60 == 0 {
+			u.Key, u.Payload = true, [][]byte{sps1080, pps1080, {0x65, 0x88, byte(i)}}
+		}
+		s.unit(u)
+		s.collect(context.Background(), reports, false)
+	}
+	s.mux.Close()
+	s.collect(context.Background(), reports, true)
+	close(s.jobs)
+	<-done
+	objs, _ := media.List(context.Background(), r.Prefix+"video1/0", "", 100)
+	var with []int64 // start seconds of the segments that carry the action
+	for _, o := range objs {
+		seg, ok := parseSegment("video1", strings.TrimPrefix(o.Key, r.Prefix+"video1/"), o.Size)
+		if !ok {
+			t.Fatalf("bad name %s", o.Key)
+		}
+		body := read(t, media, o.Key)
+		if strings.Contains(body, "emsg") && strings.Contains(body, `"id":"act-1"`) && strings.Contains(body, "https://aomedia.org/emsg/ID3") {
+			with = append(with, (seg.start-llhlsStart)/seg.scale)
+		}
+	}
+	// Segments of 4 s from 0: the one from 8 s holds 10 s; 12 and 16 announce it again.
+	if want := []int64{8, 12, 16}; !slices.Equal(with, want) {
+		t.Errorf("segments with the action start at %v s, want %v", with, want)
+	}
+}
+
+const llhlsStart = llhls.StartDTS
+
+// deadStore never completes a segment's write.
+type deadStore struct{ storage.Store }
+
+func (d deadStore) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	if strings.HasSuffix(key, ".m4s") {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return d.Store.Put(ctx, key, r, size)
+}
+
+// A store that takes nothing costs the session's end a bounded wait, and the loss is counted.
+func TestDeadStoreEndsInTime(t *testing.T) {
+	t.Parallel()
+	folder, _ := storage.NewFolder(t.TempDir())
+	cfg := testConfig
+	cfg.PutTimeout = 200 * time.Millisecond
+	recs := &fakeRecordings{}
+	start := time.Now()
+	reps := record(t, New(cfg, recs, deadStore{folder}, quiet()), 12, 0, nil)
+	if took := time.Since(start); took > time.Minute {
+		t.Errorf("the recording took %v to end", took)
+	}
+	if got := events(reps); len(got) != 0 {
+		t.Errorf("events = %v, want none (nothing was recorded)", got)
+	}
+	if p := recs.ended["st-test"]; p.Dropped == 0 || p.Segments != 0 {
+		t.Errorf("progress = %+v, want segments dropped and none stored", p)
+	}
+}
+
+func TestOverQuota(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	recs := &fakeRecordings{full: true}
+	reps := record(t, New(testConfig, recs, media, quiet()), 6, 0, nil)
+	if got := events(reps); len(got) != 1 || got[0] != streams.EventRecordingFailure || !strings.Contains(reps[0].Detail, "quota") {
+		t.Errorf("reports = %+v, want one Recording Start Failure naming the quota", reps)
+	}
+	if objs, _ := media.List(context.Background(), "", "", 10); len(objs) != 0 || len(recs.begun) != 0 {
+		t.Errorf("stored %v, begun %v", objs, recs.begun)
+	}
+}
+
+// FuzzParseSegment: a stored name that parses describes itself (it is what segmentName
+// writes for the values read), and no name panics.
+func FuzzParseSegment(f *testing.F) {
+	for _, tt := range segmentNames {
+		f.Add(tt.name)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		seg, ok := parseSegment("video1", name, 1)
+		if !ok {
+			return
+		}
+		if again := segmentName(seg.msn, seg.start, seg.dur, seg.scale, seg.init, seg.disc); again != name {
+			s2, ok := parseSegment("video1", again, 1)
+			s2.file = seg.file // leading zeros differ
+			if !ok || s2 != seg {
+				t.Errorf("%q parses to %+v, written back as %q", name, seg, again)
+			}
+		}
+	})
+}

@@ -1,0 +1,150 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/recordings"
+)
+
+const recordingColumns = `id, channel_id, user_id, title, prefix, status, started_at, ended_at, duration_ms, bytes, segments, dropped, hidden, poster`
+
+func scanRecording(sc interface{ Scan(...any) error }) (*recordings.Recording, error) {
+	var r recordings.Recording
+	var started, durMS int64
+	var ended sql.NullInt64
+	var hidden, poster int
+	if err := sc.Scan(&r.ID, &r.ChannelID, &r.UserID, &r.Title, &r.Prefix, &r.Status, &started, &ended, &durMS, &r.Bytes, &r.Segments, &r.Dropped, &hidden, &poster); err != nil {
+		return nil, err
+	}
+	r.StartedAt = fromMS(started)
+	if ended.Valid {
+		r.EndedAt = fromMS(ended.Int64)
+	}
+	r.Duration = time.Duration(durMS) * time.Millisecond
+	r.Hidden, r.Poster = hidden != 0, poster != 0
+	return &r, nil
+}
+
+func (s *DB) recordings(ctx context.Context, query string, args ...any) ([]*recordings.Recording, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*recordings.Recording
+	for rows.Next() {
+		r, err := scanRecording(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CreateRecording records a recording that has begun.
+func (s *DB) CreateRecording(ctx context.Context, r *recordings.Recording) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO recordings (id, channel_id, user_id, title, prefix, status, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), r.ID, r.ChannelID, r.UserID, r.Title, r.Prefix, r.Status, ms(r.StartedAt))
+	return err
+}
+
+// FinishRecording marks a recording complete.
+func (s *DB) FinishRecording(ctx context.Context, id string, endedAt time.Time, p recordings.Progress) error {
+	poster := 0
+	if p.Poster {
+		poster = 1
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE recordings SET status = ?, ended_at = ?, duration_ms = ?, bytes = ?, segments = ?, dropped = ?, poster = ? WHERE id = ?`),
+		recordings.StatusComplete, ms(endedAt), p.Duration.Milliseconds(), p.Bytes, p.Segments, p.Dropped, poster, id)
+	return err
+}
+
+// Recording returns one recording.
+func (s *DB) Recording(ctx context.Context, id string) (*recordings.Recording, error) {
+	r, err := scanRecording(s.db.QueryRowContext(ctx, s.q(`SELECT `+recordingColumns+` FROM recordings WHERE id = ?`), id))
+	if isNoRows(err) {
+		return nil, recordings.ErrNotFound
+	}
+	return r, err
+}
+
+// ChannelRecordings lists a channel's complete recordings, newest first.
+func (s *DB) ChannelRecordings(ctx context.Context, channelID string, withHidden bool, limit int) ([]*recordings.Recording, error) {
+	hidden := 0
+	if withHidden {
+		hidden = 1
+	}
+	return s.recordings(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE channel_id = ? AND status = ? AND hidden <= ?
+		ORDER BY started_at DESC, id DESC LIMIT ?`, channelID, recordings.StatusComplete, hidden, limit)
+}
+
+// UpdateRecording sets a recording's title and visibility.
+func (s *DB) UpdateRecording(ctx context.Context, id, title string, hidden bool) error {
+	h := 0
+	if hidden {
+		h = 1
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE recordings SET title = ?, hidden = ? WHERE id = ?`), title, h, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return recordings.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteRecording removes a recording's record.
+func (s *DB) DeleteRecording(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM recordings WHERE id = ?`), id)
+	return err
+}
+
+// UnfinishedRecordings lists recordings still marked recording whose session has ended or
+// is gone.
+func (s *DB) UnfinishedRecordings(ctx context.Context, limit int) ([]*recordings.Recording, error) {
+	return s.recordings(ctx, `SELECT `+recordingColumns+` FROM recordings r WHERE r.status = ?
+		AND NOT EXISTS (SELECT 1 FROM stream_sessions ss WHERE ss.id = r.id AND ss.ended_at IS NULL) ORDER BY started_at LIMIT ?`,
+		recordings.StatusRecording, limit)
+}
+
+// ExpiredRecordings lists complete recordings that ended before a time.
+func (s *DB) ExpiredRecordings(ctx context.Context, before time.Time, limit int) ([]*recordings.Recording, error) {
+	return s.recordings(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE status = ? AND ended_at < ? ORDER BY ended_at LIMIT ?`,
+		recordings.StatusComplete, ms(before), limit)
+}
+
+// UserRecordings lists a user's recordings.
+func (s *DB) UserRecordings(ctx context.Context, userID string, limit int) ([]*recordings.Recording, error) {
+	return s.recordings(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE user_id = ? ORDER BY started_at LIMIT ?`, userID, limit)
+}
+
+// UserRecordingBytes sums the sizes of a user's complete recordings.
+func (s *DB) UserRecordingBytes(ctx context.Context, userID string) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(bytes), 0) FROM recordings WHERE user_id = ?`), userID).Scan(&n)
+	return n, err
+}
+
+// RecordingEnabled reports a channel's own recording switch.
+func (s *DB) RecordingEnabled(ctx context.Context, channelID string) (bool, error) {
+	var off int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT recording_off FROM channels WHERE id = ?`), channelID).Scan(&off)
+	if isNoRows(err) {
+		return false, recordings.ErrNotFound
+	}
+	return off == 0, err
+}
+
+// SetRecordingEnabled sets a channel's own recording switch.
+func (s *DB) SetRecordingEnabled(ctx context.Context, channelID string, on bool) error {
+	off := 1
+	if on {
+		off = 0
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE channels SET recording_off = ? WHERE id = ?`), off, channelID)
+	return err
+}

@@ -1,0 +1,119 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/livehouse/livehouse/internal/recordings"
+)
+
+func recordingIDs(list []*recordings.Recording) []string {
+	var out []string
+	for _, r := range list {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+func testRecordings(t *testing.T, s Store) {
+	ctx := context.Background()
+	ua, a := mustCreate(t, s, "alice", "alice@example.com", true)
+	_, b := mustCreate(t, s, "bobby", "bob@example.com", true)
+
+	// The channel's own switch: on by default.
+	if on, err := s.RecordingEnabled(ctx, a.ID); err != nil || !on {
+		t.Fatalf("RecordingEnabled = %v, %v; want on by default", on, err)
+	}
+	if err := s.SetRecordingEnabled(ctx, a.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := s.RecordingEnabled(ctx, a.ID); on {
+		t.Error("RecordingEnabled after turning it off = true")
+	}
+	if on, _ := s.RecordingEnabled(ctx, b.ID); !on {
+		t.Error("another channel's switch changed")
+	}
+	if _, err := s.RecordingEnabled(ctx, "nope"); !errors.Is(err, recordings.ErrNotFound) {
+		t.Errorf("RecordingEnabled(unknown) err = %v", err)
+	}
+
+	for i, id := range []string{"st-1", "st-2", "st-3"} {
+		mustOpenSession(t, s, id, a.ID, t0.Add(time.Duration(i)*time.Hour))
+		if id != "st-3" { // st-1 and st-2's sessions end; st-3 is live
+			if err := s.EndStreamSession(ctx, id, t0.Add(5*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := &recordings.Recording{ID: id, ChannelID: a.ID, UserID: ua.ID, Prefix: recordings.Prefix(a.ID, id), Status: recordings.StatusRecording, StartedAt: t0.Add(time.Duration(i) * time.Hour)}
+		if err := s.CreateRecording(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// st-2's recorder finishes it; st-1's was lost with its node.
+	p := recordings.Progress{Duration: 90 * time.Second, Bytes: 1234, Segments: 45, Dropped: 1, Poster: true}
+	if err := s.FinishRecording(ctx, "st-2", t0.Add(time.Hour+95*time.Second), p); err != nil {
+		t.Fatal(err)
+	}
+	un, err := s.UnfinishedRecordings(ctx, 10)
+	if diff := cmp.Diff([]string{"st-1"}, recordingIDs(un)); err != nil || diff != "" {
+		t.Errorf("UnfinishedRecordings: %v (-want +got):\n%s", err, diff)
+	}
+	got, err := s.Recording(ctx, "st-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &recordings.Recording{ID: "st-2", ChannelID: a.ID, UserID: ua.ID, Prefix: recordings.Prefix(a.ID, "st-2"), Status: recordings.StatusComplete,
+		StartedAt: t0.Add(time.Hour), EndedAt: t0.Add(time.Hour + 95*time.Second), Duration: 90 * time.Second, Bytes: 1234, Segments: 45, Dropped: 1, Poster: true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Recording (-want +got):\n%s", diff)
+	}
+	if _, err := s.Recording(ctx, "nope"); !errors.Is(err, recordings.ErrNotFound) {
+		t.Errorf("Recording(unknown) err = %v", err)
+	}
+	if err := s.FinishRecording(ctx, "st-1", t0.Add(10*time.Second), recordings.Progress{}); err != nil {
+		t.Fatal(err)
+	}
+	// Newest first; complete ones only; hidden ones for the owner only.
+	list, err := s.ChannelRecordings(ctx, a.ID, false, 10)
+	if diff := cmp.Diff([]string{"st-2", "st-1"}, recordingIDs(list)); err != nil || diff != "" {
+		t.Errorf("ChannelRecordings: %v (-want +got):\n%s", err, diff)
+	}
+	if err := s.UpdateRecording(ctx, "st-2", "My stream", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateRecording(ctx, "nope", "x", false); !errors.Is(err, recordings.ErrNotFound) {
+		t.Errorf("UpdateRecording(unknown) err = %v", err)
+	}
+	list, _ = s.ChannelRecordings(ctx, a.ID, false, 10)
+	if diff := cmp.Diff([]string{"st-1"}, recordingIDs(list)); diff != "" {
+		t.Errorf("ChannelRecordings without hidden (-want +got):\n%s", diff)
+	}
+	list, _ = s.ChannelRecordings(ctx, a.ID, true, 10)
+	if diff := cmp.Diff([]string{"st-2", "st-1"}, recordingIDs(list)); diff != "" {
+		t.Errorf("ChannelRecordings with hidden (-want +got):\n%s", diff)
+	}
+	if got, _ := s.Recording(ctx, "st-2"); got.Title != "My stream" || !got.Hidden {
+		t.Errorf("after update: title %q hidden %v", got.Title, got.Hidden)
+	}
+	old, err := s.ExpiredRecordings(ctx, t0.Add(time.Minute), 10)
+	if diff := cmp.Diff([]string{"st-1"}, recordingIDs(old)); err != nil || diff != "" {
+		t.Errorf("ExpiredRecordings: %v (-want +got):\n%s", err, diff)
+	}
+	if n, err := s.UserRecordingBytes(ctx, ua.ID); err != nil || n != 1234 {
+		t.Errorf("UserRecordingBytes = %d, %v; want 1234", n, err)
+	}
+	mine, _ := s.UserRecordings(ctx, ua.ID, 10)
+	if diff := cmp.Diff([]string{"st-1", "st-2", "st-3"}, recordingIDs(mine)); diff != "" {
+		t.Errorf("UserRecordings (-want +got):\n%s", diff)
+	}
+	if err := s.DeleteRecording(ctx, "st-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recording(ctx, "st-1"); !errors.Is(err, recordings.ErrNotFound) {
+		t.Errorf("after DeleteRecording err = %v", err)
+	}
+}
