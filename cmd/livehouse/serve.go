@@ -26,6 +26,7 @@ import (
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
+	"github.com/livehouse/livehouse/internal/media/whep"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/internal/safe"
@@ -141,10 +142,27 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}()
 	rtmpAddr, webrtcAddr := "-", "-"
 	var webrtcIngest httpapi.WHIP
+	var webrtcPlayback httpapi.WHEP
 	// The ingest URL streamers see: this node's listener, or the configured port when the
 	// node takes no ingest (an api node tells streamers where the media nodes listen).
 	ingestURL := rtmpURL(cfg.PublicURL, cfg.RTMPAddr)
 	if cfg.Has(config.RoleMedia) {
+		w, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
+		if err != nil {
+			return err
+		}
+		stopWHIP := background(log, "whip", w.Run)
+		defer stopWHIP()
+		webrtcIngest, webrtcAddr = w, w.Addr().String()
+		// WHEP playback shares WHIP's UDP port; it is an output of every live session, added
+		// before any ingest listener runs. Its viewers end before the port closes (deferred
+		// stops run in reverse).
+		p := whep.New(whep.Config{Engine: w.SettingEngine(), STUNServers: cfg.WebRTCSTUNServers, FFmpeg: cfg.Transcode.FFmpeg}, a.views, log)
+		a.streams.AddOutput(p)
+		stopWHEP := background(log, "whep", p.Run)
+		defer stopWHEP()
+		webrtcPlayback = p
+
 		ingest, err := rtmp.Listen(rtmp.Config{
 			Addr: cfg.RTMPAddr, MaxConnections: cfg.RTMPMaxConnections, MaxConnectionsPerAddress: cfg.RTMPMaxConnectionsPerAddress,
 			PublishTimeout: time.Duration(cfg.RTMPPublishTimeoutSeconds) * time.Second,
@@ -157,13 +175,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		defer stopRTMP()
 		rtmpAddr, ingestURL = ingest.Addr().String(), rtmpURL(cfg.PublicURL, ingest.Addr().String())
 
-		w, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
-		if err != nil {
-			return err
-		}
-		stopWHIP := background(log, "whip", w.Run)
-		defer stopWHIP()
-		webrtcIngest, webrtcAddr = w, w.Addr().String()
 	}
 
 	search, err := productSearch(cfg.AmazonProduct)
@@ -187,6 +198,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Chat:     hub,
 		Sockets:  sockets,
 		WHIP:     webrtcIngest,
+		WHEP:     webrtcPlayback,
 		Actions:  a.actions,
 		Products: search,
 		Health:   a.health,

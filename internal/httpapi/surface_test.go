@@ -151,6 +151,9 @@ func TestAuthorization(t *testing.T) {
 		// WHIP's bearer token is a stream key, not a session token; this server has no WHIP.
 		{call{"POST", "/api/whip", "v=0", ""}, want{401, 415, 415}},
 		{call{"DELETE", "/api/whip/abc", nil, "DELETE /api/whip/{id}"}, want{401, 404, 404}},
+		// WHEP's bearer token is a playback token; this server has no WHEP.
+		{call{"POST", "/api/whep/ch-1", "v=0", "POST /api/whep/{channelId}"}, want{401, 415, 415}},
+		{call{"DELETE", "/api/whep/ch-1/abc", nil, "DELETE /api/whep/{channelId}/{id}"}, want{404, 404, 404}},
 	}
 	routes := map[string]bool{}
 	for _, tt := range tests {
