@@ -271,7 +271,6 @@ func (v *viewer) beacon() bool {
 	return true
 }
 
-
 // sender turns items into RTP on the viewer's tracks. The viewer's media timeline is the
 // source's shifted by offset; the burst it starts with is squeezed (burstStep apart) so its
 // last frame sits where the live frames continue.
