@@ -61,6 +61,7 @@ type viewer struct {
 // the next keyframe. Called with the feed's lock held.
 func (v *viewer) offerVideo(u *stream.Unit) {
 	if v.waitKey && !u.Key {
+		v.dropped++
 		return
 	}
 	select {
@@ -290,30 +291,43 @@ func newSender(video, audio *webrtc.TrackLocalStaticRTP) *sender {
 	return &sender{video: video, audio: audio, vseq: uint16(rand.Uint32()), aseq: uint16(rand.Uint32()), vbase: rand.Uint32(), abase: rand.Uint32()}
 }
 
-func (s *sender) send(it item) error {
+// place puts an item on the viewer's timeline; it reports false for audio that is not sent
+// (from before the live edge, or before the first picture).
+func (s *sender) place(it item) (time.Duration, bool) {
 	inBurst := s.burst > 0
 	if inBurst {
 		s.burst--
 	}
 	if !it.video {
-		if inBurst || !s.offsetSet || s.audio == nil {
-			return nil // audio from before the live edge, or before the first picture
+		if inBurst || !s.offsetSet {
+			return 0, false
 		}
-		ts := s.abase + uint32(int64(it.pts+s.offset)*48000/int64(time.Second))
-		s.aseq++
-		return s.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: s.aseq, Timestamp: ts}, Payload: it.opus})
+		return it.pts + s.offset, true
 	}
-	var at time.Duration
 	switch {
 	case inBurst:
-		at = time.Duration(s.burstN) * burstStep
+		at := time.Duration(s.burstN) * burstStep
 		s.burstN++
 		s.offset, s.offsetSet = at-it.pts, true
+		return at, true
 	case !s.offsetSet:
 		s.offset, s.offsetSet = -it.pts, true
-		at = 0
-	default:
-		at = it.pts + s.offset
+	}
+	return it.pts + s.offset, true
+}
+
+func (s *sender) send(it item) error {
+	at, ok := s.place(it)
+	if !ok {
+		return nil
+	}
+	if !it.video {
+		if s.audio == nil {
+			return nil
+		}
+		ts := s.abase + uint32(int64(at)*48000/int64(time.Second))
+		s.aseq++
+		return s.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: s.aseq, Timestamp: ts}, Payload: it.opus})
 	}
 	ts := s.vbase + uint32(int64(at)*90000/int64(time.Second))
 	var annexB []byte
