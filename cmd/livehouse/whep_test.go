@@ -24,19 +24,26 @@ import (
 func TestLiveRTMPToWHEP(t *testing.T) {
 	needTool(t, "ffmpeg")
 	dir := t.TempDir()
-	srv := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": freePort(t)}
+	srv := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": freePort(t),
+		"LIVEHOUSE_PLAYBACK_TOKEN_SECONDS": "15"} // beacons, and so ban checks, every 5 s
 	base, stop := startServer(t, srv)
 	defer stop()
-	_, key, channelID, _ := signUpStreamer(t, base)
+	streamerSession, key, channelID, _ := signUpStreamer(t, base)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	endpoint := base + "/api/whep/" + channelID
 
 	var page map[string]any
-	getJSON(t, base+"/api/channels/streamer", &page)
-	token, _ := page["playbackToken"].(string)
+	// freshToken is a viewer's playback token as the channel page hands it out.
+	freshToken := func(session string) string {
+		var p map[string]any
+		getAuthJSON(t, base+"/api/channels/streamer", session, &p)
+		tok, _ := p["playbackToken"].(string)
+		return tok
+	}
+	token := freshToken("")
 	if token == "" {
-		t.Fatalf("no playback token: %v", page)
+		t.Fatal("no playback token")
 	}
 	// An offline channel has nothing to play.
 	if _, err := wheptest.Play(ctx, endpoint, token, wheptest.Options{}); !isWHEPStatus(err, 404) {
@@ -82,6 +89,7 @@ func TestLiveRTMPToWHEP(t *testing.T) {
 	}
 
 	joined := time.Now()
+	token = freshToken("")
 	v, err := wheptest.Play(ctx, endpoint, token, wheptest.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -151,8 +159,31 @@ func TestLiveRTMPToWHEP(t *testing.T) {
 		t.Errorf("a second DELETE: %v %v, want 404", res.StatusCode, err)
 	}
 
+	// A signed-in fan watches; banned, they are disconnected at their session's next renewal
+	// and their token opens no new session.
+	post(t, base+"/api/auth/register", "", map[string]string{"username": "fan1", "email": "f@example.com", "password": "Passw0rd!"})
+	_, login := post(t, base+"/api/auth/login", "", map[string]string{"username": "fan1", "password": "Passw0rd!"})
+	fanSession, _ := login["token"].(string)
+	fanToken := freshToken(fanSession)
+	fan, err := wheptest.Play(ctx, endpoint, fanToken, wheptest.Options{NoAudio: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fan.Close()
+	waitFor(t, 30*time.Second, "the fan's first frame", func() bool { return len(fan.Frames()) > 0 })
+	if status, _ := putReq(t, base+"/api/channels/streamer/bans/fan1", streamerSession); status != 204 {
+		t.Fatalf("ban: %d", status)
+	}
+	if _, err := wheptest.Play(ctx, endpoint, fanToken, wheptest.Options{NoAudio: true}); !isWHEPStatus(err, 403) {
+		t.Errorf("the banned fan's token: err = %v, want a 403", err)
+	}
+	waitFor(t, 30*time.Second, "the banned fan's session to end", func() bool {
+		s := fan.State().String()
+		return s == "closed" || s == "failed" || s == "disconnected"
+	})
+
 	// A viewer that stays is ended with the stream.
-	stay, err := wheptest.Play(ctx, endpoint, token, wheptest.Options{NoAudio: true})
+	stay, err := wheptest.Play(ctx, endpoint, freshToken(""), wheptest.Options{NoAudio: true})
 	if err != nil {
 		t.Fatal(err)
 	}
