@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,36 +76,12 @@ func run() error {
 	return nil
 }
 
-// samples are a pre-encoded 720p30 2.5 Mbps H.264 file in MPEG-TS (baseline, no B-frames, a keyframe every
-// 2 s, as a browser sends) and 30 s of Opus, made once, so publishers cost almost nothing.
-func samples() (video, audio string, err error) {
-	video = filepath.Join(os.TempDir(), "livehouse-bench-whip-720p30.ts")
-	audio = filepath.Join(os.TempDir(), "livehouse-bench-whip-opus.ogg")
-	if _, err := os.Stat(video); err != nil {
-		out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-			"-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "baseline", "-bf", "0", "-x264-params", "sliced-threads=0",
-			"-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
-			"-pix_fmt", "yuv420p", "-f", "mpegts", video).CombinedOutput()
-		if err != nil {
-			return "", "", fmt.Errorf("encoding the video sample: %v: %s", err, out)
-		}
-	}
-	if _, err := os.Stat(audio); err != nil {
-		out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-			"-t", "30", "-ac", "2", "-c:a", "libopus", "-b:a", "64k", "-page_duration", "20000", "-f", "ogg", audio).CombinedOutput()
-		if err != nil {
-			return "", "", fmt.Errorf("encoding the audio sample: %v: %s", err, out)
-		}
-	}
-	return video, audio, nil
-}
-
 // latency publishes one 720p30 stream over WHIP (a Pion client, H.264 + Opus, loopback) and,
 // for each new video part, measures from the moment the part's newest frame was sent by the
 // publisher to the moment a blocking playlist reload lists the part. It also reports the
 // part's newest frame's arrival (its PDT) to listing, which is what RTMP's figure measures.
 func latency(audio string) error {
-	video, opus, err := samples()
+	video, opus, err := harness.WebRTCSamples()
 	if err != nil {
 		return err
 	}
@@ -175,7 +150,7 @@ func follow(url string, sample time.Duration, seen func(newest, listed time.Time
 // cpuPerStream publishes n WebRTC streams at once and reads the server's CPU time over the
 // measurement window.
 func cpuPerStream(n int, audio string) error {
-	video, opus, err := samples()
+	video, opus, err := harness.WebRTCSamples()
 	if err != nil {
 		return err
 	}
@@ -210,7 +185,7 @@ func cpuPerStream(n int, audio string) error {
 			return err
 		}
 	}
-	cpu0, ff0, t0 := s.CPUSeconds(), ffmpegCPUSeconds(s.PID()), time.Now()
+	cpu0, ff0, t0 := s.CPUSeconds(), harness.FFmpegCPUSeconds(s.PID()), time.Now()
 	time.Sleep(*duration) // the measurement window
 	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
 	for _, p := range pubs {
@@ -219,7 +194,7 @@ func cpuPerStream(n int, audio string) error {
 		}
 	}
 	streamMinutes := float64(n) * elapsed.Minutes()
-	ff := ffmpegCPUSeconds(s.PID()) - ff0
+	ff := harness.FFmpegCPUSeconds(s.PID()) - ff0
 	fmt.Printf("server CPU with %d concurrent WebRTC streams, webrtc_hls_audio=%s (720p30 2.5 Mbps H.264 + 64 kbps Opus over WHIP, SRTP + depacketising + LL-HLS packaging, no viewers; %v): "+
 		"%.2f CPU-s per stream-minute in livehouse + %.2f in its ffmpeg transcoders, %.1f%% of one core in all, RSS %.0f MiB\n",
 		n, audio, elapsed.Round(time.Second), cpu/streamMinutes, ff/streamMinutes, 100*(cpu+ff)/elapsed.Seconds(), s.RSSKiB()/1024)
@@ -231,7 +206,7 @@ func cpuPerStream(n int, audio string) error {
 // encoder's lookahead): 20 ms Opus packets are written in real time to ffmpeg's stdin, and the
 // time until the matching ADTS frames come out of its stdout is recorded.
 func opusToAAC() error {
-	_, audio, err := samples()
+	_, audio, err := harness.WebRTCSamples()
 	if err != nil {
 		return err
 	}
@@ -324,33 +299,4 @@ func splitOgg(b []byte) [][]byte {
 		b = b[next+4:]
 	}
 	return pages
-}
-
-// ffmpegCPUSeconds is the CPU time so far of the ffmpeg processes the server started (its
-// Opus→AAC transcoders), from /proc.
-func ffmpegCPUSeconds(parent int) float64 {
-	entries, _ := os.ReadDir("/proc")
-	var total float64
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		end := strings.LastIndexByte(string(raw), ')')
-		if end < 0 || !strings.Contains(string(raw[:end]), "(ffmpeg") {
-			continue
-		}
-		f := strings.Fields(string(raw[end+2:]))
-		if ppid, _ := strconv.Atoi(f[1]); ppid != parent {
-			continue
-		}
-		u, _ := strconv.ParseFloat(f[11], 64)
-		st, _ := strconv.ParseFloat(f[12], 64)
-		total += (u + st) / 100
-	}
-	return total
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/internal/media/srt"
+	"github.com/livehouse/livehouse/internal/media/whep"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/internal/safe"
@@ -149,12 +150,29 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}()
 	rtmpAddr, webrtcAddr := "-", "-"
 	var webrtcIngest httpapi.WHIP
+	var webrtcPlayback httpapi.WHEP
 	// The ingest URL streamers see: this node's listener, or the configured port when the
 	// node takes no ingest (an api node tells streamers where the media nodes listen).
 	ingestURL := rtmpURL(cfg.PublicURL, cfg.RTMPAddr)
 	rtmpsIngestURL := ingestURLFor("rtmps", cfg.PublicURL, cfg.RTMPSAddr)
 	srtIngestURL := ingestURLFor("srt", cfg.PublicURL, cfg.SRTAddr)
 	if cfg.Has(config.RoleMedia) {
+		w, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
+		if err != nil {
+			return err
+		}
+		stopWHIP := background(log, "whip", w.Run)
+		defer stopWHIP()
+		webrtcIngest, webrtcAddr = w, w.Addr().String()
+		// WHEP playback shares WHIP's UDP port; it is an output of every live session, added
+		// before any ingest listener runs. Its viewers end before the port closes (deferred
+		// stops run in reverse).
+		p := whep.New(whep.Config{Engine: w.SettingEngine(), STUNServers: cfg.WebRTCSTUNServers, FFmpeg: cfg.Transcode.FFmpeg}, a.views, log)
+		a.streams.AddOutput(p)
+		stopWHEP := background(log, "whep", p.Run)
+		defer stopWHEP()
+		webrtcPlayback = p
+
 		ingest, err := rtmp.Listen(rtmp.Config{
 			Addr: cfg.RTMPAddr, MaxConnections: cfg.RTMPMaxConnections, MaxConnectionsPerAddress: cfg.RTMPMaxConnectionsPerAddress,
 			PublishTimeout: time.Duration(cfg.RTMPPublishTimeoutSeconds) * time.Second,
@@ -201,14 +219,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			defer stopSRT()
 			srtIngestURL = ingestURLFor("srt", cfg.PublicURL, s.Addr().String())
 		}
-
-		w, err := whip.Listen(whip.Config{UDPAddr: cfg.WebRTCAddr, PublicIPs: cfg.WebRTCPublicIPs, STUNServers: cfg.WebRTCSTUNServers, HLSAudio: cfg.WebRTCHLSAudio}, a.streams, log)
-		if err != nil {
-			return err
-		}
-		stopWHIP := background(log, "whip", w.Run)
-		defer stopWHIP()
-		webrtcIngest, webrtcAddr = w, w.Addr().String()
 	}
 
 	search, err := productSearch(cfg.AmazonProduct)
@@ -238,6 +248,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Roles:      cfg.Roles,
 		Images:     imageproxy.New(imageproxy.Config{}),
 		Recordings: a.recordings,
+		WHEP:       webrtcPlayback,
 	})
 
 	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)

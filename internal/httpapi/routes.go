@@ -24,6 +24,9 @@ var routeRoles = map[string]string{
 	"GET /api/chat":         RoleChat,
 	"POST /api/whip":        RoleMedia,
 	"DELETE /api/whip/{id}": RoleMedia,
+
+	"POST /api/whep/{channelId}":        RoleMedia,
+	"DELETE /api/whep/{channelId}/{id}": RoleMedia,
 }
 
 // roleOf is the role that serves a route.
@@ -39,7 +42,7 @@ const (
 	RoleAll   = "all"
 	RoleAPI   = "api"   // the REST API and the web app
 	RoleChat  = "chat"  // chat tokens and chat WebSockets
-	RoleMedia = "media" // WHIP ingest (RTMP is its own listener) and the HLS origin
+	RoleMedia = "media" // WHIP ingest (RTMP is its own listener), WHEP playback and the HLS origin
 	RoleEdge  = "edge"  // HLS relayed from the ingesting nodes
 )
 
@@ -120,6 +123,8 @@ func apiRoutes(d Deps) []route {
 
 		{"POST /api/whip", handleWHIPPublish(d.WHIP, log)},
 		{"DELETE /api/whip/{id}", handleWHIPEnd(d.WHIP, log)},
+		{"POST /api/whep/{channelId}", handleWHEPPlay(d.WHEP, d.Config.TrustProxy, log)},
+		{"DELETE /api/whep/{channelId}/{id}", handleWHEPLeave(d.WHEP, log)},
 	}
 }
 

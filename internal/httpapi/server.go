@@ -64,6 +64,7 @@ type Deps struct {
 	Products ProductSearcher // Amazon product search; nil when the feature is off
 	Health   *streams.Health // stream sessions, events and metrics
 	WHIP     WHIP            // WebRTC ingest; nil answers 404
+	WHEP     WHEP            // WebRTC playback; nil answers 404
 	// Roles are what this node serves (Role*); nil serves everything. Routes of other roles
 	// answer 421 RoleNotServed.
 	Roles  []string

@@ -163,6 +163,9 @@ func TestAuthorization(t *testing.T) {
 		{call{"DELETE", "/api/videos/" + doomed, nil, "DELETE /api/videos/{id}"}, want{401, 403, 204}},
 		{call{"GET", "/api/me/recording", nil, ""}, want{401, 200, 200}},
 		{call{"PUT", "/api/me/recording", map[string]any{"enabled": true}, ""}, want{401, 200, 200}},
+		// WHEP's bearer token is a playback token; this server has no WHEP.
+		{call{"POST", "/api/whep/ch-1", "v=0", "POST /api/whep/{channelId}"}, want{401, 415, 415}},
+		{call{"DELETE", "/api/whep/ch-1/abc", nil, "DELETE /api/whep/{channelId}/{id}"}, want{404, 404, 404}},
 	}
 	routes := map[string]bool{}
 	for _, tt := range tests {

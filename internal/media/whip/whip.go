@@ -153,6 +153,10 @@ func Listen(cfg Config, ingest Ingest, log *slog.Logger) (*Server, error) {
 // Addr is the UDP address media arrives on.
 func (s *Server) Addr() net.Addr { return s.addr }
 
+// SettingEngine is the Pion setting engine with the shared UDP mux, so that WHEP playback
+// uses the same one port. The mux closes when Run returns: its users end before.
+func (s *Server) SettingEngine() webrtc.SettingEngine { return s.engine }
+
 // ICEServers are the STUN servers offered to publishers.
 func (s *Server) ICEServers() []string { return s.cfg.STUNServers }
 

@@ -32,6 +32,8 @@ type Options struct {
 	VideoFile, AudioFile string
 	// OnFrame, if set, is called with each video frame's index just before it is sent.
 	OnFrame func(i int, at time.Time)
+	// OnAccessUnit, if set, is called with each video access unit (Annex B) as it is sent.
+	OnAccessUnit func(au []byte, at time.Time)
 }
 
 // Publisher is one WHIP session.
@@ -240,7 +242,11 @@ func sendVideo(ctx context.Context, track *webrtc.TrackLocalStaticSample, o Opti
 		if o.OnFrame != nil {
 			o.OnFrame(i, time.Now())
 		}
-		if err := track.WriteSample(media.Sample{Data: bytes.Clone(au.Bytes()), Duration: frame}); err != nil {
+		data := bytes.Clone(au.Bytes())
+		if o.OnAccessUnit != nil {
+			o.OnAccessUnit(data, time.Now())
+		}
+		if err := track.WriteSample(media.Sample{Data: data, Duration: frame}); err != nil {
 			return err
 		}
 		au.Reset()

@@ -9,6 +9,7 @@ import { Avatar } from '../../../components/Avatar';
 import { Spinner } from '../../../components/Spinner';
 import { useBan, useChannel, useFollow, useMyBans } from '../api/channels';
 import { stripToken } from '../lib/playback';
+import { channelIdOf, RealtimePlayer, RealtimeToggle, useRealtimeChoice } from './RealtimePlayer';
 
 // hls.js is large: it is its own chunk, outside the initial JavaScript. The channel page starts
 // loading it at once, alongside the channel's data, rather than after that data says the
@@ -63,6 +64,7 @@ export function ChannelPage({ profile = false, chat, overlay, videos }: { profil
   const stacked = useMediaQuery(stackedQuery);
   const [tab, setTab] = useState<'chat' | 'actions'>('chat');
   const { Player, failed: playerFailed } = usePlayer();
+  const rt = useRealtimeChoice();
 
   // Back from signing in after a signed-out Follow click: follow now.
   useEffect(() => {
@@ -164,6 +166,10 @@ export function ChannelPage({ profile = false, chat, overlay, videos }: { profil
         <section className="player" aria-label="Video player" data-testid="player">
           {ch.isBanned ? (
             <p className="player-message">You are banned from this channel</p>
+          ) : ch.isLive && ch.playbackUrl && rt.realtime && channelIdOf(ch.playbackUrl) ? (
+            <RealtimePlayer key={stripToken(ch.playbackUrl)} channelId={channelIdOf(ch.playbackUrl) ?? ''} token={ch.playbackToken} title={ch.username} onFail={rt.fail}>
+              {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'player', stacked })}
+            </RealtimePlayer>
           ) : ch.isLive && ch.playbackUrl ? (
             Player ? (
               <Player key={stripToken(ch.playbackUrl)} src={stripToken(ch.playbackUrl)} token={ch.playbackToken} title={ch.username} channel={ch.username}>
@@ -177,9 +183,15 @@ export function ChannelPage({ profile = false, chat, overlay, videos }: { profil
           ) : (
             <p className="player-message">{ch.username} is offline</p>
           )}
+          {ch.isLive && rt.failed && (
+            <p className="player-note" role="status">
+              Real-time playback could not connect ({rt.failed}); playing LL-HLS.
+            </p>
+          )}
           {ch.isLive && (
             <span className="player-badges">
               <span className="live-pill">LIVE</span>
+              {!ch.isBanned && <RealtimeToggle on={rt.realtime} onToggle={rt.toggle} />}
               <span className="viewer-count" data-testid="viewer-count">
                 {ch.viewerCount} {ch.viewerCount === 1 ? 'viewer' : 'viewers'}
               </span>
