@@ -4,24 +4,29 @@ import react from '@vitejs/plugin-react';
 
 const backend = 'http://127.0.0.1:8080';
 
-// bootScript adds the boot entry (src/boot.ts) to index.html, loaded async so it
-// runs as soon as it arrives, ahead of the app; and names the player's chunk in a meta tag
-// for it to preload on channel pages only (a preload link here would load hls.js on every
-// page).
+// bootScript adds the boot entry (src/boot.ts) to index.html, first in the head and at high
+// priority (an async script is otherwise fetched after the app's), so that it runs as soon as
+// it arrives, ahead of the app; and names in meta tags what it loads on channel pages only (a
+// preload link here would load hls.js on every page): the early player entry (src/early.ts)
+// and the chunks it imports (hls.js), which it preloads all at once rather than one import
+// after another, and the Player's chunk.
 function bootScript(): Plugin {
   return {
     name: 'livehouse-boot',
     transformIndexHtml: {
       order: 'post',
       handler(_html, ctx) {
-        if (!ctx.bundle) return [{ tag: 'script', attrs: { type: 'module', async: true, src: '/src/boot.ts' }, injectTo: 'head' }];
+        if (!ctx.bundle) return [{ tag: 'script', attrs: { type: 'module', async: true, src: '/src/boot.ts' }, injectTo: 'head-prepend' }];
         const chunks = Object.values(ctx.bundle).flatMap((c) => (c.type === 'chunk' ? [c] : []));
         const boot = chunks.find((c) => c.isEntry && c.name === 'boot');
+        const early = chunks.find((c) => c.isEntry && c.name === 'early');
         const player = chunks.find((c) => c.facadeModuleId?.endsWith('/features/channels/components/Player.tsx'));
-        if (!boot || !player) throw new Error('livehouse-boot: the boot entry or the player chunk is missing from the build');
+        if (!boot || !early || !player) throw new Error('livehouse-boot: the boot or early entry or the player chunk is missing from the build');
+        if (boot.imports.length > 0) throw new Error(`livehouse-boot: the boot entry must import nothing, it imports ${boot.imports.join(', ')}`);
         return [
-          { tag: 'meta', attrs: { name: 'livehouse-player', content: `/${player.fileName}` }, injectTo: 'head' },
-          { tag: 'script', attrs: { type: 'module', async: true, src: `/${boot.fileName}` }, injectTo: 'head' },
+          { tag: 'meta', attrs: { name: 'livehouse-early', content: `/${early.fileName}` }, injectTo: 'head-prepend' },
+          { tag: 'meta', attrs: { name: 'livehouse-preload', content: [...early.imports, player.fileName].map((f) => `/${f}`).join(' ') }, injectTo: 'head-prepend' },
+          { tag: 'script', attrs: { type: 'module', async: true, fetchpriority: 'high', src: `/${boot.fileName}` }, injectTo: 'head-prepend' },
         ];
       },
     },
@@ -36,7 +41,7 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: false,
     chunkSizeWarningLimit: 700,
-    rollupOptions: { input: { index: 'index.html', boot: 'src/boot.ts' } },
+    rollupOptions: { input: { index: 'index.html', boot: 'src/boot.ts', early: 'src/early.ts' } },
   },
   server: {
     proxy: { '/api': backend, '/hls': backend, '/healthz': backend, '/metrics': backend },

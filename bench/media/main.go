@@ -40,6 +40,8 @@ var (
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
 	lateFor  = flag.Duration("late", 20*time.Second, "after each cpu measurement, how long every stream is followed with blocking reloads to count the parts late (0: not)")
 	profiles = flag.String("profiles", "", "directory for the cpu scenario's profiles (a CPU profile of the measurement and the heap at its end); empty = none")
+	against  = flag.String("against", "", "firstframe: another livehouse binary (a build of an earlier commit) measured in the same run, its tabs taking turns with -bin's")
+	tabs     = flag.Int("tabs", 10, "firstframe: fresh tabs per binary")
 )
 
 func run() error {
@@ -223,17 +225,47 @@ func playerLatency() error {
 
 // firstFrame opens a live channel page in 10 fresh Chromium tabs and takes the time from the
 // start of navigation to the first video frame presented: the page, its scripts, the channel
-// API, hls.js's chunk, the playlist and the first parts, end to end on loopback.
+// API, hls.js's chunk, the playlist and the first parts, end to end on loopback. With
+// -against, a second server runs that binary with its own live stream, and the two take turns
+// tab by tab, so that the machine's load (shared, and changing by the second) weighs on both
+// alike.
 func firstFrame() error {
-	ms, err := browserSamples("framebench", func(base, _ string) []string {
-		return []string{"bench/first-frame.mjs", base + "/framebench", "10"}
-	})
+	if *against == "" {
+		ms, err := browserSamples("framebench", func(base, _ string) []string {
+			return []string{"bench/first-frame.mjs", base + "/framebench", strconv.Itoa(*tabs)}
+		})
+		if err != nil {
+			return err
+		}
+		printFirstFrame(*binary, ms)
+		return nil
+	}
+	other, err := harness.StartLive(*against, "framebench", liveEncoder)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("first frame on a live channel page (Chromium, %d fresh tabs, navigation start to the first presented frame, loopback): p50 %.0f ms, p95 %.0f ms (goal: p50 ≤ 1500 ms)\n",
-		len(ms), harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95))
+	defer other.Stop()
+	s, err := harness.StartLive(*binary, "framebench", liveEncoder)
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+	out, err := browserScript("bench/first-frame.mjs", s.Base+"/framebench", strconv.Itoa(*tabs), other.Base+"/framebench")
+	if err != nil {
+		return err
+	}
+	var ms [2][]float64
+	if err := json.Unmarshal(out, &ms); err != nil {
+		return fmt.Errorf("browser script output %q: %w", out, err)
+	}
+	printFirstFrame(*binary, ms[0])
+	printFirstFrame(*against, ms[1])
 	return nil
+}
+
+func printFirstFrame(bin string, ms []float64) {
+	fmt.Printf("first frame on a live channel page (%s; Chromium, %d fresh tabs, navigation start to the first presented frame, loopback): p50 %.0f ms, p95 %.0f ms (goal: p50 ≤ 1500 ms)\n",
+		bin, len(ms), harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95))
 }
 
 // actionLatency measures how long a stream action takes from the streamer's request to a
@@ -260,18 +292,27 @@ func browserSamples(channel string, args func(base, token string) []string) ([]f
 		return nil, err
 	}
 	defer s.Stop()
-	cmd := exec.Command("node", args(s.Base, s.Token)...)
+	out, err := browserScript(args(s.Base, s.Token)...)
+	if err != nil {
+		return nil, err
+	}
+	var ms []float64
+	if err := json.Unmarshal(out, &ms); err != nil {
+		return nil, fmt.Errorf("browser script output %q: %w", out, err)
+	}
+	return ms, nil
+}
+
+// browserScript runs a web/bench script with node and returns what it prints on stdout.
+func browserScript(args ...string) ([]byte, error) {
+	cmd := exec.Command("node", args...)
 	cmd.Dir = "web" // playwright-core comes from the web app's node_modules
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("browser script: %w", err)
 	}
-	var ms []float64
-	if err := json.Unmarshal(bytes.TrimSpace(out), &ms); err != nil {
-		return nil, fmt.Errorf("browser script output %q: %w", out, err)
-	}
-	return ms, nil
+	return bytes.TrimSpace(out), nil
 }
 
 // recordingCost measures n streams with recording off, then on (into the data dir), and

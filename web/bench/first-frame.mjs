@@ -3,14 +3,18 @@
 // first video frame presented (requestVideoFrameCallback), in milliseconds. On stderr, each
 // tab's steps (ms from navigation start; behindEdge: how far the first frame is behind the
 // newest part of the first media playlist hls.js read, in ms of media).
-// Usage: node bench/first-frame.mjs CHANNEL_URL TABS
+// Usage: node bench/first-frame.mjs CHANNEL_URL TABS [OTHER_URL]
+// With OTHER_URL (the same page on another build), the two take turns tab by tab, TABS each,
+// and the output is [[CHANNEL_URL's figures], [OTHER_URL's]].
 import { launch } from './browser.mjs';
 
-const [url, tabs = '10'] = process.argv.slice(2);
+const [url, tabs = '10', other] = process.argv.slice(2);
+const urls = other ? [url, other] : [url];
 const browser = await launch();
 try {
   const out = [];
-  for (let i = 0; i < Number(tabs); i++) {
+  const by = urls.map(() => []);
+  for (let i = 0; i < Number(tabs) * urls.length; i++) {
     const context = await browser.newContext();
     const page = await context.newPage();
     // Installed before any of the page's scripts run: the first video element's first
@@ -53,7 +57,7 @@ try {
         }).observe(document, { childList: true, subtree: true });
       });
     });
-    await page.goto(url);
+    await page.goto(urls[i % urls.length]);
     out.push(
       await page.evaluate(() =>
         Promise.race([window.livehouseFirstFrame, new Promise((_, fail) => setTimeout(() => fail(new Error('no video frame within 30 s')), 30_000))]),
@@ -69,16 +73,20 @@ try {
         appScript: end(first(/\/assets\/index-[^/]*\.js/)),
         domContentLoaded: nav ? Math.round(nav.domContentLoadedEventEnd) : null,
         channelApi: end(first(/\/api\/channels\/[^/]+$/)),
+        bootScript: end(first(/\/assets\/boot-/)),
+        earlyEntry: end(first(/\/assets\/early-/)),
+        hlsChunk: end(first(/\/assets\/hls-playback-/)),
         playerChunk: end(first(/\/assets\/Player-/)),
         multivariant: end(first(/\/index\.m3u8/)),
         mediaPlaylist: end(first(/_stream\.m3u8/)),
         ...window.livehouseSteps,
       };
     });
-    console.error(JSON.stringify({ tab: i, firstFrame: Math.round(out[i]), ...steps }));
+    by[i % urls.length].push(out[i]);
+    console.error(JSON.stringify({ tab: i, url: urls[i % urls.length], firstFrame: Math.round(out[i]), ...steps }));
     await context.close();
   }
-  console.log(JSON.stringify(out));
+  console.log(JSON.stringify(other ? by : out));
 } finally {
   await browser.close();
 }

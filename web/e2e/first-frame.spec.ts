@@ -2,9 +2,10 @@ import { expect, test } from '@playwright/test';
 import { goLive, signUpVerified, uniqueName } from './helpers';
 
 // A viewer opening a live channel starts at the live edge: hls.js gets the playlists the boot
-// script fetched ahead of the app (nothing asked twice), loads from the newest independent
-// part rather than an older keyframe, and its first frame is near the newest part of the
-// playlist it started from. Measured on hls.js's own timeline, not the machine's speed.
+// script fetched ahead of the app (nothing asked twice), starts before the app has rendered
+// the page (on a video element the Player then shows), loads from the newest independent part
+// rather than an older keyframe, and its first frame is near the newest part of the playlist
+// it started from. Measured on hls.js's own timeline, not the machine's speed.
 
 type Start = {
   edge: number; // the first media playlist's newest part ends here (s)
@@ -15,6 +16,8 @@ type Start = {
   firstFrame: number; // the media time of the first frame presented
   created: number; // performance.now() when hls.js was created
   levelLoading: number; // and when it first wanted a media playlist
+  attachedInPage: boolean; // whether the video was in the page when hls.js attached to it
+  shownVideo: boolean; // whether the video in the page is the one hls.js attached to
 };
 
 declare global {
@@ -38,10 +41,11 @@ test('a viewer starts at the live edge from the newest independent part, with th
       await viewer.addInitScript(() => {
         type Part = { start: number; independent: boolean };
         type Details = { edge: number; partHoldBack: number; partTarget: number; partList: Part[] | null };
-        type Hls = { on: (event: string, fn: (e: string, data: never) => void) => void };
+        type Hls = { on: (event: string, fn: (e: string, data: never) => void) => void; media: HTMLMediaElement | null };
         let hls: Hls | undefined;
         window.livehouseStart = new Promise((resolve) => {
-          let first: Omit<Start, 'firstLoad' | 'firstFrame' | 'created' | 'levelLoading'> | undefined;
+          let first: Omit<Start, 'firstLoad' | 'firstFrame' | 'created' | 'levelLoading' | 'attachedInPage' | 'shownVideo'> | undefined;
+          let attachedInPage: boolean | undefined;
           let created = 0;
           let levelLoading = 0;
           let firstLoad: number | undefined;
@@ -51,6 +55,9 @@ test('a viewer starts at the live edge from the newest independent part, with th
             set: (h: Hls) => {
               hls = h;
               created = performance.now();
+              h.on('hlsMediaAttaching', (_e, d: { media: HTMLMediaElement }) => {
+                attachedInPage ??= d.media.isConnected;
+              });
               h.on('hlsLevelLoading', () => {
                 levelLoading ||= performance.now();
               });
@@ -69,7 +76,9 @@ test('a viewer starts at the live edge from the newest independent part, with th
             const v = document.querySelector('video');
             if (!v) return;
             obs.disconnect();
-            v.requestVideoFrameCallback((_now, md) => resolve({ ...first!, firstLoad: firstLoad!, firstFrame: md.mediaTime, created, levelLoading }));
+            v.requestVideoFrameCallback((_now, md) =>
+              resolve({ ...first!, firstLoad: firstLoad!, firstFrame: md.mediaTime, created, levelLoading, attachedInPage: attachedInPage!, shownVideo: hls?.media === v }),
+            );
           }).observe(document, { childList: true, subtree: true });
         });
       });
@@ -94,6 +103,10 @@ test('a viewer starts at the live edge from the newest independent part, with th
       // part of that playlist (a little more where audio and video start a frame apart).
       expect(start.edge - start.firstFrame, at).toBeLessThan(start.holdBack + 2 * start.partTarget + 0.05);
       expect(start.firstFrame, at).toBeGreaterThanOrEqual(start.independent - 0.1);
+      // hls.js started on a video of its own before the app had drawn the page, and that video
+      // is the one shown.
+      expect(start.attachedInPage, at).toBe(false);
+      expect(start.shownVideo, at).toBe(true);
       // The playlists were fetched ahead of the player, and nothing was asked twice: the
       // multivariant and the video playlist went out once each (the boot script's requests;
       // hls.js took them from it), the first before hls.js existed, the second before hls.js

@@ -38,6 +38,23 @@ function usePlayer() {
   return { Player: mod?.Player, failed };
 }
 
+// chatWithin bounds how long a live channel's chat waits for the video's first frame.
+const chatWithin = 3000;
+
+// useAfterFirstFrame holds back what a live channel page draws beside its video (chat: a
+// token, a WebSocket, the history rendered) until the video shows its first frame, or for
+// chatWithin at most: on a busy machine they compete for the same CPU. ready is true at once
+// where there is no video to wait for.
+function useAfterFirstFrame(waiting: boolean) {
+  const [shown, setShown] = useState(false);
+  useEffect(() => {
+    if (!waiting || shown) return;
+    const t = window.setTimeout(() => setShown(true), chatWithin);
+    return () => window.clearTimeout(t);
+  }, [waiting, shown]);
+  return { ready: !waiting || shown, onFirstFrame: () => setShown(true) };
+}
+
 type ChatSlot = (channel: { username: string; isOwner: boolean; isBanned: boolean }) => ReactNode;
 // OverlaySlot draws stream actions: over the player, or (quiz and products on stacked layouts)
 // in a tab beside chat.
@@ -65,6 +82,7 @@ export function ChannelPage({ profile = false, chat, overlay, videos }: { profil
   const [tab, setTab] = useState<'chat' | 'actions'>('chat');
   const { Player, failed: playerFailed } = usePlayer();
   const rt = useRealtimeChoice();
+  const side = useAfterFirstFrame(!!channel.data?.isLive && !channel.data.isBanned && !playerFailed && !rt.realtime);
 
   // Back from signing in after a signed-out Follow click: follow now.
   useEffect(() => {
@@ -172,7 +190,7 @@ export function ChannelPage({ profile = false, chat, overlay, videos }: { profil
             </RealtimePlayer>
           ) : ch.isLive && ch.playbackUrl ? (
             Player ? (
-              <Player key={stripToken(ch.playbackUrl)} src={stripToken(ch.playbackUrl)} token={ch.playbackToken} title={ch.username} channel={ch.username}>
+              <Player key={stripToken(ch.playbackUrl)} src={stripToken(ch.playbackUrl)} token={ch.playbackToken} title={ch.username} channel={ch.username} onFirstFrame={side.onFirstFrame}>
                 {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'player', stacked })}
               </Player>
             ) : playerFailed ? (
@@ -219,8 +237,10 @@ export function ChannelPage({ profile = false, chat, overlay, videos }: { profil
           <div className="side-tab-panel" role="tabpanel">
             {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'tab', stacked })}
           </div>
-        ) : (
+        ) : side.ready ? (
           chat?.({ username: ch.username, isOwner: ch.isOwner, isBanned: ch.isBanned })
+        ) : (
+          <div className="chat-pending" aria-hidden="true" />
         )}
       </div>
     </main>

@@ -1,5 +1,6 @@
-import { act, render, screen } from '@testing-library/react';
+import { act, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { resetEarly, startEarly } from '../lib/hls-playback';
 import { Player } from './Player';
 
 // A stand-in for hls.js whose latency the test sets.
@@ -9,6 +10,7 @@ const fake = vi.hoisted(() => ({
   liveSyncPosition: 30 as number | null,
   config: undefined as undefined | { xhrSetup?: (xhr: { open: (method: string, url: string) => void }, url: string) => void },
   loaded: '' as string,
+  created: 0,
 }));
 vi.mock('hls.js', () => {
   class FakeHls {
@@ -19,7 +21,10 @@ vi.mock('hls.js', () => {
     get latency() { return fake.latency; }
     get targetLatency() { return fake.targetLatency; }
     get liveSyncPosition() { return fake.liveSyncPosition; }
-    constructor(config: typeof fake.config) { fake.config = config; }
+    constructor(config: typeof fake.config) {
+      fake.config = config;
+      fake.created++;
+    }
     on() {}
     loadSource(url: string) { fake.loaded = url; }
     attachMedia() {}
@@ -29,6 +34,8 @@ vi.mock('hls.js', () => {
 });
 
 afterEach(() => {
+  resetEarly();
+  fake.created = 0;
   vi.useRealTimers();
   vi.unstubAllGlobals();
 });
@@ -49,6 +56,32 @@ function requested(url: string): URL {
 }
 
 describe('Player', () => {
+  it('shows the video hls.js started before the page rendered, and says when it has a frame', () => {
+    const early = startEarly('/hls/ch/index.m3u8', 'first')!;
+    expect(fake.created).toBe(1);
+    const onFirstFrame = vi.fn();
+    const { unmount } = render(<Player src="/hls/ch/index.m3u8" token="first" title="streamer" onFirstFrame={onFirstFrame} />);
+    const video = screen.getByTestId('video');
+    expect(video).toBe(early.video);
+    expect(video).toHaveAccessibleName('streamer live video');
+    expect(fake.created).toBe(1); // no second hls.js
+    expect(onFirstFrame).not.toHaveBeenCalled();
+    // jsdom has no requestVideoFrameCallback: playback starting stands in for it.
+    fireEvent(video, new Event('playing'));
+    fireEvent(video, new Event('playing'));
+    expect(onFirstFrame).toHaveBeenCalledTimes(1);
+    unmount();
+    expect(video.isConnected).toBe(false);
+  });
+
+  it('starts its own hls.js for another stream than the one started early', () => {
+    const early = startEarly('/hls/other/index.m3u8', 'first')!;
+    render(<Player src="/hls/ch/index.m3u8" token="first" title="streamer" />);
+    expect(screen.getByTestId('video')).not.toBe(early.video);
+    expect(fake.created).toBe(2);
+    expect(new URL(fake.loaded, 'http://localhost').pathname).toBe('/hls/ch/index.m3u8');
+  });
+
   it('jumps to the live edge when it falls behind its target, and not before', () => {
     vi.useFakeTimers();
     render(<Player src="/hls/ch/index.m3u8" title="streamer" />);

@@ -1,12 +1,13 @@
 import Hls, { type Level } from 'hls.js';
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { parseCue, receiveCue } from '../../../lib/timed-metadata';
+import { autoplay, startPlayback, takeEarly, type PlaybackState } from '../lib/hls-playback';
 import { startBeacons, tokenOf, withToken } from '../lib/playback';
-import { dropPrefetch, prefetchLoader } from '../lib/prefetched';
 
 // src is the playback URL; token the playback token the channel page minted for this viewer,
 // sent on every media request and renewed by the viewing beacon (which needs channel).
-type Props = { src: string; token?: string; title: string; channel?: string; children?: ReactNode };
+// onFirstFrame is called once the video shows its first frame (or fails).
+type Props = { src: string; token?: string; title: string; channel?: string; onFirstFrame?: () => void; children?: ReactNode };
 
 // catchUpAfter is how far behind its target latency, in seconds, the player may fall before it
 // jumps to the live edge.
@@ -16,13 +17,18 @@ const catchUpAfter = 0.75;
 // run, as on iOS): muted autoplay when sound is blocked, play/pause, volume, quality and
 // fullscreen. Timed metadata in the stream (stream actions) is handed to lib/timed-metadata as
 // the playhead reaches it; children are overlays drawn over the video.
-export function Player({ src, token, title, channel, children }: Props) {
-  const video = useRef<HTMLVideoElement>(null);
+export function Player({ src, token, title, channel, onFirstFrame, children }: Props) {
+  const video = useRef<HTMLVideoElement | null>(null);
+  const firstFrame = useRef(onFirstFrame);
+  useLayoutEffect(() => {
+    firstFrame.current = onFirstFrame;
+  }, [onFirstFrame]);
   // The token of this playback session: the page's at the start, then each renewal's. Later
   // tokens the page hands out (it refetches) belong to other sessions and are not taken.
   const tokenRef = useRef(token ?? tokenOf(src));
   const firstToken = useRef(token ?? tokenOf(src));
   const box = useRef<HTMLDivElement>(null);
+  const slot = useRef<HTMLDivElement>(null);
   const hls = useRef<Hls | null>(null);
   const [levels, setLevels] = useState<Level[]>([]);
   const [level, setLevel] = useState(-1);
@@ -41,50 +47,62 @@ export function Player({ src, token, title, channel, children }: Props) {
     });
   }, [channel, src]);
 
-  useEffect(() => {
-    const v = video.current;
-    if (!v) return;
-    const start = () => {
-      v.muted = false;
-      v.play().catch(() => {
-        // Autoplay with sound is blocked until the viewer interacts: start muted instead.
-        v.muted = true;
-        setMuted(true);
-        v.play().catch(() => undefined);
-      });
+  // The video element is made here rather than by React: on a channel page hls.js has usually
+  // been playing into it since before the app rendered (lib/hls-playback.ts), and it joins the
+  // page as it is, with what it has decoded.
+  useLayoutEffect(() => {
+    const s = slot.current;
+    if (!s) return;
+    const early = takeEarly(src);
+    const v = early?.video ?? document.createElement('video');
+    video.current = v;
+    v.className = 'player-video';
+    v.playsInline = true;
+    v.dataset.testid = 'video';
+    const onPlay = () => setPlaying(true);
+    const onPause = () => setPlaying(false);
+    const onVolume = () => setMuted(v.muted);
+    const onClick = () => (v.paused ? v.play().catch(() => undefined) : v.pause());
+    v.addEventListener('play', onPlay);
+    v.addEventListener('pause', onPause);
+    v.addEventListener('volumechange', onVolume);
+    v.addEventListener('click', onClick);
+    s.append(v);
+    setPlaying(!v.paused);
+    setMuted(v.muted);
+    let shown = false;
+    const onShown = () => {
+      if (shown) return;
+      shown = true;
+      firstFrame.current?.();
     };
-    if (Hls.isSupported()) {
-      // Low-latency mode targets the playlist's PART-HOLD-BACK; playing up to 1.5× lets a
-      // viewer who joined behind, or stalled, catch up with the live edge.
-      const h = new Hls({
-        lowLatencyMode: true,
-        maxLiveSyncPlaybackRate: 1.5,
-        liveSyncOnStallIncrease: 0.2,
-        backBufferLength: 30,
-        // What the boot script fetched ahead (playlists, init sections, the newest segment's
-        // parts) comes from memory; the first media playlist says to start at the newest
-        // independent part when it is near the edge.
-        loader: prefetchLoader(Hls.DefaultConfig.loader),
-        // Every playlist, part, segment and init request carries the current token.
-        xhrSetup: (xhr, url) => xhr.open('GET', withToken(url, tokenRef.current)),
-      });
+    // The first frame presented; where the browser cannot tell, playback starting.
+    let frameRequest: number | undefined;
+    if (typeof v.requestVideoFrameCallback === 'function') frameRequest = v.requestVideoFrameCallback(onShown);
+    else v.addEventListener('playing', onShown, { once: true });
+    const unlisten = () => {
+      if (frameRequest !== undefined) v.cancelVideoFrameCallback(frameRequest);
+      v.removeEventListener('playing', onShown);
+      v.removeEventListener('play', onPlay);
+      v.removeEventListener('pause', onPause);
+      v.removeEventListener('volumechange', onVolume);
+      v.removeEventListener('click', onClick);
+      v.remove();
+      video.current = null;
+    };
+
+    if (early || Hls.isSupported()) {
+      const p = early ?? startPlayback(v, src, tokenRef.current);
+      p.token = tokenRef; // the beacon's renewals go on every request from now on
+      const h = p.hls;
       hls.current = h;
-      // Exposed for measurements (make bench reads playingDate to compute player latency).
-      (window as unknown as { livehouseHls?: Hls }).livehouseHls = h;
-      h.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
-        setLevels(data.levels);
-        start();
-      });
-      h.on(Hls.Events.ERROR, (_e, data) => {
-        if (!data.fatal) return;
-        if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
-          h.recoverMediaError();
-        } else {
-          setError('The stream could not be loaded.');
-        }
-      });
-      h.loadSource(withToken(src, tokenRef.current));
-      h.attachMedia(v);
+      const show = (state: PlaybackState) => {
+        setLevels(state.levels);
+        setError(state.error);
+        if (state.error) onShown();
+      };
+      show(p.state);
+      p.onChange = show;
       // hls.js speeds up only near its target latency and with more than a second buffered
       // ahead: a viewer who joined, or fell, behind by more than that stays there. Jump to
       // the live sync position instead, once playing and only inside what is buffered: a
@@ -105,23 +123,33 @@ export function Player({ src, token, title, channel, children }: Props) {
       }, 1000);
       return () => {
         window.clearInterval(catchUp);
-        h.destroy();
-        dropPrefetch();
+        p.onChange = undefined;
+        p.destroy();
         hls.current = null;
+        unlisten();
       };
     }
     if (v.canPlayType('application/vnd.apple.mpegurl')) {
       // Native HLS (iOS) sends no token on the media playlists it follows; the token stays on
       // the multivariant playlist's URL only.
       v.src = withToken(src, tokenRef.current);
+      const start = () => autoplay(v);
       v.addEventListener('loadedmetadata', start, { once: true });
       return () => {
+        v.removeEventListener('loadedmetadata', start);
         v.removeAttribute('src');
         v.load();
+        unlisten();
       };
     }
     setError('This browser cannot play live video.');
+    onShown();
+    return unlisten;
   }, [src]);
+
+  useLayoutEffect(() => {
+    video.current?.setAttribute('aria-label', `${title} live video`);
+  }, [title, src]);
 
   // hls.js turns the stream's emsg ID3 boxes into cues on a metadata text track; their
   // cuechange fires when the playhead reaches them.
@@ -162,16 +190,7 @@ export function Player({ src, token, title, channel, children }: Props) {
 
   return (
     <div className="player-box" ref={box}>
-      <video
-        ref={video}
-        className="player-video"
-        playsInline
-        aria-label={`${title} live video`}
-        data-testid="video"
-        onPlay={() => setPlaying(true)}
-        onPause={() => setPlaying(false)}
-        onClick={toggle}
-      />
+      <div className="player-video-slot" ref={slot} />
       {children}
       {error && <p className="player-error" role="alert">{error}</p>}
       <div className="player-controls">
@@ -234,6 +253,8 @@ function followMetadata(tracks: TextTrackList, channel: string) {
     };
     handlers.set(track, onCues);
     track.addEventListener('cuechange', onCues);
+    // A video started before the page showed it may have an action on already.
+    if (track.activeCues?.length) onCues();
   };
   for (const t of tracks) watch(t);
   const onAdd = (e: TrackEvent) => watch(e.track as TextTrack | null);

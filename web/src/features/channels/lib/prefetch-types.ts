@@ -9,9 +9,14 @@ export type PrefetchedFile = {
   data: Promise<string | ArrayBuffer>;
 };
 
+export type LivePlayback = { playbackUrl: string; playbackToken?: string };
+
 export type ChannelPrefetch = {
   username: string; // lower case
   channel?: Promise<Response>; // GET /api/channels/{username}, until the app takes it
+  // The channel's playback URL and token once its data says it is live (its multivariant
+  // playlist is on its way by then), else undefined: src/early.ts starts hls.js with it.
+  live: Promise<LivePlayback | undefined>;
   files: Map<string, PrefetchedFile>; // by fileKey: absolute URL without the token
   stopped: boolean; // the player is gone, or never came: stop following the edge
 };

@@ -7,7 +7,7 @@
 // here instead of asking again (prefetched.ts), and hls.js gets what is already here from
 // memory through its loader. It imports no code: the boot script must stay small and must not
 // share a chunk with the app.
-import type { ChannelPrefetch, PrefetchedFile } from './prefetch-types';
+import type { ChannelPrefetch, LivePlayback, PrefetchedFile } from './prefetch-types';
 
 // Paths of the app that are not channels (and cannot be usernames).
 const appRoutes = new Set(['following', 'settings', 'manager', 'health', 'login', 'register', 'reset', 'admin', 'api', 'assets', 'hls', 'me']);
@@ -107,7 +107,8 @@ export function prefetchChannelPage(path: string, origin: string): ChannelPrefet
   if (!username) return undefined;
   const files = new Map<string, PrefetchedFile>();
   const channel = fetch(`/api/channels/${encodeURIComponent(username)}`, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
-  const p: ChannelPrefetch = { username: username.toLowerCase(), channel, files, stopped: false };
+  let live: (l: LivePlayback | undefined) => void = () => undefined;
+  const p: ChannelPrefetch = { username: username.toLowerCase(), channel, files, stopped: false, live: new Promise((resolve) => (live = resolve)) };
   window.livehousePrefetch = p;
   const started = performance.now();
   const following = () => !p.stopped && performance.now() - started < followFor;
@@ -179,18 +180,22 @@ export function prefetchChannelPage(path: string, origin: string): ChannelPrefet
 
   channel
     .then((res) => (res.ok ? res.clone().json() : undefined))
-    .then(async (ch: { isLive?: boolean; playbackUrl?: string } | undefined) => {
-      if (!ch?.isLive || !ch.playbackUrl) return;
+    .then(async (ch: { isLive?: boolean; playbackUrl?: string; playbackToken?: string } | undefined) => {
+      if (!ch?.isLive || !ch.playbackUrl) {
+        live(undefined);
+        return;
+      }
       const src = new URL(ch.playbackUrl, origin).href;
       const main = get(src, 'text');
       files.set(fileKey(src, origin), main);
+      live({ playbackUrl: ch.playbackUrl, playbackToken: ch.playbackToken });
       const variant = firstVariant((await main.data) as string);
       if (!variant) return;
       for (const u of [variant.video, variant.audio]) {
         if (u) void follow(withTokenOf(new URL(u, src).href, src));
       }
     })
-    .catch(() => undefined); // the app asks again and shows the error
+    .catch(() => live(undefined)); // the app asks again and shows the error
   return p;
 }
 
