@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/livehouse/livehouse/internal/media/llhls"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -95,6 +96,20 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 		playlistTimeouts: counter("livehouse_hls_playlist_timeouts_total", "Blocking playlist requests answered 503 after three target durations."),
 	}
 	s.relays = newRelays(s, counter)
+	if reg != nil {
+		// The packager's own count of its parts, and of those published late (llhls.Parts).
+		for _, c := range []struct {
+			name, help string
+			value      func(llhls.PartStats) int64
+		}{
+			{"livehouse_hls_parts_total", "LL-HLS parts made from live media.", func(p llhls.PartStats) int64 { return p.Made }},
+			{"livehouse_hls_parts_late_total", "Parts published more than PART-TARGET after their newest frame arrived (the publisher's pauses included).", func(p llhls.PartStats) int64 { return p.Late }},
+			{"livehouse_hls_parts_slow_total", "Parts published more than PART-TARGET after the unit that completed them arrived (the server's own delay).", func(p llhls.PartStats) int64 { return p.Slow }},
+		} {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+				func() float64 { return float64(c.value(llhls.Parts())) }))
+		}
+	}
 	return s
 }
 

@@ -118,13 +118,15 @@ func serveMuxerIndex(w http.ResponseWriter, r *http.Request, m *llhls.Muxer, wai
 // serveMuxerFile answers a part, segment or init section, waiting up to wait for the part a
 // playlist hints at. Each is held whole: range requests get all of it, which a 200 allows.
 func serveMuxerFile(w http.ResponseWriter, r *http.Request, m *llhls.Muxer, file string, wait time.Duration) {
-	pieces, ok := m.Media(r.Context(), file, wait)
+	b, ok := m.Open(r.Context(), file, wait)
 	if !ok {
 		fail(w, http.StatusNotFound, "no such file")
 		return
 	}
+	// The packager's own bytes, held until written: no copy per request.
+	defer b.Release()
 	n := 0
-	for _, p := range pieces {
+	for _, p := range b.Pieces {
 		n += len(p)
 	}
 	h := w.Header()
@@ -135,7 +137,7 @@ func serveMuxerFile(w http.ResponseWriter, r *http.Request, m *llhls.Muxer, file
 	if r.Method == http.MethodHead {
 		return
 	}
-	for _, p := range pieces {
+	for _, p := range b.Pieces {
 		if _, err := w.Write(p); err != nil {
 			return
 		}

@@ -246,7 +246,7 @@ func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*sess
 		t.OpusChannels = v.Tracks.Opus.ChannelCount
 	}
 	cues := &timeline{}
-	mux, err := llhls.New(llhls.Config{SegmentMinDuration: r.cfg.SegmentDuration, PartTarget: r.cfg.SegmentDuration, SegmentCount: 3,
+	mux, err := llhls.New(llhls.Config{SegmentMinDuration: r.cfg.SegmentDuration, PartTarget: r.cfg.SegmentDuration, SegmentCount: 3, Uncounted: true,
 		Metadata: cues.announcements}, t)
 	if err != nil {
 		r.log.Error("recording: muxer", "session", v.SessionID, "err", err)

@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	dto "github.com/prometheus/client_model/go"
 	"io"
 	"log/slog"
 	"regexp"
@@ -260,7 +261,15 @@ func TestSlowStoreDropsSegments(t *testing.T) {
 	rec := New(cfg, recs, media, quiet())
 	// 40 s of media: 10 video and 10 audio segments. While the store takes none, the
 	// queue holds 2 and the writer 1; the publisher is never held up (Write never waits).
-	reps := record(t, rec, 40, 0, func() { close(media.release) })
+	// The store is released once the recorder has dropped a segment: the recorder works
+	// through its queue at its own pace, which on a busy machine ends well after the publisher.
+	reps := record(t, rec, 40, 0, func() {
+		deadline := time.Now().Add(2 * time.Minute)
+		for counted(rec.dropped) == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		close(media.release)
+	})
 	got := events(reps)
 	if len(got) == 0 || got[0] != streams.EventRecordingDropped {
 		t.Fatalf("events = %v, want Recording Segments Dropped first", got)
@@ -447,4 +456,13 @@ func FuzzParseSegment(f *testing.F) {
 			}
 		}
 	})
+}
+
+// counted reads a counter's value.
+func counted(c interface{ Write(*dto.Metric) error }) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
 }
