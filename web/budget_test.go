@@ -29,8 +29,14 @@ func TestInitialJavaScriptBudget(t *testing.T) {
 	for _, m := range matches {
 		br, err := fs.ReadFile(d, m[1]+".br")
 		if err != nil {
-			t.Errorf("%s has no brotli variant: %v", m[1], err)
-			continue
+			// Files too small to gain from compression (web/scripts/compress.mjs's minBytes)
+			// are served as they are.
+			raw, rerr := fs.ReadFile(d, m[1])
+			if rerr != nil || len(raw) >= 1024 {
+				t.Errorf("%s has no brotli variant: %v", m[1], err)
+				continue
+			}
+			br = raw
 		}
 		t.Logf("%s: %.1f KB brotli", m[1], float64(len(br))/1024)
 		total += len(br)
