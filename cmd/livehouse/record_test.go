@@ -150,7 +150,9 @@ func TestRecordingSurvivesACrash(t *testing.T) {
 	}
 	dir := t.TempDir()
 	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_NODE_NAME": "crashy",
-		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_HTTP_ADDR": freePort(t), "LIVEHOUSE_WEBRTC_ADDR": "127.0.0.1:0", "LIVEHOUSE_SECRET_KEY": testSecret}
+		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_HTTP_ADDR": freePort(t), "LIVEHOUSE_WEBRTC_ADDR": "127.0.0.1:0", "LIVEHOUSE_SECRET_KEY": testSecret,
+		// Never the fixed ports (:1936, :9000): tests run side by side.
+		"LIVEHOUSE_RTMPS_ADDR": "127.0.0.1:0", "LIVEHOUSE_SRT_ADDR": "127.0.0.1:0", "LIVEHOUSE_RECONNECT_GRACE_SECONDS": "0"}
 	srv := exec.Command(bin, "serve")
 	for k, v := range vars {
 		srv.Env = append(srv.Env, k+"="+v)
