@@ -230,7 +230,7 @@ func TestRelayAndEdge(t *testing.T) {
 	}
 	defer func() { again.Process.Kill(); again.Wait() }()
 	var lastSeq string
-	waitFor(t, 30*time.Second, "the new session through node B", func() bool {
+	waitFor(t, 90*time.Second, "the new session through node B", func() bool {
 		status, body, _ := fetch(t, b+hlsPath+"video1_stream.m3u8", token)
 		if status != 200 || strings.Contains(body, "#EXT-X-ENDLIST") || !strings.Contains(body, "#EXT-X-PART:") {
 			return false
