@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"github.com/livehouse/livehouse/internal/media/llhls"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"regexp"
 	"strings"
@@ -41,7 +42,7 @@ func emsgs(t *testing.T, body []byte) (times []uint64, envs []Envelope) {
 	}
 	for _, b := range boxes {
 		e := b.Payload.(*amp4.Emsg)
-		if e.SchemeIdUri != emsgScheme || e.Timescale != videoClock {
+		if e.SchemeIdUri != llhls.EmsgScheme || e.Timescale != videoClock {
 			t.Fatalf("emsg scheme %q timescale %d", e.SchemeIdUri, e.Timescale)
 		}
 		data := e.MessageData

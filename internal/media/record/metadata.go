@@ -1,13 +1,10 @@
 package record
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"sync"
 	"time"
 
-	amp4 "github.com/abema/go-mp4"
 
 	"github.com/livehouse/livehouse/internal/media/llhls"
 )
@@ -31,8 +28,6 @@ type envelope struct {
 	Elapsed int64           `json:"elapsedMs"`
 	Event   json.RawMessage `json:"event"`
 }
-
-const emsgScheme = "https://aomedia.org/emsg/ID3"
 
 type stampedCue struct {
 	Cue
@@ -123,40 +118,5 @@ func emsgFor(c *stampedCue, at int64, id uint32) []byte {
 	} else if c.Payload == nil {
 		duration = llhls.VideoClock
 	}
-	return emsgBox(uint64(at), duration, id, id3TXXX("livehouse", data))
-}
-
-// emsgBox encodes an emsg v1 box in the video timescale.
-func emsgBox(pts uint64, duration, id uint32, message []byte) []byte {
-	var buf bytes.Buffer
-	box := &amp4.Emsg{
-		FullBox:     amp4.FullBox{Version: 1},
-		SchemeIdUri: emsgScheme, Value: "0",
-		Timescale: llhls.VideoClock, PresentationTime: pts, EventDuration: duration, Id: id,
-		MessageData: message,
-	}
-	if _, err := amp4.Marshal(&buf, box, amp4.Context{}); err != nil {
-		panic(err) // a fixed layout; cannot fail
-	}
-	out := make([]byte, 8, 8+buf.Len())
-	binary.BigEndian.PutUint32(out, uint32(8+buf.Len()))
-	copy(out[4:], "emsg")
-	return append(out, buf.Bytes()...)
-}
-
-// id3TXXX is an ID3v2.4 tag with one user-defined text frame, UTF-8.
-func id3TXXX(description string, value []byte) []byte {
-	frame := append([]byte{3}, description...)
-	frame = append(frame, 0)
-	frame = append(frame, value...)
-	tag := []byte("ID3\x04\x00\x00")
-	tag = append(tag, syncsafe(10+len(frame))...)
-	tag = append(tag, "TXXX"...)
-	tag = append(tag, syncsafe(len(frame))...)
-	tag = append(tag, 0, 0)
-	return append(tag, frame...)
-}
-
-func syncsafe(n int) []byte {
-	return []byte{byte(n>>21) & 0x7f, byte(n>>14) & 0x7f, byte(n>>7) & 0x7f, byte(n) & 0x7f}
+	return llhls.EmsgID3(uint64(at), duration, id, "livehouse", data)
 }
