@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-
 	"github.com/livehouse/livehouse/internal/media/llhls"
 )
 

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/livehouse/livehouse/internal/media/llhls"
 )
 
