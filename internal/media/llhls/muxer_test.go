@@ -344,17 +344,26 @@ func TestPartsNeverOverrunTheTarget(t *testing.T) {
 	}
 }
 
-// TestClockIgnoresACatchUpBurst: an encoder that connects with 3 s of media buffered sends
-// it at once; the program-date-time still maps media time to when it was captured.
-func TestClockIgnoresACatchUpBurst(t *testing.T) {
+// TestDatesFollowTheMedia: within a discontinuity each segment's program-date-time is the
+// previous one's plus its EXTINF, even while an encoder's connection backlog (3 s of media
+// sent at once) drains and the clock's estimate improves; players align reloads and
+// renditions by these dates (hls.js moved its timeline by the difference, and a viewer
+// started a keyframe early). After missing media (a discontinuity) the date is the clock's
+// estimate again, which by then has caught up with the backlog.
+func TestDatesFollowTheMedia(t *testing.T) {
 	m, err := New(testConfig, Tracks{SPS: sps1080, PPS: pps1080})
 	if err != nil {
 		t.Fatal(err)
 	}
 	capture := t0 // when frame 0 was captured
 	w := &watcher{t: t, m: m, name: "video1_stream.m3u8"}
-	for i := range 30 * 20 {
-		pts, au := frame(i, 60, sps1080, pps1080)
+	const frames, missing = 30 * 20, 30 * 6 // 20 s of media, then 6 s missing, then 20 s
+	for i := range 2 * frames {
+		n := i
+		if i >= frames {
+			n = i + missing
+		}
+		pts, au := frame(n, 60, sps1080, pps1080)
 		media := time.Duration(pts) * time.Second / VideoClock
 		arrival := capture.Add(media + 100*time.Millisecond)
 		if media < 3*time.Second {
@@ -364,20 +373,37 @@ func TestClockIgnoresACatchUpBurst(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.check()
-	}
-	body, _, _, _ := m.Playlist("video1_stream.m3u8")
-	if err := validate.Check(body, validate.Options{}); err != nil {
-		t.Fatalf("%v\n%s", err, body)
-	}
-	pl, err := validate.Parse(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The first segment's date was listed before the backlog showed: later ones catch up.
-	for _, s := range pl.Segments[3:] {
-		want := capture.Add(time.Duration(float64(s.MSN)*2*float64(time.Second)) + 100*time.Millisecond)
-		if d := s.PDT.Sub(want); d < -50*time.Millisecond || d > 50*time.Millisecond {
-			t.Errorf("segment %d: program-date-time %v, want about %v", s.MSN, s.PDT, want)
+		if i != frames-1 && i != frames+30*6 {
+			continue
+		}
+		body, _, _, _ := m.Playlist("video1_stream.m3u8")
+		if err := validate.Check(body, validate.Options{}); err != nil {
+			t.Fatalf("%v\n%s", err, body)
+		}
+		pl, err := validate.Parse(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		discs := 0
+		for k := 1; k < len(pl.Segments); k++ {
+			prev, s := pl.Segments[k-1], pl.Segments[k]
+			want := prev.PDT.Add(time.Duration(prev.Duration * float64(time.Second)))
+			if s.Disc {
+				// The first keyframe after the missing media is frame 780, 26 s of media:
+				// its date is its capture plus the least delay seen.
+				discs++
+				want = capture.Add(26*time.Second + 100*time.Millisecond)
+			}
+			tolerance := time.Millisecond
+			if s.Disc {
+				tolerance = 50 * time.Millisecond // the estimate: the backlog's last frame came 63 ms after its capture
+			}
+			if d := s.PDT.Sub(want); d < -tolerance || d > tolerance {
+				t.Errorf("segment %d (discontinuity %v): program-date-time %v, want %v", s.MSN, s.Disc, s.PDT, want)
+			}
+		}
+		if want := min(i/frames, 1); discs != want {
+			t.Errorf("after frame %d: %d discontinuities in the playlist, want %d:\n%s", i, discs, want, body)
 		}
 	}
 }

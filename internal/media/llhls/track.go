@@ -175,8 +175,8 @@ func (t *track) cut(s *sample, newInit, hole bool) bool {
 		if t.cur != nil {
 			st.MSN = t.cur.msn + 1
 		}
-		st.PDT = t.pdtFor(st.PTS)
 		st.Disc = t.cur != nil && (newInit || hole)
+		st.PDT = t.pdtFor(st.PTS, st.Disc)
 		m.sched.add(st)
 		m.starts = appendStart(m.starts, st)
 	default: // audio follows the video track of its muxer
@@ -220,18 +220,30 @@ func appendStart(starts []Start, st Start) []Start {
 	return starts
 }
 
-// pdtFor is the program-date-time of a segment beginning at media time pts (90 kHz). The
-// clock's estimate improves as units arrive (a backlog sent at connection makes the first
-// segment's too late), and a segment's date, once listed, does not change: so a segment
-// starts at least half the previous one's length after it, which keeps dates increasing
-// while the estimate catches up within a few segments.
-func (t *track) pdtFor(pts int64) time.Time {
+// pdtFor is the program-date-time of a leader's segment beginning at media time pts (90
+// kHz). Within a discontinuity the dates follow the media: a segment's date is the previous
+// one's plus the media time between them, so that the dates and the EXTINF durations of a
+// playlist agree. Players rely on that: hls.js aligns a reloaded playlist, or another
+// rendition's, by the dates of two different segments, and a date that disagreed with the
+// durations (the clock's estimate improving by a second between two segments, as it does
+// while an encoder's connection backlog drains) moved its whole timeline by that second, and
+// a viewer started a keyframe early. The clock's estimate is taken at the first segment and
+// after each discontinuity, never before the previous segment's end.
+func (t *track) pdtFor(pts int64, disc bool) time.Time {
+	var prev Start
+	if n := len(t.m.starts); n > 0 {
+		prev = t.m.starts[n-1]
+	}
+	follow := prev.PDT.Add(time.Duration(pts-prev.PTS) * time.Second / VideoClock)
+	if t.cur != nil && !disc && !prev.PDT.IsZero() {
+		return follow
+	}
 	at, ok := t.m.clock.at(pts)
 	if !ok {
 		at = time.Now()
 	}
 	if c := t.cur; c != nil {
-		floor := c.pdt.Add(time.Duration(max(c.durSoFar(t)/2, 1)) * time.Second / time.Duration(t.scale))
+		floor := c.pdt.Add(time.Duration(max(c.durSoFar(t), 1)) * time.Second / time.Duration(t.scale))
 		if at.Before(floor) {
 			at = floor
 		}
