@@ -176,7 +176,9 @@ func (t *track) cut(s *sample, newInit, hole bool) bool {
 			st.MSN = t.cur.msn + 1
 		}
 		st.Disc = t.cur != nil && (newInit || hole)
-		st.PDT = t.pdtFor(st.PTS, st.Disc)
+		var moved bool
+		st.PDT, moved = t.pdtFor(st.PTS, st.Disc)
+		st.Disc = st.Disc || moved
 		m.sched.add(st)
 		m.starts = appendStart(m.starts, st)
 	default: // audio follows the video track of its muxer
@@ -221,35 +223,50 @@ func appendStart(starts []Start, st Start) []Start {
 }
 
 // pdtFor is the program-date-time of a leader's segment beginning at media time pts (90
-// kHz). Within a discontinuity the dates follow the media: a segment's date is the previous
-// one's plus the media time between them, so that the dates and the EXTINF durations of a
-// playlist agree. Players rely on that: hls.js aligns a reloaded playlist, or another
-// rendition's, by the dates of two different segments, and a date that disagreed with the
-// durations (the clock's estimate improving by a second between two segments, as it does
-// while an encoder's connection backlog drains) moved its whole timeline by that second, and
-// a viewer started a keyframe early. The clock's estimate is taken at the first segment and
-// after each discontinuity, never before the previous segment's end.
-func (t *track) pdtFor(pts int64, disc bool) time.Time {
-	var prev Start
-	if n := len(t.m.starts); n > 0 {
-		prev = t.m.starts[n-1]
-	}
-	follow := prev.PDT.Add(time.Duration(pts-prev.PTS) * time.Second / VideoClock)
-	if t.cur != nil && !disc && !prev.PDT.IsZero() {
-		return follow
-	}
+// kHz), and whether it begins a new mapping of media time to dates (the segment must then
+// follow a discontinuity).
+//
+// Within a discontinuity the dates follow the media: a segment's date is the previous one's
+// plus the media time between them, so that the dates and the EXTINF durations of a playlist
+// agree. Players rely on that: hls.js aligns a reloaded playlist, or another rendition's, by
+// the dates of two different segments, and a date that disagreed with the durations (the
+// clock's estimate improving by a second between two segments, as it does while an encoder's
+// connection backlog drains) moved its whole timeline by that second, and a viewer started a
+// keyframe early.
+//
+// The clock's estimate is taken at the first segment, after each discontinuity, and when it
+// has moved more than pdtSlack away from the dates' mapping (a backlog has drained, or the
+// encoder's clock has drifted from ours): then the segment begins a new mapping, after a
+// discontinuity, so the dates stay the capture times without a player seeing them disagree
+// with the durations. A new date is never before half the previous segment's length after it.
+func (t *track) pdtFor(pts int64, disc bool) (time.Time, bool) {
 	at, ok := t.m.clock.at(pts)
 	if !ok {
 		at = time.Now()
 	}
-	if c := t.cur; c != nil {
-		floor := c.pdt.Add(time.Duration(max(c.durSoFar(t), 1)) * time.Second / time.Duration(t.scale))
-		if at.Before(floor) {
-			at = floor
-		}
+	c := t.cur
+	if c == nil {
+		return at, false
 	}
-	return at
+	moved := false
+	if n := len(t.m.starts); n > 0 && !disc {
+		prev := t.m.starts[n-1]
+		follow := prev.PDT.Add(time.Duration(pts-prev.PTS) * time.Second / VideoClock)
+		if d := at.Sub(follow); d >= -pdtSlack && d <= pdtSlack {
+			return follow, false
+		}
+		moved = true
+	}
+	floor := c.pdt.Add(time.Duration(max(c.durSoFar(t)/2, 1)) * time.Second / time.Duration(t.scale))
+	if at.Before(floor) {
+		at = floor
+	}
+	return at, moved
 }
+
+// pdtSlack is how far the clock's estimate may move from the dates' mapping before a segment
+// begins a new one.
+const pdtSlack = 250 * time.Millisecond
 
 func (c *segment) durSoFar(t *track) int64 {
 	d := c.dur
