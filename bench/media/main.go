@@ -32,7 +32,7 @@ func main() {
 var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
 	scenario = flag.String("scenario", "all", "ingest, player, firstframe, actions, cpu, record, egress, transcode or all")
-	warmup   = flag.Duration("warmup", 60*time.Second, "playback before the player latency is sampled")
+	warmup   = flag.Duration("warmup", 20*time.Second, "playback before the player latency is sampled")
 	streamsF = flag.String("streams", "1,10,50,100", "concurrent streams for the cpu scenario (0: the idle server)")
 	ingestsF = flag.String("ingests", "rtmp,rtmps,srt", "ingest protocols the cpu scenario measures, each at every -streams count")
 	recordF  = flag.String("record-streams", "10,50", "concurrent streams for the record scenario (each measured with recording off, then on)")
@@ -42,6 +42,9 @@ var (
 	profiles = flag.String("profiles", "", "directory for the cpu scenario's profiles (a CPU profile of the measurement and the heap at its end); empty = none")
 	against  = flag.String("against", "", "firstframe: another livehouse binary (a build of an earlier commit) measured in the same run, its tabs taking turns with -bin's")
 	tabs     = flag.Int("tabs", 10, "firstframe: fresh tabs per binary")
+	joins    = flag.Int("joins", 10, "player: fresh pages that join the stream one after another")
+	samples  = flag.Int("samples", 10, "player: samples per join, a second apart, after -warmup")
+	partMS   = flag.Int("part-target-ms", 0, "player and ingest: the server's hls_part_target_ms (0: its default)")
 )
 
 func run() error {
@@ -182,7 +185,7 @@ func copyOver(file, ingest string) (harness.Publisher, error) {
 // ingestToPart publishes one stream and, for each new part, measures the time from the
 // arrival of the part's newest frame to the moment a blocking playlist reload lists it.
 func ingestToPart() error {
-	s, err := harness.StartLive(*binary, "ingestbench", liveEncoder)
+	s, err := harness.StartLive(*binary, "ingestbench", liveEncoder, serverEnv()...)
 	if err != nil {
 		return err
 	}
@@ -196,8 +199,8 @@ func ingestToPart() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("ingest-to-part latency (720p30 x264 zerolatency over RTMP, 200 ms parts, %d parts; arrival of a part's newest frame, from its PDT, to a blocking reload listing it): p50 %.1f ms, p95 %.1f ms (part target 200 ms: a part's oldest frame waits up to that much more)\n",
-		len(lat), harness.Percentile(lat, 0.5), harness.Percentile(lat, 0.95))
+	fmt.Printf("ingest-to-part latency (720p30 x264 zerolatency over RTMP, %s, %d parts; arrival of a part's newest frame, from its PDT, to a blocking reload listing it): p50 %.1f ms, p95 %.1f ms (a part's oldest frame waits up to a part target more)\n",
+		partTargetLabel(), len(lat), harness.Percentile(lat, 0.5), harness.Percentile(lat, 0.95))
 	return nil
 }
 
@@ -205,12 +208,12 @@ func ingestToPart() error {
 // the playing frame's program-date-time (stamped at RTMP arrival, so the encoder's own delay
 // is not counted).
 func playerLatency() error {
-	s, err := harness.StartLive(*binary, "playerbench", liveEncoder)
+	s, err := harness.StartLive(*binary, "playerbench", liveEncoder, serverEnv()...)
 	if err != nil {
 		return err
 	}
 	defer s.Stop()
-	res, err := harness.MeasurePlayerLatency(s.Base+"/playerbench", *warmup, 30, 1)
+	res, err := harness.MeasurePlayerLatency(s.Base+"/playerbench", *warmup, *samples, *joins)
 	if err != nil {
 		return err
 	}
@@ -218,9 +221,26 @@ func playerLatency() error {
 	if len(ms) == 0 {
 		return fmt.Errorf("no sample had a playingDate")
 	}
-	fmt.Printf("player latency in Chromium with hls.js (low-latency mode; wall clock minus the playing frame's PDT, %d samples after %v of playback, %d without a playingDate): p50 %.0f ms, p95 %.0f ms\n",
-		len(ms), *warmup, res[0].Missing, harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95))
+	med := res[0].JoinMedians()
+	fmt.Printf("player latency in Chromium with hls.js (low-latency mode, %s; wall clock minus the playing frame's PDT, %d joins of %d samples after %v of playback, %d samples without a playingDate): p50 %.0f ms, p95 %.0f ms over all samples; join medians p50 %.0f ms, min %.0f, max %.0f\n",
+		partTargetLabel(), len(res[0].Joins), *samples, *warmup, res[0].Missing, harness.Percentile(ms, 0.5), harness.Percentile(ms, 0.95),
+		harness.Percentile(med, 0.5), slices.Min(med), slices.Max(med))
 	return nil
+}
+
+// serverEnv is the settings the player and ingest scenarios give the server.
+func serverEnv() []string {
+	if *partMS == 0 {
+		return nil
+	}
+	return []string{"LIVEHOUSE_HLS_PART_TARGET_MS=" + strconv.Itoa(*partMS)}
+}
+
+func partTargetLabel() string {
+	if *partMS == 0 {
+		return "the default part target"
+	}
+	return fmt.Sprintf("%d ms parts", *partMS)
 }
 
 // firstFrame opens a live channel page in 10 fresh Chromium tabs and takes the time from the

@@ -111,6 +111,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		},
 	}, a.store, box, mailer{sender}, log, nil)
 	hcfg := hls.DefaultConfig
+	hcfg.PartMinDuration = time.Duration(cfg.HLSPartTargetMS) * time.Millisecond
 	hcfg.Tokens, hcfg.Node, hcfg.Origins = tokens, a.node, originLocator{a.store, a.node}
 	a.hls = hls.NewServer(hcfg, log, nil, reg)
 	a.closers = append(a.closers, func() error { a.hls.Close(); return nil })

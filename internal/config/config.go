@@ -68,6 +68,9 @@ type Config struct {
 	// ReconnectGraceSeconds is how long a session whose encoder disconnected waits for it to
 	// come back on the same key before it ends.
 	ReconnectGraceSeconds int `yaml:"reconnect_grace_seconds" help:"seconds a live session waits for its encoder to reconnect on the same key (same session, same playlist) before it ends; 0 = ends at once"`
+	// HLSPartTargetMS is LL-HLS's PART-TARGET; PART-HOLD-BACK is three times it, and players
+	// stay about that far behind the newest part.
+	HLSPartTargetMS int `yaml:"hls_part_target_ms" help:"LL-HLS part target in milliseconds (100 to 1000); players stay about three parts behind the newest"`
 	// Roles is what this node serves; see Role*.
 	Roles []string `yaml:"roles" help:"what this node serves: all, or any of api (REST API and web app), chat, media (RTMP/WHIP ingest and HLS origin), edge (HLS relay only)"`
 
@@ -166,6 +169,7 @@ func Defaults(stage string) Config {
 		SRTAddr:               ":9000",
 		SRTLatencyMS:          120,
 		ReconnectGraceSeconds: 5,
+		HLSPartTargetMS:       200,
 		WebRTCAddr:            ":8189",
 		WebRTCHLSAudio:        "aac",
 		DataDir:               "./data",
@@ -252,6 +256,9 @@ func (c *Config) Validate() error {
 	}
 	if n := len(c.SRTPassphrase); n != 0 && (n < 10 || n > 79) {
 		bad("srt_passphrase", "must be 10 to 79 characters (SRT's bounds), or empty")
+	}
+	if c.HLSPartTargetMS < 100 || c.HLSPartTargetMS > 1000 {
+		bad("hls_part_target_ms", "%d is not from 100 to 1000", c.HLSPartTargetMS)
 	}
 	if c.ReconnectGraceSeconds < 0 || c.ReconnectGraceSeconds > 300 {
 		bad("reconnect_grace_seconds", "%d is not from 0 to 300", c.ReconnectGraceSeconds)

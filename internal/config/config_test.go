@@ -105,6 +105,8 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_SRT_PASSPHRASE": "short"}, "srt_passphrase"},
 		{map[string]string{"LIVEHOUSE_SRT_MAX_CONNECTIONS": "-1"}, "srt_max_connections"},
 		{map[string]string{"LIVEHOUSE_RECONNECT_GRACE_SECONDS": "301"}, "reconnect_grace_seconds"},
+		{map[string]string{"LIVEHOUSE_HLS_PART_TARGET_MS": "99"}, "hls_part_target_ms"},
+		{map[string]string{"LIVEHOUSE_HLS_PART_TARGET_MS": "1001"}, "hls_part_target_ms"},
 		{map[string]string{"LIVEHOUSE_ROLES": "api,cdn"}, `roles: "cdn"`},
 		{map[string]string{"LIVEHOUSE_ROLES": "API"}, `roles: "API"`},
 		{map[string]string{"LIVEHOUSE_PLAYBACK_TOKEN_SECONDS": "1"}, "playback_token_seconds"},
