@@ -63,6 +63,8 @@ export default defineConfig({
       // Every spec signs up from 127.0.0.1: lift the per-address limits a real client meets.
       LIVEHOUSE_AUTH_SIGN_UPS_PER_ADDRESS: '10000',
       LIVEHOUSE_AUTH_MAIL_REQUESTS_PER_ADDRESS: '10000',
+      // notifications.spec.ts's push service listens on loopback, over http.
+      LIVEHOUSE_WEB_PUSH_ALLOW_PRIVATE: 'true',
     },
   },
 });

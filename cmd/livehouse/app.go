@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +26,7 @@ import (
 	"github.com/livehouse/livehouse/internal/media/hls"
 	"github.com/livehouse/livehouse/internal/media/record"
 	"github.com/livehouse/livehouse/internal/media/transcode"
+	"github.com/livehouse/livehouse/internal/notifications"
 	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/storage"
@@ -32,6 +35,7 @@ import (
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
 	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/internal/viewers"
+	"github.com/livehouse/livehouse/internal/webpush"
 )
 
 // app is the wired domain: what both the server and the operator commands need.
@@ -51,6 +55,8 @@ type app struct {
 	actions    *actions.Service
 	recordings *recordings.Service
 	recorder   *record.Recorder
+	notices    *notifications.Service  // the bell, notification settings and push subscriptions
+	notifier   *notifications.Notifier // sends go-live notices; serve feeds it the bus's events
 	closers    []func() error
 
 	// endChat closes a deleted or suspended user's chat sockets on every node; set by serve
@@ -148,6 +154,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
 	a.actions = actions.NewService(a.store, cueSink{a.hls, a.recorder}, a.streams, log, nil, actions.Options{AmazonProduct: cfg.AmazonProduct.Enabled})
 	a.streams.AddOutput(a.actions.Output())
+	if err := openNotifications(a, cfg, sender, log); err != nil {
+		return nil, err
+	}
 	a.accounts.BeforeDelete(func(ctx context.Context, userID string) {
 		if ch, err := a.store.ChannelByUser(ctx, userID); err == nil {
 			a.streams.Stop(ch.ID, "account deleted")
@@ -168,6 +177,55 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		}
 	})
 	return a, nil
+}
+
+// openNotifications wires go-live notices: mail through the mail sender, Web Push signed with
+// the VAPID key of web_push.vapid_private_key or, without one, <data_dir>/vapid.pem (created
+// on first start).
+func openNotifications(a *app, cfg config.Config, sender mail.Sender, log *slog.Logger) error {
+	var key *ecdsa.PrivateKey
+	var err error
+	if cfg.WebPush.VAPIDPrivateKey != "" {
+		key, err = webpush.ParseKey(cfg.WebPush.VAPIDPrivateKey)
+	} else {
+		key, err = webpush.LoadOrCreateKey(filepath.Join(cfg.DataDir, "vapid.pem"))
+	}
+	if err != nil {
+		return fmt.Errorf("%w: web_push.vapid_private_key: %v", config.ErrInvalid, err)
+	}
+	subject := cfg.WebPush.Subject
+	if subject == "" {
+		subject = "mailto:no-reply@localhost"
+		if from, err := netmail.ParseAddress(cfg.SMTP.From); err == nil {
+			subject = "mailto:" + from.Address
+		}
+	}
+	push, err := webpush.New(webpush.Config{Key: key, Subject: subject, TTL: time.Hour, AllowPrivate: cfg.WebPush.AllowPrivate})
+	if err != nil {
+		return err
+	}
+	a.notices = notifications.NewService(notifications.Config{PublicKey: push.PublicKeyString(), AllowInsecure: cfg.WebPush.AllowPrivate}, a.store, a.channels, nil)
+	a.notifier = notifications.NewNotifier(notifications.NotifierDeps{Store: a.store, Mail: noticeMailer{sender}, Push: pusher{push},
+		Node: a.node, PublicURL: cfg.PublicURL, Log: log})
+	return nil
+}
+
+// noticeMailer adapts the mail package to what notifications need.
+type noticeMailer struct{ s mail.Sender }
+
+func (m noticeMailer) Send(ctx context.Context, msg notifications.Mail) error {
+	return m.s.Send(ctx, mail.Message{To: msg.To, Subject: msg.Subject, Text: msg.Text, Link: msg.Link})
+}
+
+// pusher adapts the Web Push client to what notifications need.
+type pusher struct{ c *webpush.Client }
+
+func (p pusher) Push(ctx context.Context, sub notifications.Subscription, payload []byte) error {
+	err := p.c.Push(ctx, webpush.Subscription{Endpoint: sub.Endpoint, P256DH: sub.P256DH, Auth: sub.Auth}, payload)
+	if errors.Is(err, webpush.ErrGone) {
+		return fmt.Errorf("%w: %w", notifications.ErrGone, err)
+	}
+	return err
 }
 
 // openStorage opens where recordings are kept: the S3 bucket of storage.*, else the data

@@ -29,6 +29,7 @@ import (
 	"github.com/livehouse/livehouse/internal/media/srt"
 	"github.com/livehouse/livehouse/internal/media/whep"
 	"github.com/livehouse/livehouse/internal/media/whip"
+	"github.com/livehouse/livehouse/internal/notifications"
 	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -126,6 +127,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return fmt.Errorf("viewers: %w", err)
 	}
 	defer dropSub.Unsubscribe()
+	// Go-live notices: every node hears each session's Stream Start; the one whose claim in
+	// the store wins sends them.
+	noticeSub, err := b.Subscribe(notifications.EventSubjectPrefix+">", safe.Callback(log, "go-live notices delivery", a.notifier.Deliver))
+	if err != nil {
+		return fmt.Errorf("notifications: %w", err)
+	}
+	defer noticeSub.Unsubscribe()
+	stopNotifier := background(log, "go-live notices", a.notifier.Run)
+	defer stopNotifier()
+
 	stopViews := background(log, "viewer counts", func(ctx context.Context) error { return a.views.Run(ctx, b) })
 	defer stopViews()
 
@@ -249,6 +260,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Images:     imageproxy.New(imageproxy.Config{}),
 		Recordings: a.recordings,
 		WHEP:       webrtcPlayback,
+
+		Notifications: a.notices,
 	})
 
 	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)

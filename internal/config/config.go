@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -106,6 +107,15 @@ type Config struct {
 	RecordingRetentionDays int     `yaml:"recording_retention_days" help:"days to keep recordings; 0 keeps them"`
 	RecordingQuotaMiB      int     `yaml:"recording_quota_mib" help:"MiB of recordings each user may keep; once their recordings hold it, new sessions are not recorded (Recording Start Failure). 0 = no quota"`
 	Storage                Storage `yaml:"storage"`
+
+	WebPush WebPush `yaml:"web_push"`
+}
+
+// WebPush configures go-live notifications by Web Push.
+type WebPush struct {
+	VAPIDPrivateKey string `yaml:"vapid_private_key" secret:"true" help:"VAPID private key (the P-256 scalar, base64url); empty = generated into <data_dir>/vapid.pem. Give every node of a cluster the same one"`
+	Subject         string `yaml:"subject" help:"contact for push services (mailto: or https:); empty = mailto: the smtp.from address"`
+	AllowPrivate    bool   `yaml:"allow_private" help:"send pushes to loopback and private addresses and over http (a push service under test); off in production"`
 }
 
 // Storage says where recordings are kept: a folder under the data dir, or an S3-compatible
@@ -380,6 +390,14 @@ func (c *Config) Validate() error {
 	}
 	if c.RecordingQuotaMiB < 0 || c.RecordingQuotaMiB > 1<<30 {
 		bad("recording_quota_mib", "%d is not from 0 (none) to 1073741824", c.RecordingQuotaMiB)
+	}
+	if wp := c.WebPush; wp.Subject != "" && !strings.HasPrefix(wp.Subject, "mailto:") && !strings.HasPrefix(wp.Subject, "https://") {
+		bad("web_push.subject", "%q is not a mailto: or https: URL", wp.Subject)
+	}
+	if k := c.WebPush.VAPIDPrivateKey; k != "" {
+		if raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(k, "=")); err != nil || len(raw) != 32 {
+			bad("web_push.vapid_private_key", "must be a 32-byte P-256 scalar, base64url")
+		}
 	}
 	if st := c.Storage; st.Bucket != "" || st.Endpoint != "" {
 		if u, err := url.Parse(st.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {

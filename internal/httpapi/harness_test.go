@@ -24,6 +24,7 @@ import (
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/media/record"
+	"github.com/livehouse/livehouse/internal/notifications"
 	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/storage"
@@ -266,6 +267,8 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 		Health:     streams.NewHealth(store, nil, log, clk.Now),
 		Images:     imageproxy.New(imageproxy.Config{}),
 		Recordings: recs,
+
+		Notifications: notifications.NewService(notifications.Config{PublicKey: testPushKey}, store, chs, clk.Now),
 	}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer, media: media}

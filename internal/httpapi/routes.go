@@ -121,6 +121,14 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/me/recording", auth(handleGetRecordingSetting(chs, d.Recordings, log))},
 		{"PUT /api/me/recording", auth(handlePutRecordingSetting(chs, d.Recordings, log))},
 
+		{"GET /api/push/key", handlePushKey(d.Notifications, log)},
+		{"GET /api/me/notifications", auth(handleGetNotificationSettings(d.Notifications, log))},
+		{"PATCH /api/me/notifications", auth(handlePatchNotificationSettings(d.Notifications, log))},
+		{"GET /api/me/following/{username}/notifications", auth(handleGetBell(d.Notifications, log))},
+		{"PUT /api/me/following/{username}/notifications", auth(handlePutBell(d.Notifications, log))},
+		{"POST /api/me/push-subscriptions", auth(handleSubscribePush(d.Notifications, log))},
+		{"DELETE /api/me/push-subscriptions", auth(handleUnsubscribePush(d.Notifications, log))},
+
 		{"POST /api/whip", handleWHIPPublish(d.WHIP, log)},
 		{"DELETE /api/whip/{id}", handleWHIPEnd(d.WHIP, log)},
 		{"POST /api/whep/{channelId}", handleWHEPPlay(d.WHEP, d.Config.TrustProxy, log)},

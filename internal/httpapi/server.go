@@ -17,6 +17,7 @@ import (
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/notifications"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/internal/viewers"
@@ -71,6 +72,8 @@ type Deps struct {
 	Images ImageFetcher // other sites' product images, fetched for the web app; nil answers 404
 	// Recordings are the past broadcasts and their media; nil: no recordings routes.
 	Recordings *recordings.Service
+	// Notifications are the go-live bell, settings and Web Push subscriptions; nil answers 404.
+	Notifications *notifications.Service
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)

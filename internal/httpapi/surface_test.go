@@ -163,6 +163,15 @@ func TestAuthorization(t *testing.T) {
 		{call{"DELETE", "/api/videos/" + doomed, nil, "DELETE /api/videos/{id}"}, want{401, 403, 204}},
 		{call{"GET", "/api/me/recording", nil, ""}, want{401, 200, 200}},
 		{call{"PUT", "/api/me/recording", map[string]any{"enabled": true}, ""}, want{401, 200, 200}},
+		{call{"GET", "/api/push/key", nil, ""}, want{200, 200, 200}},
+		{call{"GET", "/api/me/notifications", nil, ""}, want{401, 200, 200}},
+		{call{"PATCH", "/api/me/notifications", map[string]any{"email": true}, ""}, want{401, 200, 200}},
+		{call{"GET", "/api/me/following/owner/notifications", nil, "GET /api/me/following/{username}/notifications"}, want{401, 200, 200}},
+		// The owner cannot follow their own channel, so has no bell for it; other follows in
+		// the PUT /api/me/following row above, then unfollows in the DELETE row.
+		{call{"PUT", "/api/me/following/owner/notifications", map[string]any{"enabled": true}, "PUT /api/me/following/{username}/notifications"}, want{401, 409, 409}},
+		{call{"POST", "/api/me/push-subscriptions", testSubscription(t), ""}, want{401, 204, 204}},
+		{call{"DELETE", "/api/me/push-subscriptions", map[string]any{"endpoint": "https://push.example/sub"}, ""}, want{401, 204, 204}},
 		// WHEP's bearer token is a playback token; this server has no WHEP.
 		{call{"POST", "/api/whep/ch-1", "v=0", "POST /api/whep/{channelId}"}, want{401, 415, 415}},
 		{call{"DELETE", "/api/whep/ch-1/abc", nil, "DELETE /api/whep/{channelId}/{id}"}, want{404, 404, 404}},

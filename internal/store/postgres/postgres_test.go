@@ -225,3 +225,14 @@ func BenchmarkStreamMetrics12h(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+func TestNotificationStore(t *testing.T) {
+	storetest.RunNotifications(t, func(t *testing.T) storetest.NotificationStore {
+		s, err := postgres.Open(context.Background(), freshSchema(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

@@ -147,3 +147,14 @@ func dbSize(b *testing.B, s *sqlstore.DB, path string) int64 {
 	}
 	return fi.Size()
 }
+
+func TestNotificationStore(t *testing.T) {
+	storetest.RunNotifications(t, func(t *testing.T) storetest.NotificationStore {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "livehouse.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

@@ -6,6 +6,7 @@ import { LoginPage } from '../features/auth/components/LoginPage';
 import { RegisterPage } from '../features/auth/components/RegisterPage';
 import { ResetPage } from '../features/auth/components/ResetPage';
 import { ChannelPage } from '../features/channels/components/ChannelPage';
+import { BellButton } from '../features/notifications/components/BellButton';
 import { ChatPanel } from '../features/chat/components/ChatPanel';
 import { DirectoryPage } from '../features/channels/components/DirectoryPage';
 import { FollowingPage } from '../features/channels/components/FollowingPage';
@@ -64,6 +65,9 @@ const videoList = (username: string) => (
   </Suspense>
 );
 
+// bellButton rings a followed channel's go-live notices, beside Follow.
+const bellButton = (username: string) => <BellButton username={username} />;
+
 function ChannelVideos() {
   const { username = '' } = useParams();
   return page(<VideosPage username={username} />);
@@ -98,8 +102,8 @@ export function AppRoutes() {
         <Route path="login" element={<GuestOnly><LoginPage /></GuestOnly>} />
         <Route path="register" element={<GuestOnly><RegisterPage /></GuestOnly>} />
         <Route path="reset" element={<GuestOnly><ResetPage /></GuestOnly>} />
-        <Route path=":username" element={<ChannelPage chat={chatPanel} overlay={overlay} videos={videoList} />} />
-        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={overlay} videos={videoList} />} />
+        <Route path=":username" element={<ChannelPage chat={chatPanel} overlay={overlay} videos={videoList} bell={bellButton} />} />
+        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={overlay} videos={videoList} bell={bellButton} />} />
         <Route path=":username/videos" element={<ChannelVideos />} />
         <Route path=":username/videos/:id" element={<ChannelVideo />} />
         <Route path=":username/*" element={<ToChannel />} />

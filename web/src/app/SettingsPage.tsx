@@ -3,6 +3,7 @@ import { Spinner } from '../components/Spinner';
 import { AccountSettings } from '../features/account/components/AccountSettings';
 import { ChannelSettings } from '../features/channels/components/ChannelSettings';
 import { StreamSettings } from '../features/channels/components/StreamSettings';
+import { NotificationSettings } from '../features/notifications/components/NotificationSettings';
 import { RecordingSettings } from '../features/videos/components/RecordingSettings';
 
 // SettingsPage composes the features' settings sections.
@@ -15,6 +16,7 @@ export function SettingsPage() {
       <StreamSettings me={me.data} />
       <RecordingSettings />
       <ChannelSettings me={me.data} />
+      <NotificationSettings />
       <AccountSettings me={me.data} key={me.data.username} />
     </main>
   );

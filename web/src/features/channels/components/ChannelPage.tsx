@@ -63,9 +63,12 @@ type OverlaySlot = (channel: { username: string; color: string; isLive: boolean;
 // VideosSlot lists the channel's past broadcasts.
 type VideosSlot = (username: string) => ReactNode;
 
+// BellSlot rings a followed channel's go-live notices, beside Follow.
+type BellSlot = (username: string) => ReactNode;
+
 // ChannelPage shows a channel; the app passes in the chat panel and the past broadcasts
 // (features do not import each other).
-export function ChannelPage({ profile = false, chat, overlay, videos }: { profile?: boolean; chat?: ChatSlot; overlay?: OverlaySlot; videos?: VideosSlot }) {
+export function ChannelPage({ profile = false, chat, overlay, videos, bell }: { profile?: boolean; chat?: ChatSlot; overlay?: OverlaySlot; videos?: VideosSlot; bell?: BellSlot }) {
   const { username = '' } = useParams();
   const channel = useChannel(username);
   const me = useMe();
@@ -179,6 +182,7 @@ export function ChannelPage({ profile = false, chat, overlay, videos }: { profil
                 {ch.isFollowed ? 'Following' : 'Follow'}
               </button>
             )}
+            {!ch.isOwner && ch.isFollowed && me.data && bell?.(ch.username)}
           </div>
         </header>
         <section className="player" aria-label="Video player" data-testid="player">
