@@ -148,6 +148,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			log.Warn("dropping the node lease", "err", err)
 		}
 	}()
+	// After streams.Shutdown below, the recordings of the sessions it ended are finished
+	// before the lease goes (other nodes leave a leased node's recordings to it).
+	stopRecorder := background(log, "recorder", a.recorder.Run)
+	defer stopRecorder()
 	rtmpAddr, webrtcAddr := "-", "-"
 	var webrtcIngest httpapi.WHIP
 	var webrtcPlayback httpapi.WHEP
@@ -409,7 +413,7 @@ func finishRecordings(ctx context.Context, a *app, log *slog.Logger) error {
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
 	for {
-		if n, err := a.recordings.FinishAbandoned(ctx); err != nil && ctx.Err() == nil {
+		if n, err := a.recordings.FinishAbandoned(ctx, a.node, a.recorder.Finishing); err != nil && ctx.Err() == nil {
 			log.Error("finishing abandoned recordings", "err", err)
 		} else if n > 0 {
 			log.Info("finished recordings whose session ended without them", "count", n)

@@ -66,8 +66,9 @@ type Store interface {
 	UpdateRecording(ctx context.Context, id, title string, hidden bool) error
 	DeleteRecording(ctx context.Context, id string) error
 	// UnfinishedRecordings lists recordings still marked recording whose stream session has
-	// ended (a crash, or a node that stopped answering).
-	UnfinishedRecordings(ctx context.Context, limit int) ([]*Recording, error)
+	// ended (a crash, or a node that stopped answering), but those of another node than node
+	// that holds a lease valid at the time: its own recorder is finishing them.
+	UnfinishedRecordings(ctx context.Context, node string, at time.Time, limit int) ([]*Recording, error)
 	// ExpiredRecordings lists complete recordings that ended before t.
 	ExpiredRecordings(ctx context.Context, before time.Time, limit int) ([]*Recording, error)
 	// UserRecordingBytes is the size of a user's recordings, for the quota.
@@ -304,16 +305,21 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) error {
 	}
 }
 
-// FinishAbandoned completes the recordings whose session ended without the recorder
+// FinishAbandoned completes, on node, the recordings whose session ended without a recorder
 // finishing them (a crash, a node gone): their playlists are written from the segments in
-// storage, so what was stored before the crash plays. It returns how many it finished.
-func (s *Service) FinishAbandoned(ctx context.Context) (int, error) {
-	list, err := s.store.UnfinishedRecordings(ctx, 100)
+// storage, so what was stored before the crash plays. A recording is finished after its
+// session ends: those that node's own recorder is finishing (busy) are left to it, as are
+// those of other nodes that hold their lease. It returns how many it finished.
+func (s *Service) FinishAbandoned(ctx context.Context, node string, busy func(id string) bool) (int, error) {
+	list, err := s.store.UnfinishedRecordings(ctx, node, s.now(), 100)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, r := range list {
+		if busy != nil && busy(r.ID) {
+			continue
+		}
 		p, err := s.finisher.Finish(ctx, r.Prefix)
 		if err != nil {
 			s.log.Error("finishing an abandoned recording", "recording", r.ID, "err", err)

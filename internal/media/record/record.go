@@ -8,6 +8,11 @@
 // init section) and hands each complete segment to a writer goroutine through a bounded
 // queue: when the store is slower than the stream, segments are dropped, counted, and the
 // session gets a Recording Segments Dropped event, rather than media piling up in memory.
+//
+// When the session ends, the recording is finished (the segments still queued stored, the
+// playlists and poster written, the recording's end on record) by a goroutine of the
+// Recorder's, not the session's: the session ends at once and the channel is free for its
+// next one. Recorder.Run waits for the finishing in progress at shutdown.
 package record
 
 import (
@@ -48,10 +53,14 @@ type Config struct {
 	// Units is the recorder's queue of the session's fan-out, in units: seconds of a 60 fps
 	// stream with audio. Packaging is quick; the store is behind a queue of its own.
 	Units int
+	// FinishGrace: at shutdown, how long Run waits for the recordings being finished before
+	// it cuts them short (they are finished from storage at the next start, as after a crash).
+	FinishGrace time.Duration
 }
 
 // DefaultConfig is the recorder's shape in production.
-var DefaultConfig = Config{SegmentDuration: 4 * time.Second, Queue: 8, PutTimeout: 30 * time.Second, DropEventEvery: 30 * time.Second, Units: 1024}
+var DefaultConfig = Config{SegmentDuration: 4 * time.Second, Queue: 8, PutTimeout: 30 * time.Second, DropEventEvery: 30 * time.Second, Units: 1024,
+	FinishGrace: 20 * time.Second}
 
 // Recordings is what the recorder needs of the recordings domain.
 type Recordings interface {
@@ -60,25 +69,39 @@ type Recordings interface {
 	End(ctx context.Context, id string, p recordings.Progress) error
 }
 
+// Events writes a recording's Recording Start and Recording End on its session, also once
+// the session has ended (a recording is finished after it).
+type Events interface {
+	RecordingEvent(ctx context.Context, sessionID, channelID, name, detail string)
+}
+
 // Recorder records every live session whose channel records.
 type Recorder struct {
-	cfg   Config
-	recs  Recordings
-	media storage.Store
-	log   *slog.Logger
+	cfg    Config
+	recs   Recordings
+	media  storage.Store
+	events Events // may be nil
+	log    *slog.Logger
+
+	// The recordings being finished after their session: goroutines of the Recorder's,
+	// waited for by Run. Once Run has stopped, a session ending finishes its own.
+	finishing sync.WaitGroup
+	stopped   bool          // guarded by mu
+	quit      chan struct{} // closed when Run stops waiting: cuts what is still finishing
 
 	active  atomic.Int64
 	dropped prometheus.Counter
 	written prometheus.Counter
 	bytes   atomic.Int64 // what written counts, for benchmarks
 
-	mu   sync.Mutex
-	cues map[string]*timeline // by channel id, of the sessions being recorded
+	mu    sync.Mutex
+	cues  map[string]*timeline // by channel id, of the sessions being recorded
+	owned map[string]bool      // recordings being written or finished here, by id
 }
 
-// New returns a recorder writing into media.
-func New(cfg Config, recs Recordings, media storage.Store, log *slog.Logger) *Recorder {
-	return &Recorder{cfg: cfg, recs: recs, media: media, log: log, cues: map[string]*timeline{},
+// New returns a recorder writing into media and its events through events (nil: none).
+func New(cfg Config, recs Recordings, media storage.Store, events Events, log *slog.Logger) *Recorder {
+	return &Recorder{cfg: cfg, recs: recs, media: media, events: events, log: log, cues: map[string]*timeline{}, owned: map[string]bool{}, quit: make(chan struct{}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_segments_dropped_total", Help: "Recorded segments dropped because the recordings storage was too slow."}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_bytes_total", Help: "Bytes of recorded media written to the recordings storage."}),
 	}
@@ -88,6 +111,81 @@ func New(cfg Config, recs Recordings, media storage.Store, log *slog.Logger) *Re
 func (r *Recorder) Register(reg prometheus.Registerer) {
 	reg.MustRegister(r.dropped, r.written, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_recordings", Help: "Sessions being recorded on this node."},
 		func() float64 { return float64(r.active.Load()) }))
+}
+
+// Run runs until ctx ends, then waits for the recordings being finished: at most
+// FinishGrace, after which their storage writes are cancelled (what is left unfinished is
+// finished from storage by the next start, as after a crash).
+func (r *Recorder) Run(ctx context.Context) error {
+	<-ctx.Done()
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		r.finishing.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(r.cfg.FinishGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+	}
+	r.log.Warn("recordings still being finished at shutdown are cut short; the next start finishes them", "waited", r.cfg.FinishGrace)
+	close(r.quit)
+	<-done
+	return nil
+}
+
+// Finishing reports whether the recording is being written or finished by this recorder
+// (so that the janitor leaves it alone).
+func (r *Recorder) Finishing(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.owned[id]
+}
+
+// handOff has finish run in a goroutine of the Recorder's, or right here once Run has stopped.
+func (r *Recorder) handOff(finish func()) {
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		finish()
+		return
+	}
+	r.finishing.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer r.finishing.Done()
+		finish()
+	}()
+}
+
+// workContext is the context of work that outlives its session (storing the last segments,
+// finishing the recording): cancelled only when Run gives up waiting for it.
+func (r *Recorder) workContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-r.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// event writes a recording's event on its session.
+func (r *Recorder) event(ctx context.Context, rec *recordings.Recording, name string, detail map[string]any) {
+	if r.events == nil {
+		return
+	}
+	b, _ := json.Marshal(detail)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r.events.RecordingEvent(ctx, rec.ID, rec.ChannelID, name, string(b))
 }
 
 // writtenBytes is how many bytes of segments the recorder has stored.
@@ -133,8 +231,6 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 		}
 		return nil
 	}
-	r.active.Add(1)
-	defer r.active.Add(-1)
 	rec, err := r.recs.Begin(context.WithoutCancel(ctx), v.SessionID, v.Channel.ID, v.Channel.UserID, time.Now())
 	if err != nil {
 		v.RemoveReader(rd)
@@ -148,39 +244,49 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 		streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": "the recordings storage did not take the recording's first file"}))
 		return nil
 	}
+	r.active.Add(1)
 	r.mu.Lock()
 	r.cues[v.Channel.ID] = s.cues
+	r.owned[rec.ID] = true
 	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		if r.cues[v.Channel.ID] == s.cues {
-			delete(r.cues, v.Channel.ID)
-		}
-		r.mu.Unlock()
-	}()
-	var wg sync.WaitGroup
-	wg.Add(1)
+	// The writer outlives the session when the store is behind: the finishing waits for it.
+	wctx, wcancel := r.workContext()
+	written := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		s.write(ctx, reports)
+		defer close(written)
+		s.write(ctx, wctx)
 	}()
 	for u := range rd.C { // closes once the session has ended, after the units queued
 		s.unit(u)
 		s.collect(ctx, reports, false)
 	}
-	s.mux.Close()
-	s.collect(ctx, reports, true)
-	close(s.jobs)
-	wg.Wait()
-	if n := rd.Dropped(); n > 0 {
-		r.log.Warn("recorder fell behind its stream", "session", v.SessionID, "dropped_units", n)
+	r.mu.Lock()
+	if r.cues[v.Channel.ID] == s.cues {
+		delete(r.cues, v.Channel.ID)
 	}
-	return r.finish(ctx, s, reports)
+	r.mu.Unlock()
+	// The session is over: the rest is the Recorder's, and the session ends now.
+	r.handOff(func() {
+		defer wcancel()
+		defer r.active.Add(-1)
+		s.mux.Close()
+		s.collect(ctx, nil, true) // the session no longer reads reports; a final collect sends none
+		close(s.jobs)
+		<-written
+		if n := rd.Dropped(); n > 0 {
+			r.log.Warn("recorder fell behind its stream", "session", v.SessionID, "dropped_units", n)
+		}
+		r.finish(wctx, s)
+		r.mu.Lock()
+		delete(r.owned, rec.ID)
+		r.mu.Unlock()
+	})
+	return nil
 }
 
-// finish writes the playlists and the recording's end.
-func (r *Recorder) finish(ctx context.Context, s *session, reports chan<- streams.Report) error {
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*r.cfg.PutTimeout)
+// finish writes the playlists and the recording's end, and its Recording End event.
+func (r *Recorder) finish(ctx context.Context, s *session) {
+	fctx, cancel := context.WithTimeout(ctx, 2*r.cfg.PutTimeout)
 	defer cancel()
 	p, err := Store{Media: r.media, FFmpeg: r.cfg.FFmpeg}.Finish(fctx, s.rec.Prefix)
 	p.Dropped = int(atomic.LoadInt64(&s.droppedTotal))
@@ -199,12 +305,10 @@ func (r *Recorder) finish(ctx context.Context, s *session, reports chan<- stream
 		name = "Recording End Failure"
 		detail["recording_status_reason"] = "the playlists could not be written"
 	}
-	if p.Segments == 0 && !s.started && err == nil {
-		return nil // nothing was recorded (the recording is removed): no events
+	if p.Segments == 0 && !s.started.Load() && err == nil {
+		return // nothing was recorded (the recording is removed): no events
 	}
-	// The session reads reports until every output has returned, ending or not.
-	reports <- recordingReport(name, detail)
-	return nil
+	r.event(ctx, s.rec, name, detail)
 }
 
 func recordingReport(name string, detail map[string]any) streams.Report {
@@ -227,7 +331,7 @@ type session struct {
 	dropped      int        // since the last event
 	droppedTotal int64
 	lastDropEv   time.Time
-	started      bool
+	started      atomic.Bool // Recording Start was written
 }
 
 // job is one segment to store, with the init section it needs if that is not stored yet.
@@ -345,8 +449,9 @@ func (s *session) drop(ctx context.Context, reports chan<- streams.Report) {
 	}
 }
 
-// write stores the queued segments in order, in a goroutine of the recorder's run.
-func (s *session) write(ctx context.Context, reports chan<- streams.Report) {
+// write stores the queued segments in order, in a goroutine of the recorder's run that the
+// finishing waits for. ctx is the session's; the writes are made under wctx, which outlives it.
+func (s *session) write(ctx, wctx context.Context) {
 	r := s.r
 	failed := false // a write failed after the session ended: the rest is dropped, not tried
 	for j := range s.jobs {
@@ -355,7 +460,7 @@ func (s *session) write(ctx context.Context, reports chan<- streams.Report) {
 			atomic.AddInt64(&s.droppedTotal, 1)
 			continue
 		}
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.PutTimeout)
+		pctx, cancel := context.WithTimeout(wctx, r.cfg.PutTimeout)
 		var err error
 		if j.init != nil {
 			err = put(pctx, r.media, s.rec.Prefix+j.track+"/"+initName(j.initN), j.init)
@@ -379,9 +484,9 @@ func (s *session) write(ctx context.Context, reports chan<- streams.Report) {
 		failed = false
 		r.written.Add(float64(j.size))
 		r.bytes.Add(int64(j.size))
-		if !s.started {
-			s.started = true
-			streams.Send(ctx, reports, recordingReport(streams.EventRecordingStart, map[string]any{"recording_s3_key_prefix": s.rec.Prefix}))
+		if !s.started.Load() {
+			s.started.Store(true)
+			r.event(wctx, s.rec, streams.EventRecordingStart, map[string]any{"recording_s3_key_prefix": s.rec.Prefix})
 		}
 	}
 }

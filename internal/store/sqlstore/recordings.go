@@ -104,11 +104,14 @@ func (s *DB) DeleteRecording(ctx context.Context, id string) error {
 }
 
 // UnfinishedRecordings lists recordings still marked recording whose session has ended or
-// is gone.
-func (s *DB) UnfinishedRecordings(ctx context.Context, limit int) ([]*recordings.Recording, error) {
+// is gone, but those of sessions run by another node that holds a lease valid at the time
+// (its recorder finishes them).
+func (s *DB) UnfinishedRecordings(ctx context.Context, node string, at time.Time, limit int) ([]*recordings.Recording, error) {
 	return s.recordings(ctx, `SELECT `+recordingColumns+` FROM recordings r WHERE r.status = ?
-		AND NOT EXISTS (SELECT 1 FROM stream_sessions ss WHERE ss.id = r.id AND ss.ended_at IS NULL) ORDER BY started_at LIMIT ?`,
-		recordings.StatusRecording, limit)
+		AND NOT EXISTS (SELECT 1 FROM stream_sessions ss WHERE ss.id = r.id AND (ss.ended_at IS NULL
+			OR (ss.node <> ? AND EXISTS (SELECT 1 FROM node_leases n WHERE n.node = ss.node AND n.expires_at >= ?))))
+		ORDER BY started_at LIMIT ?`,
+		recordings.StatusRecording, node, ms(at), limit)
 }
 
 // ExpiredRecordings lists complete recordings that ended before a time.

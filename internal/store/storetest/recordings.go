@@ -58,9 +58,35 @@ func testRecordings(t *testing.T, s Store) {
 	if err := s.FinishRecording(ctx, "st-2", t0.Add(time.Hour+95*time.Second), p); err != nil {
 		t.Fatal(err)
 	}
-	un, err := s.UnfinishedRecordings(ctx, 10)
-	if diff := cmp.Diff([]string{"st-1"}, recordingIDs(un)); err != nil || diff != "" {
-		t.Errorf("UnfinishedRecordings: %v (-want +got):\n%s", err, diff)
+	// st-4's session ended on node-rec, whose recorder finishes it while it holds its lease.
+	if err := s.OpenStreamSession(ctx, "st-4", b.ID, "node-rec", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndStreamSession(ctx, "st-4", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRecording(ctx, &recordings.Recording{ID: "st-4", ChannelID: b.ID, UserID: ua.ID, Prefix: recordings.Prefix(b.ID, "st-4"), Status: recordings.StatusRecording, StartedAt: t0.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenewNodeLease(ctx, "node-rec", t0.Add(time.Minute), t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		node string
+		at   time.Time
+		want []string
+	}{
+		{"node-other", t0.Add(90 * time.Second), []string{"st-1"}},        // node-rec holds its lease
+		{"node-rec", t0.Add(90 * time.Second), []string{"st-4", "st-1"}},  // its own (it restarted)
+		{"node-other", t0.Add(3 * time.Minute), []string{"st-4", "st-1"}}, // node-rec is gone
+	} {
+		un, err := s.UnfinishedRecordings(ctx, tt.node, tt.at, 10)
+		if diff := cmp.Diff(tt.want, recordingIDs(un)); err != nil || diff != "" {
+			t.Errorf("UnfinishedRecordings(%s, %v): %v (-want +got):\n%s", tt.node, tt.at, err, diff)
+		}
+	}
+	if err := s.DeleteRecording(ctx, "st-4"); err != nil {
+		t.Fatal(err)
 	}
 	got, err := s.Recording(ctx, "st-2")
 	if err != nil {
