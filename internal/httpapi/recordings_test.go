@@ -106,3 +106,45 @@ func TestVODAccess(t *testing.T) {
 		t.Errorf("left in storage after delete: %v, %v", objs, err)
 	}
 }
+
+// TestVODOfALiveSession: the recording of a session still live (or still being finished) is
+// no VOD yet: its playlist and segments, stored as they are written, answer 404 to everyone,
+// its owner included, and it is not listed; once complete it plays.
+func TestVODOfALiveSession(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	owner := e.signUp("owner")
+	ctx := context.Background()
+	ch, err := e.store.ChannelByUser(ctx, owner.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "st-live"
+	r := &recordings.Recording{ID: id, ChannelID: ch.ID, UserID: owner.id, Prefix: recordings.Prefix(ch.ID, id), Status: recordings.StatusRecording, StartedAt: e.clock.Now()}
+	if err := e.store.CreateRecording(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	// What a recorder has stored so far (a playlist is only written at the end; one is here
+	// all the same, so that only the status answers).
+	for key, body := range map[string]string{"index.m3u8": "#EXTM3U\n", "video1.m3u8": "#EXTM3U\n", "video1/000000000_0_1_1_0.m4s": "media"} {
+		if err := e.media.Put(ctx, r.Prefix+key, strings.NewReader(body), int64(len(body))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths := []string{"/hls/vod/" + id + "/index.m3u8", "/hls/vod/" + id + "/video1.m3u8", "/hls/vod/" + id + "/video1/000000000_0_1_1_0.m4s", "/api/videos/" + id}
+	for _, who := range []struct{ name, token string }{{"anonymous", ""}, {"owner", owner.token}} {
+		for _, path := range paths {
+			if got := e.get(path, who.token).status; got != 404 {
+				t.Errorf("live: GET %s as %s = %d, want 404", path, who.name, got)
+			}
+		}
+		if list := e.want(e.get("/api/channels/owner/videos", who.token), 200); strings.Contains(string(list.body), id) {
+			t.Errorf("live: listed for %s: %s", who.name, list.body)
+		}
+	}
+	if err := e.store.FinishRecording(ctx, id, e.clock.Now().Add(time.Minute), recordings.Progress{Duration: time.Minute, Segments: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range paths {
+		e.want(e.get(path, ""), 200)
+	}
+}

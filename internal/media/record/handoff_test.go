@@ -2,11 +2,15 @@ package record
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/streams"
 )
@@ -153,4 +157,105 @@ func countOf(list []string, s string) int {
 		}
 	}
 	return n
+}
+
+// TestReconnectContinuesTheRecording: an encoder that comes back within the grace period
+// continues its session, and so its recording (one recording, the time of both encoders);
+// a session after that one has ended is a new recording.
+func TestReconnectContinuesTheRecording(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	recs := &fakeRecordings{}
+	rec := newTestRecorder(testConfig, recs, media)
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	ran := make(chan error, 1)
+	go func() { ran <- rec.Run(runCtx) }()
+
+	sessions := &sessionStore{open: map[string]string{}}
+	// A grace period far longer than the test takes between the two encoders.
+	svc := streams.NewService(streams.Deps{Store: sessions, Log: quiet(), Outputs: []streams.Output{rec}, ReconnectGrace: 5 * time.Minute})
+	defer svc.Shutdown()
+	ch := &streams.Channel{ID: "ch1", UserID: "u1", Type: "BASIC"}
+	tracks := stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac}
+
+	first := stream.New(tracks)
+	enc, err := svc.Begin(context.Background(), ch, first, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(first, 8, 0)
+	enc.End("the connection dropped") // the session waits for the encoder
+	again := stream.New(tracks)
+	// Until the session has seen its encoder go, the channel is live: try again until it
+	// waits for the encoder.
+	var enc2 *streams.Encoder
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		enc2, err = svc.Begin(context.Background(), ch, again, func() {})
+		if !errors.Is(err, streams.ErrAlreadyLive) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc2.SessionID != enc.SessionID {
+		t.Fatalf("the reconnect opened session %s, want %s continued", enc2.SessionID, enc.SessionID)
+	}
+	publish(again, 8, 0)
+	// The session forwards the second encoder's units into its stream as it reads them: wait
+	// until the recording holds a segment from 8 s on (the second encoder's), stored once the
+	// keyframe 4 s into it is there.
+	prefix := recordings.Prefix(ch.ID, enc.SessionID)
+	deadline := time.Now().Add(2 * time.Minute)
+	for !storedFrom(media, prefix, 8) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reconnected encoder's media never reached the recording")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	enc2.Live.End("the streamer stopped")
+
+	third := stream.New(tracks)
+	enc3, err := svc.Begin(context.Background(), ch, third, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc3.SessionID == enc.SessionID {
+		t.Fatal("a go-live after the session ended continued it")
+	}
+	publish(third, 4, 0)
+	enc3.Live.End("the streamer stopped")
+
+	stopRun()
+	select {
+	case <-ran:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("Run did not return")
+	}
+	recs.mu.Lock()
+	defer recs.mu.Unlock()
+	if want := []string{enc.SessionID, enc3.SessionID}; !slices.Equal(recs.begun, want) {
+		t.Errorf("recordings begun %v, want %v: one per session", recs.begun, want)
+	}
+	// Both encoders' media is in the one recording: more than the first one's 8 s.
+	if p := recs.ended[enc.SessionID]; p.Duration < 12*time.Second {
+		t.Errorf("the reconnected session's recording: %+v, want 12 s or more", p)
+	}
+	if p := recs.ended[enc3.SessionID]; p.Duration < 3*time.Second || p.Duration > 5*time.Second {
+		t.Errorf("the next session's recording: %+v, want its 4 s", p)
+	}
+}
+
+// storedFrom reports whether a recording holds a video segment starting at sec or later.
+func storedFrom(media storage.Store, prefix string, sec int64) bool {
+	objs, _ := media.List(context.Background(), prefix+"video1/0", "", 100)
+	for _, o := range objs {
+		seg, ok := parseSegment("video1", strings.TrimPrefix(o.Key, prefix+"video1/"), o.Size)
+		if ok && (seg.start-llhlsStart)/seg.scale >= sec {
+			return true
+		}
+	}
+	return false
 }
