@@ -286,3 +286,9 @@ func TestQuota(t *testing.T) {
 		t.Errorf("another user: %v, %v", on, err)
 	}
 }
+
+func (m *memStore) AddChatLine(context.Context, string, recordings.ChatLine) error { return nil }
+func (m *memStore) DeleteChatLines(context.Context, string, string, string) error  { return nil }
+func (m *memStore) ChatLines(context.Context, string, time.Duration, time.Duration, int) ([]recordings.ChatLine, error) {
+	return nil, nil
+}

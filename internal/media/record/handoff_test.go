@@ -184,7 +184,9 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publish(first, 8, 0)
+	// 4 s: fewer units than the session's own queue holds, so that the session has measured
+	// all of them when the second encoder's times are made to follow them.
+	publish(first, 4, 0)
 	enc.End("the connection dropped") // the session waits for the encoder
 	again := stream.New(tracks)
 	// Until the session has seen its encoder go, the channel is live: try again until it
@@ -203,17 +205,16 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 	if enc2.SessionID != enc.SessionID {
 		t.Fatalf("the reconnect opened session %s, want %s continued", enc2.SessionID, enc.SessionID)
 	}
-	publish(again, 8, 0)
-	// The session forwards the second encoder's units into its stream as it reads them: wait
-	// until the recording holds a segment from 8 s on (the second encoder's), stored once the
-	// keyframe 4 s into it is there.
+	// The session forwards the second encoder's units into its stream as it reads them, from
+	// a queue of its own: publish a second at a time, giving it a moment between seconds,
+	// until the recording holds a segment from 4 s on (the second encoder's), and 8 s at least.
 	prefix := recordings.Prefix(ch.ID, enc.SessionID)
-	deadline := time.Now().Add(2 * time.Minute)
-	for !storedFrom(media, prefix, 8) {
-		if time.Now().After(deadline) {
+	for sec := 0; sec < 8 || !storedFrom(media, prefix, 4); sec++ {
+		if sec == 120 {
 			t.Fatal("the reconnected encoder's media never reached the recording")
 		}
-		time.Sleep(10 * time.Millisecond)
+		publishRange(again, sec, sec+1, 0)
+		time.Sleep(20 * time.Millisecond) // pacing, not synchronisation: the loop polls
 	}
 	enc2.Live.End("the streamer stopped")
 
@@ -239,9 +240,9 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 	if want := []string{enc.SessionID, enc3.SessionID}; !slices.Equal(recs.begun, want) {
 		t.Errorf("recordings begun %v, want %v: one per session", recs.begun, want)
 	}
-	// Both encoders' media is in the one recording: more than the first one's 8 s.
-	if p := recs.ended[enc.SessionID]; p.Duration < 12*time.Second {
-		t.Errorf("the reconnected session's recording: %+v, want 12 s or more", p)
+	// Both encoders' media is in the one recording: more than the first one's 4 s.
+	if p := recs.ended[enc.SessionID]; p.Duration < 8*time.Second {
+		t.Errorf("the reconnected session's recording: %+v, want 8 s or more", p)
 	}
 	if p := recs.ended[enc3.SessionID]; p.Duration < 3*time.Second || p.Duration > 5*time.Second {
 		t.Errorf("the next session's recording: %+v, want its 4 s", p)

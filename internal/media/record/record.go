@@ -67,6 +67,8 @@ type Recordings interface {
 	ShouldRecord(ctx context.Context, channelID, userID string) (bool, error)
 	Begin(ctx context.Context, sessionID, channelID, userID string, at time.Time) (*recordings.Recording, error)
 	End(ctx context.Context, id string, p recordings.Progress) error
+	AddChat(ctx context.Context, recordingID string, l recordings.ChatLine) error
+	RemoveChat(ctx context.Context, recordingID, messageID, senderID string) error
 }
 
 // Events writes a recording's Recording Start and Recording End on its session, also once
@@ -96,20 +98,37 @@ type Recorder struct {
 
 	mu    sync.Mutex
 	cues  map[string]*timeline // by channel id, of the sessions being recorded
+	live  map[string]*session  // by channel id, the same sessions
 	owned map[string]bool      // recordings being written or finished here, by id
+
+	chat        chan chatOp // chat replay writes, done by Run
+	chatDropped prometheus.Counter
 }
+
+// chatOp is a write of a recording's chat replay: a line to keep, or lines to remove.
+type chatOp struct {
+	recordingID string
+	line        *recordings.ChatLine
+	messageID   string // to remove
+	senderID    string // whose lines to remove
+}
+
+// chatQueue bounds the chat replay writes waiting for the store; more are dropped, counted.
+const chatQueue = 512
 
 // New returns a recorder writing into media and its events through events (nil: none).
 func New(cfg Config, recs Recordings, media storage.Store, events Events, log *slog.Logger) *Recorder {
-	return &Recorder{cfg: cfg, recs: recs, media: media, events: events, log: log, cues: map[string]*timeline{}, owned: map[string]bool{}, quit: make(chan struct{}),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_segments_dropped_total", Help: "Recorded segments dropped because the recordings storage was too slow."}),
-		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_bytes_total", Help: "Bytes of recorded media written to the recordings storage."}),
+	return &Recorder{cfg: cfg, recs: recs, media: media, events: events, log: log, cues: map[string]*timeline{}, live: map[string]*session{}, owned: map[string]bool{}, quit: make(chan struct{}),
+		chat:        make(chan chatOp, chatQueue),
+		chatDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_chat_dropped_total", Help: "Chat lines not kept with a recording: the database was too slow."}),
+		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_segments_dropped_total", Help: "Recorded segments dropped because the recordings storage was too slow."}),
+		written:     prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_bytes_total", Help: "Bytes of recorded media written to the recordings storage."}),
 	}
 }
 
 // Register exposes the recorder's metrics.
 func (r *Recorder) Register(reg prometheus.Registerer) {
-	reg.MustRegister(r.dropped, r.written, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_recordings", Help: "Sessions being recorded on this node."},
+	reg.MustRegister(r.dropped, r.written, r.chatDropped, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_recordings", Help: "Sessions being recorded on this node."},
 		func() float64 { return float64(r.active.Load()) }))
 }
 
@@ -117,7 +136,22 @@ func (r *Recorder) Register(reg prometheus.Registerer) {
 // FinishGrace, after which their storage writes are cancelled (what is left unfinished is
 // finished from storage by the next start, as after a crash).
 func (r *Recorder) Run(ctx context.Context) error {
-	<-ctx.Done()
+	for done := false; !done; {
+		select {
+		case op := <-r.chat:
+			r.writeChat(ctx, op)
+		case <-ctx.Done():
+			done = true
+		}
+	}
+	for drained := false; !drained; { // what was queued before the end, under a fresh deadline
+		select {
+		case op := <-r.chat:
+			r.writeChat(context.WithoutCancel(ctx), op)
+		default:
+			drained = true
+		}
+	}
 	r.mu.Lock()
 	r.stopped = true
 	r.mu.Unlock()
@@ -137,6 +171,59 @@ func (r *Recorder) Run(ctx context.Context) error {
 	close(r.quit)
 	<-done
 	return nil
+}
+
+// PutChat keeps a chat message of the channel with its recording, if it is being recorded
+// here, at its offset from the recording's first frame. It never waits: a line the queue
+// has no room for is dropped, counted.
+func (r *Recorder) PutChat(channelID string, l recordings.ChatLine) {
+	r.mu.Lock()
+	s := r.live[channelID]
+	r.mu.Unlock()
+	if s == nil || s.chatLines.Add(1) > recordings.MaxChatLines {
+		return
+	}
+	first := s.firstFrame.Load()
+	if first == 0 {
+		l.Offset = 0
+	} else {
+		l.Offset = max(time.Since(time.Unix(0, first)), 0)
+	}
+	r.queueChat(chatOp{recordingID: s.rec.ID, line: &l})
+}
+
+// RemoveChat removes a chat message (messageID) or every line of a user (senderID) from the
+// channel's recording being made here.
+func (r *Recorder) RemoveChat(channelID, messageID, senderID string) {
+	r.mu.Lock()
+	s := r.live[channelID]
+	r.mu.Unlock()
+	if s != nil {
+		r.queueChat(chatOp{recordingID: s.rec.ID, messageID: messageID, senderID: senderID})
+	}
+}
+
+func (r *Recorder) queueChat(op chatOp) {
+	select {
+	case r.chat <- op:
+	default:
+		r.chatDropped.Inc()
+	}
+}
+
+func (r *Recorder) writeChat(ctx context.Context, op chatOp) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var err error
+	if op.line != nil {
+		err = r.recs.AddChat(ctx, op.recordingID, *op.line)
+	} else {
+		err = r.recs.RemoveChat(ctx, op.recordingID, op.messageID, op.senderID)
+	}
+	if err != nil {
+		r.chatDropped.Inc()
+		r.log.Warn("recording: keeping the chat", "recording", op.recordingID, "err", err)
+	}
 }
 
 // Finishing reports whether the recording is being written or finished by this recorder
@@ -247,6 +334,7 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 	r.active.Add(1)
 	r.mu.Lock()
 	r.cues[v.Channel.ID] = s.cues
+	r.live[v.Channel.ID] = s
 	r.owned[rec.ID] = true
 	r.mu.Unlock()
 	// The writer outlives the session when the store is behind: the finishing waits for it.
@@ -263,6 +351,7 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 	r.mu.Lock()
 	if r.cues[v.Channel.ID] == s.cues {
 		delete(r.cues, v.Channel.ID)
+		delete(r.live, v.Channel.ID)
 	}
 	r.mu.Unlock()
 	// The session is over: the rest is the Recorder's, and the session ends now.
@@ -332,6 +421,9 @@ type session struct {
 	droppedTotal int64
 	lastDropEv   time.Time
 	started      atomic.Bool // Recording Start was written
+
+	firstFrame atomic.Int64 // when its first video frame came (Unix ns): chat offsets start there
+	chatLines  atomic.Int64 // chat lines kept
 }
 
 // job is one segment to store, with the init section it needs if that is not stored yet.
@@ -387,6 +479,9 @@ func (s *session) unit(u *stream.Unit) {
 	pts := u.PTS.Nanoseconds() / 1000 * llhls.VideoClock / 1_000_000
 	switch {
 	case u.Kind == stream.Video:
+		if s.firstFrame.Load() == 0 {
+			s.firstFrame.Store(time.Now().UnixNano())
+		}
 		s.cues.stamp(pts, u.NTP)
 		_ = s.mux.WriteH264(pts, u.NTP, u.Payload)
 	case u.Kind == stream.Audio && s.opus && len(u.Payload) > 0:

@@ -41,6 +41,7 @@ type fakeRecordings struct {
 	mu    sync.Mutex
 	begun []string
 	ended map[string]recordings.Progress
+	chat  []recordings.ChatLine
 }
 
 func (f *fakeRecordings) ShouldRecord(context.Context, string, string) (bool, error) {
@@ -65,11 +66,29 @@ func (f *fakeRecordings) End(_ context.Context, id string, p recordings.Progress
 	return nil
 }
 
+func (f *fakeRecordings) AddChat(_ context.Context, id string, l recordings.ChatLine) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.chat = append(f.chat, l)
+	return nil
+}
+func (f *fakeRecordings) RemoveChat(_ context.Context, id, messageID, senderID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.chat = slices.DeleteFunc(f.chat, func(l recordings.ChatLine) bool {
+		return l.MessageID == messageID || (messageID == "" && l.SenderID == senderID)
+	})
+	return nil
+}
+
 // publish writes seconds of 30 fps video (a keyframe every 2 s) and AAC to st; from
 // switchAt seconds on (if > 0), with new parameter sets.
-func publish(st *stream.Stream, seconds, switchAt int) {
-	audio := time.Duration(0)
-	for i := range 30 * seconds {
+func publish(st *stream.Stream, seconds, switchAt int) { publishRange(st, 0, seconds, switchAt) }
+
+// publishRange writes the seconds [from, to) of what publish writes.
+func publishRange(st *stream.Stream, from, to, switchAt int) {
+	audio := time.Duration(from) * time.Second
+	for i := 30 * from; i < 30*to; i++ {
 		pts := time.Duration(i) * time.Second / 30
 		sps, pps := sps1080, pps1080
 		if switchAt > 0 && i >= 30*switchAt {
@@ -505,4 +524,49 @@ func counted(c interface{ Write(*dto.Metric) error }) float64 {
 		return 0
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestChatReplay: the chat of a channel being recorded is kept with its recording at its
+// offset from the first frame; a deleted message and a banned user's lines are removed;
+// another channel's chat is not kept.
+func TestChatReplay(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	recs := &fakeRecordings{}
+	rec := newTestRecorder(testConfig, recs, media)
+	record(t, rec, 6, 0, func() {
+		// The recorder has taken the session on once its first frame is packaged.
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			rec.mu.Lock()
+			s := rec.live["ch1"]
+			rec.mu.Unlock()
+			if s != nil && s.firstFrame.Load() != 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the recording never began")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		for _, l := range []recordings.ChatLine{{MessageID: "m1", SenderID: "u1", Content: "one"}, {MessageID: "m2", SenderID: "u2", Content: "two"},
+			{MessageID: "m3", SenderID: "u3", Content: "three"}, {MessageID: "m4", SenderID: "u3", Content: "four"}} {
+			rec.PutChat("ch1", l)
+		}
+		rec.PutChat("ch2", recordings.ChatLine{MessageID: "x", SenderID: "u1", Content: "elsewhere"})
+		rec.RemoveChat("ch1", "m1", "")
+		rec.RemoveChat("ch1", "", "u3")
+	})
+	recs.mu.Lock()
+	defer recs.mu.Unlock()
+	var got []string
+	for _, l := range recs.chat {
+		got = append(got, l.MessageID)
+		if l.Offset < 0 || l.Offset > time.Minute {
+			t.Errorf("line %s at %v", l.MessageID, l.Offset)
+		}
+	}
+	if want := []string{"m2"}; !slices.Equal(got, want) {
+		t.Errorf("chat kept %v, want %v", got, want)
+	}
 }
