@@ -138,7 +138,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		Events: recordingEvents{a.store}, Log: log, Enabled: cfg.Recording, Quota: int64(cfg.RecordingQuotaMiB) << 20})
 	rcfg := record.DefaultConfig
 	rcfg.FFmpeg = cfg.Transcode.FFmpeg // posters
-	a.recorder = record.New(rcfg, a.recordings, media, log)
+	a.recorder = record.New(rcfg, a.recordings, media, eventSink{a}, log)
 	if reg != nil {
 		a.recorder.Register(reg)
 	}
@@ -245,6 +245,14 @@ type recordingEvents struct{ store *sqlstore.DB }
 func (e recordingEvents) RecordingEnded(ctx context.Context, r *recordings.Recording, reason string) {
 	detail, _ := json.Marshal(map[string]any{"recording_duration_ms": r.Duration.Milliseconds(), "recording_s3_key_prefix": r.Prefix, "recording_status_reason": reason})
 	_ = e.store.AddStreamEvent(ctx, &streams.Event{SessionID: r.ID, At: time.Now().UTC(), Name: streams.EventRecordingEnd, Type: "IVS Recording State Change", Detail: string(detail)})
+}
+
+// eventSink writes the recorder's events on their session through the streams service
+// (built after the recorder, which is one of its outputs).
+type eventSink struct{ a *app }
+
+func (e eventSink) RecordingEvent(ctx context.Context, sessionID, channelID, name, detail string) {
+	e.a.streams.RecordingEvent(ctx, sessionID, channelID, name, detail)
 }
 
 // nodeName is this node's name: node_name, else the host name.

@@ -109,10 +109,6 @@ func TestRelayAndEdge(t *testing.T) {
 	for _, v := range []map[string]string{varsA, varsB} {
 		v["LIVEHOUSE_CHANNEL_TYPE"] = "STANDARD"
 		v["LIVEHOUSE_NODE_LEASE_SECONDS"] = "6"
-		// Not recording: a session ends only once its recording is finished (playlists,
-		// poster), and on a busy machine that outlasted the test's publishing again on the
-		// same key (issue 19's notes: finishing should not hold the channel).
-		v["LIVEHOUSE_RECORDING"] = "false"
 	}
 	a, nodeA := startProcess(t, varsA)
 	b, stopB := startServer(t, varsB)

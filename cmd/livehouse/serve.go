@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,12 +26,14 @@ import (
 	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/httpapi"
 	"github.com/livehouse/livehouse/internal/imageproxy"
+	"github.com/livehouse/livehouse/internal/media/record"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
 	"github.com/livehouse/livehouse/internal/media/srt"
 	"github.com/livehouse/livehouse/internal/media/whep"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/notifications"
 	"github.com/livehouse/livehouse/internal/products"
+	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/internal/tlscert"
@@ -95,6 +98,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return fmt.Errorf("chat: %w", err)
 	}
 	defer chatUserSub.Unsubscribe()
+	// Chat replay: the node recording a channel keeps its chat with the recording.
+	replaySub, err := b.Subscribe(chat.SubjectPrefix+">", safe.Callback(log, "chat replay", func(subject string, data []byte) {
+		keepChat(a.recorder, subject, data)
+	}))
+	if err != nil {
+		return fmt.Errorf("chat replay: %w", err)
+	}
+	defer replaySub.Unsubscribe()
 	// A ban closes the user's sockets to the room on every node and voids their tokens; a
 	// deleted or suspended account's, to every room.
 	a.channels.OnBan(func(ctx context.Context, channelID, userID string) {
@@ -159,6 +170,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			log.Warn("dropping the node lease", "err", err)
 		}
 	}()
+	// After streams.Shutdown below, the recordings of the sessions it ended are finished
+	// before the lease goes (other nodes leave a leased node's recordings to it).
+	stopRecorder := background(log, "recorder", a.recorder.Run)
+	defer stopRecorder()
 	rtmpAddr, webrtcAddr := "-", "-"
 	var webrtcIngest httpapi.WHIP
 	var webrtcPlayback httpapi.WHEP
@@ -422,7 +437,7 @@ func finishRecordings(ctx context.Context, a *app, log *slog.Logger) error {
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
 	for {
-		if n, err := a.recordings.FinishAbandoned(ctx); err != nil && ctx.Err() == nil {
+		if n, err := a.recordings.FinishAbandoned(ctx, a.node, a.recorder.Finishing); err != nil && ctx.Err() == nil {
 			log.Error("finishing abandoned recordings", "err", err)
 		} else if n > 0 {
 			log.Info("finished recordings whose session ended without them", "count", n)
@@ -477,5 +492,21 @@ func background(log *slog.Logger, name string, run func(context.Context) error) 
 	return func() error {
 		cancel()
 		return <-done
+	}
+}
+
+// keepChat hands a room's chat to the recorder, which keeps it with the channel's recording
+// when it records the channel (a room's id is its channel's).
+func keepChat(rec *record.Recorder, subject string, data []byte) {
+	c, ok := chat.DecodeRoomChange(subject, data)
+	if !ok {
+		return
+	}
+	if m := c.Message; m != nil {
+		sender, _ := json.Marshal(m.Sender.Attributes)
+		rec.PutChat(c.RoomID, recordings.ChatLine{MessageID: m.ID, SenderID: m.Sender.UserID, Sender: string(sender), Content: m.Content})
+	}
+	if c.DeleteMessageID != "" || c.DeleteSenderID != "" {
+		rec.RemoveChat(c.RoomID, c.DeleteMessageID, c.DeleteSenderID)
 	}
 }

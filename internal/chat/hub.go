@@ -831,3 +831,36 @@ func stringMap(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// RoomChange is what a room's bus message means for a record of its chat (the chat replay
+// of a recording): a message said, or lines to remove (a deleted message, or every line of
+// a user disconnected from the room, as clients drop them).
+type RoomChange struct {
+	RoomID          string
+	Message         *Frame // a MESSAGE
+	DeleteMessageID string
+	DeleteSenderID  string
+}
+
+// DecodeRoomChange reads a room's bus message (subject SubjectPrefix + room id), for another
+// subscriber than the hub; ok is false for anything else or anything malformed.
+func DecodeRoomChange(subject string, data []byte) (RoomChange, bool) {
+	roomID, found := strings.CutPrefix(subject, SubjectPrefix)
+	if !found || roomID == "" || len(data) > 4*MaxFrameBytes {
+		return RoomChange{}, false
+	}
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return RoomChange{}, false
+	}
+	c := RoomChange{RoomID: roomID, DeleteSenderID: env.Disconnect}
+	if f := env.Frame; f != nil {
+		switch {
+		case f.Type == "MESSAGE" && f.Sender != nil:
+			c.Message = f
+		case f.EventName == "aws:DELETE_MESSAGE":
+			c.DeleteMessageID = f.Attributes["MessageID"]
+		}
+	}
+	return c, c.Message != nil || c.DeleteMessageID != "" || c.DeleteSenderID != ""
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -77,6 +78,56 @@ func handleVideo(acc *accounts.Service, recs *recordings.Service, log *slog.Logg
 			return 0, nil, err
 		}
 		return http.StatusOK, videoOf(rec), nil
+	})
+}
+
+// chatLine is a line of a recording's chat replay as the API shows it.
+type chatLine struct {
+	ID       string         `json:"id"`
+	OffsetMS int64          `json:"offsetMs"`
+	Sender   chatLineSender `json:"sender"`
+	Content  string         `json:"content"`
+}
+
+type chatLineSender struct {
+	UserID     string            `json:"userId"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// handleVideoChat is GET /api/videos/{id}/chat?from=&to= (milliseconds into the recording;
+// defaults 0 and the end): the chat of a recording the caller may play, in offset order, at
+// most recordings.MaxChatPage lines; next is where to read on from when there may be more.
+func handleVideoChat(acc *accounts.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		q := r.URL.Query()
+		from, to := int64(0), int64(1<<50)
+		for name, dst := range map[string]*int64{"from": &from, "to": &to} {
+			if v := q.Get(name); v != "" {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 0 || n > 1<<50 {
+					return 0, nil, problem.Invalid("InvalidRange", name, "from and to are offsets in milliseconds, 0 <= from < to.")
+				}
+				*dst = n
+			}
+		}
+		lines, err := recs.Chat(r.Context(), viewerID(acc, r), r.PathValue("id"), time.Duration(from)*time.Millisecond, time.Duration(to)*time.Millisecond)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := struct {
+			Messages []chatLine `json:"messages"`
+			Next     *int64     `json:"next,omitempty"`
+		}{Messages: make([]chatLine, 0, len(lines))}
+		for _, l := range lines {
+			var attrs map[string]string
+			_ = json.Unmarshal([]byte(l.Sender), &attrs) // kept as written from a map
+			out.Messages = append(out.Messages, chatLine{ID: l.MessageID, OffsetMS: l.Offset.Milliseconds(), Sender: chatLineSender{UserID: l.SenderID, Attributes: attrs}, Content: l.Content})
+		}
+		if len(lines) == recordings.MaxChatPage {
+			next := lines[len(lines)-1].Offset.Milliseconds()
+			out.Next = &next
+		}
+		return http.StatusOK, out, nil
 	})
 }
 

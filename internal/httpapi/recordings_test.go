@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -105,4 +106,97 @@ func TestVODAccess(t *testing.T) {
 	if objs, err := e.media.List(context.Background(), "", "", 10); err != nil || len(objs) != 0 {
 		t.Errorf("left in storage after delete: %v, %v", objs, err)
 	}
+}
+
+// TestVODOfALiveSession: the recording of a session still live (or still being finished) is
+// no VOD yet: its playlist and segments, stored as they are written, answer 404 to everyone,
+// its owner included, and it is not listed; once complete it plays.
+func TestVODOfALiveSession(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	owner := e.signUp("owner")
+	ctx := context.Background()
+	ch, err := e.store.ChannelByUser(ctx, owner.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "st-live"
+	r := &recordings.Recording{ID: id, ChannelID: ch.ID, UserID: owner.id, Prefix: recordings.Prefix(ch.ID, id), Status: recordings.StatusRecording, StartedAt: e.clock.Now()}
+	if err := e.store.CreateRecording(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	// What a recorder has stored so far (a playlist is only written at the end; one is here
+	// all the same, so that only the status answers).
+	for key, body := range map[string]string{"index.m3u8": "#EXTM3U\n", "video1.m3u8": "#EXTM3U\n", "video1/000000000_0_1_1_0.m4s": "media"} {
+		if err := e.media.Put(ctx, r.Prefix+key, strings.NewReader(body), int64(len(body))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths := []string{"/hls/vod/" + id + "/index.m3u8", "/hls/vod/" + id + "/video1.m3u8", "/hls/vod/" + id + "/video1/000000000_0_1_1_0.m4s", "/api/videos/" + id}
+	for _, who := range []struct{ name, token string }{{"anonymous", ""}, {"owner", owner.token}} {
+		for _, path := range paths {
+			if got := e.get(path, who.token).status; got != 404 {
+				t.Errorf("live: GET %s as %s = %d, want 404", path, who.name, got)
+			}
+		}
+		if list := e.want(e.get("/api/channels/owner/videos", who.token), 200); strings.Contains(string(list.body), id) {
+			t.Errorf("live: listed for %s: %s", who.name, list.body)
+		}
+	}
+	if err := e.store.FinishRecording(ctx, id, e.clock.Now().Add(time.Minute), recordings.Progress{Duration: time.Minute, Segments: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range paths {
+		e.want(e.get(path, ""), 200)
+	}
+}
+
+// TestVideoChat: a recording's chat replay reads by offset range, in order, for whoever may
+// play the recording; bad ranges are 400 and change nothing.
+func TestVideoChat(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	owner := e.signUp("owner")
+	other := e.signUp("other")
+	id := e.recording(owner, "st-chat", false)
+	ctx := context.Background()
+	for i, l := range []recordings.ChatLine{
+		{MessageID: "m1", Offset: 500 * time.Millisecond, SenderID: other.id, Sender: `{"username":"other"}`, Content: "hello"},
+		{MessageID: "m2", Offset: 20 * time.Second, SenderID: owner.id, Sender: `{"username":"owner"}`, Content: "at 20 s"},
+		{MessageID: "m3", Offset: 50 * time.Second, SenderID: other.id, Sender: `{"username":"other"}`, Content: "bye"},
+	} {
+		if err := e.store.AddChatLine(ctx, id, l); err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+	}
+	type line struct {
+		ID       string
+		OffsetMS int64 `json:"offsetMs"`
+		Sender   struct {
+			UserID     string `json:"userId"`
+			Attributes map[string]string
+		}
+		Content string
+	}
+	read := func(query, token string) []line {
+		t.Helper()
+		var out struct{ Messages []line }
+		if err := json.Unmarshal(e.want(e.get("/api/videos/"+id+"/chat"+query, token), 200).body, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Messages
+	}
+	all := read("", "")
+	if len(all) != 3 || all[0].ID != "m1" || all[0].OffsetMS != 500 || all[0].Sender.UserID != other.id || all[0].Sender.Attributes["username"] != "other" || all[0].Content != "hello" {
+		t.Errorf("all lines: %+v", all)
+	}
+	if got := read("?from=20000&to=50000", other.token); len(got) != 1 || got[0].ID != "m2" {
+		t.Errorf("from 20 s to 50 s: %+v, want m2 alone", got)
+	}
+	for _, bad := range []string{"?from=-1", "?from=x", "?from=5000&to=5000", "?to=99999999999999999999"} {
+		e.want(e.get("/api/videos/"+id+"/chat"+bad, ""), 400)
+	}
+	// Hidden: the chat is as private as the video.
+	e.want(e.call("PATCH", "/api/videos/"+id, owner.token, map[string]any{"hidden": true}), 200)
+	e.want(e.get("/api/videos/"+id+"/chat", other.token), 404)
+	e.want(e.get("/api/videos/"+id+"/chat", owner.token), 200)
+	e.want(e.get("/api/videos/st-none/chat", owner.token), 404)
 }

@@ -116,6 +116,7 @@ func apiRoutes(d Deps) []route {
 
 		{"GET /api/channels/{username}/videos", handleChannelVideos(acc, chs, d.Recordings, log)},
 		{"GET /api/videos/{id}", handleVideo(acc, d.Recordings, log)},
+		{"GET /api/videos/{id}/chat", handleVideoChat(acc, d.Recordings, log)},
 		{"PATCH /api/videos/{id}", auth(handleUpdateVideo(d.Recordings, log))},
 		{"DELETE /api/videos/{id}", auth(handleDeleteVideo(d.Recordings, log))},
 		{"GET /api/me/recording", auth(handleGetRecordingSetting(chs, d.Recordings, log))},

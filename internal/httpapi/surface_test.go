@@ -157,6 +157,8 @@ func TestAuthorization(t *testing.T) {
 		{call{"GET", "/api/channels/owner/videos", nil, "GET /api/channels/{username}/videos"}, want{200, 200, 200}},
 		{call{"GET", "/api/videos/" + public, nil, "GET /api/videos/{id}"}, want{200, 200, 200}},
 		{call{"GET", "/api/videos/" + hidden, nil, "GET /api/videos/{id}"}, want{404, 404, 200}},
+		{call{"GET", "/api/videos/" + public + "/chat", nil, "GET /api/videos/{id}/chat"}, want{200, 200, 200}},
+		{call{"GET", "/api/videos/" + hidden + "/chat?from=0&to=1000", nil, "GET /api/videos/{id}/chat"}, want{404, 404, 200}},
 		{call{"PATCH", "/api/videos/" + public, map[string]any{"title": "Renamed"}, "PATCH /api/videos/{id}"}, want{401, 403, 200}},
 		{call{"PATCH", "/api/videos/" + hidden, map[string]any{"title": "Renamed"}, "PATCH /api/videos/{id}"}, want{401, 404, 200}},
 		{call{"DELETE", "/api/videos/" + hidden + "x", nil, "DELETE /api/videos/{id}"}, want{401, 404, 404}},

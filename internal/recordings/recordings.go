@@ -66,18 +66,41 @@ type Store interface {
 	UpdateRecording(ctx context.Context, id, title string, hidden bool) error
 	DeleteRecording(ctx context.Context, id string) error
 	// UnfinishedRecordings lists recordings still marked recording whose stream session has
-	// ended (a crash, or a node that stopped answering).
-	UnfinishedRecordings(ctx context.Context, limit int) ([]*Recording, error)
+	// ended (a crash, or a node that stopped answering), but those of another node than node
+	// that holds a lease valid at the time: its own recorder is finishing them.
+	UnfinishedRecordings(ctx context.Context, node string, at time.Time, limit int) ([]*Recording, error)
 	// ExpiredRecordings lists complete recordings that ended before t.
 	ExpiredRecordings(ctx context.Context, before time.Time, limit int) ([]*Recording, error)
 	// UserRecordingBytes is the size of a user's recordings, for the quota.
 	UserRecordingBytes(ctx context.Context, userID string) (int64, error)
 	// UserRecordings lists a user's recordings (to delete them with the account).
 	UserRecordings(ctx context.Context, userID string, limit int) ([]*Recording, error)
+	// AddChatLine keeps a chat line with a recording (a line already kept is left as it is).
+	AddChatLine(ctx context.Context, recordingID string, l ChatLine) error
+	// DeleteChatLines removes a recording's line messageID, or, with messageID "", every line
+	// of senderID.
+	DeleteChatLines(ctx context.Context, recordingID, messageID, senderID string) error
+	// ChatLines lists a recording's lines with from <= offset < to, in offset order.
+	ChatLines(ctx context.Context, recordingID string, from, to time.Duration, limit int) ([]ChatLine, error)
 	// RecordingEnabled reports whether the channel records its sessions (its own switch).
 	RecordingEnabled(ctx context.Context, channelID string) (bool, error)
 	SetRecordingEnabled(ctx context.Context, channelID string, on bool) error
 }
+
+// ChatLine is a chat message of a recorded session, at its offset into the recording.
+type ChatLine struct {
+	MessageID string
+	Offset    time.Duration
+	SenderID  string
+	Sender    string // the sender's attributes, JSON
+	Content   string
+}
+
+// MaxChatLines bounds the chat kept with one recording; later lines are not kept.
+const MaxChatLines = 20_000
+
+// MaxChatPage bounds the lines one read of a recording's chat returns.
+const MaxChatPage = 500
 
 // Finisher writes a recording's playlists from what is in storage, after a crash (the
 // recorder writes them itself when a session ends cleanly).
@@ -304,16 +327,21 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) error {
 	}
 }
 
-// FinishAbandoned completes the recordings whose session ended without the recorder
+// FinishAbandoned completes, on node, the recordings whose session ended without a recorder
 // finishing them (a crash, a node gone): their playlists are written from the segments in
-// storage, so what was stored before the crash plays. It returns how many it finished.
-func (s *Service) FinishAbandoned(ctx context.Context) (int, error) {
-	list, err := s.store.UnfinishedRecordings(ctx, 100)
+// storage, so what was stored before the crash plays. A recording is finished after its
+// session ends: those that node's own recorder is finishing (busy) are left to it, as are
+// those of other nodes that hold their lease. It returns how many it finished.
+func (s *Service) FinishAbandoned(ctx context.Context, node string, busy func(id string) bool) (int, error) {
+	list, err := s.store.UnfinishedRecordings(ctx, node, s.now(), 100)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, r := range list {
+		if busy != nil && busy(r.ID) {
+			continue
+		}
 		p, err := s.finisher.Finish(ctx, r.Prefix)
 		if err != nil {
 			s.log.Error("finishing an abandoned recording", "recording", r.ID, "err", err)
@@ -351,6 +379,28 @@ func (s *Service) Purge(ctx context.Context, keep time.Duration) (int, error) {
 			n++
 		}
 	}
+}
+
+// AddChat keeps a chat line of a session being recorded, at its offset into the recording.
+func (s *Service) AddChat(ctx context.Context, recordingID string, l ChatLine) error {
+	return s.store.AddChatLine(ctx, recordingID, l)
+}
+
+// RemoveChat removes a recording's chat line (messageID), or all of a user's (senderID).
+func (s *Service) RemoveChat(ctx context.Context, recordingID, messageID, senderID string) error {
+	return s.store.DeleteChatLines(ctx, recordingID, messageID, senderID)
+}
+
+// Chat returns the chat lines of a recording the viewer may play, from from up to to (at
+// most MaxChatPage; a caller reads on from the last offset it got).
+func (s *Service) Chat(ctx context.Context, viewerID, id string, from, to time.Duration) ([]ChatLine, error) {
+	if from < 0 || to <= from {
+		return nil, problem.Invalid("InvalidRange", "from", "from and to are offsets in milliseconds, 0 <= from < to.")
+	}
+	if _, err := s.Playable(ctx, viewerID, id); err != nil {
+		return nil, err
+	}
+	return s.store.ChatLines(ctx, id, from, to, MaxChatPage)
 }
 
 // SetChannelRecording turns a channel's recording on or off from its next session.

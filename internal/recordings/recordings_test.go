@@ -79,7 +79,7 @@ func (m *memStore) DeleteRecording(_ context.Context, id string) error {
 	delete(m.recs, id)
 	return nil
 }
-func (m *memStore) UnfinishedRecordings(context.Context, int) ([]*recordings.Recording, error) {
+func (m *memStore) UnfinishedRecordings(context.Context, string, time.Time, int) ([]*recordings.Recording, error) {
 	return m.list(func(r *recordings.Recording) bool { return r.Status == recordings.StatusRecording }), nil
 }
 func (m *memStore) ExpiredRecordings(_ context.Context, before time.Time, _ int) ([]*recordings.Recording, error) {
@@ -223,14 +223,18 @@ func TestFinishAbandoned(t *testing.T) {
 	ctx := context.Background()
 	fin := stubFinisher{segments: map[string]int{recordings.Prefix("ch1", "st-a"): 3}}
 	svc, store, _, _ := setup(t, true, fin)
-	for _, id := range []string{"st-a", "st-b"} {
+	for _, id := range []string{"st-a", "st-b", "st-c"} {
 		if _, err := svc.Begin(ctx, id, "ch1", "u1", t0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	n, err := svc.FinishAbandoned(ctx)
+	// st-c is being finished by this node's recorder.
+	n, err := svc.FinishAbandoned(ctx, "node-1", func(id string) bool { return id == "st-c" })
 	if err != nil || n != 1 {
-		t.Fatalf("FinishAbandoned = %d, %v; want 1 (st-b stored nothing)", n, err)
+		t.Fatalf("FinishAbandoned = %d, %v; want 1 (st-b stored nothing, st-c is busy)", n, err)
+	}
+	if r, err := store.Recording(ctx, "st-c"); err != nil || r.Status != recordings.StatusRecording {
+		t.Errorf("st-c, being finished by the recorder: %+v, %v; want it left alone", r, err)
 	}
 	r, err := store.Recording(ctx, "st-a")
 	if err != nil || r.Status != recordings.StatusComplete || r.Duration != 12*time.Second || !r.EndedAt.Equal(t0.Add(12*time.Second)) {
@@ -281,4 +285,10 @@ func TestQuota(t *testing.T) {
 	if on, err := svc.ShouldRecord(ctx, "ch2", "u2"); !on || err != nil {
 		t.Errorf("another user: %v, %v", on, err)
 	}
+}
+
+func (m *memStore) AddChatLine(context.Context, string, recordings.ChatLine) error { return nil }
+func (m *memStore) DeleteChatLines(context.Context, string, string, string) error  { return nil }
+func (m *memStore) ChatLines(context.Context, string, time.Duration, time.Duration, int) ([]recordings.ChatLine, error) {
+	return nil, nil
 }

@@ -49,9 +49,10 @@ const (
 	// ReportFailure: part of the processing failed while the session goes on (Stream Failure,
 	// with Reason), such as a STANDARD channel's transcoder, then served as BASIC.
 	ReportFailure
-	// ReportRecording: the recorder's state changed (Recording Start, Recording End, …): an
-	// event named Event, with Detail (JSON, or ""), of type "IVS Recording State Change". It
-	// is written also while the session ends, so the recorder reports its end then.
+	// ReportRecording: the recorder's state changed while the session is live (Recording
+	// Start Failure, Recording Segments Dropped): an event named Event, with Detail (JSON, or
+	// ""), of type "IVS Recording State Change". Its start and end the recorder writes itself
+	// (Service.RecordingEvent): a recording is finished after its session has ended.
 	ReportRecording
 )
 

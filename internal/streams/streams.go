@@ -467,16 +467,27 @@ func (s *Service) event(l *Live, name, typ, detail string) {
 
 // eventAt records and publishes an event that happened at a given time.
 func (s *Service) eventAt(l *Live, at time.Time, name, typ, detail string) {
-	e := &Event{SessionID: l.SessionID, At: at.UTC(), Name: name, Type: typ, Detail: detail}
-	if err := s.store.AddStreamEvent(context.Background(), e); err != nil {
-		s.log.Error("writing stream event", "session", l.SessionID, "event", name, "err", err)
+	s.writeEvent(context.Background(), l.Channel.ID, &Event{SessionID: l.SessionID, At: at.UTC(), Name: name, Type: typ, Detail: detail})
+}
+
+func (s *Service) writeEvent(ctx context.Context, channelID string, e *Event) {
+	if err := s.store.AddStreamEvent(ctx, e); err != nil {
+		s.log.Error("writing stream event", "session", e.SessionID, "event", e.Name, "err", err)
 	}
 	if s.bus != nil {
-		msg, _ := json.Marshal(map[string]any{"sessionId": e.SessionID, "channelId": l.Channel.ID, "at": e.At, "name": e.Name, "type": e.Type, "detail": e.Detail})
-		if err := s.bus.Publish(context.Background(), "streams.events."+l.Channel.ID, msg); err != nil {
-			s.log.Warn("publishing stream event", "session", l.SessionID, "event", name, "err", err)
+		msg, _ := json.Marshal(map[string]any{"sessionId": e.SessionID, "channelId": channelID, "at": e.At, "name": e.Name, "type": e.Type, "detail": e.Detail})
+		if err := s.bus.Publish(ctx, "streams.events."+channelID, msg); err != nil {
+			s.log.Warn("publishing stream event", "session", e.SessionID, "event", e.Name, "err", err)
 		}
 	}
+}
+
+// RecordingEvent records and publishes an event of a session's recording (type "IVS
+// Recording State Change"), now. The recorder writes its start and end this way, not as a
+// report: a recording is finished after its session has ended, so that the channel is free
+// at once.
+func (s *Service) RecordingEvent(ctx context.Context, sessionID, channelID, name, detail string) {
+	s.writeEvent(ctx, channelID, &Event{SessionID: sessionID, At: s.now().UTC(), Name: name, Type: "IVS Recording State Change", Detail: detail})
 }
 
 // Live returns the channel's live stream, or nil.

@@ -18,6 +18,12 @@ test('a recorded stream is listed after it ends, plays and seeks', async ({ page
     await expect.poll(() => live.evaluate((v: HTMLVideoElement) => v.currentTime), mediaWait).toBeGreaterThan(3);
     const sent = await page.request.post('/api/me/stream-actions', { data: { name: 'notice', data: { title: 'Recorded notice', message: 'Seen again in the recording', duration: 10 } } });
     expect(sent.status()).toBe(201);
+    // A chat line while live: it replays with the recording, at its moment.
+    await expect(page.getByText('connecting…')).toHaveCount(0, mediaWait);
+    const composer = page.getByLabel('Chat message');
+    await composer.fill('said while live');
+    await composer.press('Enter');
+    await expect(page.getByTestId('chatline').filter({ hasText: 'said while live' })).toBeVisible();
     // ffmpeg stops after its seconds: the channel goes offline and the recording is listed.
     await expect(page.getByText(`${streamer} is offline`)).toBeVisible(mediaWait);
     const list = page.getByTestId('video-list');
@@ -51,6 +57,21 @@ test('a recorded stream is listed after it ends, plays and seeks', async ({ page
     }, middle);
     await expect.poll(currentTime, mediaWait).toBeGreaterThan(middle + 1);
     expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
+    // The chat said a few seconds in shows by the middle; back at the start it is not said yet,
+    // and it comes again as the playhead reaches its moment.
+    const replayed = viewer.getByTestId('replay-line').filter({ hasText: 'said while live' });
+    await expect(replayed).toBeVisible();
+    const offset = Number(await replayed.getAttribute('data-offset')) / 1000;
+    expect(offset).toBeGreaterThan(1);
+    expect(offset).toBeLessThan(middle + 1);
+    await video.evaluate((v: HTMLVideoElement) => {
+      v.pause();
+      v.currentTime = 0;
+    });
+    await expect(replayed).toHaveCount(0);
+    await video.evaluate((v: HTMLVideoElement) => v.play().catch(() => undefined));
+    await expect(replayed).toBeVisible(mediaWait);
+    expect(await currentTime()).toBeGreaterThanOrEqual(offset);
     await expect(viewer.getByRole('alert')).toHaveCount(0);
     // Not the owner: no rename or delete.
     await expect(viewer.getByRole('button', { name: 'Delete' })).toHaveCount(0);

@@ -8,6 +8,11 @@
 // init section) and hands each complete segment to a writer goroutine through a bounded
 // queue: when the store is slower than the stream, segments are dropped, counted, and the
 // session gets a Recording Segments Dropped event, rather than media piling up in memory.
+//
+// When the session ends, the recording is finished (the segments still queued stored, the
+// playlists and poster written, the recording's end on record) by a goroutine of the
+// Recorder's, not the session's: the session ends at once and the channel is free for its
+// next one. Recorder.Run waits for the finishing in progress at shutdown.
 package record
 
 import (
@@ -48,46 +53,226 @@ type Config struct {
 	// Units is the recorder's queue of the session's fan-out, in units: seconds of a 60 fps
 	// stream with audio. Packaging is quick; the store is behind a queue of its own.
 	Units int
+	// FinishGrace: at shutdown, how long Run waits for the recordings being finished before
+	// it cuts them short (they are finished from storage at the next start, as after a crash).
+	FinishGrace time.Duration
 }
 
 // DefaultConfig is the recorder's shape in production.
-var DefaultConfig = Config{SegmentDuration: 4 * time.Second, Queue: 8, PutTimeout: 30 * time.Second, DropEventEvery: 30 * time.Second, Units: 1024}
+var DefaultConfig = Config{SegmentDuration: 4 * time.Second, Queue: 8, PutTimeout: 30 * time.Second, DropEventEvery: 30 * time.Second, Units: 1024,
+	FinishGrace: 20 * time.Second}
 
 // Recordings is what the recorder needs of the recordings domain.
 type Recordings interface {
 	ShouldRecord(ctx context.Context, channelID, userID string) (bool, error)
 	Begin(ctx context.Context, sessionID, channelID, userID string, at time.Time) (*recordings.Recording, error)
 	End(ctx context.Context, id string, p recordings.Progress) error
+	AddChat(ctx context.Context, recordingID string, l recordings.ChatLine) error
+	RemoveChat(ctx context.Context, recordingID, messageID, senderID string) error
+}
+
+// Events writes a recording's Recording Start and Recording End on its session, also once
+// the session has ended (a recording is finished after it).
+type Events interface {
+	RecordingEvent(ctx context.Context, sessionID, channelID, name, detail string)
 }
 
 // Recorder records every live session whose channel records.
 type Recorder struct {
-	cfg   Config
-	recs  Recordings
-	media storage.Store
-	log   *slog.Logger
+	cfg    Config
+	recs   Recordings
+	media  storage.Store
+	events Events // may be nil
+	log    *slog.Logger
+
+	// The recordings being finished after their session: goroutines of the Recorder's,
+	// waited for by Run. Once Run has stopped, a session ending finishes its own.
+	finishing sync.WaitGroup
+	stopped   bool          // guarded by mu
+	quit      chan struct{} // closed when Run stops waiting: cuts what is still finishing
 
 	active  atomic.Int64
 	dropped prometheus.Counter
 	written prometheus.Counter
 	bytes   atomic.Int64 // what written counts, for benchmarks
 
-	mu   sync.Mutex
-	cues map[string]*timeline // by channel id, of the sessions being recorded
+	mu    sync.Mutex
+	cues  map[string]*timeline // by channel id, of the sessions being recorded
+	live  map[string]*session  // by channel id, the same sessions
+	owned map[string]bool      // recordings being written or finished here, by id
+
+	chat        chan chatOp // chat replay writes, done by Run
+	chatDropped prometheus.Counter
 }
 
-// New returns a recorder writing into media.
-func New(cfg Config, recs Recordings, media storage.Store, log *slog.Logger) *Recorder {
-	return &Recorder{cfg: cfg, recs: recs, media: media, log: log, cues: map[string]*timeline{},
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_segments_dropped_total", Help: "Recorded segments dropped because the recordings storage was too slow."}),
-		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_bytes_total", Help: "Bytes of recorded media written to the recordings storage."}),
+// chatOp is a write of a recording's chat replay: a line to keep, or lines to remove.
+type chatOp struct {
+	recordingID string
+	line        *recordings.ChatLine
+	messageID   string // to remove
+	senderID    string // whose lines to remove
+}
+
+// chatQueue bounds the chat replay writes waiting for the store; more are dropped, counted.
+const chatQueue = 512
+
+// New returns a recorder writing into media and its events through events (nil: none).
+func New(cfg Config, recs Recordings, media storage.Store, events Events, log *slog.Logger) *Recorder {
+	return &Recorder{cfg: cfg, recs: recs, media: media, events: events, log: log, cues: map[string]*timeline{}, live: map[string]*session{}, owned: map[string]bool{}, quit: make(chan struct{}),
+		chat:        make(chan chatOp, chatQueue),
+		chatDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_chat_dropped_total", Help: "Chat lines not kept with a recording: the database was too slow."}),
+		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_segments_dropped_total", Help: "Recorded segments dropped because the recordings storage was too slow."}),
+		written:     prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_bytes_total", Help: "Bytes of recorded media written to the recordings storage."}),
 	}
 }
 
 // Register exposes the recorder's metrics.
 func (r *Recorder) Register(reg prometheus.Registerer) {
-	reg.MustRegister(r.dropped, r.written, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_recordings", Help: "Sessions being recorded on this node."},
+	reg.MustRegister(r.dropped, r.written, r.chatDropped, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "livehouse_recordings", Help: "Sessions being recorded on this node."},
 		func() float64 { return float64(r.active.Load()) }))
+}
+
+// Run runs until ctx ends, then waits for the recordings being finished: at most
+// FinishGrace, after which their storage writes are cancelled (what is left unfinished is
+// finished from storage by the next start, as after a crash).
+func (r *Recorder) Run(ctx context.Context) error {
+	for done := false; !done; {
+		select {
+		case op := <-r.chat:
+			r.writeChat(ctx, op)
+		case <-ctx.Done():
+			done = true
+		}
+	}
+	for drained := false; !drained; { // what was queued before the end, under a fresh deadline
+		select {
+		case op := <-r.chat:
+			r.writeChat(context.WithoutCancel(ctx), op)
+		default:
+			drained = true
+		}
+	}
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		r.finishing.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(r.cfg.FinishGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+	}
+	r.log.Warn("recordings still being finished at shutdown are cut short; the next start finishes them", "waited", r.cfg.FinishGrace)
+	close(r.quit)
+	<-done
+	return nil
+}
+
+// PutChat keeps a chat message of the channel with its recording, if it is being recorded
+// here, at its offset from the recording's first frame. It never waits: a line the queue
+// has no room for is dropped, counted.
+func (r *Recorder) PutChat(channelID string, l recordings.ChatLine) {
+	r.mu.Lock()
+	s := r.live[channelID]
+	r.mu.Unlock()
+	if s == nil || s.chatLines.Add(1) > recordings.MaxChatLines {
+		return
+	}
+	first := s.firstFrame.Load()
+	if first == 0 {
+		l.Offset = 0
+	} else {
+		l.Offset = max(time.Since(time.Unix(0, first)), 0)
+	}
+	r.queueChat(chatOp{recordingID: s.rec.ID, line: &l})
+}
+
+// RemoveChat removes a chat message (messageID) or every line of a user (senderID) from the
+// channel's recording being made here.
+func (r *Recorder) RemoveChat(channelID, messageID, senderID string) {
+	r.mu.Lock()
+	s := r.live[channelID]
+	r.mu.Unlock()
+	if s != nil {
+		r.queueChat(chatOp{recordingID: s.rec.ID, messageID: messageID, senderID: senderID})
+	}
+}
+
+func (r *Recorder) queueChat(op chatOp) {
+	select {
+	case r.chat <- op:
+	default:
+		r.chatDropped.Inc()
+	}
+}
+
+func (r *Recorder) writeChat(ctx context.Context, op chatOp) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var err error
+	if op.line != nil {
+		err = r.recs.AddChat(ctx, op.recordingID, *op.line)
+	} else {
+		err = r.recs.RemoveChat(ctx, op.recordingID, op.messageID, op.senderID)
+	}
+	if err != nil {
+		r.chatDropped.Inc()
+		r.log.Warn("recording: keeping the chat", "recording", op.recordingID, "err", err)
+	}
+}
+
+// Finishing reports whether the recording is being written or finished by this recorder
+// (so that the janitor leaves it alone).
+func (r *Recorder) Finishing(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.owned[id]
+}
+
+// handOff has finish run in a goroutine of the Recorder's, or right here once Run has stopped.
+func (r *Recorder) handOff(finish func()) {
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		finish()
+		return
+	}
+	r.finishing.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer r.finishing.Done()
+		finish()
+	}()
+}
+
+// workContext is the context of work that outlives its session (storing the last segments,
+// finishing the recording): cancelled only when Run gives up waiting for it.
+func (r *Recorder) workContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-r.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// event writes a recording's event on its session.
+func (r *Recorder) event(ctx context.Context, rec *recordings.Recording, name string, detail map[string]any) {
+	if r.events == nil {
+		return
+	}
+	b, _ := json.Marshal(detail)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r.events.RecordingEvent(ctx, rec.ID, rec.ChannelID, name, string(b))
 }
 
 // writtenBytes is how many bytes of segments the recorder has stored.
@@ -133,8 +318,6 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 		}
 		return nil
 	}
-	r.active.Add(1)
-	defer r.active.Add(-1)
 	rec, err := r.recs.Begin(context.WithoutCancel(ctx), v.SessionID, v.Channel.ID, v.Channel.UserID, time.Now())
 	if err != nil {
 		v.RemoveReader(rd)
@@ -148,39 +331,51 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 		streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": "the recordings storage did not take the recording's first file"}))
 		return nil
 	}
+	r.active.Add(1)
 	r.mu.Lock()
 	r.cues[v.Channel.ID] = s.cues
+	r.live[v.Channel.ID] = s
+	r.owned[rec.ID] = true
 	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		if r.cues[v.Channel.ID] == s.cues {
-			delete(r.cues, v.Channel.ID)
-		}
-		r.mu.Unlock()
-	}()
-	var wg sync.WaitGroup
-	wg.Add(1)
+	// The writer outlives the session when the store is behind: the finishing waits for it.
+	wctx, wcancel := r.workContext()
+	written := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		s.write(ctx, reports)
+		defer close(written)
+		s.write(ctx, wctx)
 	}()
 	for u := range rd.C { // closes once the session has ended, after the units queued
 		s.unit(u)
 		s.collect(ctx, reports, false)
 	}
-	s.mux.Close()
-	s.collect(ctx, reports, true)
-	close(s.jobs)
-	wg.Wait()
-	if n := rd.Dropped(); n > 0 {
-		r.log.Warn("recorder fell behind its stream", "session", v.SessionID, "dropped_units", n)
+	r.mu.Lock()
+	if r.cues[v.Channel.ID] == s.cues {
+		delete(r.cues, v.Channel.ID)
+		delete(r.live, v.Channel.ID)
 	}
-	return r.finish(ctx, s, reports)
+	r.mu.Unlock()
+	// The session is over: the rest is the Recorder's, and the session ends now.
+	r.handOff(func() {
+		defer wcancel()
+		defer r.active.Add(-1)
+		s.mux.Close()
+		s.collect(ctx, nil, true) // the session no longer reads reports; a final collect sends none
+		close(s.jobs)
+		<-written
+		if n := rd.Dropped(); n > 0 {
+			r.log.Warn("recorder fell behind its stream", "session", v.SessionID, "dropped_units", n)
+		}
+		r.finish(wctx, s)
+		r.mu.Lock()
+		delete(r.owned, rec.ID)
+		r.mu.Unlock()
+	})
+	return nil
 }
 
-// finish writes the playlists and the recording's end.
-func (r *Recorder) finish(ctx context.Context, s *session, reports chan<- streams.Report) error {
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*r.cfg.PutTimeout)
+// finish writes the playlists and the recording's end, and its Recording End event.
+func (r *Recorder) finish(ctx context.Context, s *session) {
+	fctx, cancel := context.WithTimeout(ctx, 2*r.cfg.PutTimeout)
 	defer cancel()
 	p, err := Store{Media: r.media, FFmpeg: r.cfg.FFmpeg}.Finish(fctx, s.rec.Prefix)
 	p.Dropped = int(atomic.LoadInt64(&s.droppedTotal))
@@ -199,12 +394,10 @@ func (r *Recorder) finish(ctx context.Context, s *session, reports chan<- stream
 		name = "Recording End Failure"
 		detail["recording_status_reason"] = "the playlists could not be written"
 	}
-	if p.Segments == 0 && !s.started && err == nil {
-		return nil // nothing was recorded (the recording is removed): no events
+	if p.Segments == 0 && !s.started.Load() && err == nil {
+		return // nothing was recorded (the recording is removed): no events
 	}
-	// The session reads reports until every output has returned, ending or not.
-	reports <- recordingReport(name, detail)
-	return nil
+	r.event(ctx, s.rec, name, detail)
 }
 
 func recordingReport(name string, detail map[string]any) streams.Report {
@@ -227,7 +420,10 @@ type session struct {
 	dropped      int        // since the last event
 	droppedTotal int64
 	lastDropEv   time.Time
-	started      bool
+	started      atomic.Bool // Recording Start was written
+
+	firstFrame atomic.Int64 // when its first video frame came (Unix ns): chat offsets start there
+	chatLines  atomic.Int64 // chat lines kept
 }
 
 // job is one segment to store, with the init section it needs if that is not stored yet.
@@ -283,6 +479,9 @@ func (s *session) unit(u *stream.Unit) {
 	pts := u.PTS.Nanoseconds() / 1000 * llhls.VideoClock / 1_000_000
 	switch {
 	case u.Kind == stream.Video:
+		if s.firstFrame.Load() == 0 {
+			s.firstFrame.Store(time.Now().UnixNano())
+		}
 		s.cues.stamp(pts, u.NTP)
 		_ = s.mux.WriteH264(pts, u.NTP, u.Payload)
 	case u.Kind == stream.Audio && s.opus && len(u.Payload) > 0:
@@ -345,8 +544,9 @@ func (s *session) drop(ctx context.Context, reports chan<- streams.Report) {
 	}
 }
 
-// write stores the queued segments in order, in a goroutine of the recorder's run.
-func (s *session) write(ctx context.Context, reports chan<- streams.Report) {
+// write stores the queued segments in order, in a goroutine of the recorder's run that the
+// finishing waits for. ctx is the session's; the writes are made under wctx, which outlives it.
+func (s *session) write(ctx, wctx context.Context) {
 	r := s.r
 	failed := false // a write failed after the session ended: the rest is dropped, not tried
 	for j := range s.jobs {
@@ -355,7 +555,7 @@ func (s *session) write(ctx context.Context, reports chan<- streams.Report) {
 			atomic.AddInt64(&s.droppedTotal, 1)
 			continue
 		}
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.PutTimeout)
+		pctx, cancel := context.WithTimeout(wctx, r.cfg.PutTimeout)
 		var err error
 		if j.init != nil {
 			err = put(pctx, r.media, s.rec.Prefix+j.track+"/"+initName(j.initN), j.init)
@@ -379,9 +579,9 @@ func (s *session) write(ctx context.Context, reports chan<- streams.Report) {
 		failed = false
 		r.written.Add(float64(j.size))
 		r.bytes.Add(int64(j.size))
-		if !s.started {
-			s.started = true
-			streams.Send(ctx, reports, recordingReport(streams.EventRecordingStart, map[string]any{"recording_s3_key_prefix": s.rec.Prefix}))
+		if !s.started.Load() {
+			s.started.Store(true)
+			r.event(wctx, s.rec, streams.EventRecordingStart, map[string]any{"recording_s3_key_prefix": s.rec.Prefix})
 		}
 	}
 }

@@ -29,7 +29,7 @@ func BenchmarkRecordStreamMinute(b *testing.B) {
 		b.Fatal(err)
 	}
 	media := nullStore{folder}
-	rec := New(testConfig, &fakeRecordings{}, media, quiet())
+	rec := newTestRecorder(testConfig, &fakeRecordings{}, media)
 	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
 	v := streams.NewView("st-bench", streams.Channel{ID: "ch1", UserID: "u1"}, st)
 	// A minute of units: 3 Mbps of video in 30 frames a second, keyframes every 2 s at 8x.
@@ -57,7 +57,7 @@ func BenchmarkRecordStreamMinute(b *testing.B) {
 		}
 		reports := make(chan streams.Report, 16)
 		done := make(chan struct{})
-		go func() { defer close(done); s.write(context.Background(), reports) }()
+		go func() { defer close(done); s.write(context.Background(), context.Background()) }()
 		for _, u := range units {
 			s.unit(u)
 			s.collect(context.Background(), reports, true)

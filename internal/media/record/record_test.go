@@ -41,6 +41,7 @@ type fakeRecordings struct {
 	mu    sync.Mutex
 	begun []string
 	ended map[string]recordings.Progress
+	chat  []recordings.ChatLine
 }
 
 func (f *fakeRecordings) ShouldRecord(context.Context, string, string) (bool, error) {
@@ -65,11 +66,29 @@ func (f *fakeRecordings) End(_ context.Context, id string, p recordings.Progress
 	return nil
 }
 
+func (f *fakeRecordings) AddChat(_ context.Context, id string, l recordings.ChatLine) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.chat = append(f.chat, l)
+	return nil
+}
+func (f *fakeRecordings) RemoveChat(_ context.Context, id, messageID, senderID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.chat = slices.DeleteFunc(f.chat, func(l recordings.ChatLine) bool {
+		return l.MessageID == messageID || (messageID == "" && l.SenderID == senderID)
+	})
+	return nil
+}
+
 // publish writes seconds of 30 fps video (a keyframe every 2 s) and AAC to st; from
 // switchAt seconds on (if > 0), with new parameter sets.
-func publish(st *stream.Stream, seconds, switchAt int) {
-	audio := time.Duration(0)
-	for i := range 30 * seconds {
+func publish(st *stream.Stream, seconds, switchAt int) { publishRange(st, 0, seconds, switchAt) }
+
+// publishRange writes the seconds [from, to) of what publish writes.
+func publishRange(st *stream.Stream, from, to, switchAt int) {
+	audio := time.Duration(from) * time.Second
+	for i := 30 * from; i < 30*to; i++ {
 		pts := time.Duration(i) * time.Second / 30
 		sps, pps := sps1080, pps1080
 		if switchAt > 0 && i >= 30*switchAt {
@@ -88,9 +107,42 @@ func publish(st *stream.Stream, seconds, switchAt int) {
 	}
 }
 
-// record runs the recorder over one published session and returns its reports.
+// fakeEvents collects the recorder's events written on sessions, and (from record) its
+// reports, in the order they come.
+type fakeEvents struct {
+	mu  sync.Mutex
+	got []streams.Report
+}
+
+func (f *fakeEvents) RecordingEvent(_ context.Context, sessionID, channelID, name, detail string) {
+	f.add(streams.Report{Kind: streams.ReportRecording, Event: name, Detail: detail})
+}
+
+func (f *fakeEvents) add(r streams.Report) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.got = append(f.got, r)
+}
+
+func (f *fakeEvents) all() []streams.Report {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.got)
+}
+
+// newTestRecorder returns a recorder whose events are collected.
+func newTestRecorder(cfg Config, recs Recordings, media storage.Store) *Recorder {
+	return New(cfg, recs, media, &fakeEvents{}, quiet())
+}
+
+// record runs the recorder (its Run, and its output for one published session) and returns
+// its reports and events once the recording is finished.
 func record(t *testing.T, rec *Recorder, seconds, switchAt int, during func()) []streams.Report {
 	t.Helper()
+	evs := rec.events.(*fakeEvents)
+	runCtx, stop := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- rec.Run(runCtx) }()
 	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
 	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, st)
 	run := rec.Start(v)
@@ -98,6 +150,7 @@ func record(t *testing.T, rec *Recorder, seconds, switchAt int, during func()) [
 		t.Fatal("Start returned no run")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	reports := make(chan streams.Report, 64)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, reports) }()
@@ -106,24 +159,30 @@ func record(t *testing.T, rec *Recorder, seconds, switchAt int, during func()) [
 		during()
 	}
 	st.Close()
-	var got []streams.Report
-	for {
+	for waiting := true; waiting; {
 		select {
 		case r := <-reports:
-			got = append(got, r)
+			evs.add(r)
 		case err := <-done:
-			cancel()
+			cancel() // the session has ended: its context ends, the recording is finished
 			if err != nil {
 				t.Fatal(err)
 			}
 			for len(reports) > 0 {
-				got = append(got, <-reports)
+				evs.add(<-reports)
 			}
-			return got
+			waiting = false
 		case <-time.After(2 * time.Minute):
-			t.Fatal("the recorder did not end")
+			t.Fatal("the recorder's run did not end")
 		}
 	}
+	stop() // Run waits for the finishing in progress
+	select {
+	case <-stopped:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the recording was not finished")
+	}
+	return evs.all()
 }
 
 func events(rs []streams.Report) []string {
@@ -169,7 +228,7 @@ func TestRecordsASession(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := &fakeRecordings{}
-	rec := New(testConfig, recs, media, quiet())
+	rec := newTestRecorder(testConfig, recs, media)
 	reps := record(t, rec, 30, 0, nil)
 	if got := events(reps); len(got) != 2 || got[0] != streams.EventRecordingStart || got[1] != streams.EventRecordingEnd {
 		t.Fatalf("events = %v, want Recording Start, Recording End", got)
@@ -214,7 +273,7 @@ func TestRecordsASession(t *testing.T) {
 func TestNewParametersStartANewInit(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
-	rec := New(testConfig, &fakeRecordings{}, media, quiet())
+	rec := newTestRecorder(testConfig, &fakeRecordings{}, media)
 	record(t, rec, 20, 10, nil)
 	video := read(t, media, recordings.Prefix("ch1", "st-test")+"video1.m3u8")
 	if strings.Count(video, "#EXT-X-DISCONTINUITY\n") != 1 || !strings.Contains(video, `#EXT-X-MAP:URI="video1/init1.mp4"`) {
@@ -229,7 +288,7 @@ func TestChannelThatDoesNotRecord(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
 	recs := &fakeRecordings{off: true}
-	reps := record(t, New(testConfig, recs, media, quiet()), 6, 0, nil)
+	reps := record(t, newTestRecorder(testConfig, recs, media), 6, 0, nil)
 	if len(reps) != 0 || len(recs.begun) != 0 {
 		t.Errorf("reports %v, begun %v; want none", events(reps), recs.begun)
 	}
@@ -258,7 +317,7 @@ func TestSlowStoreDropsSegments(t *testing.T) {
 	cfg := testConfig
 	cfg.Queue = 2
 	recs := &fakeRecordings{}
-	rec := New(cfg, recs, media, quiet())
+	rec := newTestRecorder(cfg, recs, media)
 	// 40 s of media: 10 video and 10 audio segments. While the store takes none, the
 	// queue holds 2 and the writer 1; the publisher is never held up (Write never waits).
 	// The store is released once the recorder has dropped a segment: the recorder works
@@ -292,7 +351,7 @@ func TestSlowStoreDropsSegments(t *testing.T) {
 func TestFinishAfterACrash(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
-	rec := New(testConfig, &fakeRecordings{}, media, quiet())
+	rec := newTestRecorder(testConfig, &fakeRecordings{}, media)
 	record(t, rec, 12, 0, nil)
 	ctx := context.Background()
 	prefix := recordings.Prefix("ch1", "st-test")
@@ -346,7 +405,7 @@ func TestParseSegmentName(t *testing.T) {
 func TestStreamActionsReplay(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
-	rec := New(testConfig, &fakeRecordings{}, media, quiet())
+	rec := newTestRecorder(testConfig, &fakeRecordings{}, media)
 	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
 	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, st)
 	r := &recordings.Recording{ID: "st-test", Prefix: recordings.Prefix("ch1", "st-test")}
@@ -356,7 +415,7 @@ func TestStreamActionsReplay(t *testing.T) {
 	}
 	reports := make(chan streams.Report, 16)
 	done := make(chan struct{})
-	go func() { defer close(done); s.write(context.Background(), reports) }()
+	go func() { defer close(done); s.write(context.Background(), context.Background()) }()
 	for i := range 30 * 20 {
 		pts := time.Duration(i) * time.Second / 30
 		if i == 30*10 {
@@ -412,7 +471,7 @@ func TestDeadStoreEndsInTime(t *testing.T) {
 	cfg.PutTimeout = 200 * time.Millisecond
 	recs := &fakeRecordings{}
 	start := time.Now()
-	reps := record(t, New(cfg, recs, deadStore{folder}, quiet()), 12, 0, nil)
+	reps := record(t, newTestRecorder(cfg, recs, deadStore{folder}), 12, 0, nil)
 	if took := time.Since(start); took > time.Minute {
 		t.Errorf("the recording took %v to end", took)
 	}
@@ -428,7 +487,7 @@ func TestOverQuota(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
 	recs := &fakeRecordings{full: true}
-	reps := record(t, New(testConfig, recs, media, quiet()), 6, 0, nil)
+	reps := record(t, newTestRecorder(testConfig, recs, media), 6, 0, nil)
 	if got := events(reps); len(got) != 1 || got[0] != streams.EventRecordingFailure || !strings.Contains(reps[0].Detail, "quota") {
 		t.Errorf("reports = %+v, want one Recording Start Failure naming the quota", reps)
 	}
@@ -465,4 +524,49 @@ func counted(c interface{ Write(*dto.Metric) error }) float64 {
 		return 0
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestChatReplay: the chat of a channel being recorded is kept with its recording at its
+// offset from the first frame; a deleted message and a banned user's lines are removed;
+// another channel's chat is not kept.
+func TestChatReplay(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	recs := &fakeRecordings{}
+	rec := newTestRecorder(testConfig, recs, media)
+	record(t, rec, 6, 0, func() {
+		// The recorder has taken the session on once its first frame is packaged.
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			rec.mu.Lock()
+			s := rec.live["ch1"]
+			rec.mu.Unlock()
+			if s != nil && s.firstFrame.Load() != 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the recording never began")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		for _, l := range []recordings.ChatLine{{MessageID: "m1", SenderID: "u1", Content: "one"}, {MessageID: "m2", SenderID: "u2", Content: "two"},
+			{MessageID: "m3", SenderID: "u3", Content: "three"}, {MessageID: "m4", SenderID: "u3", Content: "four"}} {
+			rec.PutChat("ch1", l)
+		}
+		rec.PutChat("ch2", recordings.ChatLine{MessageID: "x", SenderID: "u1", Content: "elsewhere"})
+		rec.RemoveChat("ch1", "m1", "")
+		rec.RemoveChat("ch1", "", "u3")
+	})
+	recs.mu.Lock()
+	defer recs.mu.Unlock()
+	var got []string
+	for _, l := range recs.chat {
+		got = append(got, l.MessageID)
+		if l.Offset < 0 || l.Offset > time.Minute {
+			t.Errorf("line %s at %v", l.MessageID, l.Offset)
+		}
+	}
+	if want := []string{"m2"}; !slices.Equal(got, want) {
+		t.Errorf("chat kept %v, want %v", got, want)
+	}
 }

@@ -97,18 +97,64 @@ func (s *DB) UpdateRecording(ctx context.Context, id, title string, hidden bool)
 	return nil
 }
 
-// DeleteRecording removes a recording's record.
+// DeleteRecording removes a recording's record and its chat.
 func (s *DB) DeleteRecording(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM chat_replay WHERE recording_id = ?`), id); err != nil {
+		return err
+	}
 	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM recordings WHERE id = ?`), id)
 	return err
 }
 
+// AddChatLine keeps a chat line with a recording; a line already kept stays as it is.
+func (s *DB) AddChatLine(ctx context.Context, recordingID string, l recordings.ChatLine) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO chat_replay (recording_id, message_id, offset_ms, sender_id, sender, content)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recording_id, message_id) DO NOTHING`),
+		recordingID, l.MessageID, l.Offset.Milliseconds(), l.SenderID, l.Sender, l.Content)
+	return err
+}
+
+// DeleteChatLines removes a recording's line messageID, or every line of senderID.
+func (s *DB) DeleteChatLines(ctx context.Context, recordingID, messageID, senderID string) error {
+	if messageID != "" {
+		_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM chat_replay WHERE recording_id = ? AND message_id = ?`), recordingID, messageID)
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM chat_replay WHERE recording_id = ? AND sender_id = ?`), recordingID, senderID)
+	return err
+}
+
+// ChatLines lists a recording's chat lines with from <= offset < to, in offset order.
+func (s *DB) ChatLines(ctx context.Context, recordingID string, from, to time.Duration, limit int) ([]recordings.ChatLine, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT message_id, offset_ms, sender_id, sender, content FROM chat_replay
+		WHERE recording_id = ? AND offset_ms >= ? AND offset_ms < ? ORDER BY offset_ms, message_id LIMIT ?`),
+		recordingID, from.Milliseconds(), to.Milliseconds(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []recordings.ChatLine
+	for rows.Next() {
+		var l recordings.ChatLine
+		var off int64
+		if err := rows.Scan(&l.MessageID, &off, &l.SenderID, &l.Sender, &l.Content); err != nil {
+			return nil, err
+		}
+		l.Offset = time.Duration(off) * time.Millisecond
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
 // UnfinishedRecordings lists recordings still marked recording whose session has ended or
-// is gone.
-func (s *DB) UnfinishedRecordings(ctx context.Context, limit int) ([]*recordings.Recording, error) {
+// is gone, but those of sessions run by another node that holds a lease valid at the time
+// (its recorder finishes them).
+func (s *DB) UnfinishedRecordings(ctx context.Context, node string, at time.Time, limit int) ([]*recordings.Recording, error) {
 	return s.recordings(ctx, `SELECT `+recordingColumns+` FROM recordings r WHERE r.status = ?
-		AND NOT EXISTS (SELECT 1 FROM stream_sessions ss WHERE ss.id = r.id AND ss.ended_at IS NULL) ORDER BY started_at LIMIT ?`,
-		recordings.StatusRecording, limit)
+		AND NOT EXISTS (SELECT 1 FROM stream_sessions ss WHERE ss.id = r.id AND (ss.ended_at IS NULL
+			OR (ss.node <> ? AND EXISTS (SELECT 1 FROM node_leases n WHERE n.node = ss.node AND n.expires_at >= ?))))
+		ORDER BY started_at LIMIT ?`,
+		recordings.StatusRecording, node, ms(at), limit)
 }
 
 // ExpiredRecordings lists complete recordings that ended before a time.

@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Suspension", testSuspension},
 		{"ChatTokens", testChatTokens},
 		{"Recordings", testRecordings},
+		{"ChatReplay", testChatReplay},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

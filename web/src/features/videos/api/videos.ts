@@ -57,3 +57,52 @@ export function duration(seconds: number): string {
   const ss = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
+
+// ChatLine is a line of a recording's chat replay, at its offset into the recording.
+export type ChatLine = {
+  id: string;
+  offsetMs: number;
+  sender: { userId: string; attributes?: Record<string, string> };
+  content: string;
+};
+
+// maxChatPages bounds the pages of chat read for one recording (500 lines each; the server
+// keeps at most 20,000 lines a recording).
+const maxChatPages = 40;
+
+// fetchVideoChat reads a recording's whole chat replay, page by page, in offset order.
+export async function fetchVideoChat(id: string): Promise<ChatLine[]> {
+  const seen = new Set<string>();
+  const out: ChatLine[] = [];
+  let from = 0;
+  for (let page = 0; page < maxChatPages; page++) {
+    const res = await api<{ messages: ChatLine[]; next?: number }>('GET', `/api/videos/${encodeURIComponent(id)}/chat?from=${from}`);
+    for (const m of res.messages) {
+      if (!seen.has(m.id)) {
+        seen.add(m.id);
+        out.push(m);
+      }
+    }
+    if (res.next === undefined) break;
+    from = res.next > from ? res.next : from + 1; // a page all at one offset: step past it
+  }
+  return out;
+}
+
+export function useVideoChat(id: string) {
+  return useQuery({ queryKey: ['video-chat', id], queryFn: () => fetchVideoChat(id), retry: false, staleTime: Infinity });
+}
+
+// linesUpTo returns the lines said by the playhead (seconds), in order: a binary search, as
+// it runs on every time update.
+export function linesUpTo(lines: ChatLine[], seconds: number): ChatLine[] {
+  const ms = seconds * 1000;
+  let lo = 0;
+  let hi = lines.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (lines[mid].offsetMs <= ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lines.slice(0, lo);
+}

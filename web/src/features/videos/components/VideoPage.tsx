@@ -5,6 +5,7 @@ import { isApiError } from '../../../lib/api-client';
 import { clearAction, followMetadata } from '../../../lib/timed-metadata';
 import { useToast } from '../../../lib/toast';
 import { Spinner } from '../../../components/Spinner';
+import { ChatReplay } from './ChatReplay';
 import { duration, useDeleteVideo, useUpdateVideo, useVideo, type Video } from '../api/videos';
 
 // OverlaySlot draws the stream action in force at the playhead, keyed by cues (the app passes
@@ -14,7 +15,7 @@ export type OverlaySlot = (cues: string) => ReactNode;
 // VodPlayer plays a recording's VOD playlist with hls.js (or the browser's own HLS), with the
 // browser's controls for seeking. The stream actions in it replay over it (under the key
 // cues) as the playhead reaches them.
-function VodPlayer({ src, title, poster, cues, children }: { src: string; title: string; poster?: string; cues: string; children?: ReactNode }) {
+function VodPlayer({ src, title, poster, cues, onTime, children }: { src: string; title: string; poster?: string; cues: string; onTime: (seconds: number) => void; children?: ReactNode }) {
   const video = useRef<HTMLVideoElement>(null);
   const [error, setError] = useState<string>();
   useEffect(() => {
@@ -36,16 +37,21 @@ function VodPlayer({ src, title, poster, cues, children }: { src: string; title:
     const v = video.current;
     if (!v) return;
     const stop = followMetadata(v.textTracks, cues);
+    const tell = () => onTime(v.currentTime);
     // A seek backwards may land before the action shown: start from none, and let the
     // fragment's announcement bring back the one in force there.
     const onSeek = () => clearAction(cues);
     v.addEventListener('seeking', onSeek);
+    v.addEventListener('timeupdate', tell);
+    v.addEventListener('seeked', tell);
     return () => {
       stop();
       v.removeEventListener('seeking', onSeek);
+      v.removeEventListener('timeupdate', tell);
+      v.removeEventListener('seeked', tell);
       clearAction(cues);
     };
-  }, [cues, src]);
+  }, [cues, src, onTime]);
   return (
     <section className="player" aria-label="Video player">
       <video ref={video} data-testid="vod-video" controls playsInline aria-label={title} poster={poster} />
@@ -59,6 +65,7 @@ function VodPlayer({ src, title, poster, cues, children }: { src: string; title:
 // delete.
 export function VideoPage({ username, id, isOwner, overlay }: { username: string; id: string; isOwner: boolean; overlay?: OverlaySlot }) {
   const video = useVideo(id);
+  const [time, setTime] = useState(0);
   if (video.isPending) return <main className="page"><Spinner /></main>;
   if (video.isError) {
     const notFound = isApiError(video.error) && video.error.status === 404;
@@ -82,9 +89,12 @@ export function VideoPage({ username, id, isOwner, overlay }: { username: string
         {new Date(v.startedAt).toLocaleString()} · {duration(v.durationSeconds)}
         {v.hidden && ' · Private'}
       </p>
-      <VodPlayer src={v.playbackUrl} title={v.title || 'Past broadcast'} poster={v.posterUrl} cues={`vod:${v.id}`}>
-        {overlay?.(`vod:${v.id}`)}
-      </VodPlayer>
+      <div className="video-with-chat">
+        <VodPlayer src={v.playbackUrl} title={v.title || 'Past broadcast'} poster={v.posterUrl} cues={`vod:${v.id}`} onTime={setTime}>
+          {overlay?.(`vod:${v.id}`)}
+        </VodPlayer>
+        <ChatReplay id={v.id} time={time} />
+      </div>
       {isOwner && <OwnerTools username={username} video={v} />}
     </main>
   );

@@ -1,0 +1,262 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/storage"
+	"github.com/livehouse/livehouse/internal/streams"
+)
+
+// sessionStore is the streams store the hand-off test needs: sessions and their events.
+type sessionStore struct {
+	mu    sync.Mutex
+	open  map[string]string // session id to channel id, while open
+	ended []string
+}
+
+func (m *sessionStore) ChannelByStreamKeyHash(context.Context, string) (*streams.Channel, error) {
+	return nil, streams.ErrUnknownKey
+}
+func (m *sessionStore) OpenStreamSession(_ context.Context, id, channelID, _ string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ch := range m.open {
+		if ch == channelID {
+			return streams.ErrAlreadyLive
+		}
+	}
+	m.open[id] = channelID
+	return nil
+}
+func (m *sessionStore) StartStreamSession(context.Context, string, time.Time) error { return nil }
+func (m *sessionStore) EndStreamSession(_ context.Context, id string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.open, id)
+	m.ended = append(m.ended, id)
+	return nil
+}
+func (m *sessionStore) AddStreamEvent(context.Context, *streams.Event) error  { return nil }
+func (m *sessionStore) SetIngestConfig(context.Context, string, string) error { return nil }
+func (m *sessionStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
+	return nil, nil
+}
+func (m *sessionStore) StreamEvents(context.Context, string) ([]streams.Event, error) {
+	return nil, nil
+}
+func (m *sessionStore) RenewNodeLease(context.Context, string, time.Time, time.Time) error {
+	return nil
+}
+func (m *sessionStore) DropNodeLease(context.Context, string) error { return nil }
+func (m *sessionStore) EndStaleStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
+	return nil, nil
+}
+func (m *sessionStore) HasOpenStreamSession(context.Context, string) (bool, error) {
+	return false, nil
+}
+func (m *sessionStore) NodeStreamSessions(context.Context, string) (map[string]bool, error) {
+	return nil, nil
+}
+
+// TestSessionEndsWhileTheRecordingIsFinished: the recorder finishes a recording after its
+// session, so the session ends at once and the channel takes its next stream, even while the
+// store still holds the previous recording's segments; Run waits for that finishing.
+func TestSessionEndsWhileTheRecordingIsFinished(t *testing.T) {
+	t.Parallel()
+	folder, _ := storage.NewFolder(t.TempDir())
+	media := &slowStore{Store: folder, release: make(chan struct{})}
+	recs := &fakeRecordings{}
+	rec := newTestRecorder(testConfig, recs, media)
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	ran := make(chan error, 1)
+	go func() { ran <- rec.Run(runCtx) }()
+
+	sessions := &sessionStore{open: map[string]string{}}
+	svc := streams.NewService(streams.Deps{Store: sessions, Log: quiet(), Outputs: []streams.Output{rec}})
+	ch := &streams.Channel{ID: "ch1", UserID: "u1", Type: "BASIC"}
+	tracks := stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac}
+
+	first := stream.New(tracks)
+	enc, err := svc.Begin(context.Background(), ch, first, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstID := enc.SessionID
+	publish(first, 12, 0) // 3 segments a track, none of which the store takes yet
+	ended := make(chan struct{})
+	go func() {
+		enc.End("the streamer stopped")
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(2 * time.Minute):
+		close(media.release)
+		t.Fatal("the session did not end while its recording's segments were held")
+	}
+	if !rec.Finishing(firstID) {
+		t.Errorf("Finishing(%s) = false while its segments are held", firstID)
+	}
+
+	// A republish right away is accepted, and recorded, while the first is still finishing.
+	second := stream.New(tracks)
+	enc2, err := svc.Begin(context.Background(), ch, second, func() {})
+	if err != nil {
+		close(media.release)
+		t.Fatalf("republish while the last recording is finishing: %v", err)
+	}
+	if enc2.SessionID == firstID {
+		t.Fatal("the republish continued the ended session")
+	}
+	publish(second, 8, 0)
+	close(media.release)
+	enc2.End("the streamer stopped")
+
+	stopRun() // Run returns once both recordings are finished
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatal("Run did not return")
+	}
+	recs.mu.Lock()
+	defer recs.mu.Unlock()
+	for id, want := range map[string]int{firstID: 3, enc2.SessionID: 2} {
+		if p, ok := recs.ended[id]; !ok || p.Segments < want {
+			t.Errorf("recording %s: ended %v with %+v, want at least %d segments", id, ok, p, want)
+		}
+	}
+	if rec.Finishing(firstID) || rec.Finishing(enc2.SessionID) {
+		t.Error("Finishing after Run returned")
+	}
+	var evs []string
+	for _, r := range rec.events.(*fakeEvents).all() {
+		evs = append(evs, r.Event)
+	}
+	if n := countOf(evs, streams.EventRecordingEnd); n != 2 {
+		t.Errorf("events %v, want two Recording End", evs)
+	}
+}
+
+func countOf(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
+}
+
+// TestReconnectContinuesTheRecording: an encoder that comes back within the grace period
+// continues its session, and so its recording (one recording, the time of both encoders);
+// a session after that one has ended is a new recording.
+func TestReconnectContinuesTheRecording(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	recs := &fakeRecordings{}
+	rec := newTestRecorder(testConfig, recs, media)
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	ran := make(chan error, 1)
+	go func() { ran <- rec.Run(runCtx) }()
+
+	sessions := &sessionStore{open: map[string]string{}}
+	// A grace period far longer than the test takes between the two encoders.
+	svc := streams.NewService(streams.Deps{Store: sessions, Log: quiet(), Outputs: []streams.Output{rec}, ReconnectGrace: 5 * time.Minute})
+	defer svc.Shutdown()
+	ch := &streams.Channel{ID: "ch1", UserID: "u1", Type: "BASIC"}
+	tracks := stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac}
+
+	first := stream.New(tracks)
+	enc, err := svc.Begin(context.Background(), ch, first, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 s: fewer units than the session's own queue holds, so that the session has measured
+	// all of them when the second encoder's times are made to follow them.
+	publish(first, 4, 0)
+	enc.End("the connection dropped") // the session waits for the encoder
+	again := stream.New(tracks)
+	// Until the session has seen its encoder go, the channel is live: try again until it
+	// waits for the encoder.
+	var enc2 *streams.Encoder
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		enc2, err = svc.Begin(context.Background(), ch, again, func() {})
+		if !errors.Is(err, streams.ErrAlreadyLive) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc2.SessionID != enc.SessionID {
+		t.Fatalf("the reconnect opened session %s, want %s continued", enc2.SessionID, enc.SessionID)
+	}
+	// The session forwards the second encoder's units into its stream as it reads them, from
+	// a queue of its own: publish a second at a time, giving it a moment between seconds,
+	// until the recording holds a segment from 4 s on (the second encoder's), and 8 s at least.
+	prefix := recordings.Prefix(ch.ID, enc.SessionID)
+	for sec := 0; sec < 8 || !storedFrom(media, prefix, 4); sec++ {
+		if sec == 120 {
+			t.Fatal("the reconnected encoder's media never reached the recording")
+		}
+		publishRange(again, sec, sec+1, 0)
+		time.Sleep(20 * time.Millisecond) // pacing, not synchronisation: the loop polls
+	}
+	enc2.Live.End("the streamer stopped")
+
+	third := stream.New(tracks)
+	enc3, err := svc.Begin(context.Background(), ch, third, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc3.SessionID == enc.SessionID {
+		t.Fatal("a go-live after the session ended continued it")
+	}
+	publish(third, 4, 0)
+	enc3.Live.End("the streamer stopped")
+
+	stopRun()
+	select {
+	case <-ran:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("Run did not return")
+	}
+	recs.mu.Lock()
+	defer recs.mu.Unlock()
+	if want := []string{enc.SessionID, enc3.SessionID}; !slices.Equal(recs.begun, want) {
+		t.Errorf("recordings begun %v, want %v: one per session", recs.begun, want)
+	}
+	// Both encoders' media is in the one recording: more than the first one's 4 s.
+	if p := recs.ended[enc.SessionID]; p.Duration < 8*time.Second {
+		t.Errorf("the reconnected session's recording: %+v, want 8 s or more", p)
+	}
+	if p := recs.ended[enc3.SessionID]; p.Duration < 3*time.Second || p.Duration > 5*time.Second {
+		t.Errorf("the next session's recording: %+v, want its 4 s", p)
+	}
+}
+
+// storedFrom reports whether a recording holds a video segment starting at sec or later.
+func storedFrom(media storage.Store, prefix string, sec int64) bool {
+	objs, _ := media.List(context.Background(), prefix+"video1/0", "", 100)
+	for _, o := range objs {
+		seg, ok := parseSegment("video1", strings.TrimPrefix(o.Key, prefix+"video1/"), o.Size)
+		if ok && (seg.start-llhlsStart)/seg.scale >= sec {
+			return true
+		}
+	}
+	return false
+}
