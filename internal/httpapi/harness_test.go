@@ -253,7 +253,7 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	views := viewers.NewService(viewers.New(viewers.Config{Node: "test"}, clk.Now, log), signer, store, 0, clk.Now)
+	views := viewers.NewService(viewers.New(viewers.Config{Node: "test"}, clk.Now, log), signer, channels.AccessCheck{Store: store}, 0, clk.Now)
 	media, err := storage.NewFolder(filepath.Join(t.TempDir(), "recordings"))
 	if err != nil {
 		t.Fatal(err)

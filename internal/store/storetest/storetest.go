@@ -75,6 +75,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Suspension", testSuspension},
 		{"ChatTokens", testChatTokens},
 		{"Recordings", testRecordings},
+		{"Privacy", testPrivacy},
+		{"Invites", testInvites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
