@@ -64,6 +64,9 @@ const videoList = (username: string) => (
   </Suspense>
 );
 
+// An invite link to a private channel loads on demand too.
+const InvitePage = lazy(() => import('../features/privacy/components/InvitePage').then((m) => ({ default: m.InvitePage })));
+
 function ChannelVideos() {
   const { username = '' } = useParams();
   return page(<VideosPage username={username} />);
@@ -102,6 +105,7 @@ export function AppRoutes() {
         <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={overlay} videos={videoList} />} />
         <Route path=":username/videos" element={<ChannelVideos />} />
         <Route path=":username/videos/:id" element={<ChannelVideo />} />
+        <Route path=":username/invite/:code" element={page(<InvitePage />)} />
         <Route path=":username/*" element={<ToChannel />} />
       </Route>
     </Routes>

@@ -4,6 +4,7 @@ import { AccountSettings } from '../features/account/components/AccountSettings'
 import { ChannelSettings } from '../features/channels/components/ChannelSettings';
 import { StreamSettings } from '../features/channels/components/StreamSettings';
 import { RecordingSettings } from '../features/videos/components/RecordingSettings';
+import { PrivacySettings } from '../features/privacy/components/PrivacySettings';
 
 // SettingsPage composes the features' settings sections.
 export function SettingsPage() {
@@ -14,6 +15,7 @@ export function SettingsPage() {
       <h1>Settings</h1>
       <StreamSettings me={me.data} />
       <RecordingSettings />
+      <PrivacySettings me={me.data.username} />
       <ChannelSettings me={me.data} />
       <AccountSettings me={me.data} key={me.data.username} />
     </main>
