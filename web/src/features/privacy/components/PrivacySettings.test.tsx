@@ -25,7 +25,7 @@ describe('PrivacySettings', () => {
     await waitFor(() => expect(calls.some((c) => c.key === 'PUT /api/channels/alice/privacy' && (c.body as { private: boolean }).private)).toBe(true));
     expect(await screen.findByText('bobby')).toBeInTheDocument();
 
-    fireEvent.change(screen.getByLabelText('Username'), { target: { value: 'carol' } });
+    fireEvent.change(screen.getByLabelText('Username to allow'), { target: { value: 'carol' } });
     fireEvent.click(screen.getByRole('button', { name: 'Allow' }));
     await waitFor(() => expect(calls.some((c) => c.key === 'PUT /api/channels/alice/allowlist/carol')).toBe(true));
 

@@ -67,7 +67,7 @@ function Allowlist({ me }: { me: string }) {
       <h3>Allowed viewers</h3>
       <form className="settings-row" onSubmit={add}>
         <div className="field">
-          <label htmlFor="allow-username">Username</label>
+          <label htmlFor="allow-username">Username to allow</label>
           <input id="allow-username" value={name} onChange={(e) => setName(e.target.value)} maxLength={20} autoComplete="off" />
         </div>
         <button type="submit" className="btn btn-secondary" disabled={allow.isPending || !name.trim()}>
