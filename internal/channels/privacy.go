@@ -186,7 +186,13 @@ func (s *Service) Disallow(ctx context.Context, ownerUsername, username string) 
 	if err != nil {
 		return err
 	}
-	return s.store.Disallow(ctx, owner.ChannelID, target.UserID)
+	if err := s.store.Disallow(ctx, owner.ChannelID, target.UserID); err != nil {
+		return err
+	}
+	if s.onDisallow != nil {
+		s.onDisallow(ctx, owner.ChannelID, target.UserID)
+	}
+	return nil
 }
 
 // Allowlist lists the users on a channel's allowlist, newest first.

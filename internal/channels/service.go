@@ -42,11 +42,19 @@ type Service struct {
 	now     func() time.Time
 	stopper StreamStopper
 	onBan   func(ctx context.Context, channelID, userID string)
+	// onDisallow: a user was taken off a channel's allowlist (see OnDisallow).
+	onDisallow func(ctx context.Context, channelID, userID string)
 }
 
 // OnBan registers work to do when a user is banned from a channel, such as closing their
 // chat connections on every node.
 func (s *Service) OnBan(fn func(ctx context.Context, channelID, userID string)) { s.onBan = fn }
+
+// OnDisallow registers work to do when a user is taken off a channel's allowlist, such as
+// closing their chat connections to it on every node.
+func (s *Service) OnDisallow(fn func(ctx context.Context, channelID, userID string)) {
+	s.onDisallow = fn
+}
 
 // StreamStopper ends a channel's live stream (when its key is reset).
 type StreamStopper interface {

@@ -236,6 +236,9 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 	hub = chat.NewHub(store, publish, log, nil)
 	hub.SetAccess(chat.StoreAccess(store))
 	chs.OnBan(hub.Ban)
+	chs.OnDisallow(func(ctx context.Context, channelID, userID string) {
+		hub.DisconnectUser(ctx, channelID, userID, "no longer allowed")
+	})
 	acc.BeforeDelete(func(ctx context.Context, userID string) {
 		chat.EndUser(ctx, publish, userID, "account deleted", time.Now())
 	})

@@ -114,9 +114,27 @@ func TestPrivateChannel(t *testing.T) {
 	}
 	e.want(e.call("DELETE", "/api/channels/owner/bans/fan1", owner.token, nil), 204)
 
-	// Taken off the allowlist, the follower's renewal is refused.
+	// Taken off the allowlist, the follower's renewal is refused and their chat closes.
 	v = e.channelView(t, "owner", fan.token)
+	tok, _ := e.chatToken(fan.token, "owner")
+	fanChat, err := e.connect(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.want(e.call("DELETE", "/api/channels/owner/allowlist/fan1", owner.token, nil), 204)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := fanChat.ws.Read(ctx); err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("the chat of a user taken off the allowlist stayed open")
+			}
+			break
+		}
+	}
+	if code := e.want(e.call("POST", "/api/chat/token", fan.token, map[string]string{"channel": "owner"}), 403).errorCode(t); code != "PrivateChannel" {
+		t.Errorf("chat token after removal: %s", code)
+	}
 	if code := e.want(e.call("POST", "/api/channels/owner/views", "", map[string]string{"token": v.PlaybackToken}), 403).errorCode(t); code != "PrivateChannel" {
 		t.Errorf("renewal after removal: %s, want PrivateChannel", code)
 	}
