@@ -125,7 +125,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	if reg != nil {
 		counter.Register(reg)
 	}
-	a.views = viewers.NewService(counter, tokens, a.store, time.Duration(cfg.PlaybackTokenSeconds)*time.Second, nil)
+	a.views = viewers.NewService(counter, tokens, channels.AccessCheck{Store: a.store}, time.Duration(cfg.PlaybackTokenSeconds)*time.Second, nil)
 	a.transcoder = transcode.New(transcode.Config{
 		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
 	}, a.hls, log, reg)

@@ -112,6 +112,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		hub.Ban(ctx, channelID, userID)
 		a.views.Banned(ctx, b, channelID, userID) // their playback stops counting on every node
 	})
+	// Taken off a private channel's allowlist: their chat in it closes on every node, and their
+	// playback stops counting (their token is not renewed).
+	a.channels.OnDisallow(func(ctx context.Context, channelID, userID string) {
+		hub.DisconnectUser(ctx, channelID, userID, "no longer allowed")
+		a.views.Banned(ctx, b, channelID, userID)
+	})
 	a.endChat = func(ctx context.Context, userID, reason string) {
 		if err := chat.EndUser(ctx, b.Publish, userID, reason, time.Now()); err != nil {
 			log.Error("ending a user's chat", "user", userID, "err", err)

@@ -58,6 +58,8 @@ type Store interface {
 	PutAsset(ctx context.Context, a *Asset) error
 	Asset(ctx context.Context, channelID, kind string) (*Asset, error)
 	DeleteAsset(ctx context.Context, channelID, kind string) error
+
+	PrivacyStore
 }
 
 // Profile is a channel's public face: what anyone may see.
@@ -72,6 +74,7 @@ type Profile struct {
 	LiveSince     *time.Time
 	FollowedAt    *time.Time // in following lists
 	Suspended     bool       // an operator suspended the owner; the public never sees such a profile
+	Private       bool       // only the owner and the allowlist may watch (see privacy.go)
 }
 
 // Asset is an uploaded, re-encoded picture.

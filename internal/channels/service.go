@@ -42,11 +42,19 @@ type Service struct {
 	now     func() time.Time
 	stopper StreamStopper
 	onBan   func(ctx context.Context, channelID, userID string)
+	// onDisallow: a user was taken off a channel's allowlist (see OnDisallow).
+	onDisallow func(ctx context.Context, channelID, userID string)
 }
 
 // OnBan registers work to do when a user is banned from a channel, such as closing their
 // chat connections on every node.
 func (s *Service) OnBan(fn func(ctx context.Context, channelID, userID string)) { s.onBan = fn }
+
+// OnDisallow registers work to do when a user is taken off a channel's allowlist, such as
+// closing their chat connections to it on every node.
+func (s *Service) OnDisallow(fn func(ctx context.Context, channelID, userID string)) {
+	s.onDisallow = fn
+}
 
 // StreamStopper ends a channel's live stream (when its key is reset).
 type StreamStopper interface {
@@ -106,21 +114,32 @@ func (s *Service) ForOwner(ctx context.Context, userID string) (*Channel, error)
 	return ForOwner(ctx, s.store, s.box, userID)
 }
 
-// ViewerState is what a signed-in viewer's relation to a channel is.
+// ViewerState is what a viewer's relation to a channel is.
 type ViewerState struct {
 	Following bool
 	Banned    bool
+	// MayWatch: the viewer gets playback and chat (the owner always; others when not banned,
+	// and on the allowlist of a private channel).
+	MayWatch bool
 }
 
-// Viewer returns whether viewerID follows, and is banned from, the channel.
-func (s *Service) Viewer(ctx context.Context, channelID, viewerID string) (ViewerState, error) {
+// Viewer returns whether viewerID (empty: anonymous) follows the channel, is banned from it,
+// and may watch it.
+func (s *Service) Viewer(ctx context.Context, p *Profile, viewerID string) (ViewerState, error) {
+	if viewerID == "" {
+		return ViewerState{MayWatch: !p.Private}, nil
+	}
 	var v ViewerState
 	var err error
-	if v.Following, err = s.store.IsFollowing(ctx, viewerID, channelID); err != nil {
+	if v.Following, err = s.store.IsFollowing(ctx, viewerID, p.ChannelID); err != nil {
 		return v, err
 	}
-	v.Banned, err = s.store.IsBanned(ctx, channelID, viewerID)
-	return v, err
+	a, err := s.store.WatchAccess(ctx, p.ChannelID, viewerID)
+	if err != nil {
+		return v, err
+	}
+	v.Banned, v.MayWatch = a.Banned, a.Check() == nil
+	return v, nil
 }
 
 // ResetStreamKey replaces the user's stream key at once and returns the new one.

@@ -32,7 +32,7 @@ func newURLs(c Config, views *viewers.Service) urls {
 
 // playback is the channel's multivariant playlist URL with a fresh playback token for the
 // viewer (userID empty for an anonymous one), and the token's ticket (zero without tokens).
-// The caller has checked that the viewer is not banned.
+// The caller has checked that the viewer may watch the channel.
 func (u urls) playback(channelID, userID string) (string, viewers.Ticket) {
 	base := u.public + "/hls/" + channelID + "/index.m3u8"
 	if u.views == nil {
@@ -64,6 +64,7 @@ type channelCard struct {
 	LiveSince   *time.Time `json:"liveSince,omitempty"`
 	ViewerCount int        `json:"viewerCount"`
 	FollowedAt  *time.Time `json:"followedAt,omitempty"`
+	IsPrivate   bool       `json:"isPrivate"`
 }
 
 func card(p *channels.Profile) channelCard {
@@ -71,7 +72,7 @@ func card(p *channels.Profile) channelCard {
 		ChannelID: p.ChannelID, Username: p.Username, Color: p.Color, Avatar: p.Avatar,
 		AvatarURL: assetURL(p.ChannelID, channels.AssetAvatar, p.AvatarVersion),
 		BannerURL: assetURL(p.ChannelID, channels.AssetBanner, p.BannerVersion),
-		IsLive:    p.LiveSince != nil, LiveSince: p.LiveSince, FollowedAt: p.FollowedAt,
+		IsLive:    p.LiveSince != nil, LiveSince: p.LiveSince, FollowedAt: p.FollowedAt, IsPrivate: p.Private,
 	}
 }
 
@@ -111,6 +112,9 @@ type channelPage struct {
 	IsFollowed             bool       `json:"isFollowed"`
 	IsBanned               bool       `json:"isBanned"`
 	IsOwner                bool       `json:"isOwner"`
+	// MayWatch: the viewer gets playback and chat (not when banned, nor when the channel is
+	// private and they are not its owner or on its allowlist).
+	MayWatch bool `json:"mayWatch"`
 }
 
 // optionalUser is the caller if they sent a session, nil if they sent none; a session that
@@ -137,23 +141,25 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 			return
 		}
 		page := channelPage{channelCard: card(p)}
+		userID := ""
+		if viewer != nil {
+			userID = viewer.ID
+			page.IsOwner = viewer.ID == p.UserID
+		}
+		state, err := ch.Viewer(r.Context(), p, userID)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		page.IsFollowed, page.IsBanned, page.MayWatch = state.Following, state.Banned, state.MayWatch
+		if p.Private && !state.MayWatch {
+			// Nothing of the stream for those not on the allowlist: not even whether it is live.
+			page.IsLive, page.LiveSince = false, nil
+		}
 		if vc != nil && page.IsLive {
 			page.ViewerCount = vc.Viewers(p.ChannelID)
 		}
-		if viewer != nil {
-			page.IsOwner = viewer.ID == p.UserID
-			state, err := ch.Viewer(r.Context(), p.ChannelID, viewer.ID)
-			if err != nil {
-				writeError(w, r, log, err)
-				return
-			}
-			page.IsFollowed, page.IsBanned = state.Following, state.Banned
-		}
-		if !page.IsBanned {
-			userID := ""
-			if viewer != nil {
-				userID = viewer.ID
-			}
+		if state.MayWatch {
 			var t viewers.Ticket
 			page.PlaybackURL, t = u.playback(p.ChannelID, userID)
 			if t.Token != "" {

@@ -16,7 +16,7 @@ import (
 
 // handleChatToken issues a single-use token for a channel's chat room: view-only for
 // anonymous callers, sending for signed-in users, and moderation for the channel's owner.
-// A user banned from the channel gets 403. The room is keyed by the channel id.
+// A user banned from the channel gets 403, as does anyone not allowed to watch a private one. The room is keyed by the channel id.
 func handleChatToken(acc *accounts.Service, chs *channels.Service, hub *chat.Hub, log *slog.Logger) http.Handler {
 	type request struct {
 		Channel                  string `json:"channel"`
@@ -47,15 +47,19 @@ func handleChatToken(acc *accounts.Service, chs *channels.Service, hub *chat.Hub
 		if err != nil {
 			return 0, nil, err
 		}
-		g := &chat.Grant{RoomID: p.ChannelID, UserID: chat.AnonymousPrefix + chat.NewID(), SessionDuration: time.Duration(minutes) * time.Minute}
-		if viewer != nil {
-			state, err := chs.Viewer(r.Context(), p.ChannelID, viewer.ID)
-			if err != nil {
+		// A banned user, and anyone but the owner and the allowlist of a private channel, is
+		// refused (anonymous readers of a public channel need no look-up).
+		if viewer != nil || p.Private {
+			userID := ""
+			if viewer != nil {
+				userID = viewer.ID
+			}
+			if err := chs.MayWatch(r.Context(), p.ChannelID, userID); err != nil {
 				return 0, nil, err
 			}
-			if state.Banned {
-				return 0, nil, problem.Forbidden("BannedFromChannel", "You are banned from this channel.")
-			}
+		}
+		g := &chat.Grant{RoomID: p.ChannelID, UserID: chat.AnonymousPrefix + chat.NewID(), SessionDuration: time.Duration(minutes) * time.Minute}
+		if viewer != nil {
 			vp, err := chs.ByUsername(r.Context(), viewer.Username)
 			if err != nil {
 				return 0, nil, err

@@ -237,6 +237,9 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 	hub = chat.NewHub(store, publish, log, nil)
 	hub.SetAccess(chat.StoreAccess(store))
 	chs.OnBan(hub.Ban)
+	chs.OnDisallow(func(ctx context.Context, channelID, userID string) {
+		hub.DisconnectUser(ctx, channelID, userID, "no longer allowed")
+	})
 	acc.BeforeDelete(func(ctx context.Context, userID string) {
 		chat.EndUser(ctx, publish, userID, "account deleted", time.Now())
 	})
@@ -254,7 +257,7 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	views := viewers.NewService(viewers.New(viewers.Config{Node: "test"}, clk.Now, log), signer, store, 0, clk.Now)
+	views := viewers.NewService(viewers.New(viewers.Config{Node: "test"}, clk.Now, log), signer, channels.AccessCheck{Store: store}, 0, clk.Now)
 	media, err := storage.NewFolder(filepath.Join(t.TempDir(), "recordings"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -56,6 +57,11 @@ func handleChannelVideos(acc *accounts.Service, chs *channels.Service, recs *rec
 		if err != nil {
 			return 0, nil, err
 		}
+		if p.Private { // its past broadcasts too are for the owner and the allowlist only
+			if a, err := chs.AccessOf(r.Context(), p.ChannelID, viewerID(acc, r)); err != nil || a.Shut() {
+				return 0, nil, cmp.Or[error](err, problem.Forbidden("PrivateChannel", "This channel is private: only the people its owner invited may watch it."))
+			}
+		}
 		list, err := recs.List(r.Context(), viewerID(acc, r), p.ChannelID, p.UserID, 0)
 		if err != nil {
 			return 0, nil, err
@@ -71,10 +77,13 @@ func handleChannelVideos(acc *accounts.Service, chs *channels.Service, recs *rec
 }
 
 // handleVideo is GET /api/videos/{id}.
-func handleVideo(acc *accounts.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
+func handleVideo(acc *accounts.Service, chs *channels.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
 	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		rec, err := recs.Playable(r.Context(), viewerID(acc, r), r.PathValue("id"))
 		if err != nil {
+			return 0, nil, err
+		}
+		if err := privateRecording(r, chs, rec.ChannelID, viewerID(acc, r)); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusOK, videoOf(rec), nil
@@ -97,8 +106,15 @@ type chatLineSender struct {
 // handleVideoChat is GET /api/videos/{id}/chat?from=&to= (milliseconds into the recording;
 // defaults 0 and the end): the chat of a recording the caller may play, in offset order, at
 // most recordings.MaxChatPage lines; next is where to read on from when there may be more.
-func handleVideoChat(acc *accounts.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
+func handleVideoChat(acc *accounts.Service, chs *channels.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
 	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		rec, err := recs.Playable(r.Context(), viewerID(acc, r), r.PathValue("id"))
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := privateRecording(r, chs, rec.ChannelID, viewerID(acc, r)); err != nil {
+			return 0, nil, err
+		}
 		q := r.URL.Query()
 		from, to := int64(0), int64(1<<50)
 		for name, dst := range map[string]*int64{"from": &from, "to": &to} {
@@ -129,6 +145,16 @@ func handleVideoChat(acc *accounts.Service, recs *recordings.Service, log *slog.
 		}
 		return http.StatusOK, out, nil
 	})
+}
+
+// privateRecording hides the recordings of a private channel from everyone but its owner and
+// its allowlist, as if they did not exist.
+func privateRecording(r *http.Request, chs *channels.Service, channelID, viewerID string) error {
+	a, err := chs.AccessOf(r.Context(), channelID, viewerID)
+	if err == nil && a.Shut() {
+		return problem.NotFound("RecordingNotFound", "There is no such recording.")
+	}
+	return err
 }
 
 type videoChange struct {
@@ -199,7 +225,7 @@ const (
 // and segments, from the recordings storage. A hidden recording plays for its owner only
 // (by the sign-in cookie, which the web player sends with its same-origin requests), and is
 // then never cached by others.
-func handleVOD(acc *accounts.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
+func handleVOD(acc *accounts.Service, chs *channels.Service, recs *recordings.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := func(err error) {
 			w.Header().Set("Cache-Control", "no-store")
@@ -211,6 +237,14 @@ func handleVOD(acc *accounts.Service, recs *recordings.Service, log *slog.Logger
 			return
 		}
 		rec, err := recs.Playable(r.Context(), viewerID(acc, r), r.PathValue("id"))
+		if err != nil {
+			fail(err)
+			return
+		}
+		access, err := chs.AccessOf(r.Context(), rec.ChannelID, viewerID(acc, r))
+		if err == nil && access.Shut() {
+			err = problem.NotFound("RecordingNotFound", "There is no such recording.")
+		}
 		if err != nil {
 			fail(err)
 			return
@@ -237,7 +271,7 @@ func handleVOD(acc *accounts.Service, recs *recordings.Service, log *slog.Logger
 			h.Set("Content-Type", "video/mp4")
 			h.Set("Cache-Control", vodMediaCache)
 		}
-		if rec.Hidden {
+		if rec.Hidden || access.Private {
 			h.Set("Cache-Control", "private, max-age=60")
 		}
 		h.Set("Content-Length", strconv.FormatInt(size, 10))

@@ -106,6 +106,15 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/channels/{username}/bans", auth(ownerOf(log, handleBans(chs, log)))},
 		{"PUT /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, true, log)))},
 		{"DELETE /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, false, log)))},
+		{"GET /api/channels/{username}/privacy", auth(ownerOf(log, handleGetPrivacy(chs, log)))},
+		{"PUT /api/channels/{username}/privacy", auth(ownerOf(log, handleSetPrivacy(chs, log)))},
+		{"GET /api/channels/{username}/allowlist", auth(ownerOf(log, handleAllowlist(chs, log)))},
+		{"PUT /api/channels/{username}/allowlist/{user}", auth(ownerOf(log, handleAllow(chs, true, log)))},
+		{"DELETE /api/channels/{username}/allowlist/{user}", auth(ownerOf(log, handleAllow(chs, false, log)))},
+		{"GET /api/channels/{username}/invites", auth(ownerOf(log, handleInvites(chs, log)))},
+		{"POST /api/channels/{username}/invites", auth(ownerOf(log, handleCreateInvite(chs, links, log)))},
+		{"DELETE /api/channels/{username}/invites/{id}", auth(ownerOf(log, handleRevokeInvite(chs, log)))},
+		{"POST /api/invites/accept", auth(handleAcceptInvite(chs, log))},
 		{"GET /api/assets/{channelId}/{kind}/{version}", handleAsset(chs, log)},
 		{"GET /api/images", handleImageProxy(d.Images, log)},
 
@@ -115,8 +124,8 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/products", auth(handleProductSearch(d.Products, chs, log))},
 
 		{"GET /api/channels/{username}/videos", handleChannelVideos(acc, chs, d.Recordings, log)},
-		{"GET /api/videos/{id}", handleVideo(acc, d.Recordings, log)},
-		{"GET /api/videos/{id}/chat", handleVideoChat(acc, d.Recordings, log)},
+		{"GET /api/videos/{id}", handleVideo(acc, chs, d.Recordings, log)},
+		{"GET /api/videos/{id}/chat", handleVideoChat(acc, chs, d.Recordings, log)},
 		{"PATCH /api/videos/{id}", auth(handleUpdateVideo(d.Recordings, log))},
 		{"DELETE /api/videos/{id}", auth(handleDeleteVideo(d.Recordings, log))},
 		{"GET /api/me/recording", auth(handleGetRecordingSetting(chs, d.Recordings, log))},
@@ -154,7 +163,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("/hls/", d.HLS) // it checks every request's playback token itself
 	}
 	if d.Recordings != nil { // from the recordings storage, on any node that reaches it
-		mux.Handle("GET /hls/vod/{id}/{file...}", handleVOD(d.Accounts, d.Recordings, d.Log))
+		mux.Handle("GET /hls/vod/{id}/{file...}", handleVOD(d.Accounts, d.Channels, d.Recordings, d.Log))
 	}
 	mux.Handle("GET /healthz", handleHealthz(d.Checks))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))

@@ -1,6 +1,7 @@
 package playback
 
 import (
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -43,10 +44,41 @@ func TestMintVerify(t *testing.T) {
 		"expired":          {s.Mint(Claims{ChannelID: "ch1", Expires: now}), "ch1", ErrExpired},
 		"short payload":    {"AAAA." + strings.Split(tok, ".")[1], "ch1", ErrInvalid},
 		"channel injected": {s.Mint(Claims{ChannelID: "ch1\x00x"}), "ch1", ErrInvalid},
+		"expiry extended":  {tamper(tok, 0, 4), "ch1", ErrInvalid},
+		"channel changed":  {tamper(tok, 0, 9), "ch1", ErrInvalid},
+		"signature bit":    {tamper(tok, 1, 0), "ch1", ErrInvalid},
 	} {
 		if _, err := s.Verify(tc.token, tc.channel); !errors.Is(err, tc.want) {
 			t.Errorf("%s: Verify = %v, want %v", name, err, tc.want)
 		}
+	}
+}
+
+// tamper flips one bit of byte i of a token's payload (part 0) or signature (part 1).
+func tamper(token string, part, i int) string {
+	parts := strings.Split(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[part])
+	if err != nil {
+		panic(err)
+	}
+	raw[i] ^= 0x01
+	parts[part] = base64.RawURLEncoding.EncodeToString(raw)
+	return strings.Join(parts, ".")
+}
+
+// TestEveryNodeVerifies: signers made from the same installation secret (one per node of a
+// cluster) accept each other's tokens, with the same claims.
+func TestEveryNodeVerifies(t *testing.T) {
+	secret := []byte(strings.Repeat("k", 32))
+	nodeA, _ := NewSigner(secret, nil)
+	nodeB, _ := NewSigner(secret, nil)
+	tok := nodeA.Mint(Claims{ChannelID: "ch1", UserID: "u1"})
+	c, err := nodeB.Verify(tok, "ch1")
+	if err != nil || c.UserID != "u1" {
+		t.Errorf("node B on node A's token: %+v, %v", c, err)
+	}
+	if _, err := nodeB.Verify(tok, "ch2"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("node B on node A's token for another channel: %v, want ErrInvalid", err)
 	}
 }
 

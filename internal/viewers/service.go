@@ -10,9 +10,10 @@ import (
 	"github.com/livehouse/livehouse/internal/problem"
 )
 
-// Bans tells whether a signed-in viewer is banned from a channel.
-type Bans interface {
-	IsBanned(ctx context.Context, channelID, userID string) (bool, error)
+// Access tells whether a viewer (userID, empty when anonymous) may watch a channel: nil, or a
+// problem saying why not (banned; not on a private channel's allowlist).
+type Access interface {
+	MayWatch(ctx context.Context, channelID, userID string) error
 }
 
 // Ticket is a playback token handed to a player, and when to renew it.
@@ -27,7 +28,7 @@ type Ticket struct {
 type Service struct {
 	*Counter
 	signer *playback.Signer
-	bans   Bans
+	access Access
 	ttl    time.Duration
 	now    func() time.Time
 }
@@ -42,21 +43,21 @@ const renewGrace = 10 * time.Minute
 
 // NewService wires playback tokens of the given lifetime (playback.DefaultTTL when 0) to the
 // counter. now may be nil.
-func NewService(c *Counter, signer *playback.Signer, bans Bans, ttl time.Duration, now func() time.Time) *Service {
+func NewService(c *Counter, signer *playback.Signer, access Access, ttl time.Duration, now func() time.Time) *Service {
 	if ttl <= 0 {
 		ttl = playback.DefaultTTL
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{Counter: c, signer: signer, bans: bans, ttl: ttl, now: now}
+	return &Service{Counter: c, signer: signer, access: access, ttl: ttl, now: now}
 }
 
 // TTL is how long the tokens last.
 func (s *Service) TTL() time.Duration { return s.ttl }
 
 // Grant mints a token for a new playback session of the channel. The caller has checked
-// that the viewer (userID, empty when anonymous) is not banned from it.
+// that the viewer (userID, empty when anonymous) may watch it.
 func (s *Service) Grant(channelID, userID string) Ticket {
 	return s.mint(playback.Claims{ChannelID: channelID, UserID: userID})
 }
@@ -83,22 +84,20 @@ func (s *Service) verify(channelID, token string) (playback.Claims, error) {
 }
 
 // Beacon takes a player's report that its session is playing: the session counts (within
-// the caps) and the player gets a fresh token for the same session. A viewer banned since
-// the token was minted is refused.
+// the caps) and the player gets a fresh token for the same session. A viewer banned since the
+// token was minted is refused, as is one who may no longer watch a channel that is private
+// (taken off its allowlist, or anonymous when the channel turned private).
 func (s *Service) Beacon(ctx context.Context, channelID, token, addr string) (Ticket, error) {
 	c, err := s.verify(channelID, token)
 	if err != nil {
 		return Ticket{}, err
 	}
-	if c.UserID != "" {
-		banned, err := s.bans.IsBanned(ctx, channelID, c.UserID)
-		if err != nil {
-			return Ticket{}, fmt.Errorf("checking the viewer's ban: %w", err)
-		}
-		if banned {
+	if err := s.access.MayWatch(ctx, channelID, c.UserID); err != nil {
+		if _, refused := problem.As(err); refused {
 			s.Left(c)
-			return Ticket{}, problem.Forbidden("BannedFromChannel", "You are banned from this channel.")
+			return Ticket{}, err
 		}
+		return Ticket{}, fmt.Errorf("checking the viewer's access: %w", err)
 	}
 	// A session over the caps still plays; it is just not counted.
 	_ = s.Seen(c, addr)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/livehouse/livehouse/internal/bus"
+	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/problem"
 )
@@ -24,16 +25,24 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.U
 
 func newClock() *clock { return &clock{now: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)} }
 
-// bans is a settable ban list: channel + "/" + user.
+// bans is a settable ban list (channel + "/" + user) and set of private channels, on whose
+// allowlists nobody is.
 type bans struct {
-	mu  sync.Mutex
-	set map[string]bool
+	mu      sync.Mutex
+	set     map[string]bool
+	private map[string]bool
 }
 
-func (b *bans) IsBanned(_ context.Context, channelID, userID string) (bool, error) {
+func (b *bans) MayWatch(_ context.Context, channelID, userID string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.set[channelID+"/"+userID], nil
+	return channels.Access{Banned: b.set[channelID+"/"+userID], Private: b.private[channelID]}.Check()
+}
+
+func (b *bans) makePrivate(channelID string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.private[channelID] = true
 }
 
 func (b *bans) ban(channelID, userID string) {
@@ -48,7 +57,7 @@ func newService(t *testing.T, clk *clock, cfg Config) (*Service, *bans) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bans{set: map[string]bool{}}
+	b := &bans{set: map[string]bool{}, private: map[string]bool{}}
 	return NewService(New(cfg, clk.Now, nil), signer, b, 0, clk.Now), b
 }
 
@@ -227,6 +236,36 @@ func TestBannedViewerIsRefusedRenewal(t *testing.T) {
 	clk.Add(renewGrace)
 	if _, err := s.Beacon(context.Background(), "ch1", anon, "192.0.2.1"); err == nil {
 		t.Errorf("renewed a token past the grace")
+	}
+}
+
+// TestPrivateChannelRefusesRenewal: once a channel turns private, a viewer not on its
+// allowlist (here anonymous) gets no fresh token and stops counting; their current token
+// expires within its lifetime, which is how their playback stops on every node.
+func TestPrivateChannelRefusesRenewal(t *testing.T) {
+	clk := newClock()
+	s, b := newService(t, clk, Config{Node: "a"})
+	tok := s.Grant("ch1", "")
+	if _, err := s.Beacon(context.Background(), "ch1", tok.Token, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Viewers("ch1"); got != 1 {
+		t.Fatalf("viewers = %d, want 1", got)
+	}
+	b.makePrivate("ch1")
+	_, err := s.Beacon(context.Background(), "ch1", tok.Token, "192.0.2.1")
+	if p, ok := problem.As(err); !ok || p.Code != "PrivateChannel" {
+		t.Errorf("beacon once private: %v, want PrivateChannel", err)
+	}
+	if got := s.Viewers("ch1"); got != 0 {
+		t.Errorf("a viewer refused renewal still counts: %d", got)
+	}
+	if err := s.Check("ch1", tok.Token); err != nil {
+		t.Errorf("the token minted before is refused before its expiry: %v", err)
+	}
+	clk.Add(playback.DefaultTTL)
+	if err := s.Check("ch1", tok.Token); err == nil {
+		t.Errorf("the token minted before still plays past its lifetime")
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // profileSelect reads a channel's public face; callers add joins, WHERE and ORDER BY. The
 // live session is the open, started one (at most one per channel).
 const profileSelect = `SELECT c.id, u.id, u.username, u.color, u.avatar,
-	COALESCE(av.version, ''), COALESCE(bn.version, ''), live.started_at, u.suspended_at IS NOT NULL`
+	COALESCE(av.version, ''), COALESCE(bn.version, ''), live.started_at, u.suspended_at IS NOT NULL, c.private <> 0`
 
 const profileJoins = `
 	LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
@@ -29,6 +29,7 @@ const (
 	followingQuery = profileSelect + `, f.created_at
 		FROM follows f JOIN channels c ON c.id = f.channel_id JOIN users u ON u.id = c.user_id` + profileJoins + `
 		WHERE f.follower_id = ? AND u.suspended_at IS NULL
+			AND (c.private = 0 OR EXISTS (SELECT 1 FROM channel_allowlist a WHERE a.channel_id = c.id AND a.user_id = f.follower_id))
 		ORDER BY CASE WHEN live.started_at IS NULL THEN 1 ELSE 0 END, live.started_at DESC, f.created_at DESC
 		LIMIT ?`
 	liveQuery = profileSelect + ` FROM stream_sessions live
@@ -36,6 +37,7 @@ const (
 		LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
 		LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
 		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL AND u.suspended_at IS NULL AND u.email_verified_at IS NOT NULL
+			AND c.private = 0
 		ORDER BY live.started_at DESC LIMIT ?`
 )
 
@@ -82,7 +84,7 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 func scanProfile(row interface{ Scan(...any) error }, extra ...any) (*channels.Profile, error) {
 	var p channels.Profile
 	var live sql.NullInt64
-	dest := append([]any{&p.ChannelID, &p.UserID, &p.Username, &p.Color, &p.Avatar, &p.AvatarVersion, &p.BannerVersion, &live, &p.Suspended}, extra...)
+	dest := append([]any{&p.ChannelID, &p.UserID, &p.Username, &p.Color, &p.Avatar, &p.AvatarVersion, &p.BannerVersion, &live, &p.Suspended, &p.Private}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

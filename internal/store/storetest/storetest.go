@@ -76,6 +76,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ChatTokens", testChatTokens},
 		{"Recordings", testRecordings},
 		{"ChatReplay", testChatReplay},
+		{"Privacy", testPrivacy},
+		{"Invites", testInvites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -67,6 +67,8 @@ const videoList = (username: string) => (
 
 // bellButton rings a followed channel's go-live notices, beside Follow.
 const bellButton = (username: string) => <BellButton username={username} />;
+// An invite link to a private channel loads on demand too.
+const InvitePage = lazy(() => import('../features/privacy/components/InvitePage').then((m) => ({ default: m.InvitePage })));
 
 function ChannelVideos() {
   const { username = '' } = useParams();
@@ -106,6 +108,7 @@ export function AppRoutes() {
         <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={overlay} videos={videoList} bell={bellButton} />} />
         <Route path=":username/videos" element={<ChannelVideos />} />
         <Route path=":username/videos/:id" element={<ChannelVideo />} />
+        <Route path=":username/invite/:code" element={page(<InvitePage />)} />
         <Route path=":username/*" element={<ToChannel />} />
       </Route>
     </Routes>

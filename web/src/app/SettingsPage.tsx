@@ -5,6 +5,7 @@ import { ChannelSettings } from '../features/channels/components/ChannelSettings
 import { StreamSettings } from '../features/channels/components/StreamSettings';
 import { NotificationSettings } from '../features/notifications/components/NotificationSettings';
 import { RecordingSettings } from '../features/videos/components/RecordingSettings';
+import { PrivacySettings } from '../features/privacy/components/PrivacySettings';
 
 // SettingsPage composes the features' settings sections.
 export function SettingsPage() {
@@ -15,6 +16,7 @@ export function SettingsPage() {
       <h1>Settings</h1>
       <StreamSettings me={me.data} />
       <RecordingSettings />
+      <PrivacySettings me={me.data.username} />
       <ChannelSettings me={me.data} />
       <NotificationSettings />
       <AccountSettings me={me.data} key={me.data.username} />

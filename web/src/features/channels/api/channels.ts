@@ -14,6 +14,7 @@ export type ChannelCard = {
   liveSince?: string;
   viewerCount?: number;
   followedAt?: string;
+  isPrivate?: boolean;
 };
 
 export type ChannelPage = ChannelCard & {
@@ -24,6 +25,9 @@ export type ChannelPage = ChannelCard & {
   isFollowed: boolean;
   isBanned: boolean;
   isOwner: boolean;
+  // mayWatch is false for a banned viewer, and on a private channel for everyone but its owner
+  // and its allowed viewers (who then get nothing of its stream).
+  mayWatch?: boolean;
 };
 
 export const channelKey = (username: string) => ['channel', username.toLowerCase()] as const;

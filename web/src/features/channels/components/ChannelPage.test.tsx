@@ -40,6 +40,17 @@ afterEach(() => {
 });
 
 describe('ChannelPage', () => {
+  it('shows a private channel’s outsiders that it is private, without its chat or videos', async () => {
+    mockFetch({
+      'GET /api/channels/streamer': { status: 200, body: { ...card, isLive: false, isPrivate: true, mayWatch: false } },
+      'GET /api/session': { status: 200, body: { user: null } },
+    });
+    renderAt(<ChannelPage chat={chat} videos={() => <p>the videos</p>} />, { path: '/:username', route: '/streamer' });
+    expect(await screen.findByTestId('private-channel')).toHaveTextContent('This channel is private.');
+    expect(screen.queryByText('the chat')).not.toBeInTheDocument();
+    expect(screen.queryByText('the videos')).not.toBeInTheDocument();
+  });
+
   it('says a suspended account’s channel is unavailable, not missing', async () => {
     mockFetch({
       'GET /api/channels/streamer': { status: 404, body: { error: { code: 'ChannelUnavailable', message: 'This channel is unavailable.' } } },

@@ -123,6 +123,8 @@ export function ChannelPage({ profile = false, chat, overlay, videos, bell }: { 
     return <main className="page"><p className="error-text">Could not load this channel.</p></main>;
   }
   const ch = channel.data;
+  // A private channel the viewer is not allowed on: nothing of its stream, chat or videos.
+  const shut = !!ch.isPrivate && ch.mayWatch === false && !ch.isBanned;
   const onFollow = () => {
     if (!me.data) {
       navigate('/login', { state: { from: `/${ch.username}?follow=1` } });
@@ -188,6 +190,10 @@ export function ChannelPage({ profile = false, chat, overlay, videos, bell }: { 
         <section className="player" aria-label="Video player" data-testid="player">
           {ch.isBanned ? (
             <p className="player-message">You are banned from this channel</p>
+          ) : shut ? (
+            <p className="player-message" data-testid="private-channel">
+              This channel is private. {me.data ? 'Ask its owner for an invite.' : 'Sign in if its owner invited you.'}
+            </p>
           ) : ch.isLive && ch.playbackUrl && rt.realtime && channelIdOf(ch.playbackUrl) ? (
             <RealtimePlayer key={stripToken(ch.playbackUrl)} channelId={channelIdOf(ch.playbackUrl) ?? ''} token={ch.playbackToken} title={ch.username} onFail={rt.fail}>
               {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'player', stacked })}
@@ -224,7 +230,7 @@ export function ChannelPage({ profile = false, chat, overlay, videos, bell }: { 
           {location.pathname.endsWith('/profile') || profile ? null : <Link to={`/${ch.username}/profile`}>View profile</Link>}
           <Link to={`/${ch.username}/videos`}>Videos</Link>
         </p>
-        {!ch.isLive && !ch.isBanned && videos?.(ch.username)}
+        {!ch.isLive && !ch.isBanned && !shut && videos?.(ch.username)}
       </div>
       <div className="channel-side">
         {stacked && overlay && ch.isLive && !ch.isBanned && (
@@ -241,7 +247,7 @@ export function ChannelPage({ profile = false, chat, overlay, videos, bell }: { 
           <div className="side-tab-panel" role="tabpanel">
             {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'tab', stacked })}
           </div>
-        ) : side.ready ? (
+        ) : shut ? null : side.ready ? (
           chat?.({ username: ch.username, isOwner: ch.isOwner, isBanned: ch.isBanned })
         ) : (
           <div className="chat-pending" aria-hidden="true" />
