@@ -104,11 +104,13 @@ func (s *DB) ClaimGoLive(ctx context.Context, sessionID, channelID, node string,
 
 // GoLiveRecipients lists the channel's followers with the bell on, by user id, after the
 // given id (keyset paging through follows_notify), with their choices; suspended accounts
-// get nothing.
+// get nothing, and of a private channel only those on its allowlist.
 func (s *DB) GoLiveRecipients(ctx context.Context, channelID, after string, limit int) ([]notifications.Recipient, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT u.id, u.email, u.email_verified_at IS NOT NULL, COALESCE(ns.email, 1), COALESCE(ns.push, 1)
-		FROM follows f JOIN users u ON u.id = f.follower_id LEFT JOIN notification_settings ns ON ns.user_id = u.id
+		FROM follows f JOIN users u ON u.id = f.follower_id JOIN channels c ON c.id = f.channel_id
+		LEFT JOIN notification_settings ns ON ns.user_id = u.id
 		WHERE f.channel_id = ? AND f.notify = 1 AND f.follower_id > ? AND u.suspended_at IS NULL
+			AND (c.private = 0 OR EXISTS (SELECT 1 FROM channel_allowlist a WHERE a.channel_id = c.id AND a.user_id = u.id))
 		ORDER BY f.follower_id LIMIT ?`), channelID, after, limit)
 	if err != nil {
 		return nil, err

@@ -244,6 +244,16 @@ func testGoLiveRecipients(t *testing.T, s NotificationStore) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GoLiveRecipients (-want +got):\n%s", diff)
 	}
+	// A private channel's go-live reaches only the followers on its allowlist.
+	if err := s.SetPrivate(ctx, a.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Allow(ctx, a.ID, ids[2], t0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GoLiveRecipients(ctx, a.ID, "", 10); err != nil || len(got) != 1 || got[0].UserID != ids[2] {
+		t.Errorf("GoLiveRecipients of a private channel = %+v, %v; want fan_c only", got, err)
+	}
 	ch, err := s.NoticeChannel(ctx, a.ID)
 	if err != nil || ch.Username != "alice" || ch.Suspended {
 		t.Errorf("NoticeChannel = %+v, %v", ch, err)
