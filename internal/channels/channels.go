@@ -58,6 +58,8 @@ type Store interface {
 	PutAsset(ctx context.Context, a *Asset) error
 	Asset(ctx context.Context, channelID, kind string) (*Asset, error)
 	DeleteAsset(ctx context.Context, channelID, kind string) error
+
+	DiscoveryStore
 }
 
 // Profile is a channel's public face: what anyone may see.
@@ -71,7 +73,11 @@ type Profile struct {
 	BannerVersion string // version of the uploaded banner, "" if none
 	LiveSince     *time.Time
 	FollowedAt    *time.Time // in following lists
-	Suspended     bool       // an operator suspended the owner; the public never sees such a profile
+	Title         string
+	Category      string // a category slug, "" for none
+	CategoryName  string
+	Tags          []string
+	Suspended     bool // an operator suspended the owner; the public never sees such a profile
 }
 
 // Asset is an uploaded, re-encoded picture.

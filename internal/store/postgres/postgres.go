@@ -26,8 +26,9 @@ func Migrations() fs.FS {
 }
 
 var dialect = sqlstore.Dialect{
-	Name:     "postgres",
-	Numbered: true,
+	Name:      "postgres",
+	Numbered:  true,
+	ByteOrder: ` COLLATE "C"`,
 	UniqueViolation: func(err error) (string, bool) {
 		var e *pgconn.PgError
 		if errors.As(err, &e) && e.Code == "23505" {

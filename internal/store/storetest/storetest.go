@@ -75,6 +75,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Suspension", testSuspension},
 		{"ChatTokens", testChatTokens},
 		{"Recordings", testRecordings},
+		{"StreamInfo", testStreamInfo},
+		{"Categories", testCategories},
+		{"DirectorySearch", testDirectorySearch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
