@@ -52,6 +52,7 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 		explain = "EXPLAIN "
 	}
 	plans := map[string]string{}
+	searchQuery, searchArgs := s.directoryQuery(channels.DirectoryFilter{Category: "gaming", Words: []string{"chess"}, Limit: 50})
 	for name, q := range map[string]struct {
 		query string
 		args  []any
@@ -59,6 +60,7 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 		"channel":   {profileByUsernameQuery, []any{"someone"}},
 		"following": {followingQuery, []any{"u_someone", 500}},
 		"directory": {liveQuery, []any{50}},
+		"search":    {searchQuery, searchArgs},
 	} {
 		rows, err := s.db.QueryContext(ctx, explain+s.q(q.query), q.args...)
 		if err != nil {
