@@ -30,7 +30,7 @@ CREATE TABLE channel_terms (
     channel_id TEXT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
     PRIMARY KEY (term, channel_id)
 );
-CREATE INDEX channel_terms_by_channel ON channel_terms (channel_id);
+CREATE INDEX channel_terms_by_channel ON channel_terms (channel_id, term);
 
 -- A stream session keeps the title and category it went live with, updated while it runs.
 ALTER TABLE stream_sessions ADD COLUMN title TEXT NOT NULL DEFAULT '';
