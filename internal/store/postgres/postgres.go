@@ -26,9 +26,8 @@ func Migrations() fs.FS {
 }
 
 var dialect = sqlstore.Dialect{
-	Name:      "postgres",
-	Numbered:  true,
-	ByteOrder: ` COLLATE "C"`,
+	Name:     "postgres",
+	Numbered: true,
 	UniqueViolation: func(err error) (string, bool) {
 		var e *pgconn.PgError
 		if errors.As(err, &e) && e.Code == "23505" {

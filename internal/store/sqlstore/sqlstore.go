@@ -28,9 +28,6 @@ type Dialect struct {
 	// around the whole migration (creating schema_migrations included), on one connection,
 	// so that nodes starting at the same time migrate one after another.
 	LockMigrations, UnlockMigrations string
-	// ByteOrder is the clause that makes a text comparison compare bytes (` COLLATE "C"` in
-	// PostgreSQL; SQLite compares bytes already), for prefix ranges on indexed text.
-	ByteOrder string
 }
 
 // DB is the store.

@@ -124,6 +124,8 @@ func Seed(ctx context.Context, db *sqlstore.DB, spec SeedSpec) error {
 			}},
 		{"channel_terms", []string{"term", "channel_id"}, len(terms),
 			func(i int) []any { return []any{terms[i].term, chanID(terms[i].ch)} }},
+		{"channel_terms", []string{"term", "channel_id", "kind"}, spec.Users,
+			func(i int) []any { return []any{SeedName(i), chanID(i), "u"} }},
 		{"stream_keys", []string{"channel_id", "key_hash", "key_sealed", "created_at"}, spec.Users,
 			func(i int) []any { return []any{chanID(i), fmt.Sprintf("hash%06d", i), "sealed", t0} }},
 		{"chat_rooms", []string{"id", "channel_id", "created_at"}, spec.Users,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/livehouse/livehouse/internal/accounts"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/recordings"
 )
@@ -186,6 +187,24 @@ func testDirectorySearch(t *testing.T, s Store) {
 		}
 		if diff := cmp.Diff(want, usernames(got)); diff != "" {
 			t.Errorf("after the title change, %q (-want +got):\n%s", words, diff)
+		}
+	}
+	// A new username is found, the old one no longer.
+	u, err := s.UserByLogin(ctx, "gamerx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newName := "Queen_Gambit"
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{Username: &newName, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for words, want := range map[string][]string{"gamerx": {}, "queen": {"Queen_Gambit"}, "queen_g": {"Queen_Gambit"}} {
+		got, err := s.Directory(ctx, channels.DirectoryFilter{Words: []string{words}, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, usernames(got)); diff != "" {
+			t.Errorf("after the rename, %q (-want +got):\n%s", words, diff)
 		}
 	}
 	if got, _ := s.Directory(ctx, channels.DirectoryFilter{Limit: 2}); len(got) != 2 {
