@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -36,6 +37,9 @@ Usage:
   livehouse user [flags] unsuspend USERNAME      lift a suspension
   livehouse channel [flags] set-type USERNAME BASIC|STANDARD   BASIC passes the source through,
                                      STANDARD transcodes a ladder; from the channel's next go-live
+  livehouse category [flags] list    list the categories channels choose from (slug, position, name)
+  livehouse category [flags] set SLUG NAME [POSITION]   add a category or rename/move one
+  livehouse category [flags] remove SLUG   remove a category; its channels are left without one
   livehouse seed [flags] PREFIX COUNT LIVE   create COUNT demo channels PREFIX_1…, the last LIVE of them live
   livehouse version                  print the version
 
@@ -67,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "config", "user", "seed", "channel":
+	case "serve", "migrate", "config", "user", "seed", "channel", "category":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
@@ -100,6 +104,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return seedCommand(ctx, cfg, log, rest, stdout)
 	case "channel":
 		return channelCommand(ctx, cfg, log, rest, stdout)
+	case "category":
+		return categoryCommand(ctx, cfg, log, rest, stdout)
 	default: // user
 		return userCommand(ctx, cfg, log, rest, stdin, stdout)
 	}
@@ -132,6 +138,58 @@ func channelCommand(ctx context.Context, cfg config.Config, log *slog.Logger, ar
 		return fmt.Errorf("setting the type of %s: %w", args[1], err)
 	}
 	fmt.Fprintf(stdout, "%s (%s) is %s from its next go-live\n", p.Username, p.ChannelID, args[2])
+	return nil
+}
+
+// categoryCommand lists and edits the categories, in the database every node reads.
+func categoryCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	ok := len(args) >= 1 && (args[0] == "list" && len(args) == 1 || args[0] == "set" && (len(args) == 3 || len(args) == 4) || args[0] == "remove" && len(args) == 2)
+	if !ok {
+		return fmt.Errorf("%w: category takes list, set SLUG NAME [POSITION] or remove SLUG; see livehouse help", errUsage)
+	}
+	position := 0
+	if args[0] == "set" && len(args) == 4 {
+		n, err := strconv.Atoi(args[3])
+		if err != nil {
+			return fmt.Errorf("%w: position %q is not a whole number", errUsage, args[3])
+		}
+		position = n
+	}
+	a, err := openApp(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	switch args[0] {
+	case "set":
+		if len(args) == 3 { // a new category goes last; an existing one keeps its place
+			list, err := a.channels.Categories(ctx)
+			if err != nil {
+				return err
+			}
+			for _, c := range list {
+				position = max(position, c.Position+10)
+				if c.Slug == args[1] {
+					position = c.Position
+					break
+				}
+			}
+		}
+		if err := a.channels.PutCategory(ctx, args[1], args[2], position); err != nil {
+			return fmt.Errorf("setting category %s: %w", args[1], err)
+		}
+	case "remove":
+		if err := a.channels.DeleteCategory(ctx, args[1]); err != nil {
+			return fmt.Errorf("removing category %s: %w", args[1], err)
+		}
+	}
+	list, err := a.channels.Categories(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range list {
+		fmt.Fprintf(stdout, "%-16s %4d  %s\n", c.Slug, c.Position, c.Name)
+	}
 	return nil
 }
 

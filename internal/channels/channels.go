@@ -60,6 +60,7 @@ type Store interface {
 	DeleteAsset(ctx context.Context, channelID, kind string) error
 
 	PrivacyStore
+	DiscoveryStore
 }
 
 // Profile is a channel's public face: what anyone may see.
@@ -73,8 +74,12 @@ type Profile struct {
 	BannerVersion string // version of the uploaded banner, "" if none
 	LiveSince     *time.Time
 	FollowedAt    *time.Time // in following lists
-	Suspended     bool       // an operator suspended the owner; the public never sees such a profile
-	Private       bool       // only the owner and the allowlist may watch (see privacy.go)
+	Title         string
+	Category      string // a category slug, "" for none
+	CategoryName  string
+	Tags          []string
+	Suspended     bool // an operator suspended the owner; the public never sees such a profile
+	Private       bool // only the owner and the allowlist may watch (see privacy.go)
 }
 
 // Asset is an uploaded, re-encoded picture.

@@ -299,13 +299,8 @@ func (s *Service) Following(ctx context.Context, userID string, limit int) ([]*P
 	return s.store.Following(ctx, userID, limit)
 }
 
-// DirectorySize is how many live channels the directory lists.
+// DirectorySize is how many live channels the directory lists at most.
 const DirectorySize = 50
-
-// Directory lists up to DirectorySize live channels, most recent start first.
-func (s *Service) Directory(ctx context.Context) ([]*Profile, error) {
-	return s.store.Live(ctx, DirectorySize)
-}
 
 // Ban bars a user from the owner's channel (chat and playback). Banning oneself, or twice,
 // is refused or ignored respectively.

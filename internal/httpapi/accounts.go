@@ -36,6 +36,7 @@ type channelSelf struct {
 	SRTURL      string `json:"srtUrl,omitempty"`   // the key follows: srt://host:port?streamid=publish:KEY
 	WHIPURL     string `json:"whipUrl"`
 	PlaybackURL string `json:"playbackUrl"`
+	streamInfo
 }
 
 // me reads the account's channel (unsealing its stream key) and shapes the owner's view.
@@ -60,6 +61,7 @@ func me(r *http.Request, chs *channels.Service, u urls, user *accounts.User) (*m
 		Channel: channelSelf{
 			ID: ch.ID, Type: ch.Type, StreamKey: ch.StreamKey, ChatRoomID: ch.ChatRoomID,
 			RTMPURL: u.rtmp, RTMPSURL: u.rtmps, SRTURL: u.srt, WHIPURL: u.whip(), PlaybackURL: preview,
+			streamInfo: infoOf(p),
 		},
 	}, nil
 }
@@ -222,10 +224,20 @@ func handlePatchMe(acc *accounts.Service, chs *channels.Service, links urls, tru
 		CurrentPassword string  `json:"currentPassword"`
 		Color           *string `json:"color"`
 		Avatar          *string `json:"avatar"`
+		// The stream's information, checked before anything is changed.
+		Title    *string   `json:"title"`
+		Category *string   `json:"category"`
+		Tags     *[]string `json:"tags"`
 	}
 	return withBody(log, func(_ http.ResponseWriter, r *http.Request, in request) (int, any, error) {
 		user := currentUser(r)
 		var err error
+		var info *channels.Profile
+		if change := (channels.StreamInfoChange{Title: in.Title, Category: in.Category, Tags: in.Tags}); !change.Empty() {
+			if info, err = chs.PrepareStreamInfo(r.Context(), user.Username, change); err != nil {
+				return 0, nil, err
+			}
+		}
 		if in.Username != nil || in.Email != nil {
 			if user, err = acc.Update(r.Context(), user.ID, accounts.UpdateInput{Username: in.Username, Email: in.Email, CurrentPassword: in.CurrentPassword, ClientAddr: clientAddr(r, trustProxy)}); err != nil {
 				return 0, nil, err
@@ -233,6 +245,11 @@ func handlePatchMe(acc *accounts.Service, chs *channels.Service, links urls, tru
 		}
 		if in.Color != nil || in.Avatar != nil {
 			if _, err := chs.SetAppearance(r.Context(), user.ID, user.Username, in.Color, in.Avatar); err != nil {
+				return 0, nil, err
+			}
+		}
+		if info != nil {
+			if err := chs.SaveStreamInfo(r.Context(), info); err != nil {
 				return 0, nil, err
 			}
 		}

@@ -65,11 +65,29 @@ type channelCard struct {
 	ViewerCount int        `json:"viewerCount"`
 	FollowedAt  *time.Time `json:"followedAt,omitempty"`
 	IsPrivate   bool       `json:"isPrivate"`
+	streamInfo
+}
+
+// streamInfo is what the streamer says about their stream.
+type streamInfo struct {
+	Title        string   `json:"title"`
+	Category     string   `json:"category"`     // a category slug, "" for none
+	CategoryName string   `json:"categoryName"` // its display name
+	Tags         []string `json:"tags"`
+}
+
+func infoOf(p *channels.Profile) streamInfo {
+	tags := p.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return streamInfo{Title: p.Title, Category: p.Category, CategoryName: p.CategoryName, Tags: tags}
 }
 
 func card(p *channels.Profile) channelCard {
 	return channelCard{
-		ChannelID: p.ChannelID, Username: p.Username, Color: p.Color, Avatar: p.Avatar,
+		streamInfo: infoOf(p),
+		ChannelID:  p.ChannelID, Username: p.Username, Color: p.Color, Avatar: p.Avatar,
 		AvatarURL: assetURL(p.ChannelID, channels.AssetAvatar, p.AvatarVersion),
 		BannerURL: assetURL(p.ChannelID, channels.AssetBanner, p.BannerVersion),
 		IsLive:    p.LiveSince != nil, LiveSince: p.LiveSince, FollowedAt: p.FollowedAt, IsPrivate: p.Private,
@@ -172,19 +190,55 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 	})
 }
 
+// handleDirectory is GET /api/channels?live=true[&category=SLUG][&q=WORDS][&sort=recent|viewers][&limit=N].
 func handleDirectory(ch *channels.Service, vc ViewerCounter, log *slog.Logger) http.Handler {
 	type response struct {
 		Channels   []channelCard `json:"channels"`
 		MaxResults int           `json:"maxResults"`
 	}
 	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		if r.URL.Query().Get("live") != "true" {
+		v := r.URL.Query()
+		if v.Get("live") != "true" {
 			return 0, nil, problem.Invalid("MissingFilter", "live", "Add the filter live=true.")
 		}
-		list, err := ch.Directory(r.Context())
+		q := channels.DirectoryQuery{Category: v.Get("category"), Query: v.Get("q"), Sort: v.Get("sort")}
+		if s := v.Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > channels.DirectorySize {
+				return 0, nil, problem.Invalid("InvalidLimit", "limit", "limit must be a whole number from 1 to "+strconv.Itoa(channels.DirectorySize)+".")
+			}
+			q.Limit = n
+		}
+		var count func(string) int
+		if vc != nil {
+			count = vc.Viewers
+		}
+		list, err := ch.Directory(r.Context(), q, count)
+		if err != nil {
+			return 0, nil, err
+		}
 		out := cards(list)
 		countViewers(vc, out)
-		return http.StatusOK, response{Channels: out, MaxResults: channels.DirectorySize}, err
+		return http.StatusOK, response{Channels: out, MaxResults: channels.DirectorySize}, nil
+	})
+}
+
+// handleCategories is GET /api/categories: the operator's list, in order.
+func handleCategories(ch *channels.Service, log *slog.Logger) http.Handler {
+	type category struct {
+		Slug string `json:"slug"`
+		Name string `json:"name"`
+	}
+	type response struct {
+		Categories []category `json:"categories"`
+	}
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		list, err := ch.Categories(r.Context())
+		out := make([]category, 0, len(list))
+		for _, c := range list {
+			out = append(out, category{Slug: c.Slug, Name: c.Name})
+		}
+		return http.StatusOK, response{Categories: out}, err
 	})
 }
 

@@ -18,10 +18,13 @@ type sessionSummary struct {
 	IsLive        bool       `json:"isLive"`
 	HasErrorEvent bool       `json:"hasErrorEvent"`
 	IsHealthy     bool       `json:"isHealthy"`
+	Title         string     `json:"title"`    // the stream's title at go-live, current while live
+	Category      string     `json:"category"` // its category slug, likewise
 }
 
 func summary(si *streams.SessionInfo) sessionSummary {
-	return sessionSummary{ID: si.ID, StartTime: si.CreatedAt, EndTime: si.EndedAt, IsLive: si.Live(), HasErrorEvent: si.HasError, IsHealthy: si.Healthy()}
+	return sessionSummary{ID: si.ID, StartTime: si.CreatedAt, EndTime: si.EndedAt, IsLive: si.Live(), HasErrorEvent: si.HasError, IsHealthy: si.Healthy(),
+		Title: si.Title, Category: si.Category}
 }
 
 // handleSessions is GET /api/me/sessions: the caller's stream sessions, newest first.

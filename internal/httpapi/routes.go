@@ -100,6 +100,7 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/me/sessions/{sessionId}", auth(handleSession(d.Health, log))},
 
 		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
+		{"GET /api/categories", handleCategories(chs, log)},
 		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, d.Views, links, log)},
 		{"POST /api/channels/{username}/views", handleViewBeacon(chs, d.Views, d.Config.TrustProxy, log)},
 		{"DELETE /api/channels/{username}/views", handleViewLeave(chs, d.Views, log)},

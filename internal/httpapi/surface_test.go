@@ -128,6 +128,7 @@ func TestAuthorization(t *testing.T) {
 		{call{"POST", "/api/auth/register", map[string]string{"username": "owner", "email": "x@example.com", "password": password}, ""}, want{409, 409, 409}},
 		{call{"POST", "/api/auth/login", map[string]string{"username": "owner", "password": "Wr0ng-passw0rd"}, ""}, want{401, 401, 401}},
 		{call{"GET", "/api/channels?live=true", nil, "GET /api/channels"}, want{200, 200, 200}},
+		{call{"GET", "/api/categories", nil, ""}, want{200, 200, 200}},
 		{call{"GET", "/api/channels/owner", nil, "GET /api/channels/{username}"}, want{200, 200, 200}},
 		{call{"POST", "/api/channels/owner/views", map[string]string{"token": "forged.token"}, "POST /api/channels/{username}/views"}, want{403, 403, 403}},
 		{call{"DELETE", "/api/channels/owner/views", map[string]string{"token": "forged.token"}, "DELETE /api/channels/{username}/views"}, want{403, 403, 403}},

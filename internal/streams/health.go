@@ -33,6 +33,8 @@ type SessionInfo struct {
 	HasError     bool   // a limit breach or a failure happened
 	LastHealth   string // the latest Stream Health Change event's name, or ""
 	IngestConfig string // JSON of IngestConfig, "" if none was declared
+	Title        string // the channel's title at go-live, kept current while the session runs
+	Category     string // the channel's category slug, likewise
 }
 
 // Live reports whether the session is on air: not ended and its stream has started.

@@ -63,7 +63,8 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(plans["following"], "follows_by_follower") || !strings.Contains(plans["directory"], "stream_sessions_live") {
+	if !strings.Contains(plans["following"], "follows_by_follower") || !strings.Contains(plans["directory"], "stream_sessions_live") ||
+		!strings.Contains(plans["search"], "stream_sessions_live") || !strings.Contains(plans["search"], "channel_terms_by_channel") {
 		t.Errorf("plans do not use the intended indexes:\n%v", plans)
 	}
 }

@@ -51,6 +51,9 @@ func (s *DB) CreateAccount(ctx context.Context, u *accounts.User, ch *channels.C
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO channels (id, user_id, type, created_at) VALUES (?, ?, ?, ?)`), ch.ID, u.ID, ch.Type, ms(ch.CreatedAt)); err != nil {
 			return fmt.Errorf("inserting channel: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO channel_terms (term, channel_id, kind) VALUES (?, ?, 'u')`), strings.ToLower(u.Username), ch.ID); err != nil {
+			return fmt.Errorf("inserting search term: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO stream_keys (channel_id, key_hash, key_sealed, created_at) VALUES (?, ?, ?, ?)`), ch.ID, ch.StreamKeyHash, ch.StreamKeySealed, ms(ch.CreatedAt)); err != nil {
 			return fmt.Errorf("inserting stream key: %w", err)
 		}
@@ -126,11 +129,26 @@ func (s *DB) UpdateUser(ctx context.Context, id string, c accounts.UserChange) e
 		where += ` AND pending_email = ?`
 		args = append(args, *c.IfPendingEmail)
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET `+strings.Join(set, ", ")+` WHERE `+where), args...)
-	if err != nil {
-		return s.taken(err)
+	if c.Username == nil {
+		res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET `+strings.Join(set, ", ")+` WHERE `+where), args...)
+		if err != nil {
+			return s.taken(err)
+		}
+		return oneRow(res, accounts.ErrNotFound)
 	}
-	return oneRow(res, accounts.ErrNotFound)
+	// A new username is also the channel's search term for it.
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET `+strings.Join(set, ", ")+` WHERE `+where), args...)
+		if err != nil {
+			return s.taken(err)
+		}
+		if err := oneRow(res, accounts.ErrNotFound); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE channel_terms SET term = ? WHERE kind = 'u' AND channel_id IN (SELECT id FROM channels WHERE user_id = ?)`),
+			strings.ToLower(*c.Username), id)
+		return err
+	})
 }
 
 // SetSuspension suspends the user (at and reason) or lifts the suspension (at nil).

@@ -14,11 +14,13 @@ import (
 // profileSelect reads a channel's public face; callers add joins, WHERE and ORDER BY. The
 // live session is the open, started one (at most one per channel).
 const profileSelect = `SELECT c.id, u.id, u.username, u.color, u.avatar,
-	COALESCE(av.version, ''), COALESCE(bn.version, ''), live.started_at, u.suspended_at IS NOT NULL, c.private <> 0`
+	COALESCE(av.version, ''), COALESCE(bn.version, ''), live.started_at, u.suspended_at IS NOT NULL,
+	c.title, c.category, COALESCE(cat.name, ''), c.tags, c.private <> 0`
 
 const profileJoins = `
 	LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
 	LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
+	LEFT JOIN categories cat ON cat.slug = c.category
 	LEFT JOIN stream_sessions live ON live.channel_id = c.id AND live.ended_at IS NULL AND live.started_at IS NOT NULL`
 
 // The queries behind the channel pages, named so that QueryPlans can show how the database
@@ -32,13 +34,16 @@ const (
 			AND (c.private = 0 OR EXISTS (SELECT 1 FROM channel_allowlist a WHERE a.channel_id = c.id AND a.user_id = f.follower_id))
 		ORDER BY CASE WHEN live.started_at IS NULL THEN 1 ELSE 0 END, live.started_at DESC, f.created_at DESC
 		LIMIT ?`
-	liveQuery = profileSelect + ` FROM stream_sessions live
+	liveFrom = profileSelect + ` FROM stream_sessions live
 		JOIN channels c ON c.id = live.channel_id JOIN users u ON u.id = c.user_id
 		LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
 		LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
+		LEFT JOIN categories cat ON cat.slug = c.category
 		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL AND u.suspended_at IS NULL AND u.email_verified_at IS NOT NULL
-			AND c.private = 0
+			AND c.private = 0`
+	liveOrder = `
 		ORDER BY live.started_at DESC LIMIT ?`
+	liveQuery = liveFrom + liveOrder
 )
 
 // QueryPlans returns the database's plan for each channel-page query, for tests and
@@ -49,6 +54,7 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 		explain = "EXPLAIN "
 	}
 	plans := map[string]string{}
+	searchQuery, searchArgs := s.directoryQuery(channels.DirectoryFilter{Category: "gaming", Words: []string{"chess"}, Limit: 50})
 	for name, q := range map[string]struct {
 		query string
 		args  []any
@@ -56,6 +62,7 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 		"channel":   {profileByUsernameQuery, []any{"someone"}},
 		"following": {followingQuery, []any{"u_someone", 500}},
 		"directory": {liveQuery, []any{50}},
+		"search":    {searchQuery, searchArgs},
 	} {
 		rows, err := s.db.QueryContext(ctx, explain+s.q(q.query), q.args...)
 		if err != nil {
@@ -84,11 +91,16 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 func scanProfile(row interface{ Scan(...any) error }, extra ...any) (*channels.Profile, error) {
 	var p channels.Profile
 	var live sql.NullInt64
-	dest := append([]any{&p.ChannelID, &p.UserID, &p.Username, &p.Color, &p.Avatar, &p.AvatarVersion, &p.BannerVersion, &live, &p.Suspended, &p.Private}, extra...)
+	var tags string
+	dest := append([]any{&p.ChannelID, &p.UserID, &p.Username, &p.Color, &p.Avatar, &p.AvatarVersion, &p.BannerVersion, &live, &p.Suspended,
+		&p.Title, &p.Category, &p.CategoryName, &tags, &p.Private}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	p.LiveSince = fromNullMS(live)
+	if tags != "" {
+		p.Tags = strings.Fields(tags)
+	}
 	return &p, nil
 }
 
@@ -262,7 +274,11 @@ func (s *DB) DeleteAsset(ctx context.Context, channelID, kind string) error {
 // open session already, on any node, gets streams.ErrAlreadyLive: the unique index on open
 // sessions decides, so two nodes racing for one channel cannot both win.
 func (s *DB) OpenStreamSession(ctx context.Context, id, channelID, node string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO stream_sessions (id, channel_id, node, created_at) VALUES (?, ?, ?, ?)`), id, channelID, node, ms(at))
+	// The session starts with the channel's title and category (SetStreamInfo keeps them
+	// current while it runs).
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO stream_sessions (id, channel_id, node, created_at, title, category)
+		VALUES (?, ?, ?, ?, COALESCE((SELECT title FROM channels WHERE id = ?), ''), COALESCE((SELECT category FROM channels WHERE id = ?), ''))`),
+		id, channelID, node, ms(at), channelID, channelID)
 	if detail, ok := s.d.UniqueViolation(err); ok && (strings.Contains(detail, "stream_sessions_one_open") || strings.Contains(detail, "stream_sessions.channel_id")) {
 		return streams.ErrAlreadyLive
 	}

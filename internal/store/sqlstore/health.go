@@ -41,7 +41,7 @@ const sessionSelect = `SELECT s.id, s.channel_id, c.user_id, c.type, s.created_a
 		AND (e.type = 'IVS Limit Breach' OR e.name IN ('Stream Failure', 'Recording Start Failure', 'Recording End Failure'))) THEN 1 ELSE 0 END,
 	COALESCE((SELECT e.name FROM stream_events e WHERE e.session_id = s.id AND e.type = 'IVS Stream Health Change'
 		ORDER BY e.seq DESC LIMIT 1), ''),
-	s.ingest_config
+	s.ingest_config, s.title, s.category
 	FROM stream_sessions s JOIN channels c ON c.id = s.channel_id`
 
 func scanSession(row interface{ Scan(...any) error }) (*streams.SessionInfo, error) {
@@ -49,7 +49,7 @@ func scanSession(row interface{ Scan(...any) error }) (*streams.SessionInfo, err
 	var created int64
 	var started, ended sql.NullInt64
 	var hasError int
-	if err := row.Scan(&si.ID, &si.ChannelID, &si.UserID, &si.ChannelType, &created, &started, &ended, &hasError, &si.LastHealth, &si.IngestConfig); err != nil {
+	if err := row.Scan(&si.ID, &si.ChannelID, &si.UserID, &si.ChannelType, &created, &started, &ended, &hasError, &si.LastHealth, &si.IngestConfig, &si.Title, &si.Category); err != nil {
 		return nil, err
 	}
 	si.CreatedAt, si.StartedAt, si.EndedAt, si.HasError = fromMS(created), fromNullMS(started), fromNullMS(ended), hasError == 1

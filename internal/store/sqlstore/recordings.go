@@ -44,10 +44,12 @@ func (s *DB) recordings(ctx context.Context, query string, args ...any) ([]*reco
 	return out, rows.Err()
 }
 
-// CreateRecording records a recording that has begun.
+// CreateRecording records a recording that has begun. Without a title of its own it takes
+// its stream session's (the channel's title when the session went live).
 func (s *DB) CreateRecording(ctx context.Context, r *recordings.Recording) error {
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO recordings (id, channel_id, user_id, title, prefix, status, started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`), r.ID, r.ChannelID, r.UserID, r.Title, r.Prefix, r.Status, ms(r.StartedAt))
+		VALUES (?, ?, ?, COALESCE(NULLIF(?, ''), (SELECT title FROM stream_sessions WHERE id = ?), ''), ?, ?, ?)`),
+		r.ID, r.ChannelID, r.UserID, r.Title, r.ID, r.Prefix, r.Status, ms(r.StartedAt))
 	return err
 }
 

@@ -9,8 +9,39 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
 )
+
+// seedWords and seedTags make up the seeded channels' titles and tags: each title is 3 to 6
+// words of the 64, so a word is in about 7% of the titles.
+var (
+	seedWords = strings.Fields(`speedrun chess piano guitar drawing painting cooking coding rust golang react retro
+		elden ring minecraft fortnite valorant league tactics strategy puzzle horror indie cozy farming racing
+		football tennis running cycling yoga chill study lofi jazz metal techno vinyl karaoke podcast news
+		science space physics maths history travel city hiking camping fishing garden pets cats dogs art
+		anime manga cosplay modding hardware building`)
+	seedTags       = strings.Fields(`English Español Deutsch Français 日本語 chill competitive beginner-friendly no-backseating family-friendly 18plus educational`)
+	seedCategories = []string{"just-chatting", "gaming", "music", "art", "tech", "sports", "talk-shows", "irl", "education", "other"}
+)
+
+func prefix(s string, n int) string { return s[:min(len(s), n)] }
+
+// seedInfo is seeded channel i's stream information, from a fixed random sequence.
+func seedInfo(rng *rand.Rand) channels.StreamInfo {
+	n := 3 + rng.IntN(4)
+	ws := make([]string, n)
+	for j := range ws {
+		ws[j] = seedWords[rng.IntN(len(seedWords))]
+	}
+	var tags []string
+	for range rng.IntN(3) {
+		if t := seedTags[rng.IntN(len(seedTags))]; !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	return channels.StreamInfo{Title: strings.Join(ws, " "), Category: seedCategories[rng.IntN(len(seedCategories))], Tags: tags}
+}
 
 // SeedSpec sizes a seeded database.
 type SeedSpec struct {
@@ -62,6 +93,19 @@ func Seed(ctx context.Context, db *sqlstore.DB, spec SeedSpec) error {
 		return nil
 	}
 	userID := func(i int) string { return fmt.Sprintf("u_seed%06d", i) }
+	infoRng := rand.New(rand.NewPCG(5, 6))
+	infos := make([]channels.StreamInfo, spec.Users)
+	type term struct {
+		term string
+		ch   int
+	}
+	var terms []term
+	for i := range infos {
+		infos[i] = seedInfo(infoRng)
+		for _, w := range channels.SearchTerms(infos[i]) {
+			terms = append(terms, term{w, i})
+		}
+	}
 	chanID := func(i int) string { return fmt.Sprintf("ch_seed%06d", i) }
 	steps := []struct {
 		table string
@@ -74,8 +118,14 @@ func Seed(ctx context.Context, db *sqlstore.DB, spec SeedSpec) error {
 				name := SeedName(i)
 				return []any{userID(i), name, name, name + "@example.com", name + "@example.com", "$argon2id$seed", t0, "blue", "bear", t0 + int64(i), t0 + int64(i)}
 			}},
-		{"channels", []string{"id", "user_id", "type", "created_at"}, spec.Users,
-			func(i int) []any { return []any{chanID(i), userID(i), "BASIC", t0} }},
+		{"channels", []string{"id", "user_id", "type", "created_at", "title", "category", "tags"}, spec.Users,
+			func(i int) []any {
+				return []any{chanID(i), userID(i), "BASIC", t0, infos[i].Title, infos[i].Category, strings.Join(infos[i].Tags, " ")}
+			}},
+		{"channel_terms", []string{"term", "channel_id"}, len(terms),
+			func(i int) []any { return []any{terms[i].term, chanID(terms[i].ch)} }},
+		{"channel_terms", []string{"term", "channel_id", "kind"}, spec.Users,
+			func(i int) []any { return []any{SeedName(i), chanID(i), "u"} }},
 		{"stream_keys", []string{"channel_id", "key_hash", "key_sealed", "created_at"}, spec.Users,
 			func(i int) []any { return []any{chanID(i), fmt.Sprintf("hash%06d", i), "sealed", t0} }},
 		{"chat_rooms", []string{"id", "channel_id", "created_at"}, spec.Users,
@@ -122,7 +172,7 @@ func Bench(b *testing.B, s Store, db *sqlstore.DB, spec SeedSpec) {
 		b.Fatal(err)
 	}
 	if b.N == 1 || testing.Verbose() {
-		for _, name := range []string{"channel", "following", "directory"} {
+		for _, name := range []string{"channel", "following", "directory", "search"} {
 			b.Logf("%s plan (%s):\n  %s", name, db.Dialect(), strings.ReplaceAll(plans[name], "\n", "\n  "))
 		}
 	}
@@ -149,6 +199,26 @@ func Bench(b *testing.B, s Store, db *sqlstore.DB, spec SeedSpec) {
 				return err
 			}
 			_, err = s.IsBanned(ctx, p.ChannelID, viewer)
+			return err
+		}},
+		{"Search", func() error {
+			// One of: a title word, two title words, a tag, a username prefix, a title
+			// word in a category; each among the live channels, 50 at most.
+			f := channels.DirectoryFilter{Limit: 50}
+			switch k := rng.IntN(5); k {
+			case 0:
+				f.Words = []string{seedWords[rng.IntN(len(seedWords))]}
+			case 1:
+				f.Words = []string{seedWords[rng.IntN(len(seedWords))], prefix(seedWords[rng.IntN(len(seedWords))], 3)}
+			case 2:
+				f.Words = []string{strings.ToLower(seedTags[rng.IntN(len(seedTags))])}
+			case 3:
+				f.Words = []string{SeedName(rng.IntN(spec.Users))[:8]}
+			default:
+				f.Words = []string{prefix(seedWords[rng.IntN(len(seedWords))], 4)}
+				f.Category = seedCategories[rng.IntN(len(seedCategories))]
+			}
+			_, err := s.Directory(ctx, f)
 			return err
 		}},
 		{"FollowingList", func() error {

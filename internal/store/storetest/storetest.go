@@ -78,6 +78,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ChatReplay", testChatReplay},
 		{"Privacy", testPrivacy},
 		{"Invites", testInvites},
+		{"StreamInfo", testStreamInfo},
+		{"Categories", testCategories},
+		{"DirectorySearch", testDirectorySearch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -1,6 +1,7 @@
 import { ActionsPanel } from '../features/actions/components/ActionsPanel';
 import { BroadcastCard } from '../features/broadcast/components/BroadcastCard';
 import { ChannelPreview } from '../features/channels/components/ChannelPreview';
+import { StreamInfoForm } from '../features/channels/components/StreamInfoForm';
 import { ChatPanel } from '../features/chat/components/ChatPanel';
 import { EncoderLimitWarning } from '../features/health/components/EncoderLimitWarning';
 import { StreamStatusBar } from '../features/health/components/StreamStatusBar';
@@ -20,6 +21,7 @@ export function Manager() {
           <EncoderLimitWarning />
         </>
       }
+      info={me.data ? <StreamInfoForm me={me.data} /> : null}
       broadcast={<BroadcastCard />}
       actions={<ActionsPanel />}
       preview={username ? <ChannelPreview username={username} /> : null}

@@ -27,6 +27,11 @@ export type Me = {
     srtUrl?: string;
     whipUrl: string;
     playbackUrl: string;
+    // What the streamer says about the stream (PATCH /api/me sets them).
+    title: string;
+    category: string; // a category slug, '' for none
+    categoryName: string;
+    tags: string[];
   };
 };
 

@@ -9,5 +9,5 @@ export const alice: Me = {
   color: 'blue',
   avatar: 'bear',
   createdAt: '2026-11-25T10:00:00Z',
-  channel: { id: 'ch_1', type: 'BASIC', streamKey: 'sk_1', chatRoomId: 'room_1', rtmpUrl: '', whipUrl: '', playbackUrl: '' },
+  channel: { id: 'ch_1', type: 'BASIC', streamKey: 'sk_1', chatRoomId: 'room_1', rtmpUrl: '', whipUrl: '', playbackUrl: '', title: '', category: '', categoryName: '', tags: [] },
 };

@@ -15,7 +15,16 @@ export type ChannelCard = {
   viewerCount?: number;
   followedAt?: string;
   isPrivate?: boolean;
+  title?: string;
+  category?: string;
+  categoryName?: string;
+  tags?: string[];
 };
+
+export type Category = { slug: string; name: string };
+
+// DirectoryFilter is the directory's URL state: /?category=…&q=…&sort=….
+export type DirectoryFilter = { category: string; q: string; sort: 'recent' | 'viewers' };
 
 export type ChannelPage = ChannelCard & {
   playbackUrl?: string;
@@ -45,11 +54,41 @@ export function useChannel(username: string) {
   });
 }
 
-export function useDirectory() {
+export function directoryPath(f: DirectoryFilter): string {
+  const p = new URLSearchParams({ live: 'true' });
+  if (f.category) p.set('category', f.category);
+  if (f.q.trim()) p.set('q', f.q.trim());
+  if (f.sort !== 'recent') p.set('sort', f.sort);
+  return `/api/channels?${p}`;
+}
+
+export function useDirectory(f: DirectoryFilter = { category: '', q: '', sort: 'recent' }) {
   return useQuery({
-    queryKey: ['directory'],
-    queryFn: () => api<{ channels: ChannelCard[]; maxResults: number }>('GET', '/api/channels?live=true'),
+    queryKey: ['directory', f.category, f.q.trim(), f.sort],
+    queryFn: () => api<{ channels: ChannelCard[]; maxResults: number }>('GET', directoryPath(f)),
     refetchInterval: 10_000,
+    placeholderData: (prev) => prev,
+  });
+}
+
+export function useCategories() {
+  return useQuery({
+    queryKey: ['categories'],
+    queryFn: () => api<{ categories: Category[] }>('GET', '/api/categories'),
+    staleTime: 5 * 60_000,
+  });
+}
+
+// useStreamInfo saves the stream's title, category and tags.
+export function useStreamInfo() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (b: { title: string; category: string; tags: string[] }) => api<Me>('PATCH', '/api/me', b),
+    onSuccess: (me) => {
+      qc.setQueryData(meKey, me);
+      qc.invalidateQueries({ queryKey: ['directory'] });
+      qc.invalidateQueries({ queryKey: channelKey(me.username) });
+    },
   });
 }
 

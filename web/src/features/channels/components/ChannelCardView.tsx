@@ -2,6 +2,7 @@ import { Link } from 'react-router';
 import { Avatar } from '../../../components/Avatar';
 import { colorValue } from '../../../lib/profile';
 import type { ChannelCard } from '../api/channels';
+import { StreamInfoLine } from './StreamInfoLine';
 
 // ChannelCardView is a channel in a grid: banner, avatar, name and live state.
 export function ChannelCardView({ channel }: { channel: ChannelCard }) {
@@ -18,6 +19,9 @@ export function ChannelCardView({ channel }: { channel: ChannelCard }) {
             {channel.viewerCount} {channel.viewerCount === 1 ? 'viewer' : 'viewers'}
           </span>
         )}
+      </div>
+      <div className="channel-card-info">
+        <StreamInfoLine title={channel.title} category={channel.category} categoryName={channel.categoryName} tags={channel.tags} link={false} />
       </div>
     </Link>
   );

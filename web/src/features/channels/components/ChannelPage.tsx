@@ -10,6 +10,7 @@ import { Spinner } from '../../../components/Spinner';
 import { useBan, useChannel, useFollow, useMyBans } from '../api/channels';
 import { stripToken } from '../lib/playback';
 import { channelIdOf, RealtimePlayer, RealtimeToggle, useRealtimeChoice } from './RealtimePlayer';
+import { StreamInfoLine } from './StreamInfoLine';
 
 // hls.js is large: it is its own chunk, outside the initial JavaScript. The channel page starts
 // loading it at once, alongside the channel's data, rather than after that data says the
@@ -158,6 +159,7 @@ export function ChannelPage({ profile = false, chat, overlay, videos, bell }: { 
           <div className="channel-title">
             <h1>{ch.username}</h1>
             {ch.isLive ? <span className="live-pill">LIVE</span> : <span className="offline-pill">Offline</span>}
+            <StreamInfoLine title={ch.title} category={ch.category} categoryName={ch.categoryName} tags={ch.tags} />
           </div>
           <div className="channel-actions">
             {profile && (

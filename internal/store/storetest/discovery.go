@@ -1,0 +1,213 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/recordings"
+)
+
+// setInfo saves stream information the way the channels service does, terms included.
+func setInfo(t *testing.T, s Store, channelID, title, category string, tags ...string) {
+	t.Helper()
+	info := channels.StreamInfo{Title: title, Category: category, Tags: tags}
+	if err := s.SetStreamInfo(context.Background(), channelID, info, channels.SearchTerms(info)); err != nil {
+		t.Fatalf("SetStreamInfo(%s): %v", channelID, err)
+	}
+}
+
+// testStreamInfo: title, category and tags are read back on profiles, copied onto a session
+// when it opens and while it is open (not once it has ended), and onto its recording.
+func testStreamInfo(t *testing.T, s Store) {
+	ctx := context.Background()
+	ua, a := mustCreate(t, s, "alice", "alice@example.com", true)
+	mustCreate(t, s, "bobby", "bob@example.com", true)
+	setInfo(t, s, a.ID, "Speedrun: Mario 64", "gaming", "Speedrun", "retro-games")
+
+	p, err := s.ProfileByUsername(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{p.Title, p.Category, p.CategoryName, p.Tags}
+	want := []any{"Speedrun: Mario 64", "gaming", "Gaming", []string{"Speedrun", "retro-games"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("alice's stream info (-want +got):\n%s", diff)
+	}
+	if pb, _ := s.ProfileByUsername(ctx, "bobby"); pb.Title != "" || pb.Category != "" || pb.Tags != nil {
+		t.Errorf("bobby's stream info changed: %q %q %v", pb.Title, pb.Category, pb.Tags)
+	}
+	if err := s.SetStreamInfo(ctx, "ch_none", channels.StreamInfo{Title: "x"}, nil); !errors.Is(err, channels.ErrNotFound) {
+		t.Errorf("SetStreamInfo(unknown channel) = %v, want ErrNotFound", err)
+	}
+
+	// The session starts with the channel's info and follows it while open.
+	mustOpenSession(t, s, "st-a1", a.ID, t0)
+	si, err := s.StreamSession(ctx, "st-a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si.Title != "Speedrun: Mario 64" || si.Category != "gaming" {
+		t.Errorf("session at start: %q %q", si.Title, si.Category)
+	}
+	setInfo(t, s, a.ID, "Any% attempts", "gaming")
+	if si, _ = s.StreamSession(ctx, "st-a1"); si.Title != "Any% attempts" {
+		t.Errorf("session title during the stream = %q, want the new title", si.Title)
+	}
+	r := &recordings.Recording{ID: "st-a1", ChannelID: a.ID, UserID: ua.ID, Prefix: recordings.Prefix(a.ID, "st-a1"), Status: recordings.StatusRecording, StartedAt: t0}
+	if err := s.CreateRecording(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := s.Recording(ctx, "st-a1"); err != nil || rec.Title != "Any% attempts" {
+		t.Errorf("recording title = %v, %v; want the session's", rec, err)
+	}
+	if err := s.EndStreamSession(ctx, "st-a1", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	setInfo(t, s, a.ID, "Tomorrow: 100%", "music")
+	if si, _ = s.StreamSession(ctx, "st-a1"); si.Title != "Any% attempts" || si.Category != "gaming" {
+		t.Errorf("ended session changed with the channel: %q %q", si.Title, si.Category)
+	}
+}
+
+// testCategories: the default list, adding, renaming and deleting (which leaves its channels
+// without a category).
+func testCategories(t *testing.T, s Store) {
+	ctx := context.Background()
+	list, err := s.Categories(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slugs []string
+	for _, c := range list {
+		slugs = append(slugs, c.Slug)
+	}
+	want := []string{"just-chatting", "gaming", "music", "art", "tech", "sports", "talk-shows", "irl", "education", "other"}
+	if diff := cmp.Diff(want, slugs); diff != "" {
+		t.Errorf("default categories (-want +got):\n%s", diff)
+	}
+	if err := s.PutCategory(ctx, channels.Category{Slug: "cooking", Name: "Food", Position: 15}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutCategory(ctx, channels.Category{Slug: "cooking", Name: "Food & Drink", Position: 15}); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = s.Categories(ctx)
+	if len(list) < 2 || list[1] != (channels.Category{Slug: "cooking", Name: "Food & Drink", Position: 15}) {
+		t.Errorf("after adding cooking at 15: %v", list[:2])
+	}
+	_, a := mustCreate(t, s, "alice", "alice@example.com", true)
+	setInfo(t, s, a.ID, "Pasta", "cooking")
+	if err := s.DeleteCategory(ctx, "cooking"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.ProfileByUsername(ctx, "alice"); p.Category != "" || p.Title != "Pasta" {
+		t.Errorf("after deleting its category: %q %q", p.Category, p.Title)
+	}
+	if err := s.DeleteCategory(ctx, "cooking"); !errors.Is(err, channels.ErrCategoryNotFound) {
+		t.Errorf("deleting again = %v, want ErrCategoryNotFound", err)
+	}
+}
+
+// testDirectorySearch: live channels filtered by category and by words that start a username,
+// a title word or a tag (all words must match), newest start first.
+func testDirectorySearch(t *testing.T, s Store) {
+	ctx := context.Background()
+	type ch struct {
+		name, title, category string
+		tags                  []string
+		live                  bool
+	}
+	for i, c := range []ch{
+		{"gamer_one", "Elden Ring blind run", "gaming", []string{"RPG", "soulslike"}, true},
+		{"pianist", "Late night piano", "music", []string{"jazz", "chill-vibes"}, true},
+		{"painter", "Oil painting: mountains", "art", nil, true},
+		{"gamerx", "Chess puzzles", "gaming", []string{"chess"}, true},
+		{"offline1", "Elden Ring later", "gaming", []string{"RPG"}, false},
+		{"cafe_talk", "Café con leche", "just-chatting", []string{"Español"}, true},
+	} {
+		name := c.name
+		_, chn := mustCreate(t, s, name, name+"@example.com", true)
+		setInfo(t, s, chn.ID, c.title, c.category, c.tags...)
+		if c.live {
+			mustOpenSession(t, s, "st-"+name, chn.ID, t0.Add(time.Duration(i)*time.Minute))
+			if err := s.StartStreamSession(ctx, "st-"+name, t0.Add(time.Duration(i)*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		category string
+		words    []string
+		want     []string
+	}{
+		{"", nil, []string{"cafe_talk", "gamerx", "painter", "pianist", "gamer_one"}},
+		{"gaming", nil, []string{"gamerx", "gamer_one"}},
+		{"music", nil, []string{"pianist"}},
+		{"sports", nil, []string{}},
+		{"", []string{"elden"}, []string{"gamer_one"}},           // a title word, live only
+		{"", []string{"eld", "ring"}, []string{"gamer_one"}},     // prefixes, all words
+		{"", []string{"elden", "chess"}, []string{}},             // no channel has both
+		{"", []string{"gamer"}, []string{"gamerx", "gamer_one"}}, // username prefix
+		{"", []string{"rpg"}, []string{"gamer_one"}},             // a tag, ignoring case
+		{"", []string{"vibes"}, []string{"pianist"}},             // part of a hyphenated tag
+		{"", []string{"chill-vibes"}, []string{"pianist"}},       // the whole tag
+		{"", []string{"café"}, []string{"cafe_talk"}},            // non-ASCII title word
+		{"", []string{"español"}, []string{"cafe_talk"}},         // non-ASCII tag
+		{"music", []string{"elden"}, []string{}},                 // category and words
+		{"gaming", []string{"chess"}, []string{"gamerx"}},        //
+		{"", []string{"painting"}, []string{"painter"}},          // after punctuation
+		{"", []string{"zzz"}, []string{}},                        //
+		{"", []string{"%"}, []string{}},                          // no wildcard meaning
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%v", tt.category, tt.words), func(t *testing.T) {
+			got, err := s.Directory(ctx, channels.DirectoryFilter{Category: tt.category, Words: tt.words, Limit: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, usernames(got)); diff != "" {
+				t.Errorf("directory (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// A title change replaces the old words.
+	p, _ := s.ProfileByUsername(ctx, "painter")
+	setInfo(t, s, p.ChannelID, "Watercolour", "art")
+	for words, want := range map[string][]string{"oil": {}, "watercolour": {"painter"}} {
+		got, err := s.Directory(ctx, channels.DirectoryFilter{Words: []string{words}, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, usernames(got)); diff != "" {
+			t.Errorf("after the title change, %q (-want +got):\n%s", words, diff)
+		}
+	}
+	// A new username is found, the old one no longer.
+	u, err := s.UserByLogin(ctx, "gamerx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newName := "Queen_Gambit"
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{Username: &newName, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for words, want := range map[string][]string{"gamerx": {}, "queen": {"Queen_Gambit"}, "queen_g": {"Queen_Gambit"}} {
+		got, err := s.Directory(ctx, channels.DirectoryFilter{Words: []string{words}, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, usernames(got)); diff != "" {
+			t.Errorf("after the rename, %q (-want +got):\n%s", words, diff)
+		}
+	}
+	if got, _ := s.Directory(ctx, channels.DirectoryFilter{Limit: 2}); len(got) != 2 {
+		t.Errorf("limit 2 gave %d channels", len(got))
+	}
+}
