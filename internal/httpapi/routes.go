@@ -106,6 +106,13 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/channels/{username}/bans", auth(ownerOf(log, handleBans(chs, log)))},
 		{"PUT /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, true, log)))},
 		{"DELETE /api/channels/{username}/bans/{user}", auth(ownerOf(log, handleBan(chs, false, log)))},
+		{"GET /api/channels/{username}/poll", handleGetPoll(acc, chs, d.Polls, log)},
+		{"POST /api/channels/{username}/poll", auth(ownerOf(log, handleStartPoll(chs, d.Polls, log)))},
+		{"DELETE /api/channels/{username}/poll", auth(ownerOf(log, handleEndPoll(chs, d.Polls, log)))},
+		{"POST /api/channels/{username}/poll/votes", auth(handleVote(chs, d.Polls, log))},
+		{"GET /api/me/sessions/{sessionId}/polls", auth(handleSessionPolls(chs, d.Polls, log))},
+		{"GET /api/channels/{username}/chat-settings", handleGetChatSettings(chs, d.Chat, log)},
+		{"PUT /api/channels/{username}/chat-settings", auth(ownerOf(log, handlePutChatSettings(chs, d.Chat, log)))},
 		{"GET /api/assets/{channelId}/{kind}/{version}", handleAsset(chs, log)},
 		{"GET /api/images", handleImageProxy(d.Images, log)},
 

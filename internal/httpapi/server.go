@@ -17,6 +17,7 @@ import (
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/polls"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/internal/viewers"
@@ -71,6 +72,7 @@ type Deps struct {
 	Images ImageFetcher // other sites' product images, fetched for the web app; nil answers 404
 	// Recordings are the past broadcasts and their media; nil: no recordings routes.
 	Recordings *recordings.Service
+	Polls      *polls.Service // live polls
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)
