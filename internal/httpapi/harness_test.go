@@ -25,6 +25,7 @@ import (
 	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/media/record"
 	"github.com/livehouse/livehouse/internal/playback"
+	"github.com/livehouse/livehouse/internal/polls"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
@@ -131,6 +132,7 @@ type env struct {
 	tokens *playback.Signer
 	views  *viewers.Service
 	media  storage.Store
+	polls  *polls.Service
 }
 
 // liveSet stands in for the live-stream service: the channels marked live, and the cues
@@ -235,6 +237,8 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 	}
 	hub = chat.NewHub(store, publish, log, nil)
 	hub.SetAccess(chat.StoreAccess(store))
+	hub.SetControls(store)
+	pollService := polls.New(polls.Deps{Store: store, Events: hub, Log: log, Now: clk.Now})
 	chs.OnBan(hub.Ban)
 	acc.BeforeDelete(func(ctx context.Context, userID string) {
 		chat.EndUser(ctx, publish, userID, "account deleted", time.Now())
@@ -266,9 +270,10 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 		Health:     streams.NewHealth(store, nil, log, clk.Now),
 		Images:     imageproxy.New(imageproxy.Config{}),
 		Recordings: recs,
+		Polls:      pollService,
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer, media: media}
+	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer, media: media, polls: pollService}
 }
 
 // response is a finished request.
