@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { isApiError } from '../../../lib/api-client';
 import { useToast } from '../../../lib/toast';
 import { followerChoices, slowChoices, useChatSettings, useSaveChatSettings, type ChatSettings } from '../api/chat-settings';
@@ -11,10 +11,8 @@ export function ChatControls({ channel }: { channel: string }) {
   const current = useChatSettings(channel);
   const save = useSaveChatSettings(channel);
   const toast = useToast();
-  const [draft, setDraft] = useState<ChatSettings>();
-  useEffect(() => {
-    if (current.data && !draft) setDraft(current.data);
-  }, [current.data, draft]);
+  const [edited, setDraft] = useState<ChatSettings>();
+  const draft = edited ?? current.data; // what the owner chose last, until the server's
   if (!draft) return null;
   const apply = (next: ChatSettings) => {
     setDraft(next);
