@@ -440,3 +440,44 @@ func TestConcurrentVotes(t *testing.T) {
 		t.Errorf("announced tally %+v: %d votes, options sum %d; want 50", got.Options, got.Votes, sum)
 	}
 }
+
+// Two nodes share the store: votes through either count in one tally, each node announces
+// what it read, and only one of them announces the result.
+func TestTwoNodes(t *testing.T) {
+	st := newMemStore()
+	st.live["ch1"] = "st-1"
+	c := &clock{t: time.Date(2026, 12, 5, 20, 0, 0, 0, time.UTC)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	evA, evB := &events{}, &events{}
+	a := polls.New(polls.Deps{Store: st, Events: evA, Log: log, Now: c.now})
+	b := polls.New(polls.Deps{Store: st, Events: evB, Log: log, Now: c.now})
+	ctx := context.Background()
+	if _, err := a.Start(ctx, "ch1", polls.Input{Question: "q", Options: []string{"a", "b"}, Duration: 20}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Vote(ctx, "ch1", "u1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Vote(ctx, "ch1", "u2", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Vote(ctx, "ch1", "u1", 1); code(err) != "AlreadyVoted" {
+		t.Errorf("u1 voting again through the other node: %v", err)
+	}
+	a.Flush(ctx)
+	b.Flush(ctx)
+	for name, ev := range map[string]*events{"a": evA, "b": evB} {
+		if got := ev.last(); got.Votes != 2 {
+			t.Errorf("node %s announced %d votes, want 2", name, got.Votes)
+		}
+	}
+	c.add(20 * time.Second)
+	nA, nB := len(evA.sent), len(evB.sent)
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Sweep(ctx) })
+	wg.Go(func() { b.Sweep(ctx) })
+	wg.Wait()
+	if finals := len(evA.sent) - nA + len(evB.sent) - nB; finals != 1 {
+		t.Errorf("%d result announcements, want 1", finals)
+	}
+}

@@ -147,3 +147,13 @@ func dbSize(b *testing.B, s *sqlstore.DB, path string) int64 {
 	}
 	return fi.Size()
 }
+
+// BenchmarkPollVote is one poll vote on a SQLite file (storetest.BenchVotes).
+func BenchmarkPollVote(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "livehouse.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchVotes(b, s)
+}

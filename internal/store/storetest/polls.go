@@ -185,3 +185,48 @@ func testChatSettings(t *testing.T, s Store) {
 		t.Errorf("FollowedSince = %v, %v; want %v", at, err, t0.Add(time.Hour))
 	}
 }
+
+// BenchVotes measures a vote (the poll's row, the vote, its option's count, in one
+// transaction) by 1,000 accounts in turn; every 1,000 votes a new poll takes over.
+func BenchVotes(b *testing.B, s Store) {
+	ctx := context.Background()
+	u, ch := newAccount("benchstreamer", "benchstreamer@example.com", true)
+	if err := s.CreateAccount(ctx, u, ch); err != nil {
+		b.Fatal(err)
+	}
+	const n = 1000
+	users := make([]string, n)
+	for i := range users {
+		v, vch := newAccount(fmt.Sprintf("benchvoter%d", i), fmt.Sprintf("benchvoter%d@example.com", i), true)
+		if err := s.CreateAccount(ctx, v, vch); err != nil {
+			b.Fatal(err)
+		}
+		users[i] = v.ID
+	}
+	if err := s.OpenStreamSession(ctx, "st-bench", ch.ID, "", t0); err != nil {
+		b.Fatal(err)
+	}
+	var poll string
+	i := 0
+	for b.Loop() {
+		if i%n == 0 {
+			b.StopTimer()
+			if poll != "" {
+				if _, err := s.ClosePoll(ctx, poll, t0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			poll = fmt.Sprintf("poll_bench%d", i/n)
+			p := &polls.Poll{ID: poll, ChannelID: ch.ID, SessionID: "st-bench", Question: "q", StartedAt: t0, EndsAt: t0.Add(time.Hour),
+				Options: []polls.Option{{Label: "a"}, {Label: "b"}, {Label: "c"}}}
+			if err := s.CreatePoll(ctx, p); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		if err := s.Vote(ctx, poll, users[i%n], i%3, t0.Add(time.Second)); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
