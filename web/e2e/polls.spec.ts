@@ -92,6 +92,8 @@ test('followers-only chat and slow mode refuse with the chat protocol errors; th
   expect(forged.status()).toBe(403);
 
   await viewer.goto(`/${owner}`);
+  // The composer first (a page still loading has no "connecting…" either), then the socket.
+  await expect(viewer.getByLabel('Chat message')).toBeVisible();
   await expect(viewer.getByText('connecting…')).toHaveCount(0);
   const composer = viewer.getByLabel('Chat message');
   await composer.fill('let me in');
@@ -112,6 +114,7 @@ test('followers-only chat and slow mode refuse with the chat protocol errors; th
 
   // The owner is exempt from both.
   await page.goto(`/${owner}`);
+  await expect(page.getByLabel('Chat message')).toBeVisible();
   await expect(page.getByText('connecting…')).toHaveCount(0);
   const own = page.getByLabel('Chat message');
   for (const text of ['owner one', 'owner two']) {
