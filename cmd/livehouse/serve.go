@@ -32,6 +32,7 @@ import (
 	"github.com/livehouse/livehouse/internal/media/whep"
 	"github.com/livehouse/livehouse/internal/media/whip"
 	"github.com/livehouse/livehouse/internal/notifications"
+	"github.com/livehouse/livehouse/internal/polls"
 	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/safe"
@@ -76,6 +77,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		hub.SetReview(cfg.ChatReviewFallback == "ALLOW", webhook)
 	}
 	hub.SetAccess(chat.StoreAccess(a.store))
+	hub.SetControls(a.store) // followers-only chat and slow mode
+	pollService := polls.New(polls.Deps{Store: a.store, Events: hub, Log: log})
 	// Each role opens only what it serves: chat the WebSocket loop, media the ingest
 	// listeners; routes of roles the node does not take answer 421 (see httpapi).
 	var sockets httpapi.ChatSockets
@@ -125,6 +128,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	stopHub := background(log, "chat tokens", hub.Run) // purges expired tokens
 	defer stopHub()
+	stopPolls := background(log, "polls", pollService.Run) // announces tallies, closes polls on time
+	defer stopPolls()
 	// Key resets, suspensions and deletions made on any node (or by an operator command) end
 	// the stream on the node that runs it.
 	stopSub, err := b.Subscribe(streams.StopSubjectPrefix+">", safe.Callback(log, "stream stop delivery", a.streams.DeliverStop))
@@ -283,6 +288,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		WHEP:       webrtcPlayback,
 
 		Notifications: a.notices,
+		Polls:         pollService,
 	})
 
 	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -84,6 +84,7 @@ type Hub struct {
 
 	roomRate int // messages per second per room, on this node
 	access   Access
+	controls SettingsStore // chat controls; nil: none
 
 	reviewers           []Reviewer
 	reviewFallbackAllow bool
@@ -141,6 +142,10 @@ type room struct {
 	limiter  *rate.Limiter // messages per second across the room, on this node
 	queue    []*envelope   // frames waiting for fan-out, in order
 	sending  bool          // a goroutine is fanning the queue out
+
+	settings    Settings             // the chat controls, as of settingsAt
+	settingsAt  time.Time            // zero: not read yet
+	lastMessage map[string]time.Time // user id → their last message's time, for slow mode
 }
 
 // member is one signed-in user's presence in a room: their connections there, and the share of
@@ -343,7 +348,7 @@ func (h *Hub) Join(g *Grant, sink Sink, ip string) (*Conn, error) {
 func (h *Hub) roomLocked(id string) *room {
 	r := h.rooms[id]
 	if r == nil {
-		r = &room{conns: map[*Conn]struct{}{}, users: map[string]*member{}, limiter: rate.NewLimiter(rate.Limit(h.roomRate), h.roomRate)}
+		r = &room{conns: map[*Conn]struct{}{}, users: map[string]*member{}, limiter: rate.NewLimiter(rate.Limit(h.roomRate), h.roomRate), lastMessage: map[string]time.Time{}}
 		h.rooms[id] = r
 	}
 	return r
@@ -451,7 +456,12 @@ func (h *Hub) Handle(ctx context.Context, c *Conn, a *Action) {
 			c.sink.Close(closeReason(err))
 			return
 		}
-		if code, msg := h.admit(c); code != 0 {
+		settings := h.roomSettings(ctx, g.RoomID)
+		if code, msg := h.refuseByControls(ctx, c, settings); code != 0 {
+			h.Error(c, a.RequestID, code, msg)
+			return
+		}
+		if code, msg := h.admit(c, settings); code != 0 {
 			h.Error(c, a.RequestID, code, msg)
 			return
 		}
@@ -535,11 +545,14 @@ func (h *Hub) mayStillSend(ctx context.Context, c *Conn) error {
 // nearly whole (they send no faster than PerUserRate) may take from it, so the half held back
 // goes to those sending at the allowed rate, however many others flood. It answers an error
 // code and message, or 0.
-func (h *Hub) admit(c *Conn) (int, string) {
+func (h *Hub) admit(c *Conn, s Settings) (int, string) {
 	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.roomLocked(c.Grant.RoomID)
+	if code, msg := h.slowLocked(r, c, s, now); code != 0 {
+		return code, msg
+	}
 	m := r.users[c.Grant.UserID]
 	if m == nil { // a sender not joined (tests call Handle directly)
 		m = &member{conns: map[*Conn]struct{}{}, limiter: rate.NewLimiter(PerUserRate, PerUserRate)}
@@ -551,6 +564,9 @@ func (h *Hub) admit(c *Conn) (int, string) {
 	congested := r.limiter.TokensAt(now) < float64(r.limiter.Burst())/2
 	if congested && m.limiter.TokensAt(now) < PerUserRate-2 || !r.limiter.AllowN(now, 1) {
 		return 429, "This room is receiving too many messages; try again shortly."
+	}
+	if s.SlowSeconds > 0 {
+		r.lastMessage[c.Grant.UserID] = now
 	}
 	return 0, ""
 }
@@ -646,6 +662,13 @@ func (h *Hub) Deliver(subject string, data []byte) {
 			r.history = r.history[1:]
 		}
 		r.histEnc, r.lastSent = nil, env.received
+		if sent, err := time.Parse(sendTimeLayout, env.Frame.SendTime); err == nil && sender != "" && sent.After(r.lastMessage[sender]) {
+			r.lastMessage[sender] = sent // slow mode counts messages sent through other nodes too
+		}
+	case env.Frame.EventName == SettingsEvent:
+		if s, ok := settingsFrom(env.Frame.Attributes); ok {
+			r.settings, r.settingsAt = s, h.now()
+		}
 	case env.Frame.EventName == "aws:DELETE_MESSAGE":
 		id := env.Frame.Attributes["MessageID"]
 		for i, m := range r.history {
@@ -818,6 +841,11 @@ func (h *Hub) Purge(ctx context.Context) {
 		}
 	}
 	for id, r := range h.rooms {
+		for user, at := range r.lastMessage {
+			if now.Sub(at) > SlowMax*time.Second {
+				delete(r.lastMessage, user)
+			}
+		}
 		if len(r.conns) == 0 && !r.sending && time.Since(r.lastSent) > historyKeep {
 			delete(h.rooms, id)
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/livehouse/livehouse/internal/media/record"
 	"github.com/livehouse/livehouse/internal/notifications"
 	"github.com/livehouse/livehouse/internal/playback"
+	"github.com/livehouse/livehouse/internal/polls"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
@@ -132,6 +133,7 @@ type env struct {
 	tokens *playback.Signer
 	views  *viewers.Service
 	media  storage.Store
+	polls  *polls.Service
 }
 
 // liveSet stands in for the live-stream service: the channels marked live, and the cues
@@ -236,6 +238,8 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 	}
 	hub = chat.NewHub(store, publish, log, nil)
 	hub.SetAccess(chat.StoreAccess(store))
+	hub.SetControls(store)
+	pollService := polls.New(polls.Deps{Store: store, Events: hub, Log: log, Now: clk.Now})
 	chs.OnBan(hub.Ban)
 	chs.OnDisallow(func(ctx context.Context, channelID, userID string) {
 		hub.DisconnectUser(ctx, channelID, userID, "no longer allowed")
@@ -272,9 +276,10 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 		Recordings: recs,
 
 		Notifications: notifications.NewService(notifications.Config{PublicKey: testPushKey}, store, chs, clk.Now),
+		Polls:         pollService,
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer, media: media}
+	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer, media: media, polls: pollService}
 }
 
 // response is a finished request.

@@ -116,6 +116,13 @@ func apiRoutes(d Deps) []route {
 		{"POST /api/channels/{username}/invites", auth(ownerOf(log, handleCreateInvite(chs, links, log)))},
 		{"DELETE /api/channels/{username}/invites/{id}", auth(ownerOf(log, handleRevokeInvite(chs, log)))},
 		{"POST /api/invites/accept", auth(handleAcceptInvite(chs, log))},
+		{"GET /api/channels/{username}/poll", handleGetPoll(acc, chs, d.Polls, log)},
+		{"POST /api/channels/{username}/poll", auth(ownerOf(log, handleStartPoll(chs, d.Polls, log)))},
+		{"DELETE /api/channels/{username}/poll", auth(ownerOf(log, handleEndPoll(chs, d.Polls, log)))},
+		{"POST /api/channels/{username}/poll/votes", auth(handleVote(chs, d.Polls, log))},
+		{"GET /api/me/sessions/{sessionId}/polls", auth(handleSessionPolls(chs, d.Polls, log))},
+		{"GET /api/channels/{username}/chat-settings", handleGetChatSettings(chs, d.Chat, log)},
+		{"PUT /api/channels/{username}/chat-settings", auth(ownerOf(log, handlePutChatSettings(chs, d.Chat, log)))},
 		{"GET /api/assets/{channelId}/{kind}/{version}", handleAsset(chs, log)},
 		{"GET /api/images", handleImageProxy(d.Images, log)},
 

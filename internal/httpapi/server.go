@@ -18,6 +18,7 @@ import (
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/notifications"
+	"github.com/livehouse/livehouse/internal/polls"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/internal/viewers"
@@ -74,6 +75,7 @@ type Deps struct {
 	Recordings *recordings.Service
 	// Notifications are the go-live bell, settings and Web Push subscriptions; nil answers 404.
 	Notifications *notifications.Service
+	Polls         *polls.Service // live polls
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)

@@ -187,6 +187,14 @@ func TestAuthorization(t *testing.T) {
 		// WHEP's bearer token is a playback token; this server has no WHEP.
 		{call{"POST", "/api/whep/ch-1", "v=0", "POST /api/whep/{channelId}"}, want{401, 415, 415}},
 		{call{"DELETE", "/api/whep/ch-1/abc", nil, "DELETE /api/whep/{channelId}/{id}"}, want{404, 404, 404}},
+		// Polls: the owner's session here is open but not yet playable, so there is no poll to vote in.
+		{call{"GET", "/api/channels/owner/poll", nil, "GET /api/channels/{username}/poll"}, want{200, 200, 200}},
+		{call{"POST", "/api/channels/owner/poll", map[string]any{"question": "q", "options": []string{"a", "b"}, "duration": 15}, "POST /api/channels/{username}/poll"}, want{401, 403, 404}},
+		{call{"DELETE", "/api/channels/owner/poll", nil, "DELETE /api/channels/{username}/poll"}, want{401, 403, 204}},
+		{call{"POST", "/api/channels/owner/poll/votes", map[string]int{"option": 0}, "POST /api/channels/{username}/poll/votes"}, want{401, 404, 404}},
+		{call{"GET", "/api/me/sessions/" + ownerSession + "/polls", nil, "GET /api/me/sessions/{sessionId}/polls"}, want{401, 200, 200}},
+		{call{"GET", "/api/channels/owner/chat-settings", nil, "GET /api/channels/{username}/chat-settings"}, want{200, 200, 200}},
+		{call{"PUT", "/api/channels/owner/chat-settings", map[string]any{"followersOnly": false, "followersMinutes": 0, "slowSeconds": 3}, "PUT /api/channels/{username}/chat-settings"}, want{401, 403, 200}},
 	}
 	routes := map[string]bool{}
 	for _, tt := range tests {

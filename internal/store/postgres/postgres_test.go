@@ -236,3 +236,22 @@ func TestNotificationStore(t *testing.T) {
 		return s
 	})
 }
+
+// BenchmarkPollVote is one poll vote on PostgreSQL (storetest.BenchVotes).
+func BenchmarkPollVote(b *testing.B) {
+	base := os.Getenv("LIVEHOUSE_TEST_POSTGRES_URL")
+	if base == "" {
+		b.Skip("LIVEHOUSE_TEST_POSTGRES_URL is not set")
+	}
+	u, drop, err := newSchema(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer drop()
+	s, err := postgres.Open(context.Background(), u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchVotes(b, s)
+}

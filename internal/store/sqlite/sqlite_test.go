@@ -159,3 +159,13 @@ func TestNotificationStore(t *testing.T) {
 		return s
 	})
 }
+
+// BenchmarkPollVote is one poll vote on a SQLite file (storetest.BenchVotes).
+func BenchmarkPollVote(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "livehouse.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchVotes(b, s)
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/livehouse/livehouse/internal/actions"
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/polls"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/streams"
 )
@@ -37,6 +38,8 @@ type Store interface {
 	SetNodeURL(ctx context.Context, node, url string) error
 	LiveOrigin(ctx context.Context, channelID string, at time.Time) (streams.Origin, bool, error)
 	recordings.Store
+	polls.Store
+	chat.SettingsStore
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -81,6 +84,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"StreamInfo", testStreamInfo},
 		{"Categories", testCategories},
 		{"DirectorySearch", testDirectorySearch},
+		{"Polls", testPolls},
+		{"PollConcurrentVotes", testPollConcurrentVotes},
+		{"ChatSettings", testChatSettings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

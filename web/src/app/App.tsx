@@ -11,6 +11,7 @@ import { ChatPanel } from '../features/chat/components/ChatPanel';
 import { DirectoryPage } from '../features/channels/components/DirectoryPage';
 import { FollowingPage } from '../features/channels/components/FollowingPage';
 import { ViewerOverlay } from '../features/actions/components/ViewerOverlay';
+import { PollCard } from '../features/polls/components/PollCard';
 import { AppShell } from './AppShell';
 import { GoLiveIntro } from './GoLiveIntro';
 import { GuestOnly, RequireAuth } from './guards';
@@ -32,6 +33,15 @@ const chatPanel = (c: { username: string; isOwner: boolean; isBanned: boolean })
 
 const overlay = (c: { username: string; color: string; isLive: boolean; placement: 'player' | 'tab'; stacked: boolean }) => (
   <ViewerOverlay channel={c.username} color={c.color} live={c.isLive} placement={c.placement} stacked={c.stacked} />
+);
+
+// liveOverlay is a live channel's: its stream actions and its poll (tallied by the server,
+// updated over chat), over the player or in the tab beside chat on stacked layouts.
+const liveOverlay = (c: { username: string; color: string; isLive: boolean; placement: 'player' | 'tab'; stacked: boolean }) => (
+  <>
+    {overlay(c)}
+    {c.isLive && c.placement === (c.stacked ? 'tab' : 'player') && <PollCard key={c.username} channel={c.username} color={c.color} />}
+  </>
 );
 
 // The streamer's pages load on demand: a viewer's first visit downloads none of them.
@@ -104,8 +114,8 @@ export function AppRoutes() {
         <Route path="login" element={<GuestOnly><LoginPage /></GuestOnly>} />
         <Route path="register" element={<GuestOnly><RegisterPage /></GuestOnly>} />
         <Route path="reset" element={<GuestOnly><ResetPage /></GuestOnly>} />
-        <Route path=":username" element={<ChannelPage chat={chatPanel} overlay={overlay} videos={videoList} bell={bellButton} />} />
-        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={overlay} videos={videoList} bell={bellButton} />} />
+        <Route path=":username" element={<ChannelPage chat={chatPanel} overlay={liveOverlay} videos={videoList} bell={bellButton} />} />
+        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={liveOverlay} videos={videoList} bell={bellButton} />} />
         <Route path=":username/videos" element={<ChannelVideos />} />
         <Route path=":username/videos/:id" element={<ChannelVideo />} />
         <Route path=":username/invite/:code" element={page(<InvitePage />)} />

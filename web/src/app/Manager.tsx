@@ -2,10 +2,12 @@ import { ActionsPanel } from '../features/actions/components/ActionsPanel';
 import { BroadcastCard } from '../features/broadcast/components/BroadcastCard';
 import { ChannelPreview } from '../features/channels/components/ChannelPreview';
 import { StreamInfoForm } from '../features/channels/components/StreamInfoForm';
+import { ChatControls } from '../features/chat/components/ChatControls';
 import { ChatPanel } from '../features/chat/components/ChatPanel';
 import { EncoderLimitWarning } from '../features/health/components/EncoderLimitWarning';
 import { StreamStatusBar } from '../features/health/components/StreamStatusBar';
 import { ManagerPage } from '../features/manager/components/ManagerPage';
+import { PollManager } from '../features/polls/components/PollManager';
 import { useMe } from '../lib/session';
 
 // Manager composes the stream manager for the signed-in streamer (its own chunk: viewers
@@ -23,7 +25,13 @@ export function Manager() {
       }
       info={me.data ? <StreamInfoForm me={me.data} /> : null}
       broadcast={<BroadcastCard />}
-      actions={<ActionsPanel />}
+      actions={
+        <>
+          <ActionsPanel />
+          {username && <PollManager channel={username} />}
+          {username && <ChatControls channel={username} />}
+        </>
+      }
       preview={username ? <ChannelPreview username={username} /> : null}
       chat={username ? <ChatPanel key={username} channel={username} isOwner isBanned={false} /> : null}
     />

@@ -2,6 +2,7 @@ import { ChatRoom, DeleteMessageRequest, SendMessageRequest } from 'amazon-ivs-c
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
 import { useLocation, useNavigate } from 'react-router';
 import { api, isApiError } from '../../../lib/api-client';
+import { emitRoomEvent } from '../../../lib/room-events';
 import { useMe } from '../../../lib/session';
 import { useToast } from '../../../lib/toast';
 import { Modal } from '../../../components/Modal';
@@ -18,6 +19,8 @@ export const moderatingPillMs = 5000; // how long the owner sees the "Moderating
 // chatErrorText turns a send failure from the chat client into what the viewer reads.
 export function chatErrorText(err: unknown): string {
   const e = err as { errorCode?: number; errorMessage?: string } | undefined;
+  // The room's controls say what to do: follow, or wait so many seconds.
+  if (/followers-only|slow mode/i.test(e?.errorMessage ?? '')) return e?.errorMessage ?? '';
   if (e?.errorCode === 429 || /rate|too many/i.test(e?.errorMessage ?? '')) return rateMessage;
   if (/length|too long/i.test(e?.errorMessage ?? '')) return tooLongMessage;
   return 'Your message could not be sent';
@@ -73,6 +76,7 @@ export function ChatPanel({ channel, isOwner, isBanned }: Props) {
           [...xs.filter((x) => x.id !== m.id), { id: m.id, userId: m.sender.userId, username: a.username ?? 'anonymous', color: a.color ?? 'blue', content: m.content, sentAt: m.sendTime }].slice(-200),
         );
       });
+      r.addListener('event', (e) => emitRoomEvent(channel, { name: e.eventName, attributes: e.attributes ?? {} }));
       r.addListener('messageDelete', (e) => setItems((xs) => xs.map((x) => (x.id === e.messageId ? { ...x, removed: true } : x))));
       r.addListener('userDisconnect', (e) => {
         if (e.userId === myId) {
