@@ -51,5 +51,9 @@ export default defineConfig({
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
+    // Tests wait for what they assert (findBy…, waitFor), never for a time; the budgets are for
+    // a busy machine (make test beside another, on 2 cores), where the 5 s default and testing
+    // library's 1 s waits ran out in suites that pass alone.
+    testTimeout: 30_000,
   },
 });
