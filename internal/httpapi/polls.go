@@ -30,6 +30,10 @@ func handleGetPoll(acc *accounts.Service, chs *channels.Service, ps *polls.Servi
 		if viewer != nil {
 			viewerID = viewer.ID
 		}
+		// A private channel's poll is for the people who may watch it.
+		if a, err := chs.AccessOf(r.Context(), p.ChannelID, viewerID); err != nil || a.Shut() {
+			return http.StatusOK, response{}, err
+		}
 		v, err := ps.Current(r.Context(), p.ChannelID, viewerID)
 		return http.StatusOK, response{Poll: v}, err
 	})
@@ -71,6 +75,11 @@ func handleVote(chs *channels.Service, ps *polls.Service, log *slog.Logger) http
 		p, err := chs.ByUsername(r.Context(), r.PathValue("username"))
 		if err != nil {
 			return 0, nil, err
+		}
+		if a, err := chs.AccessOf(r.Context(), p.ChannelID, currentUser(r).ID); err != nil {
+			return 0, nil, err
+		} else if a.Shut() {
+			return 0, nil, problem.Forbidden("PrivateChannel", "This channel is private: only the people its owner invited may watch it.")
 		}
 		v, err := ps.Vote(r.Context(), p.ChannelID, currentUser(r).ID, *in.Option)
 		return http.StatusCreated, v, err
