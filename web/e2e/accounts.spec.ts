@@ -53,7 +53,7 @@ test('an account from sign-up to deletion, and sign-up again with the same name 
   // Change the username.
   const renamed = uniqueName('ren');
   await page.goto('/settings');
-  await page.getByLabel('Username').fill(renamed);
+  await page.getByLabel('Username', { exact: true }).fill(renamed);
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByText('Username saved')).toBeVisible();
   await expect(page.getByTestId('sidebar-avatar')).toContainText(renamed);
