@@ -151,10 +151,15 @@ test('a known stream: the health page measures it within 10 %, shows its declare
     // The encoder stops: the session ends, with its events in order.
     ffmpeg.kill('SIGINT');
     await expect(page.getByTestId('status-item-timer')).toHaveText('Offline', mediaWait);
-    // The recorder's events (Recording Start once a segment is stored, Recording End before
-    // Stream End) are among them.
+    // The recorder's events are among them: Recording Start once a segment is stored, and
+    // Recording End once the recording is finished, which the recorder does after the session
+    // has ended (so that the channel is free at once); the page shows it when opened again.
     const names = ['Session Created', 'Stream Start', 'Stream End', 'Session Ended'];
     const recording = (n: string | null) => n?.startsWith('Recording ') ?? false;
+    await expect
+      .poll(async () => (await session(page, id)).events.map((e) => e.name).filter(recording), mediaWait)
+      .toEqual(['Recording Start', 'Recording End']);
+    await page.reload();
     await expect(page.getByTestId('stream-event')).toHaveCount(6);
     const shown = await page.getByTestId('stream-event').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
     expect(shown.filter((n) => !recording(n))).toEqual(names);
