@@ -49,8 +49,11 @@ test('a private channel plays for its owner and the people it allows only', asyn
   await page.goto('/settings');
   const privateBox = page.getByTestId('channel-private');
   await expect(privateBox).toBeEnabled();
-  await privateBox.check();
+  // The box follows the saved setting: it turns checked once the server has answered, so a
+  // loaded machine's slow answer is waited for rather than check()'s immediate state test.
+  await privateBox.click();
   await expect(page.getByText('Your channel is private')).toBeVisible();
+  await expect(privateBox).toBeChecked();
   const ffmpeg = await goLive(page);
   try {
     await page.goto(`/${streamer}`);
