@@ -76,10 +76,11 @@ func handleVote(chs *channels.Service, ps *polls.Service, log *slog.Logger) http
 		if err != nil {
 			return 0, nil, err
 		}
+		// Only those who may watch the channel vote (channels.Access.Check: private, banned).
 		if a, err := chs.AccessOf(r.Context(), p.ChannelID, currentUser(r).ID); err != nil {
 			return 0, nil, err
-		} else if a.Shut() {
-			return 0, nil, problem.Forbidden("PrivateChannel", "This channel is private: only the people its owner invited may watch it.")
+		} else if err := a.Check(); err != nil {
+			return 0, nil, err
 		}
 		v, err := ps.Vote(r.Context(), p.ChannelID, currentUser(r).ID, *in.Option)
 		return http.StatusCreated, v, err
