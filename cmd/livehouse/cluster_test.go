@@ -249,6 +249,27 @@ func (c *cluster) lastEndReason(t *testing.T, channelID string) string {
 	return detail
 }
 
+// channelEvents lists a channel's sessions' events, oldest session first, for a failure's message.
+func (c *cluster) channelEvents(t *testing.T, channelID string) string {
+	t.Helper()
+	rows, err := c.admin.Query(`SELECT s.id, s.node, e.seq, e.name, e.detail FROM `+c.schema+`.stream_events e JOIN `+c.schema+`.stream_sessions s ON s.id = e.session_id
+		WHERE s.channel_id = $1 ORDER BY s.created_at, e.seq`, channelID)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, node, name, detail string
+		var seq int64
+		if err := rows.Scan(&id, &node, &seq, &name, &detail); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "%s %s %d %s %s\n", id, node, seq, name, detail)
+	}
+	return b.String()
+}
+
 // TestOnePublisherAcrossNodes: a stream key live on node A is refused on node B; once A dies
 // without a clean shutdown and its lease runs out, B takes the key, A's session ended with its
 // events. Then an operator's suspension, run as a command elsewhere, ends B's stream over the
@@ -329,9 +350,11 @@ func TestOnePublisherAcrossNodes(t *testing.T) {
 	}
 	// The encoder's connection closes as the session ends; its Session Ended event may be
 	// written just after.
-	waitFor(t, 30*time.Second, "B's session ended for the suspension", func() bool {
-		return c.lastEndReason(t, channelID) == `{"reason":"account suspended"}`
-	})
+	for deadline := time.Now().Add(30 * time.Second); c.lastEndReason(t, channelID) != `{"reason":"account suspended"}`; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("B's session did not end for the suspension; the channel's events:\n%s", c.channelEvents(t, channelID))
+		}
+	}
 	var unavailable struct{ Error struct{ Code string } }
 	if status := getJSON(t, b+"/api/channels/streamer", &unavailable); status != 404 || unavailable.Error.Code != "ChannelUnavailable" {
 		t.Errorf("channel page of the suspended streamer: %d %+v", status, unavailable)

@@ -24,9 +24,18 @@ func (s *DB) ChannelByStreamKeyHash(ctx context.Context, hash string) (*streams.
 
 // AddStreamEvent appends an event to a session.
 func (s *DB) AddStreamEvent(ctx context.Context, e *streams.Event) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO stream_events (session_id, seq, at, name, type, detail)
-		VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM stream_events WHERE session_id = ?), ?, ?, ?, ?)`),
-		e.SessionID, e.SessionID, ms(e.At), e.Name, e.Type, e.Detail)
+	// A session's events come from its own goroutine and from its recorder, which writes
+	// Recording Start/End on its own: two writers can read the same MAX(seq) (PostgreSQL's
+	// read committed), and the second insert then violates the key. It takes the next number.
+	var err error
+	for range 5 {
+		_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO stream_events (session_id, seq, at, name, type, detail)
+			VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM stream_events WHERE session_id = ?), ?, ?, ?, ?)`),
+			e.SessionID, e.SessionID, ms(e.At), e.Name, e.Type, e.Detail)
+		if _, clash := s.d.UniqueViolation(err); !clash {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,6 +134,35 @@ func testStreamEventsCapped(t *testing.T, s Store) {
 	}
 	if len(events) != streams.MaxEvents || events[0].Name != "e3" || events[len(events)-1].Name != fmt.Sprint("e", streams.MaxEvents+2) {
 		t.Errorf("kept %d events from %s; want %d from e3", len(events), events[0].Name, streams.MaxEvents)
+	}
+}
+
+// testStreamEventsConcurrent: a session's events written at once from several goroutines
+// (the session's own and its recorder's) are all kept, none lost to a clash of numbers.
+func testStreamEventsConcurrent(t *testing.T, s Store) {
+	ctx := context.Background()
+	_, a := mustCreate(t, s, "alice", "alice@example.com", true)
+	mustOpenSession(t, s, "st-1", a.ID, t0)
+	var wg sync.WaitGroup
+	errs := make(chan error, 24)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3 {
+				errs <- s.AddStreamEvent(ctx, &streams.Event{SessionID: "st-1", At: t0, Name: fmt.Sprint("g", g, "e", i), Type: "IVS Stream State Change"})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("AddStreamEvent: %v", err)
+		}
+	}
+	if events, err := s.StreamEvents(ctx, "st-1"); err != nil || len(events) != 24 {
+		t.Errorf("StreamEvents = %d events, %v; want all 24", len(events), err)
 	}
 }
 

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"StreamSessionList", testStreamSessionList},
 		{"StreamSessionFlags", testStreamSessionFlags},
 		{"StreamEventsCapped", testStreamEventsCapped},
+		{"StreamEventsConcurrent", testStreamEventsConcurrent},
 		{"StreamMetrics", testStreamMetrics},
 		{"StreamRetention", testStreamRetention},
 		{"OneOpenSessionPerChannel", testOneOpenSessionPerChannel},
