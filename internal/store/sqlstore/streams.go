@@ -25,24 +25,23 @@ func (s *DB) ChannelByStreamKeyHash(ctx context.Context, hash string) (*streams.
 // AddStreamEvent appends an event to a session.
 func (s *DB) AddStreamEvent(ctx context.Context, e *streams.Event) error {
 	// A session's events come from its own goroutine and from its recorder, which writes
-	// Recording Start/End on its own: two writers can read the same MAX(seq) (PostgreSQL's
-	// read committed), and the second insert then violates the key. It takes the next number.
-	var err error
-	for range 5 {
-		_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO stream_events (session_id, seq, at, name, type, detail)
-			VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM stream_events WHERE session_id = ?), ?, ?, ?, ?)`),
-			e.SessionID, e.SessionID, ms(e.At), e.Name, e.Type, e.Detail)
-		if _, clash := s.d.UniqueViolation(err); !clash {
-			break
+	// Recording Start/End on its own. Under PostgreSQL's read committed two writers read the
+	// same MAX(seq) and the second insert violated the key; taking the session's row lock
+	// first makes them take turns, so each reads the other's number.
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE stream_sessions SET id = id WHERE id = ?`), e.SessionID); err != nil {
+			return err
 		}
-	}
-	if err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO stream_events (session_id, seq, at, name, type, detail)
+			VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM stream_events WHERE session_id = ?), ?, ?, ?, ?)`),
+			e.SessionID, e.SessionID, ms(e.At), e.Name, e.Type, e.Detail); err != nil {
+			return err
+		}
+		// Keep the most recent streams.MaxEvents.
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM stream_events WHERE session_id = ?
+			AND seq <= (SELECT MAX(seq) FROM stream_events WHERE session_id = ?) - ?`), e.SessionID, e.SessionID, streams.MaxEvents)
 		return err
-	}
-	// Keep the most recent streams.MaxEvents.
-	_, err = s.db.ExecContext(ctx, s.q(`DELETE FROM stream_events WHERE session_id = ?
-		AND seq <= (SELECT MAX(seq) FROM stream_events WHERE session_id = ?) - ?`), e.SessionID, e.SessionID, streams.MaxEvents)
-	return err
+	})
 }
 
 // StreamEvents lists a session's events in order.
