@@ -207,9 +207,9 @@ func TestSignUpBurstHashingIsBounded(t *testing.T) {
 	if counts[201] == 0 || counts[503] == 0 {
 		t.Errorf("statuses %v: want some accounts created and the rest refused 503", counts)
 	}
-	if max := limits.HashWorkers + limits.HashQueue; counts[201] > max {
-		t.Errorf("%d accounts created at once, more than the %d the hashing queue admits", counts[201], max)
-	}
+	// How many are created depends on how many hashes finish while the burst still arrives
+	// (more on a fast machine); the queue's exact bound is TestHasherBounds' (accounts), and
+	// what it protects, memory, is measured here.
 	// At most HashWorkers hashes are live at once; garbage from finished ones may double
 	// that before a collection. Unbounded, 150 live hashes took 2.8 GiB.
 	bound := uint64(4*limits.HashWorkers)*hashBytes + 64<<20
