@@ -127,6 +127,10 @@ type Service struct {
 
 	mu    sync.Mutex
 	dirty map[string]string // poll id → channel id: votes taken here since the last tally
+
+	// flushing makes flushes take turns: two at once could announce in the other order,
+	// the older tally last, and it stayed until the next vote.
+	flushing sync.Mutex
 }
 
 // New builds the service.
@@ -346,6 +350,8 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Flush announces the tally of every poll voted on here since the last flush.
 func (s *Service) Flush(ctx context.Context) {
+	s.flushing.Lock()
+	defer s.flushing.Unlock()
 	s.mu.Lock()
 	dirty := s.dirty
 	s.dirty = map[string]string{}
