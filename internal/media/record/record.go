@@ -29,6 +29,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/livehouse/livehouse/internal/media/cues"
 	"github.com/livehouse/livehouse/internal/media/llhls"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/recordings"
@@ -97,9 +98,9 @@ type Recorder struct {
 	bytes   atomic.Int64 // what written counts, for benchmarks
 
 	mu    sync.Mutex
-	cues  map[string]*timeline // by channel id, of the sessions being recorded
-	live  map[string]*session  // by channel id, the same sessions
-	owned map[string]bool      // recordings being written or finished here, by id
+	cues  map[string]*cues.Timeline // by channel id, of the sessions being recorded
+	live  map[string]*session       // by channel id, the same sessions
+	owned map[string]bool           // recordings being written or finished here, by id
 
 	chat        chan chatOp // chat replay writes, done by Run
 	chatDropped prometheus.Counter
@@ -118,7 +119,7 @@ const chatQueue = 512
 
 // New returns a recorder writing into media and its events through events (nil: none).
 func New(cfg Config, recs Recordings, media storage.Store, events Events, log *slog.Logger) *Recorder {
-	return &Recorder{cfg: cfg, recs: recs, media: media, events: events, log: log, cues: map[string]*timeline{}, live: map[string]*session{}, owned: map[string]bool{}, quit: make(chan struct{}),
+	return &Recorder{cfg: cfg, recs: recs, media: media, events: events, log: log, cues: map[string]*cues.Timeline{}, live: map[string]*session{}, owned: map[string]bool{}, quit: make(chan struct{}),
 		chat:        make(chan chatOp, chatQueue),
 		chatDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_chat_dropped_total", Help: "Chat lines not kept with a recording: the database was too slow."}),
 		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_segments_dropped_total", Help: "Recorded segments dropped because the recordings storage was too slow."}),
@@ -285,7 +286,7 @@ func (r *Recorder) PutCue(channelID string, c Cue) {
 	tl := r.cues[channelID]
 	r.mu.Unlock()
 	if tl != nil {
-		tl.put(c)
+		tl.Put(c)
 	}
 }
 
@@ -410,7 +411,7 @@ type session struct {
 	r     *Recorder
 	rec   *recordings.Recording
 	mux   *llhls.Muxer
-	cues  *timeline
+	cues  *cues.Timeline
 	opus  bool
 	last  map[string]int64        // per track: the newest segment handed on
 	inits map[string]map[int]bool // per track: init sections stored (by the writer)
@@ -441,14 +442,14 @@ func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*sess
 	if v.Tracks.Opus != nil && t.AAC == nil {
 		t.OpusChannels = v.Tracks.Opus.ChannelCount
 	}
-	cues := &timeline{}
+	tl := &cues.Timeline{}
 	mux, err := llhls.New(llhls.Config{SegmentMinDuration: r.cfg.SegmentDuration, PartTarget: r.cfg.SegmentDuration, SegmentCount: 3, Uncounted: true,
-		Metadata: cues.announcements}, t)
+		Metadata: tl.Announcements}, t)
 	if err != nil {
 		r.log.Error("recording: muxer", "session", v.SessionID, "err", err)
 		return nil, err
 	}
-	s := &session{r: r, rec: rec, mux: mux, cues: cues, opus: t.OpusChannels > 0, last: map[string]int64{}, inits: map[string]map[int]bool{},
+	s := &session{r: r, rec: rec, mux: mux, cues: tl, opus: t.OpusChannels > 0, last: map[string]int64{}, inits: map[string]map[int]bool{},
 		jobs: make(chan job, r.cfg.Queue)}
 	meta := Meta{}
 	for _, name := range mux.Tracks() {
@@ -482,7 +483,7 @@ func (s *session) unit(u *stream.Unit) {
 		if s.firstFrame.Load() == 0 {
 			s.firstFrame.Store(time.Now().UnixNano())
 		}
-		s.cues.stamp(pts, u.NTP)
+		s.cues.Stamp(pts, u.NTP)
 		_ = s.mux.WriteH264(pts, u.NTP, u.Payload)
 	case u.Kind == stream.Audio && s.opus && len(u.Payload) > 0:
 		_ = s.mux.WriteOpus(pts, u.NTP, u.Payload[0])
