@@ -81,10 +81,14 @@ func New(cfg Config, media Media, log *slog.Logger) *Thumbnailer {
 // Register exposes the thumbnailer's metrics.
 func (t *Thumbnailer) Register(reg prometheus.Registerer) { reg.MustRegister(t.made, t.failed, t.cpu) }
 
-// Start implements streams.Output: every stream with video gets thumbnails.
+// Start implements streams.Output: every stream with video gets thumbnails, when ffmpeg is
+// there.
 func (t *Thumbnailer) Start(v *streams.View) streams.Run {
 	if v.Tracks.H264 == nil || t.cfg.FFmpeg == "" {
 		return nil
+	}
+	if _, err := exec.LookPath(t.cfg.FFmpeg); err != nil {
+		return nil // no ffmpeg: no thumbnails (the transcoder says so at start-up)
 	}
 	rd := v.NewReader("thumbnail", t.cfg.Units)
 	return func(ctx context.Context, _ chan<- streams.Report) error {
