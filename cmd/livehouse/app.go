@@ -56,7 +56,7 @@ type app struct {
 	actions    *actions.Service
 	recordings *recordings.Service
 	recorder   *record.Recorder
-	thumbs     *thumbnail.Thumbnailer // live thumbnails, into the recordings storage
+	thumbs     *thumbnail.Thumbnailer  // live thumbnails, into the recordings storage
 	notices    *notifications.Service  // the bell, notification settings and push subscriptions
 	notifier   *notifications.Notifier // sends go-live notices; serve feeds it the bus's events
 	closers    []func() error
