@@ -128,9 +128,6 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		counter.Register(reg)
 	}
 	a.views = viewers.NewService(counter, tokens, channels.AccessCheck{Store: a.store}, time.Duration(cfg.PlaybackTokenSeconds)*time.Second, nil)
-	a.transcoder = transcode.New(transcode.Config{
-		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
-	}, a.hls, log, reg)
 	a.health = streams.NewHealth(a.store, a.views, log, nil)
 	media, err := openStorage(cfg)
 	if err != nil {
@@ -144,6 +141,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	if reg != nil {
 		a.recorder.Register(reg)
 	}
+	a.transcoder = transcode.New(transcode.Config{
+		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
+	}, a.hls, rungRecorder{a.recorder}, log, reg)
 	tcfg := thumbnail.DefaultConfig
 	tcfg.FFmpeg = cfg.Transcode.FFmpeg
 	a.thumbs = thumbnail.New(tcfg, media, log)
@@ -357,4 +357,14 @@ func serverSecret(cfg config.Config) ([]byte, error) {
 func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (*bus.Bus, error) {
 	host, _ := os.Hostname()
 	return bus.Open(ctx, bus.Config{URL: cfg.NATSURL, Name: "livehouse@" + host}, log)
+}
+
+// rungRecorder has the transcoder record a STANDARD channel's rungs beside the source.
+type rungRecorder struct{ rec *record.Recorder }
+
+func (r rungRecorder) Rung(channelID, name string) transcode.RungRecording {
+	if g := r.rec.Rung(channelID, name); g != nil {
+		return g
+	}
+	return nil // not a typed nil: the session is not being recorded
 }

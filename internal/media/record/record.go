@@ -361,10 +361,14 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 		defer r.active.Add(-1)
 		s.mux.Close()
 		s.collect(ctx, nil, true) // the session no longer reads reports; a final collect sends none
+		rungs := s.closeRungs()
 		close(s.jobs)
 		<-written
 		if n := rd.Dropped(); n > 0 {
 			r.log.Warn("recorder fell behind its stream", "session", v.SessionID, "dropped_units", n)
+		}
+		if err := r.describeRungs(wctx, s, rungs); err != nil {
+			r.log.Error("recording: listing the ladder's rungs", "session", v.SessionID, "err", err)
 		}
 		r.finish(wctx, s)
 		r.mu.Lock()
@@ -425,6 +429,11 @@ type session struct {
 
 	firstFrame atomic.Int64 // when its first video frame came (Unix ns): chat offsets start there
 	chatLines  atomic.Int64 // chat lines kept
+
+	meta        Meta // the source's tracks, as meta.json has them
+	rungMu      sync.Mutex
+	rungs       []*Rung // a STANDARD channel's ladder, recorded beside the source
+	rungsClosed bool
 }
 
 // job is one segment to store, with the init section it needs if that is not stored yet.
@@ -465,10 +474,10 @@ func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*sess
 		}
 		meta.Tracks = append(meta.Tracks, tm)
 	}
-	b, _ := json.Marshal(meta)
+	s.meta = meta
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.PutTimeout)
 	defer cancel()
-	if err := put(ctx, r.media, rec.Prefix+metaFile, b); err != nil {
+	if err := putMeta(ctx, r.media, rec.Prefix, meta); err != nil {
 		r.log.Error("recording: writing its description", "session", v.SessionID, "err", err)
 		return nil, err
 	}
