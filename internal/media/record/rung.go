@@ -90,7 +90,14 @@ func (g *Rung) WriteVideo(pts int64, au [][]byte) {
 		return
 	}
 	_ = g.mux.WriteH264(pts, time.Time{}, au)
-	g.collect(false)
+	for _, j := range g.completed() {
+		select {
+		case g.s.jobs <- j:
+		default:
+			g.s.r.dropped.Inc()
+			atomic.AddInt64(&g.s.droppedTotal, 1)
+		}
+	}
 }
 
 // start makes the muxer on the first keyframe's parameter sets.
@@ -128,10 +135,11 @@ func (g *Rung) start(au [][]byte) bool {
 	return true
 }
 
-// collect hands the rung's completed segments to the writer: live, a full queue drops one
-// (counted); at the end (final) it waits for room a while.
-func (g *Rung) collect(final bool) {
+// completed returns the rung's segments completed since the last call, as jobs for the
+// writer. g.mu is held.
+func (g *Rung) completed() []job {
 	s := g.s
+	var jobs []job
 	for _, seg := range g.mux.SegmentsAfter(g.track, g.last) {
 		g.last = int64(seg.MSN)
 		j := job{track: g.name, key: s.rec.Prefix + g.name + "/" + segmentName(seg.MSN, seg.Start, seg.Duration, seg.Scale, seg.Init, seg.Disc),
@@ -141,28 +149,13 @@ func (g *Rung) collect(final bool) {
 			j.init = g.mux.InitSection(g.track, seg.Init)
 		}
 		s.mu.Unlock()
-		if final {
-			t := time.NewTimer(s.r.cfg.PutTimeout)
-			select {
-			case s.jobs <- j:
-			case <-t.C:
-				s.r.dropped.Inc()
-				atomic.AddInt64(&s.droppedTotal, 1)
-			}
-			t.Stop()
-			continue
-		}
-		select {
-		case s.jobs <- j:
-		default:
-			s.r.dropped.Inc()
-			atomic.AddInt64(&s.droppedTotal, 1)
-		}
+		jobs = append(jobs, j)
 	}
+	return jobs
 }
 
 // closeRungs ends the session's rungs: no more writes, what their muxers hold handed to the
-// writer. It returns the rungs that recorded anything, for meta.json. Called once, by the
+// writer (waiting for room a while, the publisher being gone). It returns the rungs that recorded anything, for meta.json. Called once, by the
 // finishing, before the writer's queue closes.
 func (s *session) closeRungs() []TrackMeta {
 	s.rungMu.Lock()
@@ -173,12 +166,25 @@ func (s *session) closeRungs() []TrackMeta {
 	for _, g := range rungs {
 		g.mu.Lock()
 		g.closed = true
+		var jobs []job
 		if g.mux != nil {
 			g.mux.Close()
-			g.collect(true)
+			jobs = g.completed()
 			metas = append(metas, g.meta)
 		}
 		g.mu.Unlock()
+		// Outside the rung's lock: the transcoder's reader, still writing, never waits on
+		// the store.
+		for _, j := range jobs {
+			t := time.NewTimer(s.r.cfg.PutTimeout)
+			select {
+			case s.jobs <- j:
+			case <-t.C:
+				s.r.dropped.Inc()
+				atomic.AddInt64(&s.droppedTotal, 1)
+			}
+			t.Stop()
+		}
 	}
 	return metas
 }
