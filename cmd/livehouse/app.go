@@ -25,6 +25,7 @@ import (
 	"github.com/livehouse/livehouse/internal/mail"
 	"github.com/livehouse/livehouse/internal/media/hls"
 	"github.com/livehouse/livehouse/internal/media/record"
+	"github.com/livehouse/livehouse/internal/media/thumbnail"
 	"github.com/livehouse/livehouse/internal/media/transcode"
 	"github.com/livehouse/livehouse/internal/notifications"
 	"github.com/livehouse/livehouse/internal/playback"
@@ -55,6 +56,7 @@ type app struct {
 	actions    *actions.Service
 	recordings *recordings.Service
 	recorder   *record.Recorder
+	thumbs     *thumbnail.Thumbnailer  // live thumbnails, into the recordings storage
 	notices    *notifications.Service  // the bell, notification settings and push subscriptions
 	notifier   *notifications.Notifier // sends go-live notices; serve feeds it the bus's events
 	closers    []func() error
@@ -126,9 +128,6 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		counter.Register(reg)
 	}
 	a.views = viewers.NewService(counter, tokens, channels.AccessCheck{Store: a.store}, time.Duration(cfg.PlaybackTokenSeconds)*time.Second, nil)
-	a.transcoder = transcode.New(transcode.Config{
-		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
-	}, a.hls, log, reg)
 	a.health = streams.NewHealth(a.store, a.views, log, nil)
 	media, err := openStorage(cfg)
 	if err != nil {
@@ -142,10 +141,19 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	if reg != nil {
 		a.recorder.Register(reg)
 	}
+	a.transcoder = transcode.New(transcode.Config{
+		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
+	}, a.hls, rungRecorder{a.recorder}, log, reg)
+	tcfg := thumbnail.DefaultConfig
+	tcfg.FFmpeg = cfg.Transcode.FFmpeg
+	a.thumbs = thumbnail.New(tcfg, media, log)
+	if reg != nil {
+		a.thumbs.Register(reg)
+	}
 	// Outputs in any order: the transcoder's rungs join the source's packaging once the HLS
 	// output reports it packaged (streams.View.Packaged).
 	a.streams = streams.NewService(streams.Deps{Store: a.store, Box: box, Log: log, Health: a.health,
-		Outputs:        []streams.Output{a.hls, a.transcoder, a.recorder},
+		Outputs:        []streams.Output{a.hls, a.transcoder, a.recorder, a.thumbs},
 		ReconnectGrace: time.Duration(cfg.ReconnectGraceSeconds) * time.Second})
 	a.streams.SetLease(time.Duration(cfg.NodeLeaseSeconds) * time.Second)
 	if reg != nil {
@@ -349,4 +357,14 @@ func serverSecret(cfg config.Config) ([]byte, error) {
 func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (*bus.Bus, error) {
 	host, _ := os.Hostname()
 	return bus.Open(ctx, bus.Config{URL: cfg.NATSURL, Name: "livehouse@" + host}, log)
+}
+
+// rungRecorder has the transcoder record a STANDARD channel's rungs beside the source.
+type rungRecorder struct{ rec *record.Recorder }
+
+func (r rungRecorder) Rung(channelID, name string) transcode.RungRecording {
+	if g := r.rec.Rung(channelID, name); g != nil {
+		return g
+	}
+	return nil // not a typed nil: the session is not being recorded
 }

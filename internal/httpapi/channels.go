@@ -65,6 +65,9 @@ type channelCard struct {
 	ViewerCount int        `json:"viewerCount"`
 	FollowedAt  *time.Time `json:"followedAt,omitempty"`
 	IsPrivate   bool       `json:"isPrivate"`
+	// ThumbnailURL: a live channel's thumbnail (for those who may watch it; it may 404 in the
+	// first seconds of a stream).
+	ThumbnailURL string `json:"thumbnailUrl,omitempty"`
 	streamInfo
 }
 
@@ -85,9 +88,14 @@ func infoOf(p *channels.Profile) streamInfo {
 }
 
 func card(p *channels.Profile) channelCard {
+	thumb := ""
+	if p.LiveSince != nil {
+		thumb = thumbnailURL(p.Username)
+	}
 	return channelCard{
-		streamInfo: infoOf(p),
-		ChannelID:  p.ChannelID, Username: p.Username, Color: p.Color, Avatar: p.Avatar,
+		ThumbnailURL: thumb,
+		streamInfo:   infoOf(p),
+		ChannelID:    p.ChannelID, Username: p.Username, Color: p.Color, Avatar: p.Avatar,
 		AvatarURL: assetURL(p.ChannelID, channels.AssetAvatar, p.AvatarVersion),
 		BannerURL: assetURL(p.ChannelID, channels.AssetBanner, p.BannerVersion),
 		IsLive:    p.LiveSince != nil, LiveSince: p.LiveSince, FollowedAt: p.FollowedAt, IsPrivate: p.Private,
@@ -172,7 +180,7 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 		page.IsFollowed, page.IsBanned, page.MayWatch = state.Following, state.Banned, state.MayWatch
 		if p.Private && !state.MayWatch {
 			// Nothing of the stream for those not on the allowlist: not even whether it is live.
-			page.IsLive, page.LiveSince = false, nil
+			page.IsLive, page.LiveSince, page.ThumbnailURL = false, nil, ""
 		}
 		if vc != nil && page.IsLive {
 			page.ViewerCount = vc.Viewers(p.ChannelID)

@@ -132,6 +132,7 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/products", auth(handleProductSearch(d.Products, chs, log))},
 
 		{"GET /api/channels/{username}/videos", handleChannelVideos(acc, chs, d.Recordings, log)},
+		{"GET /api/channels/{username}/thumbnail.jpg", handleThumbnail(acc, chs, d.Recordings, log)},
 		{"GET /api/videos/{id}", handleVideo(acc, chs, d.Recordings, log)},
 		{"GET /api/videos/{id}/chat", handleVideoChat(acc, chs, d.Recordings, log)},
 		{"PATCH /api/videos/{id}", auth(handleUpdateVideo(d.Recordings, log))},

@@ -165,6 +165,8 @@ func TestAuthorization(t *testing.T) {
 		{call{"POST", "/api/whip", "v=0", ""}, want{401, 415, 415}},
 		{call{"DELETE", "/api/whip/abc", nil, "DELETE /api/whip/{id}"}, want{401, 404, 404}},
 		{call{"GET", "/api/channels/owner/videos", nil, "GET /api/channels/{username}/videos"}, want{200, 200, 200}},
+		// Not live (the session is not started): none; who gets a live one: TestLiveThumbnail.
+		{call{"GET", "/api/channels/owner/thumbnail.jpg", nil, "GET /api/channels/{username}/thumbnail.jpg"}, want{404, 404, 404}},
 		{call{"GET", "/api/videos/" + public, nil, "GET /api/videos/{id}"}, want{200, 200, 200}},
 		{call{"GET", "/api/videos/" + hidden, nil, "GET /api/videos/{id}"}, want{404, 404, 200}},
 		{call{"GET", "/api/videos/" + public + "/chat", nil, "GET /api/videos/{id}/chat"}, want{200, 200, 200}},

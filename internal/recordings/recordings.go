@@ -177,6 +177,12 @@ func Prefix(channelID, sessionID string) string {
 	return "recordings/" + channelID + "/" + sessionID + "/"
 }
 
+// ThumbnailKey is where a live channel's thumbnail is kept, in the recordings storage (so that,
+// with a bucket, any node serves it): one JPEG a channel, replaced as the stream goes on.
+func ThumbnailKey(channelID string) string {
+	return "thumbnails/" + channelID + ".jpg"
+}
+
 // Begin records that a session's recording has started.
 func (s *Service) Begin(ctx context.Context, sessionID, channelID, userID string, at time.Time) (*Recording, error) {
 	r := &Recording{ID: sessionID, ChannelID: channelID, UserID: userID, Prefix: Prefix(channelID, sessionID), Status: StatusRecording, StartedAt: at.UTC()}

@@ -224,7 +224,7 @@ func withDateRanges(body []byte, tl *timeline) []byte {
 	if tl == nil {
 		return body
 	}
-	tags := tl.dateRanges()
+	tags := tl.DateRanges()
 	if tags == "" {
 		return body
 	}

@@ -357,6 +357,6 @@ func (s *Server) PutMetadata(channelID string, md Metadata) error {
 	if lv == nil {
 		return ErrNotLive
 	}
-	lv.tl.put(md)
+	lv.tl.Put(md)
 	return nil
 }

@@ -61,12 +61,12 @@ func emsgs(t *testing.T, body []byte) (times []uint64, envs []Envelope) {
 }
 
 func TestTimedMetadataInParts(t *testing.T) {
-	tl := &timeline{}
+	tl := newTimeline()
 	start := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	// Frames up to 0.5 s are written; a quiz of 4 s is stamped at the next frame (0.5 s).
-	tl.stamp(0, start)
-	tl.put(Metadata{ID: "quiz-1", Payload: json.RawMessage(`{"name":"quiz"}`), Duration: 4 * time.Second})
-	tl.stamp(45000, start.Add(500*time.Millisecond))
+	tl.Stamp(0, start)
+	tl.Put(Metadata{ID: "quiz-1", Payload: json.RawMessage(`{"name":"quiz"}`), Duration: 4 * time.Second})
+	tl.Stamp(45000, start.Add(500*time.Millisecond))
 	at := uint64(muxerStartDTS + 45000)
 
 	// The part before it carries nothing; the part holding 0.5 s carries the cue at 0.5 s.
@@ -106,8 +106,8 @@ func TestTimedMetadataInParts(t *testing.T) {
 	}
 
 	// Clearing stops the announcements from its media time on, and says so in-band.
-	tl.put(Metadata{ID: "quiz-1"})
-	tl.stamp(3*videoClock, start.Add(3*time.Second))
+	tl.Put(Metadata{ID: "quiz-1"})
+	tl.Stamp(3*videoClock, start.Add(3*time.Second))
 	times, envs = emsgs(t, withMetadata(tl, fragment(t, muxerStartDTS+3*videoClock, 6, true)))
 	if len(times) != 1 || string(envs[0].Event) != "null" {
 		t.Fatalf("clear: times %v envs %+v", times, envs)
@@ -117,7 +117,7 @@ func TestTimedMetadataInParts(t *testing.T) {
 	}
 
 	// The playlist lists the cue as a DATERANGE with its start date and payload.
-	ranges := tl.dateRanges()
+	ranges := tl.DateRanges()
 	if !strings.Contains(ranges, `START-DATE="2026-12-02T10:00:00.500Z"`) || !strings.Contains(ranges, `END-DATE="2026-12-02T10:00:03.000Z"`) || strings.Contains(ranges, "DURATION") {
 		t.Fatalf("daterange: %s", ranges)
 	}
@@ -126,9 +126,9 @@ func TestTimedMetadataInParts(t *testing.T) {
 	if err != nil || !strings.Contains(string(raw), `"id":"quiz-1"`) {
 		t.Errorf("X-PAYLOAD %q: %v", raw, err)
 	}
-	tl.put(Metadata{ID: "notice-1", Payload: json.RawMessage(`{"name":"notice"}`), Duration: 2 * time.Second})
-	tl.stamp(5*videoClock, start.Add(5*time.Second))
-	if ranges := tl.dateRanges(); !strings.Contains(ranges, `ID="notice-1-3",CLASS="net.livehouse.metadata",START-DATE="2026-12-02T10:00:05.000Z",DURATION=2.000,`) {
+	tl.Put(Metadata{ID: "notice-1", Payload: json.RawMessage(`{"name":"notice"}`), Duration: 2 * time.Second})
+	tl.Stamp(5*videoClock, start.Add(5*time.Second))
+	if ranges := tl.DateRanges(); !strings.Contains(ranges, `ID="notice-1-3",CLASS="net.livehouse.metadata",START-DATE="2026-12-02T10:00:05.000Z",DURATION=2.000,`) {
 		t.Errorf("a timed cue that runs its course: %s", ranges)
 	}
 	pl := string(withDateRanges([]byte(edgePlaylist), tl))
@@ -153,7 +153,7 @@ func withMetadata(t *timeline, body []byte) []byte {
 				fragEnd += next
 			}
 			if d0, d1, sync, ok := videoSpan(body[pos:fragEnd]); ok {
-				for _, box := range t.announcements(d0, d1, sync) {
+				for _, box := range t.Announcements(d0, d1, sync) {
 					if !changed {
 						out = append(make([]byte, 0, len(body)+len(box)), body[:pos]...)
 						changed = true

@@ -59,7 +59,7 @@ type reportee struct {
 
 // newLive opens a channel's packaging; ladder: it may get rungs.
 func newLive(cfg Config, t stream.Tracks, ladder bool) (*live, error) {
-	lv := &live{tl: &timeline{}, rungs: map[string]*Rung{}, edges: map[string]*localEdge{}}
+	lv := &live{tl: newTimeline(), rungs: map[string]*Rung{}, edges: map[string]*localEdge{}}
 	if ladder {
 		lv.sched = &llhls.Schedule{}
 	}
@@ -68,7 +68,7 @@ func newLive(cfg Config, t stream.Tracks, ladder bool) (*live, error) {
 		PartTarget:         cfg.PartMinDuration,
 		SegmentCount:       cfg.SegmentCount,
 		Schedule:           lv.sched,
-		Metadata:           lv.tl.announcements,
+		Metadata:           lv.tl.Announcements,
 	}
 	var tracks llhls.Tracks
 	if h := t.H264; h != nil {
@@ -98,7 +98,7 @@ func (lv *live) write(u *stream.Unit) error {
 	pts := ticks(u.PTS, videoClock)
 	switch u.Kind {
 	case stream.Video:
-		lv.tl.stamp(pts, u.NTP)
+		lv.tl.Stamp(pts, u.NTP)
 		return lv.source.WriteH264(pts, u.NTP, u.Payload)
 	case stream.Audio:
 		if lv.opus {

@@ -22,6 +22,8 @@ import (
 //	video1/init0.mp4               a track's init sections, by index (a new SPS adds one)
 //	video1/000000004_<start>_<duration>_<timescale>_<init>[_d].m4s
 //	audio2/…                       the same for the audio track
+//	720p/…, 480p/…                 a STANDARD channel's rungs (video), listed in meta.json
+//	                               once the session has ended
 //	index.m3u8, video1.m3u8, …     the playlists, written when the recording ends
 //
 // A segment's name carries everything its playlist entry needs, so the playlists can be
@@ -41,9 +43,18 @@ type TrackMeta struct {
 	Width  int     `json:"width,omitempty"`
 	Height int     `json:"height,omitempty"`
 	FPS    float64 `json:"fps,omitempty"`
+	Rung   bool    `json:"rung,omitempty"` // a rung of the ladder (video only), not the source
 }
 
 const metaFile = "meta.json"
+
+func putMeta(ctx context.Context, st storage.Store, prefix string, m Meta) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return put(ctx, st, prefix+metaFile, b)
+}
 
 // segmentName is a stored segment's name within its track's folder.
 func segmentName(msn uint64, start, dur, scale int64, init int, disc bool) string {
@@ -142,59 +153,72 @@ func (s Store) Finish(ctx context.Context, prefix string) (recordings.Progress, 
 		TrackMeta
 		peak, avg int
 	}
-	var video, audio *variant
+	var videos []*variant // the source first, then the rungs
+	var audio *variant
+	origin := -1.0 // the source video's start, seconds: a rung that starts later begins with a gap
 	for _, tm := range meta.Tracks {
 		segs := tracks[tm.Name]
-		if len(segs) == 0 {
+		if len(segs) == 0 || (tm.Kind == "audio" && audio != nil) || (tm.Kind == "video" && tm.Rung && len(videos) == 0) {
 			continue
 		}
 		slices.SortFunc(segs, func(a, b storedSegment) int { return int(a.msn) - int(b.msn) })
-		body, dur, peak, avg := mediaPlaylist(segs)
+		lead := 0.0
+		if tm.Rung && origin >= 0 {
+			lead = float64(segs[0].start)/float64(segs[0].scale) - origin
+		}
+		body, dur, peak, avg := mediaPlaylist(segs, lead)
 		if err := put(ctx, s.Media, prefix+tm.Name+".m3u8", body); err != nil {
 			return p, err
 		}
 		v := &variant{TrackMeta: tm, peak: peak, avg: avg}
 		switch {
-		case tm.Kind == "video" && video == nil:
-			video = v
+		case tm.Kind == "video" && len(videos) == 0:
+			videos = append(videos, v)
+			origin = float64(segs[0].start) / float64(segs[0].scale)
 			p.Duration, p.Segments = dur, len(segs)
 			if s.FFmpeg != "" {
 				// A poster failing leaves the recording without one; it plays all the same.
 				p.Poster = makePoster(ctx, s.Media, s.FFmpeg, prefix, tm.Name, segs[0]) == nil
 			}
-		case tm.Kind == "audio" && audio == nil:
+		case tm.Kind == "video":
+			videos = append(videos, v)
+		case tm.Kind == "audio":
 			audio = v
-			if video == nil || p.Duration == 0 {
+			if len(videos) == 0 || p.Duration == 0 {
 				p.Duration, p.Segments = dur, len(segs)
 			}
 		}
 	}
-	if video == nil && audio == nil {
+	if len(videos) == 0 && audio == nil {
 		return p, nil // nothing was stored
 	}
 	var b strings.Builder
 	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n")
-	main := video
-	if main == nil {
-		main = audio
+	if len(videos) == 0 {
+		videos = []*variant{audio}
+		audio = nil
 	}
-	codecs := main.Codec
-	bw, avg := main.peak, main.avg
-	audioAttr := ""
-	if audio != nil && video != nil {
+	if audio != nil {
 		fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"main\",DEFAULT=YES,AUTOSELECT=YES,URI=\"%s.m3u8\"\n", audio.Name)
-		codecs += "," + audio.Codec
-		bw, avg = bw+audio.peak, avg+audio.avg
-		audioAttr = ",AUDIO=\"audio\""
 	}
-	fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,AVERAGE-BANDWIDTH=%d,CODECS=\"%s\"", max(bw, 1), max(avg, 1), codecs)
-	if video != nil && video.Width > 0 {
-		fmt.Fprintf(&b, ",RESOLUTION=%dx%d", video.Width, video.Height)
-		if video.FPS > 0 {
-			fmt.Fprintf(&b, ",FRAME-RATE=%.3f", video.FPS)
+	for _, v := range videos {
+		codecs := v.Codec
+		bw, avg := v.peak, v.avg
+		audioAttr := ""
+		if audio != nil {
+			codecs += "," + audio.Codec
+			bw, avg = bw+audio.peak, avg+audio.avg
+			audioAttr = ",AUDIO=\"audio\""
 		}
+		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,AVERAGE-BANDWIDTH=%d,CODECS=\"%s\"", max(bw, 1), max(avg, 1), codecs)
+		if v.Kind == "video" && v.Width > 0 {
+			fmt.Fprintf(&b, ",RESOLUTION=%dx%d", v.Width, v.Height)
+			if v.FPS > 0 {
+				fmt.Fprintf(&b, ",FRAME-RATE=%.3f", v.FPS)
+			}
+		}
+		fmt.Fprintf(&b, "%s\n%s.m3u8\n", audioAttr, v.Name)
 	}
-	fmt.Fprintf(&b, "%s\n%s.m3u8\n", audioAttr, main.Name)
 	return p, put(ctx, s.Media, prefix+"index.m3u8", []byte(b.String()))
 }
 
@@ -221,8 +245,10 @@ func put(ctx context.Context, st storage.Store, key string, b []byte) error {
 const gapTolerance = 0.5
 
 // mediaPlaylist renders a track's VOD playlist; it returns the media's duration and its
-// peak and average bitrates.
-func mediaPlaylist(segs []storedSegment) (body []byte, dur time.Duration, peak, avg int) {
+// peak and average bitrates. lead (seconds) is how much later than the source's video the
+// track begins (a rung whose transcoder started after the source): listed as a gap first, so
+// that every variant keeps the source's timeline.
+func mediaPlaylist(segs []storedSegment, lead float64) (body []byte, dur time.Duration, peak, avg int) {
 	type entry struct {
 		seg       storedSegment
 		secs      float64
@@ -231,6 +257,10 @@ func mediaPlaylist(segs []storedSegment) (body []byte, dur time.Duration, peak, 
 	var entries []entry
 	var bytes int64
 	var total float64
+	if lead > gapTolerance {
+		entries = append(entries, entry{seg: segs[0], secs: lead, gap: true})
+		total += lead
+	}
 	for i, s := range segs {
 		secs := float64(s.dur) / float64(s.scale)
 		if i > 0 {
@@ -261,7 +291,7 @@ func mediaPlaylist(segs []storedSegment) (body []byte, dur time.Duration, peak, 
 		if e.disc {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")
 		}
-		if !e.gap && e.seg.init != initN {
+		if (!e.gap || initN < 0) && e.seg.init != initN { // a leading gap takes the first map too
 			initN = e.seg.init
 			fmt.Fprintf(&b, "#EXT-X-MAP:URI=\"%s/%s\"\n", track, initName(initN))
 		}

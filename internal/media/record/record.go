@@ -29,6 +29,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/livehouse/livehouse/internal/media/cues"
 	"github.com/livehouse/livehouse/internal/media/llhls"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/recordings"
@@ -97,9 +98,9 @@ type Recorder struct {
 	bytes   atomic.Int64 // what written counts, for benchmarks
 
 	mu    sync.Mutex
-	cues  map[string]*timeline // by channel id, of the sessions being recorded
-	live  map[string]*session  // by channel id, the same sessions
-	owned map[string]bool      // recordings being written or finished here, by id
+	cues  map[string]*cues.Timeline // by channel id, of the sessions being recorded
+	live  map[string]*session       // by channel id, the same sessions
+	owned map[string]bool           // recordings being written or finished here, by id
 
 	chat        chan chatOp // chat replay writes, done by Run
 	chatDropped prometheus.Counter
@@ -118,7 +119,7 @@ const chatQueue = 512
 
 // New returns a recorder writing into media and its events through events (nil: none).
 func New(cfg Config, recs Recordings, media storage.Store, events Events, log *slog.Logger) *Recorder {
-	return &Recorder{cfg: cfg, recs: recs, media: media, events: events, log: log, cues: map[string]*timeline{}, live: map[string]*session{}, owned: map[string]bool{}, quit: make(chan struct{}),
+	return &Recorder{cfg: cfg, recs: recs, media: media, events: events, log: log, cues: map[string]*cues.Timeline{}, live: map[string]*session{}, owned: map[string]bool{}, quit: make(chan struct{}),
 		chat:        make(chan chatOp, chatQueue),
 		chatDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_chat_dropped_total", Help: "Chat lines not kept with a recording: the database was too slow."}),
 		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_segments_dropped_total", Help: "Recorded segments dropped because the recordings storage was too slow."}),
@@ -285,7 +286,7 @@ func (r *Recorder) PutCue(channelID string, c Cue) {
 	tl := r.cues[channelID]
 	r.mu.Unlock()
 	if tl != nil {
-		tl.put(c)
+		tl.Put(c)
 	}
 }
 
@@ -360,10 +361,14 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 		defer r.active.Add(-1)
 		s.mux.Close()
 		s.collect(ctx, nil, true) // the session no longer reads reports; a final collect sends none
+		rungs := s.closeRungs()
 		close(s.jobs)
 		<-written
 		if n := rd.Dropped(); n > 0 {
 			r.log.Warn("recorder fell behind its stream", "session", v.SessionID, "dropped_units", n)
+		}
+		if err := r.describeRungs(wctx, s, rungs); err != nil {
+			r.log.Error("recording: listing the ladder's rungs", "session", v.SessionID, "err", err)
 		}
 		r.finish(wctx, s)
 		r.mu.Lock()
@@ -410,7 +415,7 @@ type session struct {
 	r     *Recorder
 	rec   *recordings.Recording
 	mux   *llhls.Muxer
-	cues  *timeline
+	cues  *cues.Timeline
 	opus  bool
 	last  map[string]int64        // per track: the newest segment handed on
 	inits map[string]map[int]bool // per track: init sections stored (by the writer)
@@ -424,6 +429,11 @@ type session struct {
 
 	firstFrame atomic.Int64 // when its first video frame came (Unix ns): chat offsets start there
 	chatLines  atomic.Int64 // chat lines kept
+
+	meta        Meta // the source's tracks, as meta.json has them
+	rungMu      sync.Mutex
+	rungs       []*Rung // a STANDARD channel's ladder, recorded beside the source
+	rungsClosed bool
 }
 
 // job is one segment to store, with the init section it needs if that is not stored yet.
@@ -441,14 +451,14 @@ func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*sess
 	if v.Tracks.Opus != nil && t.AAC == nil {
 		t.OpusChannels = v.Tracks.Opus.ChannelCount
 	}
-	cues := &timeline{}
+	tl := &cues.Timeline{}
 	mux, err := llhls.New(llhls.Config{SegmentMinDuration: r.cfg.SegmentDuration, PartTarget: r.cfg.SegmentDuration, SegmentCount: 3, Uncounted: true,
-		Metadata: cues.announcements}, t)
+		Metadata: tl.Announcements}, t)
 	if err != nil {
 		r.log.Error("recording: muxer", "session", v.SessionID, "err", err)
 		return nil, err
 	}
-	s := &session{r: r, rec: rec, mux: mux, cues: cues, opus: t.OpusChannels > 0, last: map[string]int64{}, inits: map[string]map[int]bool{},
+	s := &session{r: r, rec: rec, mux: mux, cues: tl, opus: t.OpusChannels > 0, last: map[string]int64{}, inits: map[string]map[int]bool{},
 		jobs: make(chan job, r.cfg.Queue)}
 	meta := Meta{}
 	for _, name := range mux.Tracks() {
@@ -464,10 +474,10 @@ func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*sess
 		}
 		meta.Tracks = append(meta.Tracks, tm)
 	}
-	b, _ := json.Marshal(meta)
+	s.meta = meta
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.PutTimeout)
 	defer cancel()
-	if err := put(ctx, r.media, rec.Prefix+metaFile, b); err != nil {
+	if err := putMeta(ctx, r.media, rec.Prefix, meta); err != nil {
 		r.log.Error("recording: writing its description", "session", v.SessionID, "err", err)
 		return nil, err
 	}
@@ -482,7 +492,7 @@ func (s *session) unit(u *stream.Unit) {
 		if s.firstFrame.Load() == 0 {
 			s.firstFrame.Store(time.Now().UnixNano())
 		}
-		s.cues.stamp(pts, u.NTP)
+		s.cues.Stamp(pts, u.NTP)
 		_ = s.mux.WriteH264(pts, u.NTP, u.Payload)
 	case u.Kind == stream.Audio && s.opus && len(u.Payload) > 0:
 		_ = s.mux.WriteOpus(pts, u.NTP, u.Payload[0])

@@ -419,7 +419,7 @@ func TestStreamActionsReplay(t *testing.T) {
 	for i := range 30 * 20 {
 		pts := time.Duration(i) * time.Second / 30
 		if i == 30*10 {
-			s.cues.put(Cue{ID: "act-1", Payload: []byte(`{"name":"notice","data":{"title":"Hello"}}`)})
+			s.cues.Put(Cue{ID: "act-1", Payload: []byte(`{"name":"notice","data":{"title":"Hello"}}`)})
 		}
 		u := &stream.Unit{Kind: stream.Video, PTS: pts, NTP: t0.Add(pts), Payload: [][]byte{{0x41, 0x9a, byte(i)}}}
 		if i%60 == 0 {

@@ -15,6 +15,8 @@ export type ChannelCard = {
   viewerCount?: number;
   followedAt?: string;
   isPrivate?: boolean;
+  // thumbnailUrl: a live channel's thumbnail, refreshed every 30 s under the same URL.
+  thumbnailUrl?: string;
   title?: string;
   category?: string;
   categoryName?: string;

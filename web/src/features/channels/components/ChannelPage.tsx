@@ -202,7 +202,7 @@ export function ChannelPage({ profile = false, chat, overlay, videos, bell }: { 
             </RealtimePlayer>
           ) : ch.isLive && ch.playbackUrl ? (
             Player ? (
-              <Player key={stripToken(ch.playbackUrl)} src={stripToken(ch.playbackUrl)} token={ch.playbackToken} title={ch.username} channel={ch.username} onFirstFrame={side.onFirstFrame}>
+              <Player key={stripToken(ch.playbackUrl)} src={stripToken(ch.playbackUrl)} token={ch.playbackToken} title={ch.username} channel={ch.username} poster={ch.thumbnailUrl} onFirstFrame={side.onFirstFrame}>
                 {overlay?.({ username: ch.username, color: ch.color, isLive: ch.isLive, placement: 'player', stacked })}
               </Player>
             ) : playerFailed ? (

@@ -74,6 +74,11 @@ describe('Player', () => {
     expect(video.isConnected).toBe(false);
   });
 
+  it("shows the channel's live thumbnail as the poster until the first frame", () => {
+    render(<Player src="/hls/ch/index.m3u8" title="streamer" poster="/api/channels/streamer/thumbnail.jpg" />);
+    expect(screen.getByTestId('video')).toHaveAttribute('poster', '/api/channels/streamer/thumbnail.jpg');
+  });
+
   it('starts its own hls.js for another stream than the one started early', () => {
     const early = startEarly('/hls/other/index.m3u8', 'first')!;
     render(<Player src="/hls/ch/index.m3u8" token="first" title="streamer" />);

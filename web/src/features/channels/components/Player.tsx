@@ -7,7 +7,8 @@ import { startBeacons, tokenOf, withToken } from '../lib/playback';
 // src is the playback URL; token the playback token the channel page minted for this viewer,
 // sent on every media request and renewed by the viewing beacon (which needs channel).
 // onFirstFrame is called once the video shows its first frame (or fails).
-type Props = { src: string; token?: string; title: string; channel?: string; onFirstFrame?: () => void; children?: ReactNode };
+// poster is shown until the first frame (the channel's live thumbnail).
+type Props = { src: string; token?: string; title: string; channel?: string; poster?: string; onFirstFrame?: () => void; children?: ReactNode };
 
 // catchUpAfter is how far behind its target latency, in seconds, the player may fall before it
 // jumps to the live edge.
@@ -17,7 +18,7 @@ const catchUpAfter = 0.75;
 // run, as on iOS): muted autoplay when sound is blocked, play/pause, volume, quality and
 // fullscreen. Timed metadata in the stream (stream actions) is handed to lib/timed-metadata as
 // the playhead reaches it; children are overlays drawn over the video.
-export function Player({ src, token, title, channel, onFirstFrame, children }: Props) {
+export function Player({ src, token, title, channel, poster, onFirstFrame, children }: Props) {
   const video = useRef<HTMLVideoElement | null>(null);
   const firstFrame = useRef(onFirstFrame);
   useLayoutEffect(() => {
@@ -150,6 +151,12 @@ export function Player({ src, token, title, channel, onFirstFrame, children }: P
   useLayoutEffect(() => {
     video.current?.setAttribute('aria-label', `${title} live video`);
   }, [title, src]);
+
+  // The live thumbnail stands in until the first frame (the browser drops it then).
+  useLayoutEffect(() => {
+    const v = video.current;
+    if (v && poster) v.poster = poster;
+  }, [poster, src]);
 
   // hls.js turns the stream's emsg ID3 boxes into cues on a metadata text track; their
   // cuechange fires when the playhead reaches them.
