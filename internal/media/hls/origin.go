@@ -80,7 +80,8 @@ type localEdge struct {
 }
 
 // localEdge returns the edge following one media playlist of a local stream, starting its
-// follower if needed. file is one the muxer serves (checked by the caller), so the edges of a
+// follower if needed: a goroutine of the channel's packaging, which waits for it once it has
+// closed the muxers (the follower ends with them). file is one the muxer serves (checked by the caller), so the edges of a
 // stream are bounded by its renditions.
 func (s *Server) localEdge(lv *live, m *llhls.Muxer, key, file string) *edge {
 	lv.mu.Lock()
@@ -89,7 +90,15 @@ func (s *Server) localEdge(lv *live, m *llhls.Muxer, key, file string) *edge {
 	if le == nil || le.m != m {
 		le = &localEdge{e: newEdge(), m: m}
 		lv.edges[key] = le
-		go followMuxer(le.e, m, lv.tl, file, s.playlistRenders.Inc)
+		if lv.closed { // its muxers are closed: the follower finishes the edge at once
+			followMuxer(le.e, m, lv.tl, file, s.playlistRenders.Inc)
+			return le.e
+		}
+		lv.followers.Add(1) // before the packaging's run waits for them: lv is not closed
+		go func() {
+			defer lv.followers.Done()
+			followMuxer(le.e, m, lv.tl, file, s.playlistRenders.Inc)
+		}()
 	}
 	return le.e
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/livehouse/livehouse/internal/media/llhls/validate"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -323,4 +324,9 @@ func checkerFor(tb testing.TB) *validate.Checker {
 		tb.Cleanup(func() { checkers.Delete(tb) })
 	}
 	return c.(*validate.Checker)
+}
+
+// newServer returns the HTTP handler of a packager of its own, both on cfg.
+func newServer(cfg Config, log *slog.Logger) *Server {
+	return NewServer(cfg, NewPackager(cfg, log, nil), log, nil)
 }
