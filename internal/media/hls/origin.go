@@ -19,8 +19,9 @@ const advanceParts = 15
 
 // servePlaylist answers a media playlist request from an edge (fed by a local muxer, or by a
 // relay from the node that packages the stream). The playlist carries nothing per viewer, so
-// its part URIs stay cacheable. _HLS_skip is answered with the full playlist, which the rules
-// allow. limit is how long to wait before the playlist's own target duration is known.
+// its part URIs stay cacheable. _HLS_skip=YES (or v2) gets the delta update (delta.go); an
+// ended playlist is answered whole. limit is how long to wait before the playlist's own
+// target duration is known.
 func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, e *edge, limit time.Duration, query url.Values) {
 	s.playlistRequests.Inc()
 	msnS, partS := query.Get("_HLS_msn"), query.Get("_HLS_part")
@@ -41,6 +42,15 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, e *edge, 
 			fail(w, http.StatusBadRequest, "bad _HLS_part")
 			return
 		}
+	}
+	skip := false
+	switch query.Get("_HLS_skip") {
+	case "":
+	case "YES", "v2":
+		skip = true
+	default:
+		fail(w, http.StatusBadRequest, "bad _HLS_skip: YES or v2")
+		return
 	}
 	body, st, res := e.wait(r.Context(), -1, -1, limit)
 	if res == waitOK && msn >= 0 {
@@ -68,6 +78,9 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, e *edge, 
 		cc := cacheShort
 		if msn >= 0 {
 			cc = cacheBlocking(st)
+		}
+		if skip {
+			body = e.deltaFor(body)
 		}
 		writePlaylist(w, r, body, cc)
 	}
