@@ -114,7 +114,7 @@ func deltaPlaylist(body []byte) []byte {
 			break
 		}
 	}
-	if skip == 0 {
+	if skip == 0 || skip >= len(segs) { // the last segment always stays (a tiny boundary)
 		return body
 	}
 	out := make([]byte, 0, len(body))

@@ -122,3 +122,22 @@ func TestDeltaPlaylistRules(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDeltaPlaylist: a relayed playlist comes from another node; no body, however malformed,
+// makes the delta update panic, and one it changes starts its segments with EXT-X-SKIP.
+func FuzzDeltaPlaylist(f *testing.F) {
+	head := "#EXTM3U\n#EXT-X-VERSION:10\n#EXT-X-TARGETDURATION:1\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=%s\n#EXT-X-MEDIA-SEQUENCE:1\n"
+	segs := "#EXT-X-MAP:URI=\"i.mp4\"\n#EXTINF:1,\na.mp4\n#EXTINF:1,\nb.mp4\n#EXT-X-DISCONTINUITY\n#EXTINF:1,\nc.mp4\n#EXT-X-PART:DURATION=0.2,URI=\"p.mp4\"\n"
+	for _, boundary := range []string{"1", "0.0000001", "6", "2.5"} {
+		f.Add(strings.Replace(head, "%s", boundary, 1) + segs)
+	}
+	f.Add(strings.Replace(head, "%s", "0.0000001", 1) + "#EXTINF:1,\na.mp4\n#EXTINF:1,\nb.mp4\n")
+	f.Add(strings.Replace(head, "%s", "1", 1) + "#EXTINF:x,\na.mp4\n")
+	f.Add(strings.Replace(head, "%s", "1", 1) + "b.mp4\n#EXTINF:1,\n")
+	f.Fuzz(func(t *testing.T, pl string) {
+		got := deltaPlaylist([]byte(pl))
+		if string(got) != pl && !strings.Contains(string(got), "#EXT-X-SKIP:SKIPPED-SEGMENTS=") {
+			t.Errorf("changed without EXT-X-SKIP:\n%s", got)
+		}
+	})
+}
