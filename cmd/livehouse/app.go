@@ -47,7 +47,8 @@ type app struct {
 	channels *channels.Service
 	streams  *streams.Service
 	health   *streams.Health
-	hls      *hls.Server
+	packager *hls.Packager    // the streams output that packages this node's live sessions
+	hls      *hls.Server      // serves /hls/: the packager's playlists and media, and relays
 	tokens   *playback.Signer // playback tokens, checked by every node's HLS
 	views    *viewers.Service // hands out playback tokens and counts viewers by beacon
 	node     string           // this node's name in the cluster
@@ -121,7 +122,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	hcfg := hls.DefaultConfig
 	hcfg.PartMinDuration = time.Duration(cfg.HLSPartTargetMS) * time.Millisecond
 	hcfg.Tokens, hcfg.Node, hcfg.Origins = tokens, a.node, originLocator{a.store, a.node}
-	a.hls = hls.NewServer(hcfg, log, nil, reg)
+	a.packager = hls.NewPackager(hcfg, log, reg)
+	a.hls = hls.NewServer(hcfg, a.packager, log, reg)
 	a.closers = append(a.closers, func() error { a.hls.Close(); return nil })
 	counter := viewers.New(viewers.Config{Node: a.node, PerAddress: cfg.ViewersPerAddress}, nil, log)
 	if reg != nil {
@@ -143,24 +145,24 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	}
 	a.transcoder = transcode.New(transcode.Config{
 		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
-	}, a.hls, rungRecorder{a.recorder}, log, reg)
+	}, a.packager, rungRecorder{a.recorder}, log, reg)
 	tcfg := thumbnail.DefaultConfig
 	tcfg.FFmpeg = cfg.Transcode.FFmpeg
 	a.thumbs = thumbnail.New(tcfg, media, log)
 	if reg != nil {
 		a.thumbs.Register(reg)
 	}
-	// Outputs in any order: the transcoder's rungs join the source's packaging once the HLS
-	// output reports it packaged (streams.View.Packaged).
+	// Outputs in any order: the transcoder's rungs join the source's packaging once the
+	// packager reports it packaged (streams.View.Packaged).
 	a.streams = streams.NewService(streams.Deps{Store: a.store, Box: box, Log: log, Health: a.health,
-		Outputs:        []streams.Output{a.hls, a.transcoder, a.recorder, a.thumbs},
+		Outputs:        []streams.Output{a.packager, a.transcoder, a.recorder, a.thumbs},
 		ReconnectGrace: time.Duration(cfg.ReconnectGraceSeconds) * time.Second})
 	a.streams.SetLease(time.Duration(cfg.NodeLeaseSeconds) * time.Second)
 	if reg != nil {
 		a.streams.Register(reg)
 	}
 	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
-	a.actions = actions.NewService(a.store, cueSink{a.hls, a.recorder}, a.streams, log, nil, actions.Options{AmazonProduct: cfg.AmazonProduct.Enabled})
+	a.actions = actions.NewService(a.store, cueSink{a.packager, a.recorder}, a.streams, log, nil, actions.Options{AmazonProduct: cfg.AmazonProduct.Enabled})
 	a.streams.AddOutput(a.actions.Output())
 	if err := openNotifications(a, cfg, sender, log); err != nil {
 		return nil, err
@@ -291,10 +293,10 @@ func (l originLocator) Origin(ctx context.Context, channelID string) (hls.Origin
 	return hls.Origin{SessionID: o.SessionID, NodeURL: o.URL}, nil
 }
 
-// cueSink writes stream actions into the HLS output as timed metadata, and into the
+// cueSink writes stream actions into the HLS packaging as timed metadata, and into the
 // channel's recording, so that they replay in it.
 type cueSink struct {
-	h   *hls.Server
+	h   *hls.Packager
 	rec *record.Recorder
 }
 

@@ -41,10 +41,6 @@ type track struct {
 	sampled  bool          // a sample has counted units before
 	prevLast time.Duration // PTS of the last unit counted by the previous sample
 	step     time.Duration // the units' usual spacing, as last measured
-
-	// Over every sample so far:
-	totalBits float64
-	totalSecs float64
 }
 
 type pending struct {
@@ -158,17 +154,7 @@ func (t *track) take(wall time.Duration) (rate, bitrate float64) {
 	}
 	t.sampled, t.prevLast = true, t.last
 	secs := span.Seconds()
-	t.totalBits += float64(t.bytes * 8)
-	t.totalSecs += secs
 	return float64(t.n) / secs, float64(t.bytes*8) / secs
-}
-
-// mean is the bitrate over every sample so far, in bits per second.
-func (t *track) mean() float64 {
-	if t.totalSecs <= 0 {
-		return 0
-	}
-	return t.totalBits / t.totalSecs
 }
 
 // sample returns the measurements since the last sample, for the second at at.

@@ -89,26 +89,6 @@ func TestMeterSteady(t *testing.T) {
 	checkSteady(t, points, 3, 10, 2) // the second keyframe (frame 60) settles in second 2
 }
 
-// TestMeterAudioMean: the mean audio bitrate over the whole stream, which the HLS output
-// adds to a ladder's bandwidths, is the steady rate, a silent second (a stall) aside.
-func TestMeterAudioMean(t *testing.T) {
-	m := newMeter()
-	if got := m.audio.mean(); got != 0 {
-		t.Errorf("mean before any sample: %.0f bps, want 0", got)
-	}
-	for s := range 6 {
-		if s != 3 {
-			for _, u := range audioUntil(time.Duration(s)*time.Second, time.Duration(s+1)*time.Second) {
-				m.add(u)
-			}
-		}
-		m.sample(t0.Add(time.Duration(s)*time.Second), time.Second)
-	}
-	if got, want := m.audio.mean(), audioSize*8/aacFrame.Seconds(); !near(got, want, 0.02) {
-		t.Errorf("mean audio bitrate %.0f bps, want %.0f", got, want)
-	}
-}
-
 // TestMeterBFrames: frames arrive in decode order (I P B B, P B B, …), so their PTS go back
 // and forth; the meter still counts 30 frames a second.
 func TestMeterBFrames(t *testing.T) {

@@ -2,7 +2,6 @@ package streams
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 )
 
@@ -15,8 +14,7 @@ type sampler struct {
 	sessionID string
 	channelID string
 	m         *meter
-	audioMean *atomic.Int64 // where the mean audio bitrate goes after each sample; may be nil
-	write     func(func())  // runs a store write; nil: at once
+	write     func(func()) // runs a store write; nil: at once
 
 	start   time.Time // the session's first second
 	last    time.Time // when the last point was measured
@@ -41,9 +39,6 @@ func (s *sampler) tick(now time.Time) {
 	s.seconds = k + 1
 	p := s.m.sample(s.start.Add(time.Duration(k)*time.Second), now.Sub(s.last))
 	s.last = now
-	if s.audioMean != nil {
-		s.audioMean.Store(int64(s.m.audio.mean() + 0.5))
-	}
 	if s.h.viewers != nil {
 		p.Views = s.h.viewers.Viewers(s.channelID)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/livehouse/livehouse/internal/media/stream"
@@ -80,7 +79,6 @@ type View struct {
 	Tracks    stream.Tracks
 
 	stream       *stream.Stream
-	audioBitrate *atomic.Int64 // the session's mean audio bitrate so far
 	packaged     chan struct{} // closed on the first ReportPackaged
 	packagedOnce sync.Once
 	taps         []tap // added by outputs' Start, before the session's goroutine runs
@@ -101,7 +99,7 @@ func NewView(sessionID string, ch Channel, st *stream.Stream) *View {
 }
 
 func newView(sessionID string, ch Channel, st *stream.Stream) *View {
-	return &View{SessionID: sessionID, Channel: ch, Tracks: st.Tracks, stream: st, audioBitrate: &atomic.Int64{}, packaged: make(chan struct{})}
+	return &View{SessionID: sessionID, Channel: ch, Tracks: st.Tracks, stream: st, packaged: make(chan struct{})}
 }
 
 func (v *View) markPackaged() { v.packagedOnce.Do(func() { close(v.packaged) }) }
@@ -123,12 +121,6 @@ func (v *View) Tap(name string, fn func(u *stream.Unit) Report) {
 
 // RemoveReader stops delivering units to r and closes its channel.
 func (v *View) RemoveReader(r *stream.Reader) { v.stream.RemoveReader(r) }
-
-// AudioBitrate is the stream's mean audio bitrate since it began, in bits per second, as the
-// session's health measurement has it (0 until its first sample, or when health is not
-// measured). The HLS output adds it to the bandwidth of the renditions that play the source's
-// audio.
-func (v *View) AudioBitrate() int { return int(v.audioBitrate.Load()) }
 
 // Packaged is closed once an output reported ReportPackaged.
 func (v *View) Packaged() <-chan struct{} { return v.packaged }
@@ -416,7 +408,6 @@ func (l *Live) newBookkeeping() *bookkeeping {
 	}
 	if h := l.svc.health; h != nil {
 		b.sampler = h.newSampler(l.SessionID, l.Channel.ID)
-		b.sampler.audioMean = l.view.audioBitrate
 		b.sampler.write = l.rec.do
 	}
 	return b

@@ -26,6 +26,21 @@ type edge struct {
 	st      plState
 	closed  bool // no more updates: the stream ended (the body gets EXT-X-ENDLIST)
 	lost    bool // the follower cannot reach its source now (a relay's upstream)
+
+	deltaOf []byte // the body delta was made of
+	delta   []byte // its delta update (delta.go), made at the first request for it
+}
+
+// deltaFor returns the delta update of body, a playlist this edge published: made once per
+// playlist, however many requests ask for it.
+func (e *edge) deltaFor(body []byte) []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(body) > 0 && len(e.deltaOf) == len(body) && &e.deltaOf[0] == &body[0] {
+		return e.delta
+	}
+	e.deltaOf, e.delta = body, deltaPlaylist(body)
+	return e.delta
 }
 
 // plState is what a media playlist says about the live edge.

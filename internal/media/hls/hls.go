@@ -1,24 +1,21 @@
-// Package hls is the Low-Latency HLS output: for each live stream, Livehouse's own packager
-// (internal/media/llhls, in packager.go) makes fMP4 parts, segments and media playlists, and
-// the Server serves them under /hls/{channelId}/ (blocking reloads through edges, edge.go and
-// origin.go), or relays a channel packaged on another node (relay.go).
+// Package hls is the Low-Latency HLS output. The Packager (packager.go) is the live sessions'
+// output: for each live stream, Livehouse's own packager (internal/media/llhls) makes fMP4
+// parts, segments and media playlists. The Server is the HTTP handler: it serves them under
+// /hls/{channelId}/ (blocking reloads through edges, edge.go and origin.go), or relays a
+// channel packaged on another node (relay.go). Viewers are counted elsewhere
+// (internal/viewers), from beacons.
 package hls
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/livehouse/livehouse/internal/media/llhls"
-	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/playback"
-	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // Config shapes the output.
@@ -56,31 +53,25 @@ func (c Config) segmentMin() time.Duration {
 	return max(c.SegmentMinDuration-segmentSlack, c.SegmentMinDuration/2)
 }
 
-// Server holds a muxer per live channel and serves their playlists and media.
+// Server is the HTTP handler of /hls/: it serves what the Packager of this node makes, and
+// relays channels packaged on other nodes. It only serves: the session's wiring starts the
+// packaging (the Packager is the streams output), and the transcoder and the cues write to
+// the Packager.
 type Server struct {
 	cfg Config
 	log *slog.Logger
-
-	now func() time.Time
-
-	mu       sync.RWMutex
-	channels map[string]*live             // by channel id
-	ended    map[string]map[string][]byte // final playlists (with EXT-X-ENDLIST) of streams that just ended
+	pkg *Packager
 
 	relays *relays
-
-	unitHook func(channelID string, u *stream.Unit) // tests only: sees each unit before it is packaged
 
 	playlistRequests prometheus.Counter
 	playlistRenders  prometheus.Counter
 	playlistTimeouts prometheus.Counter
 }
 
-// NewServer returns an HLS output with no streams. now and reg may be nil.
-func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheus.Registerer) *Server {
-	if now == nil {
-		now = time.Now
-	}
+// NewServer returns the HTTP handler serving pkg's channels (and relaying others). reg may be
+// nil.
+func NewServer(cfg Config, pkg *Packager, log *slog.Logger, reg prometheus.Registerer) *Server {
 	counter := func(name, help string) prometheus.Counter {
 		c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 		if reg != nil {
@@ -89,92 +80,17 @@ func NewServer(cfg Config, log *slog.Logger, now func() time.Time, reg prometheu
 		return c
 	}
 	s := &Server{
-		cfg: cfg, log: log, now: now, channels: map[string]*live{},
-		ended:            map[string]map[string][]byte{},
+		cfg: cfg, log: log, pkg: pkg,
 		playlistRequests: counter("livehouse_hls_playlist_requests_total", "Media playlist requests, blocking or not."),
 		playlistRenders:  counter("livehouse_hls_playlist_renders_total", "Media playlist renderings; identical waiting requests share one."),
 		playlistTimeouts: counter("livehouse_hls_playlist_timeouts_total", "Blocking playlist requests answered 503 after three target durations."),
 	}
 	s.relays = newRelays(s, counter)
-	if reg != nil {
-		// The packager's own count of its parts, and of those published late (llhls.Parts).
-		for _, c := range []struct {
-			name, help string
-			value      func(llhls.PartStats) int64
-		}{
-			{"livehouse_hls_parts_total", "LL-HLS parts made from live media.", func(p llhls.PartStats) int64 { return p.Made }},
-			{"livehouse_hls_parts_late_total", "Parts published more than PART-TARGET after their newest frame arrived (the publisher's pauses included).", func(p llhls.PartStats) int64 { return p.Late }},
-			{"livehouse_hls_parts_slow_total", "Parts published more than PART-TARGET after the unit that completed them arrived (the server's own delay).", func(p llhls.PartStats) int64 { return p.Slow }},
-		} {
-			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
-				func() float64 { return float64(c.value(llhls.Parts())) }))
-		}
-	}
 	return s
 }
 
-// Close stops relaying; streams packaged here end through Start's stop functions.
+// Close stops relaying; streams packaged here end with their sessions (Packager.Start).
 func (s *Server) Close() { s.relays.close() }
-
-// Start opens the packaging of a live session's stream (see streams.Output). The units are
-// packaged by the session's own goroutine, through a tap (one wake-up per unit for the
-// session's bookkeeping and the packaging), which reports the stream started at its first
-// keyframe; a unit that makes the packager panic ends the session, not the process. The run
-// reports the source packaged, so that the transcoder's rungs may join it, and ends the
-// packaging (the playlists get EXT-X-ENDLIST) once the session has ended.
-func (s *Server) Start(v *streams.View) streams.Run {
-	log := s.log.With("session", v.SessionID)
-	lv, err := s.open(v.Channel.ID, v.Tracks, v.Channel.Transcoded())
-	if err != nil {
-		log.Error("starting the hls packager", "err", err)
-		return nil
-	}
-	started := false
-	v.Tap("HLS packager", func(u *stream.Unit) streams.Report {
-		if s.unitHook != nil {
-			s.unitHook(v.Channel.ID, u)
-		}
-		if err := lv.write(u); err != nil {
-			log.Warn("hls write", "err", err)
-		} else if u.Kind == stream.Video && u.Key && !started {
-			started = true
-			return streams.Report{Kind: streams.ReportStarted}
-		}
-		return streams.Report{}
-	})
-	return func(ctx context.Context, reports chan<- streams.Report) error {
-		streams.Send(ctx, reports, streams.Report{Kind: streams.ReportPackaged})
-		<-ctx.Done() // the session's last unit is tapped by now
-		s.close(v.Channel.ID, lv)
-		return nil
-	}
-}
-
-// open starts packaging a channel's stream of the given tracks; ladder: the stream may get
-// transcoded rungs (a STANDARD channel's).
-func (s *Server) open(channelID string, t stream.Tracks, ladder bool) (*live, error) {
-	lv, err := newLive(s.cfg, t, ladder)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.channels[channelID] = lv
-	delete(s.ended, channelID)
-	s.mu.Unlock()
-	return lv, nil
-}
-
-// close ends a channel's packaging: its playlists are kept a while with EXT-X-ENDLIST.
-func (s *Server) close(channelID string, lv *live) {
-	lv.close()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.channels[channelID] == lv {
-		delete(s.channels, channelID)
-		s.ended[channelID] = lv.final()
-		time.AfterFunc(EndedKeep, func() { s.forgetEnded(channelID) })
-	}
-}
 
 // EndedKeep is how long the final playlists of an ended stream stay servable.
 const EndedKeep = time.Minute
@@ -189,14 +105,6 @@ func endPlaylist(body []byte) []byte {
 		}
 	}
 	return []byte(strings.TrimRight(b.String(), "\n") + "\n#EXT-X-ENDLIST\n")
-}
-
-func (s *Server) forgetEnded(channelID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.channels[channelID] == nil { // not live again meanwhile
-		delete(s.ended, channelID)
-	}
 }
 
 // ticks converts a duration to a clock rate's ticks.
@@ -240,10 +148,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusForbidden, "a valid playback token for this channel is needed")
 		return
 	}
-	s.mu.RLock()
-	lv := s.channels[req.channelID]
-	final, endedHere := s.ended[req.channelID]
-	s.mu.RUnlock()
+	lv, final, endedHere := s.pkg.lookup(req.channelID)
 	switch {
 	case lv != nil:
 		s.serveLocal(w, r, lv, req)
@@ -346,17 +251,4 @@ func (s *Server) serveMultivariant(w http.ResponseWriter, r *http.Request, lv *l
 		return
 	}
 	writePlaylist(w, r, body, cacheShort)
-}
-
-// PutMetadata writes a cue into a live channel's output at the media time of its next video
-// frame.
-func (s *Server) PutMetadata(channelID string, md Metadata) error {
-	s.mu.RLock()
-	lv := s.channels[channelID]
-	s.mu.RUnlock()
-	if lv == nil {
-		return ErrNotLive
-	}
-	lv.tl.Put(md)
-	return nil
 }

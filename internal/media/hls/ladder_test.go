@@ -75,17 +75,17 @@ func starts(t *testing.T, s *Server, dir string) map[uint64]string {
 // segments begin at the same media times, with the same program-date-time, as the source's.
 func TestRungSegmentsFollowTheSource(t *testing.T) {
 	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, true)
-	if err := s.SetLadder("ch", true); err != nil {
+	if err := s.pkg.SetLadder("ch", true); err != nil {
 		t.Fatal(err)
 	}
-	r, err := s.AddRung("ch", "160p", nil)
+	r, err := s.pkg.AddRung("ch", "160p", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AddRung("ch", "160p", nil); err == nil {
+	if _, err := s.pkg.AddRung("ch", "160p", nil); err == nil {
 		t.Error("a second rung of the same name was added")
 	}
-	if _, err := s.AddRung("nobody", "160p", nil); err != ErrNotLive {
+	if _, err := s.pkg.AddRung("nobody", "160p", nil); err != ErrNotLive {
 		t.Errorf("a rung on a channel that is not live: err = %v", err)
 	}
 
@@ -167,7 +167,7 @@ func TestRungSegmentsFollowTheSource(t *testing.T) {
 // every URI.
 func TestMultivariantPlaylist(t *testing.T) {
 	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, true)
-	r, _ := s.AddRung("ch", "160p", nil)
+	r, _ := s.pkg.AddRung("ch", "160p", nil)
 	for i := 0; i < 120; i++ {
 		pts, au, key := frame(i, 15)
 		_ = lv.write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(pts) * time.Second / videoClock, NTP: time.Now(), Payload: au, Key: key})
@@ -176,7 +176,7 @@ func TestMultivariantPlaylist(t *testing.T) {
 	if got := serve(t, s, "/hls/ch/index.m3u8"); strings.Contains(got, "160p") {
 		t.Errorf("not marked transcoded, yet listing the rung: %s", got)
 	}
-	_ = s.SetLadder("ch", true)
+	_ = s.pkg.SetLadder("ch", true)
 	got := serve(t, s, "/hls/ch/index.m3u8")
 	var lines []string
 	for _, l := range strings.Split(got, "\n") {
@@ -207,12 +207,12 @@ func TestMultivariantPlaylist(t *testing.T) {
 func openVideo(tb testing.TB, cfg Config, ladder bool) (*Server, *live) {
 	tb.Helper()
 	cfg.Tokens = testTokens
-	s := NewServer(cfg, slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, ladder)
+	s := newServer(cfg, slog.New(slog.DiscardHandler))
+	lv, err := s.pkg.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, ladder)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { s.close("ch", lv) })
+	tb.Cleanup(func() { s.pkg.close("ch", lv) })
 	return s, lv
 }
 
@@ -224,10 +224,10 @@ func TestPassthroughHasNoLadder(t *testing.T) {
 	if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(pts), NTP: time.Now(), Payload: au, Key: key}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetLadder("ch", true); !errors.Is(err, ErrNoLadder) {
+	if err := s.pkg.SetLadder("ch", true); !errors.Is(err, ErrNoLadder) {
 		t.Errorf("SetLadder on a passthrough stream: err = %v, want ErrNoLadder", err)
 	}
-	if _, err := s.AddRung("ch", "160p", nil); !errors.Is(err, ErrNoLadder) {
+	if _, err := s.pkg.AddRung("ch", "160p", nil); !errors.Is(err, ErrNoLadder) {
 		t.Errorf("AddRung on a passthrough stream: err = %v, want ErrNoLadder", err)
 	}
 }
@@ -245,7 +245,7 @@ func BenchmarkSourceFrame(b *testing.B) {
 			s, lv := openVideo(b, DefaultConfig, ladder)
 			var r *Rung
 			if ladder {
-				r, _ = s.AddRung("ch", "160p", nil)
+				r, _ = s.pkg.AddRung("ch", "160p", nil)
 			}
 			t0 := time.Now()
 			i := 0
@@ -298,9 +298,9 @@ func TestTwoSecondKeyframes(t *testing.T) {
 // source that changes its SPS mid-stream marks a discontinuity while the rungs go on.
 func TestRenditionsReportEachOther(t *testing.T) {
 	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, true)
-	_ = s.SetLadder("ch", true)
-	r1, _ := s.AddRung("ch", "360p", nil)
-	r2, _ := s.AddRung("ch", "160p", nil)
+	_ = s.pkg.SetLadder("ch", true)
+	r1, _ := s.pkg.AddRung("ch", "360p", nil)
+	r2, _ := s.pkg.AddRung("ch", "160p", nil)
 	sps360 := []byte{0x67, 0x42, 0xc0, 0x1e, 0xd9, 0x00, 0xa0, 0x2f, 0xf9, 0x70, 0x11, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00, 0x00, 0x03, 0x00, 0x3c, 0x0f, 0x16, 0x2e, 0x48}
 	t0 := time.Now()
 	for i := range 300 {

@@ -216,7 +216,7 @@ func TestCuesInServedParts(t *testing.T) {
 	t0 := time.Now()
 	for i := range 120 {
 		if i == 60 {
-			if err := s.PutMetadata("ch", Metadata{ID: "quiz-1", Payload: json.RawMessage(`{"name":"quiz"}`), Duration: 10 * time.Second}); err != nil {
+			if err := s.pkg.PutMetadata("ch", Metadata{ID: "quiz-1", Payload: json.RawMessage(`{"name":"quiz"}`), Duration: 10 * time.Second}); err != nil {
 				t.Fatal(err)
 			}
 		}

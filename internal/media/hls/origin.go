@@ -19,8 +19,9 @@ const advanceParts = 15
 
 // servePlaylist answers a media playlist request from an edge (fed by a local muxer, or by a
 // relay from the node that packages the stream). The playlist carries nothing per viewer, so
-// its part URIs stay cacheable. _HLS_skip is answered with the full playlist, which the rules
-// allow. limit is how long to wait before the playlist's own target duration is known.
+// its part URIs stay cacheable. _HLS_skip=YES (or v2) gets the delta update (delta.go); an
+// ended playlist is answered whole. limit is how long to wait before the playlist's own
+// target duration is known.
 func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, e *edge, limit time.Duration, query url.Values) {
 	s.playlistRequests.Inc()
 	msnS, partS := query.Get("_HLS_msn"), query.Get("_HLS_part")
@@ -41,6 +42,15 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, e *edge, 
 			fail(w, http.StatusBadRequest, "bad _HLS_part")
 			return
 		}
+	}
+	skip := false
+	switch query.Get("_HLS_skip") {
+	case "":
+	case "YES", "v2":
+		skip = true
+	default:
+		fail(w, http.StatusBadRequest, "bad _HLS_skip: YES or v2")
+		return
 	}
 	body, st, res := e.wait(r.Context(), -1, -1, limit)
 	if res == waitOK && msn >= 0 {
@@ -69,6 +79,9 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, e *edge, 
 		if msn >= 0 {
 			cc = cacheBlocking(st)
 		}
+		if skip {
+			body = e.deltaFor(body)
+		}
 		writePlaylist(w, r, body, cc)
 	}
 }
@@ -80,7 +93,8 @@ type localEdge struct {
 }
 
 // localEdge returns the edge following one media playlist of a local stream, starting its
-// follower if needed. file is one the muxer serves (checked by the caller), so the edges of a
+// follower if needed: a goroutine of the channel's packaging, which waits for it once it has
+// closed the muxers (the follower ends with them). file is one the muxer serves (checked by the caller), so the edges of a
 // stream are bounded by its renditions.
 func (s *Server) localEdge(lv *live, m *llhls.Muxer, key, file string) *edge {
 	lv.mu.Lock()
@@ -89,7 +103,15 @@ func (s *Server) localEdge(lv *live, m *llhls.Muxer, key, file string) *edge {
 	if le == nil || le.m != m {
 		le = &localEdge{e: newEdge(), m: m}
 		lv.edges[key] = le
-		go followMuxer(le.e, m, lv.tl, file, s.playlistRenders.Inc)
+		if lv.closed { // its muxers are closed: the follower finishes the edge at once
+			followMuxer(le.e, m, lv.tl, file, s.playlistRenders.Inc)
+			return le.e
+		}
+		lv.followers.Add(1) // before the packaging's run waits for them: lv is not closed
+		go func() {
+			defer lv.followers.Done()
+			followMuxer(le.e, m, lv.tl, file, s.playlistRenders.Inc)
+		}()
 	}
 	return le.e
 }

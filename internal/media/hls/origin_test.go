@@ -34,14 +34,13 @@ func tokenFor(t testing.TB, path string) string {
 // A blocking reload that the stream never satisfies is answered 503 after three target
 // durations instead of hanging.
 func TestBlockingReloadTimesOut(t *testing.T) {
-	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: 20 * time.Millisecond, PartMinDuration: 10 * time.Millisecond, Tokens: testTokens},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
+	s := newServer(Config{SegmentCount: 7, SegmentMinDuration: 20 * time.Millisecond, PartMinDuration: 10 * time.Millisecond, Tokens: testTokens}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// A stream that never sends media.
-	lv, err := s.open("ch_1", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, false)
+	lv, err := s.pkg.open("ch_1", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close("ch_1", lv)
+	defer s.pkg.close("ch_1", lv)
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 

@@ -1,8 +1,10 @@
 package hls
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,9 +14,11 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/livehouse/livehouse/internal/media/llhls"
 	"github.com/livehouse/livehouse/internal/media/stream"
+	"github.com/livehouse/livehouse/internal/streams"
 )
 
 // The packager of one live channel on this node: stream units in, playlists and media bytes
@@ -33,6 +37,144 @@ var ErrNoRung = errors.New("no such rendition")
 // ErrNoLadder is returned when rungs are added to a stream that was not opened for a ladder.
 var ErrNoLadder = errors.New("no ladder")
 
+// Packager packages the live sessions of this node: it is the streams output whose tap feeds
+// each session's units to the channel's source muxer (stream in), and what the HTTP handler
+// (Server) reads its playlists and media from (bytes out). The transcoder adds a channel's
+// rungs to it and the stream actions their cues. It starts no goroutine: each channel's
+// packaging is run by its session (Start) and ends with the session's context.
+type Packager struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.RWMutex
+	channels map[string]*live  // by channel id
+	ended    map[string]ending // final playlists of streams that just ended, by channel id
+}
+
+// ending is the last playlists of a stream that ended here, kept EndedKeep.
+type ending struct {
+	final map[string][]byte // with EXT-X-ENDLIST, by key ({rung}/file)
+	at    time.Time
+}
+
+// NewPackager returns a packager with no streams; it reads cfg's segment and part figures.
+// reg may be nil.
+func NewPackager(cfg Config, log *slog.Logger, reg prometheus.Registerer) *Packager {
+	if reg != nil {
+		// The packager's own count of its parts, and of those published late (llhls.Parts).
+		for _, c := range []struct {
+			name, help string
+			value      func(llhls.PartStats) int64
+		}{
+			{"livehouse_hls_parts_total", "LL-HLS parts made from live media.", func(p llhls.PartStats) int64 { return p.Made }},
+			{"livehouse_hls_parts_late_total", "Parts published more than PART-TARGET after their newest frame arrived (the publisher's pauses included).", func(p llhls.PartStats) int64 { return p.Late }},
+			{"livehouse_hls_parts_slow_total", "Parts published more than PART-TARGET after the unit that completed them arrived (the server's own delay).", func(p llhls.PartStats) int64 { return p.Slow }},
+		} {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+				func() float64 { return float64(c.value(llhls.Parts())) }))
+		}
+	}
+	return &Packager{cfg: cfg, log: log, channels: map[string]*live{}, ended: map[string]ending{}}
+}
+
+// Start opens the packaging of a live session's stream (see streams.Output). The units are
+// packaged by the session's own goroutine, through a tap (one wake-up per unit for the
+// session's bookkeeping and the packaging), which reports the stream started at its first
+// keyframe; a unit that makes the packager panic ends the session, not the process. The run
+// reports the source packaged, so that the transcoder's rungs may join it, and ends the
+// packaging (the playlists get EXT-X-ENDLIST) once the session has ended; the followers of
+// the channel's playlists end with it, before the run returns.
+func (p *Packager) Start(v *streams.View) streams.Run {
+	log := p.log.With("session", v.SessionID)
+	lv, err := p.open(v.Channel.ID, v.Tracks, v.Channel.Transcoded())
+	if err != nil {
+		log.Error("starting the hls packager", "err", err)
+		return nil
+	}
+	started := false
+	v.Tap("HLS packager", func(u *stream.Unit) streams.Report {
+		if err := lv.write(u); err != nil {
+			log.Warn("hls write", "err", err)
+		} else if !started && u.Kind == stream.Video && u.Key {
+			started = true
+			return streams.Report{Kind: streams.ReportStarted}
+		}
+		return streams.Report{}
+	})
+	return func(ctx context.Context, reports chan<- streams.Report) error {
+		streams.Send(ctx, reports, streams.Report{Kind: streams.ReportPackaged})
+		<-ctx.Done() // the session's last unit is tapped by now
+		p.close(v.Channel.ID, lv)
+		lv.followers.Wait()
+		return nil
+	}
+}
+
+// open starts packaging a channel's stream of the given tracks; ladder: the stream may get
+// transcoded rungs (a STANDARD channel's).
+func (p *Packager) open(channelID string, t stream.Tracks, ladder bool) (*live, error) {
+	lv, err := newLive(p.cfg, t, ladder)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.channels[channelID] = lv
+	delete(p.ended, channelID)
+	p.mu.Unlock()
+	return lv, nil
+}
+
+// close ends a channel's packaging: its playlists are kept EndedKeep with EXT-X-ENDLIST.
+// Those of streams that ended longer ago go then: no timer, no goroutine.
+func (p *Packager) close(channelID string, lv *live) {
+	lv.close()
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, e := range p.ended {
+		if now.Sub(e.at) >= EndedKeep {
+			delete(p.ended, id)
+		}
+	}
+	if p.channels[channelID] == lv {
+		delete(p.channels, channelID)
+		p.ended[channelID] = ending{final: lv.final(), at: now}
+	}
+}
+
+// lookup returns a channel's live packaging here, or the final playlists of its stream that
+// ended here within EndedKeep (ended true).
+func (p *Packager) lookup(channelID string) (lv *live, final map[string][]byte, ended bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if lv := p.channels[channelID]; lv != nil {
+		return lv, nil, false
+	}
+	e, ok := p.ended[channelID]
+	if !ok || time.Since(e.at) >= EndedKeep {
+		return nil, nil, false
+	}
+	return nil, e.final, true
+}
+
+// live returns a channel's live packaging here, or nil.
+func (p *Packager) live(channelID string) *live {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.channels[channelID]
+}
+
+// PutMetadata writes a cue into a live channel's output at the media time of its next video
+// frame.
+func (p *Packager) PutMetadata(channelID string, md Metadata) error {
+	lv := p.live(channelID)
+	if lv == nil {
+		return ErrNotLive
+	}
+	lv.tl.Put(md)
+	return nil
+}
+
 // live is one channel's packaging on this node: the source rendition, its rungs and its cues.
 type live struct {
 	source *llhls.Muxer
@@ -46,7 +188,10 @@ type live struct {
 	// read while a muxer renders a playlist, so it is a snapshot that takes no lock.
 	reports atomic.Pointer[[]reportee]
 
+	followers sync.WaitGroup // the goroutines following its playlists (localEdge); they end with its muxers
+
 	mu     sync.Mutex
+	closed bool                  // its muxers are closed: no follower starts
 	ladder bool                  // the channel is transcoded: the multivariant playlist lists the rungs
 	rungs  map[string]*Rung      // by name
 	edges  map[string]*localEdge // followers of the media playlists, by key ({rung}/file)
@@ -162,6 +307,7 @@ func (lv *live) setReportees() {
 // close ends the packaging: every playlist gets EXT-X-ENDLIST.
 func (lv *live) close() {
 	lv.mu.Lock()
+	lv.closed = true
 	rungs := make([]*Rung, 0, len(lv.rungs))
 	for _, r := range lv.rungs {
 		rungs = append(rungs, r)
@@ -225,13 +371,11 @@ type Rung struct {
 // AddRung adds a rendition to a live channel's ladder; audio is its own audio track's
 // configuration, or nil for the source's audio. The channel's multivariant playlist lists
 // it once its first segment is complete.
-func (s *Server) AddRung(channelID, name string, audio *mpeg4audio.AudioSpecificConfig) (*Rung, error) {
+func (p *Packager) AddRung(channelID, name string, audio *mpeg4audio.AudioSpecificConfig) (*Rung, error) {
 	if name == "" || strings.ContainsAny(name, "/?.") {
 		return nil, fmt.Errorf("bad rendition name %q", name)
 	}
-	s.mu.RLock()
-	lv := s.channels[channelID]
-	s.mu.RUnlock()
+	lv := p.live(channelID)
 	if lv == nil {
 		return nil, ErrNotLive
 	}
@@ -250,10 +394,8 @@ func (s *Server) AddRung(channelID, name string, audio *mpeg4audio.AudioSpecific
 
 // SetLadder marks a live channel as transcoded (or not), so that its multivariant playlist
 // lists the rungs.
-func (s *Server) SetLadder(channelID string, on bool) error {
-	s.mu.RLock()
-	lv := s.channels[channelID]
-	s.mu.RUnlock()
+func (p *Packager) SetLadder(channelID string, on bool) error {
+	lv := p.live(channelID)
 	if lv == nil {
 		return ErrNotLive
 	}

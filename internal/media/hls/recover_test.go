@@ -94,19 +94,30 @@ func mediaPlaylist(t *testing.T, s *Server, channelID string) (int, string) {
 	return rec.Code, rec.Body.String()
 }
 
-// TestPackagerPanicEndsOnlyItsStream: a panic while packaging one stream's media (which comes
-// from the network) ends that stream with an internal-error reason; the process lives on (a
-// panic that escaped would end this test binary) and other streams keep being packaged.
-func TestPackagerPanicEndsOnlyItsStream(t *testing.T) {
-	hs := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond, Tokens: testTokens},
-		slog.New(slog.DiscardHandler), nil, nil)
-	hs.unitHook = func(channelID string, _ *stream.Unit) {
-		if channelID == "bad" {
+// panicky is the packager with a second tap, of the same name, that panics on every unit of
+// channel "bad" once the packager has taken it: a unit the packager cannot take, as the
+// session sees it. A seam of the test's own, so that production's tap has none.
+type panicky struct{ *Packager }
+
+func (p panicky) Start(v *streams.View) streams.Run {
+	run := p.Packager.Start(v)
+	v.Tap("HLS packager", func(*stream.Unit) streams.Report {
+		if v.Channel.ID == "bad" {
 			panic("a unit the muxer cannot take")
 		}
-	}
+		return streams.Report{}
+	})
+	return run
+}
+
+// TestPackagerPanicEndsOnlyItsStream: a panic while packaging one stream's media (which comes
+// from the network) ends that stream with an internal-error reason, and its packaging with
+// it; the process lives on (a panic that escaped would end this test binary) and other
+// streams keep being packaged.
+func TestPackagerPanicEndsOnlyItsStream(t *testing.T) {
+	hs := newServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond, Tokens: testTokens}, slog.New(slog.DiscardHandler))
 	store := &sessionStore{channels: map[string]string{}, seen: make(chan struct{}, 1)}
-	svc := streams.NewService(streams.Deps{Store: store, Log: slog.New(slog.DiscardHandler), Outputs: []streams.Output{hs}})
+	svc := streams.NewService(streams.Deps{Store: store, Log: slog.New(slog.DiscardHandler), Outputs: []streams.Output{panicky{hs.pkg}}})
 	tracks := stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}
 	good, bad := stream.New(tracks), stream.New(tracks)
 	for id, st := range map[string]*stream.Stream{"good": good, "bad": bad} {
@@ -164,6 +175,9 @@ func TestPackagerPanicEndsOnlyItsStream(t *testing.T) {
 		t.Errorf("the bad stream ended with %s, want the internal-error reason", detail)
 	}
 	waitFor("the bad channel to be free", func() bool { return svc.Live("bad") == nil })
+	if code, body := mediaPlaylist(t, hs, "bad"); code != http.StatusOK || !strings.Contains(body, "#EXT-X-ENDLIST") {
+		t.Errorf("the bad stream's playlist after its end: %d %q, want it ended (EXT-X-ENDLIST)", code, body)
+	}
 
 	if svc.Live("good") == nil {
 		t.Fatal("the good stream ended with the bad one")

@@ -46,9 +46,8 @@ func (l *fakeLocator) set(o Origin, err error) {
 // returned end is called, and serves it over HTTP.
 func originNode(t *testing.T) (srv *httptest.Server, end func()) {
 	t.Helper()
-	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond, Tokens: testTokens},
-		slog.New(slog.DiscardHandler), nil, nil)
-	lv, err := s.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, false)
+	s := newServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond, Tokens: testTokens}, slog.New(slog.DiscardHandler))
+	lv, err := s.pkg.open("ch", stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +76,7 @@ func originNode(t *testing.T) (srv *httptest.Server, end func()) {
 		once.Do(func() {
 			close(stop)
 			<-done
-			s.close("ch", lv)
+			s.pkg.close("ch", lv)
 		})
 	}
 	t.Cleanup(end)
@@ -88,8 +87,7 @@ func originNode(t *testing.T) (srv *httptest.Server, end func()) {
 
 func relayNode(t *testing.T, loc Locator) *Server {
 	t.Helper()
-	s := NewServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond, Tokens: testTokens, Origins: loc, Node: "b"},
-		slog.New(slog.DiscardHandler), nil, nil)
+	s := newServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond, Tokens: testTokens, Origins: loc, Node: "b"}, slog.New(slog.DiscardHandler))
 	t.Cleanup(s.Close)
 	return s
 }

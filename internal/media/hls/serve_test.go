@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/livehouse/livehouse/internal/media/llhls/validate"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -88,6 +89,8 @@ var pathCases = []struct {
 	{"msn far ahead", "/hls/ch/video1_stream.m3u8?_HLS_msn=99999", 400},
 	{"negative msn", "/hls/ch/video1_stream.m3u8?_HLS_msn=-1", 400},
 	{"msn before the window", "/hls/ch/video1_stream.m3u8?_HLS_msn=0&_HLS_part=0", 200},
+	{"delta update", "/hls/ch/video1_stream.m3u8?_HLS_skip=YES", 200},
+	{"bad _HLS_skip", "/hls/ch/video1_stream.m3u8?_HLS_skip=NO", 400},
 	{"not live here", "/hls/other/index.m3u8", 403}, // the token is for "ch"
 }
 
@@ -323,4 +326,9 @@ func checkerFor(tb testing.TB) *validate.Checker {
 		tb.Cleanup(func() { checkers.Delete(tb) })
 	}
 	return c.(*validate.Checker)
+}
+
+// newServer returns the HTTP handler of a packager of its own, both on cfg.
+func newServer(cfg Config, log *slog.Logger) *Server {
+	return NewServer(cfg, NewPackager(cfg, log, nil), log, nil)
 }

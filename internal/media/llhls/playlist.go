@@ -18,6 +18,10 @@ func (t *track) render() {
 	b = strconv.AppendInt(b, max(t.target, 1), 10)
 	b = append(b, "\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK="...)
 	b = appendSecs(b, 3*t.partTarget, t.scale)
+	// Delta updates (_HLS_skip, served by internal/media/hls): the Skip Boundary is the least
+	// the rules allow, six target durations.
+	b = append(b, ",CAN-SKIP-UNTIL="...)
+	b = strconv.AppendInt(b, 6*max(t.target, 1), 10)
 	b = append(b, "\n#EXT-X-PART-INF:PART-TARGET="...)
 	b = appendSecs(b, t.partTarget, t.scale)
 	b = append(b, "\n#EXT-X-MEDIA-SEQUENCE:"...)

@@ -73,7 +73,7 @@ func IsMedia(body []byte) bool {
 
 // behind reports whether m is an older state of the playlist than p.
 func behind(m, p *Media) bool {
-	a, b := m.MediaSequence+uint64(len(m.Segments)), p.MediaSequence+uint64(len(p.Segments))
+	a, b := m.End(), p.End()
 	return a < b || a == b && len(m.Pending) < len(p.Pending)
 }
 

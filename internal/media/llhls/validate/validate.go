@@ -40,14 +40,18 @@ type Part struct {
 
 // Media is a parsed media playlist.
 type Media struct {
+	Version       int
 	Target        int
 	PartTarget    float64 // 0 without EXT-X-PART-INF
 	PartHoldBack  float64
 	CanBlock      bool
+	CanSkipUntil  float64 // the Skip Boundary, in seconds; 0 without CAN-SKIP-UNTIL
 	MediaSequence uint64
 	DiscSequence  uint64
-	Segments      []Segment
-	Pending       []Part // parts of the segment in progress
+	Delta         bool      // a Playlist Delta Update: it has EXT-X-SKIP
+	Skipped       uint64    // its SKIPPED-SEGMENTS: the segments from MediaSequence it leaves out
+	Segments      []Segment // those listed: a delta update's begin at MediaSequence + Skipped
+	Pending       []Part    // parts of the segment in progress
 	PendingPDT    time.Time
 	Hint          string // EXT-X-PRELOAD-HINT TYPE=PART URI
 	Reports       []Report
@@ -84,6 +88,24 @@ func Parse(body []byte) (*Media, error) {
 		n := i + 2
 		tag, val, _ := strings.Cut(line, ":")
 		switch tag {
+		case "#EXT-X-VERSION":
+			v, err := strconv.Atoi(val)
+			if err != nil || v < 1 {
+				return nil, fmt.Errorf("line %d: bad version %q", n, val)
+			}
+			m.Version = v
+		case "#EXT-X-SKIP":
+			if m.Delta {
+				return nil, fmt.Errorf("line %d: a second EXT-X-SKIP", n)
+			}
+			if sawSegment || len(m.Segments) > 0 {
+				return nil, fmt.Errorf("line %d: EXT-X-SKIP after the first segment's tags", n)
+			}
+			v, err := strconv.ParseUint(attrs(val)["SKIPPED-SEGMENTS"], 10, 31)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: EXT-X-SKIP needs SKIPPED-SEGMENTS", n)
+			}
+			m.Delta, m.Skipped = true, v
 		case "#EXT-X-TARGETDURATION":
 			v, err := strconv.Atoi(val)
 			if err != nil || v < 0 {
@@ -112,6 +134,13 @@ func Parse(body []byte) (*Media, error) {
 		case "#EXT-X-SERVER-CONTROL":
 			a := attrs(val)
 			m.CanBlock = a["CAN-BLOCK-RELOAD"] == "YES"
+			if s, ok := a["CAN-SKIP-UNTIL"]; ok {
+				v, err := strconv.ParseFloat(s, 64)
+				if err != nil || v <= 0 {
+					return nil, fmt.Errorf("line %d: bad CAN-SKIP-UNTIL", n)
+				}
+				m.CanSkipUntil = v
+			}
 			if s, ok := a["PART-HOLD-BACK"]; ok {
 				v, err := strconv.ParseFloat(s, 64)
 				if err != nil {
@@ -174,7 +203,7 @@ func Parse(body []byte) (*Media, error) {
 				return nil, fmt.Errorf("line %d: a URI without EXTINF", n)
 			}
 			cur.URI, cur.Duration = line, *inf
-			cur.MSN = m.MediaSequence + uint64(len(m.Segments))
+			cur.MSN = m.MediaSequence + m.Skipped + uint64(len(m.Segments))
 			m.Segments = append(m.Segments, cur)
 			cur, inf = Segment{}, nil
 		}
@@ -185,6 +214,10 @@ func Parse(body []byte) (*Media, error) {
 	m.Pending, m.PendingPDT = cur.Parts, cur.PDT
 	return m, nil
 }
+
+// End is the sequence number of the segment after the last complete one listed: the
+// segment in progress.
+func (m *Media) End() uint64 { return m.MediaSequence + m.Skipped + uint64(len(m.Segments)) }
 
 // Check validates one media playlist on its own.
 func Check(body []byte, opt Options) error {
@@ -201,6 +234,7 @@ func (m *Media) check(opt Options) error {
 	if m.Target < 0 {
 		bad("no EXT-X-TARGETDURATION")
 	}
+	m.checkSkip(bad)
 	const eps = 1e-6
 	var lastPDT time.Time
 	var lastPart string
@@ -303,6 +337,35 @@ func (m *Media) check(opt Options) error {
 	return errors.Join(errs...)
 }
 
+// checkSkip checks the delta update rules (RFC 8216bis 4.4.3.8, 4.4.5.2 and 6.2.5.1): the Skip
+// Boundary is at least six target durations; a delta update is version 9 or later, comes from
+// a playlist that advertises one, and lists at least the Skip Boundary from its end.
+func (m *Media) checkSkip(bad func(string, ...any)) {
+	if m.CanSkipUntil > 0 && m.Target >= 0 && m.CanSkipUntil < float64(6*m.Target)-1e-6 {
+		bad("CAN-SKIP-UNTIL %.3f is under 6 × the target duration (%d)", m.CanSkipUntil, 6*m.Target)
+	}
+	if !m.Delta {
+		return
+	}
+	if m.Version < 9 {
+		bad("EXT-X-SKIP in a playlist of version %d, under 9", m.Version)
+	}
+	if m.CanSkipUntil == 0 {
+		bad("EXT-X-SKIP without CAN-SKIP-UNTIL")
+		return
+	}
+	listed := 0.0
+	for _, s := range m.Segments {
+		listed += s.Duration
+	}
+	for _, p := range m.Pending {
+		listed += p.Duration
+	}
+	if m.Skipped > 0 && listed < m.CanSkipUntil-1e-3 {
+		bad("EXT-X-SKIP left out segments within the skip boundary: %.3f s listed after them, CAN-SKIP-UNTIL=%.3f", listed, m.CanSkipUntil)
+	}
+}
+
 var numRE = regexp.MustCompile(`(\d+)\.[a-z0-9]+$`)
 
 // numbers reads the numbers that end two media names sharing their stem.
@@ -331,10 +394,31 @@ func (s *Session) Next(body []byte) error {
 	}
 	errs := []error{m.check(s.Options)}
 	if p := s.prev; p != nil {
+		errs = append(errs, expand(p, m))
 		errs = append(errs, continuity(p, m))
 	}
 	s.prev = m
 	return errors.Join(errs...)
+}
+
+// expand completes a delta update with the segments it skipped, from the previous reload, as
+// a player merges it: a delta update may skip only segments the previous reload listed.
+func expand(p, m *Media) error {
+	if !m.Delta || m.Skipped == 0 || p.Skipped > 0 { // p: a delta update with nothing before it
+		return nil
+	}
+	var skipped []Segment
+	for _, s := range p.Segments {
+		if s.MSN >= m.MediaSequence && s.MSN < m.MediaSequence+m.Skipped {
+			skipped = append(skipped, s)
+		}
+	}
+	if uint64(len(skipped)) != m.Skipped {
+		return fmt.Errorf("EXT-X-SKIP left out segments %d to %d, of which the previous reload listed %d", m.MediaSequence, m.MediaSequence+m.Skipped-1, len(skipped))
+	}
+	m.Segments = append(skipped, m.Segments...)
+	m.Skipped = 0
+	return nil
 }
 
 func continuity(p, m *Media) error {
@@ -353,7 +437,7 @@ func continuity(p, m *Media) error {
 			left++
 		}
 	}
-	if m.MediaSequence <= p.MediaSequence+uint64(len(p.Segments)) && m.DiscSequence != p.DiscSequence+left {
+	if m.Skipped == 0 && m.MediaSequence <= p.End() && m.DiscSequence != p.DiscSequence+left {
 		bad("discontinuity sequence %d, want %d (%d before, %d discontinuities left)", m.DiscSequence, p.DiscSequence+left, p.DiscSequence, left)
 	}
 	old := map[uint64]Segment{}
@@ -376,16 +460,16 @@ func continuity(p, m *Media) error {
 		}
 	}
 	// The segment that was in progress: its parts so far stay as they were.
-	next := p.MediaSequence + uint64(len(p.Segments))
+	next := p.End()
 	for _, s := range m.Segments {
 		if s.MSN == next && len(s.Parts) > 0 && !prefix(p.Pending, s.Parts) {
 			bad("segment %d: its parts changed as it completed", s.MSN)
 		}
 	}
-	if uint64(len(m.Segments))+m.MediaSequence == next && !prefix(p.Pending, m.Pending) {
+	if m.End() == next && !prefix(p.Pending, m.Pending) {
 		bad("the parts of the segment in progress changed between reloads")
 	}
-	lastOld, lastNew := p.MediaSequence+uint64(len(p.Segments)), m.MediaSequence+uint64(len(m.Segments))
+	lastOld, lastNew := p.End(), m.End()
 	if lastNew < lastOld {
 		bad("the live edge went back from segment %d to %d", lastOld, lastNew)
 	}

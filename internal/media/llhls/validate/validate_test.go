@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -130,4 +131,81 @@ func FuzzCheck(f *testing.F) {
 		_ = s.Next([]byte(good))
 		_ = s.Next([]byte(pl))
 	})
+}
+
+// window is a live playlist of n complete 2 s segments from media sequence 10 (the first
+// after a discontinuity when disc is set) and one part of the next, advertising delta
+// updates; skip > 0 makes it the delta update that leaves out its first skip segments.
+func window(n, skip int, disc bool) string {
+	var b strings.Builder
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:10\n#EXT-X-TARGETDURATION:2\n")
+	b.WriteString("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.6,CAN-SKIP-UNTIL=12\n")
+	b.WriteString("#EXT-X-PART-INF:PART-TARGET=0.2\n#EXT-X-MEDIA-SEQUENCE:10\n")
+	if skip > 0 {
+		fmt.Fprintf(&b, "#EXT-X-SKIP:SKIPPED-SEGMENTS=%d\n", skip)
+	}
+	for i := skip; i < n; i++ {
+		if disc && i == 1 {
+			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
+		if i == skip {
+			b.WriteString("#EXT-X-MAP:URI=\"init0.mp4\"\n")
+		}
+		fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:%02d.000Z\n#EXTINF:2.00000,\nseg%d.mp4\n", 2*i, 10+i)
+	}
+	fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:%02d.000Z\n", 2*n)
+	b.WriteString("#EXT-X-PART:DURATION=0.2,URI=\"part100.mp4\",INDEPENDENT=YES\n")
+	b.WriteString("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part101.mp4\"\n")
+	return b.String()
+}
+
+// TestDeltaUpdates: the rules of EXT-X-SKIP and CAN-SKIP-UNTIL, on their own and against the
+// reload before.
+func TestDeltaUpdates(t *testing.T) {
+	for _, tc := range []struct {
+		name, pl, want string
+	}{
+		{"full", window(8, 0, false), ""},
+		{"delta", window(8, 1, false), ""},
+		{"boundary under 6 target durations", strings.Replace(window(8, 0, false), "CAN-SKIP-UNTIL=12", "CAN-SKIP-UNTIL=11.9", 1), "under 6 × the target duration"},
+		{"skipped within the boundary", window(7, 2, false), "within the skip boundary"},
+		{"skip not advertised", strings.Replace(window(8, 1, false), ",CAN-SKIP-UNTIL=12", "", 1), "without CAN-SKIP-UNTIL"},
+		{"version under 9", strings.Replace(window(8, 1, false), "VERSION:10", "VERSION:8", 1), "under 9"},
+		{"skip after a segment's tags", strings.Replace(window(8, 0, false), "#EXTINF:2.00000,\nseg11.mp4\n", "#EXTINF:2.00000,\nseg11.mp4\n#EXT-X-SKIP:SKIPPED-SEGMENTS=1\n", 1), "after the first segment"},
+		{"skip twice", strings.Replace(window(8, 1, false), "#EXT-X-SKIP:SKIPPED-SEGMENTS=1\n", "#EXT-X-SKIP:SKIPPED-SEGMENTS=1\n#EXT-X-SKIP:SKIPPED-SEGMENTS=1\n", 1), "a second EXT-X-SKIP"},
+		{"skip without a count", strings.Replace(window(8, 1, false), "SKIPPED-SEGMENTS=1", "SKIPPED=1", 1), "needs SKIPPED-SEGMENTS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Check([]byte(tc.pl), Options{})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("err = %v, want one about %q", err, tc.want)
+			}
+		})
+	}
+
+	for _, tc := range []struct {
+		name, first, second, want string
+	}{
+		{"a delta after the full playlist", window(8, 0, false), window(8, 1, false), ""},
+		{"a delta skipping what was not listed", strings.Replace(window(8, 0, false), "MEDIA-SEQUENCE:10", "MEDIA-SEQUENCE:11", 1), window(8, 1, false), "the previous reload listed 0"},
+		{"a delta whose segments differ", window(8, 0, false), strings.Replace(window(8, 1, false), "seg12.mp4", "segX.mp4", 1), "segment 12 changed"},
+		{"a delta that keeps the discontinuity sequence", window(8, 0, true), window(8, 1, true), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Session{}
+			if err := s.Next([]byte(tc.first)); err != nil {
+				t.Fatalf("first: %v", err)
+			}
+			err := s.Next([]byte(tc.second))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("err = %v, want one about %q", err, tc.want)
+			}
+		})
+	}
 }

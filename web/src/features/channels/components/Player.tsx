@@ -105,8 +105,9 @@ export function Player({ src, token, title, channel, poster, onFirstFrame, child
       show(p.state);
       p.onChange = show;
       // hls.js speeds up only near its target latency and with more than a second buffered
-      // ahead: a viewer who joined, or fell, behind by more than that stays there. Jump to
-      // the live sync position instead, once playing and only inside what is buffered: a
+      // ahead, which a low-latency player never has: the playback plays a little faster
+      // itself while behind (lib/catch-up.ts), and a viewer further behind than catchUpAfter
+      // jumps to the live sync position, once playing and only inside what is buffered: a
       // jump before the first frame, or past the buffer, throws away what is loading and
       // starts over from the next keyframe.
       const catchUp = window.setInterval(() => {

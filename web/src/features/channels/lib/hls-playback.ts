@@ -10,6 +10,7 @@
 // own player, a channel that went live later, a browser that started nothing early) the Player
 // starts its own with startPlayback.
 import Hls, { type Level } from 'hls.js';
+import { followLiveEdge } from './catch-up';
 import { withToken } from './playback';
 import { dropPrefetch, prefetchLoader } from './prefetched';
 
@@ -43,10 +44,11 @@ export function autoplay(video: HTMLVideoElement) {
 // startPlayback starts hls.js on video for src, sending token on every request.
 export function startPlayback(video: HTMLVideoElement, src: string, token: string | undefined): Playback {
   const h = new Hls({
-    // Low-latency mode targets the playlist's PART-HOLD-BACK; playing up to 1.5× lets a
-    // viewer who joined behind, or stalled, catch up with the live edge.
+    // Low-latency mode targets the playlist's PART-HOLD-BACK. hls.js's own catch-up needs
+    // more than a second buffered, which a player that close to the edge never has: the
+    // player catches up itself (catch-up.ts).
     lowLatencyMode: true,
-    maxLiveSyncPlaybackRate: 1.5,
+    maxLiveSyncPlaybackRate: 1,
     liveSyncOnStallIncrease: 0.2,
     backBufferLength: 30,
     // What the boot script fetched ahead (playlists, init sections, the newest segment's
@@ -63,6 +65,7 @@ export function startPlayback(video: HTMLVideoElement, src: string, token: strin
     token: { current: token },
     state: { levels: [] },
     destroy: () => {
+      stopFollowing();
       h.destroy();
       dropPrefetch();
     },
@@ -82,6 +85,7 @@ export function startPlayback(video: HTMLVideoElement, src: string, token: strin
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) h.recoverMediaError();
     else set({ error: 'The stream could not be loaded.' });
   });
+  const stopFollowing = followLiveEdge(video, h);
   h.loadSource(withToken(src, token));
   h.attachMedia(video);
   return p;
