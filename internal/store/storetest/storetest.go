@@ -85,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"StreamInfo", testStreamInfo},
 		{"Categories", testCategories},
 		{"DirectorySearch", testDirectorySearch},
+		{"SearchStaleness", testSearchStaleness},
 		{"Polls", testPolls},
 		{"PollConcurrentVotes", testPollConcurrentVotes},
 		{"ChatSettings", testChatSettings},
