@@ -25,13 +25,13 @@ const profileJoins = `
 
 // The queries behind the channel pages, named so that QueryPlans can show how the database
 // runs them.
-const (
+var (
 	profileByUsernameQuery = profileSelect + ` FROM users u JOIN channels c ON c.user_id = u.id` + profileJoins + `
 		WHERE u.username_key = ?`
 	followingQuery = profileSelect + `, f.created_at
 		FROM follows f JOIN channels c ON c.id = f.channel_id JOIN users u ON u.id = c.user_id` + profileJoins + `
 		WHERE f.follower_id = ? AND u.suspended_at IS NULL
-			AND (c.private = 0 OR EXISTS (SELECT 1 FROM channel_allowlist a WHERE a.channel_id = c.id AND a.user_id = f.follower_id))
+			AND ` + openTo("f.follower_id") + `
 		ORDER BY CASE WHEN live.started_at IS NULL THEN 1 ELSE 0 END, live.started_at DESC, f.created_at DESC
 		LIMIT ?`
 	liveJoins = `
