@@ -64,6 +64,12 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			}
 		}
 	}
+	// The directory and its next pages walk stream_sessions_live in its order: no sort.
+	for _, name := range []string{"directory", "page"} {
+		if !strings.Contains(plans[name], "stream_sessions_live") || strings.Contains(plans[name], "TEMP B-TREE") {
+			t.Errorf("%s does not read stream_sessions_live in order:\n%s", name, plans[name])
+		}
+	}
 	if !strings.Contains(plans["following"], "follows_by_follower") || !strings.Contains(plans["directory"], "stream_sessions_live") ||
 		!strings.Contains(plans["search"], "live_terms_by_channel") || !strings.Contains(plans["search"], "stream_sessions_one_open") ||
 		strings.Contains(plans["search"], "stream_sessions_live") {

@@ -44,7 +44,7 @@ var (
 			AND c.private = 0`
 	liveFrom  = profileSelect + ` FROM stream_sessions live` + liveJoins + liveWhere
 	liveOrder = `
-		ORDER BY live.started_at DESC LIMIT ?`
+		ORDER BY live.started_at DESC, live.channel_id DESC LIMIT ?`
 	liveQuery = liveFrom + liveOrder
 )
 
@@ -57,6 +57,7 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 	}
 	plans := map[string]string{}
 	searchQuery, searchArgs := s.directoryQuery(channels.DirectoryFilter{Category: "gaming", Words: []string{"chess", "pia"}, Limit: 50})
+	pageQuery, pageArgs := s.directoryQuery(channels.DirectoryFilter{Limit: 50, After: &channels.DirectoryCursor{StartedAt: time.UnixMilli(1), ChannelID: "ch_x"}})
 	for name, q := range map[string]struct {
 		query string
 		args  []any
@@ -65,6 +66,7 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 		"following": {followingQuery, []any{"u_someone", 500}},
 		"directory": {liveQuery, []any{50}},
 		"search":    {searchQuery, searchArgs},
+		"page":      {pageQuery, pageArgs}, // the directory's next page
 	} {
 		rows, err := s.db.QueryContext(ctx, explain+s.q(q.query), q.args...)
 		if err != nil {

@@ -135,6 +135,12 @@ func (s *DB) directoryQuery(f channels.DirectoryFilter) (string, []any) {
 		b.WriteString(` AND EXISTS (SELECT 1 FROM live_terms t WHERE t.channel_id = live.channel_id AND t.term >= ? AND t.term < ?)`)
 		args = append(args, w, w+prefixEnd)
 	}
+	if f.After != nil {
+		// The next page: a row-value comparison, which both databases read as a range of
+		// stream_sessions_live (started_at, channel_id).
+		b.WriteString(` AND (live.started_at, live.channel_id) < (?, ?)`)
+		args = append(args, ms(f.After.StartedAt), f.After.ChannelID)
+	}
 	b.WriteString(liveOrder)
 	args = append(args, f.Limit)
 	return b.String(), args

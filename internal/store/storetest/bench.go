@@ -178,7 +178,7 @@ func Bench(b *testing.B, s Store, db *sqlstore.DB, spec SeedSpec) {
 		b.Fatal(err)
 	}
 	if b.N == 1 || testing.Verbose() {
-		for _, name := range []string{"channel", "following", "directory", "search"} {
+		for _, name := range []string{"channel", "following", "directory", "page", "search"} {
 			b.Logf("%s plan (%s):\n  %s", name, db.Dialect(), strings.ReplaceAll(plans[name], "\n", "\n  "))
 		}
 	}

@@ -327,3 +327,48 @@ func testSearchStaleness(t *testing.T, s Store) {
 	}
 	expect("alice renamed while live", map[string][]string{"alicia": {}, "strum": {"Strummer"}, "guitar": {"Strummer"}})
 }
+
+// testDirectoryPages: following the cursor of each page lists every live channel once, in
+// the directory's order, channels that went live in the same millisecond included, and with
+// search words too.
+func testDirectoryPages(t *testing.T, s Store) {
+	ctx := context.Background()
+	var want []string
+	for i := range 7 {
+		name := fmt.Sprintf("paged%d", i)
+		_, ch := mustCreate(t, s, name, name+"@example.com", true)
+		setInfo(t, s, ch.ID, "Chess night", "gaming")
+		at := t0.Add(time.Duration(i/2) * time.Minute) // pairs start together
+		mustOpenSession(t, s, "st-"+name, ch.ID, at)
+		if err := s.StartStreamSession(ctx, "st-"+name, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.Directory(ctx, channels.DirectoryFilter{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = usernames(all)
+	if len(want) != 7 {
+		t.Fatalf("directory = %v, want 7 channels", want)
+	}
+	for _, words := range [][]string{nil, {"chess"}, {"paged", "nig"}} {
+		var got []string
+		var after *channels.DirectoryCursor
+		for page := 0; page < 10; page++ {
+			list, err := s.Directory(ctx, channels.DirectoryFilter{Words: words, Limit: 2, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, usernames(list)...)
+			if len(list) < 2 {
+				break
+			}
+			last := list[len(list)-1]
+			after = &channels.DirectoryCursor{StartedAt: *last.LiveSince, ChannelID: last.ChannelID}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("pages of 2, words %v (-want +got):\n%s", words, diff)
+		}
+	}
+}

@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Categories", testCategories},
 		{"DirectorySearch", testDirectorySearch},
 		{"SearchStaleness", testSearchStaleness},
+		{"DirectoryPages", testDirectoryPages},
 		{"Polls", testPolls},
 		{"PollConcurrentVotes", testPollConcurrentVotes},
 		{"ChatSettings", testChatSettings},
