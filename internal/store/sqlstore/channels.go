@@ -113,6 +113,27 @@ func (s *DB) profiles(ctx context.Context, query string, args ...any) ([]*channe
 	if err != nil {
 		return nil, err
 	}
+	return scanProfiles(rows)
+}
+
+// preparedProfiles is profiles through a prepared statement, for the directory's queries
+// (their texts are few; see prepared).
+func (s *DB) preparedProfiles(ctx context.Context, query string, args ...any) ([]*channels.Profile, error) {
+	st, err := s.prepared(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.profiles(ctx, query, args...)
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanProfiles(rows)
+}
+
+func scanProfiles(rows *sql.Rows) ([]*channels.Profile, error) {
 	defer rows.Close()
 	out := []*channels.Profile{}
 	for rows.Next() {
@@ -212,7 +233,7 @@ func (s *DB) Following(ctx context.Context, followerID string, limit int) ([]*ch
 
 // Live lists live channels, newest start first, through the stream_sessions_live index.
 func (s *DB) Live(ctx context.Context, limit int) ([]*channels.Profile, error) {
-	return s.profiles(ctx, liveQuery, limit)
+	return s.preparedProfiles(ctx, liveQuery, limit)
 }
 
 // Ban bars userID from channelID; banning twice keeps the first time.

@@ -105,7 +105,7 @@ func (s *DB) refreshLiveTerms(ctx context.Context, tx *sql.Tx, which string, arg
 // live_terms by a session ended without them (none should be) is still not listed offline.
 func (s *DB) Directory(ctx context.Context, f channels.DirectoryFilter) ([]*channels.Profile, error) {
 	query, args := s.directoryQuery(f)
-	return s.profiles(ctx, query, args...)
+	return s.preparedProfiles(ctx, query, args...)
 }
 
 func (s *DB) directoryQuery(f channels.DirectoryFilter) (string, []any) {
