@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // TestPrivateChannelOnTwoNodes: a private channel published to node A. Neither node gives a
@@ -83,6 +87,85 @@ func TestPrivateChannelOnTwoNodes(t *testing.T) {
 					t.Errorf("%s: %s with %s: %d (Cache-Control %q), want 403 no-store", node.name, name, what, status, h.Get("Cache-Control"))
 				}
 			}
+		}
+	}
+}
+
+// TestPrivateSwitchClosesChatOnTwoNodes: the owner makes the channel private through node A;
+// the chat connections on node B of an anonymous reader and of a signed-in stranger close
+// (the switch reaches B over NATS), while an allowed fan's, also on B, still gets the owner's
+// next message, sent through node A.
+func TestPrivateSwitchClosesChatOnTwoNodes(t *testing.T) {
+	c := newCluster(t)
+	a, stopA := startServer(t, c.vars(t, "node-a"))
+	defer stopA()
+	b, stopB := startServer(t, c.vars(t, "node-b"))
+	defer stopB()
+
+	suffix := c.schema[len(c.schema)-6:]
+	owner, fan, stranger := "xhost_"+suffix, "xfan_"+suffix, "xstr_"+suffix
+	tokens := map[string]string{}
+	for _, name := range []string{owner, fan, stranger} {
+		if status, _ := post(t, a+"/api/auth/register", "", map[string]string{"username": name, "email": name + "@example.com", "password": "Passw0rd!"}); status != 201 {
+			t.Fatalf("register %s: %d", name, status)
+		}
+		_, l := post(t, b+"/api/auth/login", "", map[string]string{"username": name, "password": "Passw0rd!"})
+		tokens[name] = l["token"].(string)
+	}
+	if status, _ := send(t, "PUT", a+"/api/channels/"+owner+"/allowlist/"+fan, tokens[owner], nil); status != 204 {
+		t.Fatalf("allowing the fan: %d", status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dial := func(node, token string) *websocket.Conn {
+		t.Helper()
+		status, tok := post(t, node+"/api/chat/token", token, map[string]string{"channel": owner})
+		if status != 200 {
+			t.Fatalf("chat token: %d %v", status, tok)
+		}
+		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(node, "http")+"/api/chat", &websocket.DialOptions{Subprotocols: []string{tok["token"].(string)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	anonWS, strangerWS, fanWS := dial(b, ""), dial(b, tokens[stranger]), dial(b, tokens[fan])
+	defer anonWS.CloseNow()
+	defer strangerWS.CloseNow()
+	defer fanWS.CloseNow()
+	ownerWS := dial(a, tokens[owner])
+	defer ownerWS.CloseNow()
+
+	if status, got := send(t, "PUT", a+"/api/channels/"+owner+"/privacy", tokens[owner], map[string]bool{"private": true}); status != 200 || got["private"] != true {
+		t.Fatalf("PUT privacy on node A: %d %v", status, got)
+	}
+	for name, ws := range map[string]*websocket.Conn{"anonymous": anonWS, "stranger": strangerWS} {
+		for {
+			_, _, err := ws.Read(ctx)
+			if err == nil {
+				continue
+			}
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Reason != "channel is private" {
+				t.Errorf("%s's chat on node B ended with %v, want a close for \"channel is private\"", name, err)
+			}
+			break
+		}
+	}
+	if err := ownerWS.Write(ctx, websocket.MessageText, []byte(`{"Action":"SEND_MESSAGE","RequestId":"r1","Content":"members only"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, data, err := fanWS.Read(ctx)
+		if err != nil {
+			t.Fatalf("the allowed fan's chat on node B: %v", err)
+		}
+		var f map[string]any
+		if json.Unmarshal(data, &f) == nil && f["Type"] == "MESSAGE" {
+			if f["Content"] != "members only" {
+				t.Errorf("the fan got %v", f)
+			}
+			break
 		}
 	}
 }

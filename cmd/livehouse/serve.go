@@ -121,6 +121,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		hub.DisconnectUser(ctx, channelID, userID, "no longer allowed")
 		a.views.Banned(ctx, b, channelID, userID)
 	})
+	// Made private: everyone's chat in it but the owner's and the allowlist's closes on every
+	// node, anonymous readers' too, and tokens issued before are void for the others.
+	a.channels.OnPrivate(func(ctx context.Context, channelID string, keep []string) {
+		if err := hub.Restrict(ctx, channelID, keep); err != nil {
+			log.Error("closing the chat of a channel made private", "channel", channelID, "err", err)
+		}
+	})
 	a.endChat = func(ctx context.Context, userID, reason string) {
 		if err := chat.EndUser(ctx, b.Publish, userID, reason, time.Now()); err != nil {
 			log.Error("ending a user's chat", "user", userID, "err", err)

@@ -3,10 +3,13 @@ package channels
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -58,6 +61,7 @@ type DirectoryQuery struct {
 	Query    string // words matched against usernames, title words and tags, by prefix
 	Sort     string // SortRecent (default) or SortViewers
 	Limit    int    // 1…DirectorySize; 0 means DirectorySize
+	After    string // the Next of the previous page (SortRecent only), "" for the first
 }
 
 // Directory orders.
@@ -72,6 +76,42 @@ type DirectoryFilter struct {
 	Category string
 	Words    []string
 	Limit    int
+	After    *DirectoryCursor // list only what comes after it, if set
+}
+
+// DirectoryCursor is where a page of the directory ended: its last channel's start and id
+// (the directory's order is start, newest first, then channel id, descending).
+type DirectoryCursor struct {
+	StartedAt time.Time
+	ChannelID string
+}
+
+// String encodes the cursor for a client: opaque, URL-safe.
+func (c DirectoryCursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.StartedAt.UnixMilli(), 10) + "." + c.ChannelID))
+}
+
+// parseCursor decodes what DirectoryCursor.String made.
+func parseCursor(s string) (*DirectoryCursor, error) {
+	bad := problem.Invalid("InvalidCursor", "after", "after must be the next of a previous page.")
+	if len(s) > 200 {
+		return nil, bad
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	msText, id, ok := strings.Cut(string(raw), ".")
+	ms, err := strconv.ParseInt(msText, 10, 64)
+	// Only what String makes: one spelling of each cursor.
+	if !ok || err != nil || ms < 0 || strconv.FormatInt(ms, 10) != msText || id == "" || !utf8.ValidString(id) {
+		return nil, bad
+	}
+	c := &DirectoryCursor{StartedAt: time.UnixMilli(ms).UTC(), ChannelID: id}
+	if c.String() != s { // the decoder skips line breaks
+		return nil, bad
+	}
+	return c, nil
 }
 
 // DiscoveryStore is the part of the Store that keeps stream information and searches it.
@@ -261,39 +301,61 @@ func queryWords(q string) ([]string, error) {
 
 // Directory lists live channels, filtered by category and search words, sorted by start
 // (newest first) or by viewers (most first; viewers tells a channel's count). Sorting by
-// viewers reads up to MaxCandidates matches and orders them here.
-func (s *Service) Directory(ctx context.Context, q DirectoryQuery, viewers func(channelID string) int) ([]*Profile, error) {
+// viewers reads up to MaxCandidates matches and orders them here. Sorted by start, a full
+// page comes with next, the cursor of the page after it (q.After); "" when there is no more
+// (a page by viewers has none: counts change from one request to the next).
+func (s *Service) Directory(ctx context.Context, q DirectoryQuery, viewers func(channelID string) int) (list []*Profile, next string, err error) {
 	if q.Limit == 0 {
 		q.Limit = DirectorySize
 	}
 	if q.Limit < 1 || q.Limit > DirectorySize {
-		return nil, problem.Invalid("InvalidLimit", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d.", DirectorySize))
+		return nil, "", problem.Invalid("InvalidLimit", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d.", DirectorySize))
 	}
 	if q.Sort == "" {
 		q.Sort = SortRecent
 	}
 	if q.Sort != SortRecent && q.Sort != SortViewers {
-		return nil, problem.Invalid("InvalidSort", "sort", "Sort by recent or viewers.")
+		return nil, "", problem.Invalid("InvalidSort", "sort", "Sort by recent or viewers.")
 	}
 	if q.Category != "" && !validSlug(q.Category) {
-		return nil, problem.Invalid("InvalidCategory", "category", "Choose one of the categories.")
+		return nil, "", problem.Invalid("InvalidCategory", "category", "Choose one of the categories.")
 	}
 	ws, err := queryWords(q.Query)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	f := DirectoryFilter{Category: q.Category, Words: ws, Limit: q.Limit}
+	if q.After != "" {
+		if q.Sort != SortRecent {
+			return nil, "", problem.Invalid("InvalidCursor", "after", "Only the directory sorted by recent has further pages.")
+		}
+		if f.After, err = parseCursor(q.After); err != nil {
+			return nil, "", err
+		}
+	}
 	if q.Sort == SortViewers {
 		f.Limit = MaxCandidates
 	}
-	list, err := s.store.Directory(ctx, f)
-	if err != nil || q.Sort == SortRecent || viewers == nil {
-		return list, err
+	list, err = s.store.Directory(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	if q.Sort == SortRecent {
+		if len(list) == q.Limit {
+			last := list[len(list)-1]
+			if last.LiveSince != nil {
+				next = DirectoryCursor{StartedAt: *last.LiveSince, ChannelID: last.ChannelID}.String()
+			}
+		}
+		return list, next, nil
+	}
+	if viewers == nil {
+		return list[:min(len(list), q.Limit)], "", nil
 	}
 	count := make(map[string]int, len(list))
 	for _, p := range list {
 		count[p.ChannelID] = viewers(p.ChannelID)
 	}
 	slices.SortStableFunc(list, func(a, b *Profile) int { return cmp.Compare(count[b.ChannelID], count[a.ChannelID]) })
-	return list[:min(len(list), q.Limit)], nil
+	return list[:min(len(list), q.Limit)], "", nil
 }

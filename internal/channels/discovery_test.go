@@ -3,6 +3,7 @@ package channels
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -84,6 +85,48 @@ func FuzzQueryWords(f *testing.F) {
 		ws, err := queryWords(q)
 		if err == nil && len(ws) > MaxQueryWords {
 			t.Errorf("queryWords(%q) = %d words", q, len(ws))
+		}
+	})
+}
+
+// cursorCases are directory cursors as a client may send them: made by the server, or not.
+var cursorCases = []struct {
+	in string
+	ok bool
+}{
+	{DirectoryCursor{StartedAt: time.UnixMilli(1764669600123).UTC(), ChannelID: "ch_abc"}.String(), true},
+	{DirectoryCursor{StartedAt: time.UnixMilli(0).UTC(), ChannelID: "ch.with.dots"}.String(), true},
+	{"", false},
+	{"not a cursor", false},
+	{"bm90LWEtY3Vyc29y", false},             // "not-a-cursor"
+	{"LTUuY2hfYQ", false},                   // "-5.ch_a"
+	{"MTIzLg", false},                       // "123."
+	{strings.Repeat("MTIzLmNo", 40), false}, // too long
+}
+
+func TestDirectoryCursor(t *testing.T) {
+	for _, tt := range cursorCases {
+		c, err := parseCursor(tt.in)
+		if (err == nil) != tt.ok {
+			t.Errorf("parseCursor(%q) = %v, %v; want ok %v", tt.in, c, err, tt.ok)
+			continue
+		}
+		if err == nil && c.String() != tt.in {
+			t.Errorf("parseCursor(%q).String() = %q, want it back", tt.in, c.String())
+		}
+	}
+}
+
+// FuzzDirectoryCursor: any text a client sends as after is refused or read back as itself,
+// never a panic.
+func FuzzDirectoryCursor(f *testing.F) {
+	for _, tt := range cursorCases {
+		f.Add(tt.in)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := parseCursor(in)
+		if err == nil && c.String() != in {
+			t.Errorf("parseCursor(%q).String() = %q", in, c.String())
 		}
 	})
 }

@@ -101,15 +101,31 @@ func (c AccessCheck) MayWatch(ctx context.Context, channelID, userID string) err
 	return a.Check()
 }
 
-// MayWatch is nil when userID (empty: anonymous) may watch channelID, else a problem.
+// MayWatch is nil when userID (empty: anonymous) may watch channelID live and take part
+// (playback, chat, votes), else a problem: Watchable's, or 403 BannedFromChannel.
 func (s *Service) MayWatch(ctx context.Context, channelID, userID string) error {
 	return AccessCheck{s.store}.MayWatch(ctx, channelID, userID)
 }
 
-// AccessOf reads a viewer's standing towards a channel (for recordings, which a ban does
-// not hide but privacy does).
-func (s *Service) AccessOf(ctx context.Context, channelID, userID string) (Access, error) {
-	return s.store.WatchAccess(ctx, channelID, userID)
+// Watchable is the one check every route that shows a channel's content makes (its chat
+// settings, polls, past broadcasts and their chat; MayWatch adds bans to it for the live
+// stream, chat and votes): nil when viewerID (empty: anonymous) may see it, 403
+// PrivateChannel when the channel is private and the viewer neither owns it nor is on its
+// allowlist, 404 ChannelNotFound for an unknown channel. A ban alone does not hide what a
+// channel has published. The viewer's Access comes with it, for callers that serve the
+// content differently when the channel is private (not to shared caches).
+func (s *Service) Watchable(ctx context.Context, channelID, viewerID string) (Access, error) {
+	a, err := s.store.WatchAccess(ctx, channelID, viewerID)
+	if errors.Is(err, ErrNotFound) {
+		return a, unknownChannel()
+	}
+	if err != nil {
+		return a, fmt.Errorf("reading the viewer's access: %w", err)
+	}
+	if a.Shut() {
+		return a, errPrivate()
+	}
+	return a, nil
 }
 
 // Shut reports whether the channel is private and the viewer neither owns it nor is on its
@@ -146,6 +162,19 @@ func (s *Service) SetPrivate(ctx context.Context, userID string, private bool) e
 		return err
 	}
 	s.log.Info("channel privacy set", "channel", ch.ID, "private", private)
+	if !private || s.onPrivate == nil {
+		return nil
+	}
+	// Those who may stay: the owner and the allowlist (banned ones are gone already).
+	allowed, err := s.store.Allowlist(ctx, ch.ID, MaxAllowlist)
+	if err != nil {
+		return fmt.Errorf("reading the allowlist of a channel made private: %w", err)
+	}
+	keep := []string{userID}
+	for _, p := range allowed {
+		keep = append(keep, p.UserID)
+	}
+	s.onPrivate(ctx, ch.ID, keep)
 	return nil
 }
 

@@ -44,6 +44,14 @@ type Service struct {
 	onBan   func(ctx context.Context, channelID, userID string)
 	// onDisallow: a user was taken off a channel's allowlist (see OnDisallow).
 	onDisallow func(ctx context.Context, channelID, userID string)
+	// onPrivate: a channel was made private (see OnPrivate).
+	onPrivate func(ctx context.Context, channelID string, keep []string)
+}
+
+// OnPrivate registers work to do when a channel is made private, such as closing every chat
+// connection to it on every node but those of keep: the user ids of its owner and allowlist.
+func (s *Service) OnPrivate(fn func(ctx context.Context, channelID string, keep []string)) {
+	s.onPrivate = fn
 }
 
 // OnBan registers work to do when a user is banned from a channel, such as closing their

@@ -65,6 +65,9 @@ var (
 	// ErrBanned is a user banned from the room; ErrRevoked a deleted or suspended account.
 	ErrBanned  = problem.Forbidden("BannedFromChannel", "You are banned from this channel.")
 	ErrRevoked = problem.Forbidden("AccountUnavailable", "This account can no longer chat.")
+	// ErrPrivate is a token issued before the room's channel turned private, to someone not
+	// on its allowlist.
+	ErrPrivate = problem.Forbidden("PrivateChannel", "This channel is private: only the people its owner invited may watch it.")
 )
 
 // Invalid is an action the protocol refuses, with the IVS error code to answer it with.

@@ -92,6 +92,7 @@ type Hub struct {
 	mu       sync.Mutex
 	rooms    map[string]*room
 	revoked  map[standingKey]time.Time   // bans (room, user) and deletions or suspensions ("", user), by when
+	private  map[string]restriction      // rooms whose channel turned private, by room id
 	standing map[standingKey]accessEntry // cached Access answers for sends
 	fanning  sync.WaitGroup              // fan-outs under way
 
@@ -122,6 +123,13 @@ func (h *Hub) SetRoomRate(perSecond int) { h.roomRate = perSecond }
 // SetAccess installs the check of a signed-in user's standing, made when a token is redeemed
 // and (cached for accessTTL) when they send. Without one, only bus events revoke access.
 func (h *Hub) SetAccess(a Access) { h.access = a }
+
+// restriction is a room's channel turning private: when, and the users who may stay (its
+// owner and allowlist).
+type restriction struct {
+	at   time.Time
+	keep map[string]bool
+}
 
 // standingKey names a ban (room and user) or a deleted or suspended account (user alone).
 type standingKey struct{ room, user string }
@@ -226,7 +234,7 @@ func NewHub(store TokenStore, publish Publish, log *slog.Logger, now func() time
 		now = time.Now
 	}
 	return &Hub{store: store, publish: publish, log: log, now: now, rooms: map[string]*room{}, roomRate: DefaultRoomRate,
-		revoked: map[standingKey]time.Time{}, standing: map[standingKey]accessEntry{},
+		revoked: map[standingKey]time.Time{}, standing: map[standingKey]accessEntry{}, private: map[string]restriction{},
 		fanoutDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "livehouse_chat_fanout_seconds",
 			Help:    "From a chat frame reaching this node to its fan-out's last write to the room's sockets (the oldest frame of each batch).",
@@ -322,6 +330,9 @@ func (h *Hub) Join(g *Grant, sink Sink, ip string) (*Conn, error) {
 	if err := h.revokedLocked(g, false); err != nil {
 		return nil, err
 	}
+	if p, ok := h.private[g.RoomID]; ok && !g.IssuedAt.After(p.at) && !p.keep[g.UserID] {
+		return nil, ErrPrivate // issued before the channel turned private, to someone not allowed
+	}
 	r := h.roomLocked(g.RoomID)
 	r.conns[c] = struct{}{}
 	r.snapshot = nil
@@ -379,8 +390,12 @@ type envelope struct {
 	Disconnect string    `json:"disconnect,omitempty"` // a user id whose connections to end
 	Reason     string    `json:"reason,omitempty"`
 	Revoke     time.Time `json:"revoke,omitzero"` // a ban (room subject) or the end of an account (user subject), at this time
-	received   time.Time // when it reached this node
-	json       []byte    // Frame's JSON
+	// Private: the room's channel turned private at Revoke; every connection but those of the
+	// users in Keep ends.
+	Private  bool      `json:"private,omitempty"`
+	Keep     []string  `json:"keep,omitempty"`
+	received time.Time // when it reached this node
+	json     []byte    // Frame's JSON
 }
 
 // Error answers one connection's action with an error frame.
@@ -599,6 +614,58 @@ func (h *Hub) Ban(ctx context.Context, roomID, userID string) {
 	h.send(ctx, roomID, env, nil, "")
 }
 
+// MaxKeep bounds the users a Restrict keeps in the room (a channel's owner and its
+// allowlist fit).
+const MaxKeep = 2000
+
+// Restrict ends, on every node, every connection to a room whose channel has turned private,
+// anonymous ones included, but those of the users in keep (its owner and allowlist); tokens
+// issued for the room until now to anyone else are void.
+func (h *Hub) Restrict(ctx context.Context, roomID string, keep []string) error {
+	if len(keep) > MaxKeep {
+		return fmt.Errorf("restricting chat room %s: %d users to keep, at most %d", roomID, len(keep), MaxKeep)
+	}
+	data, _ := json.Marshal(&envelope{Private: true, Keep: keep, Revoke: h.now(), Reason: "channel is private"})
+	if err := h.publish(ctx, SubjectPrefix+roomID, data); err != nil {
+		return fmt.Errorf("restricting chat room %s: %w", roomID, err)
+	}
+	return nil
+}
+
+// deliverRestrict carries out a Restrict on this node: each connection to end is told it is
+// disconnected (the IVS DISCONNECT_USER event), then closed.
+func (h *Hub) deliverRestrict(roomID string, env *envelope) {
+	if env.Revoke.IsZero() || len(env.Keep) > MaxKeep {
+		return
+	}
+	keep := make(map[string]bool, len(env.Keep))
+	for _, id := range env.Keep {
+		if id != "" && !strings.HasPrefix(id, AnonymousPrefix) {
+			keep[id] = true
+		}
+	}
+	var out []*Conn
+	h.mu.Lock()
+	if prev, ok := h.private[roomID]; !ok || env.Revoke.After(prev.at) {
+		h.private[roomID] = restriction{at: env.Revoke, keep: keep}
+	}
+	if r := h.rooms[roomID]; r != nil {
+		for c := range r.conns {
+			if !keep[c.Grant.UserID] {
+				out = append(out, c)
+			}
+		}
+	}
+	h.mu.Unlock()
+	const reason = "channel is private"
+	sent := h.now().UTC().Format("2006-01-02T15:04:05.000Z")
+	for _, c := range out {
+		c.send(Encode(&Frame{Type: "EVENT", ID: NewID(), EventName: "aws:DISCONNECT_USER", SendTime: sent,
+			Attributes: map[string]string{"UserId": c.Grant.UserID, "Reason": reason}}))
+		c.sink.Close(reason)
+	}
+}
+
 func (h *Hub) disconnectEnvelope(userID, reason string) *envelope {
 	now := h.now().UTC().Format("2006-01-02T15:04:05.000Z")
 	return &envelope{
@@ -634,7 +701,14 @@ func (h *Hub) Deliver(subject string, data []byte) {
 	}
 	roomID := subject[len(SubjectPrefix):]
 	env := envelope{received: time.Now()}
-	if err := json.Unmarshal(data, &env); err != nil || env.Frame == nil {
+	if err := json.Unmarshal(data, &env); err != nil {
+		return
+	}
+	if env.Private {
+		h.deliverRestrict(roomID, &env)
+		return
+	}
+	if env.Frame == nil {
 		return
 	}
 	env.json, _ = json.Marshal(env.Frame) // a Frame always encodes
@@ -833,6 +907,11 @@ func (h *Hub) Purge(ctx context.Context) {
 	for k, at := range h.revoked {
 		if now.Sub(at) > revokedKeep {
 			delete(h.revoked, k)
+		}
+	}
+	for id, p := range h.private {
+		if now.Sub(p.at) > revokedKeep {
+			delete(h.private, id)
 		}
 	}
 	for k, e := range h.standing {

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -201,5 +202,69 @@ func TestPurgePurgesExpiredTokens(t *testing.T) {
 	h.Purge(context.Background())
 	if len(store.at) != 1 || !store.at[0].Equal(clk.Now()) {
 		t.Errorf("purges at %v, want one at %v", store.at, clk.Now())
+	}
+}
+
+// A room whose channel turns private loses, on every node, the connections of everyone but
+// the users kept (its owner and allowlist), anonymous ones included, after the
+// DISCONNECT_USER event; a token issued before to anyone else no longer joins, one issued
+// after (the token route has checked the allowlist) does.
+func TestRestrictOnEveryNode(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	tokens := &memTokens{m: map[string]string{}}
+	var nodes []*Hub
+	publish := func(_ context.Context, subject string, data []byte) error {
+		for _, h := range nodes { // the bus: every node hears every room message
+			h.Deliver(subject, data)
+		}
+		return nil
+	}
+	for range 2 {
+		nodes = append(nodes, NewHub(tokens, publish, slog.New(slog.DiscardHandler), clk.Now))
+	}
+	a, b := nodes[0], nodes[1]
+	grant := func(user string) *Grant { return &Grant{RoomID: "r", UserID: user, IssuedAt: clk.Now()} }
+	conns := map[string]*Conn{
+		"owner@a": join(a, grant("owner")), "fan@b": join(b, grant("fan")),
+		"stranger@a": join(a, grant("stranger")), "stranger@b": join(b, grant("stranger")),
+		"anon@b": join(b, grant(AnonymousPrefix+"x")), "other-room@a": join(a, &Grant{RoomID: "s", UserID: "stranger"}),
+	}
+	before, err := a.Redeem(ctx, issue(t, a, "r", "stranger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Second)
+	if err := a.Restrict(ctx, "r", []string{"owner", "fan"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range conns {
+		want := ""
+		if name == "stranger@a" || name == "stranger@b" || name == "anon@b" {
+			want = "channel is private"
+			got := frames(c)
+			if len(got) != 1 || got[0]["EventName"] != "aws:DISCONNECT_USER" {
+				t.Errorf("%s was sent %v, want a DISCONNECT_USER event", name, got)
+			}
+		}
+		if got := closedWith(c); got != want {
+			t.Errorf("%s closed with %q, want %q", name, got, want)
+		}
+	}
+	for i, h := range nodes {
+		if _, err := h.Join(before, &sink{hub: h}, ""); !errors.Is(err, ErrPrivate) {
+			t.Errorf("node %d: joining with a token from before = %v, want ErrPrivate", i, err)
+		}
+	}
+	clk.add(time.Second)
+	after, err := b.Redeem(ctx, issue(t, b, "r", "stranger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join(after, &sink{hub: b}, ""); err != nil {
+		t.Errorf("joining with a token issued after = %v", err)
+	}
+	if err := a.Restrict(ctx, "r", make([]string, MaxKeep+1)); err == nil {
+		t.Errorf("Restrict kept %d users", MaxKeep+1)
 	}
 }

@@ -203,13 +203,15 @@ func handleDirectory(ch *channels.Service, vc ViewerCounter, log *slog.Logger) h
 	type response struct {
 		Channels   []channelCard `json:"channels"`
 		MaxResults int           `json:"maxResults"`
+		// Next is the after of the next page, when this one is full (sort=recent).
+		Next string `json:"next,omitempty"`
 	}
 	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		v := r.URL.Query()
 		if v.Get("live") != "true" {
 			return 0, nil, problem.Invalid("MissingFilter", "live", "Add the filter live=true.")
 		}
-		q := channels.DirectoryQuery{Category: v.Get("category"), Query: v.Get("q"), Sort: v.Get("sort")}
+		q := channels.DirectoryQuery{Category: v.Get("category"), Query: v.Get("q"), Sort: v.Get("sort"), After: v.Get("after")}
 		if s := v.Get("limit"); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > channels.DirectorySize {
@@ -221,13 +223,13 @@ func handleDirectory(ch *channels.Service, vc ViewerCounter, log *slog.Logger) h
 		if vc != nil {
 			count = vc.Viewers
 		}
-		list, err := ch.Directory(r.Context(), q, count)
+		list, next, err := ch.Directory(r.Context(), q, count)
 		if err != nil {
 			return 0, nil, err
 		}
 		out := cards(list)
 		countViewers(vc, out)
-		return http.StatusOK, response{Channels: out, MaxResults: channels.DirectorySize}, nil
+		return http.StatusOK, response{Channels: out, MaxResults: channels.DirectorySize, Next: next}, nil
 	})
 }
 

@@ -160,6 +160,33 @@ func TestDirectoryFilters(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", tt.query, diff)
 		}
 	}
+	// Pages: a full page sorted by recent carries next, the after of the page that follows;
+	// the last page has none; a page sorted by viewers has none.
+	page := func(query string) (names []string, next string) {
+		t.Helper()
+		var body struct {
+			Channels []struct{ Username string }
+			Next     string
+		}
+		if err := json.Unmarshal(e.want(e.call("GET", "/api/channels?live=true&"+query, "", nil), 200).body, &body); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range body.Channels {
+			names = append(names, c.Username)
+		}
+		return names, body.Next
+	}
+	first, firstNext := page("limit=2")
+	second, secondNext := page("limit=2&after=" + url.QueryEscape(firstNext))
+	if diff := cmp.Diff([]any{[]string{"quiet", "pianoman"}, []string{"chessy"}, ""}, []any{first, second, secondNext}); diff != "" || firstNext == "" {
+		t.Errorf("pages of 2 (-want +got), first next %q:\n%s", firstNext, diff)
+	}
+	if names, next := page("q=chess&limit=1&after=" + url.QueryEscape(firstNext)); !cmp.Equal(names, []string{"chessy"}) || next == "" {
+		t.Errorf("search after the first page = %v, next %q; want chessy and a next", names, next)
+	}
+	if _, next := page("sort=viewers&limit=1"); next != "" {
+		t.Errorf("a page by viewers has next %q", next)
+	}
 	for _, tt := range []struct{ query, code string }{
 		{"q=" + strings.Repeat("a", 101), "InvalidQuery"},
 		{"q=" + url.QueryEscape("a b c d e f"), "InvalidQuery"},
@@ -168,6 +195,9 @@ func TestDirectoryFilters(t *testing.T) {
 		{"limit=51", "InvalidLimit"},
 		{"limit=x", "InvalidLimit"},
 		{"category=" + url.QueryEscape("Just Chatting"), "InvalidCategory"},
+		{"after=" + url.QueryEscape("not a cursor"), "InvalidCursor"},
+		{"after=bm90LWEtY3Vyc29y", "InvalidCursor"}, // base64 of "not-a-cursor"
+		{"sort=viewers&after=" + firstNext, "InvalidCursor"},
 	} {
 		res := e.want(e.call("GET", "/api/channels?live=true&"+tt.query, "", nil), 400)
 		if code := res.errorCode(t); code != tt.code {

@@ -244,6 +244,11 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 	chs.OnDisallow(func(ctx context.Context, channelID, userID string) {
 		hub.DisconnectUser(ctx, channelID, userID, "no longer allowed")
 	})
+	chs.OnPrivate(func(ctx context.Context, channelID string, keep []string) {
+		if err := hub.Restrict(ctx, channelID, keep); err != nil {
+			t.Errorf("Restrict: %v", err)
+		}
+	})
 	acc.BeforeDelete(func(ctx context.Context, userID string) {
 		chat.EndUser(ctx, publish, userID, "account deleted", time.Now())
 	})

@@ -31,8 +31,8 @@ func handleGetPoll(acc *accounts.Service, chs *channels.Service, ps *polls.Servi
 			viewerID = viewer.ID
 		}
 		// A private channel's poll is for the people who may watch it.
-		if a, err := chs.AccessOf(r.Context(), p.ChannelID, viewerID); err != nil || a.Shut() {
-			return http.StatusOK, response{}, err
+		if _, err := chs.Watchable(r.Context(), p.ChannelID, viewerID); err != nil {
+			return 0, nil, err
 		}
 		v, err := ps.Current(r.Context(), p.ChannelID, viewerID)
 		return http.StatusOK, response{Poll: v}, err
@@ -76,10 +76,8 @@ func handleVote(chs *channels.Service, ps *polls.Service, log *slog.Logger) http
 		if err != nil {
 			return 0, nil, err
 		}
-		// Only those who may watch the channel vote (channels.Access.Check: private, banned).
-		if a, err := chs.AccessOf(r.Context(), p.ChannelID, currentUser(r).ID); err != nil {
-			return 0, nil, err
-		} else if err := a.Check(); err != nil {
+		// Only those who may watch the channel vote (not banned, on a private one's allowlist).
+		if err := chs.MayWatch(r.Context(), p.ChannelID, currentUser(r).ID); err != nil {
 			return 0, nil, err
 		}
 		v, err := ps.Vote(r.Context(), p.ChannelID, currentUser(r).ID, *in.Option)
@@ -107,11 +105,15 @@ func handleSessionPolls(chs *channels.Service, ps *polls.Service, log *slog.Logg
 }
 
 // handleGetChatSettings is GET /api/channels/{username}/chat-settings: the room's chat
-// controls, public so that viewers' chat can say why it refuses them.
-func handleGetChatSettings(chs *channels.Service, hub *chat.Hub, log *slog.Logger) http.Handler {
+// controls, for whoever may see the channel (everyone, unless it is private), so that
+// viewers' chat can say why it refuses them.
+func handleGetChatSettings(acc *accounts.Service, chs *channels.Service, hub *chat.Hub, log *slog.Logger) http.Handler {
 	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		p, err := chs.ByUsername(r.Context(), r.PathValue("username"))
 		if err != nil {
+			return 0, nil, err
+		}
+		if _, err := chs.Watchable(r.Context(), p.ChannelID, viewerID(acc, r)); err != nil {
 			return 0, nil, err
 		}
 		s, err := hub.Settings(r.Context(), p.ChannelID)

@@ -2,9 +2,12 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // channelView is what a caller's GET /api/channels/{username} says about watching.
@@ -270,5 +273,137 @@ func TestPrivacyBelongsToTheOwner(t *testing.T) {
 	}
 	if v := e.channelView(t, "owner", other.token); v.MayWatch {
 		t.Errorf("the other user may watch: %+v", v)
+	}
+}
+
+// closedWith reads a chat connection until it closes and returns the reason it was given;
+// it fails if the connection stays open for 30 s (a close comes in milliseconds).
+func (c *chatClient) closedWith() string {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.ws.Read(ctx)
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			c.t.Fatalf("the chat connection stayed open")
+		}
+		var ce websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Reason
+		}
+		return err.Error()
+	}
+}
+
+// TestPrivateSwitchClosesChat: when a channel turns private, the chat connections opened
+// while it was public close at once, anonymous ones included, but the owner's and the
+// allowlist's, which go on; a token issued before the switch no longer joins.
+func TestPrivateSwitchClosesChat(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	owner, fan, stranger := e.signUp("owner"), e.signUp("fan1"), e.signUp("stranger")
+	e.want(e.call("PUT", "/api/channels/owner/allowlist/fan1", owner.token, nil), 204)
+	conns := map[string]*chatClient{}
+	for name, tok := range map[string]string{"owner": owner.token, "fan": fan.token, "stranger": stranger.token, "anonymous": ""} {
+		chatTok, _ := e.chatToken(tok, "owner")
+		c, err := e.connect(chatTok)
+		if err != nil {
+			t.Fatalf("%s connecting: %v", name, err)
+		}
+		conns[name] = c
+	}
+	strangerLater, _ := e.chatToken(stranger.token, "owner")
+	anonLater, _ := e.chatToken("", "owner")
+
+	e.want(e.call("PUT", "/api/channels/owner/privacy", owner.token, map[string]any{"private": true}), 200)
+	for _, name := range []string{"stranger", "anonymous"} {
+		if got := conns[name].closedWith(); got != "channel is private" {
+			t.Errorf("%s's chat closed with %q, want %q", name, got, "channel is private")
+		}
+	}
+	for name, tok := range map[string]string{"stranger": strangerLater, "anonymous": anonLater} {
+		c, err := e.connect(tok)
+		if err != nil {
+			continue // refused at the handshake: as good
+		}
+		if got := c.closedWith(); got != "channel is private" {
+			t.Errorf("%s's token from before the switch joined: closed with %q", name, got)
+		}
+	}
+	// The owner and the fan are still in the room: a message reaches both.
+	conns["owner"].send(map[string]string{"Action": "SEND_MESSAGE", "RequestId": "r1", "Content": "still here?"})
+	for _, name := range []string{"owner", "fan"} {
+		for {
+			f := conns[name].next()
+			if f["Type"] == "MESSAGE" {
+				if f["Content"] != "still here?" {
+					t.Errorf("%s got %v", name, f)
+				}
+				break
+			}
+		}
+	}
+}
+
+// TestChannelContentIsWatchable: every route that shows a channel's content asks
+// channels.Service.Watchable (or MayWatch, which adds bans): while the channel is public
+// everyone gets it; once private, its owner and allowlist still do, and a stranger or an
+// anonymous viewer is refused (403 PrivateChannel, or 404 for a recording, whose id does not
+// say whose it is).
+func TestChannelContentIsWatchable(t *testing.T) {
+	e := newEnv(t, autoVerify(true))
+	owner, fan, stranger := e.signUp("owner"), e.signUp("fan1"), e.signUp("stranger")
+	e.startSession(owner, "st-live")
+	e.want(e.call("POST", "/api/channels/owner/poll", owner.token, map[string]any{"question": "Next?", "options": []string{"a", "b"}, "duration": 300}), 201)
+	rec := e.recording(owner, "st-rec", false)
+	e.want(e.call("PUT", "/api/channels/owner/allowlist/fan1", owner.token, nil), 204)
+
+	viewers := []struct{ name, token string }{{"owner", owner.token}, {"allowed", fan.token}, {"stranger", stranger.token}, {"anonymous", ""}}
+	routes := []struct {
+		name, method, path string
+		body               any
+		public, private    [4]int // by viewer, as listed above
+		refusal            string // the error code of a refusal once private
+	}{
+		{"chat token", "POST", "/api/chat/token", map[string]string{"channel": "owner"}, [4]int{200, 200, 200, 200}, [4]int{200, 200, 403, 403}, "PrivateChannel"},
+		{"chat settings", "GET", "/api/channels/owner/chat-settings", nil, [4]int{200, 200, 200, 200}, [4]int{200, 200, 403, 403}, "PrivateChannel"},
+		{"poll", "GET", "/api/channels/owner/poll", nil, [4]int{200, 200, 200, 200}, [4]int{200, 200, 403, 403}, "PrivateChannel"},
+		// Votes: the first round votes, the second finds the vote made (409), or is refused.
+		{"vote", "POST", "/api/channels/owner/poll/votes", map[string]int{"option": 0}, [4]int{201, 201, 201, 401}, [4]int{409, 409, 403, 401}, "PrivateChannel"},
+		{"videos", "GET", "/api/channels/owner/videos", nil, [4]int{200, 200, 200, 200}, [4]int{200, 200, 403, 403}, "PrivateChannel"},
+		{"video", "GET", "/api/videos/" + rec, nil, [4]int{200, 200, 200, 200}, [4]int{200, 200, 404, 404}, "RecordingNotFound"},
+		{"video chat", "GET", "/api/videos/" + rec + "/chat", nil, [4]int{200, 200, 200, 200}, [4]int{200, 200, 404, 404}, "RecordingNotFound"},
+		{"VOD playlist", "GET", "/hls/vod/" + rec + "/index.m3u8", nil, [4]int{200, 200, 200, 200}, [4]int{200, 200, 404, 404}, "RecordingNotFound"},
+	}
+	check := func(phase string, private bool) {
+		for _, rt := range routes {
+			for i, v := range viewers {
+				want := rt.public[i]
+				if private {
+					want = rt.private[i]
+				}
+				res := e.call(rt.method, rt.path, v.token, rt.body)
+				if res.status != want {
+					t.Errorf("%s, %s as %s: %d %s, want %d", phase, rt.name, v.name, res.status, res.body, want)
+					continue
+				}
+				if private && (want == 403 || want == 404) {
+					if code := res.errorCode(t); code != rt.refusal {
+						t.Errorf("%s, %s as %s: %s, want %s", phase, rt.name, v.name, code, rt.refusal)
+					}
+				}
+			}
+		}
+	}
+	check("public", false)
+	e.want(e.call("PUT", "/api/channels/owner/privacy", owner.token, map[string]any{"private": true}), 200)
+	check("private", true)
+	// The page itself answers everyone, and says who may watch.
+	for i, v := range viewers {
+		if got, want := e.channelView(t, "owner", v.token).MayWatch, i < 2; got != want {
+			t.Errorf("channel page as %s: mayWatch %v, want %v", v.name, got, want)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -57,10 +56,9 @@ func handleChannelVideos(acc *accounts.Service, chs *channels.Service, recs *rec
 		if err != nil {
 			return 0, nil, err
 		}
-		if p.Private { // its past broadcasts too are for the owner and the allowlist only
-			if a, err := chs.AccessOf(r.Context(), p.ChannelID, viewerID(acc, r)); err != nil || a.Shut() {
-				return 0, nil, cmp.Or[error](err, problem.Forbidden("PrivateChannel", "This channel is private: only the people its owner invited may watch it."))
-			}
+		// Its past broadcasts too are for the owner and the allowlist only.
+		if _, err := chs.Watchable(r.Context(), p.ChannelID, viewerID(acc, r)); err != nil {
+			return 0, nil, err
 		}
 		list, err := recs.List(r.Context(), viewerID(acc, r), p.ChannelID, p.UserID, 0)
 		if err != nil {
@@ -83,7 +81,7 @@ func handleVideo(acc *accounts.Service, chs *channels.Service, recs *recordings.
 		if err != nil {
 			return 0, nil, err
 		}
-		if err := privateRecording(r, chs, rec.ChannelID, viewerID(acc, r)); err != nil {
+		if _, err := privateRecording(r, chs, rec.ChannelID, viewerID(acc, r)); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusOK, videoOf(rec), nil
@@ -112,7 +110,7 @@ func handleVideoChat(acc *accounts.Service, chs *channels.Service, recs *recordi
 		if err != nil {
 			return 0, nil, err
 		}
-		if err := privateRecording(r, chs, rec.ChannelID, viewerID(acc, r)); err != nil {
+		if _, err := privateRecording(r, chs, rec.ChannelID, viewerID(acc, r)); err != nil {
 			return 0, nil, err
 		}
 		q := r.URL.Query()
@@ -148,13 +146,14 @@ func handleVideoChat(acc *accounts.Service, chs *channels.Service, recs *recordi
 }
 
 // privateRecording hides the recordings of a private channel from everyone but its owner and
-// its allowlist, as if they did not exist.
-func privateRecording(r *http.Request, chs *channels.Service, channelID, viewerID string) error {
-	a, err := chs.AccessOf(r.Context(), channelID, viewerID)
-	if err == nil && a.Shut() {
-		return problem.NotFound("RecordingNotFound", "There is no such recording.")
+// its allowlist (channels.Service.Watchable), as if they did not exist: a recording's id does
+// not tell whose it is.
+func privateRecording(r *http.Request, chs *channels.Service, channelID, viewerID string) (channels.Access, error) {
+	a, err := chs.Watchable(r.Context(), channelID, viewerID)
+	if channels.IsPrivate(err) {
+		return a, problem.NotFound("RecordingNotFound", "There is no such recording.")
 	}
-	return err
+	return a, err
 }
 
 type videoChange struct {
@@ -241,10 +240,7 @@ func handleVOD(acc *accounts.Service, chs *channels.Service, recs *recordings.Se
 			fail(err)
 			return
 		}
-		access, err := chs.AccessOf(r.Context(), rec.ChannelID, viewerID(acc, r))
-		if err == nil && access.Shut() {
-			err = problem.NotFound("RecordingNotFound", "There is no such recording.")
-		}
+		access, err := privateRecording(r, chs, rec.ChannelID, viewerID(acc, r))
 		if err != nil {
 			fail(err)
 			return

@@ -121,7 +121,7 @@ func apiRoutes(d Deps) []route {
 		{"DELETE /api/channels/{username}/poll", auth(ownerOf(log, handleEndPoll(chs, d.Polls, log)))},
 		{"POST /api/channels/{username}/poll/votes", auth(handleVote(chs, d.Polls, log))},
 		{"GET /api/me/sessions/{sessionId}/polls", auth(handleSessionPolls(chs, d.Polls, log))},
-		{"GET /api/channels/{username}/chat-settings", handleGetChatSettings(chs, d.Chat, log)},
+		{"GET /api/channels/{username}/chat-settings", handleGetChatSettings(acc, chs, d.Chat, log)},
 		{"PUT /api/channels/{username}/chat-settings", auth(ownerOf(log, handlePutChatSettings(chs, d.Chat, log)))},
 		{"GET /api/assets/{channelId}/{kind}/{version}", handleAsset(chs, log)},
 		{"GET /api/images", handleImageProxy(d.Images, log)},

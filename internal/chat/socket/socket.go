@@ -195,8 +195,11 @@ func (s *Server) Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, p
 
 // closeReason is the close frame's reason for a grant the hub refused.
 func closeReason(err error) string {
-	if errors.Is(err, chat.ErrBanned) {
+	switch {
+	case errors.Is(err, chat.ErrBanned):
 		return "banned"
+	case errors.Is(err, chat.ErrPrivate):
+		return "channel is private"
 	}
 	return "account unavailable"
 }

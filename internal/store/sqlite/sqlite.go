@@ -46,6 +46,11 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	if path != ":memory:" {
 		q.Add("_pragma", "journal_mode(WAL)")
+		// Reads of the database file through a memory map, shared by every connection,
+		// instead of a read system call for each page the connection's own small cache (2
+		// MiB) lacks: at 100,000 channels, those reads were half the CPU time of a
+		// directory search. The map grows with the file up to this bound.
+		q.Add("_pragma", "mmap_size(1073741824)")
 	}
 	q.Set("_txlock", "immediate") // writers queue on the busy timeout instead of failing to upgrade
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())

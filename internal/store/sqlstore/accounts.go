@@ -145,9 +145,15 @@ func (s *DB) UpdateUser(ctx context.Context, id string, c accounts.UserChange) e
 		if err := oneRow(res, accounts.ErrNotFound); err != nil {
 			return err
 		}
+		if err := s.lockChannels(ctx, tx, channelsOfUser, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE channel_terms SET term = ? WHERE kind = 'u' AND channel_id IN (SELECT id FROM channels WHERE user_id = ?)`),
 			strings.ToLower(*c.Username), id)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.refreshLiveTerms(ctx, tx, channelsOfUser, id)
 	})
 }
 

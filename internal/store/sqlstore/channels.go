@@ -25,24 +25,26 @@ const profileJoins = `
 
 // The queries behind the channel pages, named so that QueryPlans can show how the database
 // runs them.
-const (
+var (
 	profileByUsernameQuery = profileSelect + ` FROM users u JOIN channels c ON c.user_id = u.id` + profileJoins + `
 		WHERE u.username_key = ?`
 	followingQuery = profileSelect + `, f.created_at
 		FROM follows f JOIN channels c ON c.id = f.channel_id JOIN users u ON u.id = c.user_id` + profileJoins + `
 		WHERE f.follower_id = ? AND u.suspended_at IS NULL
-			AND (c.private = 0 OR EXISTS (SELECT 1 FROM channel_allowlist a WHERE a.channel_id = c.id AND a.user_id = f.follower_id))
+			AND ` + openTo("f.follower_id") + `
 		ORDER BY CASE WHEN live.started_at IS NULL THEN 1 ELSE 0 END, live.started_at DESC, f.created_at DESC
 		LIMIT ?`
-	liveFrom = profileSelect + ` FROM stream_sessions live
+	liveJoins = `
 		JOIN channels c ON c.id = live.channel_id JOIN users u ON u.id = c.user_id
 		LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
 		LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
-		LEFT JOIN categories cat ON cat.slug = c.category
+		LEFT JOIN categories cat ON cat.slug = c.category`
+	liveWhere = `
 		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL AND u.suspended_at IS NULL AND u.email_verified_at IS NOT NULL
 			AND c.private = 0`
+	liveFrom  = profileSelect + ` FROM stream_sessions live` + liveJoins + liveWhere
 	liveOrder = `
-		ORDER BY live.started_at DESC LIMIT ?`
+		ORDER BY live.started_at DESC, live.channel_id DESC LIMIT ?`
 	liveQuery = liveFrom + liveOrder
 )
 
@@ -54,7 +56,8 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 		explain = "EXPLAIN "
 	}
 	plans := map[string]string{}
-	searchQuery, searchArgs := s.directoryQuery(channels.DirectoryFilter{Category: "gaming", Words: []string{"chess"}, Limit: 50})
+	searchQuery, searchArgs := s.directoryQuery(channels.DirectoryFilter{Category: "gaming", Words: []string{"chess", "pia"}, Limit: 50})
+	pageQuery, pageArgs := s.directoryQuery(channels.DirectoryFilter{Limit: 50, After: &channels.DirectoryCursor{StartedAt: time.UnixMilli(1), ChannelID: "ch_x"}})
 	for name, q := range map[string]struct {
 		query string
 		args  []any
@@ -63,6 +66,7 @@ func (s *DB) QueryPlans(ctx context.Context) (map[string]string, error) {
 		"following": {followingQuery, []any{"u_someone", 500}},
 		"directory": {liveQuery, []any{50}},
 		"search":    {searchQuery, searchArgs},
+		"page":      {pageQuery, pageArgs}, // the directory's next page
 	} {
 		rows, err := s.db.QueryContext(ctx, explain+s.q(q.query), q.args...)
 		if err != nil {
@@ -109,6 +113,27 @@ func (s *DB) profiles(ctx context.Context, query string, args ...any) ([]*channe
 	if err != nil {
 		return nil, err
 	}
+	return scanProfiles(rows)
+}
+
+// preparedProfiles is profiles through a prepared statement, for the directory's queries
+// (their texts are few; see prepared).
+func (s *DB) preparedProfiles(ctx context.Context, query string, args ...any) ([]*channels.Profile, error) {
+	st, err := s.prepared(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.profiles(ctx, query, args...)
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanProfiles(rows)
+}
+
+func scanProfiles(rows *sql.Rows) ([]*channels.Profile, error) {
 	defer rows.Close()
 	out := []*channels.Profile{}
 	for rows.Next() {
@@ -208,7 +233,7 @@ func (s *DB) Following(ctx context.Context, followerID string, limit int) ([]*ch
 
 // Live lists live channels, newest start first, through the stream_sessions_live index.
 func (s *DB) Live(ctx context.Context, limit int) ([]*channels.Profile, error) {
-	return s.profiles(ctx, liveQuery, limit)
+	return s.preparedProfiles(ctx, liveQuery, limit)
 }
 
 // Ban bars userID from channelID; banning twice keeps the first time.
@@ -285,14 +310,48 @@ func (s *DB) OpenStreamSession(ctx context.Context, id, channelID, node string, 
 	return err
 }
 
-// StartStreamSession marks a session live (its first part is playable).
+// StartStreamSession marks a session live (its first part is playable); its channel's
+// search terms join live_terms.
 func (s *DB) StartStreamSession(ctx context.Context, id string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_sessions SET started_at = ? WHERE id = ? AND started_at IS NULL`), ms(at), id)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockChannels(ctx, tx, channelOfSession, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE stream_sessions SET started_at = ? WHERE id = ? AND started_at IS NULL`), ms(at), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return s.refreshLiveTerms(ctx, tx, channelOfSession, id)
+	})
+}
+
+// EndStreamSession closes a session; its channel's search terms leave live_terms.
+func (s *DB) EndStreamSession(ctx context.Context, id string, at time.Time) error {
+	_, err := s.endStreamSession(ctx, id, at, "")
 	return err
 }
 
-// EndStreamSession closes a session.
-func (s *DB) EndStreamSession(ctx context.Context, id string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`), ms(at), id)
-	return err
+// endStreamSession closes an open session at end if it still matches cond (with the time as
+// its one parameter, see staleLease; "" for none), rebuilding its channel's live_terms in the
+// same transaction, and reports whether it closed it.
+func (s *DB) endStreamSession(ctx context.Context, id string, end time.Time, cond string, condArgs ...any) (bool, error) {
+	var ended bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockChannels(ctx, tx, channelOfSession, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE stream_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`+cond), append([]any{ms(end), id}, condArgs...)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		ended = true
+		return s.refreshLiveTerms(ctx, tx, channelOfSession, id)
+	})
+	return ended, err
 }

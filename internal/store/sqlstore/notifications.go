@@ -110,7 +110,7 @@ func (s *DB) GoLiveRecipients(ctx context.Context, channelID, after string, limi
 		FROM follows f JOIN users u ON u.id = f.follower_id JOIN channels c ON c.id = f.channel_id
 		LEFT JOIN notification_settings ns ON ns.user_id = u.id
 		WHERE f.channel_id = ? AND f.notify = 1 AND f.follower_id > ? AND u.suspended_at IS NULL
-			AND (c.private = 0 OR EXISTS (SELECT 1 FROM channel_allowlist a WHERE a.channel_id = c.id AND a.user_id = u.id))
+			AND `+openTo("u.id")+`
 		ORDER BY f.follower_id LIMIT ?`), channelID, after, limit)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,18 @@ func (s *DB) SetPrivate(ctx context.Context, channelID string, private bool) err
 	return oneRow(res, channels.ErrNotFound)
 }
 
+// allowlisted is the SQL test that the user (an SQL expression: a column, or "?") is on the
+// allowlist of the channel c, the one spelling of it for every query that needs it.
+func allowlisted(user string) string {
+	return `EXISTS (SELECT 1 FROM channel_allowlist a WHERE a.channel_id = c.id AND a.user_id = ` + user + `)`
+}
+
+// openTo is the SQL test that the channel c is shown to the user (an SQL expression): it is
+// public, or the user is on its allowlist.
+func openTo(user string) string {
+	return `(c.private = 0 OR ` + allowlisted(user) + `)`
+}
+
 // ProfileByChannel finds a channel's profile by the channel's id.
 func (s *DB) ProfileByChannel(ctx context.Context, channelID string) (*channels.Profile, error) {
 	p, err := scanProfile(s.db.QueryRowContext(ctx, s.q(profileSelect+` FROM channels c JOIN users u ON u.id = c.user_id`+profileJoins+`
@@ -34,8 +46,7 @@ func (s *DB) ProfileByChannel(ctx context.Context, channelID string) (*channels.
 // is on its allowlist or is banned from it.
 func (s *DB) WatchAccess(ctx context.Context, channelID, userID string) (channels.Access, error) {
 	var a channels.Access
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT c.private <> 0, c.user_id = ?,
-		EXISTS (SELECT 1 FROM channel_allowlist a WHERE a.channel_id = c.id AND a.user_id = ?),
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT c.private <> 0, c.user_id = ?, `+allowlisted("?")+`,
 		EXISTS (SELECT 1 FROM bans b WHERE b.channel_id = c.id AND b.user_id = ?)
 		FROM channels c WHERE c.id = ?`), userID, userID, userID, channelID).Scan(&a.Private, &a.Owner, &a.Allowed, &a.Banned)
 	if isNoRows(err) {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,13 +35,50 @@ type Dialect struct {
 type DB struct {
 	db *sql.DB
 	d  Dialect
+
+	// stmts keeps the directory's statements prepared, by their text: preparing one cost
+	// about 0.4 ms in SQLite, as much as running it (see prepared).
+	stmtsMu sync.Mutex
+	stmts   map[string]*sql.Stmt
 }
 
 // New wraps an open database.
-func New(db *sql.DB, d Dialect) *DB { return &DB{db: db, d: d} }
+func New(db *sql.DB, d Dialect) *DB { return &DB{db: db, d: d, stmts: map[string]*sql.Stmt{}} }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.stmtsMu.Lock()
+	for q, st := range s.stmts {
+		st.Close()
+		delete(s.stmts, q)
+	}
+	s.stmtsMu.Unlock()
+	return s.db.Close()
+}
+
+// maxStmts bounds the statements prepared: the directory's shapes (0 to 5 words, a category
+// or not, a cursor or not) are far fewer.
+const maxStmts = 64
+
+// prepared returns query (already rewritten by q) prepared, preparing it the first time. Only
+// queries whose text comes from a bounded set of shapes may come here; past maxStmts it
+// prepares nothing and returns nil, for the caller to run the query as it is.
+func (s *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtsMu.Lock()
+	defer s.stmtsMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	if len(s.stmts) >= maxStmts {
+		return nil, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
+}
 
 // Ping checks the database answers, for /healthz.
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }

@@ -120,15 +120,15 @@ func (s *DB) endOpenSessions(ctx context.Context, at time.Time, query string, ar
 		if err != nil {
 			return ended, err
 		}
-		condArgs := []any{ms(end), id}
+		var condArgs []any
 		if cond != "" {
 			condArgs = append(condArgs, ms(at))
 		}
-		res, err := s.db.ExecContext(ctx, s.q(`UPDATE stream_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`+cond), condArgs...)
+		closed, err := s.endStreamSession(ctx, id, end, cond, condArgs...)
 		if err != nil {
 			return ended, err
 		}
-		if n, err := res.RowsAffected(); err == nil && n == 1 {
+		if closed {
 			ended[id] = streams.EndedSession{ChannelID: channelID, EndedAt: fromMS(ms(end))} // as stored
 		}
 	}

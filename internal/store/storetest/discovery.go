@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,5 +211,164 @@ func testDirectorySearch(t *testing.T, s Store) {
 	}
 	if got, _ := s.Directory(ctx, channels.DirectoryFilter{Limit: 2}); len(got) != 2 {
 		t.Errorf("limit 2 gave %d channels", len(got))
+	}
+}
+
+// liveTermRows counts a channel's rows in live_terms, the search's index of live channels, for
+// stores that are SQL databases (the suite's are): a search joins the session and so would
+// hide a stale row; this sees it.
+func liveTermRows(t *testing.T, s Store, channelID string) int {
+	t.Helper()
+	db, ok := s.(interface{ SQL() *sql.DB })
+	if !ok {
+		t.Skip("not an SQL store")
+	}
+	var n int
+	q := `SELECT COUNT(*) FROM live_terms WHERE channel_id = ?`
+	if d, ok := s.(interface{ Dialect() string }); ok && d.Dialect() == "postgres" {
+		q = `SELECT COUNT(*) FROM live_terms WHERE channel_id = $1`
+	}
+	if err := db.SQL().QueryRowContext(context.Background(), q, channelID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// testSearchStaleness: a search finds a live channel by its current terms only, and never a
+// channel that went offline, however it ended (its encoder left, or its node died); a
+// change made while offline is what the next session is found by.
+func testSearchStaleness(t *testing.T, s Store) {
+	ctx := context.Background()
+	_, a := mustCreate(t, s, "alice", "alice@example.com", true)
+	_, b := mustCreate(t, s, "bobby", "bob@example.com", true)
+	setInfo(t, s, a.ID, "Chess openings", "gaming", "beginner-friendly")
+	setInfo(t, s, b.ID, "Chess endgames", "gaming")
+	search := func(words ...string) []string {
+		t.Helper()
+		got, err := s.Directory(ctx, channels.DirectoryFilter{Words: words, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return usernames(got)
+	}
+	expect := func(when string, want map[string][]string) {
+		t.Helper()
+		for q, w := range want {
+			if diff := cmp.Diff(w, search(strings.Fields(q)...)); diff != "" {
+				t.Errorf("%s, search %q (-want +got):\n%s", when, q, diff)
+			}
+		}
+	}
+	expect("nobody live", map[string][]string{"chess": {}, "alice": {}})
+	if n := liveTermRows(t, s, a.ID); n != 0 {
+		t.Errorf("offline alice has %d live terms", n)
+	}
+
+	// Opened but not started (no playable part yet) is not live either.
+	mustOpenSession(t, s, "st-a1", a.ID, t0)
+	expect("alice's session opened", map[string][]string{"chess": {}})
+	if err := s.StartStreamSession(ctx, "st-a1", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OpenStreamSession(ctx, "st-b1", b.ID, "node-b", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartStreamSession(ctx, "st-b1", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	expect("both live", map[string][]string{"chess": {"bobby", "alice"}, "ali": {"alice"}, "friendly chess": {"alice"}, "endgames": {"bobby"}})
+
+	// A title changed during the stream: the old words find nothing.
+	setInfo(t, s, a.ID, "Piano practice", "music")
+	expect("alice's new title", map[string][]string{"chess": {"bobby"}, "openings": {}, "friendly": {}, "piano": {"alice"}, "pia pra": {"alice"}})
+
+	// Alice's encoder leaves; bobby's node dies without a lease, and its sessions are ended
+	// by another node.
+	if err := s.EndStreamSession(ctx, "st-a1", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ended, err := s.EndStaleStreamSessions(ctx, b.ID, t0.Add(2*time.Hour))
+	if err != nil || len(ended) != 1 {
+		t.Fatalf("EndStaleStreamSessions = %v, %v; want bobby's session", ended, err)
+	}
+	expect("both offline", map[string][]string{"chess": {}, "piano": {}, "alice": {}, "bobby": {}})
+	for name, id := range map[string]string{"alice": a.ID, "bobby": b.ID} {
+		if n := liveTermRows(t, s, id); n != 0 {
+			t.Errorf("%s offline still has %d live terms", name, n)
+		}
+	}
+
+	// Changed while offline, then live again: found by the new title, the username renamed
+	// meanwhile, and not by anything older.
+	setInfo(t, s, a.ID, "Guitar lessons", "music")
+	u, err := s.UserByLogin(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newName := "Alicia_Strings"
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{Username: &newName, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if n := liveTermRows(t, s, a.ID); n != 0 {
+		t.Errorf("alice changed while offline has %d live terms", n)
+	}
+	mustOpenSession(t, s, "st-a2", a.ID, t0.Add(3*time.Hour))
+	if err := s.StartStreamSession(ctx, "st-a2", t0.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	expect("alice live again", map[string][]string{"guitar": {"Alicia_Strings"}, "alicia": {"Alicia_Strings"}, "alice": {}, "piano": {}, "chess": {}})
+	if n := liveTermRows(t, s, a.ID); n != 3 { // guitar, lessons, alicia_strings
+		t.Errorf("alice live has %d live terms, want 3", n)
+	}
+	// Renamed while live.
+	newName = "Strummer"
+	if err := s.UpdateUser(ctx, u.ID, accounts.UserChange{Username: &newName, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	expect("alice renamed while live", map[string][]string{"alicia": {}, "strum": {"Strummer"}, "guitar": {"Strummer"}})
+}
+
+// testDirectoryPages: following the cursor of each page lists every live channel once, in
+// the directory's order, channels that went live in the same millisecond included, and with
+// search words too.
+func testDirectoryPages(t *testing.T, s Store) {
+	ctx := context.Background()
+	var want []string
+	for i := range 7 {
+		name := fmt.Sprintf("paged%d", i)
+		_, ch := mustCreate(t, s, name, name+"@example.com", true)
+		setInfo(t, s, ch.ID, "Chess night", "gaming")
+		at := t0.Add(time.Duration(i/2) * time.Minute) // pairs start together
+		mustOpenSession(t, s, "st-"+name, ch.ID, at)
+		if err := s.StartStreamSession(ctx, "st-"+name, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.Directory(ctx, channels.DirectoryFilter{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = usernames(all)
+	if len(want) != 7 {
+		t.Fatalf("directory = %v, want 7 channels", want)
+	}
+	for _, words := range [][]string{nil, {"chess"}, {"paged", "nig"}} {
+		var got []string
+		var after *channels.DirectoryCursor
+		for page := 0; page < 10; page++ {
+			list, err := s.Directory(ctx, channels.DirectoryFilter{Words: words, Limit: 2, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, usernames(list)...)
+			if len(list) < 2 {
+				break
+			}
+			last := list[len(list)-1]
+			after = &channels.DirectoryCursor{StartedAt: *last.LiveSince, ChannelID: last.ChannelID}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("pages of 2, words %v (-want +got):\n%s", words, diff)
+		}
 	}
 }

@@ -85,6 +85,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"StreamInfo", testStreamInfo},
 		{"Categories", testCategories},
 		{"DirectorySearch", testDirectorySearch},
+		{"SearchStaleness", testSearchStaleness},
+		{"DirectoryPages", testDirectoryPages},
 		{"Polls", testPolls},
 		{"PollConcurrentVotes", testPollConcurrentVotes},
 		{"ChatSettings", testChatSettings},
