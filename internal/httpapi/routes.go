@@ -104,9 +104,9 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/me/sessions", auth(handleSessions(d.Health, log))},
 		{"GET /api/me/sessions/{sessionId}", auth(handleSession(d.Health, log))},
 
-		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
+		{"GET /api/channels", handleDirectory(chs, d.Viewers, stageDirectory(d.Stages), log)},
 		{"GET /api/categories", handleCategories(chs, log)},
-		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, d.Views, links, log)},
+		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, d.Views, stageDirectory(d.Stages), links, log)},
 		{"POST /api/channels/{username}/views", handleViewBeacon(chs, d.Views, d.Config.TrustProxy, log)},
 		{"DELETE /api/channels/{username}/views", handleViewLeave(chs, d.Views, log)},
 		{"GET /api/channels/{username}/bans", auth(ownerOf(log, handleBans(chs, log)))},

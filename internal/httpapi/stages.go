@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"mime"
@@ -8,9 +10,59 @@ import (
 	"strings"
 
 	"github.com/livehouse/livehouse/internal/accounts"
+	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/stages"
 )
+
+// StageDirectory is what the channel pages and the directory need to know of stages.
+type StageDirectory interface {
+	Active(channelID string) bool
+	ActiveHosts() []string
+}
+
+// stageDirectory is nil (no stages) for a nil service.
+func stageDirectory(st *stages.Service) StageDirectory {
+	if st == nil {
+		return nil
+	}
+	return st
+}
+
+// withStages marks the directory's channels that host a stage and adds, after the live ones,
+// the public channels that host a stage without being live, up to limit.
+func withStages(ctx context.Context, ch *channels.Service, st StageDirectory, list []channelCard, limit int) ([]channelCard, error) {
+	if st == nil {
+		return list, nil
+	}
+	if limit <= 0 {
+		limit = channels.DirectorySize
+	}
+	seen := map[string]bool{}
+	for i := range list {
+		list[i].HasStage = st.Active(list[i].ChannelID)
+		seen[list[i].ChannelID] = true
+	}
+	for _, host := range st.ActiveHosts() {
+		if len(list) >= limit {
+			break
+		}
+		p, err := ch.ByUsername(ctx, host)
+		if errors.Is(err, channels.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if seen[p.ChannelID] || p.Private || p.Suspended {
+			continue
+		}
+		c := card(p)
+		c.HasStage = true
+		list = append(list, c)
+	}
+	return list, nil
+}
 
 var errStagesOff = problem.NotFound("StagesDisabled", "Stages are not served by this node.")
 

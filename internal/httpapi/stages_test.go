@@ -284,6 +284,19 @@ func TestStageRefusals(t *testing.T) {
 	}
 	hostGrant := e.join(host, "hana", map[string]string{})
 	e.want(e.call("POST", "/api/channels/hana/stage/requests", host.token, nil), 400)
+	var dir struct {
+		Channels []struct {
+			Username string
+			HasStage bool
+		}
+	}
+	_ = json.Unmarshal(e.want(e.call("GET", "/api/channels?live=true", "", nil), 200).body, &dir)
+	if len(dir.Channels) != 1 || dir.Channels[0].Username != "Hana" || !dir.Channels[0].HasStage {
+		t.Errorf("directory with an open stage: %+v", dir.Channels)
+	}
+	if page := e.want(e.call("GET", "/api/channels/hana", "", nil), 200).json(t); page["hasStage"] != true {
+		t.Errorf("channel page hasStage = %v", page["hasStage"])
+	}
 
 	// Another user's calls reach only their own (absent) stage.
 	e.want(e.call("POST", "/api/channels/hana/stage/requests", guest.token, nil), 204)
@@ -347,4 +360,9 @@ func TestStageRefusals(t *testing.T) {
 	e.want(e.call("DELETE", "/api/me/stage", host.token, nil), 204)
 	e.want(e.call("POST", "/api/channels/hana/stage/participants", host.token, map[string]string{}), 404)
 	e.want(e.call("DELETE", "/api/me/stage", host.token, nil), 404)
+	dir.Channels = nil
+	_ = json.Unmarshal(e.want(e.call("GET", "/api/channels?live=true", "", nil), 200).body, &dir)
+	if len(dir.Channels) != 0 {
+		t.Errorf("directory after the stage ended: %+v", dir.Channels)
+	}
 }

@@ -335,6 +335,22 @@ func (s *Service) Active(channelID string) bool {
 	return s.byChannel[channelID] != nil
 }
 
+// ActiveHosts lists the usernames of the hosts of open stages, oldest stage first.
+func (s *Service) ActiveHosts() []string {
+	s.mu.Lock()
+	all := make([]*stage, 0, len(s.byID))
+	for _, st := range s.byID {
+		all = append(all, st)
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].started.Before(all[j].started) })
+	out := make([]string, 0, len(all))
+	for _, st := range all {
+		out = append(out, st.host)
+	}
+	return out
+}
+
 // RequestToJoin asks the host of hostUsername's stage to let the user publish.
 func (s *Service) RequestToJoin(ctx context.Context, userID, username, hostUsername string) error {
 	st, err := s.admissible(ctx, userID, hostUsername)
