@@ -8,6 +8,7 @@ import { EncoderLimitWarning } from '../features/health/components/EncoderLimitW
 import { StreamStatusBar } from '../features/health/components/StreamStatusBar';
 import { ManagerPage } from '../features/manager/components/ManagerPage';
 import { PollManager } from '../features/polls/components/PollManager';
+import { StageCard } from '../features/stages/components/StageCard';
 import { useMe } from '../lib/session';
 
 // Manager composes the stream manager for the signed-in streamer (its own chunk: viewers
@@ -24,7 +25,12 @@ export function Manager() {
         </>
       }
       info={me.data ? <StreamInfoForm me={me.data} /> : null}
-      broadcast={<BroadcastCard />}
+      broadcast={
+        <>
+          <BroadcastCard />
+          {username && <StageCard username={username} />}
+        </>
+      }
       actions={
         <>
           <ActionsPanel />

@@ -15,6 +15,8 @@ export type ChannelCard = {
   viewerCount?: number;
   followedAt?: string;
   isPrivate?: boolean;
+  // hasStage: the owner hosts an open stage (multi-host, real-time).
+  hasStage?: boolean;
   title?: string;
   category?: string;
   categoryName?: string;

@@ -10,6 +10,11 @@ export function ChannelCardView({ channel }: { channel: ChannelCard }) {
     <Link to={`/${channel.username}`} className="channel-card" data-testid="channel-card">
       <div className="channel-card-banner" style={{ background: channel.bannerUrl ? `center / cover url(${channel.bannerUrl})` : colorValue[channel.color] }}>
         {channel.isLive && <span className="live-pill">LIVE</span>}
+        {channel.hasStage && (
+          <span className="live-pill stage-card-pill" data-testid="stage-pill">
+            STAGE
+          </span>
+        )}
       </div>
       <div className="channel-card-meta">
         <Avatar username={channel.username} avatar={channel.avatar} avatarUrl={channel.avatarUrl} color={channel.color} size={36} live={channel.isLive} />
