@@ -3,7 +3,8 @@ import { mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 // Stages: the host opens one from the stream manager; one guest joins with the invite link,
 // another by a request the host accepts; each sees the other over the SFU, a signed-out
-// spectator on the channel page sees both, and the host kicks one, who is told so.
+// spectator on the channel page sees both; the host's browser broadcasts the grid as the
+// channel's stream, which plays over LL-HLS; the host kicks one guest, who is told so.
 test.use({
   launchOptions: {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -20,7 +21,7 @@ function width(page: Page, area: string, username: string) {
   return page.getByTestId(area).locator(`[data-testid="stage-tile"][data-username="${username}"] video`).evaluate((v: HTMLVideoElement) => v.videoWidth).catch(() => 0);
 }
 
-test('two guests join a stage (invite and request), see each other, a spectator sees both, and a kick works', async ({ browser }) => {
+test('two guests join a stage (invite and request), see each other, a spectator sees both, the mix plays over LL-HLS, and a kick works', async ({ browser }) => {
   test.setTimeout(streamBudget);
   const hostName = uniqueName('stg');
   const invitedName = uniqueName('inv');
@@ -66,6 +67,21 @@ test('two guests join a stage (invite and request), see each other, a spectator 
   await directory.goto('/');
   await expect(directory.getByTestId('channel-card').filter({ hasText: hostName }).getByTestId('stage-pill')).toBeVisible(mediaWait);
 
+  // Into the channel: the host joins, and broadcasts the stage's mix (composed in the host's
+  // browser) over WHIP as the channel's stream; LL-HLS viewers watch the grid.
+  await card.getByRole('button', { name: 'Join with camera and mic' }).click();
+  await expect.poll(() => width(host, 'stage-room', invitedName), mediaWait).toBeGreaterThan(0);
+  await card.getByRole('button', { name: 'Broadcast the stage to my channel' }).click();
+  await expect.poll(async () => (await (await host.request.get(`/api/channels/${hostName}`)).json()).isLive, mediaWait).toBe(true);
+  const hls = await newPage();
+  await hls.goto(`/${hostName}`);
+  await expect(hls.getByTestId('player').getByText('LIVE')).toBeVisible(mediaWait);
+  const hlsVideo = hls.getByTestId('player').getByTestId('video');
+  await expect.poll(() => hlsVideo.evaluate((v: HTMLVideoElement) => v.videoWidth), mediaWait).toBe(1280);
+  const played = () => hlsVideo.evaluate((v: HTMLVideoElement) => v.currentTime);
+  await expect.poll(played, mediaWait).toBeGreaterThan(1);
+  await hls.close();
+
   // The host kicks the requester: told so, and gone from everyone's grid.
   await card.getByRole('button', { name: `Kick ${requesterName}` }).click();
   await expect(requester.getByTestId('stage-message')).toHaveText('You have been kicked by the host.', mediaWait);
@@ -74,7 +90,9 @@ test('two guests join a stage (invite and request), see each other, a spectator 
   await expect(invited.getByTestId('stage-room').locator(`[data-testid="stage-tile"][data-username="${requesterName}"]`)).toHaveCount(0, mediaWait);
   expect(await width(spectator, 'stage-watch', invitedName)).toBeGreaterThan(0);
 
-  // The host ends the stage.
+  // The host stops the mix (the channel goes offline) and ends the stage.
+  await card.getByRole('button', { name: 'Stop broadcasting the stage' }).click();
+  await expect.poll(async () => (await (await host.request.get(`/api/channels/${hostName}`)).json()).isLive, mediaWait).toBe(false);
   await card.getByRole('button', { name: 'End stage' }).click();
   await expect(spectator.getByTestId('stage-watch')).toHaveCount(0, mediaWait);
 });

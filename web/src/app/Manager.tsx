@@ -1,5 +1,6 @@
 import { ActionsPanel } from '../features/actions/components/ActionsPanel';
 import { BroadcastCard } from '../features/broadcast/components/BroadcastCard';
+import { StageMix } from '../features/broadcast/lib/stageMix';
 import { ChannelPreview } from '../features/channels/components/ChannelPreview';
 import { StreamInfoForm } from '../features/channels/components/StreamInfoForm';
 import { ChatControls } from '../features/chat/components/ChatControls';
@@ -16,6 +17,9 @@ import { useMe } from '../lib/session';
 export function Manager() {
   const me = useMe();
   const username = me.data?.username ?? '';
+  const streamKey = me.data?.channel.streamKey;
+  // The stage's mix goes out as the channel's stream over WHIP, composed in this browser.
+  const createMix = streamKey ? () => new StageMix('/api/whip', streamKey) : undefined;
   return (
     <ManagerPage
       status={
@@ -28,7 +32,7 @@ export function Manager() {
       broadcast={
         <>
           <BroadcastCard />
-          {username && <StageCard username={username} />}
+          {username && <StageCard username={username} createMix={createMix} />}
         </>
       }
       actions={

@@ -1,12 +1,16 @@
-import { useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useToast } from '../../../lib/toast';
 import { joinStage, maxPublishers, useAnswerRequest, useEndStage, useKick, useMyStage, useStartStage, type StageGrant } from '../api/stages';
 import { StageRoom } from './StageRoom';
 import './stages.css';
 
+// StageMixer broadcasts the stage's mix as the host's channel (the app passes in the
+// broadcast feature's; features do not import each other).
+export type StageMixer = { update(streams: MediaStream[]): void; start(): Promise<void>; stop(): Promise<void> };
+
 // StageCard is the stream manager's stage: start a collaborative session, copy its invite
 // link, accept or reject requests to join, kick participants, join with camera and mic, end.
-export function StageCard({ username }: { username: string }) {
+export function StageCard({ username, createMix }: { username: string; createMix?: () => StageMixer }) {
   const mine = useMyStage(username);
   const start = useStartStage();
   const end = useEndStage();
@@ -16,6 +20,33 @@ export function StageCard({ username }: { username: string }) {
   const [grant, setGrant] = useState<StageGrant>();
   const [copied, setCopied] = useState(false);
   const stage = mine.data;
+  const mixer = useRef<StageMixer | undefined>(undefined);
+  const streams = useRef<MediaStream[]>([]);
+  const [mixing, setMixing] = useState(false);
+  const onStreams = useCallback((s: MediaStream[]) => {
+    streams.current = s;
+    mixer.current?.update(s);
+  }, []);
+  const stopMix = useCallback(() => {
+    void mixer.current?.stop();
+    mixer.current = undefined;
+    setMixing(false);
+  }, []);
+  useEffect(() => stopMix, [stopMix]);
+  const startMix = async () => {
+    if (!createMix) return;
+    const m = createMix();
+    m.update(streams.current);
+    mixer.current = m;
+    setMixing(true);
+    try {
+      await m.start();
+      toast.success('The stage is live on your channel');
+    } catch (e) {
+      stopMix();
+      toast.error(e instanceof Error ? e.message : 'Could not broadcast the stage.');
+    }
+  };
 
   const copy = async () => {
     if (!stage) return;
@@ -90,7 +121,28 @@ export function StageCard({ username }: { username: string }) {
             ))}
           </ul>
           {grant ? (
-            <StageRoom host={username} grant={grant} username={username} onLeave={() => setGrant(undefined)} />
+            <>
+              <StageRoom
+                host={username}
+                grant={grant}
+                username={username}
+                onStreams={onStreams}
+                onLeave={() => {
+                  stopMix();
+                  setGrant(undefined);
+                }}
+              />
+              {createMix &&
+                (mixing ? (
+                  <button type="button" className="btn btn-secondary" onClick={stopMix}>
+                    Stop broadcasting the stage
+                  </button>
+                ) : (
+                  <button type="button" className="btn btn-primary" onClick={() => void startMix()}>
+                    Broadcast the stage to my channel
+                  </button>
+                ))}
+            </>
           ) : (
             <button type="button" className="btn btn-secondary" onClick={() => void join()}>
               Join with camera and mic
@@ -100,6 +152,7 @@ export function StageCard({ username }: { username: string }) {
             type="button"
             className="btn btn-danger"
             onClick={() => {
+              stopMix();
               setGrant(undefined);
               end.mutate(undefined, { onError: (e) => toast.error(e.message) });
             }}

@@ -7,9 +7,13 @@ import { subscribeTo, type Connection } from '../lib/rtc';
 const retries = 20;
 
 // RemoteTile watches one publisher of the stage over its own peer connection.
-export function RemoteTile({ stageId, participant, token }: { stageId: string; participant: StageParticipant; token: string }) {
+export function RemoteTile({ stageId, participant, token, onStream }: { stageId: string; participant: StageParticipant; token: string; onStream?: StreamListener }) {
   const video = useRef<HTMLVideoElement>(null);
   const [state, setState] = useState<'connecting' | 'live' | 'failed'>('connecting');
+  const listener = useRef(onStream);
+  useEffect(() => {
+    listener.current = onStream;
+  }, [onStream]);
   useEffect(() => {
     let conn: Connection | undefined;
     let stopped = false;
@@ -19,6 +23,7 @@ export function RemoteTile({ stageId, participant, token }: { stageId: string; p
       try {
         const c = await subscribeTo(subscribeUrl(stageId, participant.id), token, (s) => {
           if (video.current && video.current.srcObject !== s) video.current.srcObject = s;
+          listener.current?.(participant.id, s);
         });
         if (stopped) {
           c.end();
@@ -42,6 +47,7 @@ export function RemoteTile({ stageId, participant, token }: { stageId: string; p
       stopped = true;
       window.clearTimeout(timer);
       conn?.end();
+      listener.current?.(participant.id, undefined);
     };
   }, [stageId, participant.id, token]);
   return (
@@ -55,6 +61,9 @@ export function RemoteTile({ stageId, participant, token }: { stageId: string; p
     </figure>
   );
 }
+
+// StreamListener hears of each publisher's stream as it arrives (undefined when it goes).
+export type StreamListener = (participantId: string, stream: MediaStream | undefined) => void;
 
 // LocalTile shows the participant's own camera.
 export function LocalTile({ stream, username }: { stream: MediaStream; username: string }) {
@@ -71,13 +80,13 @@ export function LocalTile({ stream, username }: { stream: MediaStream; username:
 }
 
 // StageGrid watches every publishing participant but the one left out (the viewer's own).
-export function StageGrid({ stageId, participants, token, exclude, children }: { stageId: string; participants: StageParticipant[]; token: string; exclude?: string; children?: ReactNode }) {
+export function StageGrid({ stageId, participants, token, exclude, onStream, children }: { stageId: string; participants: StageParticipant[]; token: string; exclude?: string; onStream?: StreamListener; children?: ReactNode }) {
   const others = participants.filter((p) => p.publishing && p.id !== exclude);
   return (
     <div className="stage-grid" data-testid="stage-grid">
       {children}
       {others.map((p) => (
-        <RemoteTile key={p.id} stageId={stageId} participant={p} token={token} />
+        <RemoteTile key={p.id} stageId={stageId} participant={p} token={token} onStream={onStream} />
       ))}
       {others.length === 0 && !children && <p className="muted">No one is publishing yet.</p>}
     </div>

@@ -5,11 +5,31 @@ import { LocalTile, StageGrid } from './StageGrid';
 
 // StageRoom is a participant on the stage: its camera and microphone published, every other
 // publisher watched, Leave. A kick ends it with the host's message.
-export function StageRoom({ host, grant, username, onLeave }: { host: string; grant: StageGrant; username: string; onLeave: (message?: string) => void }) {
+// onStreams, if set, hears every stream on the stage (the participant's own first), for the
+// host's mix.
+export function StageRoom({ host, grant, username, onLeave, onStreams }: { host: string; grant: StageGrant; username: string; onLeave: (message?: string) => void; onStreams?: (streams: MediaStream[]) => void }) {
   const stage = useChannelStage(host);
   const [local, setLocal] = useState<MediaStream>();
   const [error, setError] = useState<string>();
   const conn = useRef<Connection | undefined>(undefined);
+  const remote = useRef(new Map<string, MediaStream>());
+  const streamsRef = useRef(onStreams);
+  useEffect(() => {
+    streamsRef.current = onStreams;
+  }, [onStreams]);
+  const report = useCallback(() => {
+    const all = [...remote.current.values()];
+    streamsRef.current?.(local ? [local, ...all] : all);
+  }, [local]);
+  useEffect(report, [report]);
+  const onStream = useCallback(
+    (id: string, s: MediaStream | undefined) => {
+      if (s) remote.current.set(id, s);
+      else remote.current.delete(id);
+      report();
+    },
+    [report],
+  );
   const leaveRef = useRef(onLeave);
   useEffect(() => {
     leaveRef.current = onLeave;
@@ -59,7 +79,7 @@ export function StageRoom({ host, grant, username, onLeave }: { host: string; gr
   return (
     <section className="stage-room" aria-label="Stage" data-testid="stage-room">
       {error && <p className="error-text" role="alert">{error}</p>}
-      <StageGrid stageId={grant.stageId} participants={stage.data?.participants ?? []} token={grant.token} exclude={grant.participantId}>
+      <StageGrid stageId={grant.stageId} participants={stage.data?.participants ?? []} token={grant.token} exclude={grant.participantId} onStream={onStream}>
         {local && <LocalTile stream={local} username={username} />}
       </StageGrid>
       <button type="button" className="btn btn-secondary" onClick={leave}>
