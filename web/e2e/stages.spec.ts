@@ -88,7 +88,7 @@ test('two guests join a stage (invite and request), see each other, a spectator 
   await expect(requester.getByTestId('stage-room')).toHaveCount(0);
   await expect(spectator.getByTestId('stage-watch').locator(`[data-testid="stage-tile"][data-username="${requesterName}"]`)).toHaveCount(0, mediaWait);
   await expect(invited.getByTestId('stage-room').locator(`[data-testid="stage-tile"][data-username="${requesterName}"]`)).toHaveCount(0, mediaWait);
-  expect(await width(spectator, 'stage-watch', invitedName)).toBeGreaterThan(0);
+  await expect.poll(() => width(spectator, 'stage-watch', invitedName), mediaWait).toBeGreaterThan(0);
 
   // The host stops the mix (the channel goes offline) and ends the stage.
   await card.getByRole('button', { name: 'Stop broadcasting the stage' }).click();

@@ -11,9 +11,13 @@ export function RemoteTile({ stageId, participant, token, onStream }: { stageId:
   const video = useRef<HTMLVideoElement>(null);
   const [state, setState] = useState<'connecting' | 'live' | 'failed'>('connecting');
   const listener = useRef(onStream);
+  // The token is read when (re)subscribing, not watched: a spectator's playback token is
+  // minted afresh at each reading of the channel, and a subscription lasts beyond it.
+  const tokenRef = useRef(token);
   useEffect(() => {
     listener.current = onStream;
-  }, [onStream]);
+    tokenRef.current = token;
+  }, [onStream, token]);
   useEffect(() => {
     let conn: Connection | undefined;
     let stopped = false;
@@ -21,7 +25,7 @@ export function RemoteTile({ stageId, participant, token, onStream }: { stageId:
     const attempt = async (n: number) => {
       if (stopped) return;
       try {
-        const c = await subscribeTo(subscribeUrl(stageId, participant.id), token, (s) => {
+        const c = await subscribeTo(subscribeUrl(stageId, participant.id), tokenRef.current, (s) => {
           if (video.current && video.current.srcObject !== s) video.current.srcObject = s;
           listener.current?.(participant.id, s);
         });
@@ -49,7 +53,7 @@ export function RemoteTile({ stageId, participant, token, onStream }: { stageId:
       conn?.end();
       listener.current?.(participant.id, undefined);
     };
-  }, [stageId, participant.id, token]);
+  }, [stageId, participant.id]);
   return (
     <figure className="stage-tile" data-testid="stage-tile" data-username={participant.username} data-state={state}>
       <video ref={video} autoPlay playsInline muted data-testid="stage-video" />
