@@ -100,6 +100,7 @@ type stageView struct {
 	ID           string
 	HostPresent  bool
 	Request      string
+	Kicked       bool
 	InviteCode   string
 	Participants []struct{ ID, Username, Role string }
 	Requests     []struct{ Username string }
@@ -222,6 +223,12 @@ func TestStageMedia(t *testing.T) {
 	poll(t, "the subscriptions to jade to end", func() bool { return down(ivanSeesJade.State()) && down(specJade.State()) })
 	if ivanPub.State() != webrtc.PeerConnectionStateConnected || specIvan.State() != webrtc.PeerConnectionStateConnected {
 		t.Errorf("ivan's media went down with jade's: %s, %s", ivanPub.State(), specIvan.State())
+	}
+	if s := e.stage("/api/channels/hana/stage", jade.token); !s.Kicked || len(s.Participants) != 2 {
+		t.Errorf("the kicked guest's view of the stage: %+v", s)
+	}
+	if s := e.stage("/api/channels/hana/stage", ivan.token); s.Kicked {
+		t.Error("another guest's view says kicked")
 	}
 	if code := e.want(e.call("POST", "/api/channels/hana/stage/participants", jade.token, map[string]string{"invite": mine.Stage.InviteCode}), 403).errorCode(t); code != "NotAdmitted" {
 		t.Errorf("kicked guest rejoining with the invite: %s", code)

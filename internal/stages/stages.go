@@ -170,6 +170,9 @@ type View struct {
 	Participants []Participant `json:"participants"`
 	// Viewer's standing, for the signed-in caller: "requested", "accepted" or "".
 	Request string `json:"request,omitempty"`
+	// Kicked: the signed-in caller was kicked from this stage (and has not been accepted
+	// since), so a client that missed the event can still say why it is off the stage.
+	Kicked bool `json:"kicked,omitempty"`
 }
 
 // HostView adds what only the host sees.
@@ -325,6 +328,7 @@ func (s *Service) Public(ctx context.Context, hostUsername, viewerID string) (*V
 	case st.requests[viewerID] != nil:
 		v.Request = "requested"
 	}
+	v.Kicked = viewerID != "" && st.kicked[viewerID]
 	return &v, nil
 }
 

@@ -8,13 +8,14 @@ import { onRoomEvent } from '../../../lib/room-events';
 // queries also poll as a fallback.
 
 export type StageParticipant = { id: string; userId: string; username: string; role: 'host' | 'invited' | 'requested'; joinedAt: string; publishing: boolean };
-export type Stage = { id: string; host: string; startedAt: string; hostPresent: boolean; participants: StageParticipant[]; request?: 'requested' | 'accepted' };
+export type Stage = { id: string; host: string; startedAt: string; hostPresent: boolean; participants: StageParticipant[]; request?: 'requested' | 'accepted'; kicked?: boolean };
 export type HostStage = Stage & { inviteCode: string; inviteUrl: string; requests: { userId: string; username: string; requestedAt: string }[] };
 export type StageGrant = { stageId: string; participantId: string; token: string; role: string };
 export type StageEvent = { type: string; stageId: string; channelId: string; participantId?: string; userId?: string; username?: string; reason?: string };
 
 export const stageEvent = 'app:STAGE';
 export const maxPublishers = 12;
+export const kickedMessage = 'You have been kicked by the host.';
 
 const enc = encodeURIComponent;
 const channelStageKey = (channel: string) => ['stage', channel.toLowerCase()];

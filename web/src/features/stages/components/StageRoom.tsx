@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { publishUrl, useChannelStage, useStageEvents, type StageEvent, type StageGrant } from '../api/stages';
+import { kickedMessage, publishUrl, useChannelStage, useStageEvents, type StageEvent, type StageGrant } from '../api/stages';
 import { publishStream, type Connection } from '../lib/rtc';
 import { LocalTile, StageGrid } from './StageGrid';
 
@@ -64,12 +64,27 @@ export function StageRoom({ host, grant, username, onLeave, onStreams }: { host:
   const onEvent = useCallback(
     (e: StageEvent) => {
       if (e.stageId !== grant.stageId) return;
-      if (e.type === 'STAGE_PARTICIPANT_KICKED' && e.participantId === grant.participantId) leaveRef.current(e.reason ?? 'You have been kicked by the host.');
+      if (e.type === 'STAGE_PARTICIPANT_KICKED' && e.participantId === grant.participantId) leaveRef.current(e.reason ?? kickedMessage);
       if (e.type === 'STAGE_ENDED') leaveRef.current('The stage has ended.');
     },
     [grant],
   );
   useStageEvents(host, onEvent);
+
+  // Without the event (a chat connection that was down), the stage's state still tells: once
+  // this participant has been listed, its absence means it is off the stage.
+  const listed = useRef(false);
+  const data = stage.data;
+  useEffect(() => {
+    if (data === undefined) return;
+    if (data === null || data.id !== grant.stageId) {
+      if (listed.current) leaveRef.current('The stage has ended.');
+      return;
+    }
+    const here = data.participants.some((p) => p.id === grant.participantId);
+    if (here) listed.current = true;
+    else if (listed.current || data.kicked) leaveRef.current(data.kicked ? kickedMessage : 'You are no longer on the stage.');
+  }, [data, grant]);
 
   const leave = () => {
     conn.current?.end();
