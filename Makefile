@@ -81,7 +81,8 @@ check: web-deps
 ## per stream, LL-HLS egress; bench/chat: one room with 10,000 connections, the largest room one
 ## node holds, and one room over 3 nodes when LIVEHOUSE_TEST_POSTGRES_URL/_NATS_URL are set; bench/whip:
 ## WHIP-to-part latency, CPU per WebRTC stream, the cost of an Opus→AAC transcode; bench/whep: WHEP join
-## time and WHIP→WHEP latency, CPU per WHEP viewer and per AAC→Opus transcode), then the attacks
+## time and WHIP→WHEP latency, CPU per WHEP viewer and per AAC→Opus transcode; bench/stages: the stage
+## SFU's participant-to-participant latency and CPU per stage publisher), then the attacks
 bench: system-deps build
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt
@@ -90,6 +91,7 @@ bench: system-deps build
 	$(GO) run ./bench/chat -bin $(BIN)
 	$(GO) run ./bench/whip -bin $(BIN)
 	$(GO) run ./bench/whep -bin $(BIN)
+	$(GO) run ./bench/stages -bin $(BIN)
 	$(GO) run ./bench/relay -bin $(BIN)
 	$(ATTACK)
 

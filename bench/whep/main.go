@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/livehouse/livehouse/bench/internal/harness"
@@ -68,73 +66,6 @@ func run() error {
 	return nil
 }
 
-// sentFrames records when the publisher sent each picture, by a hash of its slice data:
-// the server passes H.264 through, so the viewer's copy has the same slice bytes (the pictures
-// of the 30 s sample loop; a repeat replaces the earlier time).
-type sentFrames struct {
-	mu sync.Mutex
-	at map[[32]byte]time.Time
-}
-
-func (s *sentFrames) add(au []byte, at time.Time) {
-	h, ok := sliceHash(splitAnnexB(au))
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	s.at[h] = at
-	s.mu.Unlock()
-}
-
-func (s *sentFrames) when(nalus [][]byte) (time.Time, bool) {
-	h, ok := sliceHash(nalus)
-	if !ok {
-		return time.Time{}, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.at[h]
-	return t, ok
-}
-
-// sliceHash hashes an access unit's coded slices (NAL types 1 and 5).
-func sliceHash(nalus [][]byte) ([32]byte, bool) {
-	h := sha256.New()
-	found := false
-	for _, n := range nalus {
-		if len(n) > 0 && (n[0]&0x1f == 1 || n[0]&0x1f == 5) {
-			h.Write(n)
-			found = true
-		}
-	}
-	var sum [32]byte
-	copy(sum[:], h.Sum(nil))
-	return sum, found
-}
-
-// splitAnnexB splits an Annex-B byte stream into NAL units.
-func splitAnnexB(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	for i := 0; i+3 <= len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				if end > start && b[end-1] == 0 {
-					end--
-				}
-				out = append(out, b[start:end])
-			}
-			start = i + 3
-			i += 2
-		}
-	}
-	if start >= 0 && start < len(b) {
-		out = append(out, b[start:])
-	}
-	return out
-}
-
 // publishWHIP is a harness publisher: a Pion WHIP client sending the 720p30 sample (and its
 // Opus) in a loop, reporting each access unit it sends.
 func publishWHIP(onAU func([]byte, time.Time)) harness.Publisher {
@@ -157,8 +88,8 @@ func publishWHIP(onAU func([]byte, time.Time)) harness.Publisher {
 // having all of it (both Pion clients on loopback, so no capture, encode, decode or display
 // is included: what the server adds).
 func latency() error {
-	sent := &sentFrames{at: map[[32]byte]time.Time{}}
-	s, err := harness.StartLive(*binary, "wheplatency", publishWHIP(sent.add))
+	sent := harness.NewSentFrames()
+	s, err := harness.StartLive(*binary, "wheplatency", publishWHIP(sent.Add))
 	if err != nil {
 		return err
 	}
@@ -188,7 +119,7 @@ func latency() error {
 			if f.Arrived.Sub(frames[0].Arrived) < time.Second {
 				continue // the group of pictures a viewer starts with is older by design
 			}
-			if at, ok := sent.when(f.NALUs); ok {
+			if at, ok := sent.When(f.NALUs); ok {
 				these = append(these, ms(f.Arrived.Sub(at)))
 			}
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/livehouse/livehouse/internal/imageproxy"
 	"github.com/livehouse/livehouse/internal/media/record"
 	"github.com/livehouse/livehouse/internal/media/rtmp"
+	"github.com/livehouse/livehouse/internal/media/sfu"
 	"github.com/livehouse/livehouse/internal/media/srt"
 	"github.com/livehouse/livehouse/internal/media/whep"
 	"github.com/livehouse/livehouse/internal/media/whip"
@@ -36,6 +37,7 @@ import (
 	"github.com/livehouse/livehouse/internal/products"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/safe"
+	"github.com/livehouse/livehouse/internal/stages"
 	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/internal/tlscert"
 	"github.com/livehouse/livehouse/internal/viewers"
@@ -195,6 +197,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	rtmpAddr, webrtcAddr := "-", "-"
 	var webrtcIngest httpapi.WHIP
 	var webrtcPlayback httpapi.WHEP
+	var stageRooms *stages.Service
 	// The ingest URL streamers see: this node's listener, or the configured port when the
 	// node takes no ingest (an api node tells streamers where the media nodes listen).
 	ingestURL := rtmpURL(cfg.PublicURL, cfg.RTMPAddr)
@@ -216,6 +219,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		stopWHEP := background(log, "whep", p.Run)
 		defer stopWHEP()
 		webrtcPlayback = p
+
+		// Stages: their SFU shares the same UDP port too. A stage and its media live on the
+		// node that hosts it; its events reach every node through the chat room.
+		var stageService *stages.Service
+		media := sfu.New(sfu.Config{Engine: w.SettingEngine(), STUNServers: cfg.WebRTCSTUNServers, Gone: func(stageID, participantID string) {
+			stageService.MediaGone(stageID, participantID)
+		}}, log)
+		stageService = stages.New(stages.Deps{Channels: a.channels, Tokens: a.views, Media: media, Events: hub, Log: log, BaseURL: cfg.PublicURL})
+		stopSFU := background(log, "sfu", media.Run)
+		defer stopSFU()
+		stopStages := background(log, "stages", stageService.Run) // before the SFU stops
+		defer stopStages()
+		stageRooms = stageService
 
 		ingest, err := rtmp.Listen(rtmp.Config{
 			Addr: cfg.RTMPAddr, MaxConnections: cfg.RTMPMaxConnections, MaxConnectionsPerAddress: cfg.RTMPMaxConnectionsPerAddress,
@@ -296,6 +312,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 		Notifications: a.notices,
 		Polls:         pollService,
+		Stages:        stageRooms,
 	})
 
 	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)

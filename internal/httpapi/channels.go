@@ -68,6 +68,8 @@ type channelCard struct {
 	// ThumbnailURL: a live channel's thumbnail (for those who may watch it; it may 404 in the
 	// first seconds of a stream).
 	ThumbnailURL string `json:"thumbnailUrl,omitempty"`
+	// HasStage: the channel's owner hosts an open stage (multi-host, watched over WebRTC).
+	HasStage bool `json:"hasStage"`
 	streamInfo
 }
 
@@ -154,7 +156,7 @@ func optionalUser(acc *accounts.Service, r *http.Request) (*accounts.User, error
 	return u, err
 }
 
-func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter, views *viewers.Service, u urls, log *slog.Logger) http.Handler {
+func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter, views *viewers.Service, st StageDirectory, u urls, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		viewer, err := optionalUser(acc, r)
 		if err != nil {
@@ -185,6 +187,7 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 		if vc != nil && page.IsLive {
 			page.ViewerCount = vc.Viewers(p.ChannelID)
 		}
+		page.HasStage = st != nil && (!p.Private || state.MayWatch) && st.Active(p.ChannelID)
 		if state.MayWatch {
 			var t viewers.Ticket
 			page.PlaybackURL, t = u.playback(p.ChannelID, userID)
@@ -199,7 +202,7 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 }
 
 // handleDirectory is GET /api/channels?live=true[&category=SLUG][&q=WORDS][&sort=recent|viewers][&limit=N].
-func handleDirectory(ch *channels.Service, vc ViewerCounter, log *slog.Logger) http.Handler {
+func handleDirectory(ch *channels.Service, vc ViewerCounter, st StageDirectory, log *slog.Logger) http.Handler {
 	type response struct {
 		Channels   []channelCard `json:"channels"`
 		MaxResults int           `json:"maxResults"`
@@ -229,7 +232,10 @@ func handleDirectory(ch *channels.Service, vc ViewerCounter, log *slog.Logger) h
 		}
 		out := cards(list)
 		countViewers(vc, out)
-		return http.StatusOK, response{Channels: out, MaxResults: channels.DirectorySize, Next: next}, nil
+		if q.Category == "" && q.Query == "" {
+			out, err = withStages(r.Context(), ch, st, out, q.Limit, next == "")
+		}
+		return http.StatusOK, response{Channels: out, MaxResults: channels.DirectorySize, Next: next}, err
 	})
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/polls"
 	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/stages"
 	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
 	"github.com/livehouse/livehouse/internal/store/sqlstore"
@@ -134,6 +135,8 @@ type env struct {
 	views  *viewers.Service
 	media  storage.Store
 	polls  *polls.Service
+	stages *stages.Service // newEnvWithStages only
+	events *eventLog       // the chat room events the stages sent
 }
 
 // liveSet stands in for the live-stream service: the channels marked live, and the cues
@@ -207,6 +210,17 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 // newEnvWithChat is newEnv with the chat sockets' limits set.
 func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) *env {
 	t.Helper()
+	return buildEnv(t, chatSockets, false, opts...)
+}
+
+// newEnvWithStages is newEnv with stages and their SFU, on a loopback UDP port.
+func newEnvWithStages(t testing.TB, opts ...envOption) *env {
+	t.Helper()
+	return buildEnv(t, socket.Config{}, true, opts...)
+}
+
+func buildEnv(t testing.TB, chatSockets socket.Config, withStages bool, opts ...envOption) *env {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -272,6 +286,11 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 		t.Fatal(err)
 	}
 	recs := recordings.NewService(recordings.Deps{Store: store, Media: media, Finisher: record.Store{Media: media}, Log: log, Now: clk.Now, Enabled: true})
+	var stageService *stages.Service
+	events := &eventLog{next: hub}
+	if withStages {
+		stageService = startStages(t, chs, views, events, clk.Now, log)
+	}
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
 		Config: hcfg, Log: log, Accounts: acc, Channels: chs, Chat: hub, Sockets: sockets, Actions: act,
 		Views: views, Viewers: views,
@@ -282,9 +301,11 @@ func newEnvWithChat(t testing.TB, chatSockets socket.Config, opts ...envOption) 
 
 		Notifications: notifications.NewService(notifications.Config{PublicKey: testPushKey}, store, chs, clk.Now),
 		Polls:         pollService,
+		Stages:        stageService,
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer, media: media, polls: pollService}
+	return &env{t: t, srv: srv, mail: mail, clock: clk, acc: acc, store: store, box: box, live: live, views: views, tokens: signer, media: media, polls: pollService,
+		stages: stageService, events: events}
 }
 
 // response is a finished request.

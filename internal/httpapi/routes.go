@@ -27,6 +27,11 @@ var routeRoles = map[string]string{
 
 	"POST /api/whep/{channelId}":        RoleMedia,
 	"DELETE /api/whep/{channelId}/{id}": RoleMedia,
+
+	"POST /api/stages/{stageId}/participants/{id}/media":         RoleMedia,
+	"DELETE /api/stages/{stageId}/participants/{id}":             RoleMedia,
+	"POST /api/stages/{stageId}/participants/{id}/subscriptions": RoleMedia,
+	"DELETE /api/stages/{stageId}/subscriptions/{id}":            RoleMedia,
 }
 
 // roleOf is the role that serves a route.
@@ -69,7 +74,7 @@ func apiRoutes(d Deps) []route {
 	jar := cookies{secure: secureCookies(d.Config.PublicURL)}
 	auth := func(h http.Handler) http.Handler { return requireUser(acc, log, h) }
 	proxied := d.Config.TrustProxy
-	return []route{
+	return append([]route{
 		{"GET /api/openapi.json", handleOpenAPI()},
 		{"GET /api/config", handleClientConfig(d.Config, d.Products != nil)},
 
@@ -99,9 +104,9 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/me/sessions", auth(handleSessions(d.Health, log))},
 		{"GET /api/me/sessions/{sessionId}", auth(handleSession(d.Health, log))},
 
-		{"GET /api/channels", handleDirectory(chs, d.Viewers, log)},
+		{"GET /api/channels", handleDirectory(chs, d.Viewers, stageDirectory(d.Stages), log)},
 		{"GET /api/categories", handleCategories(chs, log)},
-		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, d.Views, links, log)},
+		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, d.Views, stageDirectory(d.Stages), links, log)},
 		{"POST /api/channels/{username}/views", handleViewBeacon(chs, d.Views, d.Config.TrustProxy, log)},
 		{"DELETE /api/channels/{username}/views", handleViewLeave(chs, d.Views, log)},
 		{"GET /api/channels/{username}/bans", auth(ownerOf(log, handleBans(chs, log)))},
@@ -152,6 +157,37 @@ func apiRoutes(d Deps) []route {
 		{"DELETE /api/whip/{id}", handleWHIPEnd(d.WHIP, log)},
 		{"POST /api/whep/{channelId}", handleWHEPPlay(d.WHEP, d.Config.TrustProxy, log)},
 		{"DELETE /api/whep/{channelId}/{id}", handleWHEPLeave(d.WHEP, log)},
+	}, stageRoutes(d, auth)...)
+}
+
+// stageRoutes lists the stage routes; without an SFU they all answer 404 StagesDisabled.
+func stageRoutes(d Deps, auth func(http.Handler) http.Handler) []route {
+	log, st := d.Log, d.Stages
+	var ice []string
+	if d.WHEP != nil {
+		ice = d.WHEP.ICEServers()
+	}
+	on := func(h func() http.Handler) http.Handler {
+		if st == nil {
+			return stagesOff(log)
+		}
+		return h()
+	}
+	return []route{
+		{"GET /api/channels/{username}/stage", on(func() http.Handler { return handleChannelStage(d.Accounts, st, log) })},
+		{"POST /api/channels/{username}/stage/requests", auth(on(func() http.Handler { return handleStageRequest(st, true, log) }))},
+		{"DELETE /api/channels/{username}/stage/requests", auth(on(func() http.Handler { return handleStageRequest(st, false, log) }))},
+		{"POST /api/channels/{username}/stage/participants", auth(on(func() http.Handler { return handleJoinStage(st, log) }))},
+		{"GET /api/me/stage", auth(on(func() http.Handler { return handleMyStage(st, log) }))},
+		{"POST /api/me/stage", auth(on(func() http.Handler { return handleStartStage(st, log) }))},
+		{"DELETE /api/me/stage", auth(on(func() http.Handler { return handleEndStage(st, log) }))},
+		{"PUT /api/me/stage/requests/{username}", auth(on(func() http.Handler { return handleAnswerRequest(st, true, log) }))},
+		{"DELETE /api/me/stage/requests/{username}", auth(on(func() http.Handler { return handleAnswerRequest(st, false, log) }))},
+		{"DELETE /api/me/stage/participants/{id}", auth(on(func() http.Handler { return handleKick(st, log) }))},
+		{"POST /api/stages/{stageId}/participants/{id}/media", on(func() http.Handler { return handleStagePublish(st, ice, log) })},
+		{"DELETE /api/stages/{stageId}/participants/{id}", on(func() http.Handler { return handleStageLeave(st, log) })},
+		{"POST /api/stages/{stageId}/participants/{id}/subscriptions", on(func() http.Handler { return handleStageSubscribe(st, ice, d.Config.TrustProxy, log) })},
+		{"DELETE /api/stages/{stageId}/subscriptions/{id}", on(func() http.Handler { return handleStageUnsubscribe(st, log) })},
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/livehouse/livehouse/internal/notifications"
 	"github.com/livehouse/livehouse/internal/polls"
 	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/stages"
 	"github.com/livehouse/livehouse/internal/streams"
 	"github.com/livehouse/livehouse/internal/viewers"
 )
@@ -76,6 +77,8 @@ type Deps struct {
 	// Notifications are the go-live bell, settings and Web Push subscriptions; nil answers 404.
 	Notifications *notifications.Service
 	Polls         *polls.Service // live polls
+	// Stages are the multi-host stages and their SFU; nil answers 404 StagesDisabled.
+	Stages *stages.Service
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)

@@ -91,7 +91,7 @@ func TestBadInput(t *testing.T) {
 // account route acts on the caller's own account; the table checks statuses, and that no
 // response to one user carries another's email or stream key.
 func TestAuthorization(t *testing.T) {
-	e := newEnv(t, autoVerify(true))
+	e := newEnvWithStages(t, autoVerify(true))
 	owner := e.signUp("owner")
 	other := e.signUp("other")
 	secrets := []string{owner.streamKey, owner.email, owner.token}
@@ -197,6 +197,23 @@ func TestAuthorization(t *testing.T) {
 		{call{"GET", "/api/me/sessions/" + ownerSession + "/polls", nil, "GET /api/me/sessions/{sessionId}/polls"}, want{401, 200, 200}},
 		{call{"GET", "/api/channels/owner/chat-settings", nil, "GET /api/channels/{username}/chat-settings"}, want{200, 200, 200}},
 		{call{"PUT", "/api/channels/owner/chat-settings", map[string]any{"followersOnly": false, "followersMinutes": 0, "slowSeconds": 3}, "PUT /api/channels/{username}/chat-settings"}, want{401, 403, 200}},
+		// Stages: "other" and "owner" each open their own; the /api/me/stage routes act on
+		// the caller's own stage only.
+		{call{"GET", "/api/channels/owner/stage", nil, "GET /api/channels/{username}/stage"}, want{200, 200, 200}},
+		{call{"GET", "/api/me/stage", nil, ""}, want{401, 200, 200}},
+		{call{"POST", "/api/me/stage", nil, ""}, want{401, 200, 200}},
+		{call{"POST", "/api/channels/owner/stage/requests", nil, "POST /api/channels/{username}/stage/requests"}, want{401, 204, 400}},
+		{call{"PUT", "/api/me/stage/requests/other", nil, "PUT /api/me/stage/requests/{username}"}, want{401, 404, 204}},
+		{call{"DELETE", "/api/me/stage/requests/other", nil, "DELETE /api/me/stage/requests/{username}"}, want{401, 404, 404}},
+		{call{"DELETE", "/api/channels/owner/stage/requests", nil, "DELETE /api/channels/{username}/stage/requests"}, want{401, 204, 404}},
+		{call{"POST", "/api/channels/owner/stage/participants", map[string]string{}, "POST /api/channels/{username}/stage/participants"}, want{401, 403, 201}},
+		{call{"DELETE", "/api/me/stage/participants/p-none", nil, "DELETE /api/me/stage/participants/{id}"}, want{401, 404, 404}},
+		// The media routes' bearer token is a participant (or playback) token, not a session's.
+		{call{"POST", "/api/stages/st/participants/p/media", "v=0", "POST /api/stages/{stageId}/participants/{id}/media"}, want{401, 415, 415}},
+		{call{"POST", "/api/stages/st/participants/p/subscriptions", "v=0", "POST /api/stages/{stageId}/participants/{id}/subscriptions"}, want{401, 415, 415}},
+		{call{"DELETE", "/api/stages/st/participants/p", nil, "DELETE /api/stages/{stageId}/participants/{id}"}, want{401, 404, 404}},
+		{call{"DELETE", "/api/stages/st/subscriptions/s", nil, "DELETE /api/stages/{stageId}/subscriptions/{id}"}, want{404, 404, 404}},
+		{call{"DELETE", "/api/me/stage", nil, ""}, want{401, 204, 204}},
 	}
 	routes := map[string]bool{}
 	for _, tt := range tests {

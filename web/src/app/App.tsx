@@ -75,6 +75,14 @@ const videoList = (username: string) => (
   </Suspense>
 );
 
+// The stage (WebRTC, its own chunk) loads only on a channel that has one open.
+const StageWatch = lazy(() => import('../features/stages/components/StageWatch').then((m) => ({ default: m.StageWatch })));
+const stageWatch = (c: { username: string; playbackToken?: string; me?: string }) => (
+  <Suspense fallback={null}>
+    <StageWatch key={c.username} username={c.username} playbackToken={c.playbackToken} me={c.me} />
+  </Suspense>
+);
+
 // bellButton rings a followed channel's go-live notices, beside Follow.
 const bellButton = (username: string) => <BellButton username={username} />;
 // An invite link to a private channel loads on demand too.
@@ -114,8 +122,8 @@ export function AppRoutes() {
         <Route path="login" element={<GuestOnly><LoginPage /></GuestOnly>} />
         <Route path="register" element={<GuestOnly><RegisterPage /></GuestOnly>} />
         <Route path="reset" element={<GuestOnly><ResetPage /></GuestOnly>} />
-        <Route path=":username" element={<ChannelPage chat={chatPanel} overlay={liveOverlay} videos={videoList} bell={bellButton} />} />
-        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={liveOverlay} videos={videoList} bell={bellButton} />} />
+        <Route path=":username" element={<ChannelPage chat={chatPanel} overlay={liveOverlay} videos={videoList} bell={bellButton} stage={stageWatch} />} />
+        <Route path=":username/profile" element={<ChannelPage profile chat={chatPanel} overlay={liveOverlay} videos={videoList} bell={bellButton} stage={stageWatch} />} />
         <Route path=":username/videos" element={<ChannelVideos />} />
         <Route path=":username/videos/:id" element={<ChannelVideo />} />
         <Route path=":username/invite/:code" element={page(<InvitePage />)} />

@@ -1,5 +1,6 @@
 import { ActionsPanel } from '../features/actions/components/ActionsPanel';
 import { BroadcastCard } from '../features/broadcast/components/BroadcastCard';
+import { StageMix } from '../features/broadcast/lib/stageMix';
 import { ChannelPreview } from '../features/channels/components/ChannelPreview';
 import { StreamInfoForm } from '../features/channels/components/StreamInfoForm';
 import { ChatControls } from '../features/chat/components/ChatControls';
@@ -8,6 +9,7 @@ import { EncoderLimitWarning } from '../features/health/components/EncoderLimitW
 import { StreamStatusBar } from '../features/health/components/StreamStatusBar';
 import { ManagerPage } from '../features/manager/components/ManagerPage';
 import { PollManager } from '../features/polls/components/PollManager';
+import { StageCard } from '../features/stages/components/StageCard';
 import { useMe } from '../lib/session';
 
 // Manager composes the stream manager for the signed-in streamer (its own chunk: viewers
@@ -15,6 +17,9 @@ import { useMe } from '../lib/session';
 export function Manager() {
   const me = useMe();
   const username = me.data?.username ?? '';
+  const streamKey = me.data?.channel.streamKey;
+  // The stage's mix goes out as the channel's stream over WHIP, composed in this browser.
+  const createMix = streamKey ? () => new StageMix('/api/whip', streamKey) : undefined;
   return (
     <ManagerPage
       status={
@@ -24,7 +29,12 @@ export function Manager() {
         </>
       }
       info={me.data ? <StreamInfoForm me={me.data} /> : null}
-      broadcast={<BroadcastCard />}
+      broadcast={
+        <>
+          <BroadcastCard />
+          {username && <StageCard username={username} createMix={createMix} />}
+        </>
+      }
       actions={
         <>
           <ActionsPanel />

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cameraCorner, fit, HEIGHT, WIDTH } from './compositor';
+import { cameraCorner, fit, gridBoxes, HEIGHT, WIDTH } from './compositor';
 import { preferH264 } from './whip';
 
 describe('fit', () => {
@@ -35,5 +35,26 @@ describe('preferH264', () => {
   });
   it('leaves a list without H.264 as it is', () => {
     expect(preferH264([vp8, rtx])).toEqual([vp8, rtx]);
+  });
+});
+
+describe('gridBoxes', () => {
+  it.each([
+    { n: 1, want: [{ x: 0, y: 0, w: 1280, h: 720 }] },
+    { n: 2, want: [{ x: 0, y: 0, w: 640, h: 720 }, { x: 640, y: 0, w: 640, h: 720 }] },
+    { n: 3, want: [{ x: 0, y: 0, w: 640, h: 360 }, { x: 640, y: 0, w: 640, h: 360 }, { x: 320, y: 360, w: 640, h: 360 }] },
+  ])('$n tiles', ({ n, want }) => {
+    expect(gridBoxes(n)).toEqual(want);
+  });
+
+  it('fits 12 publishers in four by three, inside the picture', () => {
+    const boxes = gridBoxes(12);
+    expect(boxes).toHaveLength(12);
+    for (const b of boxes) {
+      expect(b.x + b.w).toBeLessThanOrEqual(WIDTH);
+      expect(b.y + b.h).toBeLessThanOrEqual(HEIGHT);
+    }
+    expect(new Set(boxes.map((b) => `${b.x},${b.y}`)).size).toBe(12);
+    expect(gridBoxes(0)).toEqual([]);
   });
 });

@@ -28,6 +28,25 @@ export function cameraCorner(width = WIDTH, height = HEIGHT): Rect {
 
 export type Layout = { cameraOn: boolean; cameraOnScreen: boolean };
 
+// gridBoxes splits the picture into n tiles, as square a grid as fits (a stage's mix: 1 is
+// the whole picture, 2 side by side, 3–4 two by two, up to 12 in four by three).
+export function gridBoxes(n: number, width = WIDTH, height = HEIGHT): Rect[] {
+  if (n <= 0) return [];
+  const cols = Math.ceil(Math.sqrt(n));
+  const rows = Math.ceil(n / cols);
+  const w = Math.floor(width / cols);
+  const h = Math.floor(height / rows);
+  const out: Rect[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = Math.floor(i / cols);
+    // The last row's tiles are centred when it is not full.
+    const inRow = row === rows - 1 ? n - row * cols : cols;
+    const x0 = Math.floor((width - inRow * w) / 2);
+    out.push({ x: x0 + (i - row * cols) * w, y: row * h, w, h });
+  }
+  return out;
+}
+
 function videoFor(stream: MediaStream | null): HTMLVideoElement | null {
   if (!stream) return null;
   const v = document.createElement('video');
@@ -75,6 +94,7 @@ export class Compositor {
   private layout: Layout = { cameraOn: true, cameraOnScreen: true };
   private readonly stop: () => void;
   private out: MediaStream | null = null;
+  private grid: { id: string; video: HTMLVideoElement }[] | null = null;
 
   constructor() {
     this.canvas = document.createElement('canvas');
@@ -93,6 +113,17 @@ export class Compositor {
 
   setScreen(stream: MediaStream | null) {
     this.screen = videoFor(stream);
+  }
+
+  // setGrid draws the streams side by side in a grid instead of the camera and screen (a
+  // stage's mix); null goes back to them. A stream already shown keeps its element.
+  setGrid(streams: MediaStream[] | null) {
+    if (!streams) {
+      this.grid = null;
+      return;
+    }
+    const old = new Map((this.grid ?? []).map((g) => [g.id, g.video]));
+    this.grid = streams.map((s) => ({ id: s.id, video: old.get(s.id) ?? (videoFor(s) as HTMLVideoElement) }));
   }
 
   setLayout(layout: Layout) {
@@ -116,7 +147,10 @@ export class Compositor {
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, WIDTH, HEIGHT);
     const full = { x: 0, y: 0, w: WIDTH, h: HEIGHT };
-    if (this.screen) {
+    if (this.grid) {
+      const boxes = gridBoxes(this.grid.length);
+      this.grid.forEach((g, i) => this.drawVideo(g.video, boxes[i]));
+    } else if (this.screen) {
       this.drawVideo(this.screen, full);
       if (this.camera && this.layout.cameraOn && this.layout.cameraOnScreen) {
         const corner = cameraCorner();

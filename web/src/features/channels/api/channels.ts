@@ -17,6 +17,8 @@ export type ChannelCard = {
   isPrivate?: boolean;
   // thumbnailUrl: a live channel's thumbnail, refreshed every 30 s under the same URL.
   thumbnailUrl?: string;
+  // hasStage: the owner hosts an open stage (multi-host, real-time).
+  hasStage?: boolean;
   title?: string;
   category?: string;
   categoryName?: string;

@@ -18,6 +18,11 @@ export function ChannelCardView({ channel }: { channel: ChannelCard }) {
           <img className="channel-card-thumb" data-testid="channel-thumbnail" src={thumb} alt={`${channel.username} live`} loading="lazy" onError={() => setThumbFailed(thumb)} />
         )}
         {channel.isLive && <span className="live-pill">LIVE</span>}
+        {channel.hasStage && (
+          <span className="live-pill stage-card-pill" data-testid="stage-pill">
+            STAGE
+          </span>
+        )}
       </div>
       <div className="channel-card-meta">
         <Avatar username={channel.username} avatar={channel.avatar} avatarUrl={channel.avatarUrl} color={channel.color} size={36} live={channel.isLive} />

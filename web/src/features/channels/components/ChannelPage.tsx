@@ -67,9 +67,12 @@ type VideosSlot = (username: string) => ReactNode;
 // BellSlot rings a followed channel's go-live notices, beside Follow.
 type BellSlot = (username: string) => ReactNode;
 
+// StageSlot shows the channel's open stage (watched over WebRTC, with "Request to join").
+type StageSlot = (channel: { username: string; playbackToken?: string; me?: string }) => ReactNode;
+
 // ChannelPage shows a channel; the app passes in the chat panel and the past broadcasts
 // (features do not import each other).
-export function ChannelPage({ profile = false, chat, overlay, videos, bell }: { profile?: boolean; chat?: ChatSlot; overlay?: OverlaySlot; videos?: VideosSlot; bell?: BellSlot }) {
+export function ChannelPage({ profile = false, chat, overlay, videos, bell, stage }: { profile?: boolean; chat?: ChatSlot; overlay?: OverlaySlot; videos?: VideosSlot; bell?: BellSlot; stage?: StageSlot }) {
   const { username = '' } = useParams();
   const channel = useChannel(username);
   const me = useMe();
@@ -228,6 +231,7 @@ export function ChannelPage({ profile = false, chat, overlay, videos, bell }: { 
             </span>
           )}
         </section>
+        {ch.hasStage && !ch.isBanned && !shut && stage?.({ username: ch.username, playbackToken: ch.playbackToken, me: myName })}
         <p className="muted channel-links">
           {location.pathname.endsWith('/profile') || profile ? null : <Link to={`/${ch.username}/profile`}>View profile</Link>}
           <Link to={`/${ch.username}/videos`}>Videos</Link>
