@@ -108,7 +108,9 @@ export function prefetchChannelPage(path: string, origin: string): ChannelPrefet
   const files = new Map<string, PrefetchedFile>();
   const channel = fetch(`/api/channels/${encodeURIComponent(username)}`, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
   let live: (l: LivePlayback | undefined) => void = () => undefined;
-  const p: ChannelPrefetch = { username: username.toLowerCase(), channel, files, stopped: false, live: new Promise((resolve) => (live = resolve)) };
+  let earlyDone = () => undefined as void;
+  const early = new Promise<void>((resolve) => (earlyDone = resolve));
+  const p: ChannelPrefetch = { username: username.toLowerCase(), channel, files, stopped: false, live: new Promise((resolve) => (live = resolve)), early, earlyDone };
   window.livehousePrefetch = p;
   const started = performance.now();
   const following = () => !p.stopped && performance.now() - started < followFor;
@@ -181,8 +183,10 @@ export function prefetchChannelPage(path: string, origin: string): ChannelPrefet
   channel
     .then((res) => (res.ok ? res.clone().json() : undefined))
     .then(async (ch: { isLive?: boolean; playbackUrl?: string; playbackToken?: string } | undefined) => {
+      if (ch && p.channel) p.channelData = ch;
       if (!ch?.isLive || !ch.playbackUrl) {
         live(undefined);
+        p.earlyDone();
         return;
       }
       const src = new URL(ch.playbackUrl, origin).href;
@@ -195,7 +199,10 @@ export function prefetchChannelPage(path: string, origin: string): ChannelPrefet
         if (u) void follow(withTokenOf(new URL(u, src).href, src));
       }
     })
-    .catch(() => live(undefined)); // the app asks again and shows the error
+    .catch(() => {
+      live(undefined); // the app asks again and shows the error
+      p.earlyDone();
+    });
   return p;
 }
 
