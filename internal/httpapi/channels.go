@@ -65,8 +65,7 @@ type channelCard struct {
 	ViewerCount int        `json:"viewerCount"`
 	FollowedAt  *time.Time `json:"followedAt,omitempty"`
 	IsPrivate   bool       `json:"isPrivate"`
-	// ThumbnailURL: a live channel's thumbnail (for those who may watch it; it may 404 in the
-	// first seconds of a stream).
+	// ThumbnailURL: a live channel's thumbnail, once one is made (for those who may watch it).
 	ThumbnailURL string `json:"thumbnailUrl,omitempty"`
 	// HasStage: the channel's owner hosts an open stage (multi-host, watched over WebRTC).
 	HasStage bool `json:"hasStage"`
@@ -156,7 +155,7 @@ func optionalUser(acc *accounts.Service, r *http.Request) (*accounts.User, error
 	return u, err
 }
 
-func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter, views *viewers.Service, st StageDirectory, u urls, log *slog.Logger) http.Handler {
+func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter, views *viewers.Service, st StageDirectory, thumbs *thumbnailIndex, u urls, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		viewer, err := optionalUser(acc, r)
 		if err != nil {
@@ -187,6 +186,9 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 		if vc != nil && page.IsLive {
 			page.ViewerCount = vc.Viewers(p.ChannelID)
 		}
+		if page.ThumbnailURL != "" && !thumbs.has(r.Context(), p.ChannelID) {
+			page.ThumbnailURL = ""
+		}
 		page.HasStage = st != nil && (!p.Private || state.MayWatch) && st.Active(p.ChannelID)
 		if state.MayWatch {
 			var t viewers.Ticket
@@ -202,7 +204,7 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 }
 
 // handleDirectory is GET /api/channels?live=true[&category=SLUG][&q=WORDS][&sort=recent|viewers][&limit=N].
-func handleDirectory(ch *channels.Service, vc ViewerCounter, st StageDirectory, log *slog.Logger) http.Handler {
+func handleDirectory(ch *channels.Service, vc ViewerCounter, st StageDirectory, thumbs *thumbnailIndex, log *slog.Logger) http.Handler {
 	type response struct {
 		Channels   []channelCard `json:"channels"`
 		MaxResults int           `json:"maxResults"`
@@ -232,6 +234,7 @@ func handleDirectory(ch *channels.Service, vc ViewerCounter, st StageDirectory, 
 		}
 		out := cards(list)
 		countViewers(vc, out)
+		thumbs.fill(r.Context(), out)
 		if q.Category == "" && q.Query == "" {
 			out, err = withStages(r.Context(), ch, st, out, q.Limit, next == "")
 		}
@@ -258,7 +261,7 @@ func handleCategories(ch *channels.Service, log *slog.Logger) http.Handler {
 	})
 }
 
-func handleFollowing(ch *channels.Service, vc ViewerCounter, log *slog.Logger) http.Handler {
+func handleFollowing(ch *channels.Service, vc ViewerCounter, thumbs *thumbnailIndex, log *slog.Logger) http.Handler {
 	type response struct {
 		Channels []channelCard `json:"channels"`
 	}
@@ -279,6 +282,7 @@ func handleFollowing(ch *channels.Service, vc ViewerCounter, log *slog.Logger) h
 		}
 		out := cards(list)
 		countViewers(vc, out) // the same count as the directory's, from the same source
+		thumbs.fill(r.Context(), out)
 		encode(w, http.StatusOK, response{Channels: out})
 	})
 }

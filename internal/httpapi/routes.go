@@ -71,6 +71,7 @@ var roleNames = map[string]string{RoleAPI: "the API", RoleChat: "chat", RoleMedi
 func apiRoutes(d Deps) []route {
 	log, acc, chs := d.Log, d.Accounts, d.Channels
 	links := newURLs(d.Config, d.Views)
+	thumbs := newThumbnailIndex(d.Recordings)
 	jar := cookies{secure: secureCookies(d.Config.PublicURL)}
 	auth := func(h http.Handler) http.Handler { return requireUser(acc, log, h) }
 	proxied := d.Config.TrustProxy
@@ -94,7 +95,7 @@ func apiRoutes(d Deps) []route {
 		{"POST /api/me/stream-key/reset", auth(handleResetStreamKey(chs, log))},
 		{"PUT /api/me/assets/{kind}", auth(handleUploadAsset(chs, log))},
 		{"DELETE /api/me/assets/{kind}", auth(handleDeleteAsset(chs, log))},
-		{"GET /api/me/following", auth(handleFollowing(chs, d.Viewers, log))},
+		{"GET /api/me/following", auth(handleFollowing(chs, d.Viewers, thumbs, log))},
 		{"PUT /api/me/following/{username}", auth(handleFollow(chs, true, log))},
 		{"DELETE /api/me/following/{username}", auth(handleFollow(chs, false, log))},
 		{"GET /api/me/stream-actions", auth(handleGetStreamActions(chs, d.Actions, log))},
@@ -104,9 +105,9 @@ func apiRoutes(d Deps) []route {
 		{"GET /api/me/sessions", auth(handleSessions(d.Health, log))},
 		{"GET /api/me/sessions/{sessionId}", auth(handleSession(d.Health, log))},
 
-		{"GET /api/channels", handleDirectory(chs, d.Viewers, stageDirectory(d.Stages), log)},
+		{"GET /api/channels", handleDirectory(chs, d.Viewers, stageDirectory(d.Stages), thumbs, log)},
 		{"GET /api/categories", handleCategories(chs, log)},
-		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, d.Views, stageDirectory(d.Stages), links, log)},
+		{"GET /api/channels/{username}", handleChannel(acc, chs, d.Viewers, d.Views, stageDirectory(d.Stages), thumbs, links, log)},
 		{"POST /api/channels/{username}/views", handleViewBeacon(chs, d.Views, d.Config.TrustProxy, log)},
 		{"DELETE /api/channels/{username}/views", handleViewLeave(chs, d.Views, log)},
 		{"GET /api/channels/{username}/bans", auth(ownerOf(log, handleBans(chs, log)))},

@@ -1,21 +1,25 @@
 import { expect, test } from '@playwright/test';
 import { goLive, mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
-// A session is recorded; once it ends it is listed under the offline channel's player and in
-// its Videos tab, plays in hls.js from the VOD playlist, seeks to the middle and plays on from
-// there; its owner renames and deletes it.
+// A 40 s session is recorded; once it ends it is listed under the offline channel's player and
+// in its Videos tab, plays in hls.js from the VOD playlist, seeks and plays on from there; a
+// stream action sent at 20 s shows at 20 s of the recording, a chat line at its moment; its
+// owner renames and deletes it.
 test('a recorded stream is listed after it ends, plays and seeks', async ({ page, browser }) => {
   test.setTimeout(streamBudget);
   const streamer = uniqueName('vod');
   await signUpVerified(page, streamer);
-  const seconds = 20;
+  const seconds = 40;
   const ffmpeg = await goLive(page, seconds);
   try {
     await page.goto(`/${streamer}`);
     await expect(page.getByTestId('player').getByText('LIVE')).toBeVisible(mediaWait);
-    // A stream action a few seconds in: it is recorded with the video.
+    // A stream action 20 s in: it is recorded with the video, at its media time. The page
+    // joined in the stream's first seconds, so the live player's clock starts with the
+    // session's first segment, as the recording's does.
     const live = page.getByTestId('video');
-    await expect.poll(() => live.evaluate((v: HTMLVideoElement) => v.currentTime), mediaWait).toBeGreaterThan(3);
+    await expect.poll(() => live.evaluate((v: HTMLVideoElement) => v.currentTime), mediaWait).toBeGreaterThan(20);
+    const actionAt = await live.evaluate((v: HTMLVideoElement) => v.currentTime);
     const sent = await page.request.post('/api/me/stream-actions', { data: { name: 'notice', data: { title: 'Recorded notice', message: 'Seen again in the recording', duration: 10 } } });
     expect(sent.status()).toBe(201);
     // A chat line while live: it replays with the recording, at its moment.
@@ -28,7 +32,7 @@ test('a recorded stream is listed after it ends, plays and seeks', async ({ page
     await expect(page.getByText(`${streamer} is offline`)).toBeVisible(mediaWait);
     const list = page.getByTestId('video-list');
     await expect(list.getByRole('link')).toHaveCount(1, mediaWait);
-    await expect(list.getByTestId('video-duration')).toHaveText(/^0:(1[6-9]|2[01])$/);
+    await expect(list.getByTestId('video-duration')).toHaveText(/^0:(3[6-9]|4[01])$/);
 
     // A viewer, signed out, from the Videos tab.
     const viewer = await (await browser.newContext()).newPage();
@@ -44,30 +48,41 @@ test('a recorded stream is listed after it ends, plays and seeks', async ({ page
     });
     const currentTime = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
     await expect.poll(currentTime, mediaWait).toBeGreaterThan(1);
-    // The stream action replays as the playhead reaches it.
-    await expect(viewer.getByTestId('notice-overlay')).toContainText('Recorded notice', mediaWait);
-    expect(await currentTime()).toBeGreaterThan(2);
     const total = await video.evaluate((v: HTMLVideoElement) => v.duration);
     expect(total).toBeGreaterThan(seconds - 4);
     expect(total).toBeLessThan(seconds + 1);
-    // Seek to the middle: it plays on from there.
-    const middle = total / 2;
+    // The page notes the playhead when the action's overlay appears.
+    await video.evaluate((v: HTMLVideoElement) => {
+      const w = window as unknown as { noticeAt?: number };
+      new MutationObserver(() => {
+        if (w.noticeAt === undefined && document.querySelector('[data-testid="notice-overlay"]')) w.noticeAt = v.currentTime;
+      }).observe(document.body, { childList: true, subtree: true });
+    });
+    // Seek to 5 s before the action (near the middle): it plays on from there, and the action
+    // replays as the playhead reaches its moment.
+    const before = Math.max(1, actionAt - 5);
     await video.evaluate((v: HTMLVideoElement, t: number) => {
       v.currentTime = t;
-    }, middle);
-    await expect.poll(currentTime, mediaWait).toBeGreaterThan(middle + 1);
+    }, before);
+    await expect.poll(currentTime, mediaWait).toBeGreaterThan(before + 1);
     expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
-    // The chat said a few seconds in shows by the middle; back at the start it is not said yet,
-    // and it comes again as the playhead reaches its moment.
+    await expect(viewer.getByTestId('notice-overlay')).toContainText('Recorded notice', mediaWait);
+    const noticeAt = await viewer.evaluate(() => (window as unknown as { noticeAt?: number }).noticeAt ?? -1);
+    // Sent when the live player showed actionAt, it is stamped on the newest frame the server
+    // had: later by the player's latency, never earlier.
+    expect(noticeAt).toBeGreaterThan(actionAt - 1);
+    expect(noticeAt).toBeLessThan(actionAt + 5);
+    // The chat said after the action shows once the playhead passes its moment; back before
+    // it, it is not said yet, and it comes again as the playhead reaches its moment.
     const replayed = viewer.getByTestId('replay-line').filter({ hasText: 'said while live' });
-    await expect(replayed).toBeVisible();
+    await expect(replayed).toBeVisible(mediaWait);
     const offset = Number(await replayed.getAttribute('data-offset')) / 1000;
-    expect(offset).toBeGreaterThan(1);
-    expect(offset).toBeLessThan(middle + 1);
-    await video.evaluate((v: HTMLVideoElement) => {
+    expect(offset).toBeGreaterThan(actionAt - 1);
+    expect(offset).toBeLessThan(total);
+    await video.evaluate((v: HTMLVideoElement, t: number) => {
       v.pause();
-      v.currentTime = 0;
-    });
+      v.currentTime = t;
+    }, Math.max(0, offset - 3));
     await expect(replayed).toHaveCount(0);
     await video.evaluate((v: HTMLVideoElement) => v.play().catch(() => undefined));
     await expect(replayed).toBeVisible(mediaWait);
