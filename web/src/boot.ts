@@ -17,5 +17,5 @@ if (window.livehousePrefetch && early) {
     link.href = href;
     document.head.append(link);
   }
-  import(/* @vite-ignore */ early).catch(() => window.livehousePrefetch?.earlyDone()); // the Player starts hls.js itself
-} else window.livehousePrefetch?.earlyDone();
+  import(/* @vite-ignore */ early).catch(() => undefined); // the Player starts hls.js itself
+}

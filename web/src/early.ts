@@ -6,17 +6,7 @@
 import { startEarly } from './features/channels/lib/hls-playback';
 import { stripToken } from './features/channels/lib/playback';
 
-const prefetch = window.livehousePrefetch;
-void prefetch?.live.then((live) => {
+void window.livehousePrefetch?.live.then((live) => {
   // The Player gets the same URL and token from the same response (ChannelPage).
-  const p = live && startEarly(stripToken(live.playbackUrl), live.playbackToken);
-  if (!p) {
-    prefetch.earlyDone();
-    return;
-  }
-  // The app renders once the video has its first picture (or cannot have one): until then
-  // the main thread is the video's. The video is not in the page yet, so that is loadeddata
-  // rather than a presented frame.
-  p.video.addEventListener('loadeddata', prefetch.earlyDone, { once: true });
-  p.video.addEventListener('error', prefetch.earlyDone, { once: true });
+  if (live) startEarly(stripToken(live.playbackUrl), live.playbackToken);
 });

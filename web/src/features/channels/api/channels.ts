@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, readResponse } from '../../../lib/api-client';
 import { meKey, type Me } from '../../../lib/session';
-import { takeChannel, takeChannelData } from '../lib/prefetched';
+import { takeChannel } from '../lib/prefetched';
 
 export type ChannelCard = {
   channelId: string;
@@ -53,10 +53,6 @@ export function useChannel(username: string) {
       const prefetched = takeChannel(username);
       return prefetched ? readResponse<ChannelPage>(prefetched) : api<ChannelPage>('GET', `/api/channels/${encodeURIComponent(username)}`);
     },
-    // Or, if the boot script has read its response already, that: fresh until the first
-    // refetch, so that mounting does not ask again (one request, one playback token).
-    initialData: () => takeChannelData(username) as ChannelPage | undefined,
-    staleTime: (q) => (q.state.dataUpdateCount === 0 && q.state.data !== undefined ? 5000 : 0),
     refetchInterval: 5000,
     retry: false,
   });

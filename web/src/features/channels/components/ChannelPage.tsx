@@ -21,10 +21,6 @@ type PlayerModule = typeof import('./Player');
 let playerModule: PlayerModule | undefined;
 const loadPlayer = () => import('./Player').then((m) => (playerModule = m));
 
-// preloadPlayer loads the player's chunk ahead of the page's first render (src/main.tsx, on a
-// channel page): the page then draws the Player at once rather than after a render more.
-export const preloadPlayer = () => loadPlayer().then(() => undefined);
-
 // usePlayer is the player component once its chunk is loaded; failed is set if it cannot be.
 function usePlayer() {
   const [mod, setMod] = useState(playerModule);

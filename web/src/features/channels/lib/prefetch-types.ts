@@ -14,17 +14,11 @@ export type LivePlayback = { playbackUrl: string; playbackToken?: string };
 export type ChannelPrefetch = {
   username: string; // lower case
   channel?: Promise<Response>; // GET /api/channels/{username}, until the app takes it
-  channelData?: unknown; // and its body, once read (a 200 only), until the app takes it
   // The channel's playback URL and token once its data says it is live (its multivariant
   // playlist is on its way by then), else undefined: src/early.ts starts hls.js with it.
   live: Promise<LivePlayback | undefined>;
   files: Map<string, PrefetchedFile>; // by fileKey: absolute URL without the token
   stopped: boolean; // the player is gone, or never came: stop following the edge
-  // Settled once the early player (src/early.ts) has the first picture of a live channel, or
-  // will not have one (the channel is not live, nothing started early, it failed): the app
-  // holds its first render back until then, for a bounded time (src/app/first-render.ts).
-  early: Promise<void>;
-  earlyDone: () => void;
 };
 
 declare global {

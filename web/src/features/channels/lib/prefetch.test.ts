@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { channelOfPath, fileKey, firstVariant, liveEdge, prefetchChannelPage } from './prefetch';
-import { takeChannel, takeChannelData, takeFile } from './prefetched';
+import { takeChannel, takeFile } from './prefetched';
 
 const origin = window.location.origin;
 
@@ -124,27 +124,10 @@ describe('prefetchChannelPage', () => {
     expect(takeChannel('alice')).toBeUndefined();
   });
 
-  it('hands the app the offline channel’s body once, with its response, and lets the app render at once', async () => {
-    fakeServer({ username: 'alice', isLive: false });
-    const p = prefetchChannelPage('/alice', origin)!;
-    let settled = false;
-    void p.early.then(() => (settled = true));
-    await settle();
-    expect(settled).toBe(true);
-    expect(takeChannelData('bob')).toBeUndefined();
-    expect(takeChannelData('Alice')).toEqual({ username: 'alice', isLive: false });
-    expect(takeChannelData('alice')).toBeUndefined();
-    expect(takeChannel('alice')).toBeUndefined(); // taken with its body
-  });
-
   it('fetches a live channel’s playlists, init sections and newest parts with its token, and follows the edge until the player takes over', async () => {
     const { requests, release } = fakeServer({ isLive: true, playbackUrl: '/hls/ch1/index.m3u8?token=t1' });
     const p = prefetchChannelPage('/alice', origin)!;
-    let settled = false;
-    void p.early.then(() => (settled = true));
     await settle();
-    // A live channel's first render waits for the early player (src/early.ts), not for this.
-    expect(settled).toBe(false);
     for (const r of requests.filter((r) => r.startsWith('/hls/'))) expect(new URL(r, origin).searchParams.get('token'), r).toBe('t1');
     const key = (path: string) => fileKey(path, origin);
     const held = () => [...p.files.keys()].map((k) => new URL(k).pathname.replace('/hls/ch1/', '')).sort();

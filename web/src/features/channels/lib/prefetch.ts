@@ -108,9 +108,7 @@ export function prefetchChannelPage(path: string, origin: string): ChannelPrefet
   const files = new Map<string, PrefetchedFile>();
   const channel = fetch(`/api/channels/${encodeURIComponent(username)}`, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
   let live: (l: LivePlayback | undefined) => void = () => undefined;
-  let earlyDone = () => undefined as void;
-  const early = new Promise<void>((resolve) => (earlyDone = resolve));
-  const p: ChannelPrefetch = { username: username.toLowerCase(), channel, files, stopped: false, live: new Promise((resolve) => (live = resolve)), early, earlyDone };
+  const p: ChannelPrefetch = { username: username.toLowerCase(), channel, files, stopped: false, live: new Promise((resolve) => (live = resolve)) };
   window.livehousePrefetch = p;
   const started = performance.now();
   const following = () => !p.stopped && performance.now() - started < followFor;
@@ -183,10 +181,8 @@ export function prefetchChannelPage(path: string, origin: string): ChannelPrefet
   channel
     .then((res) => (res.ok ? res.clone().json() : undefined))
     .then(async (ch: { isLive?: boolean; playbackUrl?: string; playbackToken?: string } | undefined) => {
-      if (ch && p.channel) p.channelData = ch;
       if (!ch?.isLive || !ch.playbackUrl) {
         live(undefined);
-        p.earlyDone();
         return;
       }
       const src = new URL(ch.playbackUrl, origin).href;
@@ -199,10 +195,7 @@ export function prefetchChannelPage(path: string, origin: string): ChannelPrefet
         if (u) void follow(withTokenOf(new URL(u, src).href, src));
       }
     })
-    .catch(() => {
-      live(undefined); // the app asks again and shows the error
-      p.earlyDone();
-    });
+    .catch(() => live(undefined)); // the app asks again and shows the error
   return p;
 }
 

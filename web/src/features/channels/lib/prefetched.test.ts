@@ -28,7 +28,7 @@ const Loader = prefetchLoader(FakeBase);
 function hold(files: Record<string, { data: Promise<string | ArrayBuffer>; start?: number; end?: number }>) {
   const map = new Map<string, PrefetchedFile>();
   for (const [path, f] of Object.entries(files)) map.set(fileKey(path, origin), { url: path, start: f.start ?? 0, end: f.end, data: f.data });
-  window.livehousePrefetch = { username: 'alice', files: map, stopped: false, live: Promise.resolve(undefined), early: Promise.resolve(), earlyDone: () => undefined };
+  window.livehousePrefetch = { username: 'alice', files: map, stopped: false, live: Promise.resolve(undefined) };
   return map;
 }
 

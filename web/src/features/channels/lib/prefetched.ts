@@ -15,18 +15,6 @@ export function takeChannel(username: string): Promise<Response> | undefined {
   return res;
 }
 
-// takeChannelData returns the body of that response if the boot script has read it already
-// (a 200 only), and takes the response with it: the channel page's first render can draw the
-// channel at once rather than a spinner, then a render more once the body is read.
-export function takeChannelData(username: string): unknown {
-  const p = window.livehousePrefetch;
-  if (!p || p.username !== username.toLowerCase() || p.channelData === undefined || !p.channel) return undefined;
-  const data = p.channelData;
-  p.channelData = undefined;
-  p.channel = undefined;
-  return data;
-}
-
 // takeFile returns the prefetched playlist, init section or part at url (compared without its
 // token). Once the player has taken a media playlist, the prefetch stops following it.
 export function takeFile(url: string): PrefetchedFile | undefined {
