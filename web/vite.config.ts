@@ -23,9 +23,29 @@ function bootScript(): Plugin {
         const player = chunks.find((c) => c.facadeModuleId?.endsWith('/features/channels/components/Player.tsx'));
         if (!boot || !early || !player) throw new Error('livehouse-boot: the boot or early entry or the player chunk is missing from the build');
         if (boot.imports.length > 0) throw new Error(`livehouse-boot: the boot entry must import nothing, it imports ${boot.imports.join(', ')}`);
+        // Every chunk the early entry and the Player import, however deep: hls.js is imported
+        // by hls-playback, not by the early entry itself, and a chunk found only when its
+        // importer is evaluated waits for a main thread that the app's start keeps busy (on a
+        // CPU-starved page hls.js was requested a second after the early entry).
+        const byName = new Map(chunks.map((c) => [c.fileName, c]));
+        const preload = new Set<string>();
+        const walk = (names: string[]) => {
+          for (const n of names) {
+            if (preload.has(n)) continue;
+            preload.add(n);
+            walk(byName.get(n)?.imports ?? []);
+          }
+        };
+        // What index.html loads anyway (the app's entry and its imports) is left out.
+        const app = chunks.find((c) => c.isEntry && c.name === 'index');
+        if (app) walk([app.fileName]);
+        const loaded = new Set(preload);
+        preload.clear();
+        walk([...early.imports, player.fileName, ...player.imports]);
+        for (const n of loaded) preload.delete(n);
         return [
           { tag: 'meta', attrs: { name: 'livehouse-early', content: `/${early.fileName}` }, injectTo: 'head-prepend' },
-          { tag: 'meta', attrs: { name: 'livehouse-preload', content: [...early.imports, player.fileName].map((f) => `/${f}`).join(' ') }, injectTo: 'head-prepend' },
+          { tag: 'meta', attrs: { name: 'livehouse-preload', content: [...preload].map((f) => `/${f}`).join(' ') }, injectTo: 'head-prepend' },
           { tag: 'script', attrs: { type: 'module', async: true, fetchpriority: 'high', src: `/${boot.fileName}` }, injectTo: 'head-prepend' },
         ];
       },
