@@ -105,6 +105,9 @@ for (const viewport of viewports) {
       const ffmpeg = await goLive(page, 6);
       await expect.poll(async () => ((await (await page.request.get('/api/me/sessions')).json()) as { sessions: unknown[] }).sessions.length, mediaWait).toBeGreaterThan(0);
       await new Promise<void>((resolve) => (ffmpeg.exitCode !== null ? resolve() : ffmpeg.once('exit', () => resolve())));
+      // The session outlives the encoder by the reconnect grace; a page that read the channel
+      // live in it asked for a playlist that was gone a moment later (a 404 in the console).
+      await expect.poll(async () => ((await (await page.request.get(`/api/channels/${me}`)).json()) as { isLive: boolean }).isLive, mediaWait).toBe(false);
 
       const errors = watchConsole(page);
       const pages: [string, string, (p: Page) => Promise<void>][] = [
