@@ -54,14 +54,20 @@ func newCluster(t *testing.T) *cluster {
 	return &cluster{admin: admin, schema: schema, dbURL: u.String(), natsURL: natsURL}
 }
 
-// vars is the environment of a node of the cluster.
+// vars is the environment of a node of the cluster. Its node name carries the cluster's own
+// schema: test runs side by side share the NATS server, and nodes of the same name published
+// their viewer counts on the same subject (viewers.counts.{node}), each run's replacing the
+// other's — TestWholeAPIFromAnyNode's directory then counted one viewer of three.
 func (c *cluster) vars(t *testing.T, node string) map[string]string {
 	return map[string]string{
 		"LIVEHOUSE_DATA_DIR": t.TempDir(), "LIVEHOUSE_DATABASE_URL": c.dbURL, "LIVEHOUSE_NATS_URL": c.natsURL,
 		"LIVEHOUSE_SECRET_KEY": testSecret, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error",
-		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_NODE_NAME": node,
+		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_NODE_NAME": c.nodeName(node),
 	}
 }
+
+// nodeName is the name a node of this cluster runs under.
+func (c *cluster) nodeName(node string) string { return node + "-" + c.schema }
 
 // TestTwoNodesShareChat runs two livehouse processes on one PostgreSQL database and one NATS
 // server, as a cluster does, and chats, deletes and bans across them.
@@ -305,7 +311,7 @@ func TestOnePublisherAcrossNodes(t *testing.T) {
 	if out, err := second.CombinedOutput(); err == nil {
 		t.Errorf("a second publisher on node B succeeded: %s", out)
 	}
-	if diff := cmp.Diff([]string{"node-a open Session Created,Stream Start"}, c.channelSessions(t, channelID)); diff != "" {
+	if diff := cmp.Diff([]string{c.nodeName("node-a") + " open Session Created,Stream Start"}, c.channelSessions(t, channelID)); diff != "" {
 		t.Errorf("sessions while A is live (-want +got):\n%s", diff)
 	}
 
@@ -320,7 +326,7 @@ func TestOnePublisherAcrossNodes(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "node A's lease to expire", func() bool {
 		var expired bool
-		err := c.admin.QueryRow(`SELECT expires_at < $1 FROM `+c.schema+`.node_leases WHERE node = 'node-a'`, time.Now().UnixMilli()).Scan(&expired)
+		err := c.admin.QueryRow(`SELECT expires_at < $1 FROM `+c.schema+`.node_leases WHERE node = $2`, time.Now().UnixMilli(), c.nodeName("node-a")).Scan(&expired)
 		return err == nil && expired
 	})
 	pubB := publish(ctx, "rtmp://"+varsB["LIVEHOUSE_RTMP_ADDR"]+"/live/"+key)
@@ -331,9 +337,9 @@ func TestOnePublisherAcrossNodes(t *testing.T) {
 	go func() { pubBExited <- pubB.Wait() }()
 	waitFor(t, 30*time.Second, "the channel live through node B", func() bool {
 		sessions := c.channelSessions(t, channelID)
-		return len(sessions) == 2 && sessions[1] == "node-b open Session Created,Stream Start"
+		return len(sessions) == 2 && sessions[1] == c.nodeName("node-b")+" open Session Created,Stream Start"
 	})
-	if diff := cmp.Diff([]string{"node-a ended Session Created,Stream Start,Stream End,Session Ended", "node-b open Session Created,Stream Start"}, c.channelSessions(t, channelID)); diff != "" {
+	if diff := cmp.Diff([]string{c.nodeName("node-a") + " ended Session Created,Stream Start,Stream End,Session Ended", c.nodeName("node-b") + " open Session Created,Stream Start"}, c.channelSessions(t, channelID)); diff != "" {
 		t.Errorf("sessions after node A's lease expired (-want +got):\n%s", diff)
 	}
 
