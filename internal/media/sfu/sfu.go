@@ -21,7 +21,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +31,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -311,7 +311,7 @@ func (s *Server) Subscribe(ctx context.Context, stageID, publisherID, owner, add
 	case <-wait.Done():
 		return "", "", ErrNotPublishing
 	}
-	sub := &subscriber{id: "sub-" + newID(), stage: stageID, owner: owner, addr: addressKey(addr), pub: p}
+	sub := &subscriber{id: "sub-" + newID(), stage: stageID, owner: owner, addr: connlimit.AddressKey(addr), pub: p}
 	if err := s.admit(sub); err != nil {
 		return "", "", err
 	}
@@ -634,20 +634,6 @@ func checkOffer(offer string, send bool) (video, audio bool, err error) {
 		return false, false, problem.Invalid("UnsupportedCodec", "", "The offer must carry H.264 video or Opus audio.")
 	}
 	return video, audio, nil
-}
-
-// addressKey is what the per-address cap counts by: the address, or its /64 for IPv6.
-func addressKey(addr string) string {
-	ip, err := netip.ParseAddr(addr)
-	if err != nil {
-		return addr
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
 }
 
 func newID() string {

@@ -16,7 +16,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -187,7 +187,7 @@ func (s *Server) Play(ctx context.Context, channelID, token, addr, offer string)
 	if err != nil {
 		return "", "", err
 	}
-	v := &viewer{id: newID(), srv: s, feed: f, addr: addressKey(addr), raw: addr, token: ticket.Token, renew: ticket.RenewAfter,
+	v := &viewer{id: newID(), srv: s, feed: f, addr: connlimit.AddressKey(addr), raw: addr, token: ticket.Token, renew: ticket.RenewAfter,
 		queue: make(chan item, viewerQueue), done: make(chan struct{}), connected: make(chan struct{}), finished: make(chan struct{})}
 	if err := s.admit(v); err != nil {
 		_ = s.views.Leave(channelID, ticket.Token)
@@ -292,20 +292,6 @@ func checkOffer(offer string) (wantsAudio bool, err error) {
 		return false, problem.Invalid("UnsupportedCodec", "", "The offer must receive H.264 video (and may receive Opus audio).")
 	}
 	return wantsAudio, nil
-}
-
-// addressKey is what the per-address cap counts by: the address, or its /64 for IPv6.
-func addressKey(addr string) string {
-	ip, err := netip.ParseAddr(addr)
-	if err != nil {
-		return addr
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
 }
 
 func newID() string {
