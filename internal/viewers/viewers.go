@@ -19,13 +19,13 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/playback"
 )
 
@@ -124,21 +124,6 @@ func New(cfg Config, now func() time.Time, log *slog.Logger) *Counter {
 	return &Counter{cfg: cfg, now: now, log: log, channels: map[string]*channel{}, remote: map[string]*report{}}
 }
 
-// addressKey is what the per-address cap counts by: the address, or its /64 for IPv6, where
-// one subscriber commonly holds a whole /64.
-func addressKey(addr string) string {
-	ip, err := netip.ParseAddr(addr)
-	if err != nil {
-		return addr
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
-
 // Seen records a beacon of the playback session in c (whose token the caller verified for
 // the channel) from addr. It returns ErrCapped or ErrFull when the session does not count.
 func (v *Counter) Seen(c playback.Claims, addr string) error {
@@ -161,7 +146,7 @@ func (v *Counter) Seen(c playback.Claims, addr string) error {
 			return ErrFull
 		}
 	}
-	key := addressKey(addr)
+	key := connlimit.AddressKey(addr)
 	if c.UserID == "" {
 		if ch.perAddr[key] >= v.cfg.PerAddress {
 			return ErrCapped
