@@ -148,6 +148,10 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	}, a.packager, rungRecorder{a.recorder}, log, reg)
 	tcfg := thumbnail.DefaultConfig
 	tcfg.FFmpeg = cfg.Transcode.FFmpeg
+	tcfg.Every = time.Duration(cfg.ThumbnailSeconds) * time.Second
+	if cfg.ThumbnailSeconds == 0 {
+		tcfg.FFmpeg = "" // the operator turned live thumbnails off
+	}
 	a.thumbs = thumbnail.New(tcfg, media, log)
 	if reg != nil {
 		a.thumbs.Register(reg)

@@ -107,6 +107,7 @@ type Config struct {
 	RecordingRetentionDays int     `yaml:"recording_retention_days" help:"days to keep recordings; 0 keeps them"`
 	RecordingQuotaMiB      int     `yaml:"recording_quota_mib" help:"MiB of recordings each user may keep; once their recordings hold it, new sessions are not recorded (Recording Start Failure). 0 = no quota"`
 	Storage                Storage `yaml:"storage"`
+	ThumbnailSeconds       int     `yaml:"thumbnail_seconds" help:"seconds between live thumbnails of a channel (one JPEG from a keyframe, with ffmpeg; about 0.17 CPU-s per stream-minute at 30); 0 makes none"`
 
 	WebPush WebPush `yaml:"web_push"`
 }
@@ -204,6 +205,7 @@ func Defaults(stage string) Config {
 		SMTP:               SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
 		Transcode:          Transcode{FFmpeg: "ffmpeg", Encoder: "x264", Preset: "veryfast"},
 		Recording:          true,
+		ThumbnailSeconds:   30,
 		ChatSocketsPerAddr: 100,
 		ChatSocketsPerUser: 10,
 
@@ -384,6 +386,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionRetentionDays < 0 {
 		bad("session_retention_days", "must not be negative")
+	}
+	if c.ThumbnailSeconds != 0 && (c.ThumbnailSeconds < 5 || c.ThumbnailSeconds > 3600) {
+		bad("thumbnail_seconds", "%d is not 0 (none) or from 5 to 3600", c.ThumbnailSeconds)
 	}
 	if c.RecordingRetentionDays < 0 {
 		bad("recording_retention_days", "must not be negative")
