@@ -362,7 +362,7 @@ func serverSecret(cfg config.Config) ([]byte, error) {
 
 func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (*bus.Bus, error) {
 	host, _ := os.Hostname()
-	return bus.Open(ctx, bus.Config{URL: cfg.NATSURL, Name: "livehouse@" + host}, log)
+	return bus.Open(ctx, bus.Config{URL: cfg.NATSURL, Name: "livehouse@" + host, Prefix: cfg.NATSPrefix}, log)
 }
 
 // rungRecorder has the transcoder record a STANDARD channel's rungs beside the source.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/livehouse/livehouse/internal/bus"
 	"github.com/livehouse/livehouse/internal/products"
 )
 
@@ -41,6 +42,7 @@ type Config struct {
 
 	DatabaseURL string `yaml:"database_url" secret:"true" help:"empty for SQLite in the data dir, or postgres://… for PostgreSQL"`
 	NATSURL     string `yaml:"nats_url" secret:"true" help:"empty for NATS embedded in-process, or nats://… for an external cluster"`
+	NATSPrefix  string `yaml:"nats_subject_prefix" help:"namespaces this cluster's NATS subjects (prod → prod.chat…), so that clusters can share one NATS server; the same on every node of a cluster; empty = none"`
 	SecretKey   string `yaml:"secret_key" secret:"true" help:"hex key (32 bytes) that seals stream keys at rest; empty = generated into the data dir. Every node of a cluster needs the same one"`
 
 	NodeName         string `yaml:"node_name" help:"this node's name in a cluster, the same across its restarts; empty = the host name"`
@@ -302,6 +304,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		bad("nats_url", "must be empty (embedded) or a nats:// URL")
+	}
+	if !bus.ValidPrefix(c.NATSPrefix) {
+		bad("nats_subject_prefix", "%q is not up to 32 letters, digits, '-' or '_'", c.NATSPrefix)
 	}
 	if c.SecretKey != "" && len(c.SecretKey) != 64 {
 		bad("secret_key", "must be 64 hex digits (32 bytes)")

@@ -118,6 +118,7 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_RECORDING": "sometimes"}, "LIVEHOUSE_RECORDING"},
 		{map[string]string{"LIVEHOUSE_RECORDING_QUOTA_MIB": "-1"}, "recording_quota_mib"},
 		{map[string]string{"LIVEHOUSE_THUMBNAIL_SECONDS": "2"}, "thumbnail_seconds"},
+		{map[string]string{"LIVEHOUSE_NATS_SUBJECT_PREFIX": "prod.eu"}, "nats_subject_prefix"},
 		{map[string]string{"LIVEHOUSE_THUMBNAIL_SECONDS": "-1"}, "thumbnail_seconds"},
 	}
 	for _, tt := range tests {
