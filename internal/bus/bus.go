@@ -329,13 +329,13 @@ func (b *Bus) Request(ctx context.Context, subject string, data []byte) ([]byte,
 // local is a wire subject without this bus's prefix, as callers name it.
 func (b *Bus) local(subject string) string { return strings.TrimPrefix(subject, b.prefix) }
 
-var errBadPrefix = errors.New("want up to 32 letters, digits, '-' or '_'")
+var errBadPrefix = errors.New("want up to 64 letters, digits, '-' or '_'")
 
-// ValidPrefix reports whether p can namespace subjects: empty, or one NATS token of up to 32
+// ValidPrefix reports whether p can namespace subjects: empty, or one NATS token of up to 64
 // letters, digits, '-' and '_' (no dots or wildcards, which would change what subscriptions
 // match).
 func ValidPrefix(p string) bool {
-	if len(p) > 32 {
+	if len(p) > 64 {
 		return false
 	}
 	for _, r := range p {

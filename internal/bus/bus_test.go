@@ -767,7 +767,7 @@ func TestPrefix(t *testing.T) {
 		t.Errorf("Request = %q, %v; want the responder to see %q", reply, err, "rpc.x")
 	}
 
-	for _, bad := range []string{"a.b", "a*", ">", "with space", strings.Repeat("x", 33)} {
+	for _, bad := range []string{"a.b", "a*", ">", "with space", strings.Repeat("x", 65)} {
 		if _, err := Open(t.Context(), Config{Prefix: bad}, nil); err == nil {
 			t.Errorf("Open with prefix %q: no error", bad)
 		}

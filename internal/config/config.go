@@ -306,7 +306,7 @@ func (c *Config) Validate() error {
 		bad("nats_url", "must be empty (embedded) or a nats:// URL")
 	}
 	if !bus.ValidPrefix(c.NATSPrefix) {
-		bad("nats_subject_prefix", "%q is not up to 32 letters, digits, '-' or '_'", c.NATSPrefix)
+		bad("nats_subject_prefix", "%q is not up to 64 letters, digits, '-' or '_'", c.NATSPrefix)
 	}
 	if c.SecretKey != "" && len(c.SecretKey) != 64 {
 		bad("secret_key", "must be 64 hex digits (32 bytes)")

@@ -105,9 +105,21 @@ for (const viewport of viewports) {
       const viewer = uniqueName('fan');
       await signUpVerified(fan, viewer);
 
+      // The pill lives 5 s from its first render: on a busy machine that can pass before the
+      // first check after goto, so the page notes when it came and went.
+      await page.addInitScript(() => {
+        const w = window as unknown as { pill: { shown?: number; gone?: number } };
+        w.pill = {};
+        new MutationObserver(() => {
+          const on = [...document.querySelectorAll('.pill')].some((e) => e.textContent === 'Moderating');
+          if (on && w.pill.shown === undefined) w.pill.shown = performance.now();
+          if (!on && w.pill.shown !== undefined && w.pill.gone === undefined) w.pill.gone = performance.now();
+        }).observe(document, { subtree: true, childList: true, characterData: true });
+      });
+      const pillTimes = () => page.evaluate(() => (window as unknown as { pill: { shown?: number; gone?: number } }).pill);
       await page.goto(`/${owner}`);
       const pill = page.getByText('Moderating', { exact: true });
-      await expect(pill).toBeVisible();
+      await expect.poll(async () => (await pillTimes()).shown !== undefined).toBe(true);
       await fan.goto(`/${owner}`);
       await expect(page.getByText('connecting…')).toHaveCount(0);
       await expect(fan.getByText('connecting…')).toHaveCount(0);
@@ -139,6 +151,8 @@ for (const viewport of viewports) {
 
       // The Moderating pill has gone after its 5 s.
       await expect(pill).toHaveCount(0, { timeout: 15_000 });
+      const { shown, gone } = await pillTimes();
+      expect(gone! - shown!).toBeGreaterThanOrEqual(4_500);
 
       // Ban the fan: their lines go, and stay gone for a fresh visitor and after a reload.
       await line.getByRole('button').click();
