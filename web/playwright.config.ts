@@ -24,7 +24,9 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [['list']],
-  outputDir: join(tmpdir(), 'livehouse-e2e-results'),
+  // One folder per run (Playwright empties it at the start): runs side by side keep their
+  // error contexts.
+  outputDir: join(tmpdir(), `livehouse-e2e-results-${port}`),
   use: {
     baseURL,
     headless: true,
