@@ -29,8 +29,11 @@ func startStages(t testing.TB, chs *channels.Service, views *viewers.Service, ev
 		t.Fatal(err)
 	}
 	var svc *stages.Service
-	media := sfu.New(sfu.Config{Engine: w.SettingEngine(), Gone: func(stageID, participantID string) { svc.MediaGone(stageID, participantID) }}, log)
-	svc = stages.New(stages.Deps{Channels: chs, Tokens: views, Media: media, Events: events, Log: log, Now: now, BaseURL: "http://livehouse.test"})
+	media := sfu.New(sfu.Config{Engine: w.SettingEngine(),
+		Gone:         func(stageID, participantID string) { svc.MediaGone(stageID, participantID) },
+		Unsubscribed: func(stageID, id, owner string) { svc.SubscriptionEnded(stageID, id, owner) },
+	}, log)
+	svc = stages.New(stages.Deps{Channels: chs, Tokens: views, Audience: views, Media: media, Events: events, Log: log, Now: now, BaseURL: "http://livehouse.test"})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
