@@ -126,6 +126,7 @@ test('two guests join a stage (invite and request), see each other, a spectator 
   // The mix carries sound: the publishers' fake microphones beep, mixed with Web Audio in the
   // host's browser; a few seconds of the LL-HLS audio are well above digital silence.
   const loud = await volume(host, hostName);
+  console.log(`stage mix audio over LL-HLS: max_volume ${loud.max} dB, mean_volume ${loud.mean} dB`);
   expect(loud.max, `volumes ${JSON.stringify(loud)}`).toBeGreaterThan(-40);
   expect(loud.mean, `volumes ${JSON.stringify(loud)}`).toBeGreaterThan(-80);
 
