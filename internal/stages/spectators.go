@@ -35,7 +35,9 @@ type spectator struct {
 }
 
 // spectate subscribes a spectator, counted as a viewer of the channel from its first
-// subscription until its last one ends (SubscriptionEnded).
+// subscription until its last one ends (SubscriptionEnded). A subscription the SFU ends in
+// the instant between answering and being recorded here is missed, and its spectator counts
+// until the stage ends: a window of microseconds, left open rather than adding tombstones.
 func (s *Service) spectate(ctx context.Context, st *stage, publisherID, token, addr, offer string) (string, string, error) {
 	session, err := s.audience.Session(st.channelID, token)
 	if err != nil {
