@@ -225,8 +225,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		var stageService *stages.Service
 		media := sfu.New(sfu.Config{Engine: w.SettingEngine(), STUNServers: cfg.WebRTCSTUNServers, Gone: func(stageID, participantID string) {
 			stageService.MediaGone(stageID, participantID)
+		}, Unsubscribed: func(stageID, subscriptionID, owner string) {
+			stageService.SubscriptionEnded(stageID, subscriptionID, owner)
 		}}, log)
-		stageService = stages.New(stages.Deps{Channels: a.channels, Tokens: a.views, Media: media, Events: hub, Log: log, BaseURL: cfg.PublicURL})
+		stageService = stages.New(stages.Deps{Channels: a.channels, Tokens: a.views, Audience: a.views, Media: media, Events: hub, Log: log, BaseURL: cfg.PublicURL})
 		stopSFU := background(log, "sfu", media.Run)
 		defer stopSFU()
 		stopStages := background(log, "stages", stageService.Run) // before the SFU stops

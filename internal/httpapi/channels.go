@@ -183,13 +183,13 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 			// Nothing of the stream for those not on the allowlist: not even whether it is live.
 			page.IsLive, page.LiveSince, page.ThumbnailURL = false, nil, ""
 		}
-		if vc != nil && page.IsLive {
-			page.ViewerCount = vc.Viewers(p.ChannelID)
-		}
 		if page.ThumbnailURL != "" && !thumbs.has(r.Context(), p.ChannelID) {
 			page.ThumbnailURL = ""
 		}
 		page.HasStage = st != nil && (!p.Private || state.MayWatch) && st.Active(p.ChannelID)
+		if vc != nil && (page.IsLive || page.HasStage) { // a stage's spectators count too
+			page.ViewerCount = vc.Viewers(p.ChannelID)
+		}
 		if state.MayWatch {
 			var t viewers.Ticket
 			page.PlaybackURL, t = u.playback(p.ChannelID, userID)

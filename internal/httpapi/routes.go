@@ -30,6 +30,7 @@ var routeRoles = map[string]string{
 
 	"POST /api/stages/{stageId}/participants/{id}/media":         RoleMedia,
 	"DELETE /api/stages/{stageId}/participants/{id}":             RoleMedia,
+	"POST /api/stages/{stageId}/participants/{id}/screen":        RoleMedia,
 	"POST /api/stages/{stageId}/participants/{id}/subscriptions": RoleMedia,
 	"DELETE /api/stages/{stageId}/subscriptions/{id}":            RoleMedia,
 }
@@ -187,6 +188,7 @@ func stageRoutes(d Deps, auth func(http.Handler) http.Handler) []route {
 		{"DELETE /api/me/stage/participants/{id}", auth(on(func() http.Handler { return handleKick(st, log) }))},
 		{"POST /api/stages/{stageId}/participants/{id}/media", on(func() http.Handler { return handleStagePublish(st, ice, log) })},
 		{"DELETE /api/stages/{stageId}/participants/{id}", on(func() http.Handler { return handleStageLeave(st, log) })},
+		{"POST /api/stages/{stageId}/participants/{id}/screen", on(func() http.Handler { return handleShareScreen(st, log) })},
 		{"POST /api/stages/{stageId}/participants/{id}/subscriptions", on(func() http.Handler { return handleStageSubscribe(st, ice, d.Config.TrustProxy, log) })},
 		{"DELETE /api/stages/{stageId}/subscriptions/{id}", on(func() http.Handler { return handleStageUnsubscribe(st, log) })},
 	}

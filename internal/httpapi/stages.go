@@ -262,3 +262,17 @@ func handleStageUnsubscribe(st *stages.Service, log *slog.Logger) http.Handler {
 		return http.StatusNoContent, nil, st.Unsubscribe(r.PathValue("stageId"), r.PathValue("id"))
 	})
 }
+
+// handleShareScreen is POST /api/stages/{stageId}/participants/{id}/screen, with the
+// participant's token: the participant's screen share becomes a participant of its own
+// (stages.Service.ShareScreen); 201 and its grant, which publishes at …/media as any.
+func handleShareScreen(st *stages.Service, log *slog.Logger) http.Handler {
+	return withoutBody(log, func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		token := bearer(r)
+		if token == "" {
+			return 0, nil, errMissingParticipantToken
+		}
+		g, err := st.ShareScreen(r.Context(), r.PathValue("stageId"), r.PathValue("id"), token)
+		return http.StatusCreated, g, err
+	})
+}

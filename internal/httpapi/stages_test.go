@@ -29,8 +29,11 @@ func startStages(t testing.TB, chs *channels.Service, views *viewers.Service, ev
 		t.Fatal(err)
 	}
 	var svc *stages.Service
-	media := sfu.New(sfu.Config{Engine: w.SettingEngine(), Gone: func(stageID, participantID string) { svc.MediaGone(stageID, participantID) }}, log)
-	svc = stages.New(stages.Deps{Channels: chs, Tokens: views, Media: media, Events: events, Log: log, Now: now, BaseURL: "http://livehouse.test"})
+	media := sfu.New(sfu.Config{Engine: w.SettingEngine(),
+		Gone:         func(stageID, participantID string) { svc.MediaGone(stageID, participantID) },
+		Unsubscribed: func(stageID, id, owner string) { svc.SubscriptionEnded(stageID, id, owner) },
+	}, log)
+	svc = stages.New(stages.Deps{Channels: chs, Tokens: views, Audience: views, Media: media, Events: events, Log: log, Now: now, BaseURL: "http://livehouse.test"})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -198,14 +201,43 @@ func TestStageMedia(t *testing.T) {
 
 	ivanSeesJade := subscribe(ivanGrant, jadeGrant.ParticipantID, ivanGrant.Token)
 	jadeSeesIvan := subscribe(jadeGrant, ivanGrant.ParticipantID, jadeGrant.Token)
-	var page struct{ PlaybackToken string }
-	if err := json.Unmarshal(e.want(e.call("GET", "/api/channels/hana", "", nil), 200).body, &page); err != nil || page.PlaybackToken == "" {
-		t.Fatalf("no playback token for the spectator: %v", err)
+	type channelPage struct {
+		ChannelID, PlaybackToken string
+		ViewerCount              int
+	}
+	readChannel := func() channelPage {
+		t.Helper()
+		var page channelPage
+		if err := json.Unmarshal(e.want(e.call("GET", "/api/channels/hana", "", nil), 200).body, &page); err != nil || page.PlaybackToken == "" {
+			t.Fatalf("no playback token for the spectator: %v", err)
+		}
+		return page
+	}
+	page := readChannel()
+	if page.ViewerCount != 0 {
+		t.Errorf("viewers before any spectator: %d (participants are not viewers)", page.ViewerCount)
 	}
 	specIvan := subscribe(ivanGrant, ivanGrant.ParticipantID, page.PlaybackToken)
 	specJade := subscribe(ivanGrant, jadeGrant.ParticipantID, page.PlaybackToken)
 	for name, v := range map[string]*wheptest.Viewer{"ivan sees jade": ivanSeesJade, "jade sees ivan": jadeSeesIvan, "spectator sees ivan": specIvan, "spectator sees jade": specJade} {
 		poll(t, name+" (a keyframe)", func() bool { return keyframes(v) })
+	}
+	// Spectators count among the channel's viewers: one for two subscriptions of one
+	// playback session. Each reading of the channel is another session: a second spectator
+	// watches Jade only, a third Ivan, who leaves.
+	if got := readChannel().ViewerCount; got != 1 {
+		t.Errorf("viewers with one spectator: %d, want 1", got)
+	}
+	second := subscribe(ivanGrant, jadeGrant.ParticipantID, readChannel().PlaybackToken)
+	third := subscribe(ivanGrant, ivanGrant.ParticipantID, readChannel().PlaybackToken)
+	if got := readChannel().ViewerCount; got != 3 {
+		t.Errorf("viewers with three spectators: %d, want 3", got)
+	}
+	if status, err := third.Leave(ctx); err != nil || status != 204 {
+		t.Fatalf("the third spectator leaving: %d %v", status, err)
+	}
+	if got := readChannel().ViewerCount; got != 2 {
+		t.Errorf("viewers after the third spectator left: %d, want 2", got)
 	}
 	if s := e.stage("/api/channels/hana/stage", ""); len(s.Participants) != 3 || !s.HostPresent {
 		t.Errorf("stage %+v, want 3 participants and the host present", s)
@@ -220,7 +252,12 @@ func TestStageMedia(t *testing.T) {
 	}
 	poll(t, "jade's publication to end", func() bool { return down(jadePub.State()) })
 	poll(t, "jade's subscription to end", func() bool { return down(jadeSeesIvan.State()) })
-	poll(t, "the subscriptions to jade to end", func() bool { return down(ivanSeesJade.State()) && down(specJade.State()) })
+	poll(t, "the subscriptions to jade to end", func() bool { return down(ivanSeesJade.State()) && down(specJade.State()) && down(second.State()) })
+	// The SFU ended the subscriptions to Jade: the second spectator, who watched only her,
+	// no longer counts; the first still watches Ivan.
+	if got := readChannel().ViewerCount; got != 1 {
+		t.Errorf("viewers once the subscriptions to jade ended with her: %d, want 1", got)
+	}
 	if ivanPub.State() != webrtc.PeerConnectionStateConnected || specIvan.State() != webrtc.PeerConnectionStateConnected {
 		t.Errorf("ivan's media went down with jade's: %s, %s", ivanPub.State(), specIvan.State())
 	}
@@ -258,6 +295,9 @@ func TestStageMedia(t *testing.T) {
 		t.Error("no stage-ended event")
 	}
 	poll(t, "ivan's media to end with the stage", func() bool { return down(ivanPub.State()) && down(specIvan.State()) })
+	if got := e.views.Viewers(page.ChannelID); got != 0 {
+		t.Errorf("viewers after the stage ended: %d, want 0", got)
+	}
 }
 
 // TestStageRefusals checks who may do what: no one acts on another's stage, banned users

@@ -212,6 +212,7 @@ func TestAuthorization(t *testing.T) {
 		{call{"POST", "/api/stages/st/participants/p/media", "v=0", "POST /api/stages/{stageId}/participants/{id}/media"}, want{401, 415, 415}},
 		{call{"POST", "/api/stages/st/participants/p/subscriptions", "v=0", "POST /api/stages/{stageId}/participants/{id}/subscriptions"}, want{401, 415, 415}},
 		{call{"DELETE", "/api/stages/st/participants/p", nil, "DELETE /api/stages/{stageId}/participants/{id}"}, want{401, 404, 404}},
+		{call{"POST", "/api/stages/st/participants/p/screen", nil, "POST /api/stages/{stageId}/participants/{id}/screen"}, want{401, 404, 404}},
 		{call{"DELETE", "/api/stages/st/subscriptions/s", nil, "DELETE /api/stages/{stageId}/subscriptions/{id}"}, want{404, 404, 404}},
 		{call{"DELETE", "/api/me/stage", nil, ""}, want{401, 204, 204}},
 	}

@@ -130,6 +130,8 @@ type Deps struct {
 	Tokens   Tokens
 	Media    Media
 	Events   Announcer
+	// Audience, if set, counts spectators among the channel's viewers (spectators.go).
+	Audience Audience
 	Log      *slog.Logger
 	Now      func() time.Time
 	// BaseURL is the web app's public URL, for invite links.
@@ -155,6 +157,10 @@ type Participant struct {
 	Role       string    `json:"role"`
 	JoinedAt   time.Time `json:"joinedAt"`
 	Publishing bool      `json:"publishing"`
+	// Kind is KindCamera, or KindScreen for a participant's screen share (screen.go).
+	Kind string `json:"kind"`
+	// Owner is, for a screen share, the participant id of the one who shares it.
+	Owner string `json:"owner,omitempty"`
 }
 
 // Request is a viewer's request to join.
@@ -209,6 +215,7 @@ type stage struct {
 	accepted                    map[string]bool         // user ids the host accepted
 	kicked                      map[string]bool         // user ids the host kicked (the invite no longer admits them)
 	hostAway                    time.Time               // when the host left (or the stage started without them); zero while the host publishes
+	audience                    audience                // spectators counted as viewers (spectators.go)
 }
 
 // Service runs the stages of this node.
@@ -220,6 +227,8 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	base   string
+
+	audience Audience // nil: spectators are not counted as viewers
 
 	mu        sync.Mutex
 	byChannel map[string]*stage // by channel id
@@ -235,7 +244,7 @@ func New(d Deps) *Service {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		chs: d.Channels, tokens: d.Tokens, media: d.Media, events: d.Events, log: d.Log, now: d.Now,
+		chs: d.Channels, tokens: d.Tokens, media: d.Media, events: d.Events, audience: d.Audience, log: d.Log, now: d.Now,
 		base: strings.TrimRight(d.BaseURL, "/"), byChannel: map[string]*stage{}, byID: map[string]*stage{},
 	}
 }
@@ -475,13 +484,14 @@ func (s *Service) Join(ctx context.Context, userID, username, hostUsername, invi
 	if old != nil {
 		delete(st.participants, old.ID)
 	}
-	p := &participant{Participant: Participant{ID: "p-" + newID(), UserID: userID, Username: username, Role: role, JoinedAt: s.now()}, token: newID()}
+	p := &participant{Participant: Participant{ID: "p-" + newID(), UserID: userID, Username: username, Role: role, JoinedAt: s.now(), Kind: KindCamera}, token: newID()}
 	st.participants[p.ID] = p
 	delete(st.requests, userID)
 	s.mu.Unlock()
 	if old != nil {
 		s.media.Drop(st.id, old.ID)
 		s.announce(ctx, Event{Type: EventLeft, StageID: st.id, ChannelID: st.channelID, ParticipantID: old.ID, UserID: userID, Username: username})
+		s.dropScreensOf(ctx, st, old.ID)
 	}
 	s.announce(ctx, Event{Type: EventJoined, StageID: st.id, ChannelID: st.channelID, ParticipantID: p.ID, UserID: userID, Username: username})
 	return &Grant{StageID: st.id, ParticipantID: p.ID, Token: p.token, Role: role}, nil
@@ -508,7 +518,7 @@ func (s *Service) Publish(ctx context.Context, stageID, participantID, token, of
 		return "", ErrNoParticipant
 	}
 	p.Publishing = true
-	if p.UserID == st.hostID {
+	if p.UserID == st.hostID && p.Kind != KindScreen {
 		st.hostAway = time.Time{}
 	}
 	ev := Event{Type: EventPublished, StageID: st.id, ChannelID: st.channelID, ParticipantID: p.ID, UserID: p.UserID, Username: p.Username}
@@ -542,12 +552,21 @@ func (s *Service) Subscribe(ctx context.Context, stageID, publisherID, token, ad
 		if err := s.tokens.Check(channelID, token); err != nil {
 			return "", "", err
 		}
+		if s.audience != nil {
+			return s.spectate(ctx, st, publisherID, token, addr, offer)
+		}
 	}
 	return s.media.Subscribe(ctx, stageID, publisherID, owner, addr, offer)
 }
 
 // Unsubscribe ends a subscription; its random id is the capability.
-func (s *Service) Unsubscribe(stageID, id string) error { return s.media.Unsubscribe(stageID, id) }
+func (s *Service) Unsubscribe(stageID, id string) error {
+	if err := s.media.Unsubscribe(stageID, id); err != nil {
+		return err
+	}
+	s.SubscriptionEnded(stageID, id, "")
+	return nil
+}
 
 // Leave takes a participant off the stage.
 func (s *Service) Leave(ctx context.Context, stageID, participantID, token string) error {
@@ -576,6 +595,11 @@ func (s *Service) Kick(ctx context.Context, hostID, participantID string) error 
 	if p == nil {
 		s.mu.Unlock()
 		return ErrNoParticipant
+	}
+	if p.Kind == KindScreen { // the host stops a share: its owner stays
+		s.mu.Unlock()
+		s.drop(ctx, st, participantID, Event{Type: EventLeft, Reason: "the host stopped the screen share"})
+		return nil
 	}
 	if p.UserID == hostID {
 		s.mu.Unlock()
@@ -619,6 +643,7 @@ func (s *Service) drop(ctx context.Context, st *stage, participantID string, ev 
 	s.media.Drop(st.id, participantID)
 	ev.StageID, ev.ChannelID, ev.ParticipantID, ev.UserID, ev.Username = st.id, st.channelID, p.ID, p.UserID, p.Username
 	s.announce(ctx, ev)
+	s.dropScreensOf(ctx, st, participantID)
 }
 
 // Sweep ends the stages whose host has been away HostGrace, and drops participants who
@@ -653,6 +678,7 @@ func (s *Service) Sweep(ctx context.Context) {
 	for _, i := range idles {
 		s.drop(ctx, i.st, i.id, Event{Type: EventLeft, Reason: "published nothing"})
 	}
+	s.renewSpectators(ctx)
 }
 
 // Run sweeps every SweepEvery until ctx ends, then closes every stage.
@@ -692,6 +718,7 @@ func (s *Service) removeLocked(st *stage) {
 
 func (s *Service) closeStage(ctx context.Context, st *stage, reason string) {
 	s.media.Close(st.id)
+	s.releaseSpectators(st)
 	s.announce(ctx, Event{Type: EventEnded, StageID: st.id, ChannelID: st.channelID, Reason: reason})
 }
 
@@ -785,9 +812,10 @@ func (st *stage) view() View {
 	return v
 }
 
+// participantOf is the user's own participant (their camera), never a screen share.
 func (st *stage) participantOf(userID string) *participant {
 	for _, p := range st.participants {
-		if p.UserID == userID {
+		if p.UserID == userID && p.Kind != KindScreen {
 			return p
 		}
 	}

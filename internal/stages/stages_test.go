@@ -3,6 +3,7 @@ package stages_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -43,9 +44,11 @@ func (f fakeChannels) MayWatch(_ context.Context, channelID, userID string) erro
 }
 
 type fakeMedia struct {
-	mu      sync.Mutex
-	dropped []string
-	closed  []string
+	mu           sync.Mutex
+	dropped      []string
+	closed       []string
+	subs         int
+	unsubscribed []string
 }
 
 func (m *fakeMedia) Publish(context.Context, string, string, string) (string, error) {
@@ -53,9 +56,18 @@ func (m *fakeMedia) Publish(context.Context, string, string, string) (string, er
 }
 
 func (m *fakeMedia) Subscribe(context.Context, string, string, string, string, string) (string, string, error) {
-	return "sub", "answer", nil
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.subs++
+	return fmt.Sprintf("sub-%d", m.subs), "answer", nil
 }
-func (m *fakeMedia) Unsubscribe(string, string) error { return nil }
+
+func (m *fakeMedia) Unsubscribe(_, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.unsubscribed = append(m.unsubscribed, id)
+	return nil
+}
 func (m *fakeMedia) Drop(_, id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -122,3 +122,14 @@ func (s *Service) Leave(channelID, token string) error {
 	s.Left(c)
 	return nil
 }
+
+// Session names the playback session of a token, checked as Check does. A server that holds
+// several connections for one player (a stage spectator subscribes once per publisher, each
+// time with its latest token) counts them as the one viewer they are.
+func (s *Service) Session(channelID, token string) (string, error) {
+	c, err := s.signer.Verify(token, channelID)
+	if err != nil {
+		return "", s.Check(channelID, token) // the same refusal
+	}
+	return c.SessionID, nil
+}

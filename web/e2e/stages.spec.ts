@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { execFile } from 'node:child_process';
 import { mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 // Stages: the host opens one from the stream manager; one guest joins with the invite link,
@@ -15,6 +16,29 @@ test.use({
     ],
   },
 });
+
+// volume runs ffmpeg's volumedetect over a few seconds of the channel's LL-HLS stream (its
+// audio only), fetched with the playback token, and returns its max and mean in dB (digital
+// silence reads -91 dB).
+async function volume(page: Page, channel: string): Promise<{ max: number; mean: number }> {
+  const ch = await (await page.request.get(`/api/channels/${channel}`)).json();
+  const url = new URL(ch.playbackUrl, page.url());
+  url.searchParams.delete('token');
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(
+      'ffmpeg',
+      ['-hide_banner', '-nostats', '-headers', `Authorization: Bearer ${ch.playbackToken}\r\n`, '-live_start_index', '-3', '-i', url.toString(), '-t', '4', '-vn', '-af', 'volumedetect', '-f', 'null', '-'],
+      { timeout: 60_000 },
+      (err, _stdout, stderr) => (err ? reject(new Error(`ffmpeg: ${err.message}\n${stderr}`)) : resolve(stderr)),
+    );
+  });
+  const db = (name: string) => {
+    const m = new RegExp(`${name}: (-?[\\d.]+) dB`).exec(out);
+    if (!m) throw new Error(`no ${name} in ffmpeg's output:\n${out}`);
+    return Number(m[1]);
+  };
+  return { max: db('max_volume'), mean: db('mean_volume') };
+}
 
 // width is the video width of a participant's tile in a page's area (0 until a picture).
 function width(page: Page, area: string, username: string) {
@@ -71,6 +95,24 @@ test('two guests join a stage (invite and request), see each other, a spectator 
   // browser) over WHIP as the channel's stream; LL-HLS viewers watch the grid.
   await card.getByRole('button', { name: 'Join with camera and mic' }).click();
   await expect.poll(() => width(host, 'stage-room', invitedName), mediaWait).toBeGreaterThan(0);
+
+  // A guest shares a screen: a participant of its own, "{name} (screen)", which the host, the
+  // other guest and the spectator watch as one more tile; stopping takes it off every grid.
+  const screenName = `${invitedName} (screen)`;
+  const screenTile = (page: Page, area: string) => page.getByTestId(area).locator(`[data-testid="stage-tile"][data-username="${screenName}"]`);
+  await invited.getByTestId('stage-room').getByRole('button', { name: 'Share screen' }).click();
+  await expect(invited.getByTestId('stage-local-screen')).toBeVisible(mediaWait);
+  await expect.poll(() => width(host, 'stage-room', screenName), mediaWait).toBeGreaterThan(0);
+  await expect.poll(() => width(spectator, 'stage-watch', screenName), mediaWait).toBeGreaterThan(0);
+  await expect.poll(() => width(requester, 'stage-room', screenName), mediaWait).toBeGreaterThan(0);
+  await expect(screenTile(spectator, 'stage-watch')).toHaveAttribute('data-kind', 'screen');
+  await expect(spectator.getByTestId('stage-watch').getByTestId('stage-tile')).toHaveCount(4); // 3 cameras and the screen
+  await invited.getByTestId('stage-room').getByRole('button', { name: 'Stop sharing' }).click();
+  await expect(screenTile(host, 'stage-room')).toHaveCount(0, mediaWait);
+  await expect(screenTile(spectator, 'stage-watch')).toHaveCount(0, mediaWait);
+  await expect(screenTile(requester, 'stage-room')).toHaveCount(0, mediaWait);
+  await expect(invited.getByTestId('stage-local-screen')).toHaveCount(0);
+  await expect.poll(() => width(spectator, 'stage-watch', invitedName), mediaWait).toBeGreaterThan(0);
   await card.getByRole('button', { name: 'Broadcast the stage to my channel' }).click();
   await expect.poll(async () => (await (await host.request.get(`/api/channels/${hostName}`)).json()).isLive, mediaWait).toBe(true);
   const hls = await newPage();
@@ -81,6 +123,12 @@ test('two guests join a stage (invite and request), see each other, a spectator 
   const played = () => hlsVideo.evaluate((v: HTMLVideoElement) => v.currentTime);
   await expect.poll(played, mediaWait).toBeGreaterThan(1);
   await hls.close();
+  // The mix carries sound: the publishers' fake microphones beep, mixed with Web Audio in the
+  // host's browser; a few seconds of the LL-HLS audio are well above digital silence.
+  const loud = await volume(host, hostName);
+  console.log(`stage mix audio over LL-HLS: max_volume ${loud.max} dB, mean_volume ${loud.mean} dB`);
+  expect(loud.max, `volumes ${JSON.stringify(loud)}`).toBeGreaterThan(-40);
+  expect(loud.mean, `volumes ${JSON.stringify(loud)}`).toBeGreaterThan(-80);
 
   // The host kicks the requester: told so, and gone from everyone's grid.
   await card.getByRole('button', { name: `Kick ${requesterName}` }).click();

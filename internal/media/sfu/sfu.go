@@ -51,6 +51,10 @@ type Config struct {
 	// Gone is told when a publication ends by itself (its connection failed or closed),
 	// not by Drop or Close. It runs on a goroutine of its own.
 	Gone func(stageID, participantID string)
+	// Unsubscribed is told when a subscription ends, whatever ended it; owner is the
+	// subscribing participant, "" for a spectator (whom the stage counts as a viewer until
+	// then). It runs on the caller's goroutine, with no lock of the SFU held.
+	Unsubscribed func(stageID, subscriptionID, owner string)
 }
 
 // Defaults for the zero fields of Config.
@@ -512,7 +516,7 @@ func (s *Server) endSubscriber(sub *subscriber) {
 			_ = sub.pc.Close()
 		}
 		s.mu.Lock()
-		defer s.mu.Unlock()
+		removed := false
 		if r := s.rooms[sub.stage]; r != nil && r.subs[sub.id] == sub {
 			delete(r.subs, sub.id)
 			s.subs--
@@ -520,6 +524,11 @@ func (s *Server) endSubscriber(sub *subscriber) {
 				delete(s.perAddr, sub.addr)
 			}
 			s.dropEmptyLocked(sub.stage, r)
+			removed = true
+		}
+		s.mu.Unlock()
+		if removed && s.cfg.Unsubscribed != nil {
+			s.cfg.Unsubscribed(sub.stage, sub.id, sub.owner)
 		}
 	})
 }

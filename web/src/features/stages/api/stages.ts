@@ -1,13 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
-import { api } from '../../../lib/api-client';
+import { api, readResponse } from '../../../lib/api-client';
 import { onRoomEvent } from '../../../lib/room-events';
 
 // Stages (internal/stages): a host's collaborative session of up to 12 publishers, watched
 // over WebRTC. Changes arrive as app:STAGE events in the host channel's chat room; the
 // queries also poll as a fallback.
 
-export type StageParticipant = { id: string; userId: string; username: string; role: 'host' | 'invited' | 'requested'; joinedAt: string; publishing: boolean };
+// kind 'screen' is a participant's screen share, a publisher of its own (owner: the sharer's id).
+export type StageParticipant = { id: string; userId: string; username: string; role: 'host' | 'invited' | 'requested'; joinedAt: string; publishing: boolean; kind?: 'camera' | 'screen'; owner?: string };
 export type Stage = { id: string; host: string; startedAt: string; hostPresent: boolean; participants: StageParticipant[]; request?: 'requested' | 'accepted'; kicked?: boolean };
 export type HostStage = Stage & { inviteCode: string; inviteUrl: string; requests: { userId: string; username: string; requestedAt: string }[] };
 export type StageGrant = { stageId: string; participantId: string; token: string; role: string };
@@ -90,3 +91,14 @@ export function joinStage(channel: string, invite?: string): Promise<StageGrant>
 // participant at …/subscriptions (the participant token, or a spectator's playback token).
 export const publishUrl = (g: StageGrant) => `/api/stages/${enc(g.stageId)}/participants/${enc(g.participantId)}/media`;
 export const subscribeUrl = (stageId: string, participantId: string) => `/api/stages/${enc(stageId)}/participants/${enc(participantId)}/subscriptions`;
+
+// shareScreen asks for a second participant, the participant's screen share, which then
+// publishes at its own publishUrl (the bearer is the sharing participant's token).
+export function shareScreen(g: StageGrant): Promise<StageGrant> {
+  return readResponse<StageGrant>(
+    fetch(`/api/stages/${enc(g.stageId)}/participants/${enc(g.participantId)}/screen`, {
+      method: 'POST',
+      headers: { Accept: 'application/json', Authorization: `Bearer ${g.token}` },
+    }),
+  );
+}

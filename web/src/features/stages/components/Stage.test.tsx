@@ -54,6 +54,16 @@ describe('StageCard', () => {
     expect(screen.queryByRole('button', { name: 'Kick hana' })).not.toBeInTheDocument();
     await waitFor(() => expect(calls.map((c) => c.key)).toEqual(expect.arrayContaining(['PUT /api/me/stage/requests/jade', 'DELETE /api/me/stage/participants/p-ivan'])));
   });
+
+  it("stops a guest's screen share (a participant of kind screen) without kicking the guest", async () => {
+    const shared = hostStage();
+    shared.participants.push({ id: 'p-ivan-screen', userId: 'u-ivan', username: 'ivan (screen)', role: 'invited', joinedAt: new Date().toISOString(), publishing: true, kind: 'screen', owner: 'p-ivan' });
+    const calls = mockFetch({ 'GET /api/me/stage': { status: 200, body: { stage: shared } }, 'DELETE /api/me/stage/participants/p-ivan-screen': { status: 204 } });
+    renderAt(<StageCard username="hana" />);
+    await userEvent.setup().click(await screen.findByRole('button', { name: 'Stop ivan (screen)' }));
+    expect(screen.queryByRole('button', { name: 'Kick ivan (screen)' })).not.toBeInTheDocument();
+    await waitFor(() => expect(calls.some((c) => c.key === 'DELETE /api/me/stage/participants/p-ivan-screen')).toBe(true));
+  });
 });
 
 describe('StageWatch', () => {

@@ -112,10 +112,17 @@ export function StageCard({ username, createMix }: { username: string; createMix
                 <span>
                   {p.username} <span className="muted">({p.role}{p.publishing ? ', live' : ''})</span>
                 </span>
-                {p.role !== 'host' && (
-                  <button type="button" className="btn btn-danger" onClick={() => kick.mutate(p.id)} aria-label={`Kick ${p.username}`}>
-                    Kick
+                {p.kind === 'screen' ? (
+                  // Stopping a share leaves its owner on the stage.
+                  <button type="button" className="btn btn-secondary" onClick={() => kick.mutate(p.id)} aria-label={`Stop ${p.username}`}>
+                    Stop
                   </button>
+                ) : (
+                  p.role !== 'host' && (
+                    <button type="button" className="btn btn-danger" onClick={() => kick.mutate(p.id)} aria-label={`Kick ${p.username}`}>
+                      Kick
+                    </button>
+                  )
                 )}
               </li>
             ))}

@@ -55,11 +55,11 @@ export function RemoteTile({ stageId, participant, token, onStream }: { stageId:
     };
   }, [stageId, participant.id]);
   return (
-    <figure className="stage-tile" data-testid="stage-tile" data-username={participant.username} data-state={state}>
+    <figure className={participant.kind === 'screen' ? 'stage-tile stage-tile-screen' : 'stage-tile'} data-testid="stage-tile" data-username={participant.username} data-kind={participant.kind ?? 'camera'} data-state={state}>
       <video ref={video} autoPlay playsInline muted data-testid="stage-video" />
       <figcaption>
         {participant.username}
-        {participant.role === 'host' && <span className="stage-role"> · host</span>}
+        {participant.role === 'host' && participant.kind !== 'screen' && <span className="stage-role"> · host</span>}
         {state === 'failed' && <span className="error-text"> · could not connect</span>}
       </figcaption>
     </figure>
@@ -69,23 +69,25 @@ export function RemoteTile({ stageId, participant, token, onStream }: { stageId:
 // StreamListener hears of each publisher's stream as it arrives (undefined when it goes).
 export type StreamListener = (participantId: string, stream: MediaStream | undefined) => void;
 
-// LocalTile shows the participant's own camera.
-export function LocalTile({ stream, username }: { stream: MediaStream; username: string }) {
+// LocalTile shows the participant's own camera (or, screen, the screen they share).
+export function LocalTile({ stream, username, screen }: { stream: MediaStream; username: string; screen?: boolean }) {
   const video = useRef<HTMLVideoElement>(null);
   useEffect(() => {
     if (video.current) video.current.srcObject = stream;
   }, [stream]);
   return (
-    <figure className="stage-tile stage-tile-local" data-testid="stage-local" data-username={username}>
+    <figure className={screen ? 'stage-tile stage-tile-local stage-tile-screen' : 'stage-tile stage-tile-local'} data-testid={screen ? 'stage-local-screen' : 'stage-local'} data-username={username}>
       <video ref={video} autoPlay playsInline muted />
-      <figcaption>{username} (you)</figcaption>
+      <figcaption>{screen ? `${username} (your screen)` : `${username} (you)`}</figcaption>
     </figure>
   );
 }
 
-// StageGrid watches every publishing participant but the one left out (the viewer's own).
-export function StageGrid({ stageId, participants, token, exclude, onStream, children }: { stageId: string; participants: StageParticipant[]; token: string; exclude?: string; onStream?: StreamListener; children?: ReactNode }) {
-  const others = participants.filter((p) => p.publishing && p.id !== exclude);
+// StageGrid watches every publishing participant but those left out (the viewer's own: its
+// camera and its screen share). Screen shares come first.
+export function StageGrid({ stageId, participants, token, exclude, onStream, children }: { stageId: string; participants: StageParticipant[]; token: string; exclude?: string[]; onStream?: StreamListener; children?: ReactNode }) {
+  const screensFirst = (p: StageParticipant) => (p.kind === 'screen' ? 0 : 1);
+  const others = participants.filter((p) => p.publishing && !exclude?.includes(p.id)).sort((a, b) => screensFirst(a) - screensFirst(b));
   return (
     <div className="stage-grid" data-testid="stage-grid">
       {children}
