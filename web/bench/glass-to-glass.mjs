@@ -53,7 +53,8 @@ async function open(b) {
     if (!['timecode.mjs', 'glass-page.mjs'].includes(name)) return route.fulfill({ status: 404 });
     return route.fulfill({ contentType: 'text/javascript', body: await readFile(new URL(name, here)) });
   });
-  page.on('console', (m) => m.type() === 'error' && console.error(`page: ${m.text()}`));
+  // The page's errors, on stderr (not the 404s of the viewer's offers before the stream is up: negotiate retries those).
+  page.on('console', (m) => m.type() === 'error' && !m.text().includes('404 (Not Found)') && console.error(`page: ${m.text()}`));
   await page.goto(`${cfg.origin}/__bench/page.html`);
   return page;
 }
