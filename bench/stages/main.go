@@ -98,9 +98,9 @@ func glassRun(s *harness.Server) (harness.GlassToGlass, error) {
 		return harness.GlassToGlass{}, err
 	}
 	participant := s.Base + "/api/stages/" + g.StageID + "/participants/" + g.ParticipantID
-	return harness.MeasureGlassToGlass(s.Base,
-		harness.Endpoint{URL: participant + "/media", Token: g.Token},
-		harness.Endpoint{URL: participant + "/subscriptions", Token: harness.Token(channelID)}, *frames, 3)
+	return harness.MeasureGlassToGlass(harness.GlassConfig{Origin: s.Base, Frames: *frames, WarmupSeconds: 3,
+		Publish: harness.Endpoint{URL: participant + "/media", Token: g.Token},
+		Play:    harness.Endpoint{URL: participant + "/subscriptions", Token: harness.Token(channelID)}})
 }
 
 type grant struct {

@@ -34,6 +34,7 @@ var (
 	scenario = flag.String("scenario", "all", "glass, latency, cpu, opus or all")
 	runs     = flag.Int("runs", 3, "glass: runs, each on a fresh server and browser")
 	frames   = flag.Int("frames", 300, "glass: frames read per run, after its first 3 s")
+	offset   = flag.Duration("glass-offset", 0, "glass: draw the time this much early, to check that the figures grow by it")
 	joinsN   = flag.Int("joins", 12, "viewers joining one after another for the latency figures")
 	viewersF = flag.String("viewers", "10,40", "concurrent WHEP viewers for the cpu scenario")
 	duration = flag.Duration("duration", 20*time.Second, "how long each cpu measurement runs")
@@ -91,17 +92,21 @@ func glass() error {
 			s.Stop()
 			return err
 		}
-		g, err := harness.MeasureGlassToGlass(s.Base,
-			harness.Endpoint{URL: s.Base + "/api/whip", Token: key},
-			harness.Endpoint{URL: s.Base + "/api/whep/" + id, Token: harness.Token(id)}, *frames, 3)
+		g, err := harness.MeasureGlassToGlass(harness.GlassConfig{Origin: s.Base, Frames: *frames, WarmupSeconds: 3, OffsetMs: ms(*offset),
+			Publish: harness.Endpoint{URL: s.Base + "/api/whip", Token: key},
+			Play:    harness.Endpoint{URL: s.Base + "/api/whep/" + id, Token: harness.Token(id)}})
 		s.Stop()
 		if err != nil {
 			return err
 		}
 		r.Add(g, load)
 	}
+	what := ""
+	if *offset != 0 {
+		what = fmt.Sprintf(" (CHECK: the time drawn %v early, so every figure should be %v more)", *offset, *offset)
+	}
 	r.Summary(fmt.Sprintf("a page draws the time into a 1280×720 canvas on each animation frame, captureStream → WHIP (H.264, ≤ 2.5 Mbps, 30 fps) → the server → WHEP → a <video> in another page, "+
-		"which reads the time back from each frame it presents (requestVideoFrameCallback's expected display time); %d frames per run after its first 3 s, loopback, one browser", *frames))
+		"which reads the time back from each frame it presents (requestVideoFrameCallback's expected display time); %d frames per run after its first 3 s, loopback, one browser%s", *frames, what))
 	return nil
 }
 

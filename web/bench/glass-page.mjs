@@ -35,16 +35,16 @@ async function negotiate(pc, endpoint, retry) {
   }
 }
 
-// publish (in the publisher page) draws the time on every animation frame and sends the
-// canvas, with a tone from Web Audio as the audio track (the ingest takes H.264 and Opus).
-export async function publish({ endpoint, width, height }) {
+// publish (in the publisher page) draws the time (less offsetMs: a known error the result must
+// show, to check the measurement) on every animation frame and sends the canvas, with a tone from Web Audio as the audio track (the ingest takes H.264 and Opus).
+export async function publish({ endpoint, width, height, offsetMs }) {
   const canvas = Object.assign(document.createElement('canvas'), { width, height });
   document.body.append(canvas);
   const g = canvas.getContext('2d');
   window.benchDrawn = 0;
   window.benchDrawStart = performance.now();
   const draw = () => {
-    const bits = tc.cells(tc.ticks(performance.timeOrigin + performance.now()));
+    const bits = tc.cells(tc.ticks(performance.timeOrigin + performance.now() - offsetMs));
     for (let r = 0; r < tc.ROWS; r++) {
       for (let c = 0; c < tc.COLS; c++) {
         g.fillStyle = bits[r * tc.COLS + c] ? '#fff' : '#000';

@@ -10,7 +10,8 @@
 //
 // Usage: node bench/glass-to-glass.mjs CONFIG
 // CONFIG is JSON: {origin, publish: {url, token}, play: {url, token}, frames, warmupSeconds,
-// width, height}; origin is the server's (the pages are served under it, so the endpoints are
+// width, height, offsetMs}; offsetMs draws the time that much early (a check: the figures must
+// grow by it); origin is the server's (the pages are served under it, so the endpoints are
 // same-origin). Prints one JSON object on stdout: display (ms, one per frame read), received
 // (ms from the drawing to the frame's last packet arriving, where Chromium reports it),
 // unreadable (frames presented that carried no readable time), presented (frames the video
@@ -26,7 +27,12 @@ const browser = await launch(['--use-fake-device-for-media-stream', '--use-fake-
 try {
   const publisher = await open(browser);
   const viewer = await open(browser);
-  await publisher.evaluate((a) => import('/__bench/glass-page.mjs').then((m) => m.publish(a)), { endpoint: cfg.publish, width: cfg.width ?? 1280, height: cfg.height ?? 720 });
+  await publisher.evaluate((a) => import('/__bench/glass-page.mjs').then((m) => m.publish(a)), {
+    endpoint: cfg.publish,
+    width: cfg.width ?? 1280,
+    height: cfg.height ?? 720,
+    offsetMs: cfg.offsetMs ?? 0,
+  });
   const result = await viewer.evaluate((a) => import('/__bench/glass-page.mjs').then((m) => m.play(a)), {
     endpoint: cfg.play,
     frames: cfg.frames ?? 300,

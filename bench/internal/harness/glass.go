@@ -26,16 +26,29 @@ type GlassToGlass struct {
 	DrawnPerSec   float64   `json:"drawnPerSecond"`
 }
 
+// GlassConfig is one glass-to-glass run: the server's origin, where the publisher page sends
+// and where the viewer page plays from, how many frames to read after the first
+// WarmupSeconds of pictures, and OffsetMs, an error put in on purpose (the publisher draws the
+// time that much early, so the figures must grow by it: a check of the measurement).
+type GlassConfig struct {
+	Origin        string   `json:"origin"`
+	Publish       Endpoint `json:"publish"`
+	Play          Endpoint `json:"play"`
+	Frames        int      `json:"frames"`
+	WarmupSeconds int      `json:"warmupSeconds"`
+	OffsetMs      float64  `json:"offsetMs"`
+}
+
 // MeasureGlassToGlass runs web/bench/glass-to-glass.mjs in Chromium: a publisher page sends a
-// canvas with the time drawn into it to publish, a viewer page plays it from play and reads
-// the time back from frames presented after warmupSeconds, until it has read frames of them.
-// It runs from the repository's root (playwright-core comes from web/node_modules).
-func MeasureGlassToGlass(origin string, publish, play Endpoint, frames, warmupSeconds int) (GlassToGlass, error) {
-	cfg, err := json.Marshal(map[string]any{"origin": origin, "publish": publish, "play": play, "frames": frames, "warmupSeconds": warmupSeconds})
+// canvas with the time drawn into it to cfg.Publish, a viewer page plays it from cfg.Play and
+// reads the time back from the frames it presents. It runs from the repository's root
+// (playwright-core comes from web/node_modules).
+func MeasureGlassToGlass(cfg GlassConfig) (GlassToGlass, error) {
+	raw, err := json.Marshal(cfg)
 	if err != nil {
 		return GlassToGlass{}, err
 	}
-	cmd := exec.Command("node", "bench/glass-to-glass.mjs", string(cfg))
+	cmd := exec.Command("node", "bench/glass-to-glass.mjs", string(raw))
 	cmd.Dir = "web"
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -46,8 +59,8 @@ func MeasureGlassToGlass(origin string, publish, play Endpoint, frames, warmupSe
 	if err := json.Unmarshal(bytes.TrimSpace(out), &g); err != nil {
 		return GlassToGlass{}, fmt.Errorf("glass-to-glass.mjs output %q: %w", out, err)
 	}
-	if len(g.Display) < frames {
-		return GlassToGlass{}, fmt.Errorf("glass-to-glass.mjs read %d frames of %d", len(g.Display), frames)
+	if len(g.Display) < cfg.Frames {
+		return GlassToGlass{}, fmt.Errorf("glass-to-glass.mjs read %d frames of %d", len(g.Display), cfg.Frames)
 	}
 	return g, nil
 }
