@@ -36,7 +36,9 @@ async function negotiate(pc, endpoint, retry) {
 }
 
 // publish (in the publisher page) draws the time (less offsetMs: a known error the result must
-// show, to check the measurement) on every animation frame and sends the canvas, with a tone from Web Audio as the audio track (the ingest takes H.264 and Opus).
+// show, to check the measurement) on every animation frame and sends the canvas, with a tone
+// from Web Audio as the audio track (the ingests take H.264 and Opus, as the broadcast card
+// sends).
 export async function publish({ endpoint, width, height, offsetMs }) {
   const canvas = Object.assign(document.createElement('canvas'), { width, height });
   document.body.append(canvas);
