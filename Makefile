@@ -80,9 +80,11 @@ check: web-deps
 ## measurements against the real binary (bench/media: ingest-to-part and player latency, CPU
 ## per stream, LL-HLS egress; bench/chat: one room with 10,000 connections, the largest room one
 ## node holds, and one room over 3 nodes when LIVEHOUSE_TEST_POSTGRES_URL/_NATS_URL are set; bench/whip:
-## WHIP-to-part latency, CPU per WebRTC stream, the cost of an Opus→AAC transcode; bench/whep: WHEP join
-## time and WHIP→WHEP latency, CPU per WHEP viewer and per AAC→Opus transcode; bench/stages: the stage
-## SFU's participant-to-participant latency and CPU per stage publisher), then the attacks
+## WHIP-to-part latency, CPU per WebRTC stream, the cost of an Opus→AAC transcode; bench/whep: glass-to-glass
+## latency in Chromium (a time drawn into a canvas, WHIP → WHEP, read back from each displayed frame; 3 runs),
+## WHEP join time and WHIP→WHEP latency, CPU per WHEP viewer and per AAC→Opus transcode; bench/stages: the
+## same glass-to-glass through the stage SFU, the SFU's participant-to-participant latency and CPU per stage
+## publisher), then the attacks
 bench: system-deps build
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bin/bench.txt
 	$(GO) run $(BENCHSTAT) bin/bench.txt

@@ -69,7 +69,7 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     setupFiles: ['./src/test/setup.ts'],
-    include: ['src/**/*.test.{ts,tsx}'],
+    include: ['src/**/*.test.{ts,tsx}', 'bench/**/*.test.mjs'],
     css: false,
     // Tests wait for what they assert (findBy…, waitFor), never for a time; the budgets are for
     // a busy machine (make test beside another, on 2 cores), where the 5 s default and testing

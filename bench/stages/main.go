@@ -1,5 +1,6 @@
-// Command stages measures multi-host stages against the real binary, for `make bench`: the
-// latency the SFU adds between one participant sending a picture and another having all of
+// Command stages measures multi-host stages against the real binary, for `make bench`:
+// glass-to-glass latency in Chromium through the SFU (a time drawn into a canvas, published to
+// the stage, read back from the frames a subscriber presents), the latency the SFU adds between one participant sending a picture and another having all of
 // it, and the server's CPU per stage publisher in a full mesh (every publisher subscribing to
 // every other). It prints each figure with how it was measured.
 package main
@@ -29,6 +30,9 @@ var (
 	binary     = flag.String("bin", "bin/livehouse", "livehouse binary")
 	publishers = flag.Int("publishers", 3, "stage publishers, each subscribing to every other")
 	duration   = flag.Duration("duration", 20*time.Second, "how long each measurement window runs")
+	scenario   = flag.String("scenario", "all", "glass, mesh or all")
+	runs       = flag.Int("runs", 3, "glass: runs, each on a fresh server and browser")
+	frames     = flag.Int("frames", 300, "glass: frames read per run, after its first 3 s")
 )
 
 func run() error {
@@ -39,12 +43,64 @@ func run() error {
 	if *publishers < 2 || *publishers > 12 {
 		return errors.New("-publishers is 2 to 12")
 	}
-	s, err := harness.Start(*binary, harness.ManyAccounts...)
-	if err != nil {
-		return err
+	all := *scenario == "all"
+	if all || *scenario == "glass" {
+		if err := glass(); err != nil {
+			return fmt.Errorf("glass: %w", err)
+		}
 	}
-	defer s.Stop()
-	return mesh(s, *publishers)
+	if all || *scenario == "mesh" {
+		s, err := harness.Start(*binary, harness.ManyAccounts...)
+		if err != nil {
+			return err
+		}
+		defer s.Stop()
+		return mesh(s, *publishers)
+	}
+	return nil
+}
+
+// glass measures glass-to-glass latency through the SFU in Chromium, -runs times on a fresh
+// server each: the host joins their stage and a page publishes a canvas with the time drawn
+// into it as the host's media; a spectator page (the channel's playback token) subscribes to
+// the host and reads the time back from each frame it presents (web/bench/glass-to-glass.mjs).
+func glass() error {
+	r := harness.GlassRuns{What: "stage (publisher → SFU → subscriber)"}
+	for range *runs {
+		load := harness.Load()
+		s, err := harness.Start(*binary)
+		if err != nil {
+			return err
+		}
+		g, err := glassRun(s)
+		s.Stop()
+		if err != nil {
+			return err
+		}
+		r.Add(g, load)
+	}
+	r.Summary(fmt.Sprintf("a page draws the time into a 1280×720 canvas on each animation frame, captureStream → the host's stage publication (H.264, ≤ 2.5 Mbps, 30 fps) → the SFU → a spectator's subscription → a <video> in another page, "+
+		"which reads the time back from each frame it presents (requestVideoFrameCallback's expected display time); %d frames per run after its first 3 s, loopback, one browser", *frames))
+	return nil
+}
+
+func glassRun(s *harness.Server) (harness.GlassToGlass, error) {
+	session, _, channelID, err := s.Channel("glasshost")
+	if err != nil {
+		return harness.GlassToGlass{}, err
+	}
+	var st struct{ Stage struct{ InviteCode string } }
+	if err := s.PostJSON("/api/me/stage", session, nil, &st); err != nil {
+		return harness.GlassToGlass{}, err
+	}
+	var g grant
+	if err := s.PostJSON("/api/channels/glasshost/stage/participants", session, map[string]string{"invite": st.Stage.InviteCode}, &g); err != nil {
+		return harness.GlassToGlass{}, err
+	}
+	participant := s.Base + "/api/stages/" + g.StageID + "/participants/" + g.ParticipantID
+	return harness.MeasureGlassToGlass(harness.GlassConfig{Origin: s.Base, Frames: *frames, WarmupSeconds: 3,
+		Publish: harness.Endpoint{URL: participant + "/media", Token: g.Token},
+		Play:    harness.Endpoint{URL: participant + "/subscriptions", Token: harness.Token(channelID)}})
 }
 
 type grant struct {

@@ -1,5 +1,6 @@
 // Command whep measures WebRTC playback (WHEP) against the real binary, for `make bench`:
-// publisher-to-viewer latency and join time, server CPU per WHEP viewer (and so how many
+// glass-to-glass latency in Chromium (a time drawn into a canvas, sent over WHIP, read back
+// from the frames a WHEP viewer presents), publisher-to-viewer latency and join time, server CPU per WHEP viewer (and so how many
 // viewers of one 720p stream a core serves), and the CPU of the AAC→Opus transcode an RTMP
 // stream needs once it has WebRTC viewers. It prints each figure with how it was measured.
 package main
@@ -30,7 +31,10 @@ func main() {
 
 var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
-	scenario = flag.String("scenario", "all", "latency, cpu, opus or all")
+	scenario = flag.String("scenario", "all", "glass, latency, cpu, opus or all")
+	runs     = flag.Int("runs", 3, "glass: runs, each on a fresh server and browser")
+	frames   = flag.Int("frames", 300, "glass: frames read per run, after its first 3 s")
+	offset   = flag.Duration("glass-offset", 0, "glass: draw the time this much early, to check that the figures grow by it")
 	joinsN   = flag.Int("joins", 12, "viewers joining one after another for the latency figures")
 	viewersF = flag.String("viewers", "10,40", "concurrent WHEP viewers for the cpu scenario")
 	duration = flag.Duration("duration", 20*time.Second, "how long each cpu measurement runs")
@@ -42,6 +46,11 @@ func run() error {
 		return errors.New("ffmpeg is needed (make system-deps installs it)")
 	}
 	all := *scenario == "all"
+	if all || *scenario == "glass" {
+		if err := glass(); err != nil {
+			return fmt.Errorf("glass: %w", err)
+		}
+	}
 	if all || *scenario == "latency" {
 		if err := latency(); err != nil {
 			return fmt.Errorf("latency: %w", err)
@@ -63,6 +72,41 @@ func run() error {
 			return fmt.Errorf("opus: %w", err)
 		}
 	}
+	return nil
+}
+
+// glass measures glass-to-glass latency in Chromium, -runs times on a fresh server each: a
+// page draws the time into a 1280×720 canvas and publishes it over WHIP as the broadcast card
+// does, another plays the channel over WHEP and reads the time back from each frame it
+// presents (web/bench/glass-to-glass.mjs).
+func glass() error {
+	r := harness.GlassRuns{What: "WHIP→WHEP"}
+	for range *runs {
+		load := harness.Load()
+		s, err := harness.Start(*binary)
+		if err != nil {
+			return err
+		}
+		_, key, id, err := s.Channel("glassbench")
+		if err != nil {
+			s.Stop()
+			return err
+		}
+		g, err := harness.MeasureGlassToGlass(harness.GlassConfig{Origin: s.Base, Frames: *frames, WarmupSeconds: 3, OffsetMs: ms(*offset),
+			Publish: harness.Endpoint{URL: s.Base + "/api/whip", Token: key},
+			Play:    harness.Endpoint{URL: s.Base + "/api/whep/" + id, Token: harness.Token(id)}})
+		s.Stop()
+		if err != nil {
+			return err
+		}
+		r.Add(g, load)
+	}
+	what := ""
+	if *offset != 0 {
+		what = fmt.Sprintf(" (CHECK: the time drawn %v early, so every figure should be %v more)", *offset, *offset)
+	}
+	r.Summary(fmt.Sprintf("a page draws the time into a 1280×720 canvas on each animation frame, captureStream → WHIP (H.264, ≤ 2.5 Mbps, 30 fps) → the server → WHEP → a <video> in another page, "+
+		"which reads the time back from each frame it presents (requestVideoFrameCallback's expected display time); %d frames per run after its first 3 s, loopback, one browser%s", *frames, what))
 	return nil
 }
 

@@ -2,10 +2,20 @@
 // channel page that has started playing.
 import { chromium } from 'playwright-core';
 
-export async function launch() {
+// launch starts the browser; extraArgs adds Chromium flags (fake camera and microphone, say).
+export async function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--autoplay-policy=no-user-gesture-required',
+      ...extraArgs,
+    ],
   });
 }
 

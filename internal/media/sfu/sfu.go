@@ -26,12 +26,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/livehouse/livehouse/internal/connlimit"
+	"github.com/livehouse/livehouse/internal/media/rtc"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -575,36 +575,7 @@ func answerOffer(ctx context.Context, pc *webrtc.PeerConnection, offer string, d
 // newPeerConnection builds a peer connection on the shared UDP port: H.264 (packetization
 // mode 1) and Opus, with Pion's default interceptors (NACK, RTCP reports, TWCC).
 func (s *Server) newPeerConnection() (*webrtc.PeerConnection, error) {
-	me := &webrtc.MediaEngine{}
-	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
-	for i, profile := range []string{"42e01f", "42001f", "4d001f", "640c1f", "64001f"} {
-		if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{
-				MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile,
-				RTCPFeedback: fb,
-			},
-			PayloadType: webrtc.PayloadType(102 + 2*i),
-		}, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, err
-		}
-	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
-		PayloadType:        111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		return nil, err
-	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s.cfg.Engine))
-	var servers []webrtc.ICEServer
-	if len(s.cfg.STUNServers) > 0 {
-		servers = []webrtc.ICEServer{{URLs: s.cfg.STUNServers}}
-	}
-	return api.NewPeerConnection(webrtc.Configuration{ICEServers: servers})
+	return rtc.NewPeerConnection(rtc.Config{Engine: s.cfg.Engine, STUNServers: s.cfg.STUNServers})
 }
 
 // checkOffer refuses an offer that is not SDP or that has neither H.264 video nor Opus

@@ -21,11 +21,10 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/intervalpli"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/livehouse/livehouse/internal/media/rtc"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/safe"
@@ -264,41 +263,7 @@ func (s *Server) forget(ss *session) {
 // Opus, NACK, RTCP reports, TWCC feedback so the browser adapts its bitrate, and a keyframe
 // request every KeyframeInterval. Each connection gets its own engine and interceptors.
 func (s *Server) newPeerConnection() (*webrtc.PeerConnection, error) {
-	me := &webrtc.MediaEngine{}
-	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
-	for i, profile := range []string{"42e01f", "42001f", "4d001f", "640c1f", "64001f"} {
-		if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{
-				MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile,
-				RTCPFeedback: fb,
-			},
-			PayloadType: webrtc.PayloadType(102 + 2*i),
-		}, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, err
-		}
-	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
-		PayloadType:        111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		return nil, err
-	}
-	pli, err := intervalpli.NewReceiverInterceptor(intervalpli.GeneratorInterval(s.cfg.KeyframeInterval))
-	if err != nil {
-		return nil, err
-	}
-	ir.Add(pli)
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s.engine))
-	var servers []webrtc.ICEServer
-	if len(s.cfg.STUNServers) > 0 {
-		servers = []webrtc.ICEServer{{URLs: s.cfg.STUNServers}}
-	}
-	return api.NewPeerConnection(webrtc.Configuration{ICEServers: servers})
+	return rtc.NewPeerConnection(rtc.Config{Engine: s.engine, STUNServers: s.cfg.STUNServers, KeyframeInterval: s.cfg.KeyframeInterval})
 }
 
 // checkOffer refuses an offer that is not SDP or that sends no H.264 video; it reports

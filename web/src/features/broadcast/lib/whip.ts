@@ -1,16 +1,10 @@
-// A WHIP (RFC 9725) publisher: one send-only peer connection, H.264 preferred, the offer
-// posted with the stream key once ICE gathering is done (no trickle), DELETE to end.
+// A WHIP (RFC 9725) publisher: one send-only peer connection, H.264 preferred, negotiated
+// with the stream key as the bearer (lib/negotiate), DELETE to end.
 
-export class WhipError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.name = 'WhipError';
-    this.status = status;
-    this.code = code;
-  }
-}
+import { negotiate, NegotiationError } from '../../../lib/negotiate';
+
+// WhipError is the server's refusal (status, code, message).
+export { NegotiationError as WhipError };
 
 export type WhipSession = {
   pc: RTCPeerConnection;
@@ -31,22 +25,6 @@ export function preferH264(codecs: RTCRtpCodec[]): RTCRtpCodec[] {
   return [...codecs].sort((a, b) => rank(a) - rank(b));
 }
 
-function gathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    function done() {
-      clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', check);
-      resolve();
-    }
-    function check() {
-      if (pc.iceGatheringState === 'complete') done();
-    }
-    pc.addEventListener('icegatheringstatechange', check);
-  });
-}
-
 // publish sends the video and audio tracks to the WHIP endpoint. The tracks can be swapped
 // later with the returned senders' replaceTrack.
 export async function publish(url: string, streamKey: string, video: MediaStreamTrack, audio: MediaStreamTrack): Promise<WhipSession> {
@@ -60,37 +38,13 @@ export async function publish(url: string, streamKey: string, video: MediaStream
     await vt.sender.setParameters(params).catch(() => undefined);
     pc.addTransceiver(audio, { direction: 'sendonly' });
 
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc, 2000);
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${streamKey}` },
-      body: pc.localDescription?.sdp ?? '',
-    });
-    const text = await res.text();
-    if (res.status !== 201) {
-      let code = 'HttpError';
-      let message = `The server refused the stream (${res.status}).`;
-      try {
-        const err = JSON.parse(text).error;
-        code = err.code ?? code;
-        message = err.message ?? message;
-      } catch {
-        // not JSON: keep the generic message
-      }
-      throw new WhipError(res.status, code, message);
-    }
-    await pc.setRemoteDescription({ type: 'answer', sdp: text });
-    const location = new URL(res.headers.get('Location') ?? '', new URL(url, window.location.href)).toString();
-    let ended = false;
+    const session = await negotiate(url, pc, streamKey);
     return {
       pc,
-      location,
+      location: session.location,
       end: async () => {
-        if (ended) return;
-        ended = true;
         // DELETE first, so the server records the end as the streamer's, not as a dropped connection.
-        await fetch(location, { method: 'DELETE', headers: { Authorization: `Bearer ${streamKey}` }, keepalive: true }).catch(() => undefined);
+        await session.end();
         pc.close();
       },
     };

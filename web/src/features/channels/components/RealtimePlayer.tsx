@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { negotiate, type Negotiated } from '../../../lib/negotiate';
 
 // Real-time playback: the channel over WebRTC with WHEP (POST /api/whep/{channelId}, the
 // playback token as bearer), under a second behind the encoder where LL-HLS is one to two.
@@ -11,8 +12,6 @@ type Props = { channelId: string; token?: string; title: string; onFail: (reason
 // firstFrameWithin is how long the player waits for the first picture before giving up on
 // WebRTC.
 const firstFrameWithin = 10_000;
-// gatherWithin bounds the wait for the browser's ICE candidates (the offer carries them all).
-const gatherWithin = 2_000;
 
 // channelIdOf reads the channel id from a playback URL (/hls/{channelId}/index.m3u8).
 export function channelIdOf(playbackUrl: string): string | undefined {
@@ -70,7 +69,7 @@ export function RealtimePlayer({ channelId, token, title, onFail, children }: Pr
     const v = video.current;
     if (!v) return;
     let closed = false;
-    let location: string | undefined;
+    let session: Negotiated | undefined;
     const pc = new RTCPeerConnection();
     const fail = (reason: string) => {
       if (closed) return;
@@ -103,25 +102,14 @@ export function RealtimePlayer({ channelId, token, title, onFail, children }: Pr
     }, firstFrameWithin);
 
     (async () => {
-      await pc.setLocalDescription(await pc.createOffer());
-      await gathered(pc);
-      if (closed) return;
-      const res = await fetch(`/api/whep/${encodeURIComponent(channelId)}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/sdp', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-        body: pc.localDescription?.sdp ?? '',
-        credentials: 'same-origin',
-      });
-      if (res.status !== 201) throw new Error(`WHEP answered ${res.status}`);
-      location = res.headers.get('Location') ?? undefined;
-      const answer = await res.text();
-      if (closed) return;
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      const s = await negotiate(`/api/whep/${encodeURIComponent(channelId)}`, pc, token);
+      if (closed) void s.end();
+      else session = s;
     })().catch((err: unknown) => fail(err instanceof Error ? err.message : 'WebRTC playback failed.'));
 
     const leave = () => {
-      if (location) fetch(location, { method: 'DELETE', keepalive: true, credentials: 'same-origin' }).catch(() => undefined);
-      location = undefined;
+      void session?.end();
+      session = undefined;
     };
     window.addEventListener('pagehide', leave);
     return () => {
@@ -160,19 +148,4 @@ export function RealtimePlayer({ channelId, token, title, onFail, children }: Pr
       </div>
     </div>
   );
-}
-
-// gathered resolves once the browser has its ICE candidates (or after gatherWithin: the
-// offer then carries those it has, host candidates first, which is enough on most networks).
-function gathered(pc: RTCPeerConnection): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState !== 'complete') return;
-      pc.removeEventListener('icegatheringstatechange', done);
-      resolve();
-    };
-    pc.addEventListener('icegatheringstatechange', done);
-    window.setTimeout(resolve, gatherWithin);
-  });
 }

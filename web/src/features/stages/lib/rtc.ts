@@ -1,35 +1,13 @@
 // The stage's WebRTC exchanges: one peer connection to publish (WHIP-like) and one per
-// publisher watched (WHEP-like), each an SDP offer posted once ICE gathering is done (no
-// trickle), DELETE on the Location to end.
+// publisher watched (WHEP-like), each negotiated as WHIP and WHEP are (lib/negotiate: an SDP
+// offer posted once ICE gathering is done, no trickle), DELETE on the Location to end.
 
-export class StageMediaError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.name = 'StageMediaError';
-    this.status = status;
-    this.code = code;
-  }
-}
+import { negotiate, NegotiationError } from '../../../lib/negotiate';
+
+// StageMediaError is the server's refusal of a publication or subscription (status, code, message).
+export { NegotiationError as StageMediaError };
 
 export type Connection = { pc: RTCPeerConnection; end: () => void };
-
-function gathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    function done() {
-      clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', check);
-      resolve();
-    }
-    function check() {
-      if (pc.iceGatheringState === 'complete') done();
-    }
-    pc.addEventListener('icegatheringstatechange', check);
-  });
-}
 
 // h264First puts H.264 (packetization mode 1) first: the SFU forwards H.264 and Opus only.
 export function h264First(codecs: RTCRtpCodec[]): RTCRtpCodec[] {
@@ -42,35 +20,11 @@ export function h264First(codecs: RTCRtpCodec[]): RTCRtpCodec[] {
 }
 
 async function exchange(pc: RTCPeerConnection, url: string, token: string): Promise<Connection> {
-  await pc.setLocalDescription(await pc.createOffer());
-  await gathered(pc, 2000);
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${token}` },
-    body: pc.localDescription?.sdp ?? '',
-  });
-  const text = await res.text();
-  if (res.status !== 201) {
-    let code = 'HttpError';
-    let message = `The server refused (${res.status}).`;
-    try {
-      const err = JSON.parse(text).error;
-      code = err.code ?? code;
-      message = err.message ?? message;
-    } catch {
-      // not JSON
-    }
-    throw new StageMediaError(res.status, code, message);
-  }
-  await pc.setRemoteDescription({ type: 'answer', sdp: text });
-  const location = new URL(res.headers.get('Location') ?? '', new URL(url, window.location.href)).toString();
-  let ended = false;
+  const session = await negotiate(url, pc, token);
   return {
     pc,
     end: () => {
-      if (ended) return;
-      ended = true;
-      void fetch(location, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` }, keepalive: true }).catch(() => undefined);
+      void session.end();
       pc.close();
     },
   };
