@@ -189,7 +189,7 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 		if page.ThumbnailURL != "" && !thumbs.has(r.Context(), p.ChannelID) {
 			page.ThumbnailURL = ""
 		}
-		page.HasStage = st != nil && (!p.Private || state.MayWatch) && st.Active(p.ChannelID)
+		page.HasStage = st != nil && (!p.Private || state.MayWatch) && st.Active(r.Context(), p.ChannelID)
 		if state.MayWatch {
 			var t viewers.Ticket
 			page.PlaybackURL, t = u.playback(p.ChannelID, userID)
