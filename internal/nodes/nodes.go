@@ -31,6 +31,9 @@ const (
 	MaxResponse = 256 << 10
 	// Timeout bounds a forwarded request, the home node's handling included.
 	Timeout = 15 * time.Second
+	// MaxInFlight bounds the forwarded requests a node handles at once (the bus hands each
+	// its own goroutine); more are answered 503 at once.
+	MaxInFlight = 256
 )
 
 // subjectPrefix and subjectSuffix frame the subject a node answers forwarded requests on:
@@ -145,7 +148,14 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, node string,
 // Serve answers the requests other nodes forward to this one with h, until the returned stop
 // is called.
 func (f *Forwarder) Serve(h http.Handler) (stop func(), err error) {
+	slots := make(chan struct{}, MaxInFlight)
 	sub, err := f.bus.Respond(subject(f.node), func(_ string, data []byte) []byte {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		default:
+			return encode(response{Status: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"1"}}})
+		}
 		return f.answer(h, data)
 	})
 	if err != nil {

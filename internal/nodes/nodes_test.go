@@ -101,3 +101,49 @@ func TestForwardBounds(t *testing.T) {
 		t.Errorf("an answer over MaxResponse: %v, %d, %d bytes", err, rec.Code, rec.Body.Len())
 	}
 }
+
+// TestForwardInFlight: a node handles at most MaxInFlight forwarded requests at once; the
+// next is answered 503 without running, and once one ends another runs.
+func TestForwardInFlight(t *testing.T) {
+	b := openBus(t)
+	home, edge := nodes.New(b, "home", nil), nodes.New(b, "edge", nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	stop, err := home.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/block" {
+			entered <- struct{}{}
+			<-release
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	codes := make(chan int, nodes.MaxInFlight)
+	for range nodes.MaxInFlight {
+		go func() {
+			rec := httptest.NewRecorder()
+			if err := edge.Forward(rec, httptest.NewRequest("GET", "/block", nil), "home", nil); err != nil {
+				t.Error(err)
+			}
+			codes <- rec.Code
+		}()
+	}
+	for range nodes.MaxInFlight {
+		<-entered
+	}
+	rec := httptest.NewRecorder()
+	if err := edge.Forward(rec, httptest.NewRequest("GET", "/free", nil), "home", nil); err != nil || rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("one over MaxInFlight: %v %d %v, want 503 with Retry-After", err, rec.Code, rec.Header())
+	}
+	close(release)
+	for range nodes.MaxInFlight {
+		if code := <-codes; code != 204 {
+			t.Errorf("a blocked request ended with %d", code)
+		}
+	}
+	rec = httptest.NewRecorder()
+	if err := edge.Forward(rec, httptest.NewRequest("GET", "/free", nil), "home", nil); err != nil || rec.Code != 204 {
+		t.Errorf("after the others ended: %v %d", err, rec.Code)
+	}
+}
