@@ -242,7 +242,7 @@ func clusterRoom() error {
 	}()
 	for i := range *nodes {
 		srv, err := harness.Start(*binary, "LIVEHOUSE_DATABASE_URL="+u.String(), "LIVEHOUSE_NATS_URL="+natsURL,
-			"LIVEHOUSE_SECRET_KEY="+strings.Repeat("ab", 32), fmt.Sprintf("LIVEHOUSE_NODE_NAME=chatbench-%d", i))
+			"LIVEHOUSE_SECRET_KEY="+strings.Repeat("ab", 32), fmt.Sprintf("LIVEHOUSE_NODE_NAME=chatbench-%d", i), "LIVEHOUSE_NATS_SUBJECT_PREFIX="+schema)
 		if err != nil {
 			return err
 		}

@@ -80,7 +80,7 @@ func run() error {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	cluster := []string{"LIVEHOUSE_DATABASE_URL=" + u.String(), "LIVEHOUSE_NATS_URL=" + natsURL}
+	cluster := []string{"LIVEHOUSE_DATABASE_URL=" + u.String(), "LIVEHOUSE_NATS_URL=" + natsURL, "LIVEHOUSE_NATS_SUBJECT_PREFIX=" + schema}
 
 	pub := harness.FFmpeg("-hide_banner", "-loglevel", "error", "-re",
 		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",

@@ -149,6 +149,10 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	}, a.packager, rungRecorder{a.recorder}, log, reg)
 	tcfg := thumbnail.DefaultConfig
 	tcfg.FFmpeg = cfg.Transcode.FFmpeg
+	tcfg.Every = time.Duration(cfg.ThumbnailSeconds) * time.Second
+	if cfg.ThumbnailSeconds == 0 {
+		tcfg.FFmpeg = "" // the operator turned live thumbnails off
+	}
 	a.thumbs = thumbnail.New(tcfg, media, log)
 	if reg != nil {
 		a.thumbs.Register(reg)
@@ -359,7 +363,7 @@ func serverSecret(cfg config.Config) ([]byte, error) {
 
 func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (*bus.Bus, error) {
 	host, _ := os.Hostname()
-	return bus.Open(ctx, bus.Config{URL: cfg.NATSURL, Name: "livehouse@" + host}, log)
+	return bus.Open(ctx, bus.Config{URL: cfg.NATSURL, Name: "livehouse@" + host, Prefix: cfg.NATSPrefix}, log)
 }
 
 // rungRecorder has the transcoder record a STANDARD channel's rungs beside the source.

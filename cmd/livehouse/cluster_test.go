@@ -54,15 +54,16 @@ func newCluster(t *testing.T) *cluster {
 	return &cluster{admin: admin, schema: schema, dbURL: u.String(), natsURL: natsURL}
 }
 
-// vars is the environment of a node of the cluster. Its node name carries the cluster's own
-// schema: test runs side by side share the NATS server, and nodes of the same name published
-// their viewer counts on the same subject (viewers.counts.{node}), each run's replacing the
-// other's — TestWholeAPIFromAnyNode's directory then counted one viewer of three.
+// vars is the environment of a node of the cluster. Test runs side by side share the NATS
+// server, so each cluster namespaces its subjects with its schema's name; before that, nodes of
+// the same name in two runs published their viewer counts on the same subject
+// (viewers.counts.{node}), each run's replacing the other's. Node names carry the schema too,
+// as a second guard.
 func (c *cluster) vars(t *testing.T, node string) map[string]string {
 	return map[string]string{
 		"LIVEHOUSE_DATA_DIR": t.TempDir(), "LIVEHOUSE_DATABASE_URL": c.dbURL, "LIVEHOUSE_NATS_URL": c.natsURL,
 		"LIVEHOUSE_SECRET_KEY": testSecret, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error",
-		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_NODE_NAME": c.nodeName(node),
+		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_NODE_NAME": c.nodeName(node), "LIVEHOUSE_NATS_SUBJECT_PREFIX": c.schema,
 	}
 }
 

@@ -28,6 +28,10 @@ type Config struct {
 	URL string
 	// Name identifies this node's connection in the NATS server's monitoring.
 	Name string
+	// Prefix namespaces every subject on the wire ("prod" sends "chat.x" as "prod.chat.x"), so
+	// that two clusters (or two test runs) can share one NATS server without hearing each
+	// other. Callers and handlers see subjects without it. Empty: none.
+	Prefix string
 }
 
 // Handler receives one message. It runs on the NATS client's delivery goroutine for its
@@ -74,6 +78,8 @@ type Bus struct {
 	closeErr  error
 	drainErr  atomic.Pointer[error]
 
+	prefix string // cfg.Prefix and a dot, or empty
+
 	slow    atomic.Uint64 // slow-consumer events since Open
 	slowLog logLimiter
 	now     func() time.Time // injectable for tests of the rate limit
@@ -86,11 +92,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if !ValidPrefix(cfg.Prefix) {
+		return nil, fmt.Errorf("bus subject prefix %q: %w", cfg.Prefix, errBadPrefix)
+	}
 	b := &Bus{
 		log:     log,
 		closed:  make(chan struct{}),
 		now:     time.Now,
 		slowLog: logLimiter{interval: slowLogInterval},
+	}
+	if cfg.Prefix != "" {
+		b.prefix = cfg.Prefix + "."
 	}
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
@@ -245,7 +257,7 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("publish to %s: %w", subject, err)
 	}
-	if err := b.nc.Publish(subject, data); err != nil {
+	if err := b.nc.Publish(b.prefix+subject, data); err != nil {
 		return fmt.Errorf("publish to %s: %w", subject, err)
 	}
 	return nil
@@ -257,7 +269,7 @@ func (b *Bus) Subscribe(subject string, h Handler) (Subscription, error) {
 	if h == nil {
 		return nil, fmt.Errorf("subscribe to %s: nil handler", subject)
 	}
-	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) { h(m.Subject, m.Data) })
+	sub, err := b.nc.Subscribe(b.prefix+subject, func(m *nats.Msg) { h(b.local(m.Subject), m.Data) })
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: %w", subject, err)
 	}
@@ -279,12 +291,12 @@ func (b *Bus) Respond(subject string, h Responder) (Subscription, error) {
 	if h == nil {
 		return nil, fmt.Errorf("respond on %s: nil responder", subject)
 	}
-	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) {
+	sub, err := b.nc.Subscribe(b.prefix+subject, func(m *nats.Msg) {
 		if m.Reply == "" {
 			return // a plain publish: nobody waits for an answer
 		}
 		go func() {
-			if err := m.Respond(h(m.Subject, m.Data)); err != nil {
+			if err := m.Respond(h(b.local(m.Subject), m.Data)); err != nil {
 				b.log.Warn("answering a bus request", "subject", m.Subject, "err", err)
 			}
 		}()
@@ -304,7 +316,7 @@ func (b *Bus) Request(ctx context.Context, subject string, data []byte) ([]byte,
 		ctx, cancel = context.WithTimeout(ctx, defaultPingTimeout)
 		defer cancel()
 	}
-	m, err := b.nc.RequestWithContext(ctx, subject, data)
+	m, err := b.nc.RequestWithContext(ctx, b.prefix+subject, data)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
 		return nil, fmt.Errorf("request to %s: %w", subject, ErrNoResponders)
@@ -312,6 +324,26 @@ func (b *Bus) Request(ctx context.Context, subject string, data []byte) ([]byte,
 		return nil, fmt.Errorf("request to %s: %w", subject, err)
 	}
 	return m.Data, nil
+}
+
+// local is a wire subject without this bus's prefix, as callers name it.
+func (b *Bus) local(subject string) string { return strings.TrimPrefix(subject, b.prefix) }
+
+var errBadPrefix = errors.New("want up to 32 letters, digits, '-' or '_'")
+
+// ValidPrefix reports whether p can namespace subjects: empty, or one NATS token of up to 32
+// letters, digits, '-' and '_' (no dots or wildcards, which would change what subscriptions
+// match).
+func ValidPrefix(p string) bool {
+	if len(p) > 32 {
+		return false
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 type subscription struct{ sub *nats.Subscription }

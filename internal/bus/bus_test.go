@@ -728,3 +728,48 @@ func TestRequestReply(t *testing.T) {
 		})
 	}
 }
+
+// TestPrefix: a prefixed bus puts its prefix on the wire, hands its handlers subjects without
+// it (also to requests), and hears nothing sent without it — two clusters on one NATS server
+// stay apart.
+func TestPrefix(t *testing.T) {
+	b := open(t, Config{Name: "livehouse-test", Prefix: "clusterA"})
+	wire, onWire := collect()
+	raw, err := b.nc.Subscribe(">", func(m *nats.Msg) { wire(m.Subject, m.Data) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Unsubscribe()
+	h, got := collect()
+	mustSubscribe(t, b, "chat.*", h)
+	ping(t, b)
+
+	// Same connection, so the server keeps the order: had the unprefixed message reached the
+	// subscription, it would arrive before the prefixed one.
+	if err := b.nc.Publish("chat.other", []byte("other cluster")); err != nil {
+		t.Fatal(err)
+	}
+	mustPublish(t, b, "chat.room", "ours")
+	if diff := cmp.Diff([]msg{{"chat.room", "ours"}}, receive(t, got, 1)); diff != "" {
+		t.Errorf("handler (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]msg{{"chat.other", "other cluster"}, {"clusterA.chat.room", "ours"}}, receive(t, onWire, 2)); diff != "" {
+		t.Errorf("on the wire (-want +got):\n%s", diff)
+	}
+
+	if _, err := b.Respond("rpc.*", func(s string, data []byte) []byte { return []byte(s) }); err != nil {
+		t.Fatal(err)
+	}
+	ping(t, b)
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+	if reply, err := b.Request(ctx, "rpc.x", nil); err != nil || string(reply) != "rpc.x" {
+		t.Errorf("Request = %q, %v; want the responder to see %q", reply, err, "rpc.x")
+	}
+
+	for _, bad := range []string{"a.b", "a*", ">", "with space", strings.Repeat("x", 33)} {
+		if _, err := Open(t.Context(), Config{Prefix: bad}, nil); err == nil {
+			t.Errorf("Open with prefix %q: no error", bad)
+		}
+	}
+}

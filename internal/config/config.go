@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/livehouse/livehouse/internal/bus"
 	"github.com/livehouse/livehouse/internal/products"
 )
 
@@ -41,6 +42,7 @@ type Config struct {
 
 	DatabaseURL string `yaml:"database_url" secret:"true" help:"empty for SQLite in the data dir, or postgres://… for PostgreSQL"`
 	NATSURL     string `yaml:"nats_url" secret:"true" help:"empty for NATS embedded in-process, or nats://… for an external cluster"`
+	NATSPrefix  string `yaml:"nats_subject_prefix" help:"namespaces this cluster's NATS subjects (prod → prod.chat…), so that clusters can share one NATS server; the same on every node of a cluster; empty = none"`
 	SecretKey   string `yaml:"secret_key" secret:"true" help:"hex key (32 bytes) that seals stream keys at rest; empty = generated into the data dir. Every node of a cluster needs the same one"`
 
 	NodeName         string `yaml:"node_name" help:"this node's name in a cluster, the same across its restarts; empty = the host name"`
@@ -107,6 +109,7 @@ type Config struct {
 	RecordingRetentionDays int     `yaml:"recording_retention_days" help:"days to keep recordings; 0 keeps them"`
 	RecordingQuotaMiB      int     `yaml:"recording_quota_mib" help:"MiB of recordings each user may keep; once their recordings hold it, new sessions are not recorded (Recording Start Failure). 0 = no quota"`
 	Storage                Storage `yaml:"storage"`
+	ThumbnailSeconds       int     `yaml:"thumbnail_seconds" help:"seconds between live thumbnails of a channel (one JPEG from a keyframe, with ffmpeg; about 0.17 CPU-s per stream-minute at 30); 0 makes none"`
 
 	WebPush WebPush `yaml:"web_push"`
 }
@@ -204,6 +207,7 @@ func Defaults(stage string) Config {
 		SMTP:               SMTP{Port: 587, From: "Livehouse <no-reply@localhost>", TLS: "starttls"},
 		Transcode:          Transcode{FFmpeg: "ffmpeg", Encoder: "x264", Preset: "veryfast"},
 		Recording:          true,
+		ThumbnailSeconds:   30,
 		ChatSocketsPerAddr: 100,
 		ChatSocketsPerUser: 10,
 
@@ -301,6 +305,9 @@ func (c *Config) Validate() error {
 	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
 		bad("nats_url", "must be empty (embedded) or a nats:// URL")
 	}
+	if !bus.ValidPrefix(c.NATSPrefix) {
+		bad("nats_subject_prefix", "%q is not up to 32 letters, digits, '-' or '_'", c.NATSPrefix)
+	}
 	if c.SecretKey != "" && len(c.SecretKey) != 64 {
 		bad("secret_key", "must be 64 hex digits (32 bytes)")
 	}
@@ -384,6 +391,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionRetentionDays < 0 {
 		bad("session_retention_days", "must not be negative")
+	}
+	if c.ThumbnailSeconds != 0 && (c.ThumbnailSeconds < 5 || c.ThumbnailSeconds > 3600) {
+		bad("thumbnail_seconds", "%d is not 0 (none) or from 5 to 3600", c.ThumbnailSeconds)
 	}
 	if c.RecordingRetentionDays < 0 {
 		bad("recording_retention_days", "must not be negative")

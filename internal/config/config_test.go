@@ -117,6 +117,9 @@ func TestInvalid(t *testing.T) {
 		{map[string]string{"LIVEHOUSE_STORAGE_ENDPOINT": "s3.amazonaws.com", "LIVEHOUSE_STORAGE_BUCKET": "b"}, "storage.endpoint"},
 		{map[string]string{"LIVEHOUSE_RECORDING": "sometimes"}, "LIVEHOUSE_RECORDING"},
 		{map[string]string{"LIVEHOUSE_RECORDING_QUOTA_MIB": "-1"}, "recording_quota_mib"},
+		{map[string]string{"LIVEHOUSE_THUMBNAIL_SECONDS": "2"}, "thumbnail_seconds"},
+		{map[string]string{"LIVEHOUSE_NATS_SUBJECT_PREFIX": "prod.eu"}, "nats_subject_prefix"},
+		{map[string]string{"LIVEHOUSE_THUMBNAIL_SECONDS": "-1"}, "thumbnail_seconds"},
 	}
 	for _, tt := range tests {
 		_, _, err := Load("t", nil, env(tt.vars), io.Discard)

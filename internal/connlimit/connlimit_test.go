@@ -177,6 +177,7 @@ func TestAddressKey(t *testing.T) {
 		"192.0.2.7":            "192.0.2.7",
 		"::ffff:192.0.2.7":     "192.0.2.7",
 		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
 		"not an address":       "not an address",
 	} {
 		if got := AddressKey(in); got != want {

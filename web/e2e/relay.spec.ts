@@ -48,7 +48,7 @@ async function startNode(name: string, dbURL: string): Promise<{ base: string; r
       ...process.env,
       LIVEHOUSE_HTTP_ADDR: `127.0.0.1:${port}`, LIVEHOUSE_PUBLIC_URL: base, LIVEHOUSE_RTMP_ADDR: rtmp,
       LIVEHOUSE_WEBRTC_ADDR: '127.0.0.1:0', LIVEHOUSE_RTMPS_ADDR: 'off', LIVEHOUSE_SRT_ADDR: 'off', LIVEHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), `livehouse-${name}-`)),
-      LIVEHOUSE_DATABASE_URL: dbURL, LIVEHOUSE_NATS_URL: nats!, LIVEHOUSE_NODE_NAME: `${name}-${schema}`, // unique: runs side by side share the NATS server
+      LIVEHOUSE_DATABASE_URL: dbURL, LIVEHOUSE_NATS_URL: nats!, LIVEHOUSE_NODE_NAME: `${name}-${schema}`, LIVEHOUSE_NATS_SUBJECT_PREFIX: schema, // runs side by side share the NATS server
       LIVEHOUSE_SECRET_KEY: 'cd'.repeat(32), LIVEHOUSE_AUTO_VERIFY: 'true', LIVEHOUSE_LOG_LEVEL: 'error',
     },
   });

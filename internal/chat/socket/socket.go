@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -25,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/livehouse/livehouse/internal/chat"
+	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/problem"
 )
 
@@ -127,7 +127,7 @@ var ErrClosed = errors.New("chat sockets are closed")
 // before anything is written: the caller answers those. The upgrade's own failures are
 // answered to the client by the upgrader, and return nil.
 func (s *Server) Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, protocol, ip string) error {
-	addr, user := addrKey(ip), ""
+	addr, user := connlimit.AddressKey(ip), ""
 	if g.SignedIn() {
 		user = g.UserID
 	}
@@ -232,20 +232,6 @@ func (s *Server) release(addr, user string) {
 			delete(s.byUser, user)
 		}
 	}
-}
-
-// addrKey is what the per-address cap counts: an IPv4 address, or the /64 of an IPv6 one.
-func addrKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
 }
 
 // Close tells every client the server is going away and stops the event loop.

@@ -490,20 +490,6 @@ func TestSocketCaps(t *testing.T) {
 	}
 }
 
-func TestAddrKey(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"192.0.2.7", "192.0.2.7"},
-		{"::ffff:192.0.2.7", "192.0.2.7"},
-		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
-		{"2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"},
-		{"not an address", "not an address"},
-	} {
-		if got := addrKey(tc.in); got != tc.want {
-			t.Errorf("addrKey(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // A client may send its first frame in the same packet as the handshake.
 func TestFrameInTheHandshakePacket(t *testing.T) {
 	f := newFixture(t)
