@@ -20,6 +20,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sort"
 	"strings"
@@ -113,6 +114,8 @@ type Store interface {
 	// leased node.
 	OpenStage(ctx context.Context, r Record, at time.Time) error
 	EndStage(ctx context.Context, id string, at time.Time) error
+	// EndNodeStage ends the channel's open stage if node hosts it.
+	EndNodeStage(ctx context.Context, channelID, node string, at time.Time) error
 	// EndNodeStages ends the stages a node left open and returns them.
 	EndNodeStages(ctx context.Context, node string, at time.Time) ([]Record, error)
 	OpenStageChannels(ctx context.Context, channelIDs []string, at time.Time) (map[string]bool, error)
@@ -260,6 +263,7 @@ type Service struct {
 	store  Store
 	node   string
 
+	startMu   sync.Mutex
 	mu        sync.Mutex
 	byChannel map[string]*stage // by channel id
 	byID      map[string]*stage
@@ -282,6 +286,8 @@ func New(d Deps) *Service {
 // Start opens the host's stage, or returns the one already open. With a store, the stage is
 // recorded there first, so that no two nodes open one for the same channel.
 func (s *Service) Start(ctx context.Context, hostID, hostUsername string) (*HostView, error) {
+	s.startMu.Lock() // Starts take turns: between the store's record and the map, none is half done
+	defer s.startMu.Unlock()
 	ch, err := s.chs.ForOwner(ctx, hostID)
 	if err != nil {
 		return nil, err
@@ -303,7 +309,16 @@ func (s *Service) Start(ctx context.Context, hostID, hostUsername string) (*Host
 		accepted: map[string]bool{}, kicked: map[string]bool{}, hostAway: now,
 	}
 	if s.store != nil {
-		err := s.store.OpenStage(ctx, Record{ID: st.id, ChannelID: ch.ID, HostID: hostID, Node: s.node, StartedAt: now}, now)
+		rec := Record{ID: st.id, ChannelID: ch.ID, HostID: hostID, Node: s.node, StartedAt: now}
+		err := s.store.OpenStage(ctx, rec, now)
+		if errors.Is(err, ErrStageElsewhere) {
+			// Unless another node hosts it, the open record is of a stage of this node's own
+			// whose end was not written (the store failed then): none is open here (Starts
+			// take turns), so that record is ended.
+			if err = s.store.EndNodeStage(ctx, ch.ID, s.node, now); err == nil {
+				err = s.store.OpenStage(ctx, rec, now)
+			}
+		}
 		if err != nil {
 			s.mu.Lock()
 			defer s.mu.Unlock()

@@ -44,6 +44,14 @@ func (s *DB) EndStage(ctx context.Context, id string, at time.Time) error {
 	return nil
 }
 
+// EndNodeStage ends the channel's open stage if node hosts it (its record outlived it).
+func (s *DB) EndNodeStage(ctx context.Context, channelID, node string, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE stages SET ended_at = ? WHERE channel_id = ? AND node = ? AND ended_at IS NULL`), ms(at), channelID, node); err != nil {
+		return fmt.Errorf("ending the stage of channel %s on node %s: %w", channelID, node, err)
+	}
+	return nil
+}
+
 // EndNodeStages ends the stages node left open (it restarted: their state and media are gone)
 // and returns them.
 func (s *DB) EndNodeStages(ctx context.Context, node string, at time.Time) ([]stages.Record, error) {

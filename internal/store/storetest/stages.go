@@ -78,9 +78,25 @@ func testStages(t *testing.T, s Store) {
 		t.Errorf("hana's stage is on %q, want node-b", node)
 	}
 
+	// EndNodeStage ends the channel's stage only on the node named.
+	if err := s.EndNodeStage(ctx, hanaCh.ID, "node-a", later); err != nil {
+		t.Fatal(err)
+	}
+	if node, _, _ := s.StageNode(ctx, stages.Lookup{HostID: hana.ID}, later); node != "node-b" {
+		t.Errorf("EndNodeStage of another node ended hana's stage on %q", node)
+	}
+	if err := s.EndNodeStage(ctx, hanaCh.ID, "node-b", later); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.StageNode(ctx, stages.Lookup{HostID: hana.ID}, later); ok {
+		t.Error("EndNodeStage of its node left hana's stage open")
+	}
+	if err := s.OpenStage(ctx, stages.Record{ID: "stage-5", ChannelID: hanaCh.ID, HostID: hana.ID, Node: "node-b", StartedAt: later}, later); err != nil {
+		t.Fatal(err)
+	}
 	// An ended stage is gone; ending it again changes nothing.
 	for range 2 {
-		if err := s.EndStage(ctx, "stage-4", later); err != nil {
+		if err := s.EndStage(ctx, "stage-5", later); err != nil {
 			t.Fatal(err)
 		}
 	}
