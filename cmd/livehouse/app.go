@@ -30,6 +30,7 @@ import (
 	"github.com/livehouse/livehouse/internal/notifications"
 	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/stages"
 	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/store/postgres"
 	"github.com/livehouse/livehouse/internal/store/sqlite"
@@ -373,4 +374,18 @@ func (r rungRecorder) Rung(channelID, name string) transcode.RungRecording {
 		return g
 	}
 	return nil // not a typed nil: the session is not being recorded
+}
+
+// homes finds, for the HTTP layer's forwarding, the node that hosts a stage or runs a
+// channel's live session (and so its WHEP playback), from the store: records of nodes whose
+// lease has expired are no one's.
+type homes struct{ store *sqlstore.DB }
+
+func (h homes) StageNode(ctx context.Context, by stages.Lookup) (string, bool, error) {
+	return h.store.StageNode(ctx, by, time.Now())
+}
+
+func (h homes) LiveNode(ctx context.Context, channelID string) (string, bool, error) {
+	o, ok, err := h.store.LiveOrigin(ctx, channelID, time.Now())
+	return o.Node, ok, err
 }

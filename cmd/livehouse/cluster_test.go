@@ -39,7 +39,7 @@ func newCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := fmt.Sprintf("lh_cluster_%d_%d", os.Getpid(), rand.Uint64())
+	schema := fmt.Sprintf("lh_cluster_%d_%d", os.Getpid(), rand.Uint32())
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 		t.Fatal(err)
 	}

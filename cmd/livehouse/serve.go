@@ -32,6 +32,7 @@ import (
 	"github.com/livehouse/livehouse/internal/media/srt"
 	"github.com/livehouse/livehouse/internal/media/whep"
 	"github.com/livehouse/livehouse/internal/media/whip"
+	"github.com/livehouse/livehouse/internal/nodes"
 	"github.com/livehouse/livehouse/internal/notifications"
 	"github.com/livehouse/livehouse/internal/polls"
 	"github.com/livehouse/livehouse/internal/products"
@@ -194,6 +195,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	// before the lease goes (other nodes leave a leased node's recordings to it).
 	stopRecorder := background(log, "recorder", a.recorder.Run)
 	defer stopRecorder()
+	forwarder := nodes.New(b, a.node, log)
 	rtmpAddr, webrtcAddr := "-", "-"
 	var webrtcIngest httpapi.WHIP
 	var webrtcPlayback httpapi.WHEP
@@ -221,14 +223,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		webrtcPlayback = p
 
 		// Stages: their SFU shares the same UDP port too. A stage and its media live on the
-		// node that hosts it; its events reach every node through the chat room.
+		// node that hosts it; the store says which, so that other nodes forward its requests
+		// there, and its events reach every node through the chat room.
 		var stageService *stages.Service
 		media := sfu.New(sfu.Config{Engine: w.SettingEngine(), STUNServers: cfg.WebRTCSTUNServers, Gone: func(stageID, participantID string) {
 			stageService.MediaGone(stageID, participantID)
 		}, Unsubscribed: func(stageID, subscriptionID, owner string) {
 			stageService.SubscriptionEnded(stageID, subscriptionID, owner)
 		}}, log)
-		stageService = stages.New(stages.Deps{Channels: a.channels, Tokens: a.views, Audience: a.views, Media: media, Events: hub, Log: log, BaseURL: cfg.PublicURL})
+		stageService = stages.New(stages.Deps{Channels: a.channels, Tokens: a.views, Audience: a.views, Media: media, Events: hub, Log: log, BaseURL: cfg.PublicURL,
+			Store: a.store, Node: a.node})
+		// The stages this node left open when it last stopped uncleanly ended with that
+		// process's peer connections: they are ended on record before any is started.
+		if err := stageService.Recover(ctx); err != nil {
+			return fmt.Errorf("stages: %w", err)
+		}
 		stopSFU := background(log, "sfu", media.Run)
 		defer stopSFU()
 		stopStages := background(log, "stages", stageService.Run) // before the SFU stops
@@ -315,7 +324,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Notifications: a.notices,
 		Polls:         pollService,
 		Stages:        stageRooms,
+		Forwarder:     forwarder,
+		Homes:         homes{a.store},
 	})
+	// Requests other nodes forward here (this node hosts the stage, or runs the live session
+	// a WHEP viewer asks for) run through the same handler, credentials checked again.
+	stopForwarded, err := forwarder.Serve(handler)
+	if err != nil {
+		return err
+	}
+	defer stopForwarded()
 
 	rawLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

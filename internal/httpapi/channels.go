@@ -186,7 +186,7 @@ func handleChannel(acc *accounts.Service, ch *channels.Service, vc ViewerCounter
 		if page.ThumbnailURL != "" && !thumbs.has(r.Context(), p.ChannelID) {
 			page.ThumbnailURL = ""
 		}
-		page.HasStage = st != nil && (!p.Private || state.MayWatch) && st.Active(p.ChannelID)
+		page.HasStage = st != nil && (!p.Private || state.MayWatch) && st.Active(r.Context(), p.ChannelID)
 		if vc != nil && (page.IsLive || page.HasStage) { // a stage's spectators count too
 			page.ViewerCount = vc.Viewers(p.ChannelID)
 		}

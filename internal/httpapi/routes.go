@@ -157,8 +157,8 @@ func apiRoutes(d Deps) []route {
 
 		{"POST /api/whip", handleWHIPPublish(d.WHIP, log)},
 		{"DELETE /api/whip/{id}", handleWHIPEnd(d.WHIP, log)},
-		{"POST /api/whep/{channelId}", handleWHEPPlay(d.WHEP, d.Config.TrustProxy, log)},
-		{"DELETE /api/whep/{channelId}/{id}", handleWHEPLeave(d.WHEP, log)},
+		{"POST /api/whep/{channelId}", onHome(d, liveOfPath(d.Homes), handleWHEPPlay(d.WHEP, d.Config.TrustProxy, log))},
+		{"DELETE /api/whep/{channelId}/{id}", onHome(d, liveOfPath(d.Homes), handleWHEPLeave(d.WHEP, log))},
 	}, stageRoutes(d, auth)...)
 }
 
@@ -175,22 +175,27 @@ func stageRoutes(d Deps, auth func(http.Handler) http.Handler) []route {
 		}
 		return h()
 	}
+	// Each route is answered on the stage's home node (onHome): by the channel's, the
+	// caller's own or the path's stage.
+	byChannel := func(h http.Handler) http.Handler { return onHome(d, stageOfChannel(d.Homes), h) }
+	byCaller := func(h http.Handler) http.Handler { return onHome(d, stageOfCaller(d.Homes), h) }
+	byPath := func(h http.Handler) http.Handler { return onHome(d, stageOfPath(d.Homes), h) }
 	return []route{
-		{"GET /api/channels/{username}/stage", on(func() http.Handler { return handleChannelStage(d.Accounts, st, log) })},
-		{"POST /api/channels/{username}/stage/requests", auth(on(func() http.Handler { return handleStageRequest(st, true, log) }))},
-		{"DELETE /api/channels/{username}/stage/requests", auth(on(func() http.Handler { return handleStageRequest(st, false, log) }))},
-		{"POST /api/channels/{username}/stage/participants", auth(on(func() http.Handler { return handleJoinStage(st, log) }))},
-		{"GET /api/me/stage", auth(on(func() http.Handler { return handleMyStage(st, log) }))},
-		{"POST /api/me/stage", auth(on(func() http.Handler { return handleStartStage(st, log) }))},
-		{"DELETE /api/me/stage", auth(on(func() http.Handler { return handleEndStage(st, log) }))},
-		{"PUT /api/me/stage/requests/{username}", auth(on(func() http.Handler { return handleAnswerRequest(st, true, log) }))},
-		{"DELETE /api/me/stage/requests/{username}", auth(on(func() http.Handler { return handleAnswerRequest(st, false, log) }))},
-		{"DELETE /api/me/stage/participants/{id}", auth(on(func() http.Handler { return handleKick(st, log) }))},
-		{"POST /api/stages/{stageId}/participants/{id}/media", on(func() http.Handler { return handleStagePublish(st, ice, log) })},
-		{"DELETE /api/stages/{stageId}/participants/{id}", on(func() http.Handler { return handleStageLeave(st, log) })},
-		{"POST /api/stages/{stageId}/participants/{id}/screen", on(func() http.Handler { return handleShareScreen(st, log) })},
-		{"POST /api/stages/{stageId}/participants/{id}/subscriptions", on(func() http.Handler { return handleStageSubscribe(st, ice, d.Config.TrustProxy, log) })},
-		{"DELETE /api/stages/{stageId}/subscriptions/{id}", on(func() http.Handler { return handleStageUnsubscribe(st, log) })},
+		{"GET /api/channels/{username}/stage", byChannel(on(func() http.Handler { return handleChannelStage(d.Accounts, st, log) }))},
+		{"POST /api/channels/{username}/stage/requests", auth(byChannel(on(func() http.Handler { return handleStageRequest(st, true, log) })))},
+		{"DELETE /api/channels/{username}/stage/requests", auth(byChannel(on(func() http.Handler { return handleStageRequest(st, false, log) })))},
+		{"POST /api/channels/{username}/stage/participants", auth(byChannel(on(func() http.Handler { return handleJoinStage(st, log) })))},
+		{"GET /api/me/stage", auth(byCaller(on(func() http.Handler { return handleMyStage(st, log) })))},
+		{"POST /api/me/stage", auth(byCaller(on(func() http.Handler { return handleStartStage(st, log) })))},
+		{"DELETE /api/me/stage", auth(byCaller(on(func() http.Handler { return handleEndStage(st, log) })))},
+		{"PUT /api/me/stage/requests/{username}", auth(byCaller(on(func() http.Handler { return handleAnswerRequest(st, true, log) })))},
+		{"DELETE /api/me/stage/requests/{username}", auth(byCaller(on(func() http.Handler { return handleAnswerRequest(st, false, log) })))},
+		{"DELETE /api/me/stage/participants/{id}", auth(byCaller(on(func() http.Handler { return handleKick(st, log) })))},
+		{"POST /api/stages/{stageId}/participants/{id}/media", byPath(on(func() http.Handler { return handleStagePublish(st, ice, log) }))},
+		{"DELETE /api/stages/{stageId}/participants/{id}", byPath(on(func() http.Handler { return handleStageLeave(st, log) }))},
+		{"POST /api/stages/{stageId}/participants/{id}/screen", byPath(on(func() http.Handler { return handleShareScreen(st, log) }))},
+		{"POST /api/stages/{stageId}/participants/{id}/subscriptions", byPath(on(func() http.Handler { return handleStageSubscribe(st, ice, d.Config.TrustProxy, log) }))},
+		{"DELETE /api/stages/{stageId}/subscriptions/{id}", byPath(on(func() http.Handler { return handleStageUnsubscribe(st, log) }))},
 	}
 }
 

@@ -79,6 +79,11 @@ type Deps struct {
 	Polls         *polls.Service // live polls
 	// Stages are the multi-host stages and their SFU; nil answers 404 StagesDisabled.
 	Stages *stages.Service
+	// Forwarder and Homes make a cluster answer for real time as one server: a stage route or
+	// a WHEP route whose stage or live session is on another node is forwarded there. Either
+	// nil: every request is answered here.
+	Forwarder Forwarder
+	Homes     Homes
 }
 
 // ChatSockets upgrades a chat request to a WebSocket for a grant, echoing protocol (the token)

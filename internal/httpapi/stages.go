@@ -16,9 +16,11 @@ import (
 )
 
 // StageDirectory is what the channel pages and the directory need to know of stages.
+// In a cluster it answers for every node's stages (the stages service reads the store).
 type StageDirectory interface {
-	Active(channelID string) bool
-	ActiveHosts() []string
+	Active(ctx context.Context, channelID string) bool
+	ActiveAmong(ctx context.Context, channelIDs []string) map[string]bool
+	ActiveHosts(ctx context.Context) []string
 }
 
 // stageDirectory is nil (no stages) for a nil service.
@@ -39,11 +41,16 @@ func withStages(ctx context.Context, ch *channels.Service, st StageDirectory, li
 		limit = channels.DirectorySize
 	}
 	seen := map[string]bool{}
+	ids := make([]string, len(list))
 	for i := range list {
-		list[i].HasStage = st.Active(list[i].ChannelID)
+		ids[i] = list[i].ChannelID
 		seen[list[i].ChannelID] = true
 	}
-	for _, host := range st.ActiveHosts() {
+	open := st.ActiveAmong(ctx, ids)
+	for i := range list {
+		list[i].HasStage = open[list[i].ChannelID]
+	}
+	for _, host := range st.ActiveHosts(ctx) {
 		if !lastPage || len(list) >= limit { // offline hosts follow the last page of live channels
 			break
 		}

@@ -162,7 +162,7 @@ func TestScreenShare(t *testing.T) {
 	}
 	clk.Add(stages.HostGrace)
 	s.Sweep(ctx)
-	if s.Active("ch-hana") {
+	if s.Active(ctx, "ch-hana") {
 		t.Error("the stage outlived its host's grace: the host's share was taken for the host")
 	}
 }

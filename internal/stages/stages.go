@@ -4,10 +4,14 @@
 // each other while spectators watch. The host may kick a participant; a stage ends when the
 // host ends it or HostGrace after the host left.
 //
-// A stage lives on the node that hosts it, as its media does (the SFU forwards packets in
-// process): its state is in memory here, not in the store, because it means nothing once
-// that node's peer connections are gone. What people see of it (joined, left, requests,
-// kicked, ended) is announced to the host channel's chat room, which reaches every node.
+// A stage lives on the node that hosts it (its home), as its media does (the SFU forwards
+// packets in process): its participants, tokens and requests are in memory here, because they
+// mean nothing once that node's peer connections are gone. Only that it is open, and where, is
+// recorded in the store (Store), so that every node of a cluster can mark the channel and
+// forward the stage's requests to its home. A restarted home node ends the stages it left open
+// (Recover) rather than resuming them, and a stage whose home node's lease expired counts as
+// ended. What people see of it (joined, left, requests, kicked, ended) is announced to the host
+// channel's chat room, which reaches every node.
 package stages
 
 import (
@@ -16,6 +20,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sort"
 	"strings"
@@ -86,7 +91,39 @@ var (
 	errUserRequests     = problem.Throttled("TooManyStageRequests", "You are waiting on too many stages at once.", 30*time.Second)
 	errTooManyStages    = problem.Unavailable("TooManyStages", "This server hosts all the stages it takes; try again later.", time.Minute)
 	errSuspendedChannel = problem.NotFound("NoActiveStage", "This channel has no active stage.")
+	// ErrStageElsewhere: the channel has an open stage on another node (a Start raced one
+	// there); the store returns it.
+	ErrStageElsewhere = problem.Conflict("StageElsewhere", "", "Your stage is open on another server; try again.")
 )
+
+// Record is a stage as the store keeps it: where it lives.
+type Record struct {
+	ID, ChannelID, HostID, Node string
+	StartedAt                   time.Time
+}
+
+// Lookup chooses a stage by one of its id, its host's user id or its host's username.
+type Lookup struct {
+	StageID, HostID, HostUsername string
+}
+
+// Store records the open stages and their home nodes for the whole cluster. Stages of a node
+// whose lease has expired (the node is gone) count as ended in every read.
+type Store interface {
+	// OpenStage records a new stage; ErrStageElsewhere when the channel has an open one on a
+	// leased node.
+	OpenStage(ctx context.Context, r Record, at time.Time) error
+	EndStage(ctx context.Context, id string, at time.Time) error
+	// EndNodeStage ends the channel's open stage if node hosts it.
+	EndNodeStage(ctx context.Context, channelID, node string, at time.Time) error
+	// EndNodeStages ends the stages a node left open and returns them.
+	EndNodeStages(ctx context.Context, node string, at time.Time) ([]Record, error)
+	OpenStageChannels(ctx context.Context, channelIDs []string, at time.Time) (map[string]bool, error)
+	StageHosts(ctx context.Context, at time.Time, limit int) ([]string, error)
+}
+
+// maxListedHosts bounds the hosts ActiveHosts reads from the store.
+const maxListedHosts = 500
 
 // Channels is what the domain needs from the channels domain.
 type Channels interface {
@@ -134,6 +171,9 @@ type Deps struct {
 	Audience Audience
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Store, when set, records this node's stages for the cluster; Node is this node's name.
+	Store Store
+	Node  string
 	// BaseURL is the web app's public URL, for invite links.
 	BaseURL string
 }
@@ -227,9 +267,12 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	base   string
+	store  Store
+	node   string
 
 	audience Audience // nil: spectators are not counted as viewers
 
+	startMu   sync.Mutex
 	mu        sync.Mutex
 	byChannel map[string]*stage // by channel id
 	byID      map[string]*stage
@@ -245,37 +288,64 @@ func New(d Deps) *Service {
 	}
 	return &Service{
 		chs: d.Channels, tokens: d.Tokens, media: d.Media, events: d.Events, audience: d.Audience, log: d.Log, now: d.Now,
-		base: strings.TrimRight(d.BaseURL, "/"), byChannel: map[string]*stage{}, byID: map[string]*stage{},
+		base: strings.TrimRight(d.BaseURL, "/"), store: d.Store, node: d.Node, byChannel: map[string]*stage{}, byID: map[string]*stage{},
 	}
 }
 
-// Start opens the host's stage, or returns the one already open.
+// Start opens the host's stage, or returns the one already open. With a store, the stage is
+// recorded there first, so that no two nodes open one for the same channel.
 func (s *Service) Start(ctx context.Context, hostID, hostUsername string) (*HostView, error) {
+	s.startMu.Lock() // Starts take turns: between the store's record and the map, none is half done
+	defer s.startMu.Unlock()
 	ch, err := s.chs.ForOwner(ctx, hostID)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	st := s.byChannel[ch.ID]
-	created := false
-	if st == nil {
-		if len(s.byID) >= MaxStages {
-			s.mu.Unlock()
-			return nil, errTooManyStages
-		}
-		st = &stage{
-			id: "stage-" + newID(), channelID: ch.ID, hostID: hostID, host: hostUsername, started: s.now(),
-			invite: newID(), participants: map[string]*participant{}, requests: map[string]*Request{},
-			accepted: map[string]bool{}, kicked: map[string]bool{}, hostAway: s.now(),
-		}
-		s.byChannel[ch.ID], s.byID[st.id] = st, st
-		created = true
+	if st := s.byChannel[ch.ID]; st != nil {
+		defer s.mu.Unlock()
+		return s.hostView(st), nil
 	}
+	if len(s.byID) >= MaxStages {
+		s.mu.Unlock()
+		return nil, errTooManyStages
+	}
+	s.mu.Unlock()
+	now := s.now()
+	st := &stage{
+		id: "stage-" + newID(), channelID: ch.ID, hostID: hostID, host: hostUsername, started: now,
+		invite: newID(), participants: map[string]*participant{}, requests: map[string]*Request{},
+		accepted: map[string]bool{}, kicked: map[string]bool{}, hostAway: now,
+	}
+	if s.store != nil {
+		rec := Record{ID: st.id, ChannelID: ch.ID, HostID: hostID, Node: s.node, StartedAt: now}
+		err := s.store.OpenStage(ctx, rec, now)
+		if errors.Is(err, ErrStageElsewhere) {
+			// Unless another node hosts it, the open record is of a stage of this node's own
+			// whose end was not written (the store failed then): none is open here (Starts
+			// take turns), so that record is ended.
+			if err = s.store.EndNodeStage(ctx, ch.ID, s.node, now); err == nil {
+				err = s.store.OpenStage(ctx, rec, now)
+			}
+		}
+		if err != nil {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if other := s.byChannel[ch.ID]; other != nil { // a Start here at the same time won
+				return s.hostView(other), nil
+			}
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	if other := s.byChannel[ch.ID]; other != nil { // without a store, a Start here at the same time won
+		defer s.mu.Unlock()
+		return s.hostView(other), nil
+	}
+	s.byChannel[ch.ID], s.byID[st.id] = st, st
 	v := s.hostView(st)
 	s.mu.Unlock()
-	if created {
-		s.announce(ctx, Event{Type: EventStarted, StageID: st.id, ChannelID: st.channelID, UserID: hostID, Username: hostUsername})
-	}
+	s.announce(ctx, Event{Type: EventStarted, StageID: st.id, ChannelID: st.channelID, UserID: hostID, Username: hostUsername})
 	return v, nil
 }
 
@@ -296,15 +366,9 @@ func (s *Service) HostState(ctx context.Context, hostID string) (*HostView, erro
 
 // End closes the host's stage: every participant's media ends.
 func (s *Service) End(ctx context.Context, hostID string) error {
-	ch, err := s.chs.ForOwner(ctx, hostID)
+	st, err := s.lockHostStage(ctx, hostID)
 	if err != nil {
 		return err
-	}
-	s.mu.Lock()
-	st := s.byChannel[ch.ID]
-	if st == nil {
-		s.mu.Unlock()
-		return ErrNoStage
 	}
 	s.removeLocked(st)
 	s.mu.Unlock()
@@ -340,15 +404,42 @@ func (s *Service) Public(ctx context.Context, hostUsername, viewerID string) (*V
 	return &v, nil
 }
 
-// Active reports whether a channel has an open stage on this node.
-func (s *Service) Active(channelID string) bool {
+// ActiveAmong reports which of the channels have an open stage: on any node of the cluster
+// with a store (a failed read is logged, and this node's own stages answer), else on this one.
+func (s *Service) ActiveAmong(ctx context.Context, channelIDs []string) map[string]bool {
+	if s.store != nil {
+		open, err := s.store.OpenStageChannels(ctx, channelIDs, s.now())
+		if err == nil {
+			return open
+		}
+		s.log.Error("reading open stages", "err", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.byChannel[channelID] != nil
+	out := map[string]bool{}
+	for _, id := range channelIDs {
+		if s.byChannel[id] != nil {
+			out[id] = true
+		}
+	}
+	return out
 }
 
-// ActiveHosts lists the usernames of the hosts of open stages, oldest stage first.
-func (s *Service) ActiveHosts() []string {
+// Active reports whether a channel has an open stage (see ActiveAmong).
+func (s *Service) Active(ctx context.Context, channelID string) bool {
+	return s.ActiveAmong(ctx, []string{channelID})[channelID]
+}
+
+// ActiveHosts lists the usernames of the hosts of open stages, oldest stage first: of the
+// whole cluster with a store (see ActiveAmong), else of this node.
+func (s *Service) ActiveHosts(ctx context.Context) []string {
+	if s.store != nil {
+		hosts, err := s.store.StageHosts(ctx, s.now(), maxListedHosts)
+		if err == nil {
+			return hosts
+		}
+		s.log.Error("reading the hosts of open stages", "err", err)
+	}
 	s.mu.Lock()
 	all := make([]*stage, 0, len(s.byID))
 	for _, st := range s.byID {
@@ -361,6 +452,23 @@ func (s *Service) ActiveHosts() []string {
 		out = append(out, st.host)
 	}
 	return out
+}
+
+// Recover ends, in the store, the stages this node left open when it last stopped without
+// ending them (a crash): their participants, tokens and media died with that process, so they
+// are announced ended and their hosts start again. Call it once, before serving.
+func (s *Service) Recover(ctx context.Context) error {
+	if s.store == nil {
+		return nil
+	}
+	left, err := s.store.EndNodeStages(ctx, s.node, s.now())
+	if err != nil {
+		return err
+	}
+	for _, r := range left {
+		s.announce(ctx, Event{Type: EventEnded, StageID: r.ID, ChannelID: r.ChannelID, Reason: "the server restarted"})
+	}
+	return nil
 }
 
 // RequestToJoin asks the host of hostUsername's stage to let the user publish.
@@ -414,15 +522,9 @@ func (s *Service) RevokeRequest(ctx context.Context, userID, hostUsername string
 
 // Answer accepts or rejects a request to the host's own stage.
 func (s *Service) Answer(ctx context.Context, hostID, username string, accept bool) error {
-	ch, err := s.chs.ForOwner(ctx, hostID)
+	st, err := s.lockHostStage(ctx, hostID)
 	if err != nil {
 		return err
-	}
-	s.mu.Lock()
-	st := s.byChannel[ch.ID]
-	if st == nil {
-		s.mu.Unlock()
-		return ErrNoStage
 	}
 	var req *Request
 	for _, r := range st.requests {
@@ -581,15 +683,9 @@ func (s *Service) Leave(ctx context.Context, stageID, participantID, token strin
 // Kick takes a participant off the host's own stage and tells them why; the invite code no
 // longer admits them (an accepted request does).
 func (s *Service) Kick(ctx context.Context, hostID, participantID string) error {
-	ch, err := s.chs.ForOwner(ctx, hostID)
+	st, err := s.lockHostStage(ctx, hostID)
 	if err != nil {
 		return err
-	}
-	s.mu.Lock()
-	st := s.byChannel[ch.ID]
-	if st == nil {
-		s.mu.Unlock()
-		return ErrNoStage
 	}
 	p := st.participants[participantID]
 	if p == nil {
@@ -719,7 +815,29 @@ func (s *Service) removeLocked(st *stage) {
 func (s *Service) closeStage(ctx context.Context, st *stage, reason string) {
 	s.media.Close(st.id)
 	s.releaseSpectators(st)
+	if s.store != nil {
+		if err := s.store.EndStage(ctx, st.id, s.now()); err != nil {
+			// Its node's lease still ends it for the other nodes once this node stops.
+			s.log.Error("recording a stage's end", "stage", st.id, "err", err)
+		}
+	}
 	s.announce(ctx, Event{Type: EventEnded, StageID: st.id, ChannelID: st.channelID, Reason: reason})
+}
+
+// lockHostStage finds the open stage of the host's own channel and returns with s.mu held;
+// on an error (no channel, no stage) s.mu is not held.
+func (s *Service) lockHostStage(ctx context.Context, hostID string) (*stage, error) {
+	ch, err := s.chs.ForOwner(ctx, hostID)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	st := s.byChannel[ch.ID]
+	if st == nil {
+		s.mu.Unlock()
+		return nil, ErrNoStage
+	}
+	return st, nil
 }
 
 // admissible finds hostUsername's open stage and checks the user may watch the channel (a

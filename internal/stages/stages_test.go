@@ -194,7 +194,7 @@ func TestHostGraceAndIdleParticipants(t *testing.T) {
 	s.MediaGone(h.StageID, h.ParticipantID)
 	clk.Add(stages.HostGrace - time.Second)
 	s.Sweep(ctx)
-	if !s.Active("ch-hana") {
+	if !s.Active(ctx, "ch-hana") {
 		t.Fatal("stage ended before the grace was up")
 	}
 	h, err = s.Join(ctx, "u-hana", "hana", "hana", "")
@@ -206,7 +206,7 @@ func TestHostGraceAndIdleParticipants(t *testing.T) {
 	}
 	clk.Add(time.Hour)
 	s.Sweep(ctx)
-	if !s.Active("ch-hana") {
+	if !s.Active(ctx, "ch-hana") {
 		t.Fatal("stage ended although the host came back")
 	}
 	if err := s.Leave(ctx, h.StageID, h.ParticipantID, "wrong"); code(err) != "InvalidParticipantToken" {
@@ -217,7 +217,7 @@ func TestHostGraceAndIdleParticipants(t *testing.T) {
 	}
 	clk.Add(stages.HostGrace)
 	s.Sweep(ctx)
-	if s.Active("ch-hana") {
+	if s.Active(ctx, "ch-hana") {
 		t.Fatal("stage still open HostGrace after the host left")
 	}
 	if diff := cmp.Diff([]string{h.StageID}, media.closed); diff != "" {
@@ -229,7 +229,7 @@ func TestHostGraceAndIdleParticipants(t *testing.T) {
 	}
 	clk.Add(stages.HostGrace)
 	s.Sweep(ctx)
-	if s.Active("ch-hana") {
+	if s.Active(ctx, "ch-hana") {
 		t.Error("a stage the host never joined is still open")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/livehouse/livehouse/internal/chat"
 	"github.com/livehouse/livehouse/internal/polls"
 	"github.com/livehouse/livehouse/internal/recordings"
+	"github.com/livehouse/livehouse/internal/stages"
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
@@ -40,6 +41,8 @@ type Store interface {
 	recordings.Store
 	polls.Store
 	chat.SettingsStore
+	stages.Store
+	StageNode(ctx context.Context, by stages.Lookup, at time.Time) (string, bool, error)
 }
 
 // Run runs the suite; open returns a fresh, empty, migrated store for each test.
@@ -90,6 +93,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Polls", testPolls},
 		{"PollConcurrentVotes", testPollConcurrentVotes},
 		{"ChatSettings", testChatSettings},
+		{"Stages", testStages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
