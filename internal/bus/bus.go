@@ -165,6 +165,9 @@ func redact(urls string) string {
 // connect runs nats.Connect, which takes no context, so that a cancelled ctx returns at once;
 // a connection that completes after that is closed rather than leaked.
 func connect(ctx context.Context, serverURL string, opts []nats.Option) (*nats.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // not even a try: a refused dial would race the cancellation below
+	}
 	type result struct {
 		nc  *nats.Conn
 		err error
