@@ -39,12 +39,16 @@ var (
 		LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
 		LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
 		LEFT JOIN categories cat ON cat.slug = c.category`
+	// listable: the owner may be listed (not suspended, email verified) and the channel is
+	// public.
+	listable  = `u.suspended_at IS NULL AND u.email_verified_at IS NOT NULL AND c.private = 0`
+	isLive    = `live.ended_at IS NULL AND live.started_at IS NOT NULL`
 	liveWhere = `
-		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL AND u.suspended_at IS NULL AND u.email_verified_at IS NOT NULL
-			AND c.private = 0`
-	liveFrom  = profileSelect + ` FROM stream_sessions live` + liveJoins + liveWhere
-	liveOrder = `
-		ORDER BY live.started_at DESC, live.channel_id DESC LIMIT ?`
+		WHERE ` + isLive + ` AND ` + listable
+	liveFrom = profileSelect + ` FROM stream_sessions live` + liveJoins + liveWhere
+	// liveSort is the directory's order: start, newest first, then channel id.
+	liveSort  = ` ORDER BY live.started_at DESC, live.channel_id DESC`
+	liveOrder = liveSort + ` LIMIT ?`
 	liveQuery = liveFrom + liveOrder
 )
 
