@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import type { ChildProcess } from 'node:child_process';
 import { goLive, mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 // save submits the stream info form and waits for the server's answer (the toast that says so
@@ -78,5 +79,55 @@ test('a streamer sets a title, category and tags; a viewer finds the channel by 
     await expect(viewer.getByTestId('stream-title')).toHaveText(`Endgames now ${word}`); // the page refreshes every 5 s
   } finally {
     ffmpeg.kill('SIGKILL');
+  }
+});
+
+// The directory shows a page at a time: with the API's page size cut to one channel (the
+// viewer's requests get limit=1), a search that two live channels match shows one, then the
+// other after "Show more" (the next page, asked for with the cursor and the same search), and
+// no "Show more" once a page comes without a next.
+test('the directory shows more live channels, a page at a time, for the same search', async ({ page, browser, request }) => {
+  test.setTimeout(streamBudget);
+  const word = `pg${Math.random().toString(36).slice(2, 8)}`; // a title word no other run uses
+  const streamers = [uniqueName('pga'), uniqueName('pgb')];
+  const pages = [page, await (await browser.newContext()).newPage()];
+  const ffmpegs: ChildProcess[] = [];
+  try {
+    for (const [i, p] of pages.entries()) {
+      await signUpVerified(p, streamers[i]);
+      await p.goto('/manager');
+      await p.getByRole('form', { name: 'Stream info' }).getByLabel('Title').fill(`Paging ${word} ${i}`);
+      await save(p);
+      ffmpegs.push(await goLive(p));
+    }
+    // Both are listed once their streams are playable.
+    await expect
+      .poll(async () => ((await (await request.get(`/api/channels?live=true&q=${word}`)).json()) as { channels: unknown[] }).channels.length, mediaWait)
+      .toBe(2);
+
+    const viewer = await (await browser.newContext()).newPage();
+    const asked: string[] = [];
+    await viewer.route(/\/api\/channels\?live=true/, (route) => {
+      const url = new URL(route.request().url());
+      url.searchParams.set('limit', '1');
+      asked.push(url.search);
+      return route.continue({ url: url.toString() });
+    });
+    await viewer.goto(`/?q=${word}`);
+    const cards = viewer.getByTestId('live-grid').getByTestId('channel-card');
+    const more = viewer.getByRole('button', { name: 'Show more' });
+    await expect(cards).toHaveCount(1);
+    await more.click();
+    await expect(cards).toHaveCount(2);
+    for (const s of streamers) await expect(cards.filter({ hasText: s })).toHaveCount(1);
+    // The second page was full, so it has a next: the third is empty and has none.
+    await more.click();
+    await expect(more).toHaveCount(0);
+    await expect(cards).toHaveCount(2);
+    const nexts = asked.filter((s) => s.includes('after='));
+    expect(nexts.length).toBeGreaterThanOrEqual(2);
+    for (const s of nexts) expect(new URLSearchParams(s).get('q')).toBe(word);
+  } finally {
+    for (const f of ffmpegs) f.kill('SIGKILL');
   }
 });

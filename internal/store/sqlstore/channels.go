@@ -12,15 +12,18 @@ import (
 )
 
 // profileSelect reads a channel's public face; callers add joins, WHERE and ORDER BY. The
-// live session is the open, started one (at most one per channel).
+// live session is the open, started one (at most one per channel). The avatar, banner and
+// category name are scalar subqueries rather than LEFT JOINs: each is one key lookup either
+// way, but PostgreSQL plans a query of three joined tables in a third of the time it takes
+// for six (0.37 against 1.2 ms for the directory at load 7), and it plans again every time a
+// statement whose generic plan it judges costlier (LIMIT $n, a search's range) is run.
 const profileSelect = `SELECT c.id, u.id, u.username, u.color, u.avatar,
-	COALESCE(av.version, ''), COALESCE(bn.version, ''), live.started_at, u.suspended_at IS NOT NULL,
-	c.title, c.category, COALESCE(cat.name, ''), c.tags, c.private <> 0`
+	COALESCE((SELECT av.version FROM channel_assets av WHERE av.channel_id = c.id AND av.kind = 'avatar'), ''),
+	COALESCE((SELECT bn.version FROM channel_assets bn WHERE bn.channel_id = c.id AND bn.kind = 'banner'), ''),
+	live.started_at, u.suspended_at IS NOT NULL,
+	c.title, c.category, COALESCE((SELECT cat.name FROM categories cat WHERE cat.slug = c.category), ''), c.tags, c.private <> 0`
 
 const profileJoins = `
-	LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
-	LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
-	LEFT JOIN categories cat ON cat.slug = c.category
 	LEFT JOIN stream_sessions live ON live.channel_id = c.id AND live.ended_at IS NULL AND live.started_at IS NOT NULL`
 
 // The queries behind the channel pages, named so that QueryPlans can show how the database
@@ -35,16 +38,17 @@ var (
 		ORDER BY CASE WHEN live.started_at IS NULL THEN 1 ELSE 0 END, live.started_at DESC, f.created_at DESC
 		LIMIT ?`
 	liveJoins = `
-		JOIN channels c ON c.id = live.channel_id JOIN users u ON u.id = c.user_id
-		LEFT JOIN channel_assets av ON av.channel_id = c.id AND av.kind = 'avatar'
-		LEFT JOIN channel_assets bn ON bn.channel_id = c.id AND bn.kind = 'banner'
-		LEFT JOIN categories cat ON cat.slug = c.category`
+		JOIN channels c ON c.id = live.channel_id JOIN users u ON u.id = c.user_id`
+	// listable: the owner may be listed (not suspended, email verified) and the channel is
+	// public.
+	listable  = `u.suspended_at IS NULL AND u.email_verified_at IS NOT NULL AND c.private = 0`
+	isLive    = `live.ended_at IS NULL AND live.started_at IS NOT NULL`
 	liveWhere = `
-		WHERE live.ended_at IS NULL AND live.started_at IS NOT NULL AND u.suspended_at IS NULL AND u.email_verified_at IS NOT NULL
-			AND c.private = 0`
-	liveFrom  = profileSelect + ` FROM stream_sessions live` + liveJoins + liveWhere
-	liveOrder = `
-		ORDER BY live.started_at DESC, live.channel_id DESC LIMIT ?`
+		WHERE ` + isLive + ` AND ` + listable
+	liveFrom = profileSelect + ` FROM stream_sessions live` + liveJoins + liveWhere
+	// liveSort is the directory's order: start, newest first, then channel id.
+	liveSort  = ` ORDER BY live.started_at DESC, live.channel_id DESC`
+	liveOrder = liveSort + ` LIMIT ?`
 	liveQuery = liveFrom + liveOrder
 )
 

@@ -95,14 +95,20 @@ func (s *DB) refreshLiveTerms(ctx context.Context, tx *sql.Tx, which string, arg
 // Without words, it walks the live sessions newest first (stream_sessions_live). With words,
 // it reads the channels of the longest word's prefix range in live_terms (only live
 // channels' terms are there; the longest word is likely the rarest), then each of those
-// channels' session, channel and owner by their keys, and seeks live_terms_by_channel for
-// the other words: the cost follows how many live channels the word matches. The channels
-// are read as a CTE kept apart (MATERIALIZED) and joined first (CROSS JOIN fixes the order
-// in SQLite), so that the planner does not walk every live session for the sake of the ORDER
-// BY. (Walking them, with a seek of the channel's terms per word, took 23–34 ms at the
-// median at 100,000 channels with 1,000 live; an IN list of a common word's channels, tens
-// of milliseconds too.) The session is joined even so: a channel whose terms were left in
-// live_terms by a session ended without them (none should be) is still not listed offline.
+// channels' session by its key, and seeks live_terms_by_channel for the other words: the
+// cost follows how many live channels the word matches. The channels are read as a CTE kept
+// apart (MATERIALIZED) and joined first (CROSS JOIN fixes the order in SQLite), so that the
+// planner does not walk every live session for the sake of the ORDER BY. (Walking them, with
+// a seek of the channel's terms per word, took 23–34 ms at the median at 100,000 channels
+// with 1,000 live; an IN list of a common word's channels, tens of milliseconds too.) The
+// session is joined even so: a channel whose terms were left in live_terms by a session ended
+// without them (none should be) is still not listed offline.
+//
+// The matches are put in order by their session alone, in a subquery, before the channel and
+// its owner are joined: PostgreSQL then joins them in that order and stops at the page's
+// last row, where joining every match first (up to some 160 for a word of two tags, 8 page
+// reads each) then sorting made its p99 5.9 ms at 100,000 channels (p50 1.6 ms). SQLite
+// flattens the subquery and plans as before.
 func (s *DB) Directory(ctx context.Context, f channels.DirectoryFilter) ([]*channels.Profile, error) {
 	query, args := s.directoryQuery(f)
 	return s.preparedProfiles(ctx, query, args...)
@@ -114,6 +120,12 @@ func (s *DB) directoryQuery(f channels.DirectoryFilter) (string, []any) {
 	words := slices.Clone(f.Words)
 	if len(words) == 0 {
 		b.WriteString(liveFrom)
+		if f.After != nil {
+			// The next page: a row-value comparison, which both databases read as a range of
+			// stream_sessions_live (started_at, channel_id).
+			b.WriteString(` AND (live.started_at, live.channel_id) < (?, ?)`)
+			args = append(args, ms(f.After.StartedAt), f.After.ChannelID)
+		}
 	} else {
 		longest := 0
 		for i, w := range words {
@@ -124,22 +136,23 @@ func (s *DB) directoryQuery(f channels.DirectoryFilter) (string, []any) {
 		first := words[longest]
 		words = slices.Delete(words, longest, longest+1)
 		b.WriteString(`WITH hits AS MATERIALIZED (SELECT DISTINCT channel_id FROM live_terms WHERE term >= ? AND term < ?)
-			` + profileSelect + ` FROM hits CROSS JOIN stream_sessions live` + liveJoins + liveWhere + ` AND live.channel_id = hits.channel_id`)
+			` + profileSelect + ` FROM (SELECT live.channel_id, live.started_at FROM hits CROSS JOIN stream_sessions live
+				WHERE live.channel_id = hits.channel_id AND ` + isLive)
 		args = append(args, first, first+prefixEnd)
+		for _, w := range words {
+			b.WriteString(` AND EXISTS (SELECT 1 FROM live_terms t WHERE t.channel_id = live.channel_id AND t.term >= ? AND t.term < ?)`)
+			args = append(args, w, w+prefixEnd)
+		}
+		if f.After != nil {
+			b.WriteString(` AND (live.started_at, live.channel_id) < (?, ?)`)
+			args = append(args, ms(f.After.StartedAt), f.After.ChannelID)
+		}
+		b.WriteString(liveSort + `) live` + liveJoins + `
+			WHERE ` + listable)
 	}
 	if f.Category != "" {
 		b.WriteString(` AND c.category = ?`)
 		args = append(args, f.Category)
-	}
-	for _, w := range words {
-		b.WriteString(` AND EXISTS (SELECT 1 FROM live_terms t WHERE t.channel_id = live.channel_id AND t.term >= ? AND t.term < ?)`)
-		args = append(args, w, w+prefixEnd)
-	}
-	if f.After != nil {
-		// The next page: a row-value comparison, which both databases read as a range of
-		// stream_sessions_live (started_at, channel_id).
-		b.WriteString(` AND (live.started_at, live.channel_id) < (?, ?)`)
-		args = append(args, ms(f.After.StartedAt), f.After.ChannelID)
 	}
 	b.WriteString(liveOrder)
 	args = append(args, f.Limit)

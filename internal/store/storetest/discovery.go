@@ -372,3 +372,71 @@ func testDirectoryPages(t *testing.T, s Store) {
 		}
 	}
 }
+
+// testSearchFillsPagePastHidden: a search's page is filled, in order, from matches past those
+// it must not list (a private channel, a suspended owner, another category), however many of
+// those come first; and its cursor goes on from there. (A search ranks its matches by their
+// session before it reads their channel and owner, so the filters on those apply after the
+// ranking, and must not cut the page short.)
+func testSearchFillsPagePastHidden(t *testing.T, s Store) {
+	ctx := context.Background()
+	// Newest first: hidden ones at the top, then in between.
+	kinds := []string{"private", "suspended", "music", "shown", "private", "shown", "shown", "music", "shown"}
+	var want, wantGaming []string
+	for i, kind := range kinds {
+		name := fmt.Sprintf("quartz%d", i)
+		u, ch := mustCreate(t, s, name, name+"@example.com", true)
+		category := "gaming"
+		if kind == "music" {
+			category = "music"
+		}
+		setInfo(t, s, ch.ID, "Quartz mining", category)
+		at := t0.Add(-time.Duration(i) * time.Minute)
+		mustOpenSession(t, s, "st-"+name, ch.ID, at)
+		if err := s.StartStreamSession(ctx, "st-"+name, at); err != nil {
+			t.Fatal(err)
+		}
+		switch kind {
+		case "private":
+			if err := s.SetPrivate(ctx, ch.ID, true); err != nil {
+				t.Fatal(err)
+			}
+		case "suspended":
+			if err := s.SetSuspension(ctx, u.ID, &t0, "spam"); err != nil {
+				t.Fatal(err)
+			}
+		case "music":
+			want = append(want, name)
+		default:
+			want = append(want, name)
+			wantGaming = append(wantGaming, name)
+		}
+	}
+	for _, tt := range []struct {
+		category string
+		words    []string
+		want     []string
+	}{
+		{"", []string{"quartz"}, want},
+		{"gaming", []string{"quartz"}, wantGaming},
+		{"gaming", []string{"mining", "qua"}, wantGaming},
+	} {
+		var got []string
+		var after *channels.DirectoryCursor
+		for range 10 {
+			list, err := s.Directory(ctx, channels.DirectoryFilter{Category: tt.category, Words: tt.words, Limit: 2, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, usernames(list)...)
+			if len(list) < 2 {
+				break
+			}
+			last := list[len(list)-1]
+			after = &channels.DirectoryCursor{StartedAt: *last.LiveSince, ChannelID: last.ChannelID}
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s %v in pages of 2 (-want +got):\n%s", tt.category, tt.words, diff)
+		}
+	}
+}

@@ -90,6 +90,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"DirectorySearch", testDirectorySearch},
 		{"SearchStaleness", testSearchStaleness},
 		{"DirectoryPages", testDirectoryPages},
+		{"SearchFillsPagePastHidden", testSearchFillsPagePastHidden},
 		{"Polls", testPolls},
 		{"PollConcurrentVotes", testPollConcurrentVotes},
 		{"ChatSettings", testChatSettings},

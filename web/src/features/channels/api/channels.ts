@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, readResponse } from '../../../lib/api-client';
 import { meKey, type Me } from '../../../lib/session';
 import { takeChannel } from '../lib/prefetched';
@@ -58,18 +58,45 @@ export function useChannel(username: string) {
   });
 }
 
-export function directoryPath(f: DirectoryFilter): string {
+// directoryPath is the API's URL for a page of the directory: the first without after, the
+// next ones with the previous page's next.
+export function directoryPath(f: DirectoryFilter, after = ''): string {
   const p = new URLSearchParams({ live: 'true' });
   if (f.category) p.set('category', f.category);
   if (f.q.trim()) p.set('q', f.q.trim());
   if (f.sort !== 'recent') p.set('sort', f.sort);
+  if (after) p.set('after', after);
   return `/api/channels?${p}`;
 }
 
+// DirectoryResponse is one answer of GET /api/channels?live=true: next is there when a page follows.
+export type DirectoryResponse = { channels: ChannelCard[]; maxResults: number; next?: string };
+
+// directoryChannels joins the loaded pages in order, each channel once: a channel that went
+// live again, or an offline stage host, can be on two pages fetched at different times, and
+// the first place it was shown is where it stays.
+export function directoryChannels(pages: readonly DirectoryResponse[]): ChannelCard[] {
+  const seen = new Set<string>();
+  const out: ChannelCard[] = [];
+  for (const page of pages) {
+    for (const c of page.channels) {
+      if (!seen.has(c.channelId)) {
+        seen.add(c.channelId);
+        out.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+// useDirectory reads the directory a page at a time (fetchNextPage follows next; hasNextPage
+// is false once a page comes without one). A refresh fetches again every page loaded so far.
 export function useDirectory(f: DirectoryFilter = { category: '', q: '', sort: 'recent' }) {
-  return useQuery({
+  return useInfiniteQuery({
     queryKey: ['directory', f.category, f.q.trim(), f.sort],
-    queryFn: () => api<{ channels: ChannelCard[]; maxResults: number }>('GET', directoryPath(f)),
+    queryFn: ({ pageParam }) => api<DirectoryResponse>('GET', directoryPath(f, pageParam)),
+    initialPageParam: '',
+    getNextPageParam: (last) => last.next || undefined,
     refetchInterval: 10_000,
     placeholderData: (prev) => prev,
   });

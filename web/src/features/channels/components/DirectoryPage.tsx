@@ -2,7 +2,7 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { useSearchParams } from 'react-router';
 import { useMe } from '../../../lib/session';
 import { Spinner } from '../../../components/Spinner';
-import { useCategories, useDirectory, type DirectoryFilter } from '../api/channels';
+import { directoryChannels, useCategories, useDirectory, type DirectoryFilter } from '../api/channels';
 import { ChannelCardView } from './ChannelCardView';
 import { FollowingCarousel } from './FollowingCarousel';
 
@@ -36,6 +36,7 @@ export function DirectoryPage({ intro }: { intro?: ReactNode }) {
   const [params, setParams] = useSearchParams();
   const filter = filterOf(params);
   const dir = useDirectory(filter);
+  const list = dir.data ? directoryChannels(dir.data.pages) : undefined;
   const cats = useCategories();
   const set = (key: keyof DirectoryFilter, value: string) => {
     const next = new URLSearchParams(params);
@@ -81,17 +82,24 @@ export function DirectoryPage({ intro }: { intro?: ReactNode }) {
             </button>
           </div>
         )}
-        {dir.data && dir.data.channels.length === 0 && (
+        {list && list.length === 0 && (
           <div className="empty">
             <p className="empty-title">{filtered ? 'No live channels match' : 'No live streams available'}</p>
             <p className="muted">{filtered ? 'Try other words or another category.' : 'Channels show up here as soon as they go live.'}</p>
           </div>
         )}
-        {dir.data && dir.data.channels.length > 0 && (
+        {list && list.length > 0 && (
           <div className="channel-grid" data-testid="live-grid">
-            {dir.data.channels.map((c) => (
+            {list.map((c) => (
               <ChannelCardView key={c.channelId} channel={c} />
             ))}
+          </div>
+        )}
+        {dir.hasNextPage && (
+          <div className="directory-more">
+            <button type="button" className="btn btn-secondary" disabled={dir.isFetchingNextPage} onClick={() => dir.fetchNextPage()}>
+              {dir.isFetchingNextPage ? 'Loading…' : 'Show more'}
+            </button>
           </div>
         )}
       </section>
