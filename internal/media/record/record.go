@@ -22,6 +22,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -361,14 +362,11 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 		defer r.active.Add(-1)
 		s.mux.Close()
 		s.collect(ctx, nil, true) // the session no longer reads reports; a final collect sends none
-		rungs := s.closeRungs()
+		s.closeRungs()
 		close(s.jobs)
 		<-written
 		if n := rd.Dropped(); n > 0 {
 			r.log.Warn("recorder fell behind its stream", "session", v.SessionID, "dropped_units", n)
-		}
-		if err := r.describeRungs(wctx, s, rungs); err != nil {
-			r.log.Error("recording: listing the ladder's rungs", "session", v.SessionID, "err", err)
 		}
 		r.finish(wctx, s)
 		r.mu.Lock()
@@ -430,7 +428,7 @@ type session struct {
 	firstFrame atomic.Int64 // when its first video frame came (Unix ns): chat offsets start there
 	chatLines  atomic.Int64 // chat lines kept
 
-	meta        Meta // the source's tracks, as meta.json has them
+	meta        Meta // the tracks as meta.json has them: the source's, then the rungs stored (the writer's)
 	rungMu      sync.Mutex
 	rungs       []*Rung // a STANDARD channel's ladder, recorded beside the source
 	rungsClosed bool
@@ -444,6 +442,7 @@ type job struct {
 	size  int
 	init  []byte
 	initN int
+	rung  *TrackMeta // a rung's segment: the rung, for meta.json before its first segment
 }
 
 func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*session, error) {
@@ -567,7 +566,10 @@ func (s *session) write(ctx, wctx context.Context) {
 		}
 		pctx, cancel := context.WithTimeout(wctx, r.cfg.PutTimeout)
 		var err error
-		if j.init != nil {
+		if j.rung != nil && !slices.ContainsFunc(s.meta.Tracks, func(t TrackMeta) bool { return t.Name == j.rung.Name }) {
+			err = s.describe(pctx, *j.rung)
+		}
+		if err == nil && j.init != nil {
 			err = put(pctx, r.media, s.rec.Prefix+j.track+"/"+initName(j.initN), j.init)
 			if err == nil {
 				s.mu.Lock()
