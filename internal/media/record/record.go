@@ -362,6 +362,7 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 		defer r.active.Add(-1)
 		s.mux.Close()
 		s.collect(ctx, nil, true) // the session no longer reads reports; a final collect sends none
+		s.mux.Free()              // the queued segments hold their own bytes
 		s.closeRungs()
 		close(s.jobs)
 		<-written
@@ -438,7 +439,7 @@ type session struct {
 type job struct {
 	track string
 	key   string
-	parts [][]byte
+	seg   llhls.Segment // its bytes are the muxer's, held until the job is stored or dropped
 	size  int
 	init  []byte
 	initN int
@@ -508,7 +509,7 @@ func (s *session) collect(ctx context.Context, reports chan<- streams.Report, fi
 		for _, seg := range s.mux.SegmentsAfter(track, s.last[track]) {
 			s.last[track] = int64(seg.MSN)
 			j := job{track: track, key: s.rec.Prefix + track + "/" + segmentName(seg.MSN, seg.Start, seg.Duration, seg.Scale, seg.Init, seg.Disc),
-				parts: seg.Parts, size: seg.Size(), initN: seg.Init}
+				seg: seg, size: seg.Size(), initN: seg.Init}
 			s.mu.Lock()
 			if !s.inits[track][seg.Init] {
 				j.init = s.mux.InitSection(track, seg.Init)
@@ -519,6 +520,7 @@ func (s *session) collect(ctx context.Context, reports chan<- streams.Report, fi
 				select {
 				case s.jobs <- j:
 				case <-t.C:
+					j.seg.Release()
 					s.r.dropped.Inc()
 					atomic.AddInt64(&s.droppedTotal, 1)
 				}
@@ -528,6 +530,7 @@ func (s *session) collect(ctx context.Context, reports chan<- streams.Report, fi
 			select {
 			case s.jobs <- j:
 			default:
+				j.seg.Release()
 				s.drop(ctx, reports)
 			}
 		}
@@ -560,6 +563,7 @@ func (s *session) write(ctx, wctx context.Context) {
 	failed := false // a write failed after the session ended: the rest is dropped, not tried
 	for j := range s.jobs {
 		if failed && ctx.Err() != nil {
+			j.seg.Release()
 			r.dropped.Inc()
 			atomic.AddInt64(&s.droppedTotal, 1)
 			continue
@@ -578,8 +582,9 @@ func (s *session) write(ctx, wctx context.Context) {
 			}
 		}
 		if err == nil {
-			err = r.media.Put(pctx, j.key, &partsReader{parts: j.parts}, int64(j.size))
+			err = r.media.Put(pctx, j.key, &partsReader{parts: j.seg.Parts}, int64(j.size))
 		}
+		j.seg.Release()
 		cancel()
 		if err != nil {
 			failed = true

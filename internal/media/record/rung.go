@@ -96,6 +96,7 @@ func (g *Rung) WriteVideo(pts int64, au [][]byte) {
 		select {
 		case g.s.jobs <- j:
 		default:
+			j.seg.Release()
 			g.s.r.dropped.Inc()
 			atomic.AddInt64(&g.s.droppedTotal, 1)
 		}
@@ -145,7 +146,7 @@ func (g *Rung) completed() []job {
 	for _, seg := range g.mux.SegmentsAfter(g.track, g.last) {
 		g.last = int64(seg.MSN)
 		j := job{track: g.name, key: s.rec.Prefix + g.name + "/" + segmentName(seg.MSN, seg.Start, seg.Duration, seg.Scale, seg.Init, seg.Disc),
-			parts: seg.Parts, size: seg.Size(), initN: seg.Init, rung: &g.meta}
+			seg: seg, size: seg.Size(), initN: seg.Init, rung: &g.meta}
 		s.mu.Lock()
 		if !s.inits[g.name][seg.Init] {
 			j.init = g.mux.InitSection(g.track, seg.Init)
@@ -171,6 +172,7 @@ func (s *session) closeRungs() {
 		if g.mux != nil {
 			g.mux.Close()
 			jobs = g.completed()
+			g.mux.Free() // the jobs hold their own bytes
 		}
 		g.mu.Unlock()
 		// Outside the rung's lock: the transcoder's reader, still writing, never waits on
@@ -180,6 +182,7 @@ func (s *session) closeRungs() {
 			select {
 			case s.jobs <- j:
 			case <-t.C:
+				j.seg.Release()
 				s.r.dropped.Inc()
 				atomic.AddInt64(&s.droppedTotal, 1)
 			}
