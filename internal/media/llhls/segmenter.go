@@ -14,8 +14,8 @@ type Segment struct {
 	Duration int64 // in Timescale
 	Scale    int64 // the track's timescale
 	PDT      time.Time
-	Init     int  // index of its init section (InitSection)
-	Disc     bool // a discontinuity comes before it (new parameters or missing media)
+	Init     int      // index of its init section (InitSection)
+	Disc     bool     // a discontinuity comes before it (new parameters or missing media)
 	Parts    [][]byte // its bytes, in order: pieces of the muxer's slabs, held until Release
 	held     *Bytes
 }
