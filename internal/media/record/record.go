@@ -454,7 +454,10 @@ func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*sess
 		t.OpusChannels = v.Tracks.Opus.ChannelCount
 	}
 	tl := &cues.Timeline{}
-	mux, err := llhls.New(llhls.Config{SegmentMinDuration: r.cfg.SegmentDuration, PartTarget: r.cfg.SegmentDuration, SegmentCount: 3, Uncounted: true,
+	// A window of one segment: the recorder collects after every unit, and each segment
+	// handed on holds its own bytes, so a longer window only held memory (two 4 s segments,
+	// about 3 MB a 3 Mbps stream).
+	mux, err := llhls.New(llhls.Config{SegmentMinDuration: r.cfg.SegmentDuration, PartTarget: r.cfg.SegmentDuration, SegmentCount: 1, Uncounted: true,
 		Metadata: tl.Announcements}, t)
 	if err != nil {
 		r.log.Error("recording: muxer", "session", v.SessionID, "err", err)

@@ -121,7 +121,7 @@ func (g *Rung) start(au [][]byte) bool {
 		return false
 	}
 	cfg := g.s.r.cfg
-	mux, err := llhls.New(llhls.Config{SegmentMinDuration: cfg.SegmentDuration, PartTarget: cfg.SegmentDuration, SegmentCount: 3, Uncounted: true,
+	mux, err := llhls.New(llhls.Config{SegmentMinDuration: cfg.SegmentDuration, PartTarget: cfg.SegmentDuration, SegmentCount: 1, Uncounted: true,
 		Metadata: g.s.cues.Announcements}, llhls.Tracks{SPS: sps, PPS: pps})
 	if err != nil {
 		return false
