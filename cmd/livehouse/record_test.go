@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -156,6 +157,7 @@ func TestRecordingSurvivesACrash(t *testing.T) {
 		"LIVEHOUSE_RTMPS_ADDR": "127.0.0.1:0", "LIVEHOUSE_SRT_ADDR": "127.0.0.1:0", "LIVEHOUSE_RECONNECT_GRACE_SECONDS": "0",
 		"LIVEHOUSE_CHANNEL_TYPE": "STANDARD"}
 	srv := exec.Command(bin, "serve")
+	srv.Env = []string{"PATH=" + os.Getenv("PATH")} // the transcoder's ffmpeg
 	for k, v := range vars {
 		srv.Env = append(srv.Env, k+"="+v)
 	}
