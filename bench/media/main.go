@@ -35,7 +35,9 @@ var (
 	warmup   = flag.Duration("warmup", 20*time.Second, "playback before the player latency is sampled")
 	streamsF = flag.String("streams", "1,10,50,100", "concurrent streams for the cpu scenario (0: the idle server)")
 	ingestsF = flag.String("ingests", "rtmp,rtmps,srt", "ingest protocols the cpu scenario measures, each at every -streams count")
-	recordF  = flag.String("record-streams", "10,50", "concurrent streams for the record scenario (each measured with recording off, then on)")
+	recordF  = flag.String("record-streams", "10,50", "concurrent streams for the record scenario (each measured with recording off, then on, -record-runs times)")
+	recRuns  = flag.Int("record-runs", 3, "record: off/on pairs per stream count, interleaved (off, on, off, on …); the medians are compared")
+	recFor   = flag.Duration("record-duration", 40*time.Second, "record: how long each off or on measurement runs")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
 	lateFor  = flag.Duration("late", 20*time.Second, "after each cpu measurement, how long every stream is followed with blocking reloads to count the parts late (0: not)")
@@ -343,19 +345,36 @@ func browserScript(args ...string) ([]byte, error) {
 	return bytes.TrimSpace(out), nil
 }
 
-// recordingCost measures n streams with recording off, then on (into the data dir), and
-// prints the server's CPU per stream-minute for each and the bytes recorded per second.
+// recordingCost measures n streams with recording off and on, -record-runs times each,
+// interleaved (off, on, off, on …) so that the shared machine's changing load weighs on both
+// alike, and prints the server's CPU per stream-minute for each run, the medians and the
+// bytes recorded per second. Each half is a fresh server; the parts-late follow-up of the
+// cpu scenario is left out (it is not what recording costs).
 func recordingCost(n int) error {
-	off, err := cpuPerStream(n, "rtmp", "LIVEHOUSE_RECORDING=false")
-	if err != nil {
-		return err
+	var off, on, written []float64
+	for run := range max(*recRuns, 1) {
+		for _, recording := range []bool{false, true} {
+			label := "off"
+			if recording {
+				label = "on"
+			}
+			fig, err := measureCPU(n, "rtmp", cpuOptions{d: *recFor, profile: fmt.Sprintf("record-%s-%d-run%d", label, n, run+1)}, "LIVEHOUSE_RECORDING="+strconv.FormatBool(recording))
+			if err != nil {
+				return fmt.Errorf("recording %s, run %d: %w", label, run+1, err)
+			}
+			load, _ := os.ReadFile("/proc/loadavg")
+			fmt.Printf("recording cost with %d streams, run %d, recording %s: %.3f CPU-s per stream-minute (load average %s)\n",
+				n, run+1, label, fig.cpuPerStreamMinute, strings.Join(strings.Fields(string(load))[:3], " "))
+			if recording {
+				on, written = append(on, fig.cpuPerStreamMinute), append(written, fig.recordedPerStreamSecond)
+			} else {
+				off = append(off, fig.cpuPerStreamMinute)
+			}
+		}
 	}
-	on, err := cpuPerStream(n, "rtmp", "LIVEHOUSE_RECORDING=true")
-	if err != nil {
-		return err
-	}
-	fmt.Printf("recording cost with %d streams: %.3f CPU-s per stream-minute off, %.3f on (%+.1f%%); %.0f bytes written per stream-second (%.1f MB per stream-minute)\n",
-		n, off.cpuPerStreamMinute, on.cpuPerStreamMinute, 100*(on.cpuPerStreamMinute/off.cpuPerStreamMinute-1), on.recordedPerStreamSecond, on.recordedPerStreamSecond*60/1e6)
+	mOff, mOn, mW := harness.Percentile(off, 0.5), harness.Percentile(on, 0.5), harness.Percentile(written, 0.5)
+	fmt.Printf("recording cost with %d streams (medians of %d interleaved runs of %v each): %.3f CPU-s per stream-minute off, %.3f on (%+.1f%%; goal ≤ +5%%); %.0f bytes written per stream-second (%.1f MB per stream-minute)\n",
+		n, len(off), *recFor, mOff, mOn, 100*(mOn/mOff-1), mW, mW*60/1e6)
 	return nil
 }
 
@@ -366,9 +385,20 @@ type cpuFigures struct {
 }
 
 // cpuPerStream publishes n copies of the sample with -c copy over an ingest protocol and
-// measures the server's CPU seconds per stream-minute and its resident memory; extra are
-// settings of the server.
+// measures the server's CPU seconds per stream-minute and its resident memory for -duration,
+// then the parts late for -late; extra are settings of the server.
 func cpuPerStream(n int, ingest string, extra ...string) (cpuFigures, error) {
+	return measureCPU(n, ingest, cpuOptions{d: *duration, late: *lateFor, profile: fmt.Sprintf("%s-%d", ingest, n)}, extra...)
+}
+
+// cpuOptions shapes one cpu measurement.
+type cpuOptions struct {
+	d       time.Duration // measured
+	late    time.Duration // then the parts-late follow-up (0: none)
+	profile string        // the profiles' names, when -profiles is set: cpu-NAME.pprof, heap-NAME.pprof
+}
+
+func measureCPU(n int, ingest string, o cpuOptions, extra ...string) (cpuFigures, error) {
 	var fig cpuFigures
 	file, err := sample()
 	if err != nil {
@@ -421,9 +451,9 @@ func cpuPerStream(n int, ingest string, extra ...string) (cpuFigures, error) {
 	cpu0, t0 := s.CPUSeconds(), time.Now()
 	if debug != "" {
 		// The CPU profile covers the measurement; the profiler's own cost is a few per cent.
-		err = saveProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debug, int(duration.Seconds())), fmt.Sprintf("cpu-%s-%d.pprof", ingest, n))
+		err = saveProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debug, int(o.d.Seconds())), "cpu-"+o.profile+".pprof")
 	} else {
-		time.Sleep(*duration)
+		time.Sleep(o.d)
 	}
 	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
 	rec1, _ := harness.Metric(s.Base, "livehouse_recording_bytes_total")
@@ -433,15 +463,15 @@ func cpuPerStream(n int, ingest string, extra ...string) (cpuFigures, error) {
 		return fig, err
 	}
 	if debug != "" {
-		for name, q := range map[string]string{"heap-" + ingest + "-%d.pprof": "", "heap-" + ingest + "-%d.txt": "?debug=1"} {
-			if err := saveProfile("http://"+debug+"/debug/pprof/heap"+q, fmt.Sprintf(name, n)); err != nil {
+		for name, q := range map[string]string{"heap-" + o.profile + ".pprof": "", "heap-" + o.profile + ".txt": "?debug=1"} {
+			if err := saveProfile("http://"+debug+"/debug/pprof/heap"+q, name); err != nil {
 				return fig, err
 			}
 		}
 	}
 	var late lateParts
-	if *lateFor > 0 && n > 0 {
-		if late, err = partsLate(s, ids, *lateFor); err != nil {
+	if o.late > 0 && n > 0 {
+		if late, err = partsLate(s, ids, o.late); err != nil {
 			return fig, err
 		}
 	}
@@ -471,9 +501,9 @@ func cpuPerStream(n int, ingest string, extra ...string) (cpuFigures, error) {
 		fmt.Printf("parts late with %d streams, as the server counts them (%s and %s, over the %v measured above): of %.0f parts, %.0f published more than PART-TARGET after the unit that completed them arrived (the server's own delay), %.0f more than PART-TARGET after their newest frame arrived (the publisher's pauses included)\n",
 			n, partsSlowMetric, partsLateMetric, elapsed.Round(time.Second), made1-made0, slow1-slow0, late1-late0)
 	}
-	if *lateFor > 0 {
+	if o.late > 0 {
 		fmt.Printf("parts late with %d streams (then every stream followed part by part with blocking reloads for %v, publishers still on the same box; a part's delay: from its newest frame's arrival, by its PDT, to the return of the reload listing it): %d of %d parts late, listed more than PART-TARGET (%.0f ms) later than the quickest part of their stream; %d delayed more than PART-TARGET in all; delay p50 %.0f ms, p95 %.0f ms, max %.0f ms; over the stream's quickest p95 %.0f ms, max %.0f ms\n",
-			n, *lateFor, late.late, len(late.ms), late.target*1000, late.overTarget,
+			n, o.late, late.late, len(late.ms), late.target*1000, late.overTarget,
 			harness.Percentile(late.ms, 0.5), harness.Percentile(late.ms, 0.95), harness.Percentile(late.ms, 1),
 			harness.Percentile(late.excess, 0.95), harness.Percentile(late.excess, 1))
 	}

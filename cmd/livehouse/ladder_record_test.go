@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	_ "image/jpeg"
+	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,5 +100,44 @@ func TestStandardSessionRecordsTheLadder(t *testing.T) {
 	// Each variant with the source's audio: ffprobe of the whole recording finds H.264 and AAC.
 	if d := ffprobeDuration(t, base+v.PlaybackURL); d < seconds-4 || d > seconds+1 {
 		t.Errorf("ffprobe reads %.2f s, want about %d", d, seconds)
+	}
+	variantsHaveSound(t, base+v.PlaybackURL, len(variants))
+}
+
+// variantsHaveSound checks, with ffprobe, that each of the want variants of a VOD
+// multivariant playlist (an HLS program each) plays H.264 video with AAC audio: a player
+// that switches to a rung keeps its sound.
+func variantsHaveSound(t *testing.T, url string, want int) {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "program=program_id:program_tags=variant_bitrate:program_stream=codec_type,codec_name,height",
+		"-of", "json", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", url, err, out)
+	}
+	var probe struct {
+		Programs []struct {
+			ProgramID int `json:"program_id"`
+			Streams   []struct {
+				CodecType string `json:"codec_type"`
+				CodecName string `json:"codec_name"`
+				Height    int
+			}
+		}
+	}
+	if err := json.Unmarshal(out, &probe); err != nil {
+		t.Fatalf("ffprobe output: %v\n%s", err, out)
+	}
+	if len(probe.Programs) != want {
+		t.Fatalf("ffprobe finds %d programs (variants) in %s, want %d:\n%s", len(probe.Programs), url, want, out)
+	}
+	for _, p := range probe.Programs {
+		var kinds []string
+		for _, s := range p.Streams {
+			kinds = append(kinds, s.CodecType+":"+s.CodecName)
+		}
+		slices.Sort(kinds)
+		if got, want := kinds, []string{"audio:aac", "video:h264"}; !slices.Equal(got, want) {
+			t.Errorf("variant %d plays %v, want %v", p.ProgramID, got, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -138,9 +139,10 @@ func TestRecordingToS3(t *testing.T) {
 	}
 }
 
-// TestRecordingSurvivesACrash: a server killed (SIGKILL) mid-session leaves what it had
-// stored; started again, it ends the session and finishes the recording from the stored
-// segments, which then plays.
+// TestRecordingSurvivesACrash: a server killed (SIGKILL) mid-session of a STANDARD channel
+// leaves what it had stored; started again, it ends the session and finishes the recording
+// from the stored segments, which then plays, with every variant recorded (the source and
+// its rung) listed, each with the source's sound.
 func TestRecordingSurvivesACrash(t *testing.T) {
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
@@ -152,8 +154,10 @@ func TestRecordingSurvivesACrash(t *testing.T) {
 	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_NODE_NAME": "crashy",
 		"LIVEHOUSE_RTMP_ADDR": freePort(t), "LIVEHOUSE_HTTP_ADDR": freePort(t), "LIVEHOUSE_WEBRTC_ADDR": "127.0.0.1:0", "LIVEHOUSE_SECRET_KEY": testSecret,
 		// Never the fixed ports (:1936, :9000): tests run side by side.
-		"LIVEHOUSE_RTMPS_ADDR": "127.0.0.1:0", "LIVEHOUSE_SRT_ADDR": "127.0.0.1:0", "LIVEHOUSE_RECONNECT_GRACE_SECONDS": "0"}
+		"LIVEHOUSE_RTMPS_ADDR": "127.0.0.1:0", "LIVEHOUSE_SRT_ADDR": "127.0.0.1:0", "LIVEHOUSE_RECONNECT_GRACE_SECONDS": "0",
+		"LIVEHOUSE_CHANNEL_TYPE": "STANDARD"}
 	srv := exec.Command(bin, "serve")
+	srv.Env = []string{"PATH=" + os.Getenv("PATH")} // the transcoder's ffmpeg
 	for k, v := range vars {
 		srv.Env = append(srv.Env, k+"="+v)
 	}
@@ -187,16 +191,20 @@ func TestRecordingSurvivesACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Three video segments stored (12 s), then the crash.
-	waitFor(t, 90*time.Second, "three stored video segments", func() bool {
+	// Three video segments stored (12 s) and two of the rung's, then the crash.
+	waitFor(t, 90*time.Second, "three stored video segments and two of the rung", func() bool {
 		objs, _ := folder.List(ctx, "recordings/", "", 1000)
-		n := 0
+		source, rung := 0, 0
 		for _, o := range objs {
-			if strings.Contains(o.Key, "/video1/") && strings.HasSuffix(o.Key, ".m4s") {
-				n++
+			switch {
+			case !strings.HasSuffix(o.Key, ".m4s"):
+			case strings.Contains(o.Key, "/video1/"):
+				source++
+			case !strings.Contains(o.Key, "/audio2/"):
+				rung++
 			}
 		}
-		return n >= 3
+		return source >= 3 && rung >= 2
 	})
 	if err := srv.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -219,6 +227,11 @@ func TestRecordingSurvivesACrash(t *testing.T) {
 	if d := ffprobeDuration(t, base+list.Videos[0].PlaybackURL); d < 11.9 {
 		t.Errorf("ffprobe reads %.2f s, want 12 or more", d)
 	}
+	_, index := get(t, base+list.Videos[0].PlaybackURL)
+	if n := strings.Count(index, "#EXT-X-STREAM-INF:"); n != 2 {
+		t.Errorf("the crashed recording's multivariant lists %d variants, want the source and its rung:\n%s", n, index)
+	}
+	variantsHaveSound(t, base+list.Videos[0].PlaybackURL, 2)
 	if events := recorderEvents(t, filepath.Join(dir, "livehouse.db"), list.Videos[0].ID); !slices.Equal(events, []string{"Recording Start", "Recording End"}) {
 		t.Errorf("recording events = %v, want Recording Start, then the restart's Recording End", events)
 	}

@@ -14,9 +14,18 @@ type Segment struct {
 	Duration int64 // in Timescale
 	Scale    int64 // the track's timescale
 	PDT      time.Time
-	Init     int  // index of its init section (InitSection)
-	Disc     bool // a discontinuity comes before it (new parameters or missing media)
-	Parts    [][]byte
+	Init     int      // index of its init section (InitSection)
+	Disc     bool     // a discontinuity comes before it (new parameters or missing media)
+	Parts    [][]byte // its bytes, in order: pieces of the muxer's slabs, held until Release
+	held     *Bytes
+}
+
+// Release gives the segment's bytes back to the muxer; Parts must not be used after it.
+// Later calls do nothing.
+func (s Segment) Release() {
+	if s.held != nil {
+		s.held.Release()
+	}
 }
 
 // Size is the segment's length in bytes.
@@ -39,8 +48,10 @@ func (m *Muxer) Tracks() []string {
 
 // SegmentsAfter returns the track's complete segments with a sequence number above after (-1:
 // all), oldest first, as far as the muxer's window still holds them. Segments for which the
-// track had no media (gaps) are left out. The bytes are copies on the Go heap, the caller's to
-// keep: the packager's own live in slabs that are reused once the window moves on.
+// track had no media (gaps) are left out. The bytes are the muxer's own, not copies: each
+// segment holds its slabs (as Open does) until the caller releases it, so that handing a
+// recorder's segment to its store costs no copy and no garbage (a forgotten Release costs
+// memory until the next collection).
 func (m *Muxer) SegmentsAfter(track string, after int64) []Segment {
 	t := m.trackByName(track)
 	if t == nil {
@@ -53,16 +64,10 @@ func (m *Muxer) SegmentsAfter(track string, after int64) []Segment {
 		if int64(s.msn) <= after || s.gap || len(s.parts) == 0 {
 			continue
 		}
-		parts := make([][]byte, len(s.parts))
-		for i, p := range s.parts {
-			b := make([]byte, 0, p.size)
-			for _, piece := range p.data {
-				b = append(b, piece...)
-			}
-			parts[i] = b
-		}
+		held := &Bytes{}
+		held.hold(s.parts...)
 		out = append(out, Segment{Track: t.name, MSN: s.msn, Start: s.start + StartDTS*t.scale/VideoClock, Duration: s.dur, Scale: t.scale,
-			PDT: s.pdt, Init: s.init, Disc: s.disc, Parts: parts})
+			PDT: s.pdt, Init: s.init, Disc: s.disc, Parts: held.Pieces, held: held})
 	}
 	return out
 }

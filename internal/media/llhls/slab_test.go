@@ -424,3 +424,38 @@ func TestPartsLate(t *testing.T) {
 		t.Fatalf("after a pause: %+v → %+v", p2, p3)
 	}
 }
+
+// TestSegmentsAfterHoldTheirBytes: a recorder's segment (SegmentsAfter) keeps its bytes, not
+// copies of them, until it is released, though its muxer's window of one segment moves on and
+// its slabs would otherwise be reused; released, they go back to the pool.
+func TestSegmentsAfterHoldTheirBytes(t *testing.T) {
+	poisoned(t)
+	cfg := Config{SegmentMinDuration: 4 * time.Second, PartTarget: 4 * time.Second, SegmentCount: 1, Uncounted: true}
+	m, err := New(cfg, Tracks{SPS: sps1080, PPS: pps1080, AAC: aac})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	i := 0
+	feed(t, m, &i, 5) // the first 4 s segment of each track is complete
+	var held []Segment
+	var want [][]byte
+	for _, track := range m.Tracks() {
+		segs := m.SegmentsAfter(track, -1)
+		if len(segs) != 1 {
+			t.Fatalf("%s: %d segments complete, want 1", track, len(segs))
+		}
+		held, want = append(held, segs[0]), append(want, bytes.Clone(join(segs[0].Parts)))
+	}
+	feed(t, m, &i, 20) // the window turns over five times
+	for k, s := range held {
+		if got := join(s.Parts); !bytes.Equal(got, want[k]) {
+			t.Errorf("%s segment %d changed while held", s.Track, s.MSN)
+		}
+		s.Release()
+		s.Release() // a second release does nothing
+	}
+	if got := join(held[0].Parts); bytes.Equal(got, want[0]) {
+		t.Error("a released segment's slabs were not given back (its bytes still read as they were)")
+	}
+}

@@ -15,13 +15,15 @@ import (
 // hands each rung's access units (on the source's timeline, keyframes on the source's) to a
 // Rung as it hands them to the live output, and the Rung packages them with a muxer of its
 // own into the same queue of segments to store, under a folder named after the rung (720p/,
-// 480p/ …). The rungs carry video only: every variant of the VOD plays the source's audio.
+// 480p/ …). The rungs carry video only: every variant of the VOD plays the source's audio
+// group (EXT-X-MEDIA), so a player that switches rungs keeps its sound.
 //
 // A Rung never waits: it is written from the transcoder's goroutine that reads ffmpeg, and a
-// full store queue drops the rung's segment, counted like the source's. When the session
-// ends, the recorder closes every rung (what they still hold is stored) and, before the
-// playlists are written, adds the rungs to meta.json, so the multivariant playlist lists
-// them. A crash before that leaves the rungs' segments unlisted (the source plays alone).
+// full store queue drops the rung's segment, counted like the source's. The writer adds a
+// rung to meta.json before it stores the rung's first segment, so the multivariant playlist
+// lists every rung with a segment stored, at the session's end and after a crash alike (a
+// rung in meta.json with no segment yet is left out). When the session ends, the recorder
+// closes every rung (what they still hold is stored).
 
 // Rung records one rung of a session's ladder.
 type Rung struct {
@@ -94,6 +96,7 @@ func (g *Rung) WriteVideo(pts int64, au [][]byte) {
 		select {
 		case g.s.jobs <- j:
 		default:
+			j.seg.Release()
 			g.s.r.dropped.Inc()
 			atomic.AddInt64(&g.s.droppedTotal, 1)
 		}
@@ -118,7 +121,7 @@ func (g *Rung) start(au [][]byte) bool {
 		return false
 	}
 	cfg := g.s.r.cfg
-	mux, err := llhls.New(llhls.Config{SegmentMinDuration: cfg.SegmentDuration, PartTarget: cfg.SegmentDuration, SegmentCount: 3, Uncounted: true,
+	mux, err := llhls.New(llhls.Config{SegmentMinDuration: cfg.SegmentDuration, PartTarget: cfg.SegmentDuration, SegmentCount: 1, Uncounted: true,
 		Metadata: g.s.cues.Announcements}, llhls.Tracks{SPS: sps, PPS: pps})
 	if err != nil {
 		return false
@@ -143,7 +146,7 @@ func (g *Rung) completed() []job {
 	for _, seg := range g.mux.SegmentsAfter(g.track, g.last) {
 		g.last = int64(seg.MSN)
 		j := job{track: g.name, key: s.rec.Prefix + g.name + "/" + segmentName(seg.MSN, seg.Start, seg.Duration, seg.Scale, seg.Init, seg.Disc),
-			parts: seg.Parts, size: seg.Size(), initN: seg.Init}
+			seg: seg, size: seg.Size(), initN: seg.Init, rung: &g.meta}
 		s.mu.Lock()
 		if !s.inits[g.name][seg.Init] {
 			j.init = g.mux.InitSection(g.track, seg.Init)
@@ -155,14 +158,13 @@ func (g *Rung) completed() []job {
 }
 
 // closeRungs ends the session's rungs: no more writes, what their muxers hold handed to the
-// writer (waiting for room a while, the publisher being gone). It returns the rungs that recorded anything, for meta.json. Called once, by the
+// writer (waiting for room a while, the publisher being gone). Called once, by the
 // finishing, before the writer's queue closes.
-func (s *session) closeRungs() []TrackMeta {
+func (s *session) closeRungs() {
 	s.rungMu.Lock()
 	s.rungsClosed = true
 	rungs := s.rungs
 	s.rungMu.Unlock()
-	var metas []TrackMeta
 	for _, g := range rungs {
 		g.mu.Lock()
 		g.closed = true
@@ -170,7 +172,7 @@ func (s *session) closeRungs() []TrackMeta {
 		if g.mux != nil {
 			g.mux.Close()
 			jobs = g.completed()
-			metas = append(metas, g.meta)
+			g.mux.Free() // the jobs hold their own bytes
 		}
 		g.mu.Unlock()
 		// Outside the rung's lock: the transcoder's reader, still writing, never waits on
@@ -180,22 +182,24 @@ func (s *session) closeRungs() []TrackMeta {
 			select {
 			case s.jobs <- j:
 			case <-t.C:
+				j.seg.Release()
 				s.r.dropped.Inc()
 				atomic.AddInt64(&s.droppedTotal, 1)
 			}
 			t.Stop()
 		}
 	}
-	return metas
 }
 
-// describeRungs rewrites meta.json with the rungs that were recorded, so that the playlists
-// list them.
-func (r *Recorder) describeRungs(ctx context.Context, s *session, rungs []TrackMeta) error {
-	if len(rungs) == 0 {
-		return nil
-	}
+// describe adds a rung to meta.json, before its first segment is stored, so that the
+// playlists list it also when a crash ends the recording. Called by the writer only, which
+// owns s.meta until the finishing reads it.
+func (s *session) describe(ctx context.Context, rung TrackMeta) error {
 	m := s.meta
-	m.Tracks = append(append([]TrackMeta(nil), m.Tracks...), rungs...)
-	return putMeta(ctx, r.media, s.rec.Prefix, m)
+	m.Tracks = append(append([]TrackMeta(nil), m.Tracks...), rung)
+	if err := putMeta(ctx, s.r.media, s.rec.Prefix, m); err != nil {
+		return err
+	}
+	s.meta = m
+	return nil
 }

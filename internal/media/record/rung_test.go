@@ -95,7 +95,8 @@ func encode(t *testing.T, size string, seconds int, audio bool) encoded {
 
 // TestRecordsTheLadder: a STANDARD session's rungs are recorded beside the source, and its
 // VOD multivariant playlist lists every variant (the source and a rung, with their
-// resolutions), each of which ffprobe plays to the end.
+// resolutions), each of which ffprobe plays to the end; finished from storage mid-session (as
+// after a crash), it lists the rung too.
 func TestRecordsTheLadder(t *testing.T) {
 	if _, err := exec.LookPath("ffprobe"); err != nil {
 		t.Skip("ffmpeg is not installed")
@@ -140,6 +141,30 @@ func TestRecordsTheLadder(t *testing.T) {
 			g.WriteVideo(rung.units[ri].PTS.Nanoseconds()*90000/int64(time.Second), rung.units[ri].Payload)
 		}
 	}
+	// A crash now, with the session live: a restart finishes the recording from what is
+	// stored, and its multivariant lists the rung as well as the source.
+	prefix := "recordings/ch1/st-ladder/"
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) { // polling storage
+		objs, _ := media.List(ctx, prefix, "", 100)
+		stored := func(track string) bool {
+			return slices.ContainsFunc(objs, func(o storage.Object) bool {
+				return strings.HasPrefix(o.Key, prefix+track+"/") && strings.HasSuffix(o.Key, ".m4s")
+			})
+		}
+		if stored("video1") && stored("360p") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no segment of the source and the rung stored")
+		}
+	}
+	if _, err := (Store{Media: media}).Finish(ctx, prefix); err != nil {
+		t.Fatal(err)
+	}
+	if index := read(t, media, prefix+"index.m3u8"); !strings.Contains(index, "\n360p.m3u8\n") {
+		t.Errorf("after a crash, the multivariant does not list the rung:\n%s", index)
+	}
+
 	st.Close()
 	select {
 	case err := <-done:
@@ -153,7 +178,6 @@ func TestRecordsTheLadder(t *testing.T) {
 	stop()
 	<-stopped
 
-	prefix := "recordings/ch1/st-ladder/"
 	index := read(t, media, prefix+"index.m3u8")
 	variants := regexp.MustCompile(`(?m)^#EXT-X-STREAM-INF:.*RESOLUTION=(\d+x\d+).*\n(.+)$`).FindAllStringSubmatch(index, -1)
 	var got []string
