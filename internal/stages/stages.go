@@ -412,7 +412,9 @@ func (s *Service) ActiveAmong(ctx context.Context, channelIDs []string) map[stri
 		if err == nil {
 			return open
 		}
-		s.log.Error("reading open stages", "err", err)
+		if ctx.Err() == nil { // a caller that left is no store failure
+			s.log.Error("reading open stages", "err", err)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -438,7 +440,9 @@ func (s *Service) ActiveHosts(ctx context.Context) []string {
 		if err == nil {
 			return hosts
 		}
-		s.log.Error("reading the hosts of open stages", "err", err)
+		if ctx.Err() == nil {
+			s.log.Error("reading the hosts of open stages", "err", err)
+		}
 	}
 	s.mu.Lock()
 	all := make([]*stage, 0, len(s.byID))
