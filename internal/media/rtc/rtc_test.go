@@ -2,36 +2,18 @@ package rtc
 
 import (
 	"context"
-	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
-)
 
-// loopbackEngine is a setting engine on a UDP mux of its own on 127.0.0.1, as the server's
-// shared one is on its port.
-func loopbackEngine(t *testing.T) webrtc.SettingEngine {
-	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn})
-	t.Cleanup(func() { _ = mux.Close() })
-	se := webrtc.SettingEngine{}
-	se.SetICEUDPMux(mux)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	return se
-}
+	"github.com/livehouse/livehouse/internal/media/rtc/rtctest"
+)
 
 // client is a Pion peer with Pion's default codecs (VP8, VP9, H.264 in both packetization
 // modes, AV1, Opus…), sending video and audio, as a browser or OBS would offer.
@@ -112,7 +94,7 @@ func codecs(d *sdp.SessionDescription) map[string][]string {
 // The answer takes H.264 in packetization mode 1 only, of the profiles listed, and Opus;
 // nothing else a sender offers (VP8, mode 0, …).
 func TestAnswerCodecs(t *testing.T) {
-	server, err := NewPeerConnection(Config{Engine: loopbackEngine(t)})
+	server, err := NewPeerConnection(Config{Engine: rtctest.LoopbackEngine(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +121,7 @@ func TestSTUNServers(t *testing.T) {
 		stun []string
 		want int
 	}{{nil, 0}, {[]string{"stun:stun.example.net:3478"}, 1}} {
-		pc, err := NewPeerConnection(Config{Engine: loopbackEngine(t), STUNServers: tc.stun})
+		pc, err := NewPeerConnection(Config{Engine: rtctest.LoopbackEngine(t), STUNServers: tc.stun})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +135,7 @@ func TestSTUNServers(t *testing.T) {
 
 // With a KeyframeInterval, the receiving side keeps asking the sender for keyframes (PLI).
 func TestKeyframeRequests(t *testing.T) {
-	server, err := NewPeerConnection(Config{Engine: loopbackEngine(t), KeyframeInterval: 20 * time.Millisecond})
+	server, err := NewPeerConnection(Config{Engine: rtctest.LoopbackEngine(t), KeyframeInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

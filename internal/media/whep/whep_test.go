@@ -5,16 +5,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
 
+	"github.com/livehouse/livehouse/internal/media/rtc/rtctest"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -39,23 +38,6 @@ func (f *fakeViewers) Beacon(_ context.Context, _, token, _ string) (viewers.Tic
 }
 
 func (f *fakeViewers) Leave(_, _ string) error { return nil }
-
-// loopbackEngine is a setting engine on a UDP mux of its own on 127.0.0.1.
-func loopbackEngine(t *testing.T) webrtc.SettingEngine {
-	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn})
-	t.Cleanup(func() { _ = mux.Close() })
-	se := webrtc.SettingEngine{}
-	se.SetICEUDPMux(mux)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	return se
-}
 
 // offer is a receive-only offer from a Pion peer, as a WHEP viewer makes.
 func offer(t *testing.T) string {
@@ -93,7 +75,7 @@ func liveView(t *testing.T, s *Server, channelID string) (*stream.Stream, contex
 // TestPlayRefusesAndCaps: a channel not live, bad offers, a banned viewer and the caps are
 // refused and leave no session; the stream's end ends the viewers it had.
 func TestPlayRefusesAndCaps(t *testing.T) {
-	s := New(Config{Engine: loopbackEngine(t), MaxPerAddress: 1, MaxPerChannel: 2}, &fakeViewers{banned: "banned"}, nil)
+	s := New(Config{Engine: rtctest.LoopbackEngine(t), MaxPerAddress: 1, MaxPerChannel: 2}, &fakeViewers{banned: "banned"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	srvDone := make(chan error, 1)
