@@ -53,6 +53,7 @@ type app struct {
 	tokens   *playback.Signer // playback tokens, checked by every node's HLS
 	views    *viewers.Service // hands out playback tokens and counts viewers by beacon
 	node     string           // this node's name in the cluster
+	secret   []byte           // the cluster's secret_key (or this node's own, generated)
 
 	transcoder *transcode.Transcoder
 	actions    *actions.Service
@@ -92,7 +93,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	if err != nil {
 		return nil, err
 	}
-	a := &app{box: box, tokens: tokens, node: nodeName(cfg)}
+	a := &app{box: box, tokens: tokens, node: nodeName(cfg), secret: secret}
 	if cfg.DatabaseURL != "" {
 		a.store, err = postgres.Open(ctx, cfg.DatabaseURL)
 	} else {

@@ -195,7 +195,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	// before the lease goes (other nodes leave a leased node's recordings to it).
 	stopRecorder := background(log, "recorder", a.recorder.Run)
 	defer stopRecorder()
-	forwarder := nodes.New(b, a.node, log)
+	forwarder, err := nodes.New(b, a.node, a.secret, log)
+	if err != nil {
+		return err
+	}
 	rtmpAddr, webrtcAddr := "-", "-"
 	var webrtcIngest httpapi.WHIP
 	var webrtcPlayback httpapi.WHEP

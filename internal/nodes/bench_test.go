@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/livehouse/livehouse/internal/bus"
-	"github.com/livehouse/livehouse/internal/nodes"
 )
 
 // BenchmarkForward measures one forwarded request's round trip (a 4 KiB offer in, a 4 KiB
@@ -23,7 +22,7 @@ func BenchmarkForward(b *testing.B) {
 	defer bu.Close()
 	name := "bench-" + strings.ReplaceAll(b.Name(), "/", "-")
 	answer := strings.Repeat("a", 4<<10)
-	stop, err := nodes.New(bu, name, nil).Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	stop, err := newNode(b, bu, name, secret).Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/sdp")
 		w.WriteHeader(http.StatusCreated)
 		w.Write([]byte(answer))
@@ -32,7 +31,7 @@ func BenchmarkForward(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer stop()
-	edge := nodes.New(bu, "edge", nil)
+	edge := newNode(b, bu, "edge", secret)
 	offer := []byte(strings.Repeat("o", 4<<10))
 	b.ResetTimer()
 	for range b.N {
