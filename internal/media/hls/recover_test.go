@@ -8,72 +8,19 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/playback"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/streams/streamstest"
 )
 
-// sessionStore is the streams.Store of TestPackagerPanicEndsOnlyItsStream: it keeps the
-// sessions' channels and events, and signals each event.
-type sessionStore struct {
-	mu       sync.Mutex
-	channels map[string]string // session id to channel id
-	events   []streams.Event
-	seen     chan struct{}
-}
-
-func (m *sessionStore) ChannelByStreamKeyHash(context.Context, string) (*streams.Channel, error) {
-	return nil, streams.ErrUnknownKey
-}
-func (m *sessionStore) OpenStreamSession(_ context.Context, id, channelID, _ string, _ time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.channels[id] = channelID
-	return nil
-}
-func (m *sessionStore) StartStreamSession(context.Context, string, time.Time) error { return nil }
-func (m *sessionStore) EndStreamSession(context.Context, string, time.Time) error   { return nil }
-func (m *sessionStore) AddStreamEvent(_ context.Context, e *streams.Event) error {
-	m.mu.Lock()
-	m.events = append(m.events, *e)
-	m.mu.Unlock()
-	select {
-	case m.seen <- struct{}{}:
-	default:
-	}
-	return nil
-}
-func (m *sessionStore) SetIngestConfig(context.Context, string, string) error { return nil }
-func (m *sessionStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
-	return nil, nil
-}
-func (m *sessionStore) StreamEvents(context.Context, string) ([]streams.Event, error) {
-	return nil, nil
-}
-func (m *sessionStore) RenewNodeLease(context.Context, string, time.Time, time.Time) error {
-	return nil
-}
-func (m *sessionStore) DropNodeLease(context.Context, string) error { return nil }
-func (m *sessionStore) EndStaleStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
-	return nil, nil
-}
-func (m *sessionStore) HasOpenStreamSession(context.Context, string) (bool, error) {
-	return false, nil
-}
-func (m *sessionStore) NodeStreamSessions(context.Context, string) (map[string]bool, error) {
-	return nil, nil
-}
-
 // endOf returns the detail of the channel's Stream End event, and whether there is one.
-func (m *sessionStore) endOf(channelID string) (string, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, e := range m.events {
-		if e.Name == streams.EventStreamEnd && m.channels[e.SessionID] == channelID {
+func endOf(store *streamstest.Store, channelID string) (string, bool) {
+	for _, e := range store.Events() {
+		if e.Name == streams.EventStreamEnd && store.ChannelOf(e.SessionID) == channelID {
 			return e.Detail, true
 		}
 	}
@@ -116,7 +63,7 @@ func (p panicky) Start(v *streams.View) streams.Run {
 // streams keep being packaged.
 func TestPackagerPanicEndsOnlyItsStream(t *testing.T) {
 	hs := newServer(Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond, Tokens: testTokens}, slog.New(slog.DiscardHandler))
-	store := &sessionStore{channels: map[string]string{}, seen: make(chan struct{}, 1)}
+	store := streamstest.New(streams.Channel{})
 	svc := streams.NewService(streams.Deps{Store: store, Log: slog.New(slog.DiscardHandler), Outputs: []streams.Output{panicky{hs.pkg}}})
 	tracks := stream.Tracks{H264: &stream.H264{SPS: testSPS, PPS: testPPS}}
 	good, bad := stream.New(tracks), stream.New(tracks)
@@ -146,7 +93,7 @@ func TestPackagerPanicEndsOnlyItsStream(t *testing.T) {
 				t.Fatalf("gave up waiting for %s", what)
 			}
 			select {
-			case <-store.seen:
+			case <-store.EventAdded():
 			case <-time.After(20 * time.Millisecond): // polling interval, not synchronisation
 			}
 		}
@@ -170,8 +117,8 @@ func TestPackagerPanicEndsOnlyItsStream(t *testing.T) {
 	before := lastPart()
 
 	frames(bad, 0, 1)
-	waitFor("the bad stream's end", func() bool { _, ok := store.endOf("bad"); return ok })
-	if detail, _ := store.endOf("bad"); !strings.Contains(detail, `"reason":"internal error in the HLS packager"`) {
+	waitFor("the bad stream's end", func() bool { _, ok := endOf(store, "bad"); return ok })
+	if detail, _ := endOf(store, "bad"); !strings.Contains(detail, `"reason":"internal error in the HLS packager"`) {
 		t.Errorf("the bad stream ended with %s, want the internal-error reason", detail)
 	}
 	waitFor("the bad channel to be free", func() bool { return svc.Live("bad") == nil })
@@ -182,7 +129,7 @@ func TestPackagerPanicEndsOnlyItsStream(t *testing.T) {
 	if svc.Live("good") == nil {
 		t.Fatal("the good stream ended with the bad one")
 	}
-	if detail, ended := store.endOf("good"); ended {
+	if detail, ended := endOf(store, "good"); ended {
 		t.Fatalf("the good stream ended: %s", detail)
 	}
 	frames(good, 90, 180)

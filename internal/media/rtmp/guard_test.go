@@ -18,6 +18,7 @@ import (
 
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/streams/streamstest"
 )
 
 // listenTest runs a server on a free loopback port.
@@ -26,7 +27,7 @@ func listenTest(t *testing.T, cfg Config) *Server {
 	cfg.Addr = "127.0.0.1:0"
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	box, _ := channels.NewKeyBox(make([]byte, 32))
-	s, err := Listen(cfg, streams.NewService(streams.Deps{Store: &anyKeyStore{}, Box: box, Log: log}), log)
+	s, err := Listen(cfg, streams.NewService(streams.Deps{Store: streamstest.New(testChannel), Box: box, Log: log}), log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/streams/streamstest"
 )
 
 // replayConn plays recorded client bytes to the server and discards what it answers.
@@ -33,46 +34,8 @@ func (c *replayConn) SetDeadline(time.Time) error      { return nil }
 func (c *replayConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
 
-// anyKeyStore accepts every stream key and remembers nothing but events.
-type anyKeyStore struct {
-	mu     sync.Mutex
-	events []string
-	ingest string
-}
-
-func (s *anyKeyStore) ChannelByStreamKeyHash(context.Context, string) (*streams.Channel, error) {
-	return &streams.Channel{ID: "ch_test", UserID: "u_test", Type: "BASIC"}, nil
-}
-func (s *anyKeyStore) OpenStreamSession(context.Context, string, string, string, time.Time) error {
-	return nil
-}
-func (s *anyKeyStore) StartStreamSession(context.Context, string, time.Time) error { return nil }
-func (s *anyKeyStore) EndStreamSession(context.Context, string, time.Time) error   { return nil }
-func (s *anyKeyStore) AddStreamEvent(_ context.Context, e *streams.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.events = append(s.events, e.Name)
-	return nil
-}
-func (s *anyKeyStore) StreamEvents(context.Context, string) ([]streams.Event, error)      { return nil, nil }
-func (s *anyKeyStore) RenewNodeLease(context.Context, string, time.Time, time.Time) error { return nil }
-func (s *anyKeyStore) DropNodeLease(context.Context, string) error                        { return nil }
-func (s *anyKeyStore) EndStaleStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
-	return nil, nil
-}
-func (s *anyKeyStore) HasOpenStreamSession(context.Context, string) (bool, error) { return false, nil }
-func (s *anyKeyStore) NodeStreamSessions(context.Context, string) (map[string]bool, error) {
-	return nil, nil
-}
-func (s *anyKeyStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
-	return nil, nil
-}
-func (s *anyKeyStore) SetIngestConfig(_ context.Context, _, config string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ingest = config
-	return nil
-}
+// testChannel is the channel every test stream key opens.
+var testChannel = streams.Channel{ID: "ch_test", UserID: "u_test", Type: "BASIC"}
 
 // counter is an output that counts the units of each live stream.
 type counter struct {
@@ -100,10 +63,10 @@ func (c *counter) Start(v *streams.View) streams.Run {
 	}
 }
 
-func newTestServer() (*Server, *anyKeyStore, *counter) {
+func newTestServer() (*Server, *streamstest.Store, *counter) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	box, _ := channels.NewKeyBox(make([]byte, 32))
-	store, out := &anyKeyStore{}, &counter{}
+	store, out := streamstest.New(testChannel), &counter{}
 	return &Server{ingest: streams.NewService(streams.Deps{Store: store, Box: box, Log: log, Outputs: []streams.Output{out}}), log: log}, store, out
 }
 
@@ -130,15 +93,13 @@ func TestReplayFFmpegPublish(t *testing.T) {
 	if out.video == 0 || out.audio == 0 {
 		t.Errorf("units: %d video, %d audio", out.video, out.audio)
 	}
-	store.mu.Lock()
-	defer store.mu.Unlock()
-	if len(store.events) < 3 || store.events[0] != streams.EventSessionCreated || store.events[len(store.events)-1] != streams.EventSessionEnded {
-		t.Errorf("events = %v", store.events)
+	if events := store.EventNames(); len(events) < 3 || events[0] != streams.EventSessionCreated || events[len(events)-1] != streams.EventSessionEnded {
+		t.Errorf("events = %v", events)
 	}
 	// The encoder's onMetaData and the stream's own parameters were captured.
 	var ic streams.IngestConfig
-	if err := json.Unmarshal([]byte(store.ingest), &ic); err != nil {
-		t.Fatalf("ingest config %q: %v", store.ingest, err)
+	if err := json.Unmarshal([]byte(store.Ingest()), &ic); err != nil {
+		t.Fatalf("ingest config %q: %v", store.Ingest(), err)
 	}
 	if !strings.HasPrefix(ic.Encoder, "Lavf") || ic.Width != 160 || ic.Height != 120 || ic.TargetFramerate != 10 ||
 		!strings.HasPrefix(ic.VideoCodec, "avc1.") || ic.AVCProfile == "" || ic.AudioCodec != "mp4a.40.2" || ic.AudioSampleRate != 44100 {

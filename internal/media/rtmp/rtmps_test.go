@@ -11,21 +11,9 @@ import (
 
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/streams/streamstest"
 	"github.com/livehouse/livehouse/internal/tlscert"
 )
-
-// oneKeyStore accepts one stream key.
-type oneKeyStore struct {
-	anyKeyStore
-	hash string
-}
-
-func (s *oneKeyStore) ChannelByStreamKeyHash(ctx context.Context, hash string) (*streams.Channel, error) {
-	if hash != s.hash {
-		return nil, streams.ErrUnknownKey
-	}
-	return s.anyKeyStore.ChannelByStreamKeyHash(ctx, hash)
-}
 
 // TestRTMPSPublish has ffmpeg publish over RTMPS to a listener with a generated self-signed
 // certificate (ffmpeg does not verify it unless asked): the right key becomes a session with
@@ -40,7 +28,7 @@ func TestRTMPSPublish(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	box, _ := channels.NewKeyBox(make([]byte, 32))
-	store, out := &oneKeyStore{hash: box.Hash("sk_good")}, &counter{}
+	store, out := streamstest.New(testChannel).WithKeyHash(box.Hash("sk_good")), &counter{}
 	svc := streams.NewService(streams.Deps{Store: store, Box: box, Log: log, Outputs: []streams.Output{out}})
 	srv, err := Listen(Config{Addr: "127.0.0.1:0", TLS: cfg}, svc, log)
 	if err != nil {

@@ -14,63 +14,8 @@ import (
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/streams/streamstest"
 )
-
-// keyStore accepts one stream key and keeps the events.
-type keyStore struct {
-	hash string
-
-	mu     sync.Mutex
-	events []streams.Event
-	ingest string
-}
-
-func (s *keyStore) ChannelByStreamKeyHash(_ context.Context, hash string) (*streams.Channel, error) {
-	if hash != s.hash {
-		return nil, streams.ErrUnknownKey
-	}
-	return &streams.Channel{ID: "ch_test", UserID: "u_test", Type: "BASIC"}, nil
-}
-func (s *keyStore) OpenStreamSession(context.Context, string, string, string, time.Time) error {
-	return nil
-}
-func (s *keyStore) StartStreamSession(context.Context, string, time.Time) error { return nil }
-func (s *keyStore) EndStreamSession(context.Context, string, time.Time) error   { return nil }
-func (s *keyStore) AddStreamEvent(_ context.Context, e *streams.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.events = append(s.events, *e)
-	return nil
-}
-func (s *keyStore) StreamEvents(context.Context, string) ([]streams.Event, error)      { return nil, nil }
-func (s *keyStore) RenewNodeLease(context.Context, string, time.Time, time.Time) error { return nil }
-func (s *keyStore) DropNodeLease(context.Context, string) error                        { return nil }
-func (s *keyStore) EndStaleStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
-	return nil, nil
-}
-func (s *keyStore) HasOpenStreamSession(context.Context, string) (bool, error) { return false, nil }
-func (s *keyStore) NodeStreamSessions(context.Context, string) (map[string]bool, error) {
-	return nil, nil
-}
-func (s *keyStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
-	return nil, nil
-}
-func (s *keyStore) SetIngestConfig(_ context.Context, _, config string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ingest = config
-	return nil
-}
-
-func (s *keyStore) eventNames() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var names []string
-	for _, e := range s.events {
-		names = append(names, e.Name)
-	}
-	return names
-}
 
 // counter is an output that counts the units of each live stream and checks their order.
 type counter struct {
@@ -110,7 +55,7 @@ func (c *counter) Start(v *streams.View) streams.Run {
 
 type testServer struct {
 	*Server
-	store *keyStore
+	store *streamstest.Store
 	out   *counter
 }
 
@@ -118,7 +63,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	box, _ := channels.NewKeyBox(make([]byte, 32))
-	store, out := &keyStore{hash: box.Hash("sk_good")}, &counter{}
+	store, out := streamstest.New(streams.Channel{ID: "ch_test", UserID: "u_test", Type: "BASIC"}).WithKeyHash(box.Hash("sk_good")), &counter{}
 	svc := streams.NewService(streams.Deps{Store: store, Box: box, Log: log, Outputs: []streams.Output{out}})
 	cfg.Addr = "127.0.0.1:0"
 	srv, err := Listen(cfg, svc, log)
@@ -195,7 +140,7 @@ func TestSRTPublish(t *testing.T) {
 	if out, err := ffmpegSRT(t, ts.url("streamid=read:sk_good")); err == nil {
 		t.Errorf("ffmpeg with a read stream id succeeded over SRT: %s", out)
 	}
-	if names := ts.store.eventNames(); len(names) != 0 {
+	if names := ts.store.EventNames(); len(names) != 0 {
 		t.Errorf("refused handshakes made events %v", names)
 	}
 	if out, err := ffmpegSRT(t, ts.url("streamid=publish:sk_good")); err != nil {
@@ -203,30 +148,26 @@ func TestSRTPublish(t *testing.T) {
 	}
 	ts.waitUnits(t)
 	waitEvents(t, ts.store, streams.EventSessionEnded)
-	ts.store.mu.Lock()
-	defer ts.store.mu.Unlock()
 	for _, want := range []string{`"videoCodec":"avc1.`, `"width":320`, `"height":240`, `"audioCodec":"mp4a.40.2"`, `"audioSampleRate":48000`} {
-		if !strings.Contains(ts.store.ingest, want) {
-			t.Errorf("ingest configuration %s lacks %s", ts.store.ingest, want)
+		if !strings.Contains(ts.store.Ingest(), want) {
+			t.Errorf("ingest configuration %s lacks %s", ts.store.Ingest(), want)
 		}
 	}
 }
 
 // waitEvents waits until the store holds an event named last.
-func waitEvents(t *testing.T, store *keyStore, last string) []streams.Event {
+func waitEvents(t *testing.T, store *streamstest.Store, last string) []streams.Event {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		store.mu.Lock()
-		events := append([]streams.Event(nil), store.events...)
-		store.mu.Unlock()
+		events := store.Events()
 		for _, e := range events {
 			if e.Name == last {
 				return events
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s event in %v", last, store.eventNames())
+			t.Fatalf("no %s event in %v", last, store.EventNames())
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
 	}
