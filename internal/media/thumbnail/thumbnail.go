@@ -3,9 +3,12 @@
 // into a JPEG and stores it in the recordings storage under recordings.ThumbnailKey, where any
 // node serves it (a bucket in a cluster).
 //
-// It reads the session's fan-out through a small queue of its own, like the other outputs, and
-// decodes in a goroutine of its own, one keyframe at a time: a slow ffmpeg or store costs it
-// keyframes (the next one is taken instead), never the publisher a wait.
+// It watches the session's units through a tap (streams.View.Tap), called by the session's own
+// goroutine: a unit costs it a look at its kind, and a keyframe when one is due (every 30 s) a
+// copy handed to a goroutine of its own that decodes it. A reader of its own, as it had, woke
+// that goroutine for every unit (about 80 a second) to keep one keyframe in 900. The decoding
+// takes one keyframe at a time: a slow ffmpeg or store costs it keyframes (the next one is
+// taken instead), never the publisher a wait.
 //
 // Why ffmpeg and not Go: the standard library has no H.264 decoder, and the maintained pure-Go
 // ones are far from complete (no CABAC, no High profile), which is what encoders send. One
@@ -20,7 +23,6 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,11 +40,10 @@ type Config struct {
 	Every   time.Duration // a new thumbnail from the first keyframe this long after the last
 	Width   int           // pixels; a smaller source keeps its own width
 	Timeout time.Duration // bounds one ffmpeg run and one store write
-	Units   int           // the reader's queue of the session's units
 }
 
 // DefaultConfig is the thumbnailer's shape in production.
-var DefaultConfig = Config{FFmpeg: "ffmpeg", Every: 30 * time.Second, Width: 640, Timeout: 10 * time.Second, Units: 256}
+var DefaultConfig = Config{FFmpeg: "ffmpeg", Every: 30 * time.Second, Width: 640, Timeout: 10 * time.Second}
 
 // Limits of one thumbnail: a keyframe larger than maxInput is skipped (the next is taken), and
 // a JPEG larger than maxOutput is refused.
@@ -90,39 +91,42 @@ func (t *Thumbnailer) Start(v *streams.View) streams.Run {
 	if _, err := exec.LookPath(t.cfg.FFmpeg); err != nil {
 		return nil // no ffmpeg: no thumbnails (the transcoder says so at start-up)
 	}
-	rd := v.NewReader("thumbnail", t.cfg.Units)
+	// One keyframe waits at most, while the previous is decoded. The tap runs on the session's
+	// goroutine, before the run's ctx ends, so the run closes work once no tap can send.
+	work := make(chan []byte, 1)
+	var next time.Time // the first keyframe at once
+	v.Tap("thumbnail", func(u *stream.Unit) streams.Report {
+		if u.Kind != stream.Video || !u.Key || len(work) == cap(work) {
+			return streams.Report{}
+		}
+		now := time.Now()
+		if now.Before(next) {
+			return streams.Report{}
+		}
+		frame, err := annexB(v.Tracks.H264, u.Payload)
+		if err != nil || len(frame) > maxInput {
+			return streams.Report{}
+		}
+		select {
+		case work <- frame:
+			next = now.Add(t.cfg.Every)
+		default: // taken since the look above: never the case with one sender
+		}
+		return streams.Report{}
+	})
 	return func(ctx context.Context, _ chan<- streams.Report) error {
-		defer v.RemoveReader(rd)
 		key := recordings.ThumbnailKey(v.Channel.ID)
-		work := make(chan []byte, 1) // one keyframe waits at most, while the previous is decoded
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for frame := range work {
+		for done := false; !done; {
+			select {
+			case frame := <-work:
 				if err := t.make(ctx, key, frame); err != nil && ctx.Err() == nil {
 					t.failed.Inc()
 					t.log.Warn("live thumbnail", "session", v.SessionID, "err", err)
 				}
-			}
-		}()
-		var next time.Time // the first keyframe at once
-		for u := range rd.C {
-			if u.Kind != stream.Video || !u.Key || time.Now().Before(next) {
-				continue
-			}
-			frame, err := annexB(v.Tracks.H264, u.Payload)
-			if err != nil || len(frame) > maxInput {
-				continue
-			}
-			select {
-			case work <- frame:
-				next = time.Now().Add(t.cfg.Every)
-			default: // one is waiting already: try the next keyframe
+			case <-ctx.Done():
+				done = true
 			}
 		}
-		close(work)
-		wg.Wait()
 		// The channel is offline: its thumbnail goes (the API serves none for an offline
 		// channel either; this only tidies the storage).
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.cfg.Timeout)

@@ -8,8 +8,11 @@ import (
 	_ "image/jpeg"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +24,7 @@ import (
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/streams/streamstest"
 )
 
 // memMedia keeps what is put, and tells each put on puts.
@@ -110,6 +114,31 @@ func makeClip(t testing.TB, seconds string) clip {
 	return c
 }
 
+// live starts a session of channel ch1 on a streams service whose outputs are th and a
+// counter of the units the session's taps saw; the returned encoder ends it.
+func live(t *testing.T, th *Thumbnailer, c clip) (*stream.Stream, *streams.Encoder, *atomic.Int64) {
+	t.Helper()
+	var tapped atomic.Int64
+	ch := streams.Channel{ID: "ch1", UserID: "u1", Type: "BASIC"}
+	svc := streams.NewService(streams.Deps{Store: streamstest.New(ch), Log: slog.New(slog.DiscardHandler),
+		Outputs: []streams.Output{th, tapCounter{&tapped}}})
+	t.Cleanup(svc.Shutdown)
+	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: c.sps, PPS: c.pps}})
+	enc, err := svc.Begin(context.Background(), &ch, st, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, enc, &tapped
+}
+
+// tapCounter is an output that counts the units its tap is given.
+type tapCounter struct{ n *atomic.Int64 }
+
+func (c tapCounter) Start(v *streams.View) streams.Run {
+	v.Tap("counter", func(*stream.Unit) streams.Report { c.n.Add(1); return streams.Report{} })
+	return func(ctx context.Context, _ chan<- streams.Report) error { <-ctx.Done(); return nil }
+}
+
 // A published stream gets a decodable JPEG at once, and a new one once the interval has
 // passed; the thumbnail goes when the stream ends.
 func TestLiveThumbnail(t *testing.T) {
@@ -119,15 +148,7 @@ func TestLiveThumbnail(t *testing.T) {
 	cfg.Every = time.Second
 	cfg.Timeout = 60 * time.Second // a busy machine
 	th := New(cfg, media, slog.New(slog.DiscardHandler))
-	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: c.sps, PPS: c.pps}})
-	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, st)
-	run := th.Start(v)
-	if run == nil {
-		t.Fatal("no thumbnails for a stream with video")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, make(chan streams.Report, 8)) }()
+	st, enc, _ := live(t, th, c)
 
 	// Publish at the clip's pace, looping it, until two thumbnails are stored.
 	key := recordings.ThumbnailKey("ch1")
@@ -157,11 +178,7 @@ func TestLiveThumbnail(t *testing.T) {
 			t.Fatalf("%d thumbnails stored in 2 minutes, want 2", stored)
 		}
 	}
-	st.Close()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	enc.End("the test is over") // returns once the session and its outputs have ended
 	if media.get(key) != nil {
 		t.Error("the thumbnail is still stored after the stream ended")
 	}
@@ -170,31 +187,48 @@ func TestLiveThumbnail(t *testing.T) {
 	}
 }
 
-// A stream that is too slow to decode (a stalled ffmpeg here) never holds up the session's
-// fan-out: the publisher's writes return while the thumbnailer waits.
+// A decoder that never finishes (a stalled ffmpeg) never holds up the session: it is given
+// one keyframe, the others pass by, every unit reaches the session's other taps, and the
+// session ends at once, the stalled decoder with it.
 func TestNeverBlocksThePublisher(t *testing.T) {
 	c := makeClip(t, "1")
-	media := newMemMedia()
-	cfg := DefaultConfig
-	cfg.FFmpeg = "sleep" // "sleep -hide_banner …" fails at once; what matters is the fan-out
-	cfg.Units = 4
-	th := New(cfg, media, slog.New(slog.DiscardHandler))
-	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: c.sps, PPS: c.pps}})
-	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, st)
-	run := th.Start(v)
-	// Not running the output at all: its reader's queue fills, and writes must still return.
-	for i := 0; i < 10*len(c.units); i++ {
-		st.Write(c.units[i%len(c.units)])
-	}
-	st.Close()
-	if err := run(context.Background(), make(chan streams.Report, 8)); err != nil {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs")
+	stall := filepath.Join(dir, "ffmpeg")
+	if err := os.WriteFile(stall, []byte("#!/bin/sh\necho run >> "+runs+"\nexec sleep 600\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(media.objects); n != 0 {
-		t.Errorf("%d objects stored by a failing ffmpeg", n)
+	media := newMemMedia()
+	cfg := DefaultConfig
+	cfg.FFmpeg = stall
+	cfg.Every = time.Nanosecond // every keyframe is due
+	cfg.Timeout = 10 * time.Minute
+	th := New(cfg, media, slog.New(slog.DiscardHandler))
+	st, enc, tapped := live(t, th, c)
+	n := 10 * len(c.units)
+	for i := range n {
+		u := *c.units[i%len(c.units)]
+		u.PTS += time.Duration(i/len(c.units)) * time.Second
+		st.Write(&u)
 	}
-	if got := counterValue(th.failed); got != 1 {
-		t.Errorf("livehouse_thumbnail_failures_total = %v, want 1 (the one keyframe queued)", got)
+	// The decoder starts on the first keyframe; the session goes on meanwhile.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) { // polling, not synchronisation
+		if _, err := os.Stat(runs); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the decoder was not started within a minute")
+		}
+	}
+	enc.End("the test is over")
+	if got := tapped.Load(); got != int64(n) {
+		t.Errorf("the session's taps saw %d units, want %d", got, n)
+	}
+	if b, _ := os.ReadFile(runs); string(b) != "run\n" {
+		t.Errorf("the decoder was started %q, want once (one keyframe at a time)", b)
+	}
+	if len(media.objects) != 0 || counterValue(th.made) != 0 {
+		t.Errorf("%d objects stored by a decoder that never finished", len(media.objects))
 	}
 }
 
