@@ -88,6 +88,7 @@ type Hub struct {
 
 	reviewers           []Reviewer
 	reviewFallbackAllow bool
+	reviewBudget        time.Duration // 0: ReviewBudget (the tests set their own)
 
 	mu       sync.Mutex
 	rooms    map[string]*room

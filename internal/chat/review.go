@@ -108,7 +108,7 @@ func (w *Webhook) Review(ctx context.Context, req *ReviewRequest) (*ReviewRespon
 func (h *Hub) review(ctx context.Context, req *ReviewRequest) (allowed bool, content string, attrs map[string]string) {
 	content, attrs = req.Content, req.Attributes
 	for _, r := range h.reviewers {
-		ctx, cancel := context.WithTimeout(ctx, ReviewBudget)
+		ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.reviewBudget, ReviewBudget))
 		res, err := r.Review(ctx, req)
 		cancel()
 		if err != nil {
