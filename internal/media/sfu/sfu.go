@@ -30,7 +30,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/livehouse/livehouse/internal/connlimit"
+	"github.com/livehouse/livehouse/internal/clientaddr"
 	"github.com/livehouse/livehouse/internal/media/rtc"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/safe"
@@ -315,7 +315,7 @@ func (s *Server) Subscribe(ctx context.Context, stageID, publisherID, owner, add
 	case <-wait.Done():
 		return "", "", ErrNotPublishing
 	}
-	sub := &subscriber{id: "sub-" + newID(), stage: stageID, owner: owner, addr: connlimit.AddressKey(addr), pub: p}
+	sub := &subscriber{id: "sub-" + newID(), stage: stageID, owner: owner, addr: clientaddr.Key(addr), pub: p}
 	if err := s.admit(sub); err != nil {
 		return "", "", err
 	}
