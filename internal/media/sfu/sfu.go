@@ -575,7 +575,7 @@ func answerOffer(ctx context.Context, pc *webrtc.PeerConnection, offer string, d
 // newPeerConnection builds a peer connection on the shared UDP port: H.264 (packetization
 // mode 1) and Opus, with Pion's default interceptors (NACK, RTCP reports, TWCC).
 func (s *Server) newPeerConnection() (*webrtc.PeerConnection, error) {
-	return rtc.NewPeerConnection(rtc.Config{Engine: s.cfg.Engine, STUNServers: s.cfg.STUNServers})
+	return rtc.NewPeerConnection(rtc.Config{Engine: s.cfg.Engine, STUNServers: s.cfg.STUNServers, Log: s.log})
 }
 
 // checkOffer refuses an offer that is not SDP or that has neither H.264 video nor Opus
