@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -104,11 +105,11 @@ func TestPionLogsAtDebug(t *testing.T) {
 	}
 }
 
-// TestPionLogsWired: a peer connection's interceptors (the TWCC sender among them) and its
-// ICE agent log into Config.Log, not to stderr.
+// TestPionLogsWired: a peer connection's interceptors (the TWCC sender and the keyframe
+// requests among them) and its ICE agent log into Config.Log, not to stderr.
 func TestPionLogsWired(t *testing.T) {
 	h := newCapture(pionTrace)
-	server, err := NewPeerConnection(Config{Engine: rtctest.LoopbackEngine(t), Log: slog.New(h)})
+	server, err := NewPeerConnection(Config{Engine: rtctest.LoopbackEngine(t), KeyframeInterval: time.Second, Log: slog.New(h)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func TestPionLogsWired(t *testing.T) {
 	_ = server.Close()
 	h.log.mu.Lock()
 	defer h.log.mu.Unlock()
-	for _, scope := range []string{"twcc_sender_interceptor", "nack_responder", "ice", "pc"} {
+	for _, scope := range []string{"twcc_sender_interceptor", "nack_responder", "pli_generator", "ice", "pc"} {
 		if !h.log.scopes[scope] {
 			t.Errorf("no logger for Pion's %q; made for %v", scope, h.log.scopes)
 		}

@@ -67,7 +67,7 @@ func NewPeerConnection(cfg Config) (*webrtc.PeerConnection, error) {
 		return nil, fmt.Errorf("rtc: interceptors: %w", err)
 	}
 	if cfg.KeyframeInterval > 0 {
-		pli, err := intervalpli.NewReceiverInterceptor(intervalpli.GeneratorInterval(cfg.KeyframeInterval))
+		pli, err := intervalpli.NewReceiverInterceptor(intervalpli.GeneratorInterval(cfg.KeyframeInterval), intervalpli.WithLoggerFactory(logs))
 		if err != nil {
 			return nil, fmt.Errorf("rtc: keyframe requests: %w", err)
 		}
