@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -186,5 +188,85 @@ func TestReconnectKeepsTheSession(t *testing.T) {
 	getAuthJSON(t, base+"/api/me/sessions", token, &sessions)
 	if len(sessions.Sessions) != 1 {
 		t.Errorf("%d sessions, want 1", len(sessions.Sessions))
+	}
+}
+
+// TestReconnectKeepsThePlayerWaiting: while a dropped RTMP encoder's session waits for it
+// (the reconnect grace period), a page that reads the channel (live) gets its playlists, and
+// the part they hint at, which comes only once the encoder is back, is answered 503 with
+// Retry-After after the server's wait (three target durations) rather than 404: hls.js
+// retries the one and gives up on the other. After the reconnect the same part plays.
+func TestReconnectKeepsThePlayerWaiting(t *testing.T) {
+	needTool(t, "ffmpeg")
+	// A grace period far longer than the server's wait for a part (6 s), so that the encoder
+	// is away for all of it and still comes back in time on a loaded machine.
+	srv := map[string]string{"LIVEHOUSE_DATA_DIR": t.TempDir(), "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
+		"LIVEHOUSE_RTMP_ADDR": "127.0.0.1:0", "LIVEHOUSE_RECONNECT_GRACE_SECONDS": "60"}
+	base, stop := startServer(t, srv)
+	defer stop()
+	token, key, channelID, ch := signUpStreamer(t, base)
+	ingest := loopback(ch["rtmpUrl"].(string)) + key
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+
+	first := publish(ctx, ingest)
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { first.Process.Kill(); first.Wait() }()
+	media := base + "/hls/" + channelID + "/video1_stream.m3u8"
+	waitFor(t, 30*time.Second, "two segments", func() bool {
+		status, body := get(t, media)
+		return status == 200 && strings.Count(body, "#EXTINF") >= 2
+	})
+	first.Process.Kill() // the encoder drops
+	first.Wait()
+
+	// A page opened now: the channel reads live, its playlists load.
+	var page struct {
+		IsLive      bool
+		PlaybackURL string
+	}
+	if getJSON(t, base+"/api/channels/streamer", &page); !page.IsLive || page.PlaybackURL == "" {
+		t.Fatalf("the channel page while its encoder is away: %+v, want live with a playback URL", page)
+	}
+	playback, err := url.Parse(page.PlaybackURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := get(t, base+playback.RequestURI()); status != 200 {
+		t.Fatalf("GET the playback URL while the encoder is away: %d %q", status, body)
+	}
+	status, playlist := get(t, media)
+	if status != 200 {
+		t.Fatalf("GET the media playlist while the encoder is away: %d %q", status, playlist)
+	}
+	m := regexp.MustCompile(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"`).FindStringSubmatch(playlist)
+	if m == nil {
+		t.Fatalf("no preload hint in:\n%s", playlist)
+	}
+	hint := base + "/hls/" + channelID + "/" + m[1]
+	res, err := http.Get(hint) // the encoder is away for all of the server's wait
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Errorf("GET the hinted part while the encoder is away: %d, Retry-After %q; want 503 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+
+	second := publish(ctx, ingest) // the encoder comes back
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { second.Process.Kill(); second.Wait() }()
+	waitFor(t, 40*time.Second, "the hinted part, after the reconnect", func() bool {
+		status, _ := get(t, hint)
+		return status == 200
+	})
+	var sessions struct{ Sessions []struct{ IsLive bool } }
+	getAuthJSON(t, base+"/api/me/sessions", token, &sessions)
+	if len(sessions.Sessions) != 1 || !sessions.Sessions[0].IsLive {
+		t.Errorf("sessions after the reconnect = %+v, want the one live session", sessions.Sessions)
 	}
 }

@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/livehouse/livehouse/internal/channels"
+	"github.com/livehouse/livehouse/internal/clientaddr"
 	"github.com/livehouse/livehouse/internal/problem"
 )
 
@@ -148,19 +148,13 @@ const (
 	msgTooManyAttempts  = "Attempt limit exceeded, please try again later"
 )
 
-// addrSlot is the attempt of a client address in t; operator commands have no address and
-// are not throttled by one. An IPv6 address counts by its /64, the block one subscriber
-// typically holds whole.
+// addrSlot is the attempt of a client address in t, counted by its clientaddr.Key (an IPv6
+// address by its /64); operator commands have no address and are not throttled by one.
 func addrSlot(t *throttle, addr string) []slot {
 	if addr == "" {
 		return nil
 	}
-	if ip, err := netip.ParseAddr(addr); err == nil && ip.Is6() && !ip.Is4In6() {
-		if p, err := ip.Prefix(64); err == nil {
-			addr = p.String()
-		}
-	}
-	return []slot{{t, addr}}
+	return []slot{{t, clientaddr.Key(addr)}}
 }
 
 func accountKey(userID string) string { return "user:" + userID }

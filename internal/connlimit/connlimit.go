@@ -174,18 +174,3 @@ func HTTP503(c net.Conn) {
 	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 	c.Write(http503)
 }
-
-// AddressKey is what a per-address cap counts a client by: its address, or the /64 of an
-// IPv6 address (one host commonly holds a whole /64); text that is no address stays as it is.
-func AddressKey(addr string) string {
-	ip, err := netip.ParseAddr(addr)
-	if err != nil {
-		return addr
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}

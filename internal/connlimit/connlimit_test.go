@@ -170,18 +170,3 @@ func TestAdmitOutsideAccept(t *testing.T) {
 		t.Errorf("refused = %d, want 2", got)
 	}
 }
-
-// TestAddressKey: IPv4 (and IPv4-mapped) addresses count alone, IPv6 by their /64.
-func TestAddressKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.7":            "192.0.2.7",
-		"::ffff:192.0.2.7":     "192.0.2.7",
-		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
-		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
-		"not an address":       "not an address",
-	} {
-		if got := AddressKey(in); got != want {
-			t.Errorf("AddressKey(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -25,7 +25,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/livehouse/livehouse/internal/connlimit"
+	"github.com/livehouse/livehouse/internal/clientaddr"
 	"github.com/livehouse/livehouse/internal/playback"
 )
 
@@ -146,7 +146,7 @@ func (v *Counter) Seen(c playback.Claims, addr string) error {
 			return ErrFull
 		}
 	}
-	key := connlimit.AddressKey(addr)
+	key := clientaddr.Key(addr)
 	if c.UserID == "" {
 		if ch.perAddr[key] >= v.cfg.PerAddress {
 			return ErrCapped

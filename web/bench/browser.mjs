@@ -1,21 +1,13 @@
 // The benchmarks' browser: Debian's Chromium, headless, with autoplay allowed, on a live
 // channel page that has started playing.
 import { chromium } from 'playwright-core';
+import { chromiumArgs, chromiumPath } from '../chromium.mjs';
 
 // launch starts the browser; extraArgs adds Chromium flags (fake camera and microphone, say).
 export async function launch(extraArgs = []) {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--autoplay-policy=no-user-gesture-required',
-      ...extraArgs,
-    ],
+    executablePath: chromiumPath,
+    args: [...chromiumArgs, '--autoplay-policy=no-user-gesture-required', ...extraArgs],
   });
 }
 

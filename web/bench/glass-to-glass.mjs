@@ -18,12 +18,13 @@
 // presented while sampling, from its presentedFrames counter), widths (the picture widths
 // seen), clockOffsetMs (viewer clock − publisher clock) and drawnPerSecond.
 import { readFile } from 'node:fs/promises';
+import { fakeMediaArgs } from '../chromium.mjs';
 import { launch } from './browser.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const here = new URL('.', import.meta.url);
 
-const browser = await launch(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+const browser = await launch(fakeMediaArgs);
 try {
   const publisher = await open(browser);
   const viewer = await open(browser);

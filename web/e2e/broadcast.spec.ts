@@ -1,20 +1,12 @@
 import { expect, test, type Page } from '@playwright/test';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { chromiumArgs, chromiumPath, fakeMediaArgs } from '../chromium.mjs';
 import { mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 // Chromium's fake camera and microphone, no permission prompts, and the whole (virtual) screen
 // picked for getDisplayMedia without a picker.
-test.use({
-  launchOptions: {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run', '--disable-quic',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--auto-select-desktop-capture-source=Entire screen',
-    ],
-  },
-});
+test.use({ launchOptions: { executablePath: chromiumPath, args: [...chromiumArgs, ...fakeMediaArgs, '--auto-select-desktop-capture-source=Entire screen'] } });
 test.setTimeout(streamBudget);
 
 // sessionEvents reads the channel's stream sessions and their events from the server's database.

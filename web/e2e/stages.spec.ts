@@ -1,21 +1,13 @@
 import { expect, test, type Page } from '@playwright/test';
 import { execFile } from 'node:child_process';
+import { chromiumArgs, chromiumPath, fakeMediaArgs } from '../chromium.mjs';
 import { mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 // Stages: the host opens one from the stream manager; one guest joins with the invite link,
 // another by a request the host accepts; each sees the other over the SFU, a signed-out
 // spectator on the channel page sees both; the host's browser broadcasts the grid as the
 // channel's stream, which plays over LL-HLS; the host kicks one guest, who is told so.
-test.use({
-  launchOptions: {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run', '--disable-quic',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-    ],
-  },
-});
+test.use({ launchOptions: { executablePath: chromiumPath, args: [...chromiumArgs, ...fakeMediaArgs] } });
 
 // volume runs ffmpeg's volumedetect over a few seconds of the channel's LL-HLS stream (its
 // audio only), fetched with the playback token, and returns its max and mean in dB (digital

@@ -24,7 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/livehouse/livehouse/internal/chat"
-	"github.com/livehouse/livehouse/internal/connlimit"
+	"github.com/livehouse/livehouse/internal/clientaddr"
 	"github.com/livehouse/livehouse/internal/problem"
 )
 
@@ -127,7 +127,7 @@ var ErrClosed = errors.New("chat sockets are closed")
 // before anything is written: the caller answers those. The upgrade's own failures are
 // answered to the client by the upgrader, and return nil.
 func (s *Server) Accept(w http.ResponseWriter, r *http.Request, g *chat.Grant, protocol, ip string) error {
-	addr, user := connlimit.AddressKey(ip), ""
+	addr, user := clientaddr.Key(ip), ""
 	if g.SignedIn() {
 		user = g.UserID
 	}

@@ -1,6 +1,7 @@
 package hls
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"regexp"
@@ -117,9 +118,20 @@ func serveMuxerIndex(w http.ResponseWriter, r *http.Request, m *llhls.Muxer, wai
 
 // serveMuxerFile answers a part, segment or init section, waiting up to wait for the part a
 // playlist hints at. Each is held whole: range requests get all of it, which a 200 allows.
+//
+// The hinted part that does not come within the wait, on a stream still live, gets 503 with
+// Retry-After as a blocking reload does, not 404: its encoder has dropped and the session
+// waits for it to reconnect (the reconnect grace period), and the part comes when it does.
+// hls.js retries a 503 and gives up on a 404 (a 4xx is never retried), which left a viewer
+// on "The stream could not be loaded." through a reconnect the session survived.
 func serveMuxerFile(w http.ResponseWriter, r *http.Request, m *llhls.Muxer, file string, wait time.Duration) {
 	b, ok := m.Open(r.Context(), file, wait)
 	if !ok {
+		if r.Context().Err() == nil && hinted(m, file) {
+			w.Header().Set("Retry-After", "1")
+			fail(w, http.StatusServiceUnavailable, "the part did not arrive in time")
+			return
+		}
 		fail(w, http.StatusNotFound, "no such file")
 		return
 	}
@@ -142,6 +154,18 @@ func serveMuxerFile(w http.ResponseWriter, r *http.Request, m *llhls.Muxer, file
 			return
 		}
 	}
+}
+
+// hinted reports whether file is the part a live playlist of m hints at (EXT-X-PRELOAD-HINT):
+// one that comes if the stream goes on.
+func hinted(m *llhls.Muxer, file string) bool {
+	for _, name := range m.Playlists() {
+		body, _, final, _ := m.Playlist(name)
+		if !final && bytes.Contains(body, []byte(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="`+file+`"`)) {
+			return true
+		}
+	}
+	return false
 }
 
 // waitReady waits, up to limit, until every playlist of a muxer lists a complete segment: a

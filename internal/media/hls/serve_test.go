@@ -332,3 +332,33 @@ func checkerFor(tb testing.TB) *validate.Checker {
 func newServer(cfg Config, log *slog.Logger) *Server {
 	return NewServer(cfg, NewPackager(cfg, log, nil), log, nil)
 }
+
+var hintRE = regexp.MustCompile(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"`)
+
+// TestHintedPartWhileTheEncoderIsAway: a stream whose encoder has gone quiet (dropped, within
+// the reconnect grace period) is still live; the part its playlist hints at comes when the
+// encoder is back. A player asking for it meanwhile is told to retry (503, Retry-After) after
+// the wait, as a blocking reload is, not that it does not exist: hls.js gives up on a 404 for
+// a part (a 4xx is never retried) and the viewer sees "The stream could not be loaded." Once
+// the stream has ended the part will never come: 404.
+func TestHintedPartWhileTheEncoderIsAway(t *testing.T) {
+	s, lv := liveChannel(t)
+	pl := do(t, s, "/hls/ch/video1_stream.m3u8", true).Body.String()
+	hint := hintRE.FindStringSubmatch(pl)
+	if hint == nil {
+		t.Fatalf("no preload hint in:\n%s", pl)
+	}
+	rec := do(t, s, "/hls/ch/"+hint[1], true) // nothing more is written: it waits blockLimit
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("GET the hinted part of a quiet stream: %d, Retry-After %q, Cache-Control %q; want 503, a Retry-After, no-store",
+			rec.Code, rec.Header().Get("Retry-After"), rec.Header().Get("Cache-Control"))
+	}
+	if rec := do(t, s, "/hls/ch/0123456789ab_video1_part999.mp4", true); rec.Code != http.StatusNotFound {
+		t.Errorf("GET a part that is not the hint: %d, want 404", rec.Code)
+	}
+
+	s.pkg.close("ch", lv)
+	if rec := do(t, s, "/hls/ch/"+hint[1], true); rec.Code != http.StatusNotFound {
+		t.Errorf("GET the hinted part after the stream ended: %d %q, want 404", rec.Code, rec.Body.String())
+	}
+}

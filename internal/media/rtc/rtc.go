@@ -5,6 +5,7 @@ package rtc
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -27,12 +28,14 @@ type Config struct {
 	// often: an ingest that cuts segments on keyframes needs them regularly. Zero for a
 	// connection that only sends, or forwards the receivers' own requests.
 	KeyframeInterval time.Duration
+	// Log gets Pion's own logs of the connection (logs.go); nil: slog's default logger.
+	Log *slog.Logger
 }
 
 // NewPeerConnection builds a peer connection with its own media engine and interceptors:
 // H.264 (H264Profiles, payload types 102, 104, …) and Opus (111), with REMB, FIR, NACK, PLI
 // and transport-cc feedback; Pion's default interceptors (NACK both ways, RTCP reports, TWCC)
-// and, with cfg.KeyframeInterval, the periodic keyframe request.
+// and, with cfg.KeyframeInterval, the periodic keyframe request. Pion's logs go to cfg.Log.
 func NewPeerConnection(cfg Config) (*webrtc.PeerConnection, error) {
 	me := &webrtc.MediaEngine{}
 	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
@@ -54,18 +57,25 @@ func NewPeerConnection(cfg Config) (*webrtc.PeerConnection, error) {
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("rtc: Opus: %w", err)
 	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	logs := pionLogs{log}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir, webrtc.WithInterceptorLoggerFactory(logs)); err != nil {
 		return nil, fmt.Errorf("rtc: interceptors: %w", err)
 	}
 	if cfg.KeyframeInterval > 0 {
-		pli, err := intervalpli.NewReceiverInterceptor(intervalpli.GeneratorInterval(cfg.KeyframeInterval))
+		pli, err := intervalpli.NewReceiverInterceptor(intervalpli.GeneratorInterval(cfg.KeyframeInterval), intervalpli.WithLoggerFactory(logs))
 		if err != nil {
 			return nil, fmt.Errorf("rtc: keyframe requests: %w", err)
 		}
 		ir.Add(pli)
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(cfg.Engine))
+	se := cfg.Engine // a copy: the shared engine keeps no connection's logger
+	se.LoggerFactory = logs
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	var servers []webrtc.ICEServer
 	if len(cfg.STUNServers) > 0 {
 		servers = []webrtc.ICEServer{{URLs: cfg.STUNServers}}

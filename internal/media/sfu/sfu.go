@@ -30,7 +30,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/livehouse/livehouse/internal/connlimit"
+	"github.com/livehouse/livehouse/internal/clientaddr"
 	"github.com/livehouse/livehouse/internal/media/rtc"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/safe"
@@ -315,7 +315,7 @@ func (s *Server) Subscribe(ctx context.Context, stageID, publisherID, owner, add
 	case <-wait.Done():
 		return "", "", ErrNotPublishing
 	}
-	sub := &subscriber{id: "sub-" + newID(), stage: stageID, owner: owner, addr: connlimit.AddressKey(addr), pub: p}
+	sub := &subscriber{id: "sub-" + newID(), stage: stageID, owner: owner, addr: clientaddr.Key(addr), pub: p}
 	if err := s.admit(sub); err != nil {
 		return "", "", err
 	}
@@ -575,7 +575,7 @@ func answerOffer(ctx context.Context, pc *webrtc.PeerConnection, offer string, d
 // newPeerConnection builds a peer connection on the shared UDP port: H.264 (packetization
 // mode 1) and Opus, with Pion's default interceptors (NACK, RTCP reports, TWCC).
 func (s *Server) newPeerConnection() (*webrtc.PeerConnection, error) {
-	return rtc.NewPeerConnection(rtc.Config{Engine: s.cfg.Engine, STUNServers: s.cfg.STUNServers})
+	return rtc.NewPeerConnection(rtc.Config{Engine: s.cfg.Engine, STUNServers: s.cfg.STUNServers, Log: s.log})
 }
 
 // checkOffer refuses an offer that is not SDP or that has neither H.264 video nor Opus

@@ -167,7 +167,7 @@ func (v *viewer) negotiate(ctx context.Context, offer string, wantsAudio bool) (
 // (packetization mode 1) and Opus, with Pion's default interceptors (NACK responses, RTCP
 // sender reports, TWCC). Each connection gets its own engine and interceptors.
 func (s *Server) newPeerConnection() (*webrtc.PeerConnection, error) {
-	return rtc.NewPeerConnection(rtc.Config{Engine: s.cfg.Engine, STUNServers: s.cfg.STUNServers})
+	return rtc.NewPeerConnection(rtc.Config{Engine: s.cfg.Engine, STUNServers: s.cfg.STUNServers, Log: s.log})
 }
 
 // close ends the viewer once; run cleans up.

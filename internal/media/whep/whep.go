@@ -23,7 +23,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/livehouse/livehouse/internal/connlimit"
+	"github.com/livehouse/livehouse/internal/clientaddr"
 	"github.com/livehouse/livehouse/internal/problem"
 	"github.com/livehouse/livehouse/internal/safe"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -187,7 +187,7 @@ func (s *Server) Play(ctx context.Context, channelID, token, addr, offer string)
 	if err != nil {
 		return "", "", err
 	}
-	v := &viewer{id: newID(), srv: s, feed: f, addr: connlimit.AddressKey(addr), raw: addr, token: ticket.Token, renew: ticket.RenewAfter,
+	v := &viewer{id: newID(), srv: s, feed: f, addr: clientaddr.Key(addr), raw: addr, token: ticket.Token, renew: ticket.RenewAfter,
 		queue: make(chan item, viewerQueue), done: make(chan struct{}), connected: make(chan struct{}), finished: make(chan struct{})}
 	if err := s.admit(v); err != nil {
 		_ = s.views.Leave(channelID, ticket.Token)

@@ -263,7 +263,7 @@ func (s *Server) forget(ss *session) {
 // Opus, NACK, RTCP reports, TWCC feedback so the browser adapts its bitrate, and a keyframe
 // request every KeyframeInterval. Each connection gets its own engine and interceptors.
 func (s *Server) newPeerConnection() (*webrtc.PeerConnection, error) {
-	return rtc.NewPeerConnection(rtc.Config{Engine: s.engine, STUNServers: s.cfg.STUNServers, KeyframeInterval: s.cfg.KeyframeInterval})
+	return rtc.NewPeerConnection(rtc.Config{Engine: s.engine, STUNServers: s.cfg.STUNServers, KeyframeInterval: s.cfg.KeyframeInterval, Log: s.log})
 }
 
 // checkOffer refuses an offer that is not SDP or that sends no H.264 video; it reports

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { negotiate, NegotiationError } from './negotiate';
+import { negotiate, NegotiationError, preferH264 } from './negotiate';
 
 // fakePC is the part of RTCPeerConnection negotiate uses: gathering completes when told to.
 function fakePC(gathering: 'new' | 'complete' = 'complete') {
@@ -98,5 +98,30 @@ describe('negotiate', () => {
     expect(err).toBeInstanceOf(NegotiationError);
     expect(err).toMatchObject({ status, code, message });
     expect(pc.setRemoteDescription).not.toHaveBeenCalled();
+  });
+});
+
+describe('preferH264', () => {
+  const vp8 = { mimeType: 'video/VP8', clockRate: 90000 };
+  const vp9 = { mimeType: 'video/VP9', clockRate: 90000, sdpFmtpLine: 'profile-id=0' };
+  const h264mode0 = { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'packetization-mode=0;profile-level-id=42e01f' };
+  const h264mode1 = { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' };
+  const h264high = { mimeType: 'video/h264', clockRate: 90000, sdpFmtpLine: 'packetization-mode=1;profile-level-id=640032' };
+  const rtx = { mimeType: 'video/rtx', clockRate: 90000 };
+
+  it.each([
+    { name: "Chromium's order: VP8 and VP9 first", in: [vp8, rtx, vp9, h264mode0, h264mode1], want: [h264mode1, h264mode0, vp8, rtx, vp9] },
+    { name: 'mode 1 after mode 0', in: [h264mode0, h264mode1], want: [h264mode1, h264mode0] },
+    { name: 'two mode 1 profiles keep their order, the MIME type in any case', in: [vp8, h264high, h264mode1], want: [h264high, h264mode1, vp8] },
+    { name: 'no H.264', in: [vp8, rtx, vp9], want: [vp8, rtx, vp9] },
+    { name: 'nothing', in: [], want: [] },
+  ])('$name', ({ in: codecs, want }) => {
+    expect(preferH264(codecs)).toEqual(want);
+  });
+
+  it('leaves the list it was given as it was', () => {
+    const codecs = [vp8, h264mode1];
+    preferH264(codecs);
+    expect(codecs).toEqual([vp8, h264mode1]);
   });
 });

@@ -24,6 +24,18 @@ export type Negotiated = {
   end: () => Promise<void>;
 };
 
+// preferH264 reorders a sender's codecs so that the offer lists H.264 first, packetization
+// mode 1 before the others, the rest kept in their order: the server takes H.264 only (a web
+// broadcast's LL-HLS passes it through without transcoding; a stage's SFU forwards H.264 and
+// Opus only).
+export function preferH264(codecs: RTCRtpCodec[]): RTCRtpCodec[] {
+  const rank = (c: RTCRtpCodec) => {
+    if (c.mimeType.toLowerCase() !== 'video/h264') return 2;
+    return /packetization-mode=1/.test(c.sdpFmtpLine ?? '') ? 0 : 1;
+  };
+  return [...codecs].sort((a, b) => rank(a) - rank(b));
+}
+
 // gatherWithin bounds the wait for ICE gathering: past it the offer carries the candidates it
 // has (host ones come first, enough on most networks) rather than waiting on a slow STUN server.
 export const gatherWithin = 2000;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { cameraCorner, fit, gridBoxes, HEIGHT, WIDTH } from './compositor';
-import { preferH264 } from './whip';
 
 describe('fit', () => {
   it.each([
@@ -21,20 +20,6 @@ describe('cameraCorner', () => {
     expect(r.x + r.w).toBeLessThan(WIDTH);
     expect(r.y + r.h).toBeLessThan(HEIGHT);
     expect(r.x).toBeGreaterThan(WIDTH / 2);
-  });
-});
-
-describe('preferH264', () => {
-  const vp8 = { mimeType: 'video/VP8', clockRate: 90000 };
-  const h264mode0 = { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'packetization-mode=0;profile-level-id=42e01f' };
-  const h264mode1 = { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'packetization-mode=1;profile-level-id=42e01f' };
-  const rtx = { mimeType: 'video/rtx', clockRate: 90000 };
-
-  it('puts H.264 with packetization mode 1 first, keeping the rest', () => {
-    expect(preferH264([vp8, rtx, h264mode0, h264mode1])).toEqual([h264mode1, h264mode0, vp8, rtx]);
-  });
-  it('leaves a list without H.264 as it is', () => {
-    expect(preferH264([vp8, rtx])).toEqual([vp8, rtx]);
   });
 });
 

@@ -1,7 +1,7 @@
 // A WHIP (RFC 9725) publisher: one send-only peer connection, H.264 preferred, negotiated
 // with the stream key as the bearer (lib/negotiate), DELETE to end.
 
-import { negotiate, NegotiationError } from '../../../lib/negotiate';
+import { negotiate, NegotiationError, preferH264 } from '../../../lib/negotiate';
 
 // WhipError is the server's refusal (status, code, message).
 export { NegotiationError as WhipError };
@@ -14,16 +14,6 @@ export type WhipSession = {
 
 // maxVideoBitrate stays under the BASIC channel limit for 720p (3.5 Mbps with audio).
 export const maxVideoBitrate = 2_500_000;
-
-// preferH264 reorders the video codecs so the browser offers H.264 first (packetization mode 1):
-// LL-HLS passes it through without transcoding.
-export function preferH264(codecs: RTCRtpCodec[]): RTCRtpCodec[] {
-  const rank = (c: RTCRtpCodec) => {
-    if (c.mimeType.toLowerCase() !== 'video/h264') return 2;
-    return /packetization-mode=1/.test(c.sdpFmtpLine ?? '') ? 0 : 1;
-  };
-  return [...codecs].sort((a, b) => rank(a) - rank(b));
-}
 
 // publish sends the video and audio tracks to the WHIP endpoint. The tracks can be swapped
 // later with the returned senders' replaceTrack.

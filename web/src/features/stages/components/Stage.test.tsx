@@ -3,7 +3,6 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, renderAt } from '../../../test/render';
 import type { HostStage, Stage } from '../api/stages';
-import { h264First } from '../lib/rtc';
 import { StageCard } from './StageCard';
 import { StageWatch } from './StageWatch';
 
@@ -20,17 +19,6 @@ const stage = (over: Partial<Stage> = {}): Stage => ({
 });
 
 const hostStage = (): HostStage => ({ ...stage(), inviteCode: 'code', inviteUrl: 'http://x/hana?stageInvite=code', requests: [{ userId: 'u-jade', username: 'jade', requestedAt: new Date().toISOString() }] });
-
-describe('h264First', () => {
-  it('puts H.264 with packetization mode 1 first', () => {
-    const got = h264First([
-      { mimeType: 'video/VP8', clockRate: 90000 },
-      { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'packetization-mode=0' },
-      { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'packetization-mode=1;profile-level-id=42e01f' },
-    ]);
-    expect(got.map((c) => `${c.mimeType} ${c.sdpFmtpLine ?? ''}`)).toEqual(['video/H264 packetization-mode=1;profile-level-id=42e01f', 'video/H264 packetization-mode=0', 'video/VP8 ']);
-  });
-});
 
 describe('StageCard', () => {
   it('starts a stage', async () => {

@@ -2,22 +2,12 @@
 // publisher watched (WHEP-like), each negotiated as WHIP and WHEP are (lib/negotiate: an SDP
 // offer posted once ICE gathering is done, no trickle), DELETE on the Location to end.
 
-import { negotiate, NegotiationError } from '../../../lib/negotiate';
+import { negotiate, NegotiationError, preferH264 } from '../../../lib/negotiate';
 
 // StageMediaError is the server's refusal of a publication or subscription (status, code, message).
 export { NegotiationError as StageMediaError };
 
 export type Connection = { pc: RTCPeerConnection; end: () => void };
-
-// h264First puts H.264 (packetization mode 1) first: the SFU forwards H.264 and Opus only.
-export function h264First(codecs: RTCRtpCodec[]): RTCRtpCodec[] {
-  const rank = (c: RTCRtpCodec) => {
-    const m = c.mimeType.toLowerCase();
-    if (m !== 'video/h264') return m === 'video/rtx' ? 2 : 3;
-    return /packetization-mode=1/.test(c.sdpFmtpLine ?? '') ? 0 : 1;
-  };
-  return [...codecs].sort((a, b) => rank(a) - rank(b));
-}
 
 async function exchange(pc: RTCPeerConnection, url: string, token: string): Promise<Connection> {
   const session = await negotiate(url, pc, token);
@@ -37,7 +27,7 @@ export async function publishStream(url: string, token: string, stream: MediaStr
     for (const track of stream.getTracks()) {
       const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
       const caps = RTCRtpSender.getCapabilities(track.kind);
-      if (track.kind === 'video' && caps && typeof t.setCodecPreferences === 'function') t.setCodecPreferences(h264First(caps.codecs));
+      if (track.kind === 'video' && caps && typeof t.setCodecPreferences === 'function') t.setCodecPreferences(preferH264(caps.codecs));
     }
     return await exchange(pc, url, token);
   } catch (e) {
