@@ -49,7 +49,7 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 
 ## test: Go tests with -race, the web app's unit tests, and the browser end-to-end tests; the Go
-## tests run beside the web app's (scripts/test.sh), their output printed at the end
+## tests and then the unit tests run beside the browser tests (scripts/test.sh), their output printed at the end
 test: system-deps build
 	GO=$(GO) NPM=$(NPM) ./scripts/test.sh
 
