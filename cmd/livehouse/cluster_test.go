@@ -73,6 +73,7 @@ func (c *cluster) nodeName(node string) string { return node + "-" + c.schema }
 // TestTwoNodesShareChat runs two livehouse processes on one PostgreSQL database and one NATS
 // server, as a cluster does, and chats, deletes and bans across them.
 func TestTwoNodesShareChat(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	node := func(name string) (string, func() error) {
 		return startServer(t, c.vars(t, name))
@@ -168,6 +169,11 @@ func TestTwoNodesShareChat(t *testing.T) {
 // TestMain lets the test binary stand in for the livehouse program: with
 // LIVEHOUSE_TEST_SERVE=1 it serves instead of testing, so a test can run a node in a process
 // of its own and kill it without a clean shutdown.
+//
+// Every test of this package calls t.Parallel: each owns its servers (ports 0, its own data
+// dir, PostgreSQL schema and NATS subject prefix), and alone most of a test's time is waiting
+// on ffmpeg publishing in real time (the package used a quarter of one core for 344 s), so
+// `go test -parallel` of them overlap those waits.
 func TestMain(m *testing.M) {
 	if os.Getenv("LIVEHOUSE_TEST_SERVE") == "1" {
 		err := run(context.Background(), []string{"livehouse", "serve"}, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
@@ -285,6 +291,7 @@ func (c *cluster) channelEvents(t *testing.T, channelID string) string {
 // events. Then an operator's suspension, run as a command elsewhere, ends B's stream over the
 // bus.
 func TestOnePublisherAcrossNodes(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	c := newCluster(t)
 	varsA, varsB := c.vars(t, "node-a"), c.vars(t, "node-b")
