@@ -21,8 +21,12 @@ export default defineConfig({
   // budget (streamBudget), and wait for media with mediaWait (e2e/helpers.ts).
   timeout: 120_000,
   expect: { timeout: 20_000 },
+  // Two spec files at a time against the one server: every test makes its own users and
+  // channels (uniqueName) and reads only those back (the directory by its own names or title
+  // words), and most of a spec's time is waiting on a real-time stream, not the CPU. A file's
+  // tests still run in order, in one worker.
   fullyParallel: false,
-  workers: 1,
+  workers: 2,
   retries: 0,
   reporter: [['list']],
   // One folder per run (Playwright empties it at the start): runs side by side keep their

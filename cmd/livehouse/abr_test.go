@@ -77,6 +77,7 @@ var streamInfRE = regexp.MustCompile(`#EXT-X-STREAM-INF:([^\n]*)\n([^\n]+)`)
 // at the same media times in both. Killing the transcoder's ffmpeg, or stalling it, does not
 // end the session, and the rung comes back, still aligned.
 func TestStandardChannelLadder(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
 	dir := t.TempDir()
@@ -267,6 +268,7 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 // TestStandardWithoutTranscoder: with no ffmpeg to run, or one that fails, a STANDARD
 // channel's stream plays the source alone and the session records one Stream Failure.
 func TestStandardWithoutTranscoder(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	for _, tt := range []struct{ name, ffmpeg string }{
 		{"missing", "no-such-dir/ffmpeg"},
@@ -328,6 +330,7 @@ func TestStandardWithoutTranscoder(t *testing.T) {
 // channel gets the 160p rung too, its audio transcoded from Opus to AAC, while the source's
 // variant keeps Opus.
 func TestStandardWHIPOpus(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
 	dir := t.TempDir()

@@ -107,6 +107,7 @@ func partsAfter(playlist, after string) []string {
 // the LL-HLS output: an emsg ID3 box at the media time of the call, announced again at each
 // later segment start while it lasts and not after, and an EXT-X-DATERANGE in the playlist.
 func TestStreamActionsInBand(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	dir := t.TempDir()
 	rtmpAddr := freePort(t)

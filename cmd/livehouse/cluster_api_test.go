@@ -14,6 +14,7 @@ import (
 // through node B appears in-band in node A's parts; viewing beacons sent to either node count
 // on both; a viewer banned through B loses playback on A within one token lifetime.
 func TestWholeAPIFromAnyNode(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	c := newCluster(t)
 	varsA, varsB := c.vars(t, "node-a"), c.vars(t, "node-b")
@@ -222,6 +223,7 @@ func getAuthJSON(t *testing.T, u, session string, v any) int {
 // TestNodesStartTogether starts two nodes at the same moment on a fresh database, several
 // times: both come up (migrations run under an advisory lock).
 func TestNodesStartTogether(t *testing.T) {
+	t.Parallel()
 	for round := range 3 {
 		c := newCluster(t)
 		type node struct {

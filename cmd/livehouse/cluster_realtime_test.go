@@ -19,6 +19,7 @@ import (
 // node B: B forwards the offer to A over the bus, A's answer (its ICE candidates) comes back,
 // the media flows from A, and the DELETE through B ends the session on A.
 func TestClusterWHEPFromAnyNode(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	c := newCluster(t)
 	va := c.vars(t, "node-a")
@@ -127,6 +128,7 @@ func joinAt(t *testing.T, base, session, host string, body map[string]string) cl
 // through B gets the guest's keyframe; kick and end through B act on A, and nobody acts on
 // another's stage through B.
 func TestClusterStageFromAnyNode(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	c := newCluster(t)
 	a, stopA := startServer(t, c.vars(t, "node-a"))
@@ -261,6 +263,7 @@ func TestClusterStageFromAnyNode(t *testing.T) {
 // it), so every node stops showing them at once; a home node that does not come back loses
 // them when its lease expires. The host then starts a new stage, anywhere.
 func TestClusterStageHomeRestart(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	b, stopB := startServer(t, c.vars(t, "node-b"))
 	defer stopB()

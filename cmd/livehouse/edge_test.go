@@ -102,6 +102,7 @@ func fetch(t *testing.T, u, token string) (int, string, http.Header) {
 // either node. Stopping ffmpeg ends the playlists on B and nginx with EXT-X-ENDLIST. When
 // node A dies mid-stream, B answers 503 with Retry-After, then ends the playlist.
 func TestRelayAndEdge(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
 	c := newCluster(t)

@@ -36,6 +36,7 @@ func loopback(u string) string { return strings.Replace(u, "://localhost:", "://
 // streamer: each plays (ffprobe reads H.264 and AAC through the LL-HLS playlist), records its
 // encoder configuration in stream health, and a wrong key is refused on both.
 func TestRTMPSAndSRTIngest(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
 	srv := map[string]string{"LIVEHOUSE_DATA_DIR": t.TempDir(), "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
@@ -123,6 +124,7 @@ func TestRTMPSAndSRTIngest(t *testing.T) {
 // live in ONE session, whose events have Stream Reconnected and Resolution Change, and the
 // media playlist viewers hold goes on growing after the change.
 func TestReconnectKeepsTheSession(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	srv := map[string]string{"LIVEHOUSE_DATA_DIR": t.TempDir(), "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",
 		"LIVEHOUSE_RTMP_ADDR": "127.0.0.1:0", "LIVEHOUSE_RECONNECT_GRACE_SECONDS": "10"}

@@ -20,6 +20,7 @@ import (
 // recording's VOD multivariant playlist lists the source and the transcoder's rung, each a
 // complete VOD playlist that ffprobe reads as H.264 at its resolution, with the source's AAC.
 func TestStandardSessionRecordsTheLadder(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
 	vars := map[string]string{"LIVEHOUSE_DATA_DIR": t.TempDir(), "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn",

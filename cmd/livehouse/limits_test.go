@@ -15,6 +15,7 @@ import (
 // listener: the third connection from one address gets 503 while others are served, and a
 // stalled request body is cut off.
 func TestHTTPLimitsWired(t *testing.T) {
+	t.Parallel()
 	vars := map[string]string{"LIVEHOUSE_DATA_DIR": t.TempDir(), "LIVEHOUSE_LOG_LEVEL": "error", "LIVEHOUSE_RTMP_ADDR": freePort(t),
 		"LIVEHOUSE_MAX_CONNECTIONS_PER_ADDRESS": "2", "LIVEHOUSE_HTTP_BODY_TIMEOUT_SECONDS": "1"}
 	base, stop := startServer(t, vars)

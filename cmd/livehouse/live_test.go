@@ -100,6 +100,7 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 // TestLiveRTMPToHLS publishes with ffmpeg over RTMP and checks the whole path: refusals,
 // LL-HLS output read by ffprobe, a blocking reload, the directory, and the session's events.
 func TestLiveRTMPToHLS(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
 	dir := t.TempDir()
@@ -429,6 +430,7 @@ func sessionEvents(t *testing.T, path, channelID string) [][]string {
 // events, when that node starts again; the channel is no longer live. The session and its
 // closing events are stamped with its last sign of life, not with the restart.
 func TestRestartEndsOrphanedSessions(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error", "LIVEHOUSE_NODE_NAME": "node-a", "LIVEHOUSE_RTMP_ADDR": freePort(t)}
 	base, stop := startServer(t, vars)

@@ -14,6 +14,7 @@ import (
 // through both, its tally and result reach a chat connection on node B, and either node
 // answers the same tally.
 func TestPollAcrossNodes(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	a, stopA := startServer(t, c.vars(t, "node-a"))
 	defer stopA()

@@ -18,6 +18,7 @@ import (
 // (relayed) and on node A (the origin): the signing key comes from the shared secret_key, not
 // from the process.
 func TestPrivateChannelOnTwoNodes(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	c := newCluster(t)
 	varsA, varsB := c.vars(t, "node-a"), c.vars(t, "node-b")
@@ -96,6 +97,7 @@ func TestPrivateChannelOnTwoNodes(t *testing.T) {
 // (the switch reaches B over NATS), while an allowed fan's, also on B, still gets the owner's
 // next message, sent through node A.
 func TestPrivateSwitchClosesChatOnTwoNodes(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	a, stopA := startServer(t, c.vars(t, "node-a"))
 	defer stopA()

@@ -10,6 +10,7 @@ import (
 // TestProductSearchWiring: the feature is off unless enabled, and on it searches the
 // configured marketplace.
 func TestProductSearchWiring(t *testing.T) {
+	t.Parallel()
 	if s, err := productSearch(config.AmazonProduct{AccessKey: "a", SecretKey: "s", PartnerTag: "p"}); s != nil || err != nil {
 		t.Errorf("disabled: %v, %v; want nil, nil", s, err)
 	}

@@ -63,6 +63,7 @@ func ffprobeDuration(t *testing.T, url string) float64 {
 // ffprobe reads it over HTTP as long as the session, its events include Recording Start and
 // End, and deleting it removes its media from the bucket.
 func TestRecordingToS3(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
 	endpoint := s3test.Start(t)
@@ -144,6 +145,7 @@ func TestRecordingToS3(t *testing.T) {
 // from the stored segments, which then plays, with every variant recorded (the source and
 // its rung) listed, each with the source's sound.
 func TestRecordingSurvivesACrash(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
 	bin := filepath.Join(t.TempDir(), "livehouse")

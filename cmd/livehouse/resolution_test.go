@@ -45,6 +45,7 @@ func initSize(t *testing.T, base, name string) (int, int) {
 // transcoder's 160p rung keeps making segments across it; every playlist fetched passes the
 // validator.
 func TestResolutionChange(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	dir := t.TempDir()
 	rtmpAddr := freePort(t)

@@ -15,6 +15,7 @@ import (
 // TestRoles: a node serves only what its roles say, opens no listener it does not need, and
 // answers the rest with 421 naming the role; an unknown role stops the program.
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vars := func(roles string) map[string]string {
 		return map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "error",

@@ -157,6 +157,7 @@ func send(t *testing.T, method, url, token string, body any) (int, map[string]an
 // it gracefully, starts it again on the same data dir and finds the account and its stream
 // key as they were.
 func TestServeKeepsDataAcrossRestarts(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_SECRET_KEY": ""} // generated
 	base, stop := startServer(t, vars)
@@ -193,6 +194,7 @@ func TestServeKeepsDataAcrossRestarts(t *testing.T) {
 }
 
 func TestServeWithOutboxMail(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base, stop := startServer(t, map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "false", "LIVEHOUSE_PUBLIC_URL": "http://example.test:8080", "LIVEHOUSE_LOG_LEVEL": "warn"})
 	defer stop()
@@ -210,6 +212,7 @@ func TestServeWithOutboxMail(t *testing.T) {
 }
 
 func TestCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_LOG_LEVEL": "error"}
 	tests := []struct {
@@ -291,6 +294,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestConfigFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "livehouse.yaml")
 	os.WriteFile(file, []byte("stage: prod\nhttp_addr: 127.0.0.1:9999\nsmtp:\n  host: mail.example.com\n  from: a@example.com\n"), 0o600)

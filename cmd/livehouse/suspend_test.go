@@ -13,6 +13,7 @@ import (
 // its events and an ended playlist, the channel disappears from public view, the key and the
 // account's sign-in are refused; lifting the suspension restores them.
 func TestSuspendLiveStreamer(t *testing.T) {
+	t.Parallel()
 	// The command reaches the server through the store, at its next lease renewal.
 	e := newKeyAccess(t, map[string]string{"LIVEHOUSE_NODE_LEASE_SECONDS": "1"})
 	isLive := func() bool {

@@ -14,6 +14,7 @@ import (
 // verified is refused over RTMP and WHIP (403 AccountNotVerified), so its channel is never
 // listed; once an operator verifies it, the same key goes live.
 func TestUnverifiedAccountCannotGoLive(t *testing.T) {
+	t.Parallel()
 	e := newKeyAccess(t, nil) // signed up verified, to learn the key
 
 	// The account loses its verification (as one signed up with auto_verify off would be).

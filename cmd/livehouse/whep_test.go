@@ -22,6 +22,7 @@ import (
 // ffmpeg decodes the depacketised H.264, Opus (transcoded from the AAC) arrives and decodes,
 // the viewer counts, DELETE ends it, and the stream's end ends a viewer that stayed.
 func TestLiveRTMPToWHEP(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	dir := t.TempDir()
 	srv := map[string]string{"LIVEHOUSE_DATA_DIR": dir, "LIVEHOUSE_AUTO_VERIFY": "true", "LIVEHOUSE_LOG_LEVEL": "warn", "LIVEHOUSE_RTMP_ADDR": freePort(t),

@@ -20,6 +20,7 @@ import (
 // or passed through), one publisher per channel, DELETE ending the session, and the
 // session's events.
 func TestLiveWHIPToHLS(t *testing.T) {
+	t.Parallel()
 	needTool(t, "ffmpeg")
 	needTool(t, "ffprobe")
 	for _, tt := range []struct{ audio, codec, probe string }{

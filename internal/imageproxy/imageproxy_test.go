@@ -139,7 +139,9 @@ func TestFetchChecksAndCaches(t *testing.T) {
 		},
 		"/gone.png": http.NotFound,
 	})
-	p := New(Config{AllowAddr: loopbackOnly, MaxBytes: 32 << 10, MaxEdge: 400})
+	// The timeout is not under test here: 5 s (the default) for fetching, decoding and scaling
+	// good.png ran out with -race beside the whole of make test.
+	p := New(Config{AllowAddr: loopbackOnly, MaxBytes: 32 << 10, MaxEdge: 400, Timeout: time.Minute})
 	tests := []struct {
 		path string
 		want error
