@@ -48,10 +48,10 @@ system-deps:
 		echo "installing Debian packages: nginx (for the edge test; the tests run their own, the system service is not used)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 
-## test: Go tests with -race, the web app's unit tests, and the browser end-to-end tests: go test
-## then vitest run beside Playwright (scripts/test.sh), their output printed after Playwright's
-test: system-deps build
-	GO=$(GO) NPM=$(NPM) ./scripts/test.sh
+## test: Go tests with -race, the web app's unit tests, and the browser end-to-end tests, one
+## after the other (each part runs its own tests side by side: cmd/livehouse's in parallel,
+## Playwright two spec files at a time)
+test: test-go test-web e2e
 
 test-go: system-deps web
 	$(GO) test -race -count=1 ./...
