@@ -323,17 +323,17 @@ func (r *Recorder) Start(v *streams.View) streams.Run {
 }
 
 func (r *Recorder) run(ctx context.Context, v *streams.View, first *atomic.Int64, reports chan<- streams.Report) error {
-	select { // the packager opens the session's packaging before it reports it
-	case <-v.Packaged():
-	case <-ctx.Done():
-		return nil
-	}
+	// The packager opened the session's packaging in its Start, which came before any run.
+	// Not v.Packaged: that is marked by the session's goroutine after the units queued before
+	// it, and a short session could end first.
 	pk, ok := r.pkg.Packaging(v.Channel.ID)
 	if !ok {
 		r.log.Warn("recording: the session is not packaged here", "session", v.SessionID)
 		return nil
 	}
-	askCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// Asked also when the session has ended meanwhile (a short one): its media is in the
+	// packaging until the recorder has taken it.
+	askCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	on, err := r.recs.ShouldRecord(askCtx, v.Channel.ID, v.Channel.UserID)
 	cancel()
 	if errors.Is(err, recordings.ErrQuota) {
@@ -341,7 +341,7 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, first *atomic.Int64
 		return nil
 	}
 	if err != nil || !on {
-		if err != nil && ctx.Err() == nil {
+		if err != nil {
 			r.log.Error("recording: asking whether the channel records", "session", v.SessionID, "err", err)
 			streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": "the database did not answer"}))
 		}
@@ -532,10 +532,11 @@ func (s *session) collect(ctx context.Context, reports chan<- streams.Report, fi
 	s.addRungs()
 	for _, rd := range slices.Concat(s.src, s.rungs) {
 		for _, seg := range rd.m.SegmentsAfter(rd.track, rd.last) {
-			if rd.last >= 0 && seg.MSN > uint64(rd.last)+1 {
-				// Segments the track had no media for (a rung's gaps) are not listed; those that
-				// left the window before the recorder took them are lost.
-				if oldest, ok := rd.m.Oldest(rd.track); ok && oldest > uint64(rd.last)+1 {
+			// The source is followed from its first segment, a rung from when it is seen.
+			// Segments a track had no media for (a rung's gaps) are not listed; those that
+			// left the window before the recorder took them are lost.
+			if next := uint64(rd.last + 1); seg.MSN > next && (rd.last >= 0 || rd.rung == nil) {
+				if oldest, ok := rd.m.Oldest(rd.track); ok && oldest > next {
 					s.drop(ctx, reports)
 				}
 			}
@@ -545,7 +546,7 @@ func (s *session) collect(ctx context.Context, reports chan<- streams.Report, fi
 			}
 			rd.pending = append(rd.pending, seg)
 			rd.dur += seg.Duration
-			if rd.dur*int64(time.Second) >= int64(s.r.cfg.SegmentDuration)*seg.Scale {
+			if rd.dur*int64(time.Second) >= int64(s.r.cfg.SegmentDuration-joinSlack)*seg.Scale {
 				s.hand(ctx, reports, rd, final)
 			}
 		}
@@ -554,6 +555,12 @@ func (s *session) collect(ctx context.Context, reports chan<- streams.Report, fi
 		}
 	}
 }
+
+// joinSlack lets an object end a little short of SegmentDuration: live segments are cut on
+// the encoder's keyframes, 2 s apart give or take milliseconds (RTMP's rounding, the audio's
+// 1024-sample frames), so three of them make 5.99 s as often as 6.01 s, and without it half
+// the objects would take a fourth.
+const joinSlack = 250 * time.Millisecond
 
 // follows reports whether b continues a in one object: the next segment, under the same init
 // section, with no discontinuity or hole between them.

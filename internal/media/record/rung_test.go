@@ -18,6 +18,8 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
 
+	"github.com/livehouse/livehouse/internal/media/hls"
+	"github.com/livehouse/livehouse/internal/media/llhls"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -109,36 +111,35 @@ func TestRecordsTheLadder(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := &fakeRecordings{}
-	rec := newTestRecorder(DefaultConfig, recs, media)
+	tracks := stream.Tracks{H264: &stream.H264{SPS: src.sps, PPS: src.pps}, AAC: src.aac}
+	pk := newLivePackaging(t, tracks, hls.DefaultConfig.SegmentCount)
+	pkgs := &packagings{}
+	pkgs.set("ch1", pk)
+	cfg := DefaultConfig
+	cfg.Poll = 20 * time.Millisecond // the clip is written faster than real time: take it as it comes
+	rec := newTestRecorder(cfg, recs, media, pkgs)
 	runCtx, stop := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- rec.Run(runCtx) }()
-	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: src.sps, PPS: src.pps}, AAC: src.aac})
-	v := streams.NewView("st-ladder", streams.Channel{ID: "ch1", UserID: "u1", Type: "STANDARD"}, st)
+	v := streams.NewView("st-ladder", streams.Channel{ID: "ch1", UserID: "u1", Type: "STANDARD"}, stream.New(tracks))
 	run := rec.Start(v)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, make(chan streams.Report, 64)) }()
 
-	// The transcoder asks for the rung's recording on its keyframes until the recorder has
-	// begun the session's.
-	var g *Rung
-	deadline := time.Now().Add(time.Minute)
-	for g = rec.Rung("ch1", "360p"); g == nil; g = rec.Rung("ch1", "360p") {
-		if time.Now().After(deadline) {
-			t.Fatal("the recorder never took the rung")
-		}
-		time.Sleep(10 * time.Millisecond) // polling the recorder's state, not a stand-in for it
-	}
-	if again := rec.Rung("ch1", "360p"); again != nil {
-		t.Error("a second recording of the same rung")
-	}
+	// The transcoder's rung joins the packaging on its first keyframe, as hls.Rung makes its
+	// muxer; it writes each rung frame once the source has come that far. The live window (7
+	// segments of 2 s) holds the whole 12 s clip, written faster than real time.
+	var g *llhls.Muxer
 	ri := 0
 	for _, u := range src.units {
-		st.Write(u)
+		pk.write(u)
 		for ; u.Kind == stream.Video && ri < len(rung.units) && rung.units[ri].PTS <= u.PTS; ri++ {
-			g.WriteVideo(rung.units[ri].PTS.Nanoseconds()*90000/int64(time.Second), rung.units[ri].Payload)
+			if g == nil {
+				g = pk.addRung(t, "360p", rung.sps, rung.pps)
+			}
+			_ = g.WriteH264(rung.units[ri].PTS.Nanoseconds()*90000/int64(time.Second), time.Time{}, rung.units[ri].Payload)
 		}
 	}
 	// A crash now, with the session live: a restart finishes the recording from what is
@@ -165,7 +166,7 @@ func TestRecordsTheLadder(t *testing.T) {
 		t.Errorf("after a crash, the multivariant does not list the rung:\n%s", index)
 	}
 
-	st.Close()
+	cancel() // the session ends; then, in the packager's run, its packaging
 	select {
 	case err := <-done:
 		if err != nil {
@@ -174,7 +175,7 @@ func TestRecordsTheLadder(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the recorder's run did not end")
 	}
-	cancel()
+	pk.close()
 	stop()
 	<-stopped
 
