@@ -197,6 +197,9 @@ func (pk Packaging) Source() *llhls.Muxer { return pk.lv.source }
 func (pk Packaging) Rungs() map[string]*llhls.Muxer {
 	pk.lv.mu.Lock()
 	defer pk.lv.mu.Unlock()
+	if len(pk.lv.made) == 0 {
+		return nil // no allocation for a channel without a ladder, asked every poll
+	}
 	return maps.Clone(pk.lv.made)
 }
 
