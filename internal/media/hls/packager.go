@@ -338,9 +338,13 @@ func (lv *live) setReportees() {
 	lv.reports.Store(&rs)
 }
 
-// close ends the packaging: every playlist gets EXT-X-ENDLIST.
+// close ends the packaging: every playlist gets EXT-X-ENDLIST. Later calls do nothing.
 func (lv *live) close() {
 	lv.mu.Lock()
+	if lv.closed {
+		lv.mu.Unlock()
+		return
+	}
 	lv.closed = true
 	rungs := make([]*Rung, 0, len(lv.rungs))
 	for _, r := range lv.rungs {
