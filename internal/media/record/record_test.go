@@ -166,6 +166,29 @@ func record(t *testing.T, cfg Config, recs Recordings, media storage.Store, seco
 	reports := make(chan streams.Report, 64)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, reports) }()
+	// The session lasts until the recorder has taken it on, or decided not to record it (its
+	// run returns): one that ends sooner is not what these tests are about.
+	var ranOut *error
+	for deadline := time.Now().Add(time.Minute); ranOut == nil; time.Sleep(2 * time.Millisecond) { // polling its state
+		select {
+		case err := <-done:
+			ranOut = &err
+			continue
+		default:
+		}
+		rec.mu.Lock()
+		taken := rec.live["ch1"] != nil
+		rec.mu.Unlock()
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the recorder neither took the session on nor declined it")
+		}
+	}
+	if ranOut != nil {
+		done <- *ranOut
+	}
 	publish(pk.write, seconds, switchAt)
 	if during != nil {
 		during(rec, pk)

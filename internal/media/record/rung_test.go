@@ -88,6 +88,10 @@ func encode(t *testing.T, size string, seconds int, audio bool) encoded {
 	slices.SortStableFunc(e.units, func(a, b *stream.Unit) int { return int(a.PTS - b.PTS) })
 	for _, u := range e.units {
 		u.PTS = max(u.PTS, 0)
+		// Arrival times as a publisher in real time gives them: the test writes the clip
+		// far faster, and the packager dates its segments by them (a clock that runs away from
+		// the media would begin a discontinuity, which a rung follows by resyncing).
+		u.NTP = t0.Add(u.PTS)
 	}
 	if e.sps == nil {
 		t.Fatal("ffmpeg's clip has no H.264")
@@ -156,7 +160,17 @@ func TestRecordsTheLadder(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no segment of the source and the rung stored")
+			var keys []string
+			for _, o := range objs {
+				keys = append(keys, o.Key)
+			}
+			segs := g.SegmentsAfter("video1", -1)
+			var msns []uint64
+			for _, seg := range segs {
+				msns = append(msns, seg.MSN)
+				seg.Release()
+			}
+			t.Fatalf("no segment of the source and the rung stored: %v; rung segments %v", keys, msns)
 		}
 	}
 	if _, err := (Store{Media: media}).Finish(ctx, prefix); err != nil {
@@ -201,7 +215,7 @@ func TestRecordsTheLadder(t *testing.T) {
 			t.Errorf("%s is not a complete VOD playlist:\n%s", tc.playlist, body)
 		}
 		if secs := playlistSeconds(t, body); secs < srcSecs-4.5 || secs > srcSecs+0.5 {
-			t.Errorf("%s lasts %.2f s, the source %.2f s", tc.playlist, secs, srcSecs)
+			t.Errorf("%s lasts %.2f s, the source %.2f s:\n%s", tc.playlist, secs, srcSecs, body)
 		}
 		// ffprobe decodes every frame of the variant.
 		out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
