@@ -141,13 +141,13 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		Events: recordingEvents{a.store}, Log: log, Enabled: cfg.Recording, Quota: int64(cfg.RecordingQuotaMiB) << 20})
 	rcfg := record.DefaultConfig
 	rcfg.FFmpeg = cfg.Transcode.FFmpeg // posters
-	a.recorder = record.New(rcfg, a.recordings, media, eventSink{a}, log)
+	a.recorder = record.New(rcfg, a.recordings, media, recordPackager{a.packager}, eventSink{a}, log)
 	if reg != nil {
 		a.recorder.Register(reg)
 	}
 	a.transcoder = transcode.New(transcode.Config{
 		FFmpeg: cfg.Transcode.FFmpeg, Encoder: cfg.Transcode.Encoder, Preset: cfg.Transcode.Preset, Device: cfg.Transcode.Device,
-	}, a.packager, rungRecorder{a.recorder}, log, reg)
+	}, a.packager, log, reg)
 	tcfg := thumbnail.DefaultConfig
 	tcfg.FFmpeg = cfg.Transcode.FFmpeg
 	tcfg.Every = time.Duration(cfg.ThumbnailSeconds) * time.Second
@@ -168,7 +168,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 		a.streams.Register(reg)
 	}
 	a.channels = channels.NewService(a.store, box, log, nil, a.streams)
-	a.actions = actions.NewService(a.store, cueSink{a.packager, a.recorder}, a.streams, log, nil, actions.Options{AmazonProduct: cfg.AmazonProduct.Enabled})
+	a.actions = actions.NewService(a.store, cueSink{a.packager}, a.streams, log, nil, actions.Options{AmazonProduct: cfg.AmazonProduct.Enabled})
 	a.streams.AddOutput(a.actions.Output())
 	if err := openNotifications(a, cfg, sender, log); err != nil {
 		return nil, err
@@ -299,20 +299,14 @@ func (l originLocator) Origin(ctx context.Context, channelID string) (hls.Origin
 	return hls.Origin{SessionID: o.SessionID, NodeURL: o.URL}, nil
 }
 
-// cueSink writes stream actions into the HLS packaging as timed metadata, and into the
-// channel's recording, so that they replay in it.
-type cueSink struct {
-	h   *hls.Packager
-	rec *record.Recorder
-}
+// cueSink writes stream actions into the HLS packaging as timed metadata (the recording
+// stores the packaging's segments, so they replay in it too).
+type cueSink struct{ h *hls.Packager }
 
 func (c cueSink) PutCue(channelID string, cue actions.Cue) error {
 	err := c.h.PutMetadata(channelID, hls.Metadata{ID: cue.ID, Payload: cue.Payload, Duration: cue.Duration})
 	if errors.Is(err, hls.ErrNotLive) {
 		return actions.ErrNotLive
-	}
-	if err == nil {
-		c.rec.PutCue(channelID, record.Cue{ID: cue.ID, Payload: cue.Payload, Duration: cue.Duration})
 	}
 	return err
 }
@@ -367,14 +361,16 @@ func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (*bus.Bus
 	return bus.Open(ctx, bus.Config{URL: cfg.NATSURL, Name: "livehouse@" + host, Prefix: cfg.NATSPrefix}, log)
 }
 
-// rungRecorder has the transcoder record a STANDARD channel's rungs beside the source.
-type rungRecorder struct{ rec *record.Recorder }
+// recordPackager has the recorder store the live packaging's segments (the source's and the
+// rungs'), rather than muxing the stream a second time.
+type recordPackager struct{ p *hls.Packager }
 
-func (r rungRecorder) Rung(channelID, name string) transcode.RungRecording {
-	if g := r.rec.Rung(channelID, name); g != nil {
-		return g
+func (r recordPackager) Packaging(channelID string) (record.Packaging, bool) {
+	pk, ok := r.p.Packaging(channelID)
+	if !ok {
+		return nil, false
 	}
-	return nil // not a typed nil: the session is not being recorded
+	return pk, true
 }
 
 // homes finds, for the HTTP layer's forwarding, the node that hosts a stage or runs a

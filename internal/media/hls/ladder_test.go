@@ -341,3 +341,60 @@ func TestRenditionsReportEachOther(t *testing.T) {
 		}
 	}
 }
+
+// TestPackagingForTheRecorder: the recorder's view of a channel's packaging (Packaging)
+// gives the source's muxer and every rung's, a rung closed mid-session included, and ends
+// once the packaging is closed, with the last segments complete.
+func TestPackagingForTheRecorder(t *testing.T) {
+	s, lv := openVideo(t, Config{SegmentCount: 7, SegmentMinDuration: time.Second, PartMinDuration: 200 * time.Millisecond}, true)
+	if _, ok := s.pkg.Packaging("nobody"); ok {
+		t.Error("a packaging for a channel that is not live")
+	}
+	pk, ok := s.pkg.Packaging("ch")
+	if !ok || pk.Source() != lv.source {
+		t.Fatalf("Packaging(ch) = %v, %v; want the channel's source muxer", pk, ok)
+	}
+	if rungs := pk.Rungs(); len(rungs) != 0 {
+		t.Errorf("rungs before any: %v", rungs)
+	}
+	r, err := s.pkg.AddRung("ch", "160p", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 60 {
+		pts, au, key := frame(i, 15)
+		if err := lv.write(&stream.Unit{Kind: stream.Video, PTS: time.Duration(pts) * time.Second / videoClock, NTP: t0, Payload: au, Key: key}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteVideo(pts, au); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Close() // the transcoder gave up: the rung leaves the ladder
+	rungs := pk.Rungs()
+	if m := rungs["160p"]; m == nil || len(rungs) != 1 {
+		t.Fatalf("rungs after the rung closed: %v, want 160p's muxer", rungs)
+	}
+	select {
+	case <-pk.Ended():
+		t.Fatal("ended while live")
+	default:
+	}
+	before := len(pk.Source().SegmentsAfter("video1", -1))
+	s.pkg.close("ch", lv)
+	select {
+	case <-pk.Ended():
+	default:
+		t.Fatal("not ended once closed")
+	}
+	after := pk.Source().SegmentsAfter("video1", -1)
+	defer func() {
+		for _, seg := range after {
+			seg.Release()
+		}
+	}()
+	if len(after) != before+1 {
+		t.Errorf("segments: %d live, %d once closed; want the one in progress completed", before, len(after))
+	}
+}

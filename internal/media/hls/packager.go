@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -175,6 +176,37 @@ func (p *Packager) PutMetadata(channelID string, md Metadata) error {
 	return nil
 }
 
+// Packaging is a live session's packaging as a reader of its complete segments sees it (the
+// recorder, which stores these segments rather than muxing the stream again).
+type Packaging struct{ lv *live }
+
+// Packaging returns the channel's live packaging on this node; ok false: it is not packaged
+// here.
+func (p *Packager) Packaging(channelID string) (pk Packaging, ok bool) {
+	lv := p.live(channelID)
+	return Packaging{lv: lv}, lv != nil
+}
+
+// Source is the source rendition's muxer.
+func (pk Packaging) Source() *llhls.Muxer { return pk.lv.source }
+
+// Rungs are the muxers of the ladder's rungs made so far, by name, closed ones included (a
+// rung closed mid-session keeps its complete segments; a rung added again under the same name
+// is not listed): what the transcoder wrote into them is on the source's timeline, with the
+// source's segment boundaries and sequence numbers.
+func (pk Packaging) Rungs() map[string]*llhls.Muxer {
+	pk.lv.mu.Lock()
+	defer pk.lv.mu.Unlock()
+	if len(pk.lv.made) == 0 {
+		return nil // no allocation for a channel without a ladder, asked every poll
+	}
+	return maps.Clone(pk.lv.made)
+}
+
+// Ended is closed once the packaging has ended: every muxer of it is closed, its last
+// segments complete.
+func (pk Packaging) Ended() <-chan struct{} { return pk.lv.ended }
+
 // live is one channel's packaging on this node: the source rendition, its rungs and its cues.
 type live struct {
 	source *llhls.Muxer
@@ -189,12 +221,14 @@ type live struct {
 	reports atomic.Pointer[[]reportee]
 
 	followers sync.WaitGroup // the goroutines following its playlists (localEdge); they end with its muxers
+	ended     chan struct{}  // closed once every muxer of it is closed (Packaging.Ended)
 
 	mu     sync.Mutex
-	closed bool                  // its muxers are closed: no follower starts
-	ladder bool                  // the channel is transcoded: the multivariant playlist lists the rungs
-	rungs  map[string]*Rung      // by name
-	edges  map[string]*localEdge // followers of the media playlists, by key ({rung}/file)
+	closed bool                    // its muxers are closed: no follower starts
+	ladder bool                    // the channel is transcoded: the multivariant playlist lists the rungs
+	rungs  map[string]*Rung        // by name
+	made   map[string]*llhls.Muxer // every rung's muxer made, by name, closed ones too (Packaging.Rungs)
+	edges  map[string]*localEdge   // followers of the media playlists, by key ({rung}/file)
 }
 
 type reportee struct {
@@ -204,7 +238,7 @@ type reportee struct {
 
 // newLive opens a channel's packaging; ladder: it may get rungs.
 func newLive(cfg Config, t stream.Tracks, ladder bool) (*live, error) {
-	lv := &live{tl: newTimeline(), rungs: map[string]*Rung{}, edges: map[string]*localEdge{}}
+	lv := &live{tl: newTimeline(), rungs: map[string]*Rung{}, made: map[string]*llhls.Muxer{}, edges: map[string]*localEdge{}, ended: make(chan struct{})}
 	if ladder {
 		lv.sched = &llhls.Schedule{}
 	}
@@ -304,9 +338,13 @@ func (lv *live) setReportees() {
 	lv.reports.Store(&rs)
 }
 
-// close ends the packaging: every playlist gets EXT-X-ENDLIST.
+// close ends the packaging: every playlist gets EXT-X-ENDLIST. Later calls do nothing.
 func (lv *live) close() {
 	lv.mu.Lock()
+	if lv.closed {
+		lv.mu.Unlock()
+		return
+	}
 	lv.closed = true
 	rungs := make([]*Rung, 0, len(lv.rungs))
 	for _, r := range lv.rungs {
@@ -317,6 +355,7 @@ func (lv *live) close() {
 	for _, r := range rungs {
 		r.Close()
 	}
+	close(lv.ended)
 }
 
 // final returns the last media playlists of every rendition, by key, once closed.
@@ -439,6 +478,11 @@ func (r *Rung) WriteVideo(pts int64, au [][]byte) error {
 	m := r.m
 	r.mu.Unlock()
 	if made {
+		r.lv.mu.Lock()
+		if r.lv.made[r.Name] == nil { // a rung added again after a Close keeps the first's name
+			r.lv.made[r.Name] = m
+		}
+		r.lv.mu.Unlock()
 		r.lv.setReportees()
 	}
 	err := m.WriteH264(pts, time.Time{}, au)

@@ -51,10 +51,6 @@ type Config struct {
 	// Reports returns the EXT-X-RENDITION-REPORTs of a media playlist of this muxer. It is
 	// called while the playlist renders, so it must not call into this muxer.
 	Reports func(playlist string) []Report
-
-	// Uncounted keeps the muxer's parts out of Parts(), which measures live packaging (a
-	// recorder's muxer works from a queue, at its own pace).
-	Uncounted bool
 }
 
 // Report is one sibling rendition's live edge, for EXT-X-RENDITION-REPORT.

@@ -3,8 +3,8 @@ package llhls
 import "time"
 
 // What a recorder takes from a muxer: its complete segments, as they complete, and their
-// init sections. A recorder runs its own muxer, with a short window (SegmentCount) that it
-// drains after every write, and stores each segment once.
+// init sections. The recorder follows the live muxers, taking what they completed far more
+// often than their window (SegmentCount) turns over, and stores each segment once.
 
 // Segment is a complete segment of one track.
 type Segment struct {
@@ -70,6 +70,22 @@ func (m *Muxer) SegmentsAfter(track string, after int64) []Segment {
 			PDT: s.pdt, Init: s.init, Disc: s.disc, Parts: held.Pieces, held: held})
 	}
 	return out
+}
+
+// Oldest is the sequence number of the oldest segment the track's window holds, gaps
+// included (ok false: none yet): a reader whose newest segment taken is older than the one
+// before it has missed segments.
+func (m *Muxer) Oldest(track string) (msn uint64, ok bool) {
+	t := m.trackByName(track)
+	if t == nil {
+		return 0, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(t.segs) == 0 {
+		return 0, false
+	}
+	return t.segs[0].msn, true
 }
 
 // InitSection returns the track's init section of index n while a segment in the window uses

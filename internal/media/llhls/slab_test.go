@@ -430,7 +430,7 @@ func TestPartsLate(t *testing.T) {
 // its slabs would otherwise be reused; released, they go back to the pool.
 func TestSegmentsAfterHoldTheirBytes(t *testing.T) {
 	poisoned(t)
-	cfg := Config{SegmentMinDuration: 4 * time.Second, PartTarget: 4 * time.Second, SegmentCount: 1, Uncounted: true}
+	cfg := Config{SegmentMinDuration: 4 * time.Second, PartTarget: 4 * time.Second, SegmentCount: 1}
 	m, err := New(cfg, Tracks{SPS: sps1080, PPS: pps1080, AAC: aac})
 	if err != nil {
 		t.Fatal(err)

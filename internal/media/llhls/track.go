@@ -307,9 +307,7 @@ func (t *track) flushPart() {
 	if t == t.m.video && t.m.cfg.Metadata != nil {
 		pre = t.m.cfg.Metadata(int64(base), int64(base)+t.partDur, t.samples[0].key)
 	}
-	if !t.m.cfg.Uncounted {
-		countPart(t.samples[len(t.samples)-1].arrived, t.m.arriving, t.m.cfg.PartTarget)
-	}
+	countPart(t.samples[len(t.samples)-1].arrived, t.m.arriving, t.m.cfg.PartTarget)
 	l := layoutPart(t.samples, pre)
 	p := &part{n: t.partN, dur: t.partDur, indep: t.samples[0].key, size: l.size()}
 	p.data, p.slabs = t.st.alloc(p.size, t.cur.msn, p.pieceBuf[:0], p.slabBuf[:0])

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livehouse/livehouse/internal/media/hls"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/storage"
@@ -67,21 +68,23 @@ func (m *sessionStore) NodeStreamSessions(context.Context, string) (map[string]b
 }
 
 // TestSessionEndsWhileTheRecordingIsFinished: the recorder finishes a recording after its
-// session, so the session ends at once and the channel takes its next stream, even while the
+// session (and after the packager has closed the session's muxers, in the packager's own
+// run), so the session ends at once and the channel takes its next stream, even while the
 // store still holds the previous recording's segments; Run waits for that finishing.
 func TestSessionEndsWhileTheRecordingIsFinished(t *testing.T) {
 	t.Parallel()
 	folder, _ := storage.NewFolder(t.TempDir())
 	media := &slowStore{Store: folder, release: make(chan struct{})}
 	recs := &fakeRecordings{}
-	rec := newTestRecorder(testConfig, recs, media)
+	pkg := hls.NewPackager(hls.DefaultConfig, quiet(), nil)
+	rec := newTestRecorder(testConfig, recs, media, hlsPackager{pkg})
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
 	ran := make(chan error, 1)
 	go func() { ran <- rec.Run(runCtx) }()
 
 	sessions := &sessionStore{open: map[string]string{}}
-	svc := streams.NewService(streams.Deps{Store: sessions, Log: quiet(), Outputs: []streams.Output{rec}})
+	svc := streams.NewService(streams.Deps{Store: sessions, Log: quiet(), Outputs: []streams.Output{pkg, rec}})
 	ch := &streams.Channel{ID: "ch1", UserID: "u1", Type: "BASIC"}
 	tracks := stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac}
 
@@ -91,7 +94,7 @@ func TestSessionEndsWhileTheRecordingIsFinished(t *testing.T) {
 		t.Fatal(err)
 	}
 	firstID := enc.SessionID
-	publish(first, 12, 0) // 3 segments a track, none of which the store takes yet
+	publishPaced(t, first, pkg, ch.ID, 12) // 2 objects a track, none of which the store takes yet
 	ended := make(chan struct{})
 	go func() {
 		enc.End("the streamer stopped")
@@ -117,7 +120,7 @@ func TestSessionEndsWhileTheRecordingIsFinished(t *testing.T) {
 	if enc2.SessionID == firstID {
 		t.Fatal("the republish continued the ended session")
 	}
-	publish(second, 8, 0)
+	publishPaced(t, second, pkg, ch.ID, 8)
 	close(media.release)
 	enc2.End("the streamer stopped")
 
@@ -132,7 +135,7 @@ func TestSessionEndsWhileTheRecordingIsFinished(t *testing.T) {
 	}
 	recs.mu.Lock()
 	defer recs.mu.Unlock()
-	for id, want := range map[string]int{firstID: 3, enc2.SessionID: 2} {
+	for id, want := range map[string]int{firstID: 2, enc2.SessionID: 2} {
 		if p, ok := recs.ended[id]; !ok || p.Segments < want {
 			t.Errorf("recording %s: ended %v with %+v, want at least %d segments", id, ok, p, want)
 		}
@@ -166,7 +169,8 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
 	recs := &fakeRecordings{}
-	rec := newTestRecorder(testConfig, recs, media)
+	pkg := hls.NewPackager(hls.DefaultConfig, quiet(), nil)
+	rec := newTestRecorder(testConfig, recs, media, hlsPackager{pkg})
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
 	ran := make(chan error, 1)
@@ -174,7 +178,7 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 
 	sessions := &sessionStore{open: map[string]string{}}
 	// A grace period far longer than the test takes between the two encoders.
-	svc := streams.NewService(streams.Deps{Store: sessions, Log: quiet(), Outputs: []streams.Output{rec}, ReconnectGrace: 5 * time.Minute})
+	svc := streams.NewService(streams.Deps{Store: sessions, Log: quiet(), Outputs: []streams.Output{pkg, rec}, ReconnectGrace: 5 * time.Minute})
 	defer svc.Shutdown()
 	ch := &streams.Channel{ID: "ch1", UserID: "u1", Type: "BASIC"}
 	tracks := stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac}
@@ -186,7 +190,7 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 	}
 	// 4 s: fewer units than the session's own queue holds, so that the session has measured
 	// all of them when the second encoder's times are made to follow them.
-	publish(first, 4, 0)
+	publish(first.Write, 4, 0)
 	enc.End("the connection dropped") // the session waits for the encoder
 	again := stream.New(tracks)
 	// Until the session has seen its encoder go, the channel is live: try again until it
@@ -213,7 +217,7 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 		if sec == 120 {
 			t.Fatal("the reconnected encoder's media never reached the recording")
 		}
-		publishRange(again, sec, sec+1, 0)
+		publishRange(again.Write, sec, sec+1, 0)
 		time.Sleep(20 * time.Millisecond) // pacing, not synchronisation: the loop polls
 	}
 	enc2.Live.End("the streamer stopped")
@@ -226,7 +230,7 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 	if enc3.SessionID == enc.SessionID {
 		t.Fatal("a go-live after the session ended continued it")
 	}
-	publish(third, 4, 0)
+	publish(third.Write, 4, 0)
 	enc3.Live.End("the streamer stopped")
 
 	stopRun()
@@ -259,4 +263,32 @@ func storedFrom(media storage.Store, prefix string, sec int64) bool {
 		}
 	}
 	return false
+}
+
+// publishPaced publishes seconds [0, seconds) of media into a session's stream a GOP (2 s) at a
+// time, each once the channel's source muxer has completed the segment before the last one
+// (polling the packaging), so that a burst never overflows the session's queue (512 units,
+// about 6 s) on a busy machine: the packager taps the session's own reading of the stream.
+func publishPaced(t *testing.T, st *stream.Stream, pkg *hls.Packager, channelID string, seconds int) {
+	t.Helper()
+	for k := 0; 2*k < seconds; k++ {
+		publishRange(st.Write, 2*k, min(2*k+2, seconds), 0)
+		if k == 0 {
+			continue
+		}
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
+			if pk, ok := pkg.Packaging(channelID); ok {
+				segs := pk.Source().SegmentsAfter("video1", int64(k)-2)
+				for _, seg := range segs {
+					seg.Release()
+				}
+				if len(segs) > 0 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the session did not package second %d", 2*k)
+			}
+		}
+	}
 }

@@ -101,8 +101,8 @@ func parseSegment(track, name string, size int64) (storedSegment, bool) {
 	return storedSegment{file: track + "/" + name, msn: uint64(n[0]), start: n[1], dur: n[2], scale: n[3], init: int(n[4]), disc: disc, size: size}, true
 }
 
-// MaxObjects bounds the objects of one recording that Finish reads: about 55 hours of 4 s
-// segments of two tracks.
+// MaxObjects bounds the objects of one recording that Finish reads: about 83 hours of 6 s
+// objects of two tracks.
 const MaxObjects = 100_000
 
 // Store finishes recordings from what is in storage.

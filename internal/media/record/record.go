@@ -1,18 +1,21 @@
-// Package record is the recorder: an output of every live session that writes the source
-// rendition as fMP4 (CMAF) segments cut on keyframes, with their init sections, into the
-// recordings storage, and the VOD playlists when the session ends.
+// Package record is the recorder: an output of every live session that stores the live
+// packager's own fMP4 (CMAF) segments of the source rendition, and of a STANDARD channel's
+// rungs, with their init sections, into the recordings storage, and writes the VOD playlists
+// when the session ends.
 //
-// It reads the session's fan-out through a bounded queue of its own, like the other outputs,
-// so it never slows the publisher. It packages with its own llhls muxer (the same fMP4
-// writing as the live output; a new SPS starts a segment after a discontinuity, under a new
-// init section) and hands each complete segment to a writer goroutine through a bounded
-// queue: when the store is slower than the stream, segments are dropped, counted, and the
-// session gets a Recording Segments Dropped event, rather than media piling up in memory.
+// It does not mux the stream a second time: it follows the session's live muxers (the
+// Packaging, hls.Packager's), takes the segments they complete every Config.Poll, holding
+// their bytes without a copy, joins consecutive ones into objects of Config.SegmentDuration
+// (fewer, larger objects to store) and hands each to a writer goroutine through a bounded
+// queue: when the store is slower than the stream, objects are dropped, counted, and the
+// session gets a Recording Segments Dropped event, rather than media piling up in memory. The
+// timed metadata (stream actions, as emsg) is in the live segments already.
 //
-// When the session ends, the recording is finished (the segments still queued stored, the
-// playlists and poster written, the recording's end on record) by a goroutine of the
-// Recorder's, not the session's: the session ends at once and the channel is free for its
-// next one. Recorder.Run waits for the finishing in progress at shutdown.
+// When the session ends, the recording is finished (the packaging's last segments taken once
+// it has closed, the objects still queued stored, the playlists and poster written, the
+// recording's end on record) by a goroutine of the Recorder's, not the session's: the session
+// ends at once and the channel is free for its next one. Recorder.Run waits for the finishing
+// in progress at shutdown.
 package record
 
 import (
@@ -22,6 +25,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -30,7 +34,6 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/livehouse/livehouse/internal/media/cues"
 	"github.com/livehouse/livehouse/internal/media/llhls"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/recordings"
@@ -40,11 +43,12 @@ import (
 
 // Config shapes the recorder.
 type Config struct {
-	// SegmentDuration: a keyframe at least this far into a segment begins the next. Longer
-	// than the live output's 2 s: half the objects to store, and VOD players do not need
+	// SegmentDuration: consecutive live segments (about 2 s each) are joined into one stored
+	// object until it is at least this long. Longer than the live output's: a third of the
+	// objects to store (each an open, write, sync and rename), and VOD players do not need
 	// short ones.
 	SegmentDuration time.Duration
-	// Queue is how many segments may wait for the store; more are dropped.
+	// Queue is how many objects may wait for the store; more are dropped.
 	Queue int
 	// PutTimeout bounds one object's write.
 	PutTimeout time.Duration
@@ -52,22 +56,35 @@ type Config struct {
 	DropEventEvery time.Duration
 	// FFmpeg makes each recording's poster; empty: none.
 	FFmpeg string
-	// Units is the recorder's queue of the session's fan-out, in units: seconds of a 60 fps
-	// stream with audio. Packaging is quick; the store is behind a queue of its own.
-	Units int
 	// FinishGrace: at shutdown, how long Run waits for the recordings being finished before
 	// it cuts them short (they are finished from storage at the next start, as after a crash).
 	FinishGrace time.Duration
-	// Batch is how often the recorder takes the units queued for it. Between two batches it
-	// does not wait on its queue, so the publisher's units do not wake it: a 30 fps stream
-	// with AAC sends about 80 units a second, and a wake-up each was a fifth of what
-	// recording cost in CPU (profile of 10 streams, README "Recording"). 0: every unit.
-	Batch time.Duration
+	// Poll is how often the recorder takes the segments the live muxers completed. Their
+	// window (hls SegmentCount, 7 segments of 2 s) is far longer, so none is missed; one that
+	// is (the recorder held up longer than the window) is counted as dropped.
+	Poll time.Duration
 }
 
 // DefaultConfig is the recorder's shape in production.
-var DefaultConfig = Config{SegmentDuration: 4 * time.Second, Queue: 8, PutTimeout: 30 * time.Second, DropEventEvery: 30 * time.Second, Units: 1024,
-	FinishGrace: 20 * time.Second, Batch: 250 * time.Millisecond}
+var DefaultConfig = Config{SegmentDuration: 6 * time.Second, Queue: 6, PutTimeout: 30 * time.Second, DropEventEvery: 30 * time.Second,
+	FinishGrace: 20 * time.Second, Poll: 500 * time.Millisecond}
+
+// Packager finds a live session's packaging on this node (hls.Packager's, through an adapter).
+type Packager interface {
+	Packaging(channelID string) (Packaging, bool)
+}
+
+// Packaging is one live session's packaging: the muxers whose complete segments the recorder
+// stores.
+type Packaging interface {
+	// Source is the source rendition's muxer: video first, then audio.
+	Source() *llhls.Muxer
+	// Rungs are the muxers of the ladder's rungs made so far, by name, closed ones included.
+	Rungs() map[string]*llhls.Muxer
+	// Ended is closed once every muxer of the packaging is closed (the session has ended and
+	// their last segments are complete).
+	Ended() <-chan struct{}
+}
 
 // Recordings is what the recorder needs of the recordings domain.
 type Recordings interface {
@@ -89,6 +106,7 @@ type Recorder struct {
 	cfg    Config
 	recs   Recordings
 	media  storage.Store
+	pkg    Packager
 	events Events // may be nil
 	log    *slog.Logger
 
@@ -104,9 +122,8 @@ type Recorder struct {
 	bytes   atomic.Int64 // what written counts, for benchmarks
 
 	mu    sync.Mutex
-	cues  map[string]*cues.Timeline // by channel id, of the sessions being recorded
-	live  map[string]*session       // by channel id, the same sessions
-	owned map[string]bool           // recordings being written or finished here, by id
+	live  map[string]*session // by channel id, the sessions being recorded
+	owned map[string]bool     // recordings being written or finished here, by id
 
 	chat        chan chatOp // chat replay writes, done by Run
 	chatDropped prometheus.Counter
@@ -123,9 +140,10 @@ type chatOp struct {
 // chatQueue bounds the chat replay writes waiting for the store; more are dropped, counted.
 const chatQueue = 512
 
-// New returns a recorder writing into media and its events through events (nil: none).
-func New(cfg Config, recs Recordings, media storage.Store, events Events, log *slog.Logger) *Recorder {
-	return &Recorder{cfg: cfg, recs: recs, media: media, events: events, log: log, cues: map[string]*cues.Timeline{}, live: map[string]*session{}, owned: map[string]bool{}, quit: make(chan struct{}),
+// New returns a recorder storing the segments of pkg's live packaging into media, and writing
+// its events through events (nil: none).
+func New(cfg Config, recs Recordings, media storage.Store, pkg Packager, events Events, log *slog.Logger) *Recorder {
+	return &Recorder{cfg: cfg, recs: recs, media: media, pkg: pkg, events: events, log: log, live: map[string]*session{}, owned: map[string]bool{}, quit: make(chan struct{}),
 		chat:        make(chan chatOp, chatQueue),
 		chatDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_chat_dropped_total", Help: "Chat lines not kept with a recording: the database was too slow."}),
 		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_recording_segments_dropped_total", Help: "Recorded segments dropped because the recordings storage was too slow."}),
@@ -285,41 +303,45 @@ func (r *Recorder) event(ctx context.Context, rec *recordings.Recording, name st
 // writtenBytes is how many bytes of segments the recorder has stored.
 func (r *Recorder) writtenBytes() int64 { return r.bytes.Load() }
 
-// PutCue records a stream action into the channel's recording, if it is being recorded, at
-// the media time of its next video frame (as the live output stamps it).
-func (r *Recorder) PutCue(channelID string, c Cue) {
-	r.mu.Lock()
-	tl := r.cues[channelID]
-	r.mu.Unlock()
-	if tl != nil {
-		tl.Put(c)
-	}
-}
-
-// Start implements streams.Output: it takes a reader of the session's units before the first
-// is written; whether the channel records is asked in Run.
+// Start implements streams.Output. The recorder reads no unit: what it stores is the live
+// packaging's. Its tap only notes when the first video frame came (chat replay offsets start
+// there); whether the channel records is asked in Run.
 func (r *Recorder) Start(v *streams.View) streams.Run {
 	if v.Tracks.H264 == nil {
 		return nil
 	}
-	rd := v.NewReader("recorder", r.cfg.Units)
+	first := new(atomic.Int64)
+	v.Tap("recorder", func(u *stream.Unit) streams.Report {
+		if u.Kind == stream.Video && first.Load() == 0 {
+			first.Store(time.Now().UnixNano())
+		}
+		return streams.Report{}
+	})
 	return func(ctx context.Context, reports chan<- streams.Report) error {
-		return r.run(ctx, v, rd, reports)
+		return r.run(ctx, v, first, reports)
 	}
 }
 
-func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, reports chan<- streams.Report) error {
-	askCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+func (r *Recorder) run(ctx context.Context, v *streams.View, first *atomic.Int64, reports chan<- streams.Report) error {
+	// The packager opened the session's packaging in its Start, which came before any run.
+	// Not v.Packaged: that is marked by the session's goroutine after the units queued before
+	// it, and a short session could end first.
+	pk, ok := r.pkg.Packaging(v.Channel.ID)
+	if !ok {
+		r.log.Warn("recording: the session is not packaged here", "session", v.SessionID)
+		return nil
+	}
+	// Asked also when the session has ended meanwhile (a short one): its media is in the
+	// packaging until the recorder has taken it.
+	askCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	on, err := r.recs.ShouldRecord(askCtx, v.Channel.ID, v.Channel.UserID)
 	cancel()
 	if errors.Is(err, recordings.ErrQuota) {
-		v.RemoveReader(rd)
 		streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": err.Error()}))
 		return nil
 	}
 	if err != nil || !on {
-		v.RemoveReader(rd)
-		if err != nil && ctx.Err() == nil {
+		if err != nil {
 			r.log.Error("recording: asking whether the channel records", "session", v.SessionID, "err", err)
 			streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": "the database did not answer"}))
 		}
@@ -327,20 +349,17 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 	}
 	rec, err := r.recs.Begin(context.WithoutCancel(ctx), v.SessionID, v.Channel.ID, v.Channel.UserID, time.Now())
 	if err != nil {
-		v.RemoveReader(rd)
 		r.log.Error("recording: beginning", "session", v.SessionID, "err", err)
 		streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": "the recording could not be created"}))
 		return nil
 	}
-	s, err := r.newSession(v, rec)
+	s, err := r.newSession(v, rec, pk, first)
 	if err != nil {
-		v.RemoveReader(rd)
 		streams.Send(ctx, reports, recordingReport(streams.EventRecordingFailure, map[string]any{"recording_status_reason": "the recordings storage did not take the recording's first file"}))
 		return nil
 	}
 	r.active.Add(1)
 	r.mu.Lock()
-	r.cues[v.Channel.ID] = s.cues
 	r.live[v.Channel.ID] = s
 	r.owned[rec.ID] = true
 	r.mu.Unlock()
@@ -351,10 +370,9 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 		defer close(written)
 		s.write(ctx, wctx)
 	}()
-	s.read(ctx, rd, reports)
+	s.follow(ctx, reports)
 	r.mu.Lock()
-	if r.cues[v.Channel.ID] == s.cues {
-		delete(r.cues, v.Channel.ID)
+	if r.live[v.Channel.ID] == s {
 		delete(r.live, v.Channel.ID)
 	}
 	r.mu.Unlock()
@@ -362,15 +380,15 @@ func (r *Recorder) run(ctx context.Context, v *streams.View, rd *stream.Reader, 
 	r.handOff(func() {
 		defer wcancel()
 		defer r.active.Add(-1)
-		s.mux.Close()
+		// The packager closes the session's muxers when the session ends, as this run saw it
+		// end: their last segments are complete once it has.
+		select {
+		case <-pk.Ended():
+		case <-r.quit:
+		}
 		s.collect(ctx, nil, true) // the session no longer reads reports; a final collect sends none
-		s.mux.Free()              // the queued segments hold their own bytes
-		s.closeRungs()
 		close(s.jobs)
 		<-written
-		if n := rd.Dropped(); n > 0 {
-			r.log.Warn("recorder fell behind its stream", "session", v.SessionID, "dropped_units", n)
-		}
 		r.finish(wctx, s)
 		r.mu.Lock()
 		delete(r.owned, rec.ID)
@@ -415,62 +433,64 @@ func recordingReport(name string, detail map[string]any) streams.Report {
 type session struct {
 	r     *Recorder
 	rec   *recordings.Recording
-	mux   *llhls.Muxer
-	cues  *cues.Timeline
-	opus  bool
-	last  map[string]int64        // per track: the newest segment handed on
-	inits map[string]map[int]bool // per track: init sections stored (by the writer)
+	pk    Packaging
+	src   []*rendition // the source's tracks, video first
+	rungs []*rendition // the ladder's rungs, as they appear
 	jobs  chan job
 
-	mu           sync.Mutex // guards inits, shared with the writer
-	dropped      int        // since the last event
+	mu    sync.Mutex              // guards inits, shared with the writer
+	inits map[string]map[int]bool // per folder: init sections stored (by the writer)
+
+	dropped      int // since the last event
 	droppedTotal int64
 	lastDropEv   time.Time
 	started      atomic.Bool // Recording Start was written
 
-	firstFrame atomic.Int64 // when its first video frame came (Unix ns): chat offsets start there
-	chatLines  atomic.Int64 // chat lines kept
+	firstFrame *atomic.Int64 // when its first video frame came (Unix ns): chat offsets start there
+	chatLines  atomic.Int64  // chat lines kept
 
-	meta        Meta // the tracks as meta.json has them: the source's, then the rungs stored (the writer's)
-	rungMu      sync.Mutex
-	rungs       []*Rung // a STANDARD channel's ladder, recorded beside the source
-	rungsClosed bool
+	meta Meta // the tracks as meta.json has them: the source's, then the rungs stored (the writer's)
 }
 
-// job is one segment to store, with the init section it needs if that is not stored yet.
+// rendition is one track of a live muxer that the recorder follows: the segments it took and
+// has not handed on yet, joined into the next object.
+type rendition struct {
+	folder  string // video1, audio2, or a rung's name
+	m       *llhls.Muxer
+	track   string     // the muxer's track
+	rung    *TrackMeta // a rung: for meta.json before its first object
+	last    int64      // the newest segment taken (-1: none)
+	pending []llhls.Segment
+	dur     int64 // of pending, in the track's timescale
+}
+
+// job is one object to store (consecutive segments of a track), with the init section it
+// needs if that is not stored yet.
 type job struct {
-	track string
-	key   string
-	seg   llhls.Segment // its bytes are the muxer's, held until the job is stored or dropped
-	size  int
-	init  []byte
-	initN int
-	rung  *TrackMeta // a rung's segment: the rung, for meta.json before its first segment
+	folder string
+	key    string
+	segs   []llhls.Segment // their bytes are the muxer's, held until the job is stored or dropped
+	size   int
+	init   []byte
+	initN  int
+	rung   *TrackMeta // a rung's object: the rung, for meta.json before its first object
 }
 
-func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*session, error) {
-	t := llhls.Tracks{SPS: v.Tracks.H264.SPS, PPS: v.Tracks.H264.PPS, AAC: v.Tracks.AAC}
-	if v.Tracks.Opus != nil && t.AAC == nil {
-		t.OpusChannels = v.Tracks.Opus.ChannelCount
+func (j job) release() {
+	for _, seg := range j.segs {
+		seg.Release()
 	}
-	tl := &cues.Timeline{}
-	// A window of one segment: the recorder collects after every unit, and each segment
-	// handed on holds its own bytes, so a longer window only held memory (two 4 s segments,
-	// about 3 MB a 3 Mbps stream).
-	mux, err := llhls.New(llhls.Config{SegmentMinDuration: r.cfg.SegmentDuration, PartTarget: r.cfg.SegmentDuration, SegmentCount: 1, Uncounted: true,
-		Metadata: tl.Announcements}, t)
-	if err != nil {
-		r.log.Error("recording: muxer", "session", v.SessionID, "err", err)
-		return nil, err
-	}
-	s := &session{r: r, rec: rec, mux: mux, cues: tl, opus: t.OpusChannels > 0, last: map[string]int64{}, inits: map[string]map[int]bool{},
-		jobs: make(chan job, r.cfg.Queue)}
+}
+
+func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording, pk Packaging, first *atomic.Int64) (*session, error) {
+	src := pk.Source()
+	s := &session{r: r, rec: rec, pk: pk, inits: map[string]map[int]bool{}, firstFrame: first, jobs: make(chan job, r.cfg.Queue)}
 	meta := Meta{}
-	for _, name := range mux.Tracks() {
-		s.last[name] = -1
+	for i, name := range src.Tracks() {
+		s.src = append(s.src, &rendition{folder: name, m: src, track: name, last: -1})
 		s.inits[name] = map[int]bool{}
-		tm := TrackMeta{Name: name, Kind: "audio", Codec: mux.Codec(name)}
-		if name == mux.Tracks()[0] && v.Tracks.H264 != nil {
+		tm := TrackMeta{Name: name, Kind: "audio", Codec: src.Codec(name)}
+		if i == 0 && v.Tracks.H264 != nil {
 			tm.Kind = "video"
 			var sps h264.SPS
 			if sps.Unmarshal(v.Tracks.H264.SPS) == nil {
@@ -489,97 +509,150 @@ func (r *Recorder) newSession(v *streams.View, rec *recordings.Recording) (*sess
 	return s, nil
 }
 
-// read packages the session's units until its queue closes (the session has ended, and the
-// units queued are done). It takes them in batches, every Config.Batch: a Units queue of 1,024
-// holds several seconds of a stream, far more than a batch. The segments completed are
-// collected after each unit, since a batch can be longer than the muxer's window.
-func (s *session) read(ctx context.Context, rd *stream.Reader, reports chan<- streams.Report) {
-	if s.r.cfg.Batch <= 0 {
-		for u := range rd.C {
-			s.unit(u)
+// follow takes the segments the live muxers complete, every Config.Poll, until the session
+// ends.
+func (s *session) follow(ctx context.Context, reports chan<- streams.Report) {
+	tick := time.NewTicker(s.r.cfg.Poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 			s.collect(ctx, reports, false)
+		}
+	}
+}
+
+// collect takes the segments completed since the last call and hands the objects they
+// complete to the writer; final (the packaging has ended) hands on what is left too. Live,
+// a full queue drops the object; at the end the recorder waits for room, the publisher
+// being gone.
+func (s *session) collect(ctx context.Context, reports chan<- streams.Report, final bool) {
+	s.addRungs()
+	for _, rd := range slices.Concat(s.src, s.rungs) {
+		for _, seg := range rd.m.SegmentsAfter(rd.track, rd.last) {
+			// The source is followed from its first segment, a rung from when it is seen.
+			// Segments a track had no media for (a rung's gaps) are not listed; those that
+			// left the window before the recorder took them are lost.
+			if next := uint64(rd.last + 1); seg.MSN > next && (rd.last >= 0 || rd.rung == nil) {
+				if oldest, ok := rd.m.Oldest(rd.track); ok && oldest > next {
+					s.drop(ctx, reports)
+				}
+			}
+			rd.last = int64(seg.MSN)
+			if n := len(rd.pending); n > 0 && !follows(rd.pending[n-1], seg) {
+				s.hand(ctx, reports, rd, final)
+			}
+			rd.pending = append(rd.pending, seg)
+			rd.dur += seg.Duration
+			if rd.dur*int64(time.Second) >= int64(s.r.cfg.SegmentDuration-joinSlack)*seg.Scale {
+				s.hand(ctx, reports, rd, final)
+			}
+		}
+		if final && len(rd.pending) > 0 {
+			s.hand(ctx, reports, rd, final)
+		}
+	}
+}
+
+// joinSlack lets an object end a little short of SegmentDuration: live segments are cut on
+// the encoder's keyframes, 2 s apart give or take milliseconds (RTMP's rounding, the audio's
+// 1024-sample frames), so three of them make 5.99 s as often as 6.01 s, and without it half
+// the objects would take a fourth.
+const joinSlack = 250 * time.Millisecond
+
+// follows reports whether b continues a in one object: the next segment, under the same init
+// section, with no discontinuity or hole between them.
+func follows(a, b llhls.Segment) bool {
+	hole := b.Start - (a.Start + a.Duration)
+	return b.MSN == a.MSN+1 && b.Init == a.Init && !b.Disc && float64(max(hole, -hole)) <= gapTolerance*float64(a.Scale)
+}
+
+// addRungs follows the rungs the packaging made since the last call (maxRungs at most; a
+// name that is not a plain folder name, or is a source track's, is left out).
+func (s *session) addRungs() {
+	rungs := s.pk.Rungs()
+	if len(rungs) == len(s.rungs) {
+		return
+	}
+	names := slices.Sorted(maps.Keys(rungs))
+	for _, name := range names {
+		if len(s.rungs) >= maxRungs || name == "" || safeName(name) != name ||
+			slices.ContainsFunc(slices.Concat(s.src, s.rungs), func(rd *rendition) bool { return rd.folder == name }) {
+			continue
+		}
+		m := rungs[name]
+		track := m.Tracks()[0]
+		video, _ := m.Info()
+		tm := TrackMeta{Name: name, Kind: "video", Codec: video.Codec, Width: video.Width, Height: video.Height, FPS: video.FPS, Rung: true}
+		s.mu.Lock()
+		s.inits[name] = map[int]bool{}
+		s.mu.Unlock()
+		s.rungs = append(s.rungs, &rendition{folder: name, m: m, track: track, rung: &tm, last: -1})
+	}
+}
+
+// maxRungs bounds the rungs of one recording (the ladder has four at most).
+const maxRungs = 8
+
+// safeName keeps what a rung's folder name may hold (letters and digits).
+func safeName(name string) string {
+	out := make([]byte, 0, len(name))
+	for i := 0; i < len(name) && i < 16; i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}
+
+// hand hands the rendition's pending segments to the writer as one object.
+func (s *session) hand(ctx context.Context, reports chan<- streams.Report, rd *rendition, final bool) {
+	segs := rd.pending
+	rd.pending, rd.dur = nil, 0
+	first := segs[0]
+	var dur int64
+	size := 0
+	for _, seg := range segs {
+		dur += seg.Duration
+		size += seg.Size()
+	}
+	j := job{folder: rd.folder, key: s.rec.Prefix + rd.folder + "/" + segmentName(first.MSN, first.Start, dur, first.Scale, first.Init, first.Disc),
+		segs: segs, size: size, initN: first.Init, rung: rd.rung}
+	s.mu.Lock()
+	if !s.inits[rd.folder][first.Init] {
+		j.init = rd.m.InitSection(rd.track, first.Init)
+	}
+	s.mu.Unlock()
+	if final { // the publisher is gone: wait for room, a while
+		t := time.NewTimer(s.r.cfg.PutTimeout)
+		defer t.Stop()
+		select {
+		case s.jobs <- j:
+		case <-t.C:
+			j.release()
+			s.r.dropped.Inc()
+			atomic.AddInt64(&s.droppedTotal, 1)
 		}
 		return
 	}
-	tick := time.NewTicker(s.r.cfg.Batch)
-	defer tick.Stop()
-	for {
-		for more := true; more; {
-			select {
-			case u, ok := <-rd.C:
-				if !ok {
-					return
-				}
-				s.unit(u)
-				s.collect(ctx, reports, false)
-			default:
-				more = false
-			}
-		}
-		<-tick.C
+	select {
+	case s.jobs <- j:
+	default:
+		j.release()
+		s.drop(ctx, reports)
 	}
 }
 
-// unit packages one unit. Errors (a malformed access unit) lose that unit only.
-func (s *session) unit(u *stream.Unit) {
-	pts := u.PTS.Nanoseconds() / 1000 * llhls.VideoClock / 1_000_000
-	switch {
-	case u.Kind == stream.Video:
-		if s.firstFrame.Load() == 0 {
-			s.firstFrame.Store(time.Now().UnixNano())
-		}
-		s.cues.Stamp(pts, u.NTP)
-		_ = s.mux.WriteH264(pts, u.NTP, u.Payload)
-	case u.Kind == stream.Audio && s.opus && len(u.Payload) > 0:
-		_ = s.mux.WriteOpus(pts, u.NTP, u.Payload[0])
-	case u.Kind == stream.Audio:
-		_ = s.mux.WriteAAC(pts, u.NTP, u.Payload...)
-	}
-}
-
-// collect hands the segments completed since the last call to the writer. Live, a full
-// queue drops the segment; at the end (final) the recorder waits for room, the publisher
-// being gone.
-func (s *session) collect(ctx context.Context, reports chan<- streams.Report, final bool) {
-	for _, track := range s.mux.Tracks() {
-		for _, seg := range s.mux.SegmentsAfter(track, s.last[track]) {
-			s.last[track] = int64(seg.MSN)
-			j := job{track: track, key: s.rec.Prefix + track + "/" + segmentName(seg.MSN, seg.Start, seg.Duration, seg.Scale, seg.Init, seg.Disc),
-				seg: seg, size: seg.Size(), initN: seg.Init}
-			s.mu.Lock()
-			if !s.inits[track][seg.Init] {
-				j.init = s.mux.InitSection(track, seg.Init)
-			}
-			s.mu.Unlock()
-			if final { // the publisher is gone: wait for room, a while
-				t := time.NewTimer(s.r.cfg.PutTimeout)
-				select {
-				case s.jobs <- j:
-				case <-t.C:
-					j.seg.Release()
-					s.r.dropped.Inc()
-					atomic.AddInt64(&s.droppedTotal, 1)
-				}
-				t.Stop()
-				continue
-			}
-			select {
-			case s.jobs <- j:
-			default:
-				j.seg.Release()
-				s.drop(ctx, reports)
-			}
-		}
-	}
-}
-
-// drop counts a segment the store had no room for, with an event at most every
-// DropEventEvery.
+// drop counts an object the store had no room for (or segments the recorder missed), with
+// an event at most every DropEventEvery.
 func (s *session) drop(ctx context.Context, reports chan<- streams.Report) {
 	s.r.dropped.Inc()
 	s.dropped++
 	atomic.AddInt64(&s.droppedTotal, 1)
-	if time.Since(s.lastDropEv) < s.r.cfg.DropEventEvery {
+	if reports == nil || time.Since(s.lastDropEv) < s.r.cfg.DropEventEvery {
 		return
 	}
 	s.lastDropEv = time.Now()
@@ -592,14 +665,14 @@ func (s *session) drop(ctx context.Context, reports chan<- streams.Report) {
 	}
 }
 
-// write stores the queued segments in order, in a goroutine of the recorder's run that the
+// write stores the queued objects in order, in a goroutine of the recorder's run that the
 // finishing waits for. ctx is the session's; the writes are made under wctx, which outlives it.
 func (s *session) write(ctx, wctx context.Context) {
 	r := s.r
 	failed := false // a write failed after the session ended: the rest is dropped, not tried
 	for j := range s.jobs {
 		if failed && ctx.Err() != nil {
-			j.seg.Release()
+			j.release()
 			r.dropped.Inc()
 			atomic.AddInt64(&s.droppedTotal, 1)
 			continue
@@ -610,17 +683,21 @@ func (s *session) write(ctx, wctx context.Context) {
 			err = s.describe(pctx, *j.rung)
 		}
 		if err == nil && j.init != nil {
-			err = put(pctx, r.media, s.rec.Prefix+j.track+"/"+initName(j.initN), j.init)
+			err = put(pctx, r.media, s.rec.Prefix+j.folder+"/"+initName(j.initN), j.init)
 			if err == nil {
 				s.mu.Lock()
-				s.inits[j.track][j.initN] = true
+				s.inits[j.folder][j.initN] = true
 				s.mu.Unlock()
 			}
 		}
 		if err == nil {
-			err = r.media.Put(pctx, j.key, &partsReader{parts: j.seg.Parts}, int64(j.size))
+			var parts [][]byte
+			for _, seg := range j.segs {
+				parts = append(parts, seg.Parts...)
+			}
+			err = r.media.Put(pctx, j.key, &partsReader{parts: parts}, int64(j.size))
 		}
-		j.seg.Release()
+		j.release()
 		cancel()
 		if err != nil {
 			failed = true
@@ -637,6 +714,19 @@ func (s *session) write(ctx, wctx context.Context) {
 			r.event(wctx, s.rec, streams.EventRecordingStart, map[string]any{"recording_s3_key_prefix": s.rec.Prefix})
 		}
 	}
+}
+
+// describe adds a rung to meta.json, before its first object is stored, so that the
+// playlists list it also when a crash ends the recording. Called by the writer only, which
+// owns s.meta until the finishing reads it.
+func (s *session) describe(ctx context.Context, rung TrackMeta) error {
+	m := s.meta
+	m.Tracks = append(append([]TrackMeta(nil), m.Tracks...), rung)
+	if err := putMeta(ctx, s.r.media, s.rec.Prefix, m); err != nil {
+		return err
+	}
+	s.meta = m
+	return nil
 }
 
 // partsReader reads a segment's parts in order without joining them.

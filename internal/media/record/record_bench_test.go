@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,19 +22,21 @@ func (nullStore) Put(_ context.Context, _ string, r io.Reader, _ int64) error {
 }
 
 // BenchmarkRecordStreamMinute records one minute of a 30 fps, 3 Mbps stream with AAC per
-// iteration (packaging into fMP4 segments and handing them to a store that discards them):
-// the recorder's own CPU per stream-minute, without the storage's.
+// iteration, as packaged by the live output once before the loop (its muxing is the live
+// output's cost, not the recorder's): taking its segments, joining them into objects and
+// handing them to a store that discards them. The recorder's own CPU per stream-minute,
+// without the storage's.
 func BenchmarkRecordStreamMinute(b *testing.B) {
 	folder, err := storage.NewFolder(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
 	media := nullStore{folder}
-	rec := newTestRecorder(testConfig, &fakeRecordings{}, media)
-	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
-	v := streams.NewView("st-bench", streams.Channel{ID: "ch1", UserID: "u1"}, st)
+	tracks := stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac}
+	pk := newLivePackaging(b, tracks, liveWindow)
+	rec := newTestRecorder(testConfig, &fakeRecordings{}, media, &packagings{})
+	v := streams.NewView("st-bench", streams.Channel{ID: "ch1", UserID: "u1"}, stream.New(tracks))
 	// A minute of units: 3 Mbps of video in 30 frames a second, keyframes every 2 s at 8x.
-	var units []*stream.Unit
 	frame := 3_000_000 / 8 / 30
 	audio := time.Duration(0)
 	for i := range 30 * 60 {
@@ -44,26 +47,21 @@ func BenchmarkRecordStreamMinute(b *testing.B) {
 		} else {
 			u.Payload = [][]byte{append([]byte{0x41}, make([]byte, frame*5/6)...)}
 		}
-		units = append(units, u)
+		pk.write(u)
 		for ; audio < pts; audio += 1024 * time.Second / 48000 {
-			units = append(units, &stream.Unit{Kind: stream.Audio, PTS: audio, NTP: t0.Add(audio), Payload: [][]byte{make([]byte, 340)}})
+			pk.write(&stream.Unit{Kind: stream.Audio, PTS: audio, NTP: t0.Add(audio), Payload: [][]byte{make([]byte, 340)}})
 		}
 	}
+	pk.close()
 	var bytes int64
 	for b.Loop() {
-		s, err := rec.newSession(v, &recordings.Recording{ID: "st-bench", Prefix: "recordings/ch1/st-bench/"})
+		s, err := rec.newSession(v, &recordings.Recording{ID: "st-bench", Prefix: "recordings/ch1/st-bench/"}, pk, new(atomic.Int64))
 		if err != nil {
 			b.Fatal(err)
 		}
-		reports := make(chan streams.Report, 16)
 		done := make(chan struct{})
 		go func() { defer close(done); s.write(context.Background(), context.Background()) }()
-		for _, u := range units {
-			s.unit(u)
-			s.collect(context.Background(), reports, true)
-		}
-		s.mux.Close()
-		s.collect(context.Background(), reports, true)
+		s.collect(context.Background(), make(chan streams.Report, 16), true)
 		close(s.jobs)
 		<-done
 		bytes = int64(rec.writtenBytes())

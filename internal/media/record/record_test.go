@@ -15,6 +15,8 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
+	"github.com/livehouse/livehouse/internal/media/cues"
+	"github.com/livehouse/livehouse/internal/media/hls"
 	"github.com/livehouse/livehouse/internal/media/llhls"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/recordings"
@@ -81,12 +83,14 @@ func (f *fakeRecordings) RemoveChat(_ context.Context, id, messageID, senderID s
 	return nil
 }
 
-// publish writes seconds of 30 fps video (a keyframe every 2 s) and AAC to st; from
+// publish writes seconds of 30 fps video (a keyframe every 2 s) and AAC with write; from
 // switchAt seconds on (if > 0), with new parameter sets.
-func publish(st *stream.Stream, seconds, switchAt int) { publishRange(st, 0, seconds, switchAt) }
+func publish(write func(*stream.Unit), seconds, switchAt int) {
+	publishRange(write, 0, seconds, switchAt)
+}
 
 // publishRange writes the seconds [from, to) of what publish writes.
-func publishRange(st *stream.Stream, from, to, switchAt int) {
+func publishRange(write func(*stream.Unit), from, to, switchAt int) {
 	audio := time.Duration(from) * time.Second
 	for i := 30 * from; i < 30*to; i++ {
 		pts := time.Duration(i) * time.Second / 30
@@ -100,9 +104,9 @@ func publishRange(st *stream.Stream, from, to, switchAt int) {
 		} else {
 			u.Payload = [][]byte{{0x41, 0x9a, byte(i)}}
 		}
-		st.Write(u)
+		write(u)
 		for ; audio < pts; audio += 1024 * time.Second / 48000 {
-			st.Write(&stream.Unit{Kind: stream.Audio, PTS: audio, NTP: t0.Add(audio), Payload: [][]byte{make([]byte, 200)}})
+			write(&stream.Unit{Kind: stream.Audio, PTS: audio, NTP: t0.Add(audio), Payload: [][]byte{make([]byte, 200)}})
 		}
 	}
 }
@@ -130,21 +134,29 @@ func (f *fakeEvents) all() []streams.Report {
 	return slices.Clone(f.got)
 }
 
-// newTestRecorder returns a recorder whose events are collected.
-func newTestRecorder(cfg Config, recs Recordings, media storage.Store) *Recorder {
-	return New(cfg, recs, media, &fakeEvents{}, quiet())
+// newTestRecorder returns a recorder whose events are collected, recording the packaging
+// of pkgs.
+func newTestRecorder(cfg Config, recs Recordings, media storage.Store, pkgs Packager) *Recorder {
+	return New(cfg, recs, media, pkgs, &fakeEvents{}, quiet())
 }
 
-// record runs the recorder (its Run, and its output for one published session) and returns
-// its reports and events once the recording is finished.
-func record(t *testing.T, rec *Recorder, seconds, switchAt int, during func()) []streams.Report {
+// record runs the recorder (its Run, and its output for one session of channel ch1, whose
+// live packaging is a livePackaging) and returns its reports and events once the recording
+// is finished. It publishes seconds of media into the packaging, then calls during (if not
+// nil); the session then ends, and after the recorder's run has returned, so does the
+// packaging, as the packager's run ends it.
+func record(t *testing.T, cfg Config, recs Recordings, media storage.Store, seconds, switchAt int, during func(*Recorder, *livePackaging)) (*Recorder, []streams.Report) {
 	t.Helper()
+	tracks := stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac}
+	pk := newLivePackaging(t, tracks, liveWindow)
+	pkgs := &packagings{}
+	pkgs.set("ch1", pk)
+	rec := newTestRecorder(cfg, recs, media, pkgs)
 	evs := rec.events.(*fakeEvents)
 	runCtx, stop := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- rec.Run(runCtx) }()
-	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
-	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, st)
+	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, stream.New(tracks))
 	run := rec.Start(v)
 	if run == nil {
 		t.Fatal("Start returned no run")
@@ -154,17 +166,39 @@ func record(t *testing.T, rec *Recorder, seconds, switchAt int, during func()) [
 	reports := make(chan streams.Report, 64)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, reports) }()
-	publish(st, seconds, switchAt)
-	if during != nil {
-		during()
+	// The session lasts until the recorder has taken it on, or decided not to record it (its
+	// run returns): one that ends sooner is not what these tests are about.
+	var ranOut *error
+	for deadline := time.Now().Add(time.Minute); ranOut == nil; time.Sleep(2 * time.Millisecond) { // polling its state
+		select {
+		case err := <-done:
+			ranOut = &err
+			continue
+		default:
+		}
+		rec.mu.Lock()
+		taken := rec.live["ch1"] != nil
+		rec.mu.Unlock()
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the recorder neither took the session on nor declined it")
+		}
 	}
-	st.Close()
+	if ranOut != nil {
+		done <- *ranOut
+	}
+	publish(pk.write, seconds, switchAt)
+	if during != nil {
+		during(rec, pk)
+	}
+	cancel() // the session ends
 	for waiting := true; waiting; {
 		select {
 		case r := <-reports:
 			evs.add(r)
 		case err := <-done:
-			cancel() // the session has ended: its context ends, the recording is finished
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,13 +210,14 @@ func record(t *testing.T, rec *Recorder, seconds, switchAt int, during func()) [
 			t.Fatal("the recorder's run did not end")
 		}
 	}
-	stop() // Run waits for the finishing in progress
+	pk.close() // the packager ends the packaging after the session's end, in its own run
+	stop()     // Run waits for the finishing in progress
 	select {
 	case <-stopped:
 	case <-time.After(3 * time.Minute):
 		t.Fatal("the recording was not finished")
 	}
-	return evs.all()
+	return rec, evs.all()
 }
 
 func events(rs []streams.Report) []string {
@@ -216,8 +251,9 @@ func playlistSeconds(t *testing.T, body string) float64 {
 	return total
 }
 
-// testConfig queues a whole test session's units: the tests publish faster than real time.
-var testConfig = func() Config { c := DefaultConfig; c.Units, c.Queue = 1<<14, 64; return c }()
+// testConfig queues a whole test session's objects (the tests publish faster than real
+// time) and takes the segments more often than in production.
+var testConfig = func() Config { c := DefaultConfig; c.Queue, c.Poll = 64, 20*time.Millisecond; return c }()
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -228,8 +264,7 @@ func TestRecordsASession(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := &fakeRecordings{}
-	rec := newTestRecorder(testConfig, recs, media)
-	reps := record(t, rec, 30, 0, nil)
+	_, reps := record(t, testConfig, recs, media, 30, 0, nil)
 	if got := events(reps); len(got) != 2 || got[0] != streams.EventRecordingStart || got[1] != streams.EventRecordingEnd {
 		t.Fatalf("events = %v, want Recording Start, Recording End", got)
 	}
@@ -241,7 +276,7 @@ func TestRecordsASession(t *testing.T) {
 		}
 	}
 	video := read(t, media, prefix+"video1.m3u8")
-	for _, want := range []string{"#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-ENDLIST", `#EXT-X-MAP:URI="video1/init0.mp4"`, "#EXT-X-TARGETDURATION:4"} {
+	for _, want := range []string{"#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-ENDLIST", `#EXT-X-MAP:URI="video1/init0.mp4"`, "#EXT-X-TARGETDURATION:6"} {
 		if !strings.Contains(video, want) {
 			t.Errorf("video1.m3u8 lacks %q:\n%s", want, video)
 		}
@@ -256,25 +291,29 @@ func TestRecordsASession(t *testing.T) {
 	if secs := playlistSeconds(t, read(t, media, prefix+"audio2.m3u8")); secs < 29.5 || secs > 30.5 {
 		t.Errorf("audio2.m3u8 lists %.3f s, want about 30", secs)
 	}
-	// Every file a playlist names is stored.
+	// Every file a playlist names is stored: the live output's segments, three of 2 s in an
+	// object, one moof/mdat pair a part of 200 ms.
 	for _, line := range strings.Split(video, "\n") {
 		if strings.HasSuffix(line, ".m4s") {
-			if body := read(t, media, prefix+line); !strings.Contains(body[:12], "moof") {
+			body := read(t, media, prefix+line)
+			if !strings.Contains(body[:12], "moof") {
 				t.Errorf("%s does not start with a moof", line)
+			}
+			if n := strings.Count(body, "moof"); n < 25 || n > 35 {
+				t.Errorf("%s holds %d fragments, want the 30 parts of 6 s", line, n)
 			}
 		}
 	}
 	p := recs.ended["st-test"]
-	if p.Segments != 8 || p.Duration < 29900*time.Millisecond || p.Bytes == 0 || p.Dropped != 0 {
-		t.Errorf("progress = %+v, want 8 segments over 30 s", p)
+	if p.Segments != 5 || p.Duration < 29900*time.Millisecond || p.Bytes == 0 || p.Dropped != 0 {
+		t.Errorf("progress = %+v, want 5 segments over 30 s", p)
 	}
 }
 
 func TestNewParametersStartANewInit(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
-	rec := newTestRecorder(testConfig, &fakeRecordings{}, media)
-	record(t, rec, 20, 10, nil)
+	record(t, testConfig, &fakeRecordings{}, media, 20, 10, nil)
 	video := read(t, media, recordings.Prefix("ch1", "st-test")+"video1.m3u8")
 	if strings.Count(video, "#EXT-X-DISCONTINUITY\n") != 1 || !strings.Contains(video, `#EXT-X-MAP:URI="video1/init1.mp4"`) {
 		t.Errorf("want one discontinuity and a second init section:\n%s", video)
@@ -288,7 +327,7 @@ func TestChannelThatDoesNotRecord(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
 	recs := &fakeRecordings{off: true}
-	reps := record(t, newTestRecorder(testConfig, recs, media), 6, 0, nil)
+	_, reps := record(t, testConfig, recs, media, 6, 0, nil)
 	if len(reps) != 0 || len(recs.begun) != 0 {
 		t.Errorf("reports %v, begun %v; want none", events(reps), recs.begun)
 	}
@@ -317,12 +356,10 @@ func TestSlowStoreDropsSegments(t *testing.T) {
 	cfg := testConfig
 	cfg.Queue = 2
 	recs := &fakeRecordings{}
-	rec := newTestRecorder(cfg, recs, media)
-	// 40 s of media: 10 video and 10 audio segments. While the store takes none, the
-	// queue holds 2 and the writer 1; the publisher is never held up (Write never waits).
-	// The store is released once the recorder has dropped a segment: the recorder works
-	// through its queue at its own pace, which on a busy machine ends well after the publisher.
-	reps := record(t, rec, 40, 0, func() {
+	// 40 s of media: 7 video and 7 audio objects. While the store takes none, the queue
+	// holds 2 and the writer 1; the packaging is never held up (the recorder only reads it).
+	// The store is released once the recorder has dropped an object.
+	_, reps := record(t, cfg, recs, media, 40, 0, func(rec *Recorder, _ *livePackaging) {
 		deadline := time.Now().Add(2 * time.Minute)
 		for counted(rec.dropped) == 0 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
@@ -351,8 +388,7 @@ func TestSlowStoreDropsSegments(t *testing.T) {
 func TestFinishAfterACrash(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
-	rec := newTestRecorder(testConfig, &fakeRecordings{}, media)
-	record(t, rec, 12, 0, nil)
+	record(t, testConfig, &fakeRecordings{}, media, 18, 0, nil)
 	ctx := context.Background()
 	prefix := recordings.Prefix("ch1", "st-test")
 	want := read(t, media, prefix+"video1.m3u8")
@@ -400,42 +436,25 @@ func TestParseSegmentName(t *testing.T) {
 	}
 }
 
-// A stream action put at 10 s is in the recording's fragment covering 10 s, and the segments
-// after it (each starting with a keyframe) announce it again, so a seek lands on it.
+// A stream action put at 10 s is in the recording's object covering 10 s (the live output
+// wrote it into its fragments), and the objects after it (each starting with a keyframe)
+// announce it again, so a seek lands on it.
 func TestStreamActionsReplay(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
-	rec := newTestRecorder(testConfig, &fakeRecordings{}, media)
-	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
-	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, st)
-	r := &recordings.Recording{ID: "st-test", Prefix: recordings.Prefix("ch1", "st-test")}
-	s, err := rec.newSession(v, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reports := make(chan streams.Report, 16)
-	done := make(chan struct{})
-	go func() { defer close(done); s.write(context.Background(), context.Background()) }()
-	for i := range 30 * 20 {
-		pts := time.Duration(i) * time.Second / 30
-		if i == 30*10 {
-			s.cues.Put(Cue{ID: "act-1", Payload: []byte(`{"name":"notice","data":{"title":"Hello"}}`)})
-		}
-		u := &stream.Unit{Kind: stream.Video, PTS: pts, NTP: t0.Add(pts), Payload: [][]byte{{0x41, 0x9a, byte(i)}}}
-		if i%60 == 0 {
-			u.Key, u.Payload = true, [][]byte{sps1080, pps1080, {0x65, 0x88, byte(i)}}
-		}
-		s.unit(u)
-		s.collect(context.Background(), reports, false)
-	}
-	s.mux.Close()
-	s.collect(context.Background(), reports, true)
-	close(s.jobs)
-	<-done
-	objs, _ := media.List(context.Background(), r.Prefix+"video1/0", "", 100)
-	var with []int64 // start seconds of the segments that carry the action
+	prefix := recordings.Prefix("ch1", "st-test")
+	record(t, testConfig, &fakeRecordings{}, media, 0, 0, func(_ *Recorder, pk *livePackaging) {
+		publish(func(u *stream.Unit) {
+			if u.Kind == stream.Video && u.PTS == 10*time.Second {
+				pk.tl.Put(cues.Cue{ID: "act-1", Payload: []byte(`{"name":"notice","data":{"title":"Hello"}}`)})
+			}
+			pk.write(u)
+		}, 20, 0)
+	})
+	objs, _ := media.List(context.Background(), prefix+"video1/0", "", 100)
+	var with []int64 // start seconds of the objects that carry the action
 	for _, o := range objs {
-		seg, ok := parseSegment("video1", strings.TrimPrefix(o.Key, r.Prefix+"video1/"), o.Size)
+		seg, ok := parseSegment("video1", strings.TrimPrefix(o.Key, prefix+"video1/"), o.Size)
 		if !ok {
 			t.Fatalf("bad name %s", o.Key)
 		}
@@ -444,9 +463,9 @@ func TestStreamActionsReplay(t *testing.T) {
 			with = append(with, (seg.start-llhlsStart)/seg.scale)
 		}
 	}
-	// Segments of 4 s from 0: the one from 8 s holds 10 s; 12 and 16 announce it again.
-	if want := []int64{8, 12, 16}; !slices.Equal(with, want) {
-		t.Errorf("segments with the action start at %v s, want %v", with, want)
+	// Objects of 6 s from 0: the one from 6 s holds 10 s; 12 and 18 announce it again.
+	if want := []int64{6, 12, 18}; !slices.Equal(with, want) {
+		t.Errorf("objects with the action start at %v s, want %v", with, want)
 	}
 }
 
@@ -471,7 +490,7 @@ func TestDeadStoreEndsInTime(t *testing.T) {
 	cfg.PutTimeout = 200 * time.Millisecond
 	recs := &fakeRecordings{}
 	start := time.Now()
-	reps := record(t, newTestRecorder(cfg, recs, deadStore{folder}), 12, 0, nil)
+	_, reps := record(t, cfg, recs, deadStore{folder}, 12, 0, nil)
 	if took := time.Since(start); took > time.Minute {
 		t.Errorf("the recording took %v to end", took)
 	}
@@ -487,7 +506,7 @@ func TestOverQuota(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
 	recs := &fakeRecordings{full: true}
-	reps := record(t, newTestRecorder(testConfig, recs, media), 6, 0, nil)
+	_, reps := record(t, testConfig, recs, media, 6, 0, nil)
 	if got := events(reps); len(got) != 1 || got[0] != streams.EventRecordingFailure || !strings.Contains(reps[0].Detail, "quota") {
 		t.Errorf("reports = %+v, want one Recording Start Failure naming the quota", reps)
 	}
@@ -527,36 +546,52 @@ func counted(c interface{ Write(*dto.Metric) error }) float64 {
 }
 
 // TestChatReplay: the chat of a channel being recorded is kept with its recording at its
-// offset from the first frame; a deleted message and a banned user's lines are removed;
-// another channel's chat is not kept.
+// offset from the first frame (noted by the recorder's tap, so through a streams session);
+// a deleted message and a banned user's lines are removed; another channel's chat is not
+// kept.
 func TestChatReplay(t *testing.T) {
 	t.Parallel()
 	media, _ := storage.NewFolder(t.TempDir())
 	recs := &fakeRecordings{}
-	rec := newTestRecorder(testConfig, recs, media)
-	record(t, rec, 6, 0, func() {
-		// The recorder has taken the session on once its first frame is packaged.
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			rec.mu.Lock()
-			s := rec.live["ch1"]
-			rec.mu.Unlock()
-			if s != nil && s.firstFrame.Load() != 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the recording never began")
-			}
-			time.Sleep(5 * time.Millisecond)
+	pkg := hls.NewPackager(hls.DefaultConfig, quiet(), nil)
+	rec := newTestRecorder(testConfig, recs, media, hlsPackager{pkg})
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	ran := make(chan error, 1)
+	go func() { ran <- rec.Run(runCtx) }()
+	svc := streams.NewService(streams.Deps{Store: &sessionStore{open: map[string]string{}}, Log: quiet(), Outputs: []streams.Output{pkg, rec}})
+	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
+	enc, err := svc.Begin(context.Background(), &streams.Channel{ID: "ch1", UserID: "u1", Type: "BASIC"}, st, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishPaced(t, st, pkg, "ch1", 6)
+	// The recorder has taken the session on once its first frame has come.
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) { // polling its state
+		rec.mu.Lock()
+		s := rec.live["ch1"]
+		rec.mu.Unlock()
+		if s != nil && s.firstFrame.Load() != 0 {
+			break
 		}
-		for _, l := range []recordings.ChatLine{{MessageID: "m1", SenderID: "u1", Content: "one"}, {MessageID: "m2", SenderID: "u2", Content: "two"},
-			{MessageID: "m3", SenderID: "u3", Content: "three"}, {MessageID: "m4", SenderID: "u3", Content: "four"}} {
-			rec.PutChat("ch1", l)
+		if time.Now().After(deadline) {
+			t.Fatal("the recording never began")
 		}
-		rec.PutChat("ch2", recordings.ChatLine{MessageID: "x", SenderID: "u1", Content: "elsewhere"})
-		rec.RemoveChat("ch1", "m1", "")
-		rec.RemoveChat("ch1", "", "u3")
-	})
+	}
+	for _, l := range []recordings.ChatLine{{MessageID: "m1", SenderID: "u1", Content: "one"}, {MessageID: "m2", SenderID: "u2", Content: "two"},
+		{MessageID: "m3", SenderID: "u3", Content: "three"}, {MessageID: "m4", SenderID: "u3", Content: "four"}} {
+		rec.PutChat("ch1", l)
+	}
+	rec.PutChat("ch2", recordings.ChatLine{MessageID: "x", SenderID: "u1", Content: "elsewhere"})
+	rec.RemoveChat("ch1", "m1", "")
+	rec.RemoveChat("ch1", "", "u3")
+	enc.End("the streamer stopped")
+	stopRun()
+	select {
+	case <-ran:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("Run did not return")
+	}
 	recs.mu.Lock()
 	defer recs.mu.Unlock()
 	var got []string
@@ -568,5 +603,59 @@ func TestChatReplay(t *testing.T) {
 	}
 	if want := []string{"m2"}; !slices.Equal(got, want) {
 		t.Errorf("chat kept %v, want %v", got, want)
+	}
+	if p := recs.ended[enc.SessionID]; p.Segments == 0 {
+		t.Errorf("the session's recording: %+v, want its media", p)
+	}
+}
+
+// TestMissedSegmentsAreDropped: segments that left the live window before the recorder took
+// them (a recorder held up longer than the window) are counted as dropped; the recording
+// holds what the window still had.
+func TestMissedSegmentsAreDropped(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	recs := &fakeRecordings{}
+	tracks := stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac}
+	pk := newLivePackaging(t, tracks, 3) // a window of 3 segments
+	pkgs := &packagings{}
+	pkgs.set("ch1", pk)
+	cfg := testConfig
+	cfg.Poll = time.Hour // the recorder takes nothing until the session's end
+	rec := newTestRecorder(cfg, recs, media, pkgs)
+	runCtx, stop := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- rec.Run(runCtx) }()
+	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, stream.New(tracks))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rec.Start(v)(ctx, make(chan streams.Report, 16)) }()
+	// The recorder takes the session on before the media comes (as it does live).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) { // polling its state
+		rec.mu.Lock()
+		s := rec.live["ch1"]
+		rec.mu.Unlock()
+		if s != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the recording never began")
+		}
+	}
+	publish(pk.write, 20, 0)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	pk.close()
+	stop()
+	<-stopped
+	p := recs.ended["st-test"]
+	if p.Dropped == 0 {
+		t.Errorf("progress = %+v, want the missed segments counted", p)
+	}
+	video := read(t, media, recordings.Prefix("ch1", "st-test")+"video1.m3u8")
+	if secs := playlistSeconds(t, video); secs < 5.9 || secs > 6.1 {
+		t.Errorf("video lists %.3f s, want the window's 6:\n%s", secs, video)
 	}
 }

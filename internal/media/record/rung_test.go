@@ -18,6 +18,8 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
 
+	"github.com/livehouse/livehouse/internal/media/hls"
+	"github.com/livehouse/livehouse/internal/media/llhls"
 	"github.com/livehouse/livehouse/internal/media/stream"
 	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/streams"
@@ -86,6 +88,10 @@ func encode(t *testing.T, size string, seconds int, audio bool) encoded {
 	slices.SortStableFunc(e.units, func(a, b *stream.Unit) int { return int(a.PTS - b.PTS) })
 	for _, u := range e.units {
 		u.PTS = max(u.PTS, 0)
+		// Arrival times as a publisher in real time gives them: the test writes the clip
+		// far faster, and the packager dates its segments by them (a clock that runs away from
+		// the media would begin a discontinuity, which a rung follows by resyncing).
+		u.NTP = t0.Add(u.PTS)
 	}
 	if e.sps == nil {
 		t.Fatal("ffmpeg's clip has no H.264")
@@ -109,36 +115,35 @@ func TestRecordsTheLadder(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := &fakeRecordings{}
-	rec := newTestRecorder(DefaultConfig, recs, media)
+	tracks := stream.Tracks{H264: &stream.H264{SPS: src.sps, PPS: src.pps}, AAC: src.aac}
+	pk := newLivePackaging(t, tracks, hls.DefaultConfig.SegmentCount)
+	pkgs := &packagings{}
+	pkgs.set("ch1", pk)
+	cfg := DefaultConfig
+	cfg.Poll = 20 * time.Millisecond // the clip is written faster than real time: take it as it comes
+	rec := newTestRecorder(cfg, recs, media, pkgs)
 	runCtx, stop := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- rec.Run(runCtx) }()
-	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: src.sps, PPS: src.pps}, AAC: src.aac})
-	v := streams.NewView("st-ladder", streams.Channel{ID: "ch1", UserID: "u1", Type: "STANDARD"}, st)
+	v := streams.NewView("st-ladder", streams.Channel{ID: "ch1", UserID: "u1", Type: "STANDARD"}, stream.New(tracks))
 	run := rec.Start(v)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, make(chan streams.Report, 64)) }()
 
-	// The transcoder asks for the rung's recording on its keyframes until the recorder has
-	// begun the session's.
-	var g *Rung
-	deadline := time.Now().Add(time.Minute)
-	for g = rec.Rung("ch1", "360p"); g == nil; g = rec.Rung("ch1", "360p") {
-		if time.Now().After(deadline) {
-			t.Fatal("the recorder never took the rung")
-		}
-		time.Sleep(10 * time.Millisecond) // polling the recorder's state, not a stand-in for it
-	}
-	if again := rec.Rung("ch1", "360p"); again != nil {
-		t.Error("a second recording of the same rung")
-	}
+	// The transcoder's rung joins the packaging on its first keyframe, as hls.Rung makes its
+	// muxer; it writes each rung frame once the source has come that far. The live window (7
+	// segments of 2 s) holds the whole 12 s clip, written faster than real time.
+	var g *llhls.Muxer
 	ri := 0
 	for _, u := range src.units {
-		st.Write(u)
+		pk.write(u)
 		for ; u.Kind == stream.Video && ri < len(rung.units) && rung.units[ri].PTS <= u.PTS; ri++ {
-			g.WriteVideo(rung.units[ri].PTS.Nanoseconds()*90000/int64(time.Second), rung.units[ri].Payload)
+			if g == nil {
+				g = pk.addRung(t, "360p", rung.sps, rung.pps)
+			}
+			_ = g.WriteH264(rung.units[ri].PTS.Nanoseconds()*90000/int64(time.Second), time.Time{}, rung.units[ri].Payload)
 		}
 	}
 	// A crash now, with the session live: a restart finishes the recording from what is
@@ -155,7 +160,17 @@ func TestRecordsTheLadder(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no segment of the source and the rung stored")
+			var keys []string
+			for _, o := range objs {
+				keys = append(keys, o.Key)
+			}
+			segs := g.SegmentsAfter("video1", -1)
+			var msns []uint64
+			for _, seg := range segs {
+				msns = append(msns, seg.MSN)
+				seg.Release()
+			}
+			t.Fatalf("no segment of the source and the rung stored: %v; rung segments %v", keys, msns)
 		}
 	}
 	if _, err := (Store{Media: media}).Finish(ctx, prefix); err != nil {
@@ -165,7 +180,7 @@ func TestRecordsTheLadder(t *testing.T) {
 		t.Errorf("after a crash, the multivariant does not list the rung:\n%s", index)
 	}
 
-	st.Close()
+	cancel() // the session ends; then, in the packager's run, its packaging
 	select {
 	case err := <-done:
 		if err != nil {
@@ -174,7 +189,7 @@ func TestRecordsTheLadder(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the recorder's run did not end")
 	}
-	cancel()
+	pk.close()
 	stop()
 	<-stopped
 
@@ -200,7 +215,7 @@ func TestRecordsTheLadder(t *testing.T) {
 			t.Errorf("%s is not a complete VOD playlist:\n%s", tc.playlist, body)
 		}
 		if secs := playlistSeconds(t, body); secs < srcSecs-4.5 || secs > srcSecs+0.5 {
-			t.Errorf("%s lasts %.2f s, the source %.2f s", tc.playlist, secs, srcSecs)
+			t.Errorf("%s lasts %.2f s, the source %.2f s:\n%s", tc.playlist, secs, srcSecs, body)
 		}
 		// ffprobe decodes every frame of the variant.
 		out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",

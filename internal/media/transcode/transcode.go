@@ -51,36 +51,23 @@ type Packager interface {
 	AddRung(channelID, name string, audio *mpeg4audio.AudioSpecificConfig) (*hls.Rung, error)
 }
 
-// Recorder is what the transcoder needs of the recorder: the rung's video recorded beside
-// the source, when the session is being recorded (else Rung returns nil).
-type Recorder interface {
-	Rung(channelID, name string) RungRecording
-}
-
-// RungRecording takes a rung's access units (pts on the source's timeline, 90 kHz); it never
-// waits.
-type RungRecording interface {
-	WriteVideo(pts int64, au [][]byte)
-}
-
 // Transcoder is the stream output that runs the ladders.
 type Transcoder struct {
 	cfg Config
 	pkg Packager
-	rec Recorder // nil: rungs are not recorded
 	log *slog.Logger
 
 	restarts prometheus.Counter
 	running  atomic.Int64
 }
 
-// New returns a transcoder writing its rungs into pkg and, when rec is not nil, into the
-// session's recording; reg may be nil.
-func New(cfg Config, pkg Packager, rec Recorder, log *slog.Logger, reg prometheus.Registerer) *Transcoder {
+// New returns a transcoder writing its rungs into pkg (the recorder stores them from there);
+// reg may be nil.
+func New(cfg Config, pkg Packager, log *slog.Logger, reg prometheus.Registerer) *Transcoder {
 	if cfg.StallAfter <= 0 {
 		cfg.StallAfter = DefaultConfig.StallAfter
 	}
-	t := &Transcoder{cfg: cfg, pkg: pkg, rec: rec, log: log,
+	t := &Transcoder{cfg: cfg, pkg: pkg, log: log,
 		restarts: prometheus.NewCounter(prometheus.CounterOpts{Name: "livehouse_transcoder_restarts_total", Help: "ffmpeg transcoders restarted after a crash or a stall."}),
 	}
 	if reg != nil {
@@ -139,7 +126,7 @@ func (t *Transcoder) Start(v *streams.View) streams.Run {
 			return nil
 		}
 		s := &session{t: t, v: v, reports: reports, log: log, path: path, args: Args(t.cfg, rungs, sps.Height() > sps.Width()), rungs: rungs,
-			out: make([]*hls.Rung, len(rungs)), recs: make([]RungRecording, len(rungs)), ended: make(chan struct{})}
+			out: make([]*hls.Rung, len(rungs)), ended: make(chan struct{})}
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); defer safe.Recover(s.log, "transcode feed"); s.feed(r) }()
@@ -176,26 +163,9 @@ type session struct {
 
 	ended chan struct{} // closed when the source ends: ffmpeg then stops for good
 
-	mu   sync.Mutex
-	cur  *proc
-	out  []*hls.Rung     // the packager's rungs, made on the first run, kept across restarts
-	recs []RungRecording // the recording's, from the first keyframe the recorder takes
-}
-
-// recording returns rung i's recording, asking the recorder for it on keyframes until it has
-// one (the recorder may begin its recording after the ladder has started).
-func (s *session) recording(i int, key bool) RungRecording {
-	if s.t.rec == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.recs[i] == nil && key {
-		if g := s.t.rec.Rung(s.v.Channel.ID, s.rungs[i].Name); g != nil {
-			s.recs[i] = g
-		}
-	}
-	return s.recs[i]
+	mu  sync.Mutex
+	cur *proc
+	out []*hls.Rung // the packager's rungs, made on the first run, kept across restarts
 }
 
 func (s *session) current() *proc {
@@ -490,9 +460,6 @@ func (s *session) read(p *proc, i int, f io.Reader) error {
 		ticks := p.sourceTicks(pts)
 		if err := out.WriteVideo(ticks, au); err != nil && !errors.Is(err, hls.ErrNotLive) {
 			s.log.Warn("rendition write", "rendition", out.Name, "err", err)
-		}
-		if rec := s.recording(i, h264.IsRandomAccess(au)); rec != nil {
-			rec.WriteVideo(ticks, au)
 		}
 		return nil
 	})

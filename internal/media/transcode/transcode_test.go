@@ -209,12 +209,12 @@ func TestFFmpegKeepsTimestampsAndKeyframes(t *testing.T) {
 }
 
 func TestAvailable(t *testing.T) {
-	missing := New(Config{FFmpeg: filepath.Join(t.TempDir(), "ffmpeg")}, nil, nil, nil, nil)
+	missing := New(Config{FFmpeg: filepath.Join(t.TempDir(), "ffmpeg")}, nil, nil, nil)
 	if err := missing.Available(); err == nil || !strings.Contains(err.Error(), "transcode.ffmpeg") {
 		t.Errorf("Available() with no ffmpeg = %v, want an error naming the setting", err)
 	}
 	if _, err := exec.LookPath("ffmpeg"); err == nil {
-		if err := New(DefaultConfig, nil, nil, nil, nil).Available(); err != nil {
+		if err := New(DefaultConfig, nil, nil, nil).Available(); err != nil {
 			t.Errorf("Available() = %v with ffmpeg on PATH", err)
 		}
 	}
