@@ -41,17 +41,21 @@ func (f *Folder) Put(ctx context.Context, key string, r io.Reader, size int64) e
 		return fmt.Errorf("%w: %d bytes", ErrTooLarge, size)
 	}
 	dst := f.path(key)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return fmt.Errorf("storage: %w", err)
-	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(filepath.Dir(dst), ".put-"+hex.EncodeToString(rnd[:]))
 	file, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrNotExist) { // the object's folder is new (a recording's first file)
+		if err = os.MkdirAll(filepath.Dir(dst), 0o700); err == nil {
+			file, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	n, err := io.Copy(file, io.LimitReader(ctxReader{ctx, r}, size+1))
+	// A reader that can write itself (a recorded segment's parts, net.Buffers) writes each of
+	// its pieces straight into the file, with no copy through a buffer of io.Copy's.
+	n, err := io.Copy(&fileWriter{ctx: ctx, file: file, left: size}, r)
 	if err == nil && n != size {
 		err = fmt.Errorf("storage: %s: got %d bytes, want %d", key, n, size)
 	}
@@ -71,17 +75,24 @@ func (f *Folder) Put(ctx context.Context, key string, r io.Reader, size int64) e
 	return nil
 }
 
-// ctxReader stops a copy once ctx ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
+// fileWriter writes an object's bytes into its file: at most left bytes, and none once ctx
+// has ended.
+type fileWriter struct {
+	ctx  context.Context
+	file *os.File
+	left int64
 }
 
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
+func (w *fileWriter) Write(p []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	if int64(len(p)) > w.left {
+		return 0, errors.New("the reader holds more bytes than the size given")
+	}
+	n, err := w.file.Write(p)
+	w.left -= int64(n)
+	return n, err
 }
 
 // Get implements Store.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,58 +13,8 @@ import (
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/streams/streamstest"
 )
-
-// sessionStore is the streams store the hand-off test needs: sessions and their events.
-type sessionStore struct {
-	mu    sync.Mutex
-	open  map[string]string // session id to channel id, while open
-	ended []string
-}
-
-func (m *sessionStore) ChannelByStreamKeyHash(context.Context, string) (*streams.Channel, error) {
-	return nil, streams.ErrUnknownKey
-}
-func (m *sessionStore) OpenStreamSession(_ context.Context, id, channelID, _ string, _ time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, ch := range m.open {
-		if ch == channelID {
-			return streams.ErrAlreadyLive
-		}
-	}
-	m.open[id] = channelID
-	return nil
-}
-func (m *sessionStore) StartStreamSession(context.Context, string, time.Time) error { return nil }
-func (m *sessionStore) EndStreamSession(_ context.Context, id string, _ time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.open, id)
-	m.ended = append(m.ended, id)
-	return nil
-}
-func (m *sessionStore) AddStreamEvent(context.Context, *streams.Event) error  { return nil }
-func (m *sessionStore) SetIngestConfig(context.Context, string, string) error { return nil }
-func (m *sessionStore) EndOrphanedStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
-	return nil, nil
-}
-func (m *sessionStore) StreamEvents(context.Context, string) ([]streams.Event, error) {
-	return nil, nil
-}
-func (m *sessionStore) RenewNodeLease(context.Context, string, time.Time, time.Time) error {
-	return nil
-}
-func (m *sessionStore) DropNodeLease(context.Context, string) error { return nil }
-func (m *sessionStore) EndStaleStreamSessions(context.Context, string, time.Time) (map[string]streams.EndedSession, error) {
-	return nil, nil
-}
-func (m *sessionStore) HasOpenStreamSession(context.Context, string) (bool, error) {
-	return false, nil
-}
-func (m *sessionStore) NodeStreamSessions(context.Context, string) (map[string]bool, error) {
-	return nil, nil
-}
 
 // TestSessionEndsWhileTheRecordingIsFinished: the recorder finishes a recording after its
 // session (and after the packager has closed the session's muxers, in the packager's own
@@ -83,7 +32,7 @@ func TestSessionEndsWhileTheRecordingIsFinished(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- rec.Run(runCtx) }()
 
-	sessions := &sessionStore{open: map[string]string{}}
+	sessions := streamstest.New(streams.Channel{})
 	svc := streams.NewService(streams.Deps{Store: sessions, Log: quiet(), Outputs: []streams.Output{pkg, rec}})
 	ch := &streams.Channel{ID: "ch1", UserID: "u1", Type: "BASIC"}
 	tracks := stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac}
@@ -176,7 +125,7 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- rec.Run(runCtx) }()
 
-	sessions := &sessionStore{open: map[string]string{}}
+	sessions := streamstest.New(streams.Channel{})
 	// A grace period far longer than the test takes between the two encoders.
 	svc := streams.NewService(streams.Deps{Store: sessions, Log: quiet(), Outputs: []streams.Output{pkg, rec}, ReconnectGrace: 5 * time.Minute})
 	defer svc.Shutdown()

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -236,7 +237,7 @@ func (s Store) readMeta(ctx context.Context, prefix string) (Meta, error) {
 }
 
 func put(ctx context.Context, st storage.Store, key string, b []byte) error {
-	return st.Put(ctx, key, strings.NewReader(string(b)), int64(len(b)))
+	return st.Put(ctx, key, bytes.NewReader(b), int64(len(b)))
 }
 
 // gapTolerance: a segment starting this much (in seconds) after the previous one's end

@@ -19,13 +19,12 @@
 package record
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -695,7 +694,8 @@ func (s *session) write(ctx, wctx context.Context) {
 			for _, seg := range j.segs {
 				parts = append(parts, seg.Parts...)
 			}
-			err = r.media.Put(pctx, j.key, &partsReader{parts: parts}, int64(j.size))
+			bufs := net.Buffers(parts) // read in order without joining them, or written straight to a file
+			err = r.media.Put(pctx, j.key, &bufs, int64(j.size))
 		}
 		j.release()
 		cancel()
@@ -727,23 +727,4 @@ func (s *session) describe(ctx context.Context, rung TrackMeta) error {
 	}
 	s.meta = m
 	return nil
-}
-
-// partsReader reads a segment's parts in order without joining them.
-type partsReader struct {
-	parts [][]byte
-	cur   *bytes.Reader
-}
-
-func (p *partsReader) Read(b []byte) (int, error) {
-	for {
-		if p.cur != nil && p.cur.Len() > 0 {
-			return p.cur.Read(b)
-		}
-		if len(p.parts) == 0 {
-			return 0, io.EOF
-		}
-		p.cur = bytes.NewReader(p.parts[0])
-		p.parts = p.parts[1:]
-	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/livehouse/livehouse/internal/recordings"
 	"github.com/livehouse/livehouse/internal/storage"
 	"github.com/livehouse/livehouse/internal/streams"
+	"github.com/livehouse/livehouse/internal/streams/streamstest"
 )
 
 // Baseline SPSs (pic_order_cnt_type 2) from x264, as in llhls's tests.
@@ -559,7 +560,7 @@ func TestChatReplay(t *testing.T) {
 	defer stopRun()
 	ran := make(chan error, 1)
 	go func() { ran <- rec.Run(runCtx) }()
-	svc := streams.NewService(streams.Deps{Store: &sessionStore{open: map[string]string{}}, Log: quiet(), Outputs: []streams.Output{pkg, rec}})
+	svc := streams.NewService(streams.Deps{Store: streamstest.New(streams.Channel{}), Log: quiet(), Outputs: []streams.Output{pkg, rec}})
 	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
 	enc, err := svc.Begin(context.Background(), &streams.Channel{ID: "ch1", UserID: "u1", Type: "BASIC"}, st, func() {})
 	if err != nil {
