@@ -16,6 +16,25 @@ import (
 	"github.com/livehouse/livehouse/internal/streams/streamstest"
 )
 
+// runRecorder runs rec.Run until the returned stop is called (or the test ends); stop waits
+// for Run to return, at most 3 minutes, and returns its error.
+func runRecorder(t *testing.T, rec *Recorder) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- rec.Run(ctx) }()
+	t.Cleanup(cancel)
+	return func() error {
+		cancel()
+		select {
+		case err := <-ran:
+			return err
+		case <-time.After(3 * time.Minute):
+			return errors.New("Run did not return")
+		}
+	}
+}
+
 // TestSessionEndsWhileTheRecordingIsFinished: the recorder finishes a recording after its
 // session (and after the packager has closed the session's muxers, in the packager's own
 // run), so the session ends at once and the channel takes its next stream, even while the
@@ -27,10 +46,7 @@ func TestSessionEndsWhileTheRecordingIsFinished(t *testing.T) {
 	recs := &fakeRecordings{}
 	pkg := hls.NewPackager(hls.DefaultConfig, quiet(), nil)
 	rec := newTestRecorder(testConfig, recs, media, hlsPackager{pkg})
-	runCtx, stopRun := context.WithCancel(context.Background())
-	defer stopRun()
-	ran := make(chan error, 1)
-	go func() { ran <- rec.Run(runCtx) }()
+	stopRun := runRecorder(t, rec)
 
 	sessions := streamstest.New(streams.Channel{})
 	svc := streams.NewService(streams.Deps{Store: sessions, Log: quiet(), Outputs: []streams.Output{pkg, rec}})
@@ -73,14 +89,8 @@ func TestSessionEndsWhileTheRecordingIsFinished(t *testing.T) {
 	close(media.release)
 	enc2.End("the streamer stopped")
 
-	stopRun() // Run returns once both recordings are finished
-	select {
-	case err := <-ran:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(3 * time.Minute):
-		t.Fatal("Run did not return")
+	if err := stopRun(); err != nil { // Run returns once both recordings are finished
+		t.Fatal(err)
 	}
 	recs.mu.Lock()
 	defer recs.mu.Unlock()
@@ -120,10 +130,7 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 	recs := &fakeRecordings{}
 	pkg := hls.NewPackager(hls.DefaultConfig, quiet(), nil)
 	rec := newTestRecorder(testConfig, recs, media, hlsPackager{pkg})
-	runCtx, stopRun := context.WithCancel(context.Background())
-	defer stopRun()
-	ran := make(chan error, 1)
-	go func() { ran <- rec.Run(runCtx) }()
+	stopRun := runRecorder(t, rec)
 
 	sessions := streamstest.New(streams.Channel{})
 	// A grace period far longer than the test takes between the two encoders.
@@ -182,11 +189,8 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 	publish(third.Write, 4, 0)
 	enc3.Live.End("the streamer stopped")
 
-	stopRun()
-	select {
-	case <-ran:
-	case <-time.After(3 * time.Minute):
-		t.Fatal("Run did not return")
+	if err := stopRun(); err != nil {
+		t.Fatal(err)
 	}
 	recs.mu.Lock()
 	defer recs.mu.Unlock()

@@ -556,10 +556,7 @@ func TestChatReplay(t *testing.T) {
 	recs := &fakeRecordings{}
 	pkg := hls.NewPackager(hls.DefaultConfig, quiet(), nil)
 	rec := newTestRecorder(testConfig, recs, media, hlsPackager{pkg})
-	runCtx, stopRun := context.WithCancel(context.Background())
-	defer stopRun()
-	ran := make(chan error, 1)
-	go func() { ran <- rec.Run(runCtx) }()
+	stopRun := runRecorder(t, rec)
 	svc := streams.NewService(streams.Deps{Store: streamstest.New(streams.Channel{}), Log: quiet(), Outputs: []streams.Output{pkg, rec}})
 	st := stream.New(stream.Tracks{H264: &stream.H264{SPS: sps1080, PPS: pps1080}, AAC: aac})
 	enc, err := svc.Begin(context.Background(), &streams.Channel{ID: "ch1", UserID: "u1", Type: "BASIC"}, st, func() {})
@@ -587,11 +584,8 @@ func TestChatReplay(t *testing.T) {
 	rec.RemoveChat("ch1", "m1", "")
 	rec.RemoveChat("ch1", "", "u3")
 	enc.End("the streamer stopped")
-	stopRun()
-	select {
-	case <-ran:
-	case <-time.After(3 * time.Minute):
-		t.Fatal("Run did not return")
+	if err := stopRun(); err != nil {
+		t.Fatal(err)
 	}
 	recs.mu.Lock()
 	defer recs.mu.Unlock()
