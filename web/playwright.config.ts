@@ -21,12 +21,13 @@ export default defineConfig({
   // budget (streamBudget), and wait for media with mediaWait (e2e/helpers.ts).
   timeout: 120_000,
   expect: { timeout: 20_000 },
-  // Two spec files at a time against the one server: every test makes its own users and
-  // channels (uniqueName) and reads only those back (the directory by its own names or title
-  // words), and most of a spec's time is waiting on a real-time stream, not the CPU. A file's
-  // tests still run in order, in one worker.
+  // One spec file at a time. Two (every test makes its own users and channels and reads only
+  // those back, so they could) took 17 min instead of 16.4 beside the Go tests, and beside a
+  // second `make test` two of 47 failed (a live player stalled at 0 s; a VOD cue 8.7 s off the
+  // live player's clock): four Chromiums and their ffmpeg publishers on 2 cores. E2E_WORKERS
+  // sets more on a bigger machine.
   fullyParallel: false,
-  workers: 2,
+  workers: Number(process.env.E2E_WORKERS ?? 1),
   retries: 0,
   reporter: [['list']],
   // One folder per run (Playwright empties it at the start): runs side by side keep their
