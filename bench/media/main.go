@@ -38,6 +38,7 @@ var (
 	recordF  = flag.String("record-streams", "10,50", "concurrent streams for the record scenario (each measured with recording off, then on, -record-runs times)")
 	recRuns  = flag.Int("record-runs", 3, "record: off/on pairs per stream count, interleaved (off, on, off, on …); the medians are compared")
 	recFor   = flag.Duration("record-duration", 40*time.Second, "record: how long each off or on measurement runs")
+	recWarm  = flag.Duration("record-warmup", 10*time.Second, "record: how long the streams run before each measurement starts (the publishers' start-up bursts left out)")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
 	lateFor  = flag.Duration("late", 20*time.Second, "after each cpu measurement, how long every stream is followed with blocking reloads to count the parts late (0: not)")
@@ -358,7 +359,7 @@ func recordingCost(n int) error {
 			if recording {
 				label = "on"
 			}
-			fig, err := measureCPU(n, "rtmp", cpuOptions{d: *recFor, profile: fmt.Sprintf("record-%s-%d-run%d", label, n, run+1)}, "LIVEHOUSE_RECORDING="+strconv.FormatBool(recording))
+			fig, err := measureCPU(n, "rtmp", cpuOptions{d: *recFor, warm: *recWarm, profile: fmt.Sprintf("record-%s-%d-run%d", label, n, run+1)}, "LIVEHOUSE_RECORDING="+strconv.FormatBool(recording))
 			if err != nil {
 				return fmt.Errorf("recording %s, run %d: %w", label, run+1, err)
 			}
@@ -372,9 +373,15 @@ func recordingCost(n int) error {
 			}
 		}
 	}
+	// Each on run against the off run just before it: the pairs share the machine's load of
+	// the moment, so their ratios spread less than either half's own runs.
+	ratios := make([]float64, len(on))
+	for i := range on {
+		ratios[i] = on[i]/off[i] - 1
+	}
 	mOff, mOn, mW := harness.Percentile(off, 0.5), harness.Percentile(on, 0.5), harness.Percentile(written, 0.5)
-	fmt.Printf("recording cost with %d streams (medians of %d interleaved runs of %v each): %.3f CPU-s per stream-minute off, %.3f on (%+.1f%%; goal ≤ +5%%); %.0f bytes written per stream-second (%.1f MB per stream-minute)\n",
-		n, len(off), *recFor, mOff, mOn, 100*(mOn/mOff-1), mW, mW*60/1e6)
+	fmt.Printf("recording cost with %d streams (%d interleaved pairs of %v each): medians %.3f CPU-s per stream-minute off, %.3f on (%+.1f%%); median of the pairs' ratios %+.1f%% (goal ≤ +5%%); %.0f bytes written per stream-second (%.1f MB per stream-minute)\n",
+		n, len(off), *recFor, mOff, mOn, 100*(mOn/mOff-1), 100*harness.Percentile(ratios, 0.5), mW, mW*60/1e6)
 	return nil
 }
 
@@ -394,6 +401,7 @@ func cpuPerStream(n int, ingest string, extra ...string) (cpuFigures, error) {
 // cpuOptions shapes one cpu measurement.
 type cpuOptions struct {
 	d       time.Duration // measured
+	warm    time.Duration // run before the measurement starts
 	late    time.Duration // then the parts-late follow-up (0: none)
 	profile string        // the profiles' names, when -profiles is set: cpu-NAME.pprof, heap-NAME.pprof
 }
@@ -446,6 +454,7 @@ func measureCPU(n int, ingest string, o cpuOptions, extra ...string) (cpuFigures
 			return fig, err
 		}
 	}
+	time.Sleep(o.warm)
 	made0, late0, slow0, counted := serverParts(s)
 	rec0, _ := harness.Metric(s.Base, "livehouse_recording_bytes_total")
 	cpu0, t0 := s.CPUSeconds(), time.Now()

@@ -80,7 +80,7 @@ func transcodeCPU() error {
 		return err
 	}
 	rungs := transcode.Plan(1920, 1080)
-	full, err := ffmpegCPU(sample, transcode.Args(transcode.DefaultConfig, rungs, false), len(rungs))
+	full, err := ffmpegCPU(sample, transcode.Args(transcode.DefaultConfig, rungs, false, 30), len(rungs))
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func transcodeCPU() error {
 	fmt.Printf("  full ladder 720p+480p+360p+160p: %.1f CPU-s per stream-minute (%.2f cores)\n", perMinute(full), full/float64(*ladderSeconds))
 	fmt.Printf("  decoding the 1080p source alone: %.1f CPU-s per stream-minute (in every figure)\n", perMinute(decode))
 	for _, r := range rungs {
-		cpu, err := ffmpegCPU(sample, transcode.Args(transcode.DefaultConfig, []transcode.Rung{r}, false), 1)
+		cpu, err := ffmpegCPU(sample, transcode.Args(transcode.DefaultConfig, []transcode.Rung{r}, false, 30), 1)
 		if err != nil {
 			return err
 		}

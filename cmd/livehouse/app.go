@@ -158,7 +158,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, reg prome
 	if reg != nil {
 		a.thumbs.Register(reg)
 	}
-	// Outputs in any order: the transcoder's rungs join the source's packaging once the
+	// The packager first: the recorder takes the session's packaging in its Start (outputs
+	// start in this order). The transcoder's rungs join the source's packaging once the
 	// packager reports it packaged (streams.View.Packaged).
 	a.streams = streams.NewService(streams.Deps{Store: a.store, Box: box, Log: log, Health: a.health,
 		Outputs:        []streams.Output{a.packager, a.transcoder, a.recorder, a.thumbs},

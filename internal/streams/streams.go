@@ -239,7 +239,7 @@ type Deps struct {
 	Log     *slog.Logger
 	Now     func() time.Time // nil: time.Now
 	Health  *Health          // measures every live session; nil: not measured
-	Outputs []Output         // in any order: each waits for what it needs (View.Packaged)
+	Outputs []Output         // started in this order, before any runs; a run waits for what it needs (View.Packaged)
 	// ReconnectGrace is how long a session whose encoder disconnected waits for it to come
 	// back on the same key (the same session goes on); 0 ends the session at once.
 	ReconnectGrace time.Duration

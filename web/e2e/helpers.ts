@@ -19,6 +19,13 @@ export const windowWait = { timeout: 90_000 };
 // outlasts any passing run of the test (test.setTimeout(streamBudget)).
 export const streamBudget = 300_000;
 
+// chatConnected waits until the page's chat socket is open (the panel says so with
+// aria-busy="false"). Waiting for "connecting…" to be gone is not enough: a page still
+// loading shows no chat panel at all, and a message sent before the socket opens is refused.
+export async function chatConnected(page: Page, options = mediaWait) {
+  await expect(page.getByRole('region', { name: 'Chat' })).toHaveAttribute('aria-busy', 'false', options);
+}
+
 // uniqueName makes a username (≤ 20 characters) no other run has used.
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36).slice(-5)}${Math.floor(Math.random() * 1e4)}`.slice(0, 20);

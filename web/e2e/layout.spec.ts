@@ -1,5 +1,5 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { signUpVerified, uniqueName } from './helpers';
+import { chatConnected, signUpVerified, uniqueName } from './helpers';
 
 // The channel page as a viewer judges it, at a desktop and a phone size: chat beside the
 // player from 990 px, below it on narrow screens, and nothing but the viewer scrolls the page.
@@ -38,7 +38,7 @@ for (const viewport of viewports) {
       const owner = uniqueName('lay');
       await signUpVerified(page, owner);
       await page.goto(`/${owner}`);
-      await expect(page.getByText('connecting…')).toHaveCount(0);
+      await chatConnected(page);
       const lines = 45;
       for (let i = 1; i <= lines; i++) await say(page, `line ${i}`, i);
 
@@ -121,8 +121,8 @@ for (const viewport of viewports) {
       const pill = page.getByText('Moderating', { exact: true });
       await expect.poll(async () => (await pillTimes()).shown !== undefined).toBe(true);
       await fan.goto(`/${owner}`);
-      await expect(page.getByText('connecting…')).toHaveCount(0);
-      await expect(fan.getByText('connecting…')).toHaveCount(0);
+      await chatConnected(page);
+      await chatConnected(fan);
 
       // Send with the button; every line carries its time.
       await fan.getByLabel('Chat message').fill('hello with the button');

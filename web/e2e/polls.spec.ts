@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { goLive, mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
+import { chatConnected, goLive, mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 // Polls are tallied by the server and reach every viewer over the chat room: a streamer
 // starts one in /manager, two signed-in browsers vote, a third (signed out) sees the same
@@ -29,7 +29,7 @@ test('a streamer runs a poll; two browsers vote and a third sees the same tally 
     for (const p of [...voters, anon]) {
       await p.goto(`/${streamer}`);
       await expect(p.getByTestId('chat-list')).toBeVisible(mediaWait); // chat, which carries the poll's events
-      await expect(p.getByText('connecting…')).toHaveCount(0);
+      await chatConnected(p);
     }
 
     // The streamer starts a poll from the stream manager.
@@ -92,9 +92,7 @@ test('followers-only chat and slow mode refuse with the chat protocol errors; th
   expect(forged.status()).toBe(403);
 
   await viewer.goto(`/${owner}`);
-  // The composer first (a page still loading has no "connecting…" either), then the socket.
-  await expect(viewer.getByLabel('Chat message')).toBeVisible();
-  await expect(viewer.getByText('connecting…')).toHaveCount(0);
+  await chatConnected(viewer);
   const composer = viewer.getByLabel('Chat message');
   await composer.fill('let me in');
   await composer.press('Enter');
@@ -114,8 +112,7 @@ test('followers-only chat and slow mode refuse with the chat protocol errors; th
 
   // The owner is exempt from both.
   await page.goto(`/${owner}`);
-  await expect(page.getByLabel('Chat message')).toBeVisible();
-  await expect(page.getByText('connecting…')).toHaveCount(0);
+  await chatConnected(page);
   const own = page.getByLabel('Chat message');
   for (const text of ['owner one', 'owner two']) {
     await own.fill(text);

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { goLive, mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
+import { chatConnected, goLive, mediaWait, signUpVerified, streamBudget, uniqueName } from './helpers';
 
 // A 40 s session is recorded; once it ends it is listed under the offline channel's player and
 // in its Videos tab, plays in hls.js from the VOD playlist, seeks and plays on from there; a
@@ -23,7 +23,7 @@ test('a recorded stream is listed after it ends, plays and seeks', async ({ page
     const sent = await page.request.post('/api/me/stream-actions', { data: { name: 'notice', data: { title: 'Recorded notice', message: 'Seen again in the recording', duration: 10 } } });
     expect(sent.status()).toBe(201);
     // A chat line while live: it replays with the recording, at its moment.
-    await expect(page.getByText('connecting…')).toHaveCount(0, mediaWait);
+    await chatConnected(page);
     const composer = page.getByLabel('Chat message');
     await composer.fill('said while live');
     await composer.press('Enter');

@@ -1,6 +1,6 @@
-// Package cues is the timeline of a stream's timed metadata (stream actions): one piece shared
-// by the live output (internal/media/hls) and the recorder (internal/media/record), so that a
-// cue is written into live parts and recorded segments alike.
+// Package cues is the timeline of a stream's timed metadata (stream actions), as the live
+// output (internal/media/hls) writes it into its parts; the recorder stores those parts'
+// segments, so a recording carries the same cues.
 //
 // Each cue is written into the fMP4 output as an emsg v1 box carrying an ID3v2.4 TXXX frame —
 // the AOM convention that hls.js turns into cues on a "metadata" text track, fired when the
@@ -60,12 +60,9 @@ func (c *stamped) end() (int64, bool) {
 // Timeline holds one stream's cues. Put may be called from any goroutine; Stamp comes from the
 // goroutine that writes the video frames, Announcements from the muxer it feeds.
 type Timeline struct {
-	// Keep, when above zero, is how far back (90 kHz ticks) cues are kept besides the one in
-	// force: a live window forgets what no playlist or part can refer to any more. Zero keeps
-	// every cue (a recording), up to Max.
+	// Keep is how far back (90 kHz ticks) cues are kept besides the one in force: the live
+	// window forgets what no playlist or part can refer to any more. Zero: DefaultKeep.
 	Keep int64
-	// Max bounds the cues kept when Keep is zero; 0: DefaultMax.
-	Max int
 
 	maxPTS int64       // latest video PTS stamped, fMP4 timeline; the writer's own
 	busy   atomic.Bool // cues are pending or more than one is kept: Stamp has work under mu
@@ -76,8 +73,8 @@ type Timeline struct {
 	seq     uint32
 }
 
-// DefaultMax bounds a recording's cues: 5 a second for 8 hours.
-const DefaultMax = 5 * 3600 * 8
+// DefaultKeep is a minute of cues.
+const DefaultKeep = 60 * clock
 
 // maxPending bounds the cues waiting for the next video frame (a stream that sends no video
 // for a while); more are dropped.
@@ -107,27 +104,20 @@ func (t *Timeline) Stamp(pts int64, ntp time.Time) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	limit := t.Max
-	if limit <= 0 {
-		limit = DefaultMax
-	}
 	for _, c := range t.pending {
-		if t.Keep <= 0 && len(t.cues) >= limit {
-			break
-		}
 		t.seq++
 		t.cues = append(t.cues, &stamped{Cue: c, seq: t.seq, pts: t.maxPTS, at: ntp})
 	}
 	t.pending = t.pending[:0]
-	if t.Keep > 0 {
-		// Forget what is out of the window, but keep the cue in force.
-		for len(t.cues) > 1 && t.cues[1].pts < t.maxPTS-t.Keep {
-			t.cues = t.cues[1:]
-		}
-		t.busy.Store(len(t.cues) > 1)
-	} else {
-		t.busy.Store(false)
+	keep := t.Keep
+	if keep <= 0 {
+		keep = DefaultKeep
 	}
+	// Forget what is out of the window, but keep the cue in force.
+	for len(t.cues) > 1 && t.cues[1].pts < t.maxPTS-keep {
+		t.cues = t.cues[1:]
+	}
+	t.busy.Store(len(t.cues) > 1)
 }
 
 // Announcements are the emsg boxes for a fragment whose video covers [d0, d1) on the fMP4

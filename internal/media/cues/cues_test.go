@@ -8,8 +8,7 @@ import (
 	"github.com/livehouse/livehouse/internal/media/llhls"
 )
 
-// A live window forgets cues older than Keep (but the one in force); a recording's timeline
-// keeps them all, up to Max.
+// The window forgets cues older than Keep (but the one in force); no Keep is DefaultKeep.
 func TestKeep(t *testing.T) {
 	start := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -17,9 +16,9 @@ func TestKeep(t *testing.T) {
 		tl   *Timeline
 		want int
 	}{
-		{"live window", &Timeline{Keep: 60 * clock}, 4}, // 180 s (in force at 210 s), 210, 240, 270
-		{"recording", &Timeline{}, 10},
-		{"recording with a bound", &Timeline{Max: 4}, 4},
+		{"a minute", &Timeline{Keep: 60 * clock}, 4}, // 180 s (in force at 210 s), 210, 240, 270
+		{"two minutes", &Timeline{Keep: 120 * clock}, 6},
+		{"the default", &Timeline{}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for i := range 10 {

@@ -186,9 +186,10 @@ func TestReconnectContinuesTheRecording(t *testing.T) {
 	if enc3.SessionID == enc.SessionID {
 		t.Fatal("a go-live after the session ended continued it")
 	}
-	// Paced like the others: its units are packaged before it ends (written all at once and
-	// ended at once, its recording came out empty in one run of ten: not looked into yet).
-	publishPaced(t, third, pkg, ch.ID, 4)
+	// Written all at once and ended at once: the session can be over, and its packaging
+	// closed, before the recorder's run starts (the recorder used to look the packaging up
+	// there, found none, and recorded nothing: a third of runs on a busy machine).
+	publish(third.Write, 4, 0)
 	enc3.Live.End("the streamer stopped")
 
 	if err := stopRun(); err != nil {

@@ -303,10 +303,18 @@ func (r *Recorder) event(ctx context.Context, rec *recordings.Recording, name st
 func (r *Recorder) writtenBytes() int64 { return r.bytes.Load() }
 
 // Start implements streams.Output. The recorder reads no unit: what it stores is the live
-// packaging's. Its tap only notes when the first video frame came (chat replay offsets start
-// there); whether the channel records is asked in Run.
+// packaging's, which the packager opened in its own Start, just before (outputs start in
+// order, before any run). It is taken here, not in the run: a short session can have ended,
+// and its packaging closed, before the run asks — or the channel's next session opened
+// another. Its tap only notes when the first video frame came (chat replay offsets start
+// there); whether the channel records is asked in the run.
 func (r *Recorder) Start(v *streams.View) streams.Run {
 	if v.Tracks.H264 == nil {
+		return nil
+	}
+	pk, ok := r.pkg.Packaging(v.Channel.ID)
+	if !ok {
+		r.log.Warn("recording: the session is not packaged here", "session", v.SessionID)
 		return nil
 	}
 	first := new(atomic.Int64)
@@ -317,19 +325,11 @@ func (r *Recorder) Start(v *streams.View) streams.Run {
 		return streams.Report{}
 	})
 	return func(ctx context.Context, reports chan<- streams.Report) error {
-		return r.run(ctx, v, first, reports)
+		return r.run(ctx, v, pk, first, reports)
 	}
 }
 
-func (r *Recorder) run(ctx context.Context, v *streams.View, first *atomic.Int64, reports chan<- streams.Report) error {
-	// The packager opened the session's packaging in its Start, which came before any run.
-	// Not v.Packaged: that is marked by the session's goroutine after the units queued before
-	// it, and a short session could end first.
-	pk, ok := r.pkg.Packaging(v.Channel.ID)
-	if !ok {
-		r.log.Warn("recording: the session is not packaged here", "session", v.SessionID)
-		return nil
-	}
+func (r *Recorder) run(ctx context.Context, v *streams.View, pk Packaging, first *atomic.Int64, reports chan<- streams.Report) error {
 	// Asked also when the session has ended meanwhile (a short one): its media is in the
 	// packaging until the recorder has taken it.
 	askCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -107,11 +107,8 @@ func (t *Thumbnailer) Start(v *streams.View) streams.Run {
 		if err != nil || len(frame) > maxInput {
 			return streams.Report{}
 		}
-		select {
-		case work <- frame:
-			next = now.Add(t.cfg.Every)
-		default: // taken since the look above: never the case with one sender
-		}
+		work <- frame // never waits: the look above found room, and this tap is the only sender
+		next = now.Add(t.cfg.Every)
 		return streams.Report{}
 	})
 	return func(ctx context.Context, _ chan<- streams.Report) error {

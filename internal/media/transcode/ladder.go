@@ -49,7 +49,9 @@ const (
 // input's timestamps and a keyframe exactly on every source keyframe (-force_key_frames
 // source, no other keyframes, no B-frames, closed GOPs), so that every rung can be cut into
 // segments at the same media times as the source. portrait marks a source taller than wide.
-func Args(c Config, rungs []Rung, portrait bool) []string {
+// fps is the source's nominal frame rate (NominalFPS): the encoders' rate for the stream's
+// headers and level, the frames' own times being kept whatever it is.
+func Args(c Config, rungs []Rung, portrait bool, fps float64) []string {
 	args := []string{"-hide_banner", "-loglevel", "warning", "-nostats"}
 	if c.Encoder == EncoderVAAPI {
 		args = append(args, "-vaapi_device", c.device())
@@ -93,11 +95,23 @@ func Args(c Config, rungs []Rung, portrait bool) []string {
 		args = append(args, c.videoCodec(r)...)
 		args = append(args,
 			"-bf", "0", "-force_key_frames", "source",
-			"-fps_mode", "passthrough", "-enc_time_base:v", "-1",
+			"-r", strconv.FormatFloat(fps, 'f', -1, 64), "-fps_mode", "passthrough", "-enc_time_base:v", "-1",
 			"-f", "mpegts", "-mpegts_copyts", "1", "-flush_packets", "1",
 			fmt.Sprintf("pipe:%d", 3+i))
 	}
 	return args
+}
+
+// NominalFPS is the frame rate to give the encoders for a source whose SPS says fps (0: it
+// does not say). Without one, ffmpeg takes a rate from the MPEG-TS time base when it cannot
+// guess one from the first frames (a WebRTC source's uneven ones, on a busy machine): x264
+// then writes 90000 frames a second into the rung's headers and picks level 6.2, which
+// players read from CODECS and FRAME-RATE. A camera's 30 is the default.
+func NominalFPS(fps float64) float64 {
+	if fps <= 0 || fps > 120 {
+		return 30
+	}
+	return fps
 }
 
 func (c Config) device() string {

@@ -125,7 +125,7 @@ func (t *Transcoder) Start(v *streams.View) streams.Run {
 			log.Warn("transcoding: the stream is not packaged here", "err", err)
 			return nil
 		}
-		s := &session{t: t, v: v, reports: reports, log: log, path: path, args: Args(t.cfg, rungs, sps.Height() > sps.Width()), rungs: rungs,
+		s := &session{t: t, v: v, reports: reports, log: log, path: path, args: Args(t.cfg, rungs, sps.Height() > sps.Width(), NominalFPS(sps.FPS())), rungs: rungs,
 			out: make([]*hls.Rung, len(rungs)), ended: make(chan struct{})}
 		var wg sync.WaitGroup
 		wg.Add(2)

@@ -60,7 +60,7 @@ func TestArgsEncoders(t *testing.T) {
 		{EncoderQSV, []string{"-c:v h264_qsv", "format=nv12[v1]"}},
 		{EncoderVAAPI, []string{"-vaapi_device /dev/dri/renderD128", "format=nv12,hwupload[v2]", "-c:v h264_vaapi"}},
 	} {
-		line := strings.Join(Args(Config{FFmpeg: "ffmpeg", Encoder: tt.encoder}, rungs, false), " ")
+		line := strings.Join(Args(Config{FFmpeg: "ffmpeg", Encoder: tt.encoder}, rungs, false, 30), " ")
 		for _, w := range append(tt.want, "-force_key_frames source", "-copyts", "pipe:3", "pipe:5", "-bf 0") {
 			if !strings.Contains(line, w) {
 				t.Errorf("%s: the command line lacks %q:\n%s", tt.encoder, w, line)
@@ -70,8 +70,21 @@ func TestArgsEncoders(t *testing.T) {
 			t.Errorf("%s: more outputs than rungs:\n%s", tt.encoder, line)
 		}
 	}
-	if line := strings.Join(Args(DefaultConfig, Plan(1080, 1920), true), " "); !strings.Contains(line, "scale=720:-2") {
+	if line := strings.Join(Args(DefaultConfig, Plan(1080, 1920), true, 30), " "); !strings.Contains(line, "scale=720:-2") {
 		t.Errorf("portrait source: %s", line)
+	}
+}
+
+// TestNominalFPS: a source's own rate when its SPS gives a plausible one, a camera's 30
+// otherwise (never the MPEG-TS clock's 90000 that ffmpeg would take).
+func TestNominalFPS(t *testing.T) {
+	for _, tt := range []struct{ in, want float64 }{{0, 30}, {-1, 30}, {90000, 30}, {121, 30}, {25, 25}, {59.94, 59.94}, {120, 120}} {
+		if got := NominalFPS(tt.in); got != tt.want {
+			t.Errorf("NominalFPS(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	if line := strings.Join(Args(DefaultConfig, Plan(1280, 720), false, 59.94), " "); !strings.Contains(line, "-r 59.94 -fps_mode passthrough") {
+		t.Errorf("the rate given is not the encoders': %s", line)
 	}
 }
 
@@ -105,7 +118,8 @@ func TestTail(t *testing.T) {
 // TestFFmpegKeepsTimestampsAndKeyframes runs the real ffmpeg on the ladder's command line with
 // a source that has B-frames and a keyframe every 10 frames: every rung must come back with
 // the source's presentation times, frame for frame, keyframes exactly on the source's, and at
-// its height; the lowest with AAC.
+// its height; the lowest with AAC. The encoders' rate is the one given (25 here, against the
+// source's 30): it goes into the rungs' headers and nothing else, the frames keep their times.
 func TestFFmpegKeepsTimestampsAndKeyframes(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg is not installed")
@@ -121,6 +135,7 @@ func TestFFmpegKeepsTimestampsAndKeyframes(t *testing.T) {
 		pts  []int64
 		keys []int64
 		size [2]int
+		fps  float64 // the SPS's
 		aac  bool
 	}
 	read := func(r *bufio.Reader) (frames, error) {
@@ -139,7 +154,7 @@ func TestFFmpegKeepsTimestampsAndKeyframes(t *testing.T) {
 						for _, n := range au {
 							var sps h264.SPS
 							if h264.NALUType(n[0]&0x1f) == h264.NALUTypeSPS && sps.Unmarshal(n) == nil {
-								f.size = [2]int{sps.Width(), sps.Height()}
+								f.size, f.fps = [2]int{sps.Width(), sps.Height()}, sps.FPS()
 							}
 						}
 					}
@@ -160,7 +175,7 @@ func TestFFmpegKeepsTimestampsAndKeyframes(t *testing.T) {
 	}
 
 	rungs := []Rung{{Name: "180p", Height: 180, VideoBitrate: 300_000}, {Name: "160p", Height: 160, VideoBitrate: 200_000, AudioBitrate: 48_000}}
-	cmd := exec.Command("ffmpeg", Args(DefaultConfig, rungs, false)...)
+	cmd := exec.Command("ffmpeg", Args(DefaultConfig, rungs, false, 25)...)
 	cmd.Stdin = bytes.NewReader(src)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -201,6 +216,9 @@ func TestFFmpegKeepsTimestampsAndKeyframes(t *testing.T) {
 		}
 		if wantSize := [2]int{(426*r.Height/240 + 1) &^ 1, r.Height}; got[i].size != wantSize {
 			t.Errorf("%s: picture %v, want %v", r.Name, got[i].size, wantSize)
+		}
+		if got[i].fps != 25 {
+			t.Errorf("%s: the SPS says %v frames a second, want the 25 given", r.Name, got[i].fps)
 		}
 		if got[i].aac != (r.AudioBitrate > 0) {
 			t.Errorf("%s: AAC track %v", r.Name, got[i].aac)

@@ -22,7 +22,10 @@ vi.mock('amazon-ivs-chat-messaging', () => {
       return () => undefined;
     }
     connect() {
-      void this.opts.tokenProvider().then((t) => {
+      // A test can hold the connection open by stubbing __holdConnect with a promise.
+      const hold = (globalThis as { __holdConnect?: Promise<void> }).__holdConnect ?? Promise.resolve();
+      void this.opts.tokenProvider().then(async (t) => {
+        await hold;
         this.token = t.token;
         this.listeners.connect?.();
       });
@@ -158,4 +161,28 @@ it('keeps the list at its end only while the viewer is there, offers a jump othe
   act(() => room.emit('message', message('m11', 'line 11')));
   expect(list.scrollTop).toBe(240);
   expect(intoView).not.toHaveBeenCalled();
+});
+
+it('is busy until its socket connects, and refuses a message before then', async () => {
+  mockFetch({ 'GET /api/session': { status: 200, body: { user: alice } }, 'POST /api/chat/token': token });
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  vi.stubGlobal('__holdConnect', opened);
+  renderAt(<ChatPanel channel="streamer" isOwner={false} isBanned={false} />);
+  const region = screen.getByRole('region', { name: 'Chat' });
+  expect(region).toHaveAttribute('aria-busy', 'true');
+  await screen.findByPlaceholderText('Say something');
+  const room = rooms.at(-1)!;
+  const send = vi.fn(async () => ({}));
+  room.sendMessage = send;
+  await userEvent.type(screen.getByLabelText('Chat message'), 'too early');
+  await userEvent.click(screen.getByRole('button', { name: 'Send' }));
+  expect(await screen.findByRole('alert')).toHaveTextContent('Please wait until chat has connected.');
+  expect(send).not.toHaveBeenCalled();
+  expect(screen.getByLabelText('Chat message')).toHaveValue('too early');
+
+  open();
+  await waitFor(() => expect(region).toHaveAttribute('aria-busy', 'false'));
+  await userEvent.click(screen.getByRole('button', { name: 'Send' }));
+  expect(send).toHaveBeenCalledTimes(1);
 });

@@ -171,7 +171,7 @@ export function ChatPanel({ channel, isOwner, isBanned }: Props) {
 
   const placeholder = banned ? 'You are banned from this channel' : me.data ? 'Say something' : 'Log in to chat';
   return (
-    <section className="chat" aria-label="Chat">
+    <section className="chat" aria-label="Chat" aria-busy={!connected && !banned}>
       <header className="chat-head">
         <h2>Chat</h2>
         {isOwner && pill && <span className="pill">Moderating</span>}
