@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,8 +36,8 @@ var (
 	warmup   = flag.Duration("warmup", 20*time.Second, "playback before the player latency is sampled")
 	streamsF = flag.String("streams", "1,10,50,100", "concurrent streams for the cpu scenario (0: the idle server)")
 	ingestsF = flag.String("ingests", "rtmp,rtmps,srt", "ingest protocols the cpu scenario measures, each at every -streams count")
-	recordF  = flag.String("record-streams", "10,50", "concurrent streams for the record scenario (each measured with recording off, then on, -record-runs times)")
-	recRuns  = flag.Int("record-runs", 3, "record: off/on pairs per stream count, interleaved (off, on, off, on …); the medians are compared")
+	recordF  = flag.String("record-streams", "10,50", "concurrent streams per server for the record scenario (two servers side by side, recording off and on, -record-runs times)")
+	recRuns  = flag.Int("record-runs", 5, "record: runs per stream count, each of two servers side by side (recording off and on); the median of their ratios is the figure")
 	recFor   = flag.Duration("record-duration", 40*time.Second, "record: how long each off or on measurement runs")
 	recWarm  = flag.Duration("record-warmup", 10*time.Second, "record: how long the streams run before each measurement starts (the publishers' start-up bursts left out)")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
@@ -346,49 +347,157 @@ func browserScript(args ...string) ([]byte, error) {
 	return bytes.TrimSpace(out), nil
 }
 
-// recordingCost measures n streams with recording off and on, -record-runs times each,
-// interleaved (off, on, off, on …) so that the shared machine's changing load weighs on both
-// alike, and prints the server's CPU per stream-minute for each run, the medians and the
-// bytes recorded per second. Each half is a fresh server; the parts-late follow-up of the
-// cpu scenario is left out (it is not what recording costs).
+// recordingCost measures what recording costs with n streams: two servers side by side, one
+// recording and one not, each taking n RTMP streams of the same file, measured over the same
+// -record-duration (after -record-warmup) — so that the machine's changing load (it varies by
+// ±10 % between runs of 40 s on this shared 2-core box, more than the effect) weighs on both
+// alike. Done -record-runs times; each run's ratio of the recording server's CPU to the other's
+// is printed, then their median, and the bytes recorded per second.
 func recordingCost(n int) error {
-	var off, on, written []float64
+	var off, on, ratios, written []float64
 	for run := range max(*recRuns, 1) {
-		for _, recording := range []bool{false, true} {
-			label := "off"
-			if recording {
-				label = "on"
-			}
-			fig, err := measureCPU(n, "rtmp", cpuOptions{d: *recFor, warm: *recWarm, profile: fmt.Sprintf("record-%s-%d-run%d", label, n, run+1)}, "LIVEHOUSE_RECORDING="+strconv.FormatBool(recording))
+		var pair [2]*streaming
+		for i, recording := range []bool{false, true} {
+			st, err := startStreams(n, "rtmp", "LIVEHOUSE_RECORDING="+strconv.FormatBool(recording))
 			if err != nil {
-				return fmt.Errorf("recording %s, run %d: %w", label, run+1, err)
+				for _, p := range pair {
+					if p != nil {
+						p.stop()
+					}
+				}
+				return fmt.Errorf("recording %v, run %d: %w", recording, run+1, err)
 			}
-			load, _ := os.ReadFile("/proc/loadavg")
-			fmt.Printf("recording cost with %d streams, run %d, recording %s: %.3f CPU-s per stream-minute (load average %s)\n",
-				n, run+1, label, fig.cpuPerStreamMinute, strings.Join(strings.Fields(string(load))[:3], " "))
-			if recording {
-				on, written = append(on, fig.cpuPerStreamMinute), append(written, fig.recordedPerStreamSecond)
-			} else {
-				off = append(off, fig.cpuPerStreamMinute)
+			pair[i] = st
+		}
+		figs, err := measurePair(pair, *recWarm, *recFor)
+		pair[0].stop()
+		pair[1].stop()
+		if err != nil {
+			return fmt.Errorf("run %d: %w", run+1, err)
+		}
+		raw, _ := os.ReadFile("/proc/loadavg")
+		load := strings.Fields(string(raw))[:3]
+		saturated := ""
+		if l, _ := strconv.ParseFloat(load[0], 64); l > float64(2*runtime.NumCPU()) {
+			// Both servers starve: their CPU measures the queue for the cores, not recording.
+			saturated = " — THE MACHINE IS SATURATED: this run does not measure recording; fewer streams, or more cores"
+		}
+		fmt.Printf("recording cost with %d streams, run %d: %.3f CPU-s per stream-minute recording off, %.3f on (%+.1f%%); kernel %.0f%% and %.0f%% of it; RSS %.0f and %.0f MiB (load average %s)%s\n",
+			n, run+1, figs[0].cpuPerStreamMinute, figs[1].cpuPerStreamMinute, 100*(figs[1].cpuPerStreamMinute/figs[0].cpuPerStreamMinute-1),
+			100*figs[0].sysShare, 100*figs[1].sysShare, figs[0].rssMiB, figs[1].rssMiB, strings.Join(load, " "), saturated)
+		off, on = append(off, figs[0].cpuPerStreamMinute), append(on, figs[1].cpuPerStreamMinute)
+		ratios, written = append(ratios, figs[1].cpuPerStreamMinute/figs[0].cpuPerStreamMinute-1), append(written, figs[1].recordedPerStreamSecond)
+	}
+	mW := harness.Percentile(written, 0.5)
+	fmt.Printf("recording cost with %d streams (%d runs of two servers side by side, %v each): median %.3f CPU-s per stream-minute off, %.3f on; median of the runs' ratios %+.1f%% (goal ≤ +5%%; runs %s); %.0f bytes written per stream-second (%.1f MB per stream-minute)\n",
+		n, len(off), *recFor, harness.Percentile(off, 0.5), harness.Percentile(on, 0.5), 100*harness.Percentile(ratios, 0.5), percents(ratios), mW, mW*60/1e6)
+	return nil
+}
+
+// percents lists ratios as signed percentages.
+func percents(ratios []float64) string {
+	out := make([]string, len(ratios))
+	for i, r := range ratios {
+		out[i] = fmt.Sprintf("%+.1f%%", 100*r)
+	}
+	return strings.Join(out, ", ")
+}
+
+// streaming is a server taking n streams, until stop.
+type streaming struct {
+	s           *harness.Server
+	ids, tokens []string
+	stop        func()
+}
+
+// startStreams starts a server with the settings extra and publishes n copies of the sample
+// to it over ingest, each on a channel of its own, and waits until all are live.
+func startStreams(n int, ingest string, extra ...string) (*streaming, error) {
+	file, err := sample()
+	if err != nil {
+		return nil, err
+	}
+	publish, err := copyOver(file, ingest)
+	if err != nil {
+		return nil, err
+	}
+	// One account per stream, all signed up from loopback: lift the per-address sign-up limit.
+	s, err := harness.Start(*binary, append(append([]string(nil), extra...), harness.ManyAccounts...)...)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var waits []func()
+	st := &streaming{s: s, stop: func() {
+		cancel()
+		for _, wait := range waits {
+			wait()
+		}
+		s.Stop()
+	}}
+	for i := range n {
+		token, key, id, err := s.Channel(fmt.Sprintf("cpubench%03d", i))
+		if err == nil {
+			var wait func()
+			if wait, err = publish(ctx, s, key); err == nil {
+				waits = append(waits, wait)
+				st.ids, st.tokens = append(st.ids, id), append(st.tokens, token)
+			}
+		}
+		if err != nil {
+			st.stop()
+			return nil, err
+		}
+	}
+	for _, id := range st.ids {
+		if err := s.WaitLive(id); err != nil {
+			st.stop()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// measurePair measures the servers' CPU over the same d, after warm, and checks that every
+// stream stayed live throughout.
+func measurePair(pair [2]*streaming, warm, d time.Duration) ([2]cpuFigures, error) {
+	var figs [2]cpuFigures
+	time.Sleep(warm)
+	var user0, sys0, rec0 [2]float64
+	for i, p := range pair {
+		user0[i], sys0[i] = p.s.CPUSplit()
+		rec0[i], _ = harness.Metric(p.s.Base, "livehouse_recording_bytes_total")
+	}
+	t0 := time.Now()
+	time.Sleep(d)
+	elapsed := time.Since(t0)
+	for i, p := range pair {
+		user1, sys1 := p.s.CPUSplit()
+		rec1, _ := harness.Metric(p.s.Base, "livehouse_recording_bytes_total")
+		cpu := user1 + sys1 - user0[i] - sys0[i]
+		streamMinutes := float64(len(p.ids)) * elapsed.Minutes()
+		figs[i] = cpuFigures{cpuPerStreamMinute: cpu / streamMinutes, recordedPerStreamSecond: (rec1 - rec0[i]) / (streamMinutes * 60),
+			sysShare: (sys1 - sys0[i]) / max(cpu, 1e-9), rssMiB: p.s.RSSKiB() / 1024}
+		for j, id := range p.ids {
+			_, ended, err := p.s.SegmentDurations(id)
+			if err != nil {
+				return figs, err
+			}
+			if ended {
+				events, _ := p.s.SessionEvents(p.tokens[j])
+				return figs, fmt.Errorf("stream %d of %d ended during the measurement; its session's events: %s", j+1, len(p.ids), strings.Join(events, ", "))
 			}
 		}
 	}
-	// Each on run against the off run just before it: the pairs share the machine's load of
-	// the moment, so their ratios spread less than either half's own runs.
-	ratios := make([]float64, len(on))
-	for i := range on {
-		ratios[i] = on[i]/off[i] - 1
-	}
-	mOff, mOn, mW := harness.Percentile(off, 0.5), harness.Percentile(on, 0.5), harness.Percentile(written, 0.5)
-	fmt.Printf("recording cost with %d streams (%d interleaved pairs of %v each): medians %.3f CPU-s per stream-minute off, %.3f on (%+.1f%%); median of the pairs' ratios %+.1f%% (goal ≤ +5%%); %.0f bytes written per stream-second (%.1f MB per stream-minute)\n",
-		n, len(off), *recFor, mOff, mOn, 100*(mOn/mOff-1), 100*harness.Percentile(ratios, 0.5), mW, mW*60/1e6)
-	return nil
+	return figs, nil
 }
 
 // cpuFigures is what one cpu measurement found.
 type cpuFigures struct {
 	cpuPerStreamMinute      float64
 	recordedPerStreamSecond float64 // bytes the recorder wrote
+	sysShare                float64 // of the CPU, the kernel's (system calls)
+	rssMiB                  float64
 }
 
 // cpuPerStream publishes n copies of the sample with -c copy over an ingest protocol and
@@ -401,70 +510,36 @@ func cpuPerStream(n int, ingest string, extra ...string) (cpuFigures, error) {
 // cpuOptions shapes one cpu measurement.
 type cpuOptions struct {
 	d       time.Duration // measured
-	warm    time.Duration // run before the measurement starts
 	late    time.Duration // then the parts-late follow-up (0: none)
 	profile string        // the profiles' names, when -profiles is set: cpu-NAME.pprof, heap-NAME.pprof
 }
 
 func measureCPU(n int, ingest string, o cpuOptions, extra ...string) (cpuFigures, error) {
 	var fig cpuFigures
-	file, err := sample()
-	if err != nil {
-		return fig, err
-	}
-	publish, err := copyOver(file, ingest)
-	if err != nil {
-		return fig, err
-	}
 	env := append([]string(nil), extra...)
 	debug := ""
 	if *profiles != "" {
 		debug = harness.FreeAddr()
 		env = append(env, "LIVEHOUSE_DEBUG_ADDR="+debug)
 	}
-	// One account per stream, all signed up from loopback: lift the per-address sign-up limit.
-	s, err := harness.Start(*binary, append(env, harness.ManyAccounts...)...)
+	st, err := startStreams(n, ingest, env...)
 	if err != nil {
 		return fig, err
 	}
-	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	var waits []func()
-	defer func() {
-		cancel()
-		for _, wait := range waits {
-			wait()
-		}
-	}()
-	var ids, tokens []string
-	for i := range n {
-		token, key, id, err := s.Channel(fmt.Sprintf("cpubench%03d", i))
-		if err != nil {
-			return fig, err
-		}
-		wait, err := publish(ctx, s, key)
-		if err != nil {
-			return fig, err
-		}
-		waits = append(waits, wait)
-		ids, tokens = append(ids, id), append(tokens, token)
-	}
-	for _, id := range ids {
-		if err := s.WaitLive(id); err != nil {
-			return fig, err
-		}
-	}
-	time.Sleep(o.warm)
+	defer st.stop()
+	s, ids, tokens := st.s, st.ids, st.tokens
 	made0, late0, slow0, counted := serverParts(s)
 	rec0, _ := harness.Metric(s.Base, "livehouse_recording_bytes_total")
-	cpu0, t0 := s.CPUSeconds(), time.Now()
+	user0, sys0 := s.CPUSplit()
+	t0 := time.Now()
 	if debug != "" {
 		// The CPU profile covers the measurement; the profiler's own cost is a few per cent.
 		err = saveProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debug, int(o.d.Seconds())), "cpu-"+o.profile+".pprof")
 	} else {
 		time.Sleep(o.d)
 	}
-	cpu, elapsed := s.CPUSeconds()-cpu0, time.Since(t0)
+	user1, sys1 := s.CPUSplit()
+	cpu, elapsed := user1+sys1-user0-sys0, time.Since(t0)
 	rec1, _ := harness.Metric(s.Base, "livehouse_recording_bytes_total")
 	rss := s.RSSKiB()
 	made1, late1, slow1, _ := serverParts(s)
@@ -504,6 +579,7 @@ func measureCPU(n int, ingest string, o cpuOptions, extra ...string) (cpuFigures
 	}
 	streamMinutes := float64(n) * elapsed.Minutes()
 	fig.cpuPerStreamMinute, fig.recordedPerStreamSecond = cpu/streamMinutes, (rec1-rec0)/(streamMinutes*60)
+	fig.sysShare = (sys1 - sys0) / max(cpu, 1e-9)
 	fmt.Printf("server CPU with %d concurrent 720p30 3 Mbps streams over %s (ffmpeg -c copy from a pre-encoded file, %s in, LL-HLS packaging, no viewers, %s; %v): %.2f CPU-s per stream-minute, %.1f%% of one core in all, RSS %.0f MiB; segments listed %.1f s long on average\n",
 		n, strings.ToUpper(ingest), strings.ToUpper(ingest), strings.Join(extra, " "), elapsed.Round(time.Second), cpu/streamMinutes, 100*cpu/elapsed.Seconds(), rss/1024, seconds/segments)
 	if counted {

@@ -122,14 +122,21 @@ func (s *Server) PID() int { return s.cmd.Process.Pid }
 
 // CPUSeconds is the process's user+system CPU time so far, from /proc.
 func (s *Server) CPUSeconds() float64 {
+	user, sys := s.CPUSplit()
+	return user + sys
+}
+
+// CPUSplit is the server's CPU time so far in user space and in the kernel (its system
+// calls: sockets, files, fsync), in seconds.
+func (s *Server) CPUSplit() (user, sys float64) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
 	utime, _ := strconv.ParseFloat(fields[11], 64)
 	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
+	return utime / 100, stime / 100 // clock ticks; USER_HZ is 100 on Linux
 }
 
 // RSSKiB is the process's resident memory.
