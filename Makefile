@@ -49,8 +49,8 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 
 ## test: Go tests with -race, the web app's unit tests, and the browser end-to-end tests, one
-## after the other (each part runs its own tests side by side: cmd/livehouse's in parallel,
-## Playwright two spec files at a time)
+## after the other (cmd/livehouse's Go tests run in parallel; Playwright one spec file at a
+## time, E2E_WORKERS for more)
 test: test-go test-web e2e
 
 test-go: system-deps web

@@ -2,7 +2,6 @@ package record
 
 import (
 	"context"
-	dto "github.com/prometheus/client_model/go"
 	"io"
 	"log/slog"
 	"regexp"
@@ -167,6 +166,15 @@ func record(t *testing.T, cfg Config, recs Recordings, media storage.Store, seco
 	reports := make(chan streams.Report, 64)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, reports) }()
+	// The reports join the events as they come, as the session would write them, so that
+	// their order among the events the recorder writes itself is the order they happened in.
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for r := range reports {
+			evs.add(r)
+		}
+	}()
 	// The session lasts until the recorder has taken it on, or decided not to record it (its
 	// run returns): one that ends sooner is not what these tests are about.
 	var ranOut *error
@@ -195,22 +203,16 @@ func record(t *testing.T, cfg Config, recs Recordings, media storage.Store, seco
 		during(rec, pk)
 	}
 	cancel() // the session ends
-	for waiting := true; waiting; {
-		select {
-		case r := <-reports:
-			evs.add(r)
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-			for len(reports) > 0 {
-				evs.add(<-reports)
-			}
-			waiting = false
-		case <-time.After(2 * time.Minute):
-			t.Fatal("the recorder's run did not end")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
 		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the recorder's run did not end")
 	}
+	close(reports) // the run has returned: nothing more is sent
+	<-drained
 	pk.close() // the packager ends the packaging after the session's end, in its own run
 	stop()     // Run waits for the finishing in progress
 	select {
@@ -359,11 +361,13 @@ func TestSlowStoreDropsSegments(t *testing.T) {
 	recs := &fakeRecordings{}
 	// 40 s of media: 7 video and 7 audio objects. While the store takes none, the queue
 	// holds 2 and the writer 1; the packaging is never held up (the recorder only reads it).
-	// The store is released once the recorder has dropped an object.
+	// The store is released once the recorder has reported an object dropped (not merely
+	// counted it: the report follows the count, and a store released in between wrote its
+	// Recording Start first on a busy machine).
 	_, reps := record(t, cfg, recs, media, 40, 0, func(rec *Recorder, _ *livePackaging) {
 		deadline := time.Now().Add(2 * time.Minute)
-		for counted(rec.dropped) == 0 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
+		for !slices.Contains(events(rec.events.(*fakeEvents).all()), streams.EventRecordingDropped) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // polling the events
 		}
 		close(media.release)
 	})
@@ -535,15 +539,6 @@ func FuzzParseSegment(f *testing.F) {
 			}
 		}
 	})
-}
-
-// counted reads a counter's value.
-func counted(c interface{ Write(*dto.Metric) error }) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		return 0
-	}
-	return m.GetCounter().GetValue()
 }
 
 // TestChatReplay: the chat of a channel being recorded is kept with its recording at its
