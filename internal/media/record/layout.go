@@ -157,6 +157,7 @@ func (s Store) Finish(ctx context.Context, prefix string) (recordings.Progress, 
 	var videos []*variant // the source first, then the rungs
 	var audio *variant
 	origin := -1.0 // the source video's start, seconds: a rung that starts later begins with a gap
+	until := 0.0   // the source video's end, seconds: a track that ends sooner ends with a gap
 	for _, tm := range meta.Tracks {
 		segs := tracks[tm.Name]
 		if len(segs) == 0 || (tm.Kind == "audio" && audio != nil) || (tm.Kind == "video" && tm.Rung && len(videos) == 0) {
@@ -164,10 +165,10 @@ func (s Store) Finish(ctx context.Context, prefix string) (recordings.Progress, 
 		}
 		slices.SortFunc(segs, func(a, b storedSegment) int { return int(a.msn) - int(b.msn) })
 		lead := 0.0
-		if tm.Rung && origin >= 0 {
+		if origin >= 0 { // a rung, or the audio, that begins later than the source's video (its first objects dropped)
 			lead = float64(segs[0].start)/float64(segs[0].scale) - origin
 		}
-		body, dur, peak, avg := mediaPlaylist(segs, lead)
+		body, dur, peak, avg := mediaPlaylist(segs, lead, until)
 		if err := put(ctx, s.Media, prefix+tm.Name+".m3u8", body); err != nil {
 			return p, err
 		}
@@ -176,6 +177,8 @@ func (s Store) Finish(ctx context.Context, prefix string) (recordings.Progress, 
 		case tm.Kind == "video" && len(videos) == 0:
 			videos = append(videos, v)
 			origin = float64(segs[0].start) / float64(segs[0].scale)
+			last := segs[len(segs)-1]
+			until = float64(last.start+last.dur) / float64(last.scale)
 			p.Duration, p.Segments = dur, len(segs)
 			if s.FFmpeg != "" {
 				// A poster failing leaves the recording without one; it plays all the same.
@@ -247,9 +250,13 @@ const gapTolerance = 0.5
 
 // mediaPlaylist renders a track's VOD playlist; it returns the media's duration and its
 // peak and average bitrates. lead (seconds) is how much later than the source's video the
-// track begins (a rung whose transcoder started after the source): listed as a gap first, so
-// that every variant keeps the source's timeline.
-func mediaPlaylist(segs []storedSegment, lead float64) (body []byte, dur time.Duration, peak, avg int) {
+// track begins (a rung whose transcoder started after the source, a track whose first
+// objects were dropped): listed as a gap first, so that every variant keeps the source's
+// timeline. until (seconds on the media's timeline; 0:
+// none) is where the source's video ends: a track that ends sooner (its last objects were
+// dropped, a slow store) ends with a gap up to it, so that it does not stop short of the
+// video.
+func mediaPlaylist(segs []storedSegment, lead, until float64) (body []byte, dur time.Duration, peak, avg int) {
 	type entry struct {
 		seg       storedSegment
 		secs      float64
@@ -279,6 +286,11 @@ func mediaPlaylist(segs []storedSegment, lead float64) (body []byte, dur time.Du
 		if secs > 0 {
 			peak = max(peak, int(float64(s.size)*8/secs))
 		}
+	}
+	last := segs[len(segs)-1]
+	if tail := until - float64(last.start+last.dur)/float64(last.scale); until > 0 && tail > gapTolerance {
+		entries = append(entries, entry{seg: last, secs: tail, gap: true})
+		total += tail
 	}
 	target := 1
 	for _, e := range entries {

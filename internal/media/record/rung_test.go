@@ -252,7 +252,7 @@ func TestRungLeadingGap(t *testing.T) {
 		{file: "360p/000000000_540000_360000_90000_0.m4s", start: 540000, dur: 360000, scale: 90000, size: 1000},
 		{file: "360p/000000001_900000_360000_90000_0.m4s", start: 900000, dur: 360000, scale: 90000, size: 1000},
 	}
-	body, dur, _, _ := mediaPlaylist(segs, 6)
+	body, dur, _, _ := mediaPlaylist(segs, 6, 0)
 	want := "#EXT-X-MAP:URI=\"360p/init0.mp4\"\n#EXT-X-GAP\n#EXTINF:6.00000,\n360p/000000000_540000_360000_90000_0.m4s\n#EXTINF:4.00000,\n"
 	if !strings.Contains(string(body), want) {
 		t.Errorf("playlist:\n%s\nwant it to hold:\n%s", body, want)
@@ -260,7 +260,7 @@ func TestRungLeadingGap(t *testing.T) {
 	if dur != 14*time.Second {
 		t.Errorf("duration %s, want 14s (6 s missed, then two 4 s segments)", dur)
 	}
-	if body, _, _, _ := mediaPlaylist(segs, 0.2); strings.Contains(string(body), "#EXT-X-GAP") {
+	if body, _, _, _ := mediaPlaylist(segs, 0.2, 0); strings.Contains(string(body), "#EXT-X-GAP") {
 		t.Errorf("a lead within the tolerance made a gap:\n%s", body)
 	}
 }
