@@ -203,14 +203,7 @@ func record(t *testing.T, cfg Config, recs Recordings, media storage.Store, seco
 		during(rec, pk)
 	}
 	cancel() // the session ends
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the recorder's run did not end")
-	}
+	runEnded(t, done)
 	close(reports) // the run has returned: nothing more is sent
 	<-drained
 	pk.close() // the packager ends the packaging after the session's end, in its own run
@@ -221,6 +214,19 @@ func record(t *testing.T, cfg Config, recs Recordings, media storage.Store, seco
 		t.Fatal("the recording was not finished")
 	}
 	return rec, evs.all()
+}
+
+// runEnded waits for a recorder's run (its error on done) to return, without error.
+func runEnded(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the recorder's run did not end")
+	}
 }
 
 func events(rs []streams.Report) []string {

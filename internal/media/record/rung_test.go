@@ -181,14 +181,7 @@ func TestRecordsTheLadder(t *testing.T) {
 	}
 
 	cancel() // the session ends; then, in the packager's run, its packaging
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the recorder's run did not end")
-	}
+	runEnded(t, done)
 	pk.close()
 	stop()
 	<-stopped
