@@ -153,9 +153,7 @@ func record(t *testing.T, cfg Config, recs Recordings, media storage.Store, seco
 	pkgs.set("ch1", pk)
 	rec := newTestRecorder(cfg, recs, media, pkgs)
 	evs := rec.events.(*fakeEvents)
-	runCtx, stop := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- rec.Run(runCtx) }()
+	stopRun := runRecorder(t, rec)
 	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, stream.New(tracks))
 	run := rec.Start(v)
 	if run == nil {
@@ -207,11 +205,8 @@ func record(t *testing.T, cfg Config, recs Recordings, media storage.Store, seco
 	close(reports) // the run has returned: nothing more is sent
 	<-drained
 	pk.close() // the packager ends the packaging after the session's end, in its own run
-	stop()     // Run waits for the finishing in progress
-	select {
-	case <-stopped:
-	case <-time.After(3 * time.Minute):
-		t.Fatal("the recording was not finished")
+	if err := stopRun(); err != nil { // Run waits for the finishing in progress
+		t.Fatal(err)
 	}
 	return rec, evs.all()
 }
@@ -627,9 +622,7 @@ func TestMissedSegmentsAreDropped(t *testing.T) {
 	cfg := testConfig
 	cfg.Poll = time.Hour // the recorder takes nothing until the session's end
 	rec := newTestRecorder(cfg, recs, media, pkgs)
-	runCtx, stop := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- rec.Run(runCtx) }()
+	stopRun := runRecorder(t, rec)
 	v := streams.NewView("st-test", streams.Channel{ID: "ch1", UserID: "u1"}, stream.New(tracks))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -648,12 +641,11 @@ func TestMissedSegmentsAreDropped(t *testing.T) {
 	}
 	publish(pk.write, 20, 0)
 	cancel()
-	if err := <-done; err != nil {
+	runEnded(t, done)
+	pk.close()
+	if err := stopRun(); err != nil {
 		t.Fatal(err)
 	}
-	pk.close()
-	stop()
-	<-stopped
 	p := recs.ended["st-test"]
 	if p.Dropped == 0 {
 		t.Errorf("progress = %+v, want the missed segments counted", p)

@@ -122,9 +122,7 @@ func TestRecordsTheLadder(t *testing.T) {
 	cfg := DefaultConfig
 	cfg.Poll = 20 * time.Millisecond // the clip is written faster than real time: take it as it comes
 	rec := newTestRecorder(cfg, recs, media, pkgs)
-	runCtx, stop := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- rec.Run(runCtx) }()
+	stopRun := runRecorder(t, rec)
 	v := streams.NewView("st-ladder", streams.Channel{ID: "ch1", UserID: "u1", Type: "STANDARD"}, stream.New(tracks))
 	run := rec.Start(v)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -183,8 +181,9 @@ func TestRecordsTheLadder(t *testing.T) {
 	cancel() // the session ends; then, in the packager's run, its packaging
 	runEnded(t, done)
 	pk.close()
-	stop()
-	<-stopped
+	if err := stopRun(); err != nil {
+		t.Fatal(err)
+	}
 
 	index := read(t, media, prefix+"index.m3u8")
 	variants := regexp.MustCompile(`(?m)^#EXT-X-STREAM-INF:.*RESOLUTION=(\d+x\d+).*\n(.+)$`).FindAllStringSubmatch(index, -1)
