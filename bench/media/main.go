@@ -38,7 +38,8 @@ var (
 	ingestsF = flag.String("ingests", "rtmp,rtmps,srt", "ingest protocols the cpu scenario measures, each at every -streams count")
 	recordF  = flag.String("record-streams", "10,50", "concurrent streams per server for the record scenario (two servers side by side, recording off and on, -record-runs times)")
 	recRuns  = flag.Int("record-runs", 5, "record: runs per stream count, each of two servers side by side (recording off and on); the median of their ratios is the figure")
-	recFor   = flag.Duration("record-duration", 40*time.Second, "record: how long each off or on measurement runs")
+	recFor   = flag.Duration("record-duration", 60*time.Second, "record: how long each off or on measurement runs (a minute: the servers' once-a-minute work, stream health's, falls into every window once)")
+	recAA    = flag.Bool("record-aa", false, "record: calibrate the pair instead: both servers with recording off, so the ratios show the harness's own spread and bias (the figure should be near 0)")
 	recWarm  = flag.Duration("record-warmup", 10*time.Second, "record: how long the streams run before each measurement starts (the publishers' start-up bursts left out)")
 	viewersF = flag.String("viewers", "1000,5000", "simulated viewers for the egress scenario")
 	duration = flag.Duration("duration", 60*time.Second, "how long each cpu/egress measurement runs")
@@ -357,8 +358,17 @@ func recordingCost(n int) error {
 	var off, on, ratios, written []float64
 	for run := range max(*recRuns, 1) {
 		var pair [2]*streaming
-		for i, recording := range []bool{false, true} {
-			st, err := startStreams(n, "rtmp", "LIVEHOUSE_RECORDING="+strconv.FormatBool(recording))
+		// The servers start in turns, the recording one first every other run: a bias of the
+		// order (the second's publishers start later) weighs on both halves alike. Live
+		// thumbnails are off on both: their ffmpeg runs every 30 s per stream fall unevenly
+		// into a window (their cost is the thumbnail scenario's).
+		order := []int{0, 1}
+		if run%2 == 1 {
+			order = []int{1, 0}
+		}
+		for _, i := range order {
+			recording := i == 1 && !*recAA
+			st, err := startStreams(n, "rtmp", "LIVEHOUSE_RECORDING="+strconv.FormatBool(recording), "LIVEHOUSE_THUMBNAIL_SECONDS=0")
 			if err != nil {
 				for _, p := range pair {
 					if p != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -53,9 +54,7 @@ func (f *Folder) Put(ctx context.Context, key string, r io.Reader, size int64) e
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	// A reader that can write itself (a recorded segment's parts, net.Buffers) writes each of
-	// its pieces straight into the file, with no copy through a buffer of io.Copy's.
-	n, err := io.Copy(&fileWriter{ctx: ctx, file: file, left: size}, r)
+	n, err := writeFile(ctx, file, r, size)
 	if err == nil && n != size {
 		err = fmt.Errorf("storage: %s: got %d bytes, want %d", key, n, size)
 	}
@@ -75,6 +74,27 @@ func (f *Folder) Put(ctx context.Context, key string, r io.Reader, size int64) e
 	return nil
 }
 
+// writeFile writes an object's bytes from r into its file: at most size bytes, and none once
+// ctx has ended. Pieces (a recorded segment's parts, net.Buffers) go in with as few system
+// calls as the platform allows (writeBuffers); another reader through io.Copy.
+func writeFile(ctx context.Context, file *os.File, r io.Reader, size int64) (int64, error) {
+	if bufs, ok := r.(*net.Buffers); ok {
+		total := int64(0)
+		for _, b := range *bufs {
+			total += int64(len(b))
+		}
+		if total > size {
+			return 0, errTooMany
+		}
+		n, err := writeBuffers(ctx, file, *bufs)
+		*bufs = nil // consumed, as reading them would have
+		return n, err
+	}
+	return io.Copy(&fileWriter{ctx: ctx, file: file, left: size}, r)
+}
+
+var errTooMany = errors.New("the reader holds more bytes than the size given")
+
 // fileWriter writes an object's bytes into its file: at most left bytes, and none once ctx
 // has ended.
 type fileWriter struct {
@@ -88,7 +108,7 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	if int64(len(p)) > w.left {
-		return 0, errors.New("the reader holds more bytes than the size given")
+		return 0, errTooMany
 	}
 	n, err := w.file.Write(p)
 	w.left -= int64(n)

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -34,6 +36,52 @@ func TestFolder(t *testing.T) {
 	})
 	if len(left) > 0 {
 		t.Errorf("left in the folder: %v", left)
+	}
+}
+
+// manyPieces is 2500 pieces of 0 to 6 bytes each, and what they make together.
+func manyPieces() (pieces [][]byte, whole []byte) {
+	for i := range 2500 {
+		p := bytes.Repeat([]byte{byte(i)}, i%7)
+		pieces = append(pieces, p)
+		whole = append(whole, p...)
+	}
+	return pieces, whole
+}
+
+// A folder's Put of pieces stops at the size given, stores nothing then, and leaves the
+// caller's pieces as they were.
+func TestFolderPiecesOverSize(t *testing.T) {
+	t.Parallel()
+	s, err := storage.NewFolder(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pieces, whole := manyPieces()
+	held := slices.Clone(pieces)
+	bufs := net.Buffers(held)
+	if err := s.Put(ctx, "rec/st-p/over.m4s", &bufs, int64(len(whole)-1)); err == nil {
+		t.Error("Put of more bytes than the size given: no error")
+	}
+	if _, _, err := s.Get(ctx, "rec/st-p/over.m4s"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Get after a refused Put: %v, want ErrNotFound", err)
+	}
+	bufs = net.Buffers(held)
+	if err := s.Put(ctx, "rec/st-p/exact.m4s", &bufs, int64(len(whole))); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(held, pieces, bytes.Equal) {
+		t.Error("Put changed the caller's pieces")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	bufs = net.Buffers(held)
+	if err := s.Put(cctx, "rec/st-p/cancelled.m4s", &bufs, int64(len(whole))); err == nil {
+		t.Error("Put under an ended context: no error")
+	}
+	if _, _, err := s.Get(ctx, "rec/st-p/cancelled.m4s"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Get after a cancelled Put: %v, want ErrNotFound", err)
 	}
 }
 
@@ -107,6 +155,20 @@ func suite(t *testing.T, s storage.Store) {
 	}
 	if got, err := get("rec/st-a/big.m4s"); err != nil || got != string(big) {
 		t.Errorf("Get(big) = %d bytes, %v", len(got), err)
+	}
+
+	// Pieces, as a recording's objects come (net.Buffers): more of them than one writev takes,
+	// empty ones among them.
+	pieces, whole := manyPieces()
+	bufs := net.Buffers(slices.Clone(pieces))
+	if err := s.Put(ctx, "rec/st-p/pieces.m4s", &bufs, int64(len(whole))); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := get("rec/st-p/pieces.m4s"); err != nil || got != string(whole) {
+		t.Errorf("Get(pieces) = %d bytes, %v; want the %d put", len(got), err, len(whole))
+	}
+	if err := s.Delete(ctx, "rec/st-p/pieces.m4s"); err != nil {
+		t.Fatal(err)
 	}
 
 	if _, err := get("rec/st-a/nothing"); !errors.Is(err, storage.ErrNotFound) {
