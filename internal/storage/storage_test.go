@@ -39,10 +39,17 @@ func TestFolder(t *testing.T) {
 	}
 }
 
-// manyPieces is 2500 pieces of 0 to 6 bytes each, and what they make together.
+// manyPieces is 2500 pieces of 0 to 6 bytes each and two of 150 and 70 KiB among them (longer
+// than a folder writes at once), and what they make together.
 func manyPieces() (pieces [][]byte, whole []byte) {
 	for i := range 2500 {
 		p := bytes.Repeat([]byte{byte(i)}, i%7)
+		switch i {
+		case 700:
+			p = bytes.Repeat([]byte("abcdefg"), 150<<10/7)
+		case 701:
+			p = bytes.Repeat([]byte("hijklmnop"), 70<<10/9)
+		}
 		pieces = append(pieces, p)
 		whole = append(whole, p...)
 	}

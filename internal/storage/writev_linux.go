@@ -13,6 +13,12 @@ import (
 // iovMax is how many pieces one writev takes on Linux (IOV_MAX).
 const iovMax = 1024
 
+// writeChunk bounds the bytes of one writev: copying 64 KiB into the page cache takes some
+// 15 µs, so the call ends before the Go runtime's monitor sees the goroutine's P sitting in a
+// system call (it looks every 20 µs) and hands the P to another thread, waking one, which a
+// longer write makes happen for every object (with the monitor polling fast for a while after).
+const writeChunk = 64 << 10
+
 // writeBuffers writes bufs into file with one writev per iovMax pieces, rather than a write
 // per piece: each write to a file also takes its inode's lock and updates its times, and a
 // recorded object is some sixty pieces (its parts' boxes). A short write goes on from where
@@ -28,7 +34,14 @@ func writeBuffers(ctx context.Context, file *os.File, bufs [][]byte) (int64, err
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		batch := bufs[:min(len(bufs), iovMax)]
+		batch, size := bufs[:0:0], 0
+		for _, b := range bufs[:min(len(bufs), iovMax)] {
+			if size+len(b) > writeChunk && len(batch) > 0 {
+				break
+			}
+			batch = append(batch, b[:min(len(b), writeChunk)])
+			size += len(batch[len(batch)-1])
+		}
 		var n int
 		var werr error
 		if err := raw.Write(func(fd uintptr) bool {
