@@ -531,10 +531,12 @@ func (s *session) collect(ctx context.Context, reports chan<- streams.Report, fi
 	s.addRungs()
 	for _, rd := range slices.Concat(s.src, s.rungs) {
 		for _, seg := range rd.m.SegmentsAfter(rd.track, rd.last) {
-			// The source is followed from its first segment, a rung from when it is seen.
+			// The source's video is followed from its first segment (number 0), another
+			// track from when it is seen: the source's audio can begin a segment or two
+			// later (a browser's often does), a rung joins when the ladder has made it.
 			// Segments a track had no media for (a rung's gaps) are not listed; those that
 			// left the window before the recorder took them are lost.
-			if next := uint64(rd.last + 1); seg.MSN > next && (rd.last >= 0 || rd.rung == nil) {
+			if next := uint64(rd.last + 1); seg.MSN > next && (rd.last >= 0 || rd == s.src[0]) {
 				if oldest, ok := rd.m.Oldest(rd.track); ok && oldest > next {
 					s.drop(ctx, reports)
 				}

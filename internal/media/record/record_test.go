@@ -655,3 +655,35 @@ func TestMissedSegmentsAreDropped(t *testing.T) {
 		t.Errorf("video lists %.3f s, want the window's 6:\n%s", secs, video)
 	}
 }
+
+// TestLateAudioIsNotADrop: a source whose audio begins seconds after its video (a browser's
+// often does) has its audio's first segment numbered after the video's first; that is where
+// the audio begins, not segments lost, so nothing is counted dropped and the audio is listed
+// with a leading gap to the video's start.
+func TestLateAudioIsNotADrop(t *testing.T) {
+	t.Parallel()
+	media, _ := storage.NewFolder(t.TempDir())
+	recs := &fakeRecordings{}
+	_, reports := record(t, testConfig, recs, media, 0, 0, func(_ *Recorder, pk *livePackaging) {
+		publish(func(u *stream.Unit) {
+			if u.Kind == stream.Audio && u.PTS < 5*time.Second {
+				return // no audio for the first 5 s
+			}
+			pk.write(u)
+		}, 20, 0)
+	})
+	if slices.Contains(events(reports), streams.EventRecordingDropped) {
+		t.Errorf("events %v: a late audio reported as segments dropped", events(reports))
+	}
+	p := recs.ended["st-test"]
+	if p.Dropped != 0 || p.Segments == 0 {
+		t.Errorf("progress = %+v, want media and nothing dropped", p)
+	}
+	prefix := recordings.Prefix("ch1", "st-test")
+	for _, track := range []string{"video1", "audio2"} {
+		body := read(t, media, prefix+track+".m3u8")
+		if secs := playlistSeconds(t, body); secs < 17.9 || secs > 20.1 {
+			t.Errorf("%s lists %.3f s, want the video's 18–20:\n%s", track, secs, body)
+		}
+	}
+}
