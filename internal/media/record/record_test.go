@@ -204,7 +204,7 @@ func record(t *testing.T, cfg Config, recs Recordings, media storage.Store, seco
 	runEnded(t, done)
 	close(reports) // the run has returned: nothing more is sent
 	<-drained
-	pk.close() // the packager ends the packaging after the session's end, in its own run
+	pk.close()                        // the packager ends the packaging after the session's end, in its own run
 	if err := stopRun(); err != nil { // Run waits for the finishing in progress
 		t.Fatal(err)
 	}
