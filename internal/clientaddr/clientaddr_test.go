@@ -1,6 +1,9 @@
 package clientaddr
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
 func TestKey(t *testing.T) {
 	for _, tt := range []struct{ name, addr, want string }{
@@ -33,4 +36,21 @@ func FuzzKey(f *testing.F) {
 			t.Errorf("Key(Key(%q)) = %q, want %q", addr, Key(k), k)
 		}
 	})
+}
+
+// TestBlockIsKeysRule: Block counts every address as Key does.
+func TestBlockIsKeysRule(t *testing.T) {
+	addrs := []string{"192.0.2.7", "2001:db8:1:2:3:4:5:6", "2001:db8:1:2:ffff::1", "2001:db8:1:3::1", "fe80::1:2%eth0", "::ffff:192.0.2.7", "::1"}
+	for _, a := range addrs {
+		for _, b := range addrs {
+			sameKey := Key(a) == Key(b)
+			sameBlock := Block(netip.MustParseAddr(a)) == Block(netip.MustParseAddr(b))
+			if sameKey != sameBlock {
+				t.Errorf("%s and %s: the same key %v, the same block %v", a, b, sameKey, sameBlock)
+			}
+		}
+	}
+	if Block(netip.Addr{}).IsValid() {
+		t.Error("Block of an invalid address is valid")
+	}
 }

@@ -13,12 +13,14 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/livehouse/livehouse/internal/clientaddr"
 )
 
 // Config sets the caps; 0 means no cap.
 type Config struct {
 	Total      int // connections open at once
-	PerAddress int // connections open at once from one IP address
+	PerAddress int // connections open at once from one IP address (an IPv6 /64 being one)
 	// Refuse, when set, is given a connection over a cap before it is closed. It must not
 	// block: the accept loop waits for it.
 	Refuse func(net.Conn)
@@ -117,18 +119,20 @@ func (l *Listener) leave(addr netip.Addr) {
 	}
 }
 
-// addrOf is the IP of a remote address, IPv4-mapped IPv6 unmapped; invalid for non-IP
-// addresses (Unix sockets), which only the total cap counts.
+// addrOf is what the per-address cap counts a remote address by (clientaddr.Block: an IPv4
+// address, or an IPv6 address's /64, so that walking the addresses of one's own /64 opens no
+// more connections); invalid for non-IP addresses (Unix sockets), which only the total cap
+// counts.
 func addrOf(a net.Addr) netip.Addr {
 	if t, ok := a.(*net.TCPAddr); ok {
 		ip, _ := netip.AddrFromSlice(t.IP)
-		return ip.Unmap()
+		return clientaddr.Block(ip)
 	}
 	ap, err := netip.ParseAddrPort(a.String())
 	if err != nil {
 		return netip.Addr{}
 	}
-	return ap.Addr().Unmap()
+	return clientaddr.Block(ap.Addr())
 }
 
 // conn gives its place back when closed, once.

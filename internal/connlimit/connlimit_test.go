@@ -170,3 +170,25 @@ func TestAdmitOutsideAccept(t *testing.T) {
 		t.Errorf("refused = %d, want 2", got)
 	}
 }
+
+// TestIPv6CountsByItsSlash64: the addresses of one IPv6 /64 share one per-address count, as
+// an IPv4 address and its IPv4-mapped form do; the next /64 has its own.
+func TestIPv6CountsByItsSlash64(t *testing.T) {
+	caps := Caps(Config{PerAddress: 2})
+	admit := func(ip string) bool {
+		_, ok := caps.Admit(&net.TCPAddr{IP: net.ParseIP(ip), Port: 1})
+		return ok
+	}
+	if !admit("2001:db8:1:2::1") || !admit("2001:db8:1:2::2") {
+		t.Fatal("the first two of a /64 refused")
+	}
+	if admit("2001:db8:1:2:ffff:ffff:ffff:ffff") {
+		t.Error("a third address of the same /64 admitted over the per-address cap of 2")
+	}
+	if !admit("2001:db8:1:3::1") {
+		t.Error("an address of the next /64 refused")
+	}
+	if !admit("192.0.2.7") || !admit("::ffff:192.0.2.7") || admit("192.0.2.7") {
+		t.Error("an IPv4 address and its mapped form do not share one count of 2")
+	}
+}
