@@ -468,6 +468,24 @@ func startStreams(n int, ingest string, extra ...string) (*streaming, error) {
 	return st, nil
 }
 
+// stillLive checks that every stream is still live, and returns the durations of the
+// segments their playlists list.
+func (st *streaming) stillLive() ([]float64, error) {
+	var all []float64
+	for i, id := range st.ids {
+		d, ended, err := st.s.SegmentDurations(id)
+		if err != nil {
+			return nil, err
+		}
+		if ended {
+			events, _ := st.s.SessionEvents(st.tokens[i])
+			return nil, fmt.Errorf("stream %d of %d ended during the measurement; its session's events: %s", i+1, len(st.ids), strings.Join(events, ", "))
+		}
+		all = append(all, d...)
+	}
+	return all, nil
+}
+
 // measurePair measures the servers' CPU over the same d, after warm, and checks that every
 // stream stayed live throughout.
 func measurePair(pair [2]*streaming, warm, d time.Duration) ([2]cpuFigures, error) {
@@ -488,15 +506,8 @@ func measurePair(pair [2]*streaming, warm, d time.Duration) ([2]cpuFigures, erro
 		streamMinutes := float64(len(p.ids)) * elapsed.Minutes()
 		figs[i] = cpuFigures{cpuPerStreamMinute: cpu / streamMinutes, recordedPerStreamSecond: (rec1 - rec0[i]) / (streamMinutes * 60),
 			sysShare: (sys1 - sys0[i]) / max(cpu, 1e-9), rssMiB: p.s.RSSKiB() / 1024}
-		for j, id := range p.ids {
-			_, ended, err := p.s.SegmentDurations(id)
-			if err != nil {
-				return figs, err
-			}
-			if ended {
-				events, _ := p.s.SessionEvents(p.tokens[j])
-				return figs, fmt.Errorf("stream %d of %d ended during the measurement; its session's events: %s", j+1, len(p.ids), strings.Join(events, ", "))
-			}
+		if _, err := p.stillLive(); err != nil {
+			return figs, err
 		}
 	}
 	return figs, nil
@@ -537,7 +548,7 @@ func measureCPU(n int, ingest string, o cpuOptions, extra ...string) (cpuFigures
 		return fig, err
 	}
 	defer st.stop()
-	s, ids, tokens := st.s, st.ids, st.tokens
+	s, ids := st.s, st.ids
 	made0, late0, slow0, counted := serverParts(s)
 	rec0, _ := harness.Metric(s.Base, "livehouse_recording_bytes_total")
 	user0, sys0 := s.CPUSplit()
@@ -569,19 +580,13 @@ func measureCPU(n int, ingest string, o cpuOptions, extra ...string) (cpuFigures
 			return fig, err
 		}
 	}
+	durations, err := st.stillLive()
+	if err != nil {
+		return fig, err
+	}
 	var segments, seconds float64
-	for i, id := range ids {
-		d, ended, err := s.SegmentDurations(id)
-		if err != nil {
-			return fig, err
-		}
-		if ended {
-			events, _ := s.SessionEvents(tokens[i])
-			return fig, fmt.Errorf("stream %d of %d ended during the measurement; its session's events: %s", i+1, n, strings.Join(events, ", "))
-		}
-		for _, v := range d {
-			segments, seconds = segments+1, seconds+v
-		}
+	for _, v := range durations {
+		segments, seconds = segments+1, seconds+v
 	}
 	if n == 0 {
 		fmt.Printf("server CPU with no stream (idle; %v): %.1f%% of one core, RSS %.0f MiB\n", elapsed.Round(time.Second), 100*cpu/elapsed.Seconds(), rss/1024)
