@@ -19,10 +19,10 @@ const iovMax = 1024
 // longer write makes happen for every object (with the monitor polling fast for a while after).
 const writeChunk = 64 << 10
 
-// writeBuffers writes bufs into file with one writev per iovMax pieces, rather than a write
-// per piece: each write to a file also takes its inode's lock and updates its times, and a
-// recorded object is some sixty pieces (its parts' boxes). A short write goes on from where
-// it stopped.
+// writeBuffers writes bufs into file with one writev per writeChunk bytes (at most iovMax
+// pieces), rather than a write per piece: each write to a file also takes its inode's lock
+// and updates its times, and a recorded object is some sixty pieces (its parts' boxes). A
+// short write goes on from where it stopped.
 func writeBuffers(ctx context.Context, file *os.File, bufs [][]byte) (int64, error) {
 	raw, err := file.SyscallConn()
 	if err != nil {
@@ -30,11 +30,13 @@ func writeBuffers(ctx context.Context, file *os.File, bufs [][]byte) (int64, err
 	}
 	bufs = slices.Clone(bufs) // advanced below: the caller's stay as they were
 	var total int64
+	var batch [][]byte // the next writev's pieces, reused
 	for len(bufs) > 0 {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		batch, size := bufs[:0:0], 0
+		batch = batch[:0]
+		size := 0
 		for _, b := range bufs[:min(len(bufs), iovMax)] {
 			if size+len(b) > writeChunk && len(batch) > 0 {
 				break
