@@ -1,6 +1,8 @@
 package rtmp
 
 import (
+	"time"
+
 	"github.com/bluenviron/gortmplib"
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 	"github.com/bluenviron/gortmplib/pkg/message"
@@ -8,15 +10,18 @@ import (
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
-// metaConn passes messages through to gortmplib's reader and keeps the encoder's declared
-// configuration from onMetaData, which the reader itself skips.
+// metaConn passes messages through to gortmplib's reader, keeps the encoder's declared
+// configuration from onMetaData, which the reader itself skips, and notes the arrival of the
+// media the reader reads ahead.
 type metaConn struct {
 	gortmplib.Conn
 	meta *streams.IngestConfig
+	arrivals
 }
 
 func (c *metaConn) Read() (message.Message, error) {
 	msg, err := c.Conn.Read()
+	c.note(msg, time.Now())
 	if data, ok := msg.(*message.DataAMF0); ok {
 		if m := parseMetadata(data.Payload); m != nil {
 			c.meta = m

@@ -175,8 +175,11 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 		return fmt.Errorf("accepting publish: %w", err)
 	}
 	mc := &metaConn{Conn: sc}
+	mc.noting = true
 	r := &gortmplib.Reader{Conn: mc}
-	if err := r.Initialize(); err != nil {
+	err = r.Initialize()
+	mc.noting = false
+	if err != nil {
 		if strings.Contains(err.Error(), "unsupported") {
 			// Record the refusal as a session, so the streamer can see why in its events.
 			_, _ = s.ingest.Begin(ctx, ch, stream.New(stream.Tracks{}), func() { conn.Close() })
@@ -210,7 +213,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 
 	if video != nil {
 		sps, pps := tracks.H264.SPS, tracks.H264.PPS
-		r.OnDataH264(video, func(pts, _ time.Duration, au [][]byte) {
+		r.OnDataH264(video, func(pts, dts time.Duration, au [][]byte) {
 			if s, p, ok := sequenceHeader(au); ok {
 				// A new AVC sequence header mid-stream (an encoder that changed its canvas
 				// size): the keyframes from here on carry the new parameter sets, and the
@@ -223,12 +226,12 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 				// FLV carries the parameter sets out of band; players need them in band.
 				au = append([][]byte{sps, pps}, au...)
 			}
-			st.Write(&stream.Unit{Kind: stream.Video, PTS: pts, NTP: time.Now(), Payload: au, Key: key})
+			st.Write(&stream.Unit{Kind: stream.Video, PTS: pts, NTP: mc.videoAt(dts), Payload: au, Key: key})
 		})
 	}
 	if audio != nil {
 		r.OnDataMPEG4Audio(audio, func(pts time.Duration, au []byte) {
-			st.Write(&stream.Unit{Kind: stream.Audio, PTS: pts, NTP: time.Now(), Payload: [][]byte{au}})
+			st.Write(&stream.Unit{Kind: stream.Audio, PTS: pts, NTP: mc.audioAt(pts), Payload: [][]byte{au}})
 		})
 	}
 	for {

@@ -42,6 +42,7 @@ type counter struct {
 	mu           sync.Mutex
 	video, audio int
 	tracks       stream.Tracks
+	arrived      []time.Time // each unit's NTP, in order
 }
 
 func (c *counter) Start(v *streams.View) streams.Run {
@@ -52,6 +53,7 @@ func (c *counter) Start(v *streams.View) streams.Run {
 	return func(context.Context, chan<- streams.Report) error {
 		for u := range r.C { // until the session ends
 			c.mu.Lock()
+			c.arrived = append(c.arrived, u.NTP)
 			if u.Kind == stream.Video {
 				c.video++
 			} else {
@@ -104,6 +106,57 @@ func TestReplayFFmpegPublish(t *testing.T) {
 	if !strings.HasPrefix(ic.Encoder, "Lavf") || ic.Width != 160 || ic.Height != 120 || ic.TargetFramerate != 10 ||
 		!strings.HasPrefix(ic.VideoCodec, "avc1.") || ic.AVCProfile == "" || ic.AudioCodec != "mp4a.40.2" || ic.AudioSampleRate != 44100 {
 		t.Errorf("ingest config = %+v", ic)
+	}
+}
+
+// gatedReader signals reached at its first Read and then waits for open.
+type gatedReader struct {
+	r             io.Reader
+	reached, open chan struct{}
+	once          sync.Once
+}
+
+func (g *gatedReader) Read(b []byte) (int, error) {
+	g.once.Do(func() { close(g.reached) })
+	<-g.open
+	return g.r.Read(b)
+}
+
+// TestReadAheadKeepsArrivalTimes: gortmplib's reader reads two seconds of media ahead before it
+// hands any over. The units it then replays carry the times their messages arrived (the
+// packager dates segments by them), not all the instant of the replay.
+func TestReadAheadKeepsArrivalTimes(t *testing.T) {
+	data, err := os.ReadFile("testdata/ffmpeg-publish.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const split = 12_000 // the handshake, the tracks' headers and well under two seconds of media
+	gate := &gatedReader{r: bytes.NewReader(data[split:]), reached: make(chan struct{}), open: make(chan struct{})}
+	s, _, out := newTestServer()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.handle(context.Background(), &replayConn{r: io.MultiReader(bytes.NewReader(data[:split]), gate)})
+	}()
+	<-gate.reached // every message of the first part has been read
+	resumed := time.Now()
+	close(gate.open)
+	<-done
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	early := 0
+	for _, at := range out.arrived {
+		if at.Before(resumed) {
+			early++
+		}
+	}
+	if early == 0 || early == len(out.arrived) {
+		t.Fatalf("%d of %d units stamped before the rest of the stream was sent; want some, not all", early, len(out.arrived))
+	}
+	for i, at := range out.arrived[:early] {
+		if !at.Before(resumed) {
+			t.Fatalf("unit %d stamped %v after the rest was sent, though it came before", i, at.Sub(resumed))
+		}
 	}
 }
 
