@@ -14,13 +14,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"syscall"
 )
 
 // Folder keeps objects as files under a directory: a key is a path below it. A Put writes a
 // temporary file beside the object and renames it into place once complete and synced, so a
 // crash leaves either the old object or the new one, never a part of it.
 type Folder struct {
-	root string
+	root     string
+	noDirect atomic.Bool // the filesystem refused direct I/O once
 }
 
 // NewFolder returns a store rooted at dir, creating it.
@@ -45,16 +48,18 @@ func (f *Folder) Put(ctx context.Context, key string, r io.Reader, size int64) e
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(filepath.Dir(dst), ".put-"+hex.EncodeToString(rnd[:]))
-	file, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	_, pieces := r.(*net.Buffers)
+	direct := pieces && directFlag != 0 && !f.noDirect.Load()
+	file, direct, err := f.create(tmp, direct)
 	if errors.Is(err, fs.ErrNotExist) { // the object's folder is new (a recording's first file)
 		if err = os.MkdirAll(filepath.Dir(dst), 0o700); err == nil {
-			file, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			file, direct, err = f.create(tmp, direct)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	n, err := writeFile(ctx, file, r, size)
+	n, err := writeFile(ctx, file, r, size, direct)
 	if err == nil && n != size {
 		err = fmt.Errorf("storage: %s: got %d bytes, want %d", key, n, size)
 	}
@@ -74,10 +79,29 @@ func (f *Folder) Put(ctx context.Context, key string, r io.Reader, size int64) e
 	return nil
 }
 
+// create makes the temporary file of a Put, for direct I/O if asked (an object given as pieces:
+// a recorded segment's parts) and the filesystem allows it; direct says whether it is.
+func (f *Folder) create(tmp string, direct bool) (file *os.File, _ bool, err error) {
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if direct {
+		file, err = os.OpenFile(tmp, flags|directFlag, 0o600)
+		if !errors.Is(err, syscall.EINVAL) {
+			return file, err == nil, err
+		}
+		// Not on this filesystem (tmpfs, for one): Linux has made the file before refusing.
+		f.noDirect.Store(true)
+		file, err = os.OpenFile(tmp, os.O_WRONLY|os.O_TRUNC, 0o600)
+		return file, false, err
+	}
+	file, err = os.OpenFile(tmp, flags, 0o600)
+	return file, false, err
+}
+
 // writeFile writes an object's bytes from r into its file: at most size bytes, and none once
 // ctx has ended. Pieces (a recorded segment's parts, net.Buffers) go in with as few system
-// calls as the platform allows (writeBuffers); another reader through io.Copy.
-func writeFile(ctx context.Context, file *os.File, r io.Reader, size int64) (int64, error) {
+// calls as the platform allows (writeBuffers), or through an aligned buffer to a file opened
+// for direct I/O (writeDirect); another reader through io.Copy.
+func writeFile(ctx context.Context, file *os.File, r io.Reader, size int64, direct bool) (int64, error) {
 	if bufs, ok := r.(*net.Buffers); ok {
 		total := int64(0)
 		for _, b := range *bufs {
@@ -86,7 +110,11 @@ func writeFile(ctx context.Context, file *os.File, r io.Reader, size int64) (int
 		if total > size {
 			return 0, errTooMany
 		}
-		n, err := writeBuffers(ctx, file, *bufs)
+		write := writeBuffers
+		if direct {
+			write = writeDirect
+		}
+		n, err := write(ctx, file, *bufs)
 		*bufs = nil // consumed, as reading them would have
 		return n, err
 	}

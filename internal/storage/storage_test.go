@@ -39,8 +39,9 @@ func TestFolder(t *testing.T) {
 	}
 }
 
-// manyPieces is 2500 pieces of 0 to 6 bytes each and two of 150 and 70 KiB among them (longer
-// than a folder writes at once), and what they make together.
+// manyPieces is 2500 pieces of 0 to 6 bytes each and three of 150 KiB, 70 KiB and just over
+// 1 MiB among them (longer than a folder writes at once, buffered or direct; the whole not a
+// multiple of a disk block), and what they make together.
 func manyPieces() (pieces [][]byte, whole []byte) {
 	for i := range 2500 {
 		p := bytes.Repeat([]byte{byte(i)}, i%7)
@@ -49,6 +50,8 @@ func manyPieces() (pieces [][]byte, whole []byte) {
 			p = bytes.Repeat([]byte("abcdefg"), 150<<10/7)
 		case 701:
 			p = bytes.Repeat([]byte("hijklmnop"), 70<<10/9)
+		case 1800:
+			p = bytes.Repeat([]byte("qrstu"), (1<<20+12345)/5)
 		}
 		pieces = append(pieces, p)
 		whole = append(whole, p...)
