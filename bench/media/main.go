@@ -32,7 +32,7 @@ func main() {
 
 var (
 	binary   = flag.String("bin", "bin/livehouse", "livehouse binary")
-	scenario = flag.String("scenario", "all", "ingest, player, firstframe, actions, cpu, record, egress, transcode or all")
+	scenario = flag.String("scenario", "all", "ingest, golive, player, firstframe, actions, cpu, record, egress, transcode or all")
 	warmup   = flag.Duration("warmup", 20*time.Second, "playback before the player latency is sampled")
 	streamsF = flag.String("streams", "1,10,50,100", "concurrent streams for the cpu scenario (0: the idle server)")
 	ingestsF = flag.String("ingests", "rtmp,rtmps,srt", "ingest protocols the cpu scenario measures, each at every -streams count")
@@ -67,6 +67,11 @@ func run() error {
 	if all || *scenario == "ingest" {
 		if err := ingestToPart(); err != nil {
 			return fmt.Errorf("ingest: %w", err)
+		}
+	}
+	if all || *scenario == "golive" {
+		if err := goLiveTime(); err != nil {
+			return fmt.Errorf("go-live: %w", err)
 		}
 	}
 	if all || *scenario == "player" {

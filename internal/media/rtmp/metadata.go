@@ -1,8 +1,6 @@
 package rtmp
 
 import (
-	"time"
-
 	"github.com/bluenviron/gortmplib"
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 	"github.com/bluenviron/gortmplib/pkg/message"
@@ -10,28 +8,29 @@ import (
 	"github.com/livehouse/livehouse/internal/streams"
 )
 
-// metaConn passes messages through to gortmplib's reader, keeps the encoder's declared
-// configuration from onMetaData, which the reader itself skips, and notes the arrival of the
-// media the reader reads ahead.
+// metaConn reads a publisher's messages and keeps what its onMetaData declares: the
+// encoder's configuration, and which codecs it sends.
 type metaConn struct {
 	gortmplib.Conn
-	meta *streams.IngestConfig
-	arrivals
+	meta     *streams.IngestConfig
+	declared declaredCodecs
 }
+
+// declaredCodecs is what onMetaData says of the tracks: known when it named either codec.
+type declaredCodecs struct{ known, video, audio bool }
 
 func (c *metaConn) Read() (message.Message, error) {
 	msg, err := c.Conn.Read()
-	c.note(msg, time.Now())
 	if data, ok := msg.(*message.DataAMF0); ok {
-		if m := parseMetadata(data.Payload); m != nil {
-			c.meta = m
+		if m, d := parseMetadata(data.Payload); m != nil {
+			c.meta, c.declared = m, d
 		}
 	}
 	return msg, err
 }
 
 // parseMetadata reads ["@setDataFrame", "onMetaData", {…}] or ["onMetaData", {…}].
-func parseMetadata(payload amf0.Data) *streams.IngestConfig {
+func parseMetadata(payload amf0.Data) (*streams.IngestConfig, declaredCodecs) {
 	for i, item := range payload {
 		if name, ok := item.(string); !ok || name != "onMetaData" || i+1 >= len(payload) {
 			continue
@@ -43,7 +42,7 @@ func parseMetadata(payload amf0.Data) *streams.IngestConfig {
 		case amf0.ECMAArray:
 			obj = amf0.Object(v)
 		default:
-			return nil
+			return nil, declaredCodecs{}
 		}
 		num := func(k string) float64 { f, _ := obj.GetFloat64(k); return f }
 		str := func(k string) string { s, _ := obj.GetString(k); return s }
@@ -63,7 +62,20 @@ func parseMetadata(payload amf0.Data) *streams.IngestConfig {
 		if ch := num("audiochannels"); ch > 0 {
 			m.AudioChannels = int(ch)
 		}
-		return m
+		// A codec id is a number (7 for AVC, 10 for AAC) or, from newer encoders, a FourCC.
+		codec := func(k string) bool {
+			v, ok := obj.Get(k)
+			switch v := v.(type) {
+			case float64:
+				return ok && v != 0
+			case string:
+				return ok && v != ""
+			}
+			return false
+		}
+		d := declaredCodecs{video: codec("videocodecid"), audio: codec("audiocodecid")}
+		d.known = d.video || d.audio
+		return m, d
 	}
-	return nil
+	return nil, declaredCodecs{}
 }

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortmplib"
-	"github.com/bluenviron/gortmplib/pkg/codecs"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
 	"github.com/livehouse/livehouse/internal/connlimit"
 	"github.com/livehouse/livehouse/internal/media/stream"
@@ -169,16 +167,11 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 	}
 	g.off.Store(true) // an accepted publisher sends media: gortmplib's own bounds apply
 	conn.SetWriteDeadline(time.Time{})
-	// Accept the publish here: the reader would, but it reads through metaConn, which keeps
-	// the onMetaData the reader skips.
 	if err := sc.AcceptAction(); err != nil {
 		return fmt.Errorf("accepting publish: %w", err)
 	}
 	mc := &metaConn{Conn: sc}
-	mc.noting = true
-	r := &gortmplib.Reader{Conn: mc}
-	err = r.Initialize()
-	mc.noting = false
+	tracks, early, err := findTracks(mc)
 	if err != nil {
 		if strings.Contains(err.Error(), "unsupported") {
 			// Record the refusal as a session, so the streamer can see why in its events.
@@ -187,21 +180,6 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 		}
 		return fmt.Errorf("reading tracks: %w", err)
 	}
-
-	var tracks stream.Tracks
-	var video, audio *gortmplib.Track
-	for _, t := range r.Tracks() {
-		switch c := t.Codec.(type) {
-		case *codecs.H264:
-			if video == nil {
-				video, tracks.H264 = t, &stream.H264{SPS: c.SPS, PPS: c.PPS}
-			}
-		case *codecs.MPEG4Audio:
-			if audio == nil && c.Config != nil {
-				audio, tracks.AAC = t, c.Config
-			}
-		}
-	}
 	st := stream.New(tracks)
 	live, err := s.ingest.Begin(ctx, ch, st, func() { conn.Close() })
 	if err != nil {
@@ -209,62 +187,24 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) error {
 	}
 	defer live.End("encoder disconnected") // also when reading panics; End runs once
 	live.SetIngestConfig(mc.meta)
-	s.log.Info(s.name+" publishing", "session", live.SessionID, "channel", ch.ID, "remote", conn.RemoteAddr().String(), "audio", audio != nil)
+	s.log.Info(s.name+" publishing", "session", live.SessionID, "channel", ch.ID, "remote", conn.RemoteAddr().String(), "audio", tracks.AAC != nil)
 
-	if video != nil {
-		sps, pps := tracks.H264.SPS, tracks.H264.PPS
-		r.OnDataH264(video, func(pts, dts time.Duration, au [][]byte) {
-			if s, p, ok := sequenceHeader(au); ok {
-				// A new AVC sequence header mid-stream (an encoder that changed its canvas
-				// size): the keyframes from here on carry the new parameter sets, and the
-				// packager starts a discontinuity with a new init section at the first.
-				sps, pps = s, p
-				return
-			}
-			key := h264.IsRandomAccess(au)
-			if key {
-				// FLV carries the parameter sets out of band; players need them in band.
-				au = append([][]byte{sps, pps}, au...)
-			}
-			st.Write(&stream.Unit{Kind: stream.Video, PTS: pts, NTP: mc.videoAt(dts), Payload: au, Key: key})
-		})
-	}
-	if audio != nil {
-		r.OnDataMPEG4Audio(audio, func(pts time.Duration, au []byte) {
-			st.Write(&stream.Unit{Kind: stream.Audio, PTS: pts, NTP: mc.audioAt(pts), Payload: [][]byte{au}})
-		})
-	}
-	for {
-		conn.SetReadDeadline(time.Now().Add(readTimeout))
-		if err := r.Read(); err != nil {
+	w := newMediaWriter(st, tracks)
+	for _, m := range early {
+		if err := w.write(m.msg, m.at); err != nil {
 			live.End("encoder disconnected")
 			return err
 		}
 	}
-}
-
-// sequenceHeader reports whether an access unit is only parameter sets (gortmplib hands an
-// AVC sequence header over as the SPS and PPS), and returns them.
-func sequenceHeader(au [][]byte) (sps, pps []byte, ok bool) {
-	for _, nalu := range au {
-		if len(nalu) == 0 {
-			continue
+	for {
+		conn.SetReadDeadline(time.Now().Add(readTimeout))
+		msg, err := mc.Read()
+		if err == nil {
+			err = w.write(msg, time.Now())
 		}
-		switch h264.NALUType(nalu[0] & 0x1f) {
-		case h264.NALUTypeSPS:
-			sps = nalu
-		case h264.NALUTypePPS:
-			pps = nalu
-		default:
-			return nil, nil, false
+		if err != nil {
+			live.End("encoder disconnected")
+			return err
 		}
 	}
-	if sps == nil || pps == nil {
-		return nil, nil, false
-	}
-	var s h264.SPS
-	if err := s.Unmarshal(sps); err != nil {
-		return nil, nil, false // not one the packager could use: keep the old ones
-	}
-	return append([]byte(nil), sps...), append([]byte(nil), pps...), true
 }

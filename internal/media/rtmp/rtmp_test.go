@@ -9,12 +9,17 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/abema/go-mp4"
 	"github.com/bluenviron/gortmplib"
+	"github.com/bluenviron/gortmplib/pkg/amf0"
+	"github.com/bluenviron/gortmplib/pkg/message"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/livehouse/livehouse/internal/channels"
 	"github.com/livehouse/livehouse/internal/media/stream"
@@ -42,13 +47,18 @@ type counter struct {
 	mu           sync.Mutex
 	video, audio int
 	tracks       stream.Tracks
-	arrived      []time.Time // each unit's NTP, in order
+	arrived      []time.Time   // each unit's NTP, in order
+	began        chan struct{} // closed when a session starts
 }
 
 func (c *counter) Start(v *streams.View) streams.Run {
 	r := v.NewReader("count", 10_000)
 	c.mu.Lock()
 	c.tracks = v.Tracks
+	if c.began != nil {
+		close(c.began)
+		c.began = nil
+	}
 	c.mu.Unlock()
 	return func(context.Context, chan<- streams.Report) error {
 		for u := range r.C { // until the session ends
@@ -68,7 +78,7 @@ func (c *counter) Start(v *streams.View) streams.Run {
 func newTestServer() (*Server, *streamstest.Store, *counter) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	box, _ := channels.NewKeyBox(make([]byte, 32))
-	store, out := streamstest.New(testChannel), &counter{}
+	store, out := streamstest.New(testChannel), &counter{began: make(chan struct{})}
 	return &Server{ingest: streams.NewService(streams.Deps{Store: store, Box: box, Log: log, Outputs: []streams.Output{out}}), log: log}, store, out
 }
 
@@ -122,23 +132,31 @@ func (g *gatedReader) Read(b []byte) (int, error) {
 	return g.r.Read(b)
 }
 
-// TestReadAheadKeepsArrivalTimes: gortmplib's reader reads two seconds of media ahead before it
-// hands any over. The units it then replays carry the times their messages arrived (the
-// packager dates segments by them), not all the instant of the replay.
-func TestReadAheadKeepsArrivalTimes(t *testing.T) {
+// TestStreamBeginsAtItsHeaders: an encoder that declares its codecs (ffmpeg does, in
+// onMetaData) goes live as soon as their sequence headers have come, not after two seconds of
+// media, and every unit carries the time its message arrived (the packager dates segments by
+// it).
+func TestStreamBeginsAtItsHeaders(t *testing.T) {
 	data, err := os.ReadFile("testdata/ffmpeg-publish.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const split = 12_000 // the handshake, the tracks' headers and well under two seconds of media
+	const split = 12_000 // the handshake, the metadata, the headers and well under two seconds of media
 	gate := &gatedReader{r: bytes.NewReader(data[split:]), reached: make(chan struct{}), open: make(chan struct{})}
 	s, _, out := newTestServer()
+	began := out.began
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = s.handle(context.Background(), &replayConn{r: io.MultiReader(bytes.NewReader(data[:split]), gate)})
 	}()
 	<-gate.reached // every message of the first part has been read
+	select {
+	case <-began:
+	case <-time.After(10 * time.Second): // a bound for a failing run, not a wait for success
+		close(gate.open)
+		t.Fatal("the session had not begun with the headers and the first second of media in")
+	}
 	resumed := time.Now()
 	close(gate.open)
 	<-done
@@ -157,6 +175,84 @@ func TestReadAheadKeepsArrivalTimes(t *testing.T) {
 		if !at.Before(resumed) {
 			t.Fatalf("unit %d stamped %v after the rest was sent, though it came before", i, at.Sub(resumed))
 		}
+	}
+}
+
+// scriptConn hands out messages in order, then io.EOF.
+type scriptConn struct {
+	msgs []message.Message
+	read int
+}
+
+func (c *scriptConn) Read() (message.Message, error) {
+	if c.read == len(c.msgs) {
+		return nil, io.EOF
+	}
+	c.read++
+	return c.msgs[c.read-1], nil
+}
+func (c *scriptConn) Write(message.Message) error { return nil }
+func (c *scriptConn) BytesReceived() uint64       { return 0 }
+func (c *scriptConn) BytesSent() uint64           { return 0 }
+
+func TestFindTracks(t *testing.T) {
+	sps := []byte{0x67, 0x42, 0xc0, 0x0d, 0xd9, 0x01, 0x41, 0xfb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xc0, 0xf1, 0x42, 0x99, 0x20}
+	pps := []byte{0x68, 0xcb, 0x83, 0xcb, 0x20}
+	meta := func(entries ...amf0.ObjectEntry) message.Message {
+		return &message.DataAMF0{Payload: amf0.Data{"@setDataFrame", "onMetaData", amf0.Object(entries)}}
+	}
+	video := amf0.ObjectEntry{Key: "videocodecid", Value: float64(7)}
+	audio := amf0.ObjectEntry{Key: "audiocodecid", Value: float64(10)}
+	videoHeader := &message.Video{Codec: message.CodecH264, Type: message.VideoTypeConfig, AVCConfig: &mp4.AVCDecoderConfiguration{
+		SequenceParameterSets: []mp4.AVCParameterSet{{NALUnit: sps}}, PictureParameterSets: []mp4.AVCParameterSet{{NALUnit: pps}}}}
+	audioHeader := &message.Audio{Codec: message.CodecMPEG4Audio, AACType: message.AudioAACTypeConfig,
+		AACConfig: &mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 44100, ChannelCount: 2}}
+	frame := func(ms int) message.Message {
+		return &message.Video{Codec: message.CodecH264, Type: message.VideoTypeAU, DTS: time.Duration(ms) * time.Millisecond, AU: []byte{0, 0, 0, 1, 0x65}}
+	}
+	sound := func(ms int) message.Message {
+		return &message.Audio{Codec: message.CodecMPEG4Audio, AACType: message.AudioAACTypeAU, DTS: time.Duration(ms) * time.Millisecond, AU: []byte{1}}
+	}
+	frames := func(from, to int) (m []message.Message) {
+		for ms := from; ms <= to; ms += 100 {
+			m = append(m, frame(ms))
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name         string
+		msgs         []message.Message
+		read         int // messages read before the tracks are known
+		video, audio bool
+	}{
+		{"both declared: their headers", []message.Message{meta(video, audio), videoHeader, audioHeader, frame(0), sound(0)}, 3, true, true},
+		{"both declared, audio header first", []message.Message{meta(video, audio), audioHeader, videoHeader, frame(0)}, 3, true, true},
+		{"video declared: its header", []message.Message{meta(video), videoHeader, frame(0), frame(100)}, 2, true, false},
+		{"both declared, no audio: two seconds of media", slices.Concat([]message.Message{meta(video, audio), videoHeader}, frames(0, 2500)), 2 + 21, true, false},
+		{"none declared: both headers", slices.Concat([]message.Message{meta(), videoHeader}, frames(0, 500), []message.Message{audioHeader, frame(600)}), 2 + 6 + 1, true, true},
+		{"no metadata, video only: two seconds of media", slices.Concat([]message.Message{videoHeader}, frames(0, 2500)), 1 + 21, true, false},
+		{"an MP3 track declared: seen at its first frame", []message.Message{meta(video, audio), videoHeader, frame(0), &message.Audio{Codec: message.CodecMPEG1Audio, DTS: 0, AU: []byte{1}}}, 4, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &scriptConn{msgs: tc.msgs}
+			tracks, early, err := findTracks(&metaConn{Conn: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.read != tc.read || len(early) != tc.read {
+				t.Errorf("read %d messages (%d kept) before the tracks were known, want %d", c.read, len(early), tc.read)
+			}
+			if (tracks.H264 != nil) != tc.video || (tracks.AAC != nil) != tc.audio {
+				t.Errorf("tracks: video %v, audio %v; want %v, %v", tracks.H264 != nil, tracks.AAC != nil, tc.video, tc.audio)
+			}
+			if tc.video && !bytes.Equal(tracks.H264.SPS, sps) {
+				t.Errorf("SPS %x, want %x", tracks.H264.SPS, sps)
+			}
+		})
+	}
+	// A connection that ends while the tracks are looked for is an error.
+	if _, _, err := findTracks(&metaConn{Conn: &scriptConn{msgs: []message.Message{meta(video, audio), videoHeader}}}); err == nil {
+		t.Error("findTracks on a connection that ended early: no error")
 	}
 }
 
