@@ -49,11 +49,11 @@ func (f *Folder) Put(ctx context.Context, key string, r io.Reader, size int64) e
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(filepath.Dir(dst), ".put-"+hex.EncodeToString(rnd[:]))
 	_, pieces := r.(*net.Buffers)
-	direct := pieces && directFlag != 0 && !f.noDirect.Load()
-	file, direct, err := f.create(tmp, direct)
+	wantDirect := pieces && directFlag != 0 && !f.noDirect.Load()
+	file, direct, err := f.create(tmp, wantDirect)
 	if errors.Is(err, fs.ErrNotExist) { // the object's folder is new (a recording's first file)
 		if err = os.MkdirAll(filepath.Dir(dst), 0o700); err == nil {
-			file, direct, err = f.create(tmp, direct)
+			file, direct, err = f.create(tmp, wantDirect)
 		}
 	}
 	if err != nil {
@@ -88,9 +88,10 @@ func (f *Folder) create(tmp string, direct bool) (file *os.File, _ bool, err err
 		if !errors.Is(err, syscall.EINVAL) {
 			return file, err == nil, err
 		}
-		// Not on this filesystem (tmpfs, for one): Linux has made the file before refusing.
+		// Not on this filesystem: Linux may have made the file before refusing (the name is
+		// ours alone, so it is opened again without O_EXCL).
 		f.noDirect.Store(true)
-		file, err = os.OpenFile(tmp, os.O_WRONLY|os.O_TRUNC, 0o600)
+		file, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		return file, false, err
 	}
 	file, err = os.OpenFile(tmp, flags, 0o600)
