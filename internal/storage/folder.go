@@ -84,7 +84,7 @@ func (f *Folder) Put(ctx context.Context, key string, r io.Reader, size int64) e
 func (f *Folder) create(tmp string, direct bool) (file *os.File, _ bool, err error) {
 	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if direct {
-		file, err = os.OpenFile(tmp, flags|directFlag, 0o600)
+		file, err = openFile(tmp, flags|directFlag, 0o600)
 		if !errors.Is(err, syscall.EINVAL) {
 			return file, err == nil, err
 		}
@@ -97,6 +97,9 @@ func (f *Folder) create(tmp string, direct bool) (file *os.File, _ bool, err err
 	file, err = os.OpenFile(tmp, flags, 0o600)
 	return file, false, err
 }
+
+// openFile is os.OpenFile; a test makes it refuse direct I/O.
+var openFile = os.OpenFile
 
 // writeFile writes an object's bytes from r into its file: at most size bytes, and none once
 // ctx has ended. Pieces (a recorded segment's parts, net.Buffers) go in with as few system
