@@ -206,7 +206,7 @@ func TestFindTracks(t *testing.T) {
 	videoHeader := &message.Video{Codec: message.CodecH264, Type: message.VideoTypeConfig, AVCConfig: &mp4.AVCDecoderConfiguration{
 		SequenceParameterSets: []mp4.AVCParameterSet{{NALUnit: sps}}, PictureParameterSets: []mp4.AVCParameterSet{{NALUnit: pps}}}}
 	audioHeader := &message.Audio{Codec: message.CodecMPEG4Audio, AACType: message.AudioAACTypeConfig,
-		AACConfig: &mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 44100, ChannelCount: 2}}
+		AACConfig: &mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 44100, ChannelConfig: 2}}
 	frame := func(ms int) message.Message {
 		return &message.Video{Codec: message.CodecH264, Type: message.VideoTypeAU, DTS: time.Duration(ms) * time.Millisecond, AU: []byte{0, 0, 0, 1, 0x65}}
 	}
