@@ -32,10 +32,19 @@ test('a viewer starts at the live edge from the newest independent part, with th
   await signUpVerified(page, streamer);
   const ffmpeg = await goLive(page, 100);
   try {
-    // Wait until the stream has a few segments, as a viewer arriving mid-stream finds it.
+    // Wait until the stream has a few segments, as a viewer arriving mid-stream finds it (the
+    // channel is live from the encoder's first messages, before its first segment is whole).
     await expect
       .poll(async () => (await (await page.request.get(`/api/channels/${streamer}`)).json()).isLive, { timeout: 30_000 })
       .toBe(true);
+    const playback = new URL((await (await page.request.get(`/api/channels/${streamer}`)).json()).playbackUrl as string);
+    const withToken = (u: URL) => `${u.pathname}?token=${encodeURIComponent(playback.searchParams.get('token') ?? '')}`;
+    const mediaRel = (await (await page.request.get(withToken(playback))).text()).split('\n').find((l) => l.trim() && !l.startsWith('#'));
+    expect(mediaRel, 'a media playlist in the multivariant playlist').toBeTruthy();
+    const mediaPlaylist = withToken(new URL(mediaRel!.trim(), playback));
+    await expect
+      .poll(async () => (await (await page.request.get(mediaPlaylist)).text()).match(/#EXTINF/g)?.length ?? 0, { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(3);
     const viewerPage = async () => {
       const viewer = await (await browser.newContext()).newPage();
       await viewer.addInitScript(() => {
