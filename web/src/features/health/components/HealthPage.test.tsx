@@ -57,6 +57,16 @@ describe('HealthPage', () => {
     expect(screen.getByText(/To monitor stream health you must first start a live stream/)).toBeInTheDocument();
   });
 
+  it('asks for the latest 5 minutes once a session it opened before its first part is live', async () => {
+    const created = { ...summary('st-new', '2026-11-02T10:00:00Z'), endTime: null }; // listed before it started
+    const calls = mockFetch({
+      'GET /api/me/sessions?limit=20': { status: 200, body: { sessions: [created] } },
+      'GET /api/me/sessions/st-new': { status: 200, body: detail(summary('st-new', '2026-11-02T10:00:00Z', true)) },
+    });
+    renderAt(<HealthPage />, { path: '/health/:sessionId', route: '/health/st-new' });
+    await vi.waitFor(() => expect(calls.map((c) => c.key).filter((k) => k.startsWith('GET /api/me/sessions/st-new?period=1&startTime='))).toHaveLength(1));
+  });
+
   it('shows an ended session: offline status, events in order, the declared configuration and warnings', async () => {
     mockFetch({
       'GET /api/me/sessions?limit=20': { status: 200, body: { sessions: [newer, older] } },

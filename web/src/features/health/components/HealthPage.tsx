@@ -70,10 +70,15 @@ export function HealthPage({ player }: Props) {
 }
 
 function SessionView({ id, summary }: { id: string; summary?: SessionSummary }) {
-  // The reference's defaults: the latest 5 minutes while live, everything afterwards.
-  const [zoom, setZoom] = useState<Zoom>(summary?.isLive ? 5 : 'all');
+  // The reference's defaults: the latest 5 minutes while live, everything afterwards, until
+  // the viewer picks a zoom. Liveness is the session's as last read: one opened between its
+  // creation and its first playable part (an encoder's first second) is not live yet.
+  const [picked, setPicked] = useState<Zoom | null>(null);
+  const [live, setLive] = useState(!!summary?.isLive);
+  const zoom = picked ?? (live ? 5 : 'all');
   const q = useSession(id, zoom === 'all' ? undefined : { minutes: zoom, endTime: summary?.endTime });
   const s = q.data;
+  if (s && s.isLive !== live) setLive(s.isLive); // adjusted while rendering, React's way for state that follows data
   const wasLive = useRef(false);
   const [ended, setEnded] = useState(false);
   useEffect(() => {
@@ -103,7 +108,7 @@ function SessionView({ id, summary }: { id: string; summary?: SessionSummary }) 
       <div className="health-grid">
         <div className="health-main">
           <Suspense fallback={<Spinner label="Loading the charts" />}>
-            <HealthCharts metrics={s.metrics} events={s.events} zoom={zoom} onZoom={setZoom} end={end} />
+            <HealthCharts metrics={s.metrics} events={s.events} zoom={zoom} onZoom={setPicked} end={end} />
           </Suspense>
           <Measured session={s} />
           <EncoderConfiguration session={s} />
