@@ -64,12 +64,12 @@ func parseMetadata(payload amf0.Data) (*streams.IngestConfig, declaredCodecs) {
 		}
 		// A codec id is a number (7 for AVC, 10 for AAC) or, from newer encoders, a FourCC.
 		codec := func(k string) bool {
-			v, ok := obj.Get(k)
+			v, _ := obj.Get(k)
 			switch v := v.(type) {
 			case float64:
-				return ok && v != 0
+				return v != 0
 			case string:
-				return ok && v != ""
+				return v != ""
 			}
 			return false
 		}

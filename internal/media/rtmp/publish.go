@@ -3,6 +3,7 @@ package rtmp
 import (
 	"errors"
 	"fmt"
+	"github.com/abema/go-mp4"
 	"time"
 
 	"github.com/bluenviron/gortmplib/pkg/message"
@@ -52,13 +53,13 @@ func findTracks(mc *metaConn) (stream.Tracks, []timedMessage, error) {
 			if m.Type == message.VideoTypeConfig {
 				videoSeen = true
 				if m.Codec == message.CodecH264 && m.AVCConfig != nil && tracks.H264 == nil {
-					tracks.H264 = &stream.H264{SPS: m.AVCConfig.SequenceParameterSets[0].NALUnit, PPS: m.AVCConfig.PictureParameterSets[0].NALUnit}
+					tracks.H264 = avcParams(m.AVCConfig)
 				}
 			}
 		case *message.VideoExSequenceStart:
 			videoSeen, media = true, false
 			if m.FourCC == message.FourCCAVC && m.AVCConfig != nil && tracks.H264 == nil {
-				tracks.H264 = &stream.H264{SPS: m.AVCConfig.SequenceParameterSets[0].NALUnit, PPS: m.AVCConfig.PictureParameterSets[0].NALUnit}
+				tracks.H264 = avcParams(m.AVCConfig)
 			}
 		case *message.VideoExCodedFrames:
 			dts = m.DTS
@@ -126,14 +127,14 @@ func (w *mediaWriter) write(msg message.Message, at time.Time) error {
 		switch m.Type {
 		case message.VideoTypeConfig:
 			if m.AVCConfig != nil {
-				w.sequenceHeader(m.AVCConfig.SequenceParameterSets[0].NALUnit, m.AVCConfig.PictureParameterSets[0].NALUnit)
+				w.sequenceHeader(avcParams(m.AVCConfig))
 			}
 		case message.VideoTypeAU:
 			return w.writeH264(m.AU, m.DTS+m.PTSDelta, at)
 		}
 	case *message.VideoExSequenceStart:
 		if w.video && m.FourCC == message.FourCCAVC && m.AVCConfig != nil {
-			w.sequenceHeader(m.AVCConfig.SequenceParameterSets[0].NALUnit, m.AVCConfig.PictureParameterSets[0].NALUnit)
+			w.sequenceHeader(avcParams(m.AVCConfig))
 		}
 	case *message.VideoExCodedFrames:
 		if w.video && m.FourCC == message.FourCCAVC {
@@ -176,10 +177,16 @@ func (w *mediaWriter) writeH264(avcc []byte, pts time.Duration, at time.Time) er
 // canvas size): the keyframes from here on carry the new parameter sets, and the packager
 // starts a discontinuity with a new init section at the first. One whose SPS the packager
 // could not use is ignored (the old ones are kept).
-func (w *mediaWriter) sequenceHeader(sps, pps []byte) {
+func (w *mediaWriter) sequenceHeader(p *stream.H264) {
 	var s h264.SPS
-	if len(pps) == 0 || s.Unmarshal(sps) != nil {
+	if len(p.PPS) == 0 || s.Unmarshal(p.SPS) != nil {
 		return
 	}
-	w.sps, w.pps = append([]byte(nil), sps...), append([]byte(nil), pps...)
+	w.sps, w.pps = append([]byte(nil), p.SPS...), append([]byte(nil), p.PPS...)
+}
+
+// avcParams is an AVC sequence header's parameter sets (gortmplib's messages guarantee one of
+// each).
+func avcParams(c *mp4.AVCDecoderConfiguration) *stream.H264 {
+	return &stream.H264{SPS: c.SequenceParameterSets[0].NALUnit, PPS: c.PictureParameterSets[0].NALUnit}
 }
