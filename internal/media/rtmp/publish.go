@@ -3,9 +3,9 @@ package rtmp
 import (
 	"errors"
 	"fmt"
-	"github.com/abema/go-mp4"
 	"time"
 
+	"github.com/abema/go-mp4"
 	"github.com/bluenviron/gortmplib/pkg/message"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
